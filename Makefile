@@ -1,0 +1,148 @@
+# SPDX-License-Identifier: MIT
+# warren: one entry point. `make` builds into build/; `make run` starts the
+# broker on etc/warren.conf; `make test` builds and runs every test.
+# Both install their Debian packages first when run as root
+# (scripts/deps.sh), and otherwise print the apt-get line to run.
+
+BUILD ?= build
+CC ?= cc
+PYTHON ?= /usr/bin/python3
+SANITIZE ?=
+# Extra flags for a sanitizer build (make asan / make ubsan set them).
+SANFLAGS ?=
+
+WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes
+CFLAGS ?= -O2 -g
+override CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) -fPIC $(SANFLAGS)
+LDFLAGS += $(SANFLAGS)
+PKGS_BROKER = libevent libevent_openssl openssl
+BROKER_CFLAGS = $(shell pkg-config --cflags $(PKGS_BROKER) 2>/dev/null)
+BROKER_LIBS = $(shell pkg-config --libs $(PKGS_BROKER) 2>/dev/null) -lm
+CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
+SSL_LIBS = $(shell pkg-config --libs openssl 2>/dev/null)
+
+COMMON_SRC = $(wildcard common/*.c)
+PROTO_SRC = $(wildcard protocol/*.c)
+QUEUES_SRC = $(wildcard queues/*.c)
+EXCH_SRC = $(wildcard exchanges/*.c)
+BROKER_SRC = $(filter-out broker/main.c,$(wildcard broker/*.c))
+CLIENT_SRC = $(wildcard client/*.c)
+CLI_SRC = $(wildcard cli/*.c)
+BENCH_SRC = $(wildcard bench/*.c)
+UNIT_SRC = $(wildcard tests/unit/check_*.c)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+CORE_OBJ = $(call obj,$(COMMON_SRC) $(PROTO_SRC) $(QUEUES_SRC) $(EXCH_SRC))
+BROKER_OBJ = $(call obj,$(BROKER_SRC))
+CLIENT_OBJ = $(call obj,$(COMMON_SRC) $(PROTO_SRC) $(CLIENT_SRC))
+UNIT_BIN = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+
+PROGRAMS = $(BUILD)/warren-server $(BUILD)/warrenctl $(BUILD)/warren-bench
+LIBS = $(BUILD)/libwarren.a $(BUILD)/libwarren.so
+
+.PHONY: all run test check test-unit test-proto test-interop test-style \
+	bench asan ubsan valgrind fuzz format format-check deps deps-run \
+	clean gen
+
+all: $(PROGRAMS) $(LIBS)
+
+deps:
+	@sh scripts/deps.sh test
+deps-run:
+	@sh scripts/deps.sh run
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(BROKER_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libwrcore.a: $(CORE_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+$(BUILD)/libwrbroker.a: $(BROKER_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^ $(if $^,,$(call obj,common/bytes.c))
+
+$(BUILD)/warren-server: $(call obj,broker/main.c) $(BUILD)/libwrbroker.a $(BUILD)/libwrcore.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(BROKER_LIBS)
+
+$(BUILD)/libwarren.a: $(CLIENT_OBJ)
+	rm -f $@ && ar rcs $@ $^
+$(BUILD)/libwarren.so: $(CLIENT_OBJ)
+	$(CC) $(LDFLAGS) -shared -o $@ $^ $(SSL_LIBS)
+
+$(BUILD)/warrenctl: $(call obj,$(CLI_SRC)) $(BUILD)/libwarren.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(SSL_LIBS)
+$(BUILD)/warren-bench: $(call obj,$(BENCH_SRC)) $(BUILD)/libwarren.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(SSL_LIBS) -lm
+
+# Unit tests: check_client* link libwarren; the rest link the broker + core.
+$(BUILD)/tests/check_client%: tests/unit/check_client%.c $(BUILD)/libwarren.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(CHECK_LIBS) $(SSL_LIBS)
+$(BUILD)/tests/check_%: tests/unit/check_%.c $(BUILD)/libwrbroker.a $(BUILD)/libwrcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(BROKER_CFLAGS) -o $@ $^ $(LDFLAGS) $(CHECK_LIBS) $(BROKER_LIBS)
+
+run: deps-run $(BUILD)/warren-server
+	$(BUILD)/warren-server --config etc/warren.conf
+
+test check: deps
+	$(MAKE) all $(UNIT_BIN)
+	$(MAKE) test-style format-check test-unit test-proto test-interop
+
+test-style:
+	@sh scripts/check-style.sh
+
+test-unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+test-proto: $(BUILD)/warren-server
+	WARREN_SERVER=$(BUILD)/warren-server $(PYTHON) -m pytest -q -p no:cacheprovider tests/proto
+
+test-interop: $(BUILD)/warren-server
+	WARREN_SERVER=$(BUILD)/warren-server $(PYTHON) -m pytest -q -p no:cacheprovider tests/interop
+
+SAN = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g
+asan ubsan:
+	$(MAKE) BUILD=build-asan CC=clang SANFLAGS="$(SAN)" CFLAGS="-O1 -g" test
+
+valgrind: deps
+	$(MAKE) BUILD=build-valgrind CFLAGS="-O1 -g" $(patsubst $(BUILD)/%,build-valgrind/%,$(UNIT_BIN))
+	@set -e; for t in $(patsubst $(BUILD)/%,build-valgrind/%,$(UNIT_BIN)); do \
+	  echo "== $$t"; CK_FORK=no valgrind -q --leak-check=full --error-exitcode=1 \
+	  --suppressions=tests/valgrind.supp $$t; done
+
+FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN = $(patsubst tests/fuzz/%.c,build-fuzz/%,$(FUZZ_SRC))
+FUZZ_SECONDS ?= 60
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(COMMON_SRC) $(PROTO_SRC) $(QUEUES_SRC) $(EXCH_SRC)
+	@mkdir -p build-fuzz
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $^
+# New inputs go to build-fuzz/corpus-NAME; the committed seeds in
+# tests/fuzz/corpus/NAME are only read (merge new finds in by hand with
+# -merge=1 when they are worth keeping).
+fuzz: deps $(FUZZ_BIN)
+	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); \
+	  mkdir -p build-fuzz/corpus-$$n tests/fuzz/corpus/$$n; \
+	  echo "== $$n ($(FUZZ_SECONDS) s)"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    build-fuzz/corpus-$$n tests/fuzz/corpus/$$n 2>&1 | \
+	    grep -E 'stat::number_of_executed_units|ERROR|SUMMARY|Done'; done
+
+bench: all
+	$(PYTHON) bench/run.py
+
+FORMAT_SRC = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+format:
+	clang-format -i $(FORMAT_SRC)
+format-check:
+	clang-format --dry-run -Werror $(FORMAT_SRC)
+
+gen:
+	$(PYTHON) tools/gen_methods.py && clang-format -i protocol/methods_gen.c protocol/methods_gen.h
+
+clean:
+	rm -rf build build-asan build-valgrind build-fuzz
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,284 @@
+/* SPDX-License-Identifier: MIT */
+/* The broker's internal types: server, connections, channels, consumers,
+ * vhosts. broker/ is the only folder that touches libevent. */
+#ifndef WR_BROKER_H
+#define WR_BROKER_H
+
+#include "../common/hmap.h"
+#include "../exchanges/exchanges.h"
+#include "config.h"
+#include "log.h"
+
+#include <event2/event.h>
+
+struct bufferevent;
+struct evconnlistener;
+struct wr_conn;
+struct wr_chan;
+
+#define WR_PRODUCT "warren"
+#define WR_VERSION "0.1.0"
+
+/* ---- server ------------------------------------------------------------ */
+
+struct wr_server {
+    struct event_base *base;
+    struct evconnlistener *listener;
+    struct wr_config cfg;
+    struct wr_hmap vhosts; /* name -> struct wr_vhost */
+    struct wr_list conns;  /* of wr_conn.link */
+    struct wr_list reap;   /* closed connections waiting to be freed */
+    struct event *reap_ev; /* deferred free (STYLE 5.9) */
+    struct event *sig_int, *sig_term, *sig_pipe;
+    struct event *stop_ev; /* shutdown deadline */
+    uint64_t next_conn_id;
+    uint64_t publish_seq; /* orders messages within queues (requeue) */
+    uint32_t nconns;
+    bool stopping;
+    char bound[96]; /* "127.0.0.1:5672" once listening */
+};
+
+int wr_server_init(struct wr_server *s, const struct wr_config *cfg);
+/* Runs the loop until SIGINT/SIGTERM. Returns the exit status. */
+int wr_server_run(struct wr_server *s);
+void wr_server_cleanup(struct wr_server *s);
+/* Schedules the deferred reaper (frees connections in s->reap). */
+void wr_server_schedule_reap(struct wr_server *s);
+
+/* ---- vhosts ------------------------------------------------------------ */
+
+struct wr_vhost {
+    char *name;
+    struct wr_server *srv;
+    struct wr_hmap exchanges; /* name -> struct wr_exchange */
+    struct wr_hmap queues;    /* name -> struct wr_queue */
+};
+
+/* Per-queue broker state, in wr_queue.broker. */
+struct wr_bqueue {
+    struct wr_queue *q; /* back pointer */
+    struct wr_vhost *vh;
+    struct wr_conn *owner;    /* exclusive owner, or NULL */
+    struct wr_list excl_link; /* in owner->exclusive_queues */
+};
+
+struct wr_vhost *wr_vhost_new(struct wr_server *srv, const char *name);
+void wr_vhost_free(struct wr_vhost *vh);
+struct wr_exchange *wr_vhost_exchange(struct wr_vhost *vh,
+                                      struct wr_bytes name);
+struct wr_queue *wr_vhost_queue(struct wr_vhost *vh, struct wr_bytes name);
+/* Declares a new exchange (the caller checked it does not exist). */
+struct wr_exchange *wr_vhost_add_exchange(struct wr_vhost *vh,
+                                          struct wr_bytes name,
+                                          const struct wr_exch_type *type,
+                                          bool durable, bool auto_delete,
+                                          bool internal, struct wr_table args);
+void wr_vhost_delete_exchange(struct wr_vhost *vh, struct wr_exchange *x);
+/* Creates a queue; owner is the exclusive owner or NULL. */
+struct wr_queue *wr_vhost_add_queue(struct wr_vhost *vh, struct wr_bytes name,
+                                    const struct wr_queue_args *args,
+                                    struct wr_table raw_args, bool durable,
+                                    bool exclusive, bool auto_delete,
+                                    struct wr_conn *owner);
+/* Deletes q: cancels its consumers (notifying clients that asked for it),
+ * removes its bindings (auto-deleting exchanges left empty), drops its
+ * ready messages and the registry's reference. Returns the number of
+ * ready messages dropped. */
+uint64_t wr_vhost_delete_queue(struct wr_vhost *vh, struct wr_queue *q);
+/* Auto-deletes an exchange that lost its last binding. */
+void wr_vhost_exchange_maybe_autodelete(struct wr_vhost *vh,
+                                        struct wr_exchange *x);
+/* Routes a message from exchange x (NULL = default exchange) into *out. */
+int wr_vhost_route(struct wr_vhost *vh, struct wr_exchange *x,
+                   const struct wr_route_req *req, struct wr_route_set *out);
+
+/* ---- connections ------------------------------------------------------- */
+
+enum wr_conn_state {
+    WR_CONN_AWAIT_HEADER,   /* waiting for "AMQP\0\0\x09\x01" */
+    WR_CONN_AWAIT_START_OK, /* sent connection.start */
+    WR_CONN_AWAIT_TUNE_OK,  /* sent connection.tune */
+    WR_CONN_AWAIT_OPEN,     /* got tune-ok */
+    WR_CONN_OPEN,
+    WR_CONN_CLOSING,  /* sent connection.close, waiting for close-ok */
+    WR_CONN_FLUSHING, /* last bytes queued; free once written */
+    WR_CONN_DEAD,     /* on the reap list */
+};
+
+struct wr_conn {
+    struct wr_server *srv;
+    struct bufferevent *bev;
+    struct wr_list link; /* in srv->conns, then srv->reap */
+    uint64_t id;
+    char peer[64];
+    enum wr_conn_state state;
+    uint32_t frame_max;
+    uint16_t channel_max;
+    uint16_t heartbeat; /* seconds, 0 = off */
+    bool cancel_notify; /* client capability consumer_cancel_notify */
+    bool write_blocked; /* output above its bound: deliveries paused */
+    struct wr_vhost *vh;
+    char *user;
+    char *client_name;      /* connection_name client property, if any */
+    struct wr_chan **chans; /* indexed by channel id, size nchans */
+    uint32_t nchans;
+    uint32_t open_chans;
+    struct wr_list exclusive_queues; /* of wr_bqueue.excl_link */
+    struct wr_list confirm_chans;    /* channels with confirms to flush */
+    struct event *timer;             /* heartbeats and handshake timeout */
+    int64_t last_recv, last_send;    /* monotonic seconds */
+    int64_t started;
+    uint64_t frames_in;
+    bool torn_down; /* channels and exclusive queues released */
+};
+
+void wr_conn_accept(struct wr_server *s, int fd, const char *peer);
+/* Closes the connection with connection.close (AMQP 0-9-1 hard error):
+ * every channel is torn down, unacked messages go back to their queues. */
+void wr_conn_error(struct wr_conn *c, uint16_t code, uint32_t method_id,
+                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Drops the connection at once (peer vanished, timeout). */
+void wr_conn_drop(struct wr_conn *c, const char *why);
+/* Frees everything; only from the reaper. */
+void wr_conn_free(struct wr_conn *c);
+/* Encodes and queues a method frame on channel ch. */
+void wr_conn_send_method(struct wr_conn *c, uint16_t ch,
+                         const struct wr_method *m);
+/* Queues raw bytes. */
+void wr_conn_send_raw(struct wr_conn *c, const void *p, size_t n);
+/* The output buffer passed its bound: deliveries to this connection
+ * pause until it drains. */
+bool wr_conn_can_deliver(const struct wr_conn *c);
+/* Server shutdown: connection.close 320 to everyone. */
+void wr_conn_shutdown(struct wr_conn *c);
+struct evbuffer *wr_conn_output(struct wr_conn *c);
+int64_t wr_now(void);
+
+/* ---- channels ---------------------------------------------------------- */
+
+struct wr_bconsumer {
+    struct wr_consumer base;
+    struct wr_chan *ch;
+    char *tag; /* owned */
+    uint8_t tag_len;
+    bool no_ack;
+    uint16_t prefetch; /* per-consumer limit, 0 = none */
+    uint32_t unacked;
+    struct wr_list chan_link; /* in ch->consumers */
+};
+
+/* One delivery awaiting ack, indexed by delivery tag in the channel ring. */
+struct wr_unacked {
+    struct wr_msg *msg;            /* reference held; NULL = settled */
+    struct wr_queue *queue;        /* reference held */
+    struct wr_bconsumer *consumer; /* for credit; NULL for basic.get */
+};
+
+struct wr_tx_op; /* chan_tx.c */
+
+enum wr_content_state {
+    WR_CONTENT_IDLE,
+    WR_CONTENT_HEADER, /* after basic.publish, expecting the header */
+    WR_CONTENT_BODY,   /* expecting body frames */
+};
+
+struct wr_chan {
+    struct wr_conn *conn;
+    uint16_t id;
+    bool closing; /* sent channel.close, waiting for close-ok */
+    bool flow_active;
+    bool confirm;
+    bool tx;
+    /* content assembly */
+    enum wr_content_state cstate;
+    struct wr_msg *pending; /* reference held while assembling */
+    bool pending_mandatory;
+    /* consumers */
+    struct wr_hmap consumers_by_tag;
+    struct wr_list consumers;
+    uint16_t prefetch_default; /* basic.qos global=false */
+    uint16_t prefetch_global;  /* basic.qos global=true */
+    uint32_t unacked_count;
+    /* unacked ring: tags [first_tag, next_tag) at index tag & (cap - 1) */
+    struct wr_unacked *ring;
+    uint64_t ring_cap;
+    uint64_t first_tag, next_tag;
+    /* publisher confirms */
+    uint64_t publish_seq;        /* last sequence number assigned */
+    uint64_t confirmed_upto;     /* last sequence number confirmed */
+    struct wr_list confirm_link; /* in conn->confirm_chans when pending */
+    /* transactions */
+    struct wr_tx_op *tx_head, **tx_tail;
+    struct wr_route_set route;
+    char *last_queue; /* name of the last queue declared (for "" names) */
+};
+
+struct wr_chan *wr_chan_new(struct wr_conn *c, uint16_t id);
+/* Releases everything the channel holds: consumers cancelled, unacked
+ * messages requeued (redelivered, original order), pending content and tx
+ * dropped. Then frees it. */
+void wr_chan_free(struct wr_chan *ch);
+/* Handles one frame for an open channel; m is the decoded method for
+ * method frames, NULL otherwise. */
+void wr_chan_frame(struct wr_chan *ch, const struct wr_frame *f,
+                   const struct wr_method *m);
+/* Closes the channel with channel.close (AMQP soft error). */
+void wr_chan_error(struct wr_chan *ch, uint16_t code, uint32_t method_id,
+                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Sends the pending publisher confirms (one basic.ack, multiple when it
+ * covers several). */
+void wr_chan_flush_confirms(struct wr_chan *ch);
+/* Re-dispatches every queue this channel consumes from. */
+void wr_chan_kick(struct wr_chan *ch);
+
+/* class handlers: return after replying or after wr_chan_error */
+void wr_chan_exchange(struct wr_chan *ch, const struct wr_method *m);
+void wr_chan_queue(struct wr_chan *ch, const struct wr_method *m);
+void wr_chan_basic(struct wr_chan *ch, const struct wr_method *m);
+void wr_chan_tx(struct wr_chan *ch, const struct wr_method *m);
+void wr_chan_confirm(struct wr_chan *ch, const struct wr_method *m);
+
+/* basic.publish seen: the content header and body follow. */
+void wr_chan_content_start(struct wr_chan *ch, struct wr_bytes exchange,
+                           struct wr_bytes rkey, bool mandatory);
+/* A message is complete: routed now, or kept for tx.commit. Takes
+ * ownership of the reference m. */
+void wr_chan_publish_complete(struct wr_chan *ch, struct wr_msg *m,
+                              bool mandatory);
+/* Records a delivery in the unacked ring and returns its delivery tag.
+ * m == NULL for no-ack deliveries (nothing to remember); otherwise the
+ * ring takes ownership of the reference m and a reference to q. bc is the
+ * consumer (NULL for basic.get). */
+uint64_t wr_chan_record_delivery(struct wr_chan *ch, struct wr_queue *q,
+                                 struct wr_msg *m, struct wr_bconsumer *bc);
+/* basic.publish of a complete message (from chan_basic or tx commit).
+ * Takes ownership of the reference m. */
+void wr_chan_route_publish(struct wr_chan *ch, struct wr_msg *m,
+                           bool mandatory);
+/* ack / nack / reject of delivery tag (multiple). requeue for nacks.
+ * Returns WR_OK or WR_ERR_NOT_FOUND (unknown tag). */
+int wr_chan_settle(struct wr_chan *ch, uint64_t tag, bool multiple, bool ack,
+                   bool requeue);
+/* Requeues every unacked delivery of the channel (basic.recover). */
+void wr_chan_requeue_all(struct wr_chan *ch);
+/* Removes a consumer from its queue and the channel; the channel's unacked
+ * deliveries for it stay unacked. notify sends basic.cancel to the client. */
+void wr_chan_cancel_consumer(struct wr_bconsumer *bc, bool notify);
+/* Checks the exclusive owner; sends 405 and returns false if locked. */
+bool wr_chan_queue_access(struct wr_chan *ch, struct wr_queue *q,
+                          uint32_t method_id);
+/* Records an ack / nack / reject on a transactional channel, applied at
+ * tx.commit. */
+void wr_chan_tx_settle(struct wr_chan *ch, uint32_t method, uint64_t tag,
+                       bool multiple, bool ack, bool requeue);
+/* Writes prefix + 22 random name characters into out (amq.gen-...,
+ * amq.ctag-...). */
+void wr_broker_random_name(char *out, size_t cap, const char *prefix);
+/* Drops the channel's pending tx ops. */
+void wr_chan_tx_cleanup(struct wr_chan *ch);
+/* Looks up a queue by name for a method; sends 404 when missing. An empty
+ * name cannot be resolved here (no "last declared queue" yet). */
+struct wr_queue *wr_chan_find_queue(struct wr_chan *ch, struct wr_bytes name,
+                                    uint32_t method_id);
+
+#endif

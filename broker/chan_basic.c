@@ -1,0 +1,464 @@
+/* SPDX-License-Identifier: MIT */
+/* The basic class: publish and routing, consumers and deliveries, get,
+ * qos, ack / nack / reject, recover. */
+#include "broker.h"
+
+#include <event2/buffer.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Bodies up to this size are copied into the frame buffer; larger ones
+ * are added to the output by reference (zero copy). */
+#define COPY_BODY_MAX 4096
+
+static void
+unref_cleanup(const void *data, size_t len, void *arg)
+{
+    struct wr_msg *m = arg;
+
+    (void)data;
+    (void)len;
+    wr_msg_unref(&m);
+}
+
+/* Writes method frame + content header + body frames for m on ch. The
+ * method payload is in mbuf[WR_FRAME_HEADER_SIZE .. +mlen). Borrows m. */
+static void
+send_content(struct wr_chan *ch, uint8_t *buf, size_t cap, size_t mlen,
+             struct wr_msg *m)
+{
+    struct wr_conn *c = ch->conn;
+    struct evbuffer *out = wr_conn_output(c);
+    size_t chunk = c->frame_max - WR_FRAME_OVERHEAD, off;
+    uint64_t left;
+    uint8_t *p;
+
+    if (c->state >= WR_CONN_FLUSHING)
+        return;
+    wr_frame_header_encode(buf, WR_FRAME_METHOD, ch->id, (uint32_t)mlen);
+    off = WR_FRAME_HEADER_SIZE + mlen;
+    buf[off++] = WR_FRAME_END;
+    /* AMQP 0-9-1 4.2.6.1: class, weight 0, body size, then properties. */
+    wr_frame_header_encode(buf + off, WR_FRAME_HEADER, ch->id,
+                           12 + m->props_len);
+    p = buf + off + WR_FRAME_HEADER_SIZE;
+    p[0] = 0;
+    p[1] = 60;
+    p[2] = p[3] = 0;
+    for (int i = 0; i < 8; i++)
+        p[4 + i] = (uint8_t)(m->body_size >> (56 - 8 * i));
+    off += WR_FRAME_HEADER_SIZE + 12;
+    if (m->props_len <= cap - off - 1) {
+        memcpy(buf + off, m->props, m->props_len);
+        off += m->props_len;
+        buf[off++] = WR_FRAME_END;
+    } else { /* huge property list: write what we have, then the rest */
+        evbuffer_add(out, buf, off);
+        evbuffer_add(out, m->props, m->props_len);
+        buf[0] = WR_FRAME_END;
+        off = 1;
+    }
+    left = m->body_size;
+    if (left <= COPY_BODY_MAX && left + 2 * WR_FRAME_OVERHEAD <= cap - off &&
+        left <= chunk) {
+        if (left) {
+            wr_frame_header_encode(buf + off, WR_FRAME_BODY, ch->id,
+                                   (uint32_t)left);
+            off += WR_FRAME_HEADER_SIZE;
+            memcpy(buf + off, m->body, left);
+            off += left;
+            buf[off++] = WR_FRAME_END;
+        }
+        evbuffer_add(out, buf, off);
+    } else {
+        evbuffer_add(out, buf, off);
+        for (uint64_t pos = 0; pos < m->body_size; pos += chunk) {
+            uint8_t hdr[WR_FRAME_HEADER_SIZE];
+            size_t n = (size_t)WR_MIN((uint64_t)chunk, m->body_size - pos);
+            wr_frame_header_encode(hdr, WR_FRAME_BODY, ch->id, (uint32_t)n);
+            evbuffer_add(out, hdr, sizeof(hdr));
+            evbuffer_add_reference(out, m->body + pos, n, unref_cleanup,
+                                   wr_msg_ref(m));
+            evbuffer_add(out, "\xCE", 1);
+        }
+    }
+    c->last_send = wr_now();
+    if (evbuffer_get_length(out) >= c->srv->cfg.output_limit)
+        c->write_blocked = true;
+}
+
+/* Encodes method m's payload into buf after room for the frame header. */
+static size_t
+encode_payload(const struct wr_method *m, uint8_t *buf, size_t cap)
+{
+    size_t len = 0;
+    int rc = wr_method_encode(m, buf + WR_FRAME_HEADER_SIZE,
+                              cap - WR_FRAME_OVERHEAD, &len);
+
+    wr_assert(rc == WR_OK);
+    return len;
+}
+
+/* ---- consumers ---------------------------------------------------------- */
+
+static bool
+consumer_can_take(struct wr_consumer *wc)
+{
+    struct wr_bconsumer *bc = WR_CONTAINER_OF(wc, struct wr_bconsumer, base);
+    struct wr_chan *ch = bc->ch;
+
+    if (ch->closing || !ch->flow_active || !wr_conn_can_deliver(ch->conn))
+        return false;
+    if (bc->no_ack)
+        return true;
+    if (bc->prefetch && bc->unacked >= bc->prefetch)
+        return false;
+    return ch->prefetch_global == 0 || ch->unacked_count < ch->prefetch_global;
+}
+
+static void
+consumer_deliver(struct wr_consumer *wc, struct wr_queue *q, struct wr_msg *m,
+                 bool redelivered)
+{
+    struct wr_bconsumer *bc = WR_CONTAINER_OF(wc, struct wr_bconsumer, base);
+    struct wr_chan *ch = bc->ch;
+    struct wr_method d = {.id = WR_BASIC_DELIVER};
+    uint8_t buf[8192];
+    uint64_t tag;
+
+    tag = wr_chan_record_delivery(ch, q, bc->no_ack ? NULL : m, bc);
+    d.u.basic_deliver.consumer_tag =
+        (struct wr_bytes){(const uint8_t *)bc->tag, bc->tag_len};
+    d.u.basic_deliver.delivery_tag = tag;
+    d.u.basic_deliver.redelivered = redelivered;
+    d.u.basic_deliver.exchange = wr_msg_exchange(m);
+    d.u.basic_deliver.routing_key = wr_msg_rkey(m);
+    send_content(ch, buf, sizeof(buf), encode_payload(&d, buf, sizeof(buf)), m);
+    if (bc->no_ack)
+        wr_msg_unref(&m); /* the no-ack consumer had the queue's reference */
+}
+
+static const struct wr_consumer_ops consumer_ops = {
+    .can_take = consumer_can_take,
+    .deliver = consumer_deliver,
+};
+
+static void
+random_tag(char *out, size_t cap, const char *prefix)
+{
+    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn"
+                                   "opqrstuvwxyz0123456789-_";
+    static uint64_t state;
+    size_t n = (size_t)snprintf(out, cap, "%s", prefix);
+
+    if (state == 0)
+        state = (uint64_t)wr_now() * 0x9E3779B97F4A7C15ULL ^
+                (uint64_t)(uintptr_t)out;
+    for (; n < cap - 1 && n < strlen(prefix) + 22; n++) {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        out[n] = alphabet[state % 64];
+    }
+    out[n] = '\0';
+}
+
+void
+wr_broker_random_name(char *out, size_t cap, const char *prefix)
+{
+    random_tag(out, cap, prefix);
+}
+
+static void
+basic_consume(struct wr_chan *ch, const struct wr_basic_consume *a)
+{
+    struct wr_queue *q = wr_chan_find_queue(ch, a->queue, WR_BASIC_CONSUME);
+    char tag[256];
+    struct wr_bconsumer *bc;
+    struct wr_list *pos, *tmp;
+
+    if (q == NULL)
+        return;
+    if (a->consumer_tag.len == 0)
+        random_tag(tag, sizeof(tag), "amq.ctag-");
+    else
+        snprintf(tag, sizeof(tag), "%.*s", (int)a->consumer_tag.len,
+                 a->consumer_tag.ptr);
+    if (wr_hmap_get(&ch->consumers_by_tag, tag, strlen(tag))) {
+        wr_conn_error(ch->conn, WR_REPLY_NOT_ALLOWED, WR_BASIC_CONSUME,
+                      "attempt to reuse consumer tag '%s'", tag);
+        return;
+    }
+    wr_list_for_each_safe(pos, tmp, &q->consumers)
+    {
+        if (a->exclusive ||
+            WR_CONTAINER_OF(pos, struct wr_consumer, link)->exclusive) {
+            wr_chan_error(ch, WR_REPLY_ACCESS_REFUSED, WR_BASIC_CONSUME,
+                          "queue '%s' in vhost '%s' in exclusive use", q->name,
+                          ch->conn->vh->name);
+            return;
+        }
+    }
+    bc = wr_calloc(1, sizeof(*bc));
+    bc->base.ops = &consumer_ops;
+    bc->base.exclusive = a->exclusive;
+    bc->ch = ch;
+    bc->tag = wr_strdup(tag);
+    bc->tag_len = (uint8_t)strlen(tag);
+    bc->no_ack = a->no_ack;
+    bc->prefetch = ch->prefetch_default;
+    wr_hmap_put(&ch->consumers_by_tag, bc->tag, bc->tag_len, bc, NULL);
+    wr_list_push_back(&ch->consumers, &bc->chan_link);
+    wr_queue_consumer_add(q, &bc->base);
+    q->had_consumer = true;
+    if (!a->no_wait) {
+        struct wr_method ok = {.id = WR_BASIC_CONSUME_OK};
+        ok.u.basic_consume_ok.consumer_tag = wr_bytes_str(tag);
+        wr_conn_send_method(ch->conn, ch->id, &ok);
+    }
+    /* Deliveries follow consume-ok. */
+    wr_queue_dispatch(q);
+}
+
+void
+wr_chan_cancel_consumer(struct wr_bconsumer *bc, bool notify)
+{
+    struct wr_chan *ch = bc->ch;
+    struct wr_queue *q = bc->base.queue;
+
+    if (q)
+        wr_queue_consumer_remove(q, &bc->base);
+    wr_list_remove(&bc->chan_link);
+    wr_hmap_del(&ch->consumers_by_tag, bc->tag, bc->tag_len);
+    /* Unacked deliveries stay unacked; they just no longer count against
+     * this consumer's credit. */
+    for (uint64_t t = ch->first_tag; t < ch->next_tag; t++) {
+        struct wr_unacked *u = &ch->ring[t & (ch->ring_cap - 1)];
+        if (u->consumer == bc)
+            u->consumer = NULL;
+    }
+    if (notify && ch->conn->cancel_notify && !ch->closing) {
+        struct wr_method m = {.id = WR_BASIC_CANCEL};
+        m.u.basic_cancel.consumer_tag =
+            (struct wr_bytes){(const uint8_t *)bc->tag, bc->tag_len};
+        m.u.basic_cancel.no_wait = true;
+        wr_conn_send_method(ch->conn, ch->id, &m);
+    }
+    wr_free(bc->tag);
+    wr_free(bc);
+    /* An auto-delete queue goes with its last consumer. */
+    if (q && q->auto_delete && q->consumer_count == 0 && !q->deleted &&
+        q->broker)
+        wr_vhost_delete_queue(((struct wr_bqueue *)q->broker)->vh, q);
+}
+
+static void
+basic_cancel(struct wr_chan *ch, const struct wr_basic_cancel *a)
+{
+    struct wr_bconsumer *bc = wr_hmap_get(
+        &ch->consumers_by_tag, a->consumer_tag.ptr, a->consumer_tag.len);
+
+    if (bc)
+        wr_chan_cancel_consumer(bc, false);
+    if (!a->no_wait) {
+        struct wr_method ok = {.id = WR_BASIC_CANCEL_OK};
+        ok.u.basic_cancel_ok.consumer_tag = a->consumer_tag;
+        wr_conn_send_method(ch->conn, ch->id, &ok);
+    }
+}
+
+/* ---- publish ------------------------------------------------------------ */
+
+static void
+basic_return(struct wr_chan *ch, struct wr_msg *m, uint16_t code,
+             const char *text)
+{
+    struct wr_method r = {.id = WR_BASIC_RETURN};
+    uint8_t buf[8192];
+
+    r.u.basic_return.reply_code = code;
+    r.u.basic_return.reply_text = wr_bytes_str(text);
+    r.u.basic_return.exchange = wr_msg_exchange(m);
+    r.u.basic_return.routing_key = wr_msg_rkey(m);
+    send_content(ch, buf, sizeof(buf), encode_payload(&r, buf, sizeof(buf)), m);
+}
+
+void
+wr_chan_route_publish(struct wr_chan *ch, struct wr_msg *m, bool mandatory)
+{
+    struct wr_vhost *vh = ch->conn->vh;
+    struct wr_exchange *x = wr_vhost_exchange(vh, wr_msg_exchange(m));
+    struct wr_route_req req = {.rkey = wr_msg_rkey(m)};
+    struct wr_props props;
+
+    if (x == NULL) {
+        wr_chan_error(ch, WR_REPLY_NOT_FOUND, WR_BASIC_PUBLISH,
+                      "no exchange '%.*s' in vhost '%s'", m->exchange_len,
+                      (const char *)m->data, vh->name);
+        wr_msg_unref(&m);
+        return;
+    }
+    if (m->props_len && wr_msg_props(m, &props) == WR_OK &&
+        (props.flags & WR_PROP_HEADERS))
+        req.headers = props.headers;
+    x->n_in++;
+    m->seq = ++ch->conn->srv->publish_seq;
+    wr_vhost_route(vh, x, &req, &ch->route);
+    for (size_t i = 0; i < ch->route.count; i++) {
+        struct wr_queue *q = ch->route.queues[i];
+        wr_queue_push(q, m);
+        q->n_published++;
+    }
+    for (size_t i = 0; i < ch->route.count; i++)
+        wr_queue_dispatch(ch->route.queues[i]);
+    if (ch->route.count == 0 && mandatory)
+        basic_return(ch, m, WR_REPLY_NO_ROUTE, "NO_ROUTE");
+    x->n_out += ch->route.count;
+    if (ch->confirm) {
+        /* Transient queues hold the message now: confirm it (batched per
+         * read pass, see conn.c). */
+        ch->publish_seq++;
+        if (wr_list_empty(&ch->confirm_link))
+            wr_list_push_back(&ch->conn->confirm_chans, &ch->confirm_link);
+    }
+    wr_msg_unref(&m);
+}
+
+static void
+basic_publish(struct wr_chan *ch, const struct wr_basic_publish *a)
+{
+    struct wr_vhost *vh = ch->conn->vh;
+    struct wr_exchange *x = wr_vhost_exchange(vh, a->exchange);
+
+    if (x == NULL) {
+        wr_chan_error(ch, WR_REPLY_NOT_FOUND, WR_BASIC_PUBLISH,
+                      "no exchange '%.*s' in vhost '%s'", (int)a->exchange.len,
+                      a->exchange.ptr, vh->name);
+        return;
+    }
+    if (x->internal) {
+        wr_chan_error(ch, WR_REPLY_ACCESS_REFUSED, WR_BASIC_PUBLISH,
+                      "cannot publish to internal exchange '%s' in vhost "
+                      "'%s'",
+                      x->name, vh->name);
+        return;
+    }
+    if (a->immediate) {
+        wr_conn_error(ch->conn, WR_REPLY_NOT_IMPLEMENTED, WR_BASIC_PUBLISH,
+                      "immediate=true");
+        return;
+    }
+    wr_chan_content_start(ch, a->exchange, a->routing_key, a->mandatory);
+}
+
+/* ---- get, qos, acks ----------------------------------------------------- */
+
+static void
+basic_get(struct wr_chan *ch, const struct wr_basic_get *a)
+{
+    struct wr_queue *q = wr_chan_find_queue(ch, a->queue, WR_BASIC_GET);
+    struct wr_method r = {.id = WR_BASIC_GET_OK};
+    struct wr_msg *m;
+    bool redelivered;
+    uint8_t buf[8192];
+
+    if (q == NULL)
+        return;
+    if (!wr_queue_pop(q, &m, &redelivered)) {
+        struct wr_method e = {.id = WR_BASIC_GET_EMPTY};
+        wr_conn_send_method(ch->conn, ch->id, &e);
+        return;
+    }
+    q->n_delivered++;
+    r.u.basic_get_ok.delivery_tag =
+        wr_chan_record_delivery(ch, q, a->no_ack ? NULL : m, NULL);
+    r.u.basic_get_ok.redelivered = redelivered;
+    r.u.basic_get_ok.exchange = wr_msg_exchange(m);
+    r.u.basic_get_ok.routing_key = wr_msg_rkey(m);
+    r.u.basic_get_ok.message_count = (uint32_t)WR_MIN(q->ready, UINT32_MAX);
+    send_content(ch, buf, sizeof(buf), encode_payload(&r, buf, sizeof(buf)), m);
+    if (a->no_ack)
+        wr_msg_unref(&m);
+}
+
+static void
+basic_qos(struct wr_chan *ch, const struct wr_basic_qos *a)
+{
+    struct wr_method ok = {.id = WR_BASIC_QOS_OK};
+
+    /* RabbitMQ: global=false applies to consumers created after; global=true
+     * is one limit shared by the channel. prefetch-size is not supported by
+     * RabbitMQ either and is ignored. */
+    if (a->global)
+        ch->prefetch_global = a->prefetch_count;
+    else
+        ch->prefetch_default = a->prefetch_count;
+    wr_conn_send_method(ch->conn, ch->id, &ok);
+    wr_chan_kick(ch);
+}
+
+static void
+settle(struct wr_chan *ch, uint32_t method, uint64_t tag, bool multiple,
+       bool ack, bool requeue)
+{
+    if (ch->tx) {
+        wr_chan_tx_settle(ch, method, tag, multiple, ack, requeue);
+        return;
+    }
+    if (wr_chan_settle(ch, tag, multiple, ack, requeue) != WR_OK)
+        wr_chan_error(ch, WR_REPLY_PRECONDITION_FAILED, method,
+                      "unknown delivery tag %llu", (unsigned long long)tag);
+}
+
+void
+wr_chan_basic(struct wr_chan *ch, const struct wr_method *m)
+{
+    switch (m->id) {
+    case WR_BASIC_PUBLISH:
+        basic_publish(ch, &m->u.basic_publish);
+        return;
+    case WR_BASIC_ACK:
+        settle(ch, m->id, m->u.basic_ack.delivery_tag, m->u.basic_ack.multiple,
+               true, false);
+        return;
+    case WR_BASIC_NACK:
+        settle(ch, m->id, m->u.basic_nack.delivery_tag,
+               m->u.basic_nack.multiple, false, m->u.basic_nack.requeue);
+        return;
+    case WR_BASIC_REJECT:
+        settle(ch, m->id, m->u.basic_reject.delivery_tag, false, false,
+               m->u.basic_reject.requeue);
+        return;
+    case WR_BASIC_CONSUME:
+        basic_consume(ch, &m->u.basic_consume);
+        return;
+    case WR_BASIC_CANCEL:
+        basic_cancel(ch, &m->u.basic_cancel);
+        return;
+    case WR_BASIC_QOS:
+        basic_qos(ch, &m->u.basic_qos);
+        return;
+    case WR_BASIC_GET:
+        basic_get(ch, &m->u.basic_get);
+        return;
+    case WR_BASIC_RECOVER:
+    case WR_BASIC_RECOVER_ASYNC: {
+        bool requeue = m->id == WR_BASIC_RECOVER
+                           ? m->u.basic_recover.requeue
+                           : m->u.basic_recover_async.requeue;
+        if (!requeue) {
+            wr_conn_error(ch->conn, WR_REPLY_NOT_IMPLEMENTED, m->id,
+                          "requeue=false");
+            return;
+        }
+        wr_chan_requeue_all(ch);
+        if (m->id == WR_BASIC_RECOVER) {
+            struct wr_method ok = {.id = WR_BASIC_RECOVER_OK};
+            wr_conn_send_method(ch->conn, ch->id, &ok);
+        }
+        return;
+    }
+    }
+    wr_conn_error(ch->conn, WR_REPLY_COMMAND_INVALID, m->id,
+                  "%s is not a client method", wr_method_name(m->id));
+}

@@ -1,0 +1,757 @@
+/* SPDX-License-Identifier: MIT */
+/* One AMQP connection: reads every complete frame in the input buffer in
+ * one pass, runs the connection-class handshake (start, tune, open),
+ * heartbeats both ways and the close handshake, and hands channel frames
+ * to their channel. */
+#include "broker.h"
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#define CLOSE_OK_WAIT 3 /* seconds to wait for connection.close-ok */
+
+static void conn_teardown(struct wr_conn *c);
+static void arm_timer(struct wr_conn *c, int64_t ms);
+
+int64_t
+wr_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return ts.tv_sec;
+}
+
+struct evbuffer *
+wr_conn_output(struct wr_conn *c)
+{
+    return bufferevent_get_output(c->bev);
+}
+
+void
+wr_conn_send_raw(struct wr_conn *c, const void *p, size_t n)
+{
+    if (c->state >= WR_CONN_FLUSHING)
+        return;
+    evbuffer_add(bufferevent_get_output(c->bev), p, n);
+    c->last_send = wr_now();
+}
+
+void
+wr_conn_send_method(struct wr_conn *c, uint16_t ch, const struct wr_method *m)
+{
+    uint8_t buf[8192];
+    size_t len;
+    int rc = wr_method_frame_encode(ch, m, buf, sizeof(buf), &len);
+
+    if (rc != WR_OK) {
+        wr_log(WR_LOG_ERROR, "conn %llu: cannot encode %s: %s",
+               (unsigned long long)c->id, wr_method_name(m->id),
+               wr_strerror(rc));
+        return;
+    }
+    wr_conn_send_raw(c, buf, len);
+}
+
+bool
+wr_conn_can_deliver(const struct wr_conn *c)
+{
+    return c->state == WR_CONN_OPEN && !c->write_blocked;
+}
+
+static const char *
+reply_name(uint16_t code)
+{
+    switch (code) {
+    case WR_REPLY_SUCCESS:
+        return "OK";
+    case WR_REPLY_CONNECTION_FORCED:
+        return "CONNECTION_FORCED";
+    case WR_REPLY_INVALID_PATH:
+        return "INVALID_PATH";
+    case WR_REPLY_ACCESS_REFUSED:
+        return "ACCESS_REFUSED";
+    case WR_REPLY_NOT_FOUND:
+        return "NOT_FOUND";
+    case WR_REPLY_RESOURCE_LOCKED:
+        return "RESOURCE_LOCKED";
+    case WR_REPLY_PRECONDITION_FAILED:
+        return "PRECONDITION_FAILED";
+    case WR_REPLY_FRAME_ERROR:
+        return "FRAME_ERROR";
+    case WR_REPLY_SYNTAX_ERROR:
+        return "SYNTAX_ERROR";
+    case WR_REPLY_COMMAND_INVALID:
+        return "COMMAND_INVALID";
+    case WR_REPLY_CHANNEL_ERROR:
+        return "CHANNEL_ERROR";
+    case WR_REPLY_UNEXPECTED_FRAME:
+        return "UNEXPECTED_FRAME";
+    case WR_REPLY_RESOURCE_ERROR:
+        return "RESOURCE_ERROR";
+    case WR_REPLY_NOT_ALLOWED:
+        return "NOT_ALLOWED";
+    case WR_REPLY_NOT_IMPLEMENTED:
+        return "NOT_IMPLEMENTED";
+    case WR_REPLY_INTERNAL_ERROR:
+        return "INTERNAL_ERROR";
+    }
+    return "ERROR";
+}
+
+/* Formats RabbitMQ's reply text: "NOT_FOUND - no queue 'q' in vhost '/'",
+ * cut to fit a short string. */
+static size_t
+reply_text(char *out, uint16_t code, const char *fmt, va_list ap)
+{
+    int n = snprintf(out, 256, "%s - ", reply_name(code));
+
+    vsnprintf(out + n, 256 - (size_t)n, fmt, ap);
+    return strlen(out);
+}
+
+void
+wr_conn_error(struct wr_conn *c, uint16_t code, uint32_t method_id,
+              const char *fmt, ...)
+{
+    char text[256];
+    struct wr_method m = {.id = WR_CONNECTION_CLOSE};
+    va_list ap;
+
+    if (c->state >= WR_CONN_CLOSING)
+        return;
+    va_start(ap, fmt);
+    m.u.connection_close.reply_text.len =
+        (uint32_t)reply_text(text, code, fmt, ap);
+    va_end(ap);
+    m.u.connection_close.reply_text.ptr = (const uint8_t *)text;
+    m.u.connection_close.reply_code = code;
+    m.u.connection_close.class_id = WR_METHOD_CLASS(method_id);
+    m.u.connection_close.method_id = WR_METHOD_INDEX(method_id);
+    wr_log(code == WR_REPLY_CONNECTION_FORCED ? WR_LOG_INFO : WR_LOG_NOTICE,
+           "conn %llu %s: closing: %d %s", (unsigned long long)c->id, c->peer,
+           code, text);
+    wr_conn_send_method(c, 0, &m);
+    conn_teardown(c);
+    c->state = WR_CONN_CLOSING;
+    arm_timer(c, CLOSE_OK_WAIT * 1000);
+}
+
+void
+wr_conn_shutdown(struct wr_conn *c)
+{
+    if (c->state < WR_CONN_AWAIT_START_OK) {
+        wr_conn_drop(c, "shutdown");
+        return;
+    }
+    wr_conn_error(c, WR_REPLY_CONNECTION_FORCED, 0,
+                  "broker forced connection closure with reason 'shutdown'");
+}
+
+void
+wr_conn_drop(struct wr_conn *c, const char *why)
+{
+    if (c->state == WR_CONN_DEAD)
+        return;
+    wr_log(WR_LOG_INFO, "conn %llu %s: closed (%s)", (unsigned long long)c->id,
+           c->peer, why);
+    conn_teardown(c);
+    c->state = WR_CONN_DEAD;
+    bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+    if (c->timer)
+        evtimer_del(c->timer);
+    wr_list_remove(&c->link);
+    wr_list_push_back(&c->srv->reap, &c->link);
+    c->srv->nconns--;
+    wr_server_schedule_reap(c->srv);
+}
+
+/* Queue the last bytes, stop reading, drop once they are written. */
+static void
+conn_flush_and_close(struct wr_conn *c)
+{
+    c->state = WR_CONN_FLUSHING;
+    bufferevent_disable(c->bev, EV_READ);
+    bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+    if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+        wr_conn_drop(c, "closed by peer");
+    else
+        arm_timer(c, CLOSE_OK_WAIT * 1000);
+}
+
+static void
+conn_teardown(struct wr_conn *c)
+{
+    struct wr_list *pos, *tmp;
+
+    if (c->torn_down)
+        return;
+    c->torn_down = true;
+    for (uint32_t i = 0; i < c->nchans; i++) {
+        if (c->chans[i]) {
+            struct wr_chan *ch = c->chans[i];
+            c->chans[i] = NULL;
+            wr_chan_free(ch);
+        }
+    }
+    c->open_chans = 0;
+    wr_list_for_each_safe(pos, tmp, &c->exclusive_queues)
+    {
+        struct wr_bqueue *bq =
+            WR_CONTAINER_OF(pos, struct wr_bqueue, excl_link);
+        wr_list_remove(pos);
+        bq->owner = NULL;
+        wr_vhost_delete_queue(bq->vh, bq->q);
+    }
+}
+
+void
+wr_conn_free(struct wr_conn *c)
+{
+    conn_teardown(c);
+    if (c->timer)
+        event_free(c->timer);
+    bufferevent_free(c->bev);
+    wr_free(c->chans);
+    wr_free(c->user);
+    wr_free(c->client_name);
+    wr_free(c);
+}
+
+/* ---- the handshake ---------------------------------------------------- */
+
+static void
+send_start(struct wr_conn *c)
+{
+    uint8_t props[1024];
+    struct wr_tb b;
+    struct wr_method m = {.id = WR_CONNECTION_START};
+
+    wr_tb_init(&b, props, sizeof(props));
+    wr_tb_begin_table(&b, "capabilities");
+    wr_tb_add_bool(&b, "publisher_confirms", true);
+    wr_tb_add_bool(&b, "exchange_exchange_bindings", true);
+    wr_tb_add_bool(&b, "basic.nack", true);
+    wr_tb_add_bool(&b, "consumer_cancel_notify", true);
+    wr_tb_add_bool(&b, "connection.blocked", true);
+    wr_tb_add_bool(&b, "consumer_priorities", false);
+    wr_tb_add_bool(&b, "authentication_failure_close", true);
+    wr_tb_add_bool(&b, "per_consumer_qos", true);
+    wr_tb_add_bool(&b, "direct_reply_to", false);
+    wr_tb_end(&b);
+    wr_tb_add_str(&b, "cluster_name", wr_bytes_str("warren@localhost"));
+    wr_tb_add_str(&b, "copyright",
+                  wr_bytes_str("Copyright (c) 2026 The warren authors"));
+    wr_tb_add_str(&b, "information",
+                  wr_bytes_str("Licensed under the MIT licence"));
+    wr_tb_add_str(&b, "platform", wr_bytes_str("C11 / libevent"));
+    wr_tb_add_str(&b, "product", wr_bytes_str(WR_PRODUCT));
+    wr_tb_add_str(&b, "version", wr_bytes_str(WR_VERSION));
+    wr_tb_end(&b);
+    wr_assert(b.err == WR_OK);
+    m.u.connection_start.version_major = 0;
+    m.u.connection_start.version_minor = 9;
+    m.u.connection_start.server_properties = wr_tb_table(&b);
+    m.u.connection_start.mechanisms = wr_bytes_str("PLAIN AMQPLAIN");
+    m.u.connection_start.locales = wr_bytes_str("en_US");
+    wr_conn_send_method(c, 0, &m);
+    c->state = WR_CONN_AWAIT_START_OK;
+}
+
+/* PLAIN: "authzid\0user\0pass"; AMQPLAIN: a table body with LOGIN and
+ * PASSWORD (RabbitMQ's rabbit_auth_mechanism_amqplain). */
+static bool
+parse_credentials(struct wr_bytes mech, struct wr_bytes resp,
+                  struct wr_bytes *user, struct wr_bytes *pass)
+{
+    if (wr_bytes_eq_str(mech, "PLAIN")) {
+        const uint8_t *p = resp.ptr, *end = resp.ptr + resp.len;
+        const uint8_t *z1 = memchr(p, 0, resp.len), *z2;
+        if (z1 == NULL)
+            return false;
+        z2 = memchr(z1 + 1, 0, (size_t)(end - z1 - 1));
+        if (z2 == NULL)
+            return false;
+        *user = (struct wr_bytes){z1 + 1, (uint32_t)(z2 - z1 - 1)};
+        *pass = (struct wr_bytes){z2 + 1, (uint32_t)(end - z2 - 1)};
+        return true;
+    }
+    if (wr_bytes_eq_str(mech, "AMQPLAIN")) {
+        struct wr_table t = {resp.ptr, resp.len};
+        struct wr_value v;
+        if (wr_table_validate(resp.ptr, resp.len, 4) != WR_OK)
+            return false;
+        if (wr_table_get(t, "LOGIN", &v) != WR_OK || v.type != WR_FT_LONGSTR)
+            return false;
+        *user = v.v.str;
+        if (wr_table_get(t, "PASSWORD", &v) != WR_OK || v.type != WR_FT_LONGSTR)
+            return false;
+        *pass = v.v.str;
+        return true;
+    }
+    return false;
+}
+
+static void
+on_start_ok(struct wr_conn *c, const struct wr_connection_start_ok *m)
+{
+    struct wr_bytes user, pass;
+    struct wr_value v, cap;
+    struct wr_method t = {.id = WR_CONNECTION_TUNE};
+
+    if (wr_table_get(m->client_properties, "capabilities", &v) == WR_OK &&
+        v.type == WR_FT_TABLE &&
+        wr_table_get(v.v.table, "consumer_cancel_notify", &cap) == WR_OK &&
+        cap.type == WR_FT_BOOL)
+        c->cancel_notify = cap.v.b;
+    if (wr_table_get(m->client_properties, "connection_name", &v) == WR_OK &&
+        v.type == WR_FT_LONGSTR)
+        c->client_name = wr_strndup(v.v.str.ptr, WR_MIN(v.v.str.len, 255));
+    if (!wr_bytes_eq_str(m->mechanism, "PLAIN") &&
+        !wr_bytes_eq_str(m->mechanism, "AMQPLAIN")) {
+        /* AMQP 0-9-1 connection.start-ok: a mechanism that was not offered
+         * makes the server close without sending any further data. */
+        wr_log(WR_LOG_WARN, "conn %llu %s: unsupported mechanism '%.*s'",
+               (unsigned long long)c->id, c->peer,
+               (int)WR_MIN(m->mechanism.len, 64), m->mechanism.ptr);
+        wr_conn_drop(c, "unsupported authentication mechanism");
+        return;
+    }
+    if (!parse_credentials(m->mechanism, m->response, &user, &pass) ||
+        !wr_bytes_eq_str(user, c->srv->cfg.default_user) ||
+        !wr_bytes_eq_str(pass, c->srv->cfg.default_pass)) {
+        wr_log(WR_LOG_WARN, "conn %llu %s: login refused for user '%.*s'",
+               (unsigned long long)c->id, c->peer, (int)WR_MIN(user.len, 64u),
+               user.ptr ? (char *)user.ptr : "");
+        wr_conn_error(c, WR_REPLY_ACCESS_REFUSED, WR_CONNECTION_START_OK,
+                      "Login was refused using authentication mechanism "
+                      "%.*s. For details see the broker logfile.",
+                      (int)m->mechanism.len, m->mechanism.ptr);
+        return;
+    }
+    c->user = wr_strndup(user.ptr, user.len);
+    t.u.connection_tune.channel_max = c->srv->cfg.channel_max;
+    t.u.connection_tune.frame_max = c->srv->cfg.frame_max;
+    t.u.connection_tune.heartbeat = c->srv->cfg.heartbeat;
+    wr_conn_send_method(c, 0, &t);
+    c->state = WR_CONN_AWAIT_TUNE_OK;
+}
+
+static void
+on_tune_ok(struct wr_conn *c, const struct wr_connection_tune_ok *m)
+{
+    const struct wr_config *cfg = &c->srv->cfg;
+
+    if (m->frame_max != 0 && m->frame_max < WR_FRAME_MIN_SIZE) {
+        wr_conn_error(c, WR_REPLY_NOT_ALLOWED, WR_CONNECTION_TUNE_OK,
+                      "frame_max=%u < %u min size", m->frame_max,
+                      WR_FRAME_MIN_SIZE);
+        return;
+    }
+    if (m->frame_max > cfg->frame_max) {
+        wr_conn_error(c, WR_REPLY_NOT_ALLOWED, WR_CONNECTION_TUNE_OK,
+                      "frame_max=%u > %u max size", m->frame_max,
+                      cfg->frame_max);
+        return;
+    }
+    if (m->channel_max > cfg->channel_max) {
+        wr_conn_error(c, WR_REPLY_NOT_ALLOWED, WR_CONNECTION_TUNE_OK,
+                      "channel_max=%u > %u max", m->channel_max,
+                      cfg->channel_max);
+        return;
+    }
+    c->frame_max = m->frame_max ? m->frame_max : cfg->frame_max;
+    c->channel_max = m->channel_max ? m->channel_max : cfg->channel_max;
+    c->heartbeat = m->heartbeat;
+    c->state = WR_CONN_AWAIT_OPEN;
+}
+
+static void
+on_open(struct wr_conn *c, const struct wr_connection_open *m)
+{
+    struct wr_method ok = {.id = WR_CONNECTION_OPEN_OK};
+    struct wr_vhost *vh =
+        wr_hmap_get(&c->srv->vhosts, m->virtual_host.ptr, m->virtual_host.len);
+
+    if (vh == NULL) {
+        wr_conn_error(c, WR_REPLY_NOT_ALLOWED, WR_CONNECTION_OPEN,
+                      "vhost '%.*s' not found", (int)m->virtual_host.len,
+                      m->virtual_host.ptr);
+        return;
+    }
+    c->vh = vh;
+    wr_conn_send_method(c, 0, &ok);
+    c->state = WR_CONN_OPEN;
+    wr_log(WR_LOG_INFO, "conn %llu %s: user '%s' opened vhost '%s'",
+           (unsigned long long)c->id, c->peer, c->user, vh->name);
+    /* AMQP 0-9-1 4.2.7: send a heartbeat every half interval; a peer silent
+     * for two intervals is gone. */
+    if (c->heartbeat)
+        arm_timer(c, (int64_t)c->heartbeat * 500);
+    else
+        evtimer_del(c->timer);
+}
+
+/* ---- frames ------------------------------------------------------------ */
+
+static void
+connection_method(struct wr_conn *c, const struct wr_method *m)
+{
+    switch (m->id) {
+    case WR_CONNECTION_CLOSE: {
+        struct wr_method ok = {.id = WR_CONNECTION_CLOSE_OK};
+        conn_teardown(c);
+        wr_conn_send_method(c, 0, &ok);
+        conn_flush_and_close(c);
+        return;
+    }
+    case WR_CONNECTION_CLOSE_OK:
+        if (c->state == WR_CONN_CLOSING)
+            wr_conn_drop(c, "close-ok");
+        return;
+    case WR_CONNECTION_UPDATE_SECRET: {
+        struct wr_method ok = {.id = WR_CONNECTION_UPDATE_SECRET_OK};
+        wr_conn_send_method(c, 0, &ok);
+        return;
+    }
+    }
+    wr_conn_error(c, WR_REPLY_COMMAND_INVALID, m->id,
+                  "unexpected method %s on channel 0", wr_method_name(m->id));
+}
+
+static void
+handshake_method(struct wr_conn *c, const struct wr_method *m)
+{
+    uint32_t want = c->state == WR_CONN_AWAIT_START_OK  ? WR_CONNECTION_START_OK
+                    : c->state == WR_CONN_AWAIT_TUNE_OK ? WR_CONNECTION_TUNE_OK
+                                                        : WR_CONNECTION_OPEN;
+
+    if (m->id == WR_CONNECTION_CLOSE) {
+        connection_method(c, m);
+        return;
+    }
+    if (m->id != want) {
+        wr_conn_error(c, WR_REPLY_COMMAND_INVALID, m->id, "expected %s, got %s",
+                      wr_method_name(want), wr_method_name(m->id));
+        return;
+    }
+    if (m->id == WR_CONNECTION_START_OK)
+        on_start_ok(c, &m->u.connection_start_ok);
+    else if (m->id == WR_CONNECTION_TUNE_OK)
+        on_tune_ok(c, &m->u.connection_tune_ok);
+    else
+        on_open(c, &m->u.connection_open);
+}
+
+static void
+channel_open(struct wr_conn *c, uint16_t id)
+{
+    struct wr_method ok = {.id = WR_CHANNEL_OPEN_OK};
+
+    if (id >= c->nchans) {
+        uint32_t n = c->nchans ? c->nchans : 8;
+        while (n <= id)
+            n *= 2;
+        struct wr_chan **nc = wr_realloc(c->chans, n * sizeof(*nc));
+        memset(nc + c->nchans, 0, (n - c->nchans) * sizeof(*nc));
+        c->chans = nc;
+        c->nchans = n;
+    }
+    c->chans[id] = wr_chan_new(c, id);
+    c->open_chans++;
+    wr_conn_send_method(c, id, &ok);
+}
+
+static void
+handle_frame(struct wr_conn *c, const struct wr_frame *f)
+{
+    struct wr_method m;
+    struct wr_chan *ch;
+    int rc;
+
+    if (f->type == WR_FRAME_HEARTBEAT) {
+        if (f->channel != 0)
+            wr_conn_error(c, WR_REPLY_UNEXPECTED_FRAME, 0,
+                          "heartbeat frame on channel %u", f->channel);
+        return;
+    }
+    if (f->type == WR_FRAME_METHOD) {
+        uint32_t id = f->size >= 4
+                          ? ((uint32_t)f->payload[0] << 24) |
+                                ((uint32_t)f->payload[1] << 16) |
+                                ((uint32_t)f->payload[2] << 8) | f->payload[3]
+                          : 0;
+        rc = wr_method_decode(f->payload, f->size, &m);
+        if (rc == WR_ERR_UNKNOWN_METHOD) {
+            wr_conn_error(c, WR_REPLY_NOT_IMPLEMENTED, id,
+                          "unknown method %u.%u", WR_METHOD_CLASS(id),
+                          WR_METHOD_INDEX(id));
+            return;
+        }
+        if (rc != WR_OK) {
+            char sample[64];
+            wr_log_sample(sample, sizeof(sample), f->payload, f->size);
+            wr_log(WR_LOG_INFO, "conn %llu %s: malformed method (%s): %s",
+                   (unsigned long long)c->id, c->peer, wr_strerror(rc), sample);
+            /* RabbitMQ reports an undecodable method as a frame error. */
+            wr_conn_error(c, WR_REPLY_FRAME_ERROR, id, "cannot decode %s: %s",
+                          wr_method_name(id) ? wr_method_name(id) : "method",
+                          wr_strerror(rc));
+            return;
+        }
+    }
+    if (c->state == WR_CONN_CLOSING) {
+        /* AMQP 0-9-1 2.2.4: after close, discard all but close/close-ok. */
+        if (f->type == WR_FRAME_METHOD && f->channel == 0 &&
+            (m.id == WR_CONNECTION_CLOSE || m.id == WR_CONNECTION_CLOSE_OK))
+            connection_method(c, &m);
+        return;
+    }
+    if (c->state != WR_CONN_OPEN) {
+        if (f->type != WR_FRAME_METHOD || f->channel != 0) {
+            wr_conn_error(c, WR_REPLY_UNEXPECTED_FRAME, 0,
+                          "frame type %u on channel %u during handshake",
+                          f->type, f->channel);
+            return;
+        }
+        handshake_method(c, &m);
+        return;
+    }
+    if (f->channel == 0) {
+        if (f->type != WR_FRAME_METHOD) {
+            wr_conn_error(c, WR_REPLY_UNEXPECTED_FRAME, 0,
+                          "content frame on channel 0");
+            return;
+        }
+        if (WR_METHOD_CLASS(m.id) != 10) {
+            wr_conn_error(c, WR_REPLY_CHANNEL_ERROR, m.id, "%s on channel 0",
+                          wr_method_name(m.id));
+            return;
+        }
+        connection_method(c, &m);
+        return;
+    }
+    if (f->channel > c->channel_max) {
+        wr_conn_error(c, WR_REPLY_CHANNEL_ERROR, 0,
+                      "channel %u above channel_max %u", f->channel,
+                      c->channel_max);
+        return;
+    }
+    ch = f->channel < c->nchans ? c->chans[f->channel] : NULL;
+    if (ch == NULL) {
+        if (f->type == WR_FRAME_METHOD && m.id == WR_CHANNEL_OPEN)
+            channel_open(c, f->channel);
+        else if (f->type == WR_FRAME_METHOD && m.id == WR_CHANNEL_CLOSE_OK)
+            ; /* late close-ok for a channel we already released */
+        else
+            wr_conn_error(c, WR_REPLY_CHANNEL_ERROR,
+                          f->type == WR_FRAME_METHOD ? m.id : 0,
+                          "expected 'channel.open' on channel %u", f->channel);
+        return;
+    }
+    if (f->type == WR_FRAME_METHOD && m.id == WR_CHANNEL_OPEN && !ch->closing) {
+        wr_conn_error(c, WR_REPLY_CHANNEL_ERROR, m.id,
+                      "second 'channel.open' seen on channel %u", f->channel);
+        return;
+    }
+    wr_chan_frame(ch, f, f->type == WR_FRAME_METHOD ? &m : NULL);
+}
+
+static void
+frame_error(struct wr_conn *c, int rc, const uint8_t *hdr, size_t n)
+{
+    char sample[32];
+
+    wr_log_sample(sample, sizeof(sample), hdr, n);
+    wr_log(WR_LOG_INFO, "conn %llu %s: frame error (%s): %s",
+           (unsigned long long)c->id, c->peer, wr_strerror(rc), sample);
+    wr_conn_error(c, WR_REPLY_FRAME_ERROR, 0, "%s", wr_strerror(rc));
+    /* Nothing after a broken frame can be parsed: stop reading. */
+    bufferevent_disable(c->bev, EV_READ);
+}
+
+static void
+read_header(struct wr_conn *c, struct evbuffer *in)
+{
+    uint8_t hdr[WR_PROTO_HEADER_LEN];
+    size_t n = WR_MIN(evbuffer_get_length(in), sizeof(hdr));
+    int rc;
+
+    evbuffer_copyout(in, hdr, n);
+    rc = wr_proto_header_check(hdr, n);
+    if (rc == WR_AGAIN)
+        return;
+    if (rc != WR_OK) {
+        char sample[16];
+        wr_log_sample(sample, sizeof(sample), hdr, n);
+        wr_log(WR_LOG_INFO, "conn %llu %s: bad protocol header '%s'",
+               (unsigned long long)c->id, c->peer, sample);
+        /* AMQP 0-9-1 4.2.2: answer with our header, then close. */
+        wr_conn_send_raw(c, WR_PROTO_HEADER, WR_PROTO_HEADER_LEN);
+        conn_flush_and_close(c);
+        return;
+    }
+    evbuffer_drain(in, WR_PROTO_HEADER_LEN);
+    send_start(c);
+}
+
+static void
+read_cb(struct bufferevent *bev, void *arg)
+{
+    struct wr_conn *c = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+
+    c->last_recv = wr_now();
+    if (c->state == WR_CONN_AWAIT_HEADER)
+        read_header(c, in);
+    while (c->state > WR_CONN_AWAIT_HEADER && c->state < WR_CONN_FLUSHING) {
+        uint8_t hdr[WR_FRAME_HEADER_SIZE];
+        size_t len = evbuffer_get_length(in), used = 0;
+        struct wr_frame f;
+        uint8_t *p;
+        int rc;
+
+        if (len < WR_FRAME_HEADER_SIZE)
+            break;
+        evbuffer_copyout(in, hdr, sizeof(hdr));
+        rc = wr_frame_decode(hdr, sizeof(hdr), c->frame_max, &f, &used);
+        if (rc != WR_AGAIN && rc != WR_OK) {
+            frame_error(c, rc, hdr, sizeof(hdr));
+            break;
+        }
+        size_t total = ((size_t)hdr[3] << 24 | (size_t)hdr[4] << 16 |
+                        (size_t)hdr[5] << 8 | hdr[6]) +
+                       WR_FRAME_OVERHEAD;
+        if (len < total)
+            break;
+        p = evbuffer_pullup(in, (ev_ssize_t)total);
+        rc = wr_frame_decode(p, total, c->frame_max, &f, &used);
+        if (rc != WR_OK) {
+            frame_error(c, rc, p, WR_MIN(total, (size_t)16));
+            break;
+        }
+        handle_frame(c, &f);
+        evbuffer_drain(in, used);
+    }
+    /* One confirm per channel per read pass, multiple when it covers
+     * several publishes. */
+    while (!wr_list_empty(&c->confirm_chans)) {
+        struct wr_chan *ch = WR_CONTAINER_OF(c->confirm_chans.next,
+                                             struct wr_chan, confirm_link);
+        wr_chan_flush_confirms(ch);
+    }
+}
+
+static void
+write_cb(struct bufferevent *bev, void *arg)
+{
+    struct wr_conn *c = arg;
+    size_t left = evbuffer_get_length(bufferevent_get_output(bev));
+
+    if (c->state == WR_CONN_FLUSHING) {
+        if (left == 0)
+            wr_conn_drop(c, "closed");
+        return;
+    }
+    if (c->write_blocked && left <= c->srv->cfg.output_limit / 2) {
+        c->write_blocked = false;
+        for (uint32_t i = 0; i < c->nchans; i++)
+            if (c->chans[i])
+                wr_chan_kick(c->chans[i]);
+    }
+}
+
+static void
+event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    struct wr_conn *c = arg;
+
+    (void)bev;
+    if (what & BEV_EVENT_EOF)
+        wr_conn_drop(c, c->state == WR_CONN_FLUSHING
+                            ? "closed"
+                            : "peer closed the socket");
+    else if (what & BEV_EVENT_ERROR)
+        wr_conn_drop(c, "socket error");
+}
+
+static void
+timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct wr_conn *c = arg;
+    int64_t now = wr_now();
+
+    (void)fd;
+    (void)what;
+    switch (c->state) {
+    case WR_CONN_OPEN:
+        if (c->heartbeat == 0)
+            return;
+        if (now - c->last_recv > 2 * (int64_t)c->heartbeat) {
+            wr_log(WR_LOG_NOTICE,
+                   "conn %llu %s: missed heartbeats from "
+                   "client, timeout: %us",
+                   (unsigned long long)c->id, c->peer, c->heartbeat);
+            wr_conn_drop(c, "heartbeat timeout");
+            return;
+        }
+        if (now - c->last_send >= (c->heartbeat + 1) / 2)
+            wr_conn_send_raw(c, wr_heartbeat_frame, sizeof(wr_heartbeat_frame));
+        arm_timer(c, (int64_t)c->heartbeat * 500);
+        return;
+    case WR_CONN_CLOSING:
+    case WR_CONN_FLUSHING:
+        wr_conn_drop(c, "no close-ok from client");
+        return;
+    case WR_CONN_DEAD:
+        return;
+    default:
+        wr_log(WR_LOG_NOTICE, "conn %llu %s: handshake timeout",
+               (unsigned long long)c->id, c->peer);
+        wr_conn_drop(c, "handshake timeout");
+        return;
+    }
+}
+
+static void
+arm_timer(struct wr_conn *c, int64_t ms)
+{
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+
+    evtimer_add(c->timer, &tv);
+}
+
+void
+wr_conn_accept(struct wr_server *s, int fd, const char *peer)
+{
+    struct wr_conn *c = wr_calloc(1, sizeof(*c));
+    int one = 1;
+
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    evutil_make_socket_nonblocking(fd);
+    c->srv = s;
+    c->id = ++s->next_conn_id;
+    snprintf(c->peer, sizeof(c->peer), "%s", peer);
+    c->state = WR_CONN_AWAIT_HEADER;
+    c->frame_max = WR_FRAME_MIN_SIZE;
+    c->channel_max = s->cfg.channel_max;
+    c->started = c->last_recv = c->last_send = wr_now();
+    wr_list_init(&c->exclusive_queues);
+    wr_list_init(&c->confirm_chans);
+    c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    c->timer = evtimer_new(s->base, timer_cb, c);
+    bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
+    bufferevent_setwatermark(c->bev, EV_WRITE, s->cfg.output_limit / 2, 0);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    wr_list_push_back(&s->conns, &c->link);
+    s->nconns++;
+    arm_timer(c, s->cfg.handshake_timeout);
+    wr_log(WR_LOG_INFO, "conn %llu %s: accepted", (unsigned long long)c->id,
+           peer);
+}

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: MIT */
+/* What every warren module shares: result codes, allocation wrappers, byte
+ * views and the always-on assertion. libc only. */
+#ifndef WR_COMMON_H
+#define WR_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Result codes. Functions return WR_OK or a negative code; values come back
+ * through pointer arguments. These are internal codes, not AMQP reply codes:
+ * broker/ maps them to reply codes in one place. */
+enum wr_result {
+    WR_OK = 0,
+    WR_AGAIN = -1,              /* need more bytes / would block */
+    WR_ERR_NOMEM = -2,          /* allocation failed */
+    WR_ERR_NOSPACE = -3,        /* caller's output buffer too small */
+    WR_ERR_PROTO_HEADER = -4,   /* not "AMQP\0\0\x09\x01" */
+    WR_ERR_FRAME_END = -5,      /* frame-end octet is not 0xCE */
+    WR_ERR_FRAME_SIZE = -6,     /* frame larger than the negotiated frame-max */
+    WR_ERR_FRAME_TYPE = -7,     /* unknown frame type */
+    WR_ERR_SYNTAX = -8,         /* payload malformed: truncated, bad length */
+    WR_ERR_UNKNOWN_METHOD = -9, /* class/method id not in the spec */
+    WR_ERR_FIELD_TYPE = -10,    /* unknown field-table value type */
+    WR_ERR_TOO_DEEP = -11,      /* field tables nested past the limit */
+    WR_ERR_NOT_FOUND = -12,
+    WR_ERR_EXISTS = -13,
+    WR_ERR_INVALID = -14, /* an argument is out of range */
+    WR_ERR_CLOSED = -15,
+    WR_ERR_IO = -16,
+    WR_ERR_TIMEOUT = -17,
+};
+
+/* Short human name of a result code ("frame-end is not 0xCE", ...). */
+const char *wr_strerror(int rc);
+
+/* A view of bytes owned by someone else (an input buffer, a message).
+ * Never freed through the view. */
+struct wr_bytes {
+    const uint8_t *ptr;
+    uint32_t len;
+};
+
+#define WR_BYTES_LIT(s) ((struct wr_bytes){(const uint8_t *)(s), sizeof(s) - 1})
+
+/* A view of a NUL-terminated C string (borrows s). */
+struct wr_bytes wr_bytes_str(const char *s);
+/* true when a and b hold the same bytes. */
+bool wr_bytes_eq(struct wr_bytes a, struct wr_bytes b);
+/* true when a holds exactly the C string s. */
+bool wr_bytes_eq_str(struct wr_bytes a, const char *s);
+
+/* Allocation. All warren code allocates through these (STYLE.md 5.10): one
+ * place for accounting and failure injection. wr_malloc returns NULL on
+ * failure unless wr_alloc_set_abort_on_oom(true) was called (the broker does:
+ * it aborts, as Redis's zmalloc does; the client library returns
+ * WR_ERR_NOMEM instead). */
+void *wr_malloc(size_t n);
+void *wr_calloc(size_t count, size_t size);
+void *wr_realloc(void *p, size_t n);
+void wr_free(void *p);
+/* Copies n bytes into a new NUL-terminated allocation. */
+char *wr_strndup(const void *s, size_t n);
+char *wr_strdup(const char *s);
+void wr_alloc_set_abort_on_oom(bool on);
+/* Bytes currently allocated through the wrappers (usable sizes). */
+size_t wr_alloc_used(void);
+/* Test hook: the n-th allocation from now (1 = next) fails; 0 disarms. */
+void wr_alloc_fail_after(uint64_t n);
+
+/* Always compiled in; guards our own invariants only, never peer input. */
+#define wr_assert(cond)                                                        \
+    ((cond) ? (void)0 : wr_assert_fail(#cond, __FILE__, __LINE__))
+void wr_assert_fail(const char *expr, const char *file, int line)
+    __attribute__((noreturn));
+
+#define WR_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define WR_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define WR_MAX(a, b) ((a) > (b) ? (a) : (b))
+#define WR_CONTAINER_OF(ptr, type, member)                                     \
+    ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
+
+#endif

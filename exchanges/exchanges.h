@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT */
+/* Exchanges and bindings. Exchange types (direct, fanout, topic, headers)
+ * sit behind one small vtable; routing yields the deduplicated set of
+ * target queues, following exchange-to-exchange bindings safely through
+ * cycles. broker/ does the enqueue. Never logs, never reads the clock. */
+#ifndef WR_EXCHANGES_H
+#define WR_EXCHANGES_H
+
+#include "../queues/queues.h"
+
+struct wr_exchange;
+
+enum wr_dest_kind {
+    WR_DEST_QUEUE = 0,
+    WR_DEST_EXCHANGE = 1,
+};
+
+struct wr_binding {
+    struct wr_exchange *source;
+    uint8_t dest_kind; /* enum wr_dest_kind */
+    union {
+        struct wr_queue *queue;       /* borrowed: unbound before it dies */
+        struct wr_exchange *exchange; /* borrowed likewise */
+    } dest;
+    char *key; /* owned copy of the binding key, NUL-terminated */
+    uint32_t key_len;
+    uint8_t *args; /* owned copy of the arguments table body */
+    uint32_t args_len;
+    struct wr_list src_link;  /* in source->bindings */
+    struct wr_list dest_link; /* in the destination's bindings_in */
+    void *type_data;          /* the exchange type's per-binding state */
+};
+
+/* What a published message offers to routing. */
+struct wr_route_req {
+    struct wr_bytes rkey;
+    struct wr_table headers; /* the message's headers property (may be empty) */
+};
+
+/* The result of routing: each target queue once. Reused across publishes
+ * (no allocation in steady state). */
+struct wr_route_set {
+    struct wr_queue **queues;
+    size_t count, cap;
+};
+
+struct wr_exch_type {
+    const char *name;
+    int (*init)(struct wr_exchange *x); /* WR_OK or WR_ERR_NOMEM */
+    void (*cleanup)(struct wr_exchange *x);
+    /* Validates and indexes a new binding (already in x->bindings).
+     * WR_OK, WR_ERR_NOMEM, or WR_ERR_INVALID (e.g. a bad x-match). */
+    int (*bind)(struct wr_exchange *x, struct wr_binding *b);
+    void (*unbind)(struct wr_exchange *x, struct wr_binding *b);
+    /* Calls emit(ctx, b) for every binding of x that matches req. */
+    void (*route)(struct wr_exchange *x, const struct wr_route_req *req,
+                  void (*emit)(void *ctx, struct wr_binding *b), void *ctx);
+};
+
+struct wr_exchange {
+    char *name; /* owned, NUL-terminated ("" is the default exchange) */
+    uint32_t name_len;
+    const struct wr_exch_type *type;
+    bool durable, auto_delete, internal;
+    uint8_t *raw_args; /* owned copy of the declare arguments */
+    uint32_t raw_args_len;
+    struct wr_list bindings;    /* as source, of wr_binding.src_link */
+    uint32_t binding_count;     /* as source */
+    struct wr_list bindings_in; /* as destination, of wr_binding.dest_link */
+    uint64_t route_mark;        /* cycle guard epoch */
+    void *type_data;
+    void *broker;         /* broker's per-exchange data */
+    uint64_t n_in, n_out; /* counters for the management API */
+};
+
+/* Finds a registered type by name ("direct", "fanout", "topic",
+ * "headers"); NULL if unknown. */
+const struct wr_exch_type *wr_exch_type_find(struct wr_bytes name);
+
+/* Creates an exchange (name and raw_args copied). NULL when out of memory. */
+struct wr_exchange *wr_exchange_new(struct wr_bytes name,
+                                    const struct wr_exch_type *type,
+                                    struct wr_table raw_args);
+/* Removes every binding from and to x, then frees it. */
+void wr_exchange_free(struct wr_exchange *x);
+
+/* Binds x to a queue or exchange with key and args (copied). Binding the
+ * same (source, destination, key, args) twice is a no-op returning WR_OK.
+ * Returns WR_OK, WR_ERR_NOMEM or WR_ERR_INVALID (the type refused args;
+ * *err says why). */
+int wr_exchange_bind(struct wr_exchange *x, enum wr_dest_kind kind, void *dest,
+                     struct wr_bytes key, struct wr_table args,
+                     const char **err);
+/* Removes the matching binding. WR_OK, or WR_ERR_NOT_FOUND. */
+int wr_exchange_unbind(struct wr_exchange *x, enum wr_dest_kind kind,
+                       void *dest, struct wr_bytes key, struct wr_table args);
+/* Removes one binding (from both lists and the type's index) and frees it. */
+void wr_binding_free(struct wr_binding *b);
+/* Removes every binding whose destination is q (queue deletion). Calls
+ * on_source_empty(ctx, x) for each source exchange left with no bindings
+ * (auto-delete), after all removals; it may be NULL. */
+void wr_queue_unbind_all(struct wr_queue *q,
+                         void (*on_source_empty)(void *ctx,
+                                                 struct wr_exchange *x),
+                         void *ctx);
+
+/* Routes req from x: the union of every matching queue, following
+ * exchange-to-exchange bindings (each exchange visited once per route, so
+ * cycles terminate), each queue once. Clears *out first. Returns WR_OK or
+ * WR_ERR_NOMEM. */
+int wr_exchange_route(struct wr_exchange *x, const struct wr_route_req *req,
+                      struct wr_route_set *out);
+void wr_route_set_cleanup(struct wr_route_set *s);
+
+/* The registered types. */
+extern const struct wr_exch_type wr_exch_direct;
+extern const struct wr_exch_type wr_exch_fanout;
+extern const struct wr_exch_type wr_exch_topic;
+extern const struct wr_exch_type wr_exch_headers;
+
+/* Topic matching on its own (AMQP 0-9-1 topic exchange; RabbitMQ
+ * semantics: words split on '.', '*' is exactly one word, '#' zero or
+ * more). For tests and the fuzzer. */
+bool wr_topic_match(struct wr_bytes pattern, struct wr_bytes key);
+
+#endif

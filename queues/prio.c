@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: MIT */
+/* The priority queue kind (x-max-priority): one FIFO ring per priority level
+ * and a 256-bit map of the non-empty levels, so push and pop are O(1). */
+#include "queues_internal.h"
+
+struct prio {
+    uint8_t max;            /* highest level; message priorities are capped */
+    uint64_t nonempty[4];   /* bit p set <=> level[p] holds entries */
+    struct wr_fifo level[]; /* max + 1 rings */
+};
+
+static unsigned
+level_of(const struct prio *pq, const struct wr_msg *m)
+{
+    /* RabbitMQ caps a priority above x-max-priority at the maximum. */
+    return m->priority > pq->max ? pq->max : m->priority;
+}
+
+static void
+mark(struct prio *pq, unsigned lvl)
+{
+    pq->nonempty[lvl >> 6] |= UINT64_C(1) << (lvl & 63);
+}
+
+static void
+unmark(struct prio *pq, unsigned lvl)
+{
+    pq->nonempty[lvl >> 6] &= ~(UINT64_C(1) << (lvl & 63));
+}
+
+/* The highest non-empty level, or -1. */
+static int
+top_level(const struct prio *pq)
+{
+    for (int w = 3; w >= 0; w--)
+        if (pq->nonempty[w])
+            return w * 64 + 63 - __builtin_clzll(pq->nonempty[w]);
+    return -1;
+}
+
+static int
+prio_init(struct wr_queue *q)
+{
+    unsigned n = (unsigned)q->args.max_priority + 1;
+    struct prio *pq = wr_malloc(sizeof(*pq) + n * sizeof(struct wr_fifo));
+
+    if (pq == NULL)
+        return WR_ERR_NOMEM;
+    pq->max = q->args.max_priority;
+    for (int w = 0; w < 4; w++)
+        pq->nonempty[w] = 0;
+    for (unsigned i = 0; i < n; i++)
+        wr_fifo_init(&pq->level[i]);
+    q->storage = pq;
+    return WR_OK;
+}
+
+static void
+prio_cleanup(struct wr_queue *q)
+{
+    struct prio *pq = q->storage;
+
+    if (pq == NULL)
+        return;
+    for (unsigned i = 0; i <= pq->max; i++)
+        wr_fifo_cleanup(&pq->level[i]);
+    wr_free(pq);
+    q->storage = NULL;
+}
+
+static int
+prio_push(struct wr_queue *q, struct wr_qentry e)
+{
+    struct prio *pq = q->storage;
+    unsigned lvl = level_of(pq, e.msg);
+    int rc = wr_fifo_push(&pq->level[lvl], e);
+
+    if (rc == WR_OK)
+        mark(pq, lvl);
+    return rc;
+}
+
+static int
+prio_push_front(struct wr_queue *q, struct wr_qentry e)
+{
+    struct prio *pq = q->storage;
+    unsigned lvl = level_of(pq, e.msg);
+    int rc = wr_fifo_push_front(&pq->level[lvl], e);
+
+    if (rc == WR_OK)
+        mark(pq, lvl);
+    return rc;
+}
+
+static bool
+prio_pop(struct wr_queue *q, struct wr_qentry *e)
+{
+    struct prio *pq = q->storage;
+    int lvl = top_level(pq);
+    bool ok;
+
+    if (lvl < 0)
+        return false;
+    ok = wr_fifo_pop(&pq->level[lvl], e);
+    wr_assert(ok); /* the bitmap said non-empty */
+    if (pq->level[lvl].count == 0)
+        unmark(pq, (unsigned)lvl);
+    return true;
+}
+
+const struct wr_queue_kind wr_queue_prio = {
+    .name = "priority",
+    .init = prio_init,
+    .cleanup = prio_cleanup,
+    .push = prio_push,
+    .push_front = prio_push_front,
+    .pop = prio_pop,
+};

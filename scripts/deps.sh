@@ -1,0 +1,28 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Installs the Debian 12 packages warren needs: `deps.sh run` for building
+# and running the broker, `deps.sh test` for the whole test suite. As root
+# it runs apt-get; otherwise it prints the exact command and fails.
+set -e
+RUN_PKGS="gcc make pkg-config libevent-dev libssl-dev"
+TEST_PKGS="$RUN_PKGS check clang libclang-rt-14-dev clang-format amqp-specs \
+python3 python3-pytest python3-pika amqp-tools valgrind"
+case "$1" in
+run) want=$RUN_PKGS ;;
+*) want=$TEST_PKGS ;;
+esac
+missing=
+for p in $want; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+        missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+    echo "warren needs these Debian packages:$missing" >&2
+    echo "run as root:  apt-get update && apt-get install -y$missing" >&2
+    exit 1
+fi
+echo "installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends $missing

@@ -1,0 +1,157 @@
+# SPDX-License-Identifier: MIT
+"""Find or start the broker under test (shared by tests/proto and tests/interop).
+
+Standard library only.
+- WARREN_TEST_BROKER=host:port  use a running broker (e.g. RabbitMQ).
+- otherwise start `build/warren-server --bind 127.0.0.1 --port 0`
+  (or $WARREN_SERVER, extra args in $WARREN_SERVER_ARGS), read the port
+  from its "warren-server ready on amqp://127.0.0.1:PORT" line on stderr,
+  and stop it with SIGTERM at the end (it must exit 0).
+"""
+
+import os
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+
+REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+READY_RE = re.compile(rb"warren-server ready on amqp://([0-9.]+|\[[0-9a-fA-F:]+\]|[\w.-]+):(\d+)")
+READY_TIMEOUT = 10.0
+STOP_TIMEOUT = 10.0
+
+
+def external_broker():
+    """(host, port) from WARREN_TEST_BROKER, or None."""
+    spec = os.environ.get("WARREN_TEST_BROKER")
+    if not spec:
+        return None
+    host, _, port = spec.rpartition(":")
+    return (host or "127.0.0.1", int(port))
+
+
+def server_binary():
+    env = os.environ.get("WARREN_SERVER")
+    if not env:
+        return os.path.join(REPO_ROOT, "build", "warren-server")
+    if os.sep not in env:
+        return shutil.which(env) or env
+    return os.path.abspath(env)
+
+
+class BrokerError(Exception):
+    pass
+
+
+class WarrenServer:
+    """One warren-server process on a free port, stderr drained to a log file."""
+
+    def __init__(self, extra_args=(), log_dir=None):
+        self.binary = server_binary()
+        self.args = [self.binary, "--bind", "127.0.0.1", "--port", "0"]
+        self.args += shlex.split(os.environ.get("WARREN_SERVER_ARGS", ""))
+        self.args += list(extra_args)
+        log_dir = log_dir or os.environ.get("WARREN_TEST_LOGDIR") or tempfile.gettempdir()
+        fd, self.log_path = tempfile.mkstemp(prefix="warren-server-", suffix=".log", dir=log_dir)
+        os.close(fd)
+        self.proc = None
+        self.host = None
+        self.port = None
+        self._ready = threading.Event()
+        self._drain = None
+
+    def start(self):
+        if not os.access(self.binary, os.X_OK):
+            raise BrokerError("broker binary %s not found or not executable "
+                              "(build it, set WARREN_SERVER, or WARREN_TEST_BROKER=host:port)"
+                              % self.binary)
+        self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE, cwd=REPO_ROOT)
+        self._drain = threading.Thread(target=self._drain_stderr, daemon=True)
+        self._drain.start()
+        self._ready.wait(READY_TIMEOUT)
+        if self.port is None:
+            time.sleep(0.1)
+            rc = self.proc.poll()
+            self.kill()
+            raise BrokerError("warren-server did not print 'warren-server ready on "
+                              "amqp://HOST:PORT' within %.0f s (exit status %s); "
+                              "command: %s; log: %s\n%s"
+                              % (READY_TIMEOUT, rc, " ".join(self.args),
+                                 self.log_path, self.log_tail()))
+        return self
+
+    def _drain_stderr(self):
+        with open(self.log_path, "ab") as log:
+            for line in iter(self.proc.stderr.readline, b""):
+                log.write(line)
+                log.flush()
+                if not self._ready.is_set():
+                    m = READY_RE.search(line)
+                    if m:
+                        self.host = m.group(1).decode().strip("[]")
+                        self.port = int(m.group(2))
+                        self._ready.set()
+        self._ready.set()  # EOF: wake start() so it can report the failure
+
+    @property
+    def address(self):
+        return (self.host, self.port)
+
+    def log_tail(self, n=4000):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read()[-n:].decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def terminate(self, timeout=STOP_TIMEOUT):
+        """SIGTERM and wait; return the exit status (None if it had to be killed)."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+                return None
+        if self._drain:
+            self._drain.join(2)
+        return self.proc.returncode
+
+    def kill(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
+
+    def stop_checked(self):
+        """Stop; raise BrokerError if it crashed earlier or does not exit 0."""
+        crashed = self.proc.poll()
+        rc = self.terminate()
+        if crashed is not None:
+            raise BrokerError("warren-server exited early with status %s; log: %s\n%s"
+                              % (crashed, self.log_path, self.log_tail()))
+        if rc != 0:
+            raise BrokerError("warren-server did not exit 0 on SIGTERM (status %s); log: %s\n%s"
+                              % (rc, self.log_path, self.log_tail()))
+
+
+def wait_port_closed(host, port, timeout=5.0):
+    import socket
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection((host, port), timeout=0.2).close()
+        except OSError:
+            return True
+        time.sleep(0.05)
+    return False
