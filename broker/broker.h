@@ -191,8 +191,10 @@ struct wr_chan {
     bool tx;
     /* content assembly */
     enum wr_content_state cstate;
-    struct wr_msg *pending; /* reference held while assembling */
+    struct wr_msg *pending; /* reference held while assembling the body */
     bool pending_mandatory;
+    uint8_t pending_xlen, pending_klen; /* basic.publish's names, until the */
+    uint8_t pending_names[510];         /* header says the body size */
     /* consumers */
     struct wr_hmap consumers_by_tag;
     struct wr_list consumers;

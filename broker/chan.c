@@ -323,7 +323,6 @@ content_header(struct wr_chan *ch, const struct wr_frame *f)
         return;
     }
     if (h.body_size > max) {
-        wr_msg_unref(&ch->pending);
         ch->cstate = WR_CONTENT_IDLE;
         wr_chan_error(ch, WR_REPLY_PRECONDITION_FAILED, WR_BASIC_PUBLISH,
                       "message size %llu is larger than configured max "
@@ -331,10 +330,11 @@ content_header(struct wr_chan *ch, const struct wr_frame *f)
                       (unsigned long long)h.body_size, (unsigned long long)max);
         return;
     }
-    struct wr_msg *stub = ch->pending; /* holds exchange and routing key */
-    struct wr_msg *m = wr_msg_new(wr_msg_exchange(stub), wr_msg_rkey(stub),
-                                  h.raw_props, h.raw_props_len, h.body_size);
-    wr_msg_unref(&ch->pending);
+    struct wr_bytes x = {ch->pending_names, ch->pending_xlen};
+    struct wr_bytes k = {ch->pending_names + ch->pending_xlen,
+                         ch->pending_klen};
+    struct wr_msg *m =
+        wr_msg_new(x, k, h.raw_props, h.raw_props_len, h.body_size);
     if (m == NULL) {
         ch->cstate = WR_CONTENT_IDLE;
         wr_conn_error(ch->conn, WR_REPLY_SYNTAX_ERROR, WR_BASIC_PUBLISH,
@@ -390,9 +390,12 @@ void
 wr_chan_content_start(struct wr_chan *ch, struct wr_bytes exchange,
                       struct wr_bytes rkey, bool mandatory)
 {
-    /* Until the header says how big the body is, a body-less message
-     * carries the exchange and routing key. */
-    ch->pending = wr_msg_new(exchange, rkey, NULL, 0, 0);
+    /* Kept until the header says how big the body is; then the message is
+     * allocated once, whole. Short strings: at most 255 bytes each. */
+    memcpy(ch->pending_names, exchange.ptr, exchange.len);
+    memcpy(ch->pending_names + exchange.len, rkey.ptr, rkey.len);
+    ch->pending_xlen = (uint8_t)exchange.len;
+    ch->pending_klen = (uint8_t)rkey.len;
     ch->pending_mandatory = mandatory;
     ch->cstate = WR_CONTENT_HEADER;
 }
