@@ -172,11 +172,15 @@ wr_broker_random_name(char *out, size_t cap, const char *prefix)
 static void
 basic_consume(struct wr_chan *ch, const struct wr_basic_consume *a)
 {
-    struct wr_queue *q = wr_chan_find_queue(ch, a->queue, WR_BASIC_CONSUME);
+    struct wr_queue *q;
     char tag[256];
     struct wr_bconsumer *bc;
     struct wr_list *pos, *tmp;
 
+    if (!wr_access_check(ch, WR_PERM_READ, "queue",
+                         wr_access_qname(ch, a->queue), WR_BASIC_CONSUME))
+        return;
+    q = wr_chan_find_queue(ch, a->queue, WR_BASIC_CONSUME);
     if (q == NULL)
         return;
     if (a->consumer_tag.len == 0)
@@ -328,8 +332,15 @@ static void
 basic_publish(struct wr_chan *ch, const struct wr_basic_publish *a)
 {
     struct wr_vhost *vh = ch->conn->vh;
-    struct wr_exchange *x = wr_vhost_exchange(vh, a->exchange);
+    struct wr_exchange *x;
 
+    /* RabbitMQ access control: write on the exchange (and topic write on
+     * the routing key below). Under the memory alarm this connection is
+     * blocked too. */
+    wr_flow_on_publish(ch->conn);
+    if (!wr_access_publish(ch, a->exchange))
+        return;
+    x = wr_vhost_exchange(vh, a->exchange);
     if (x == NULL) {
         wr_chan_error(ch, WR_REPLY_NOT_FOUND, WR_BASIC_PUBLISH,
                       "no exchange '%.*s' in vhost '%s'", (int)a->exchange.len,
@@ -343,6 +354,9 @@ basic_publish(struct wr_chan *ch, const struct wr_basic_publish *a)
                       x->name, vh->name);
         return;
     }
+    if (!wr_access_topic(ch, x, WR_PERM_WRITE, a->routing_key,
+                         WR_BASIC_PUBLISH))
+        return;
     if (a->immediate) {
         wr_conn_error(ch->conn, WR_REPLY_NOT_IMPLEMENTED, WR_BASIC_PUBLISH,
                       "immediate=true");
@@ -356,12 +370,16 @@ basic_publish(struct wr_chan *ch, const struct wr_basic_publish *a)
 static void
 basic_get(struct wr_chan *ch, const struct wr_basic_get *a)
 {
-    struct wr_queue *q = wr_chan_find_queue(ch, a->queue, WR_BASIC_GET);
+    struct wr_queue *q;
     struct wr_method r = {.id = WR_BASIC_GET_OK};
     struct wr_msg *m;
     bool redelivered;
     uint8_t buf[8192];
 
+    if (!wr_access_check(ch, WR_PERM_READ, "queue",
+                         wr_access_qname(ch, a->queue), WR_BASIC_GET))
+        return;
+    q = wr_chan_find_queue(ch, a->queue, WR_BASIC_GET);
     if (q == NULL)
         return;
     if (!wr_queue_pop(q, &m, &redelivered)) {
