@@ -21,6 +21,14 @@ unref_cleanup(const void *data, size_t len, void *arg)
     wr_msg_unref(&m);
 }
 
+static void
+free_cleanup(const void *data, size_t len, void *arg)
+{
+    (void)data;
+    (void)len;
+    wr_free(arg);
+}
+
 /* Writes method frame + content header + body frames for m on ch. The
  * method payload is in mbuf[WR_FRAME_HEADER_SIZE .. +mlen). Borrows m. */
 static void
@@ -71,15 +79,34 @@ send_content(struct wr_chan *ch, uint8_t *buf, size_t cap, size_t mlen,
         }
         evbuffer_add(out, buf, off);
     } else {
+        /* The first body frame's header goes out with the content header.
+         * After each referenced chunk, its frame-end and the next header
+         * are a small block of their own: evbuffer_add after a reference
+         * chain would allocate a chain as large as the chunk (libevent 2.1
+         * sizes a new chain from the last one), and the memory watermark
+         * would see it. */
+        if (off > cap - WR_FRAME_HEADER_SIZE) {
+            evbuffer_add(out, buf, off);
+            off = 0;
+        }
+        wr_frame_header_encode(buf + off, WR_FRAME_BODY, ch->id,
+                               (uint32_t)WR_MIN((uint64_t)chunk, m->body_size));
+        off += WR_FRAME_HEADER_SIZE;
         evbuffer_add(out, buf, off);
         for (uint64_t pos = 0; pos < m->body_size; pos += chunk) {
-            uint8_t hdr[WR_FRAME_HEADER_SIZE];
             size_t n = (size_t)WR_MIN((uint64_t)chunk, m->body_size - pos);
-            wr_frame_header_encode(hdr, WR_FRAME_BODY, ch->id, (uint32_t)n);
-            evbuffer_add(out, hdr, sizeof(hdr));
+            uint8_t *tail = wr_malloc(1 + WR_FRAME_HEADER_SIZE);
+            size_t tl = 1;
             evbuffer_add_reference(out, m->body + pos, n, unref_cleanup,
                                    wr_msg_ref(m));
-            evbuffer_add(out, "\xCE", 1);
+            tail[0] = WR_FRAME_END;
+            if (m->body_size - pos > n) {
+                wr_frame_header_encode(
+                    tail + 1, WR_FRAME_BODY, ch->id,
+                    (uint32_t)WR_MIN((uint64_t)chunk, m->body_size - pos - n));
+                tl += WR_FRAME_HEADER_SIZE;
+            }
+            evbuffer_add_reference(out, tail, tl, free_cleanup, tail);
         }
     }
     c->last_send = wr_now();

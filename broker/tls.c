@@ -224,8 +224,11 @@ wr_tls_error(struct bufferevent *bev, char *out, size_t cap)
     char buf[256] = "";
     long vr;
 
+    /* libevent also queues the bare SSL_get_error() code (library 0):
+     * keep the first real OpenSSL reason. */
     while ((e = bufferevent_get_openssl_error(bev)) != 0)
-        ERR_error_string_n(e, buf, sizeof(buf));
+        if (buf[0] == '\0' && ERR_GET_LIB(e) != 0)
+            ERR_error_string_n(e, buf, sizeof(buf));
     vr = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
     if (vr != X509_V_OK)
         snprintf(out, cap, "%s (peer certificate: %s)",
