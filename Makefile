@@ -41,7 +41,8 @@ UNIT_BIN = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 PROGRAMS = $(BUILD)/warren-server $(BUILD)/warrenctl $(BUILD)/warren-bench
 LIBS = $(BUILD)/libwarren.a $(BUILD)/libwarren.so
 
-.PHONY: all run install test check test-unit test-proto test-interop test-style \
+.PHONY: all run install test check test-unit test-proto test-interop \
+	test-security test-style \
 	bench asan ubsan valgrind fuzz format format-check deps deps-run \
 	clean gen
 
@@ -131,7 +132,8 @@ run: deps-run $(BUILD)/warren-server
 
 test check: deps
 	$(MAKE) all $(UNIT_BIN)
-	$(MAKE) test-style format-check test-unit test-proto test-interop
+	$(MAKE) test-style format-check test-unit test-proto test-interop \
+	  test-security
 
 test-style:
 	@sh scripts/check-style.sh
@@ -144,6 +146,11 @@ test-proto: $(BUILD)/warren-server
 
 test-interop: $(BUILD)/warren-server
 	WARREN_SERVER=$(BUILD)/warren-server $(PYTHON) -m pytest -q -p no:cacheprovider tests/interop
+
+# TLS, users and permissions, configuration errors, flow control; each test
+# starts its own broker (certificates are made at test time by openssl).
+test-security: $(BUILD)/warren-server
+	WARREN_SERVER=$(BUILD)/warren-server $(PYTHON) -m pytest -q -p no:cacheprovider tests/security
 
 SAN = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g
 asan ubsan:
