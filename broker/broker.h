@@ -15,6 +15,7 @@ struct bufferevent;
 struct evconnlistener;
 struct wr_conn;
 struct wr_chan;
+struct wr_mgmt;
 
 #define WR_PRODUCT "warren"
 #define WR_VERSION "0.1.0"
@@ -35,7 +36,8 @@ struct wr_server {
     uint64_t publish_seq; /* orders messages within queues (requeue) */
     uint32_t nconns;
     bool stopping;
-    char bound[96]; /* "127.0.0.1:5672" once listening */
+    char bound[96];       /* "127.0.0.1:5672" once listening */
+    struct wr_mgmt *mgmt; /* the HTTP management API (mgmt.c) */
 };
 
 int wr_server_init(struct wr_server *s, const struct wr_config *cfg);
@@ -47,11 +49,20 @@ void wr_server_schedule_reap(struct wr_server *s);
 
 /* ---- vhosts ------------------------------------------------------------ */
 
+/* Message counters of a vhost for the management API and /metrics. */
+struct wr_vhost_stats {
+    uint64_t published; /* messages published to its exchanges */
+    uint64_t returned;  /* unroutable, mandatory: basic.return */
+    uint64_t dropped;   /* unroutable, not mandatory */
+    uint64_t gone_delivered, gone_acked, gone_redelivered; /* deleted queues' */
+};
+
 struct wr_vhost {
     char *name;
     struct wr_server *srv;
     struct wr_hmap exchanges; /* name -> struct wr_exchange */
     struct wr_hmap queues;    /* name -> struct wr_queue */
+    struct wr_vhost_stats stats;
 };
 
 /* Per-queue broker state, in wr_queue.broker. */
