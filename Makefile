@@ -15,11 +15,14 @@ WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes
 CFLAGS ?= -O2 -g
 override CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) -fPIC $(SANFLAGS)
 LDFLAGS += $(SANFLAGS)
-PKGS_BROKER = libevent libevent_openssl openssl
+PKGS_BROKER = libevent libevent_openssl openssl jansson
+PKGS_CLI = libcurl jansson
 BROKER_CFLAGS = $(shell pkg-config --cflags $(PKGS_BROKER) 2>/dev/null)
 BROKER_LIBS = $(shell pkg-config --libs $(PKGS_BROKER) 2>/dev/null) -lm
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 SSL_LIBS = $(shell pkg-config --libs openssl 2>/dev/null)
+CLI_CFLAGS = $(shell pkg-config --cflags $(PKGS_CLI) 2>/dev/null)
+CLI_LIBS = $(shell pkg-config --libs $(PKGS_CLI) 2>/dev/null)
 
 COMMON_SRC = $(wildcard common/*.c)
 PROTO_SRC = $(wildcard protocol/*.c)

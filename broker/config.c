@@ -28,6 +28,10 @@ wr_config_defaults(struct wr_config *cfg)
     cfg->handshake_timeout = 10000;
     cfg->output_limit = 4u << 20;
     cfg->log_level = WR_LOG_NOTICE;
+    snprintf(cfg->mgmt_bind, sizeof(cfg->mgmt_bind), "127.0.0.1");
+    cfg->mgmt_port = 15672;
+    cfg->stats_interval = 5000;
+    cfg->mgmt_max_body = 20u << 20;
 }
 
 static int
@@ -98,6 +102,12 @@ wr_config_set(struct wr_config *cfg, const char *key, const char *v, char *err,
         snprintf(err, errlen, "%s: expected 1 to 127 characters", key);
         return -1;
     }
+    if (strcmp(key, "management.tcp.ip") == 0) {
+        if (copy_str(cfg->mgmt_bind, sizeof(cfg->mgmt_bind), v) == 0)
+            return 0;
+        snprintf(err, errlen, "%s: expected an IPv4 or IPv6 address", key);
+        return -1;
+    }
     if (strcmp(key, "log.level") == 0) {
         int l = wr_log_parse_level(v);
         if (l >= 0) {
@@ -112,10 +122,16 @@ wr_config_set(struct wr_config *cfg, const char *key, const char *v, char *err,
         const char *key;
         uint64_t min, max;
     } nums[] = {
-        {"heartbeat", 0, 65535},           {"frame_max", 4096, 1048576},
-        {"channel_max", 1, 65535},         {"max_message_size", 1, 536870912},
-        {"connection_max", 0, 10000000},   {"handshake_timeout", 100, 3600000},
+        {"heartbeat", 0, 65535},
+        {"frame_max", 4096, 1048576},
+        {"channel_max", 1, 65535},
+        {"max_message_size", 1, 536870912},
+        {"connection_max", 0, 10000000},
+        {"handshake_timeout", 100, 3600000},
         {"output_limit", 65536, 1u << 30},
+        {"management.tcp.port", 0, 65535},
+        {"collect_statistics_interval", 100, 3600000},
+        {"management.http.max_body_size", 4096, 1u << 30},
     };
     for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
         if (strcmp(key, nums[i].key) != 0)
@@ -147,6 +163,15 @@ wr_config_set(struct wr_config *cfg, const char *key, const char *v, char *err,
             break;
         case 6:
             cfg->output_limit = (size_t)n;
+            break;
+        case 7:
+            cfg->mgmt_port = (int)n;
+            break;
+        case 8:
+            cfg->stats_interval = (uint32_t)n;
+            break;
+        case 9:
+            cfg->mgmt_max_body = (size_t)n;
             break;
         }
         return 0;

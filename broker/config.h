@@ -22,6 +22,10 @@ struct wr_config {
     uint32_t handshake_timeout; /* handshake_timeout (ms) */
     size_t output_limit;        /* per-connection output bound before pausing */
     int log_level;              /* log.level */
+    char mgmt_bind[64];         /* management.tcp.ip */
+    int mgmt_port;              /* management.tcp.port, 0 = any */
+    uint32_t stats_interval;    /* collect_statistics_interval (ms) */
+    size_t mgmt_max_body;       /* management.http.max_body_size (bytes) */
 };
 
 /* Fills in the defaults. */

@@ -13,15 +13,18 @@ static const char usage[] =
     "\n"
     "SYNOPSIS\n"
     "    warren-server [--config FILE] [--bind ADDR] [--port N]\n"
-    "                  [--log-level LEVEL] [--check-config]\n"
+    "                  [--mgmt-port N] [--log-level LEVEL] [--check-config]\n"
     "\n"
     "DESCRIPTION\n"
     "    Accepts AMQP 0-9-1 connections (RabbitMQ's dialect: publisher\n"
     "    confirms, basic.nack, exchange-to-exchange bindings, consumer\n"
     "    cancel notifications) and routes messages through direct, fanout,\n"
     "    topic and headers exchanges into FIFO or priority queues.\n"
-    "    Once listening it prints one line on stderr:\n"
+    "    It also serves RabbitMQ's HTTP management API and Prometheus\n"
+    "    /metrics (management.tcp.ip / management.tcp.port, default\n"
+    "    127.0.0.1:15672). Once listening it prints two lines on stderr:\n"
     "        warren-server ready on amqp://ADDR:PORT\n"
+    "        warren-server management on http://ADDR:PORT\n"
     "    SIGINT or SIGTERM closes every connection with connection.close\n"
     "    320 CONNECTION_FORCED and exits 0.\n"
     "\n"
@@ -30,6 +33,8 @@ static const char usage[] =
     "                          etc/warren.conf for every key and default)\n"
     "    -b, --bind ADDR       listen address (default 127.0.0.1)\n"
     "    -p, --port N          AMQP port (default 5672; 0 = any free port)\n"
+    "    -m, --mgmt-port N     HTTP API port (default 15672; 0 = any free\n"
+    "                          port)\n"
     "    -l, --log-level L     error, warn, notice (default), info, debug\n"
     "        --check-config    validate the configuration and exit\n"
     "    -h, --help            this text\n"
@@ -46,6 +51,7 @@ main(int argc, char **argv)
         {"config", required_argument, NULL, 'c'},
         {"bind", required_argument, NULL, 'b'},
         {"port", required_argument, NULL, 'p'},
+        {"mgmt-port", required_argument, NULL, 'm'},
         {"log-level", required_argument, NULL, 'l'},
         {"check-config", no_argument, NULL, 'C'},
         {"help", no_argument, NULL, 'h'},
@@ -53,13 +59,14 @@ main(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     const char *config = NULL, *bind = NULL, *port = NULL, *level = NULL;
+    const char *mgmt_port = NULL;
     bool check_only = false;
     struct wr_config cfg;
     struct wr_server srv;
     char err[600];
     int opt, rc;
 
-    while ((opt = getopt_long(argc, argv, "c:b:p:l:hV", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "c:b:p:m:l:hV", opts, NULL)) != -1) {
         switch (opt) {
         case 'c':
             config = optarg;
@@ -69,6 +76,9 @@ main(int argc, char **argv)
             break;
         case 'p':
             port = optarg;
+            break;
+        case 'm':
+            mgmt_port = optarg;
             break;
         case 'l':
             level = optarg;
@@ -118,6 +128,11 @@ main(int argc, char **argv)
             return 2;
         }
         cfg.port = (int)p;
+    }
+    if (mgmt_port && wr_config_set(&cfg, "management.tcp.port", mgmt_port, err,
+                                   sizeof(err))) {
+        fprintf(stderr, "warren-server: --mgmt-port: expected 0 to 65535\n");
+        return 2;
     }
     if (check_only) {
         printf("configuration ok\n");

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The event base, the AMQP listener, signals and the deferred reaper. */
 #include "broker.h"
+#include "mgmt.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -180,6 +181,8 @@ wr_server_init(struct wr_server *s, const struct wr_config *cfg)
         return -1;
     }
     evconnlistener_set_error_cb(s->listener, on_accept_error);
+    if (wr_mgmt_start(s) != 0)
+        return -1;
     {
         struct sockaddr_storage got;
         socklen_t gl = sizeof(got);
@@ -207,6 +210,9 @@ wr_server_run(struct wr_server *s)
 {
     /* The one line tests and scripts wait for. */
     fprintf(stderr, "warren-server ready on amqp://%s\n", s->bound);
+    if (s->mgmt)
+        fprintf(stderr, "warren-server management on http://%s\n",
+                wr_mgmt_address(s->mgmt));
     fflush(stderr);
     event_base_dispatch(s->base);
     return 0;
@@ -233,6 +239,8 @@ wr_server_cleanup(struct wr_server *s)
     while (wr_hmap_next(&s->vhosts, &it, NULL, NULL, &v))
         wr_vhost_free(v);
     wr_hmap_cleanup(&s->vhosts);
+    wr_mgmt_free(s->mgmt);
+    s->mgmt = NULL;
     if (s->listener)
         evconnlistener_free(s->listener);
     if (s->stop_ev)
