@@ -44,7 +44,7 @@ UNIT_BIN = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 PROGRAMS = $(BUILD)/warren-server $(BUILD)/warrenctl $(BUILD)/warren-bench
 LIBS = $(BUILD)/libwarren.a $(BUILD)/libwarren.so
 
-.PHONY: all run test check test-unit test-proto test-interop test-style \
+.PHONY: all run test check test-unit test-proto test-interop test-admin test-style \
 	bench asan ubsan valgrind fuzz format format-check deps deps-run \
 	clean gen
 
@@ -92,7 +92,7 @@ run: deps-run $(BUILD)/warren-server
 
 test check: deps
 	$(MAKE) all $(UNIT_BIN)
-	$(MAKE) test-style format-check test-unit test-proto test-interop
+	$(MAKE) test-style format-check test-unit test-proto test-interop test-admin
 
 test-style:
 	@sh scripts/check-style.sh
@@ -105,6 +105,9 @@ test-proto: $(BUILD)/warren-server
 
 test-interop: $(BUILD)/warren-server
 	WARREN_SERVER=$(BUILD)/warren-server $(PYTHON) -m pytest -q -p no:cacheprovider tests/interop
+
+test-admin: $(BUILD)/warren-server $(BUILD)/warrenctl
+	WARREN_SERVER=$(BUILD)/warren-server WARRENCTL=$(BUILD)/warrenctl $(PYTHON) -m pytest -q -p no:cacheprovider tests/admin
 
 SAN = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g
 asan ubsan:

@@ -208,9 +208,15 @@ put_value(struct wr_tb *b, const char *key, const json_t *j)
                       (struct wr_bytes){(const uint8_t *)json_string_value(j),
                                         (uint32_t)json_string_length(j)});
         return;
-    case JSON_INTEGER:
-        wr_tb_add_int(b, key, WR_FT_I64, json_integer_value(j));
+    case JSON_INTEGER: {
+        /* The narrowest of signed 32 / signed 64, as the Java client and
+         * pika encode integers (pika reads 'l' as unsigned). */
+        json_int_t n = json_integer_value(j);
+        wr_tb_add_int(b, key,
+                      n >= INT32_MIN && n <= INT32_MAX ? WR_FT_I32 : WR_FT_I64,
+                      n);
         return;
+    }
     case JSON_REAL:
         wr_tb_add_double(b, key, json_real_value(j));
         return;

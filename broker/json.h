@@ -24,7 +24,9 @@ bool wr_json_utf8_ok(const void *p, size_t n);
 json_t *wr_json_from_table(struct wr_table t);
 /* Encodes JSON object obj as a field table (RabbitMQ's rules: integers
  * become signed 64-bit 'l', other numbers doubles 'd', strings long
- * strings 'S', booleans 't', null void 'V', arrays 'A', objects 'F').
+ * strings 'S', booleans 't', null void 'V', arrays 'A', objects 'F'),
+ * except that integers that fit take signed 32-bit 'I', as AMQP clients
+ * encode them.
  * obj NULL or null gives the empty table. On success *buf is a new
  * allocation (wr_free it) holding the table and *t views it. Returns
  * WR_OK, or WR_ERR_INVALID with a reason in err (not an object, a key

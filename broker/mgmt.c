@@ -467,19 +467,23 @@ wr_mgmt_reply_list(struct wr_mgmt_req *r, json_t *arr)
     if (page_s) {
         char *end;
         page = strtol(page_s, &end, 10);
-        if (*page_s == '\0' || *end || page < 1)
+        if (*page_s == '\0' || *end)
             goto bad_page;
         if (size_s) {
             page_size = strtol(size_s, &end, 10);
-            if (*size_s == '\0' || *end || page_size < 1 || page_size > 500)
+            if (*size_s == '\0' || *end)
                 goto bad_page;
         }
+        if (page < 1 || page_size < 1 || page_size > 500) {
+            wr_mgmt_error(r, 400, "invalid_pagination_parameters",
+                          "Invalid pagination parameters: page number %ld, "
+                          "page size %ld",
+                          page, page_size);
+            goto done;
+        }
         if (name && *name && use_re && strcmp(use_re, "true") == 0) {
-            if (regcomp(&re, name, REG_EXTENDED | REG_NOSUB | REG_ICASE)) {
-                wr_mgmt_error(r, 400, "bad_request", "invalid regex '%s'",
-                              name);
-                goto done;
-            }
+            if (regcomp(&re, name, REG_EXTENDED | REG_NOSUB | REG_ICASE))
+                goto bad_page;
             have_re = true;
         }
     }
@@ -497,8 +501,11 @@ wr_mgmt_reply_list(struct wr_mgmt_req *r, json_t *arr)
     count = n;
     if (page_s) {
         size_t pages = (n + (size_t)page_size - 1) / (size_t)page_size;
-        if (n > 0 && (size_t)page > pages) {
-            wr_mgmt_error(r, 400, "bad_request", "page out of range");
+        if ((size_t)page > WR_MAX(pages, 1)) {
+            wr_mgmt_error(r, 400, "page_out_of_range",
+                          "Page out of range, page: %ld page size: %ld, len: "
+                          "%zu",
+                          page, page_size, n);
             goto done;
         }
         first = (size_t)(page - 1) * (size_t)page_size;
@@ -525,9 +532,7 @@ wr_mgmt_reply_list(struct wr_mgmt_req *r, json_t *arr)
     out = NULL;
     goto done;
 bad_page:
-    wr_mgmt_error(r, 400, "bad_request",
-                  "page must be a positive integer and page_size one from "
-                  "1 to 500");
+    wr_mgmt_error(r, 400, "bad_request", "Pagination parameters are invalid");
 done:
     if (have_re)
         regfree(&re);

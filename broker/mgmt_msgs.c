@@ -49,12 +49,11 @@ wr_mgmt_post_publish(struct wr_mgmt_req *r)
         wr_mgmt_not_found(r);
         return;
     }
-    if (x->internal) {
-        struct wr_op_err err = {.code = WR_REPLY_ACCESS_REFUSED};
-        snprintf(err.text, sizeof(err.text),
-                 "cannot publish to internal exchange '%s' in vhost '%s'",
-                 x->name, vh->name);
-        wr_mgmt_op_error(r, &err);
+    if (x->internal) { /* RabbitMQ: 400, not the usual 401 for a 403 */
+        wr_mgmt_error(r, 400, "bad_request",
+                      "ACCESS_REFUSED - cannot publish to internal exchange "
+                      "'%s' in vhost '%s'",
+                      x->name, vh->name);
         return;
     }
     if (wr_mgmt_field_str(r, body, "routing_key", NULL, &rkey, &rkey_len) ||
@@ -174,7 +173,7 @@ wr_mgmt_post_get(struct wr_mgmt_req *r)
         wr_mgmt_not_found(r);
         return;
     }
-    if (wr_mgmt_field_int(r, body, "count", 1, 1, INT32_MAX, &count) ||
+    if (wr_mgmt_field_int(r, body, "count", 1, 0, INT32_MAX, &count) ||
         wr_mgmt_field_str(r, body, "ackmode", "ack_requeue_true", &ackmode,
                           NULL) ||
         wr_mgmt_field_str(r, body, "encoding", "auto", &enc, NULL) ||
