@@ -57,7 +57,7 @@ deps-run:
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(BROKER_CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS) $(BROKER_CFLAGS) $(CLI_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/libwrcore.a: $(CORE_OBJ)
 	@mkdir -p $(dir $@)
@@ -75,7 +75,7 @@ $(BUILD)/libwarren.so: $(CLIENT_OBJ)
 	$(CC) $(LDFLAGS) -shared -o $@ $^ $(SSL_LIBS)
 
 $(BUILD)/warrenctl: $(call obj,$(CLI_SRC)) $(BUILD)/libwarren.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(SSL_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CLI_LIBS) $(SSL_LIBS)
 $(BUILD)/warren-bench: $(call obj,$(BENCH_SRC)) $(BUILD)/libwarren.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(SSL_LIBS) -lm
 
