@@ -769,8 +769,16 @@ on_request(struct evhttp_request *req, void *arg)
     else
         dispatch(r, method);
     wr_assert(r->status != 0); /* every path through dispatch replies */
-    wr_log(WR_LOG_INFO, "http %s %s %s -> %d", evhttp_request_get_host(req),
-           method_name(method), evhttp_request_get_uri(req), r->status);
+    if (WR_LOG_INFO <= wr_log_level) {
+        struct evhttp_connection *ec = evhttp_request_get_connection(req);
+        char *addr = NULL;
+        ev_uint16_t port = 0;
+        if (ec)
+            evhttp_connection_get_peer(ec, &addr, &port);
+        wr_log(WR_LOG_INFO, "http %s:%u %s %s -> %d user '%s'",
+               addr ? addr : "?", port, method_name(method),
+               evhttp_request_get_uri(req), r->status, r->user);
+    }
     evhttp_clear_headers(&r->query);
     json_decref(r->body);
     wr_free(r);

@@ -177,3 +177,36 @@ def test_query_on_write(api, uniq):
     """Query strings RabbitMQ tools add are accepted everywhere."""
     r = api.put("queues/%2F/" + q(uniq) + "?lengths_age=60&foo=bar", {})
     assert r.status == 201
+
+
+@pytest.mark.warren_only
+def test_management_port_in_use(mgmt, tmp_path):
+    """A taken port is a startup error (exit 1, one log line), as for
+    the AMQP listener."""
+    import subprocess
+    import broker as broker_mod  # tests/proto/broker.py
+    conf = tmp_path / "taken.conf"
+    conf.write_text("management.tcp.port = %d\n" % mgmt[1])
+    p = subprocess.run([broker_mod.server_binary(), "--port", "0", "--config",
+                        str(conf)], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=10)
+    assert p.returncode == 1
+    assert b"management API: cannot listen" in p.stderr
+
+
+@pytest.mark.warren_only
+def test_request_log(fresh):
+    """At log level info every request is logged with its peer, status and
+    user."""
+    srv, api = fresh("log.level = info")
+    api.get("overview")
+    api.get("nosuch")
+    import time
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        log = srv.log_tail(100000)
+        if "GET /api/nosuch -> 404" in log:
+            break
+        time.sleep(0.05)
+    assert "GET /api/overview -> 200 user 'guest'" in log
+    assert "GET /api/nosuch -> 404" in log
