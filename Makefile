@@ -15,11 +15,14 @@ WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes
 CFLAGS ?= -O2 -g
 override CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) -fPIC $(SANFLAGS)
 LDFLAGS += $(SANFLAGS)
-PKGS_BROKER = libevent libevent_openssl openssl
+PKGS_BROKER = libevent libevent_openssl openssl jansson
+PKGS_CLI = libcurl jansson
 BROKER_CFLAGS = $(shell pkg-config --cflags $(PKGS_BROKER) 2>/dev/null)
 BROKER_LIBS = $(shell pkg-config --libs $(PKGS_BROKER) 2>/dev/null) -lm
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 SSL_LIBS = $(shell pkg-config --libs openssl 2>/dev/null)
+CLI_CFLAGS = $(shell pkg-config --cflags $(PKGS_CLI) 2>/dev/null)
+CLI_LIBS = $(shell pkg-config --libs $(PKGS_CLI) 2>/dev/null)
 
 COMMON_SRC = $(wildcard common/*.c)
 PROTO_SRC = $(wildcard protocol/*.c)
@@ -42,7 +45,7 @@ PROGRAMS = $(BUILD)/warren-server $(BUILD)/warrenctl $(BUILD)/warren-bench
 LIBS = $(BUILD)/libwarren.a $(BUILD)/libwarren.so
 
 .PHONY: all run install test check test-unit test-proto test-interop \
-	test-security test-style \
+	test-security test-admin test-style \
 	bench asan ubsan valgrind fuzz format format-check deps deps-run \
 	clean gen
 
@@ -55,7 +58,7 @@ deps-run:
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(BROKER_CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS) $(BROKER_CFLAGS) $(CLI_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/libwrcore.a: $(CORE_OBJ)
 	@mkdir -p $(dir $@)
@@ -73,7 +76,7 @@ $(BUILD)/libwarren.so: $(CLIENT_OBJ)
 	$(CC) $(LDFLAGS) -shared -o $@ $^ $(SSL_LIBS)
 
 $(BUILD)/warrenctl: $(call obj,$(CLI_SRC)) $(BUILD)/libwarren.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(SSL_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CLI_LIBS) $(SSL_LIBS)
 $(BUILD)/warren-bench: $(call obj,$(BENCH_SRC)) $(BUILD)/libwarren.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(SSL_LIBS) -lm
 
@@ -133,7 +136,7 @@ run: deps-run $(BUILD)/warren-server
 test check: deps
 	$(MAKE) all $(UNIT_BIN)
 	$(MAKE) test-style format-check test-unit test-proto test-interop \
-	  test-security
+	  test-security test-admin
 
 test-style:
 	@sh scripts/check-style.sh
@@ -151,6 +154,9 @@ test-interop: $(BUILD)/warren-server
 # starts its own broker (certificates are made at test time by openssl).
 test-security: $(BUILD)/warren-server
 	WARREN_SERVER=$(BUILD)/warren-server $(PYTHON) -m pytest -q -p no:cacheprovider tests/security
+
+test-admin: $(BUILD)/warren-server $(BUILD)/warrenctl
+	WARREN_SERVER=$(BUILD)/warren-server WARRENCTL=$(BUILD)/warrenctl $(PYTHON) -m pytest -q -p no:cacheprovider tests/admin
 
 SAN = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g
 asan ubsan:

@@ -18,6 +18,7 @@ struct sockaddr;
 struct wr_conn;
 struct wr_chan;
 struct wr_tls;
+struct wr_mgmt;
 
 #define WR_PRODUCT "warren"
 #define WR_VERSION "0.1.0"
@@ -48,8 +49,9 @@ struct wr_server {
     uint64_t publish_seq; /* orders messages within queues (requeue) */
     uint32_t nconns;
     bool stopping;
-    char bound[96];     /* "127.0.0.1:5672" once listening */
-    char ssl_bound[96]; /* same for AMQPS */
+    char bound[96];       /* "127.0.0.1:5672" once listening */
+    char ssl_bound[96];   /* same for AMQPS */
+    struct wr_mgmt *mgmt; /* the HTTP management API (mgmt.c) */
 };
 
 int wr_server_init(struct wr_server *s, const struct wr_config *cfg);
@@ -61,6 +63,14 @@ void wr_server_schedule_reap(struct wr_server *s);
 
 /* ---- vhosts ------------------------------------------------------------ */
 
+/* Message counters of a vhost for the management API and /metrics. */
+struct wr_vhost_stats {
+    uint64_t published; /* messages published to its exchanges */
+    uint64_t returned;  /* unroutable, mandatory: basic.return */
+    uint64_t dropped;   /* unroutable, not mandatory */
+    uint64_t gone_delivered, gone_acked, gone_redelivered; /* deleted queues' */
+};
+
 struct wr_vhost {
     char *name;
     struct wr_server *srv;
@@ -70,6 +80,7 @@ struct wr_vhost {
     int64_t max_connections; /* vhost limit max-connections, -1 = none */
     struct wr_list conns;    /* of wr_conn.vh_link: open connections */
     uint32_t nconns;
+    struct wr_vhost_stats stats;
 };
 
 /* Per-queue broker state, in wr_queue.broker. */

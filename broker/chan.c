@@ -2,7 +2,7 @@
 /* Channels: lifecycle, the close handshake, content assembly
  * (basic.publish + header + body frames), the unacked ring indexed by
  * delivery tag, settlement (ack / nack / reject) and requeueing. */
-#include "broker.h"
+#include "vhost_ops.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -498,16 +498,12 @@ wr_chan_frame(struct wr_chan *ch, const struct wr_frame *f,
 bool
 wr_chan_queue_access(struct wr_chan *ch, struct wr_queue *q, uint32_t method_id)
 {
-    if (q->exclusive && q->exclusive_owner && q->exclusive_owner != ch->conn) {
-        wr_chan_error(ch, WR_REPLY_RESOURCE_LOCKED, method_id,
-                      "cannot obtain exclusive access to locked queue '%s' "
-                      "in vhost '%s'. It could be originally declared on "
-                      "another connection or the exclusive property value "
-                      "does not match that of the original declaration.",
-                      q->name, ch->conn->vh->name);
-        return false;
-    }
-    return true;
+    struct wr_op_err err;
+
+    if (wr_vhost_queue_check_access(ch->conn->vh, q, ch->conn, &err) == WR_OK)
+        return true;
+    wr_chan_op_error(ch, method_id, &err);
+    return false;
 }
 
 struct wr_queue *

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The basic class: publish and routing, consumers and deliveries, get,
  * qos, ack / nack / reject, recover. */
-#include "broker.h"
+#include "vhost_ops.h"
 
 #include <event2/buffer.h>
 #include <stdio.h>
@@ -319,8 +319,6 @@ wr_chan_route_publish(struct wr_chan *ch, struct wr_msg *m, bool mandatory)
 {
     struct wr_vhost *vh = ch->conn->vh;
     struct wr_exchange *x = wr_vhost_exchange(vh, wr_msg_exchange(m));
-    struct wr_route_req req = {.rkey = wr_msg_rkey(m)};
-    struct wr_props props;
 
     if (x == NULL) {
         wr_chan_error(ch, WR_REPLY_NOT_FOUND, WR_BASIC_PUBLISH,
@@ -329,22 +327,8 @@ wr_chan_route_publish(struct wr_chan *ch, struct wr_msg *m, bool mandatory)
         wr_msg_unref(&m);
         return;
     }
-    if (m->props_len && wr_msg_props(m, &props) == WR_OK &&
-        (props.flags & WR_PROP_HEADERS))
-        req.headers = props.headers;
-    x->n_in++;
-    m->seq = ++ch->conn->srv->publish_seq;
-    wr_vhost_route(vh, x, &req, &ch->route);
-    for (size_t i = 0; i < ch->route.count; i++) {
-        struct wr_queue *q = ch->route.queues[i];
-        wr_queue_push(q, m);
-        q->n_published++;
-    }
-    for (size_t i = 0; i < ch->route.count; i++)
-        wr_queue_dispatch(ch->route.queues[i]);
-    if (ch->route.count == 0 && mandatory)
+    if (wr_vhost_publish(vh, x, m, mandatory, &ch->route) == 0 && mandatory)
         basic_return(ch, m, WR_REPLY_NO_ROUTE, "NO_ROUTE");
-    x->n_out += ch->route.count;
     if (ch->confirm) {
         /* Transient queues hold the message now: confirm it (batched per
          * read pass, see conn.c). */

@@ -44,6 +44,9 @@ wr_config_defaults(struct wr_config *cfg)
     cfg->mgmt_port = 15672;
     cfg->auth_failure_delay = 1000;
     cfg->log_level = WR_LOG_NOTICE;
+    snprintf(cfg->mgmt_bind, sizeof(cfg->mgmt_bind), "127.0.0.1");
+    cfg->stats_interval = 5000;
+    cfg->mgmt_max_body = 20u << 20;
 }
 
 static int
@@ -347,6 +350,8 @@ static const struct num_key nums[] = {
     NUM("output_limit", 65536, 1u << 30, output_limit),
     NUM("management.tcp.port", 0, 65535, mgmt_port),
     NUM("auth_failure_delay", 0, 60000, auth_failure_delay),
+    NUM("collect_statistics_interval", 100, 3600000, stats_interval),
+    NUM("management.http.max_body_size", 4096, 1u << 30, mgmt_max_body),
 };
 
 static void
@@ -393,6 +398,7 @@ static const struct str_key strs[] = {
     STR("ssl_options.certfile", ssl_certfile, true),
     STR("ssl_options.keyfile", ssl_keyfile, true),
     STR("definitions.file", definitions_file, true),
+    STR("management.tcp.ip", mgmt_bind, false),
 };
 
 int

@@ -49,6 +49,9 @@ struct wr_config {
     /* while loading: which list keys were seen (a file's list replaces
      * the default one) */
     unsigned seen_lists;
+    char mgmt_bind[64];      /* management.tcp.ip */
+    uint32_t stats_interval; /* collect_statistics_interval (ms) */
+    size_t mgmt_max_body;    /* management.http.max_body_size (bytes) */
 };
 
 /* Fills in the defaults. */

@@ -4,7 +4,7 @@
  * topic_permissions, vhost-limits parameters). */
 #include "defs.h"
 #include "broker.h"
-#include "json.h"
+#include <jansson.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -31,39 +31,49 @@ bad(char *err, size_t errlen, const char *path, const char *section, size_t i,
     return -1;
 }
 
-static const struct wr_json *
-section(const struct wr_json *root, const char *name)
+static json_t *
+section(const json_t *root, const char *name)
 {
-    const struct wr_json *a = wr_json_get(root, name);
+    json_t *a = json_object_get(root, name);
 
-    return a && a->type == WR_JSON_ARR ? a : NULL;
+    return json_is_array(a) ? a : NULL;
+}
+
+/* The string member key of object o, or NULL when absent or not a string. */
+static const char *
+get_str(const json_t *o, const char *key)
+{
+    return json_string_value(json_object_get(o, key));
 }
 
 /* tags: ["a", "b"] (RabbitMQ 3.9+) or "a,b" (older exports) */
 static int
-tags_of(const struct wr_json *t, char *out, size_t cap)
+tags_of(const json_t *t, char *out, size_t cap)
 {
-    size_t n = 0;
+    size_t n = 0, i;
+    json_t *tag;
 
     out[0] = '\0';
     if (t == NULL)
         return 0;
-    if (t->type == WR_JSON_STR) {
-        snprintf(out, cap, "%s", t->str);
+    if (json_is_string(t)) {
+        snprintf(out, cap, "%s", json_string_value(t));
         return 0;
     }
-    if (t->type != WR_JSON_ARR)
+    if (!json_is_array(t))
         return -1;
-    for (size_t i = 0; i < t->n; i++) {
+    json_array_foreach(t, i, tag)
+    {
+        const char *str = json_string_value(tag);
         size_t l;
-        if (t->items[i]->type != WR_JSON_STR)
+        if (str == NULL)
             return -1;
-        l = strlen(t->items[i]->str);
+        l = strlen(str);
         if (n + l + 2 > cap)
             return -1;
         if (n)
             out[n++] = ',';
-        memcpy(out + n, t->items[i]->str, l + 1);
+        memcpy(out + n, str, l + 1);
         n += l;
     }
     return 0;
@@ -71,24 +81,25 @@ tags_of(const struct wr_json *t, char *out, size_t cap)
 
 /* Applies a parsed file to users (and to s's vhosts when s is not NULL). */
 static int
-apply(const struct wr_json *root, const char *path, struct wr_users *users,
+apply(const json_t *root, const char *path, struct wr_users *users,
       struct wr_server *s, char *err, size_t errlen)
 {
-    const struct wr_json *a;
+    json_t *a, *item;
     struct vh_decl *vhs = NULL;
-    size_t nvh = 0;
+    size_t nvh = 0, i;
     char msg[256], tags[512];
     int rc = -1;
 
-    if (root->type != WR_JSON_OBJ) {
+    if (!json_is_object(root)) {
         snprintf(err, errlen, "%s: expected a JSON object", path);
         return -1;
     }
     a = section(root, "vhosts");
     if (a) {
-        vhs = wr_calloc(a->n + 1, sizeof(*vhs));
-        for (size_t i = 0; i < a->n; i++) {
-            const char *name = wr_json_get_str(a->items[i], "name");
+        vhs = wr_calloc(json_array_size(a) + 1, sizeof(*vhs));
+        json_array_foreach(a, i, item)
+        {
+            const char *name = get_str(item, "name");
             if (name == NULL || name[0] == '\0' || strlen(name) > 255) {
                 bad(err, errlen, path, "vhosts", i, "missing or bad name");
                 goto out;
@@ -99,36 +110,37 @@ apply(const struct wr_json *root, const char *path, struct wr_users *users,
                     goto out;
                 }
             vhs[nvh].name = name;
-            vhs[nvh].description = wr_json_get_str(a->items[i], "description");
+            vhs[nvh].description = get_str(item, "description");
             vhs[nvh].max_connections = -1;
             nvh++;
         }
     }
     a = section(root, "parameters");
-    for (size_t i = 0; a && i < a->n; i++) {
-        const char *comp = wr_json_get_str(a->items[i], "component");
-        const char *vh = wr_json_get_str(a->items[i], "vhost");
-        const struct wr_json *mc =
-            wr_json_get(wr_json_get(a->items[i], "value"), "max-connections");
+    json_array_foreach(a, i, item)
+    {
+        const char *comp = get_str(item, "component");
+        const char *vh = get_str(item, "vhost");
+        json_t *mc =
+            json_object_get(json_object_get(item, "value"), "max-connections");
         if (comp == NULL || strcmp(comp, "vhost-limits") != 0)
             continue;
-        if (vh == NULL || mc == NULL || mc->type != WR_JSON_NUM ||
-            mc->num < -1 || mc->num > 1e9) {
+        if (vh == NULL || !json_is_number(mc) || json_number_value(mc) < -1 ||
+            json_number_value(mc) > 1e9) {
             bad(err, errlen, path, "parameters", i,
                 "vhost-limits needs a vhost and a max-connections number");
             goto out;
         }
         for (size_t j = 0; j < nvh; j++)
             if (strcmp(vhs[j].name, vh) == 0)
-                vhs[j].max_connections = (int64_t)mc->num;
+                vhs[j].max_connections = (int64_t)json_number_value(mc);
     }
     a = section(root, "users");
-    for (size_t i = 0; a && i < a->n; i++) {
-        const struct wr_json *u = a->items[i];
-        const char *name = wr_json_get_str(u, "name");
-        const char *hash = wr_json_get_str(u, "password_hash");
-        const char *alg = wr_json_get_str(u, "hashing_algorithm");
-        const char *pw = wr_json_get_str(u, "password");
+    json_array_foreach(a, i, item)
+    {
+        const char *name = get_str(item, "name");
+        const char *hash = get_str(item, "password_hash");
+        const char *alg = get_str(item, "hashing_algorithm");
+        const char *pw = get_str(item, "password");
         enum wr_hash_alg h = WR_HASH_SHA256;
         struct wr_user *usr;
         if (name == NULL || name[0] == '\0' || strlen(name) > 255) {
@@ -143,7 +155,7 @@ apply(const struct wr_json *root, const char *path, struct wr_users *users,
                 "rabbit_password_hashing_sha512");
             goto out;
         }
-        if (tags_of(wr_json_get(u, "tags"), tags, sizeof(tags))) {
+        if (tags_of(json_object_get(item, "tags"), tags, sizeof(tags))) {
             bad(err, errlen, path, "users", i, "bad tags");
             goto out;
         }
@@ -158,13 +170,13 @@ apply(const struct wr_json *root, const char *path, struct wr_users *users,
         }
     }
     a = section(root, "permissions");
-    for (size_t i = 0; a && i < a->n; i++) {
-        const struct wr_json *p = a->items[i];
-        const char *un = wr_json_get_str(p, "user");
-        const char *vh = wr_json_get_str(p, "vhost");
-        const char *c = wr_json_get_str(p, "configure");
-        const char *w = wr_json_get_str(p, "write");
-        const char *r = wr_json_get_str(p, "read");
+    json_array_foreach(a, i, item)
+    {
+        const char *un = get_str(item, "user");
+        const char *vh = get_str(item, "vhost");
+        const char *c = get_str(item, "configure");
+        const char *w = get_str(item, "write");
+        const char *r = get_str(item, "read");
         struct wr_user *usr = un ? wr_users_get(users, un) : NULL;
         if (!un || !vh || !c || !w || !r) {
             bad(err, errlen, path, "permissions", i,
@@ -181,13 +193,13 @@ apply(const struct wr_json *root, const char *path, struct wr_users *users,
         }
     }
     a = section(root, "topic_permissions");
-    for (size_t i = 0; a && i < a->n; i++) {
-        const struct wr_json *p = a->items[i];
-        const char *un = wr_json_get_str(p, "user");
-        const char *vh = wr_json_get_str(p, "vhost");
-        const char *x = wr_json_get_str(p, "exchange");
-        const char *w = wr_json_get_str(p, "write");
-        const char *r = wr_json_get_str(p, "read");
+    json_array_foreach(a, i, item)
+    {
+        const char *un = get_str(item, "user");
+        const char *vh = get_str(item, "vhost");
+        const char *x = get_str(item, "exchange");
+        const char *w = get_str(item, "write");
+        const char *r = get_str(item, "read");
         struct wr_user *usr = un ? wr_users_get(users, un) : NULL;
         if (!un || !vh || !x || !w || !r) {
             bad(err, errlen, path, "topic_permissions", i,
@@ -204,7 +216,7 @@ apply(const struct wr_json *root, const char *path, struct wr_users *users,
         }
     }
     if (s) {
-        for (size_t i = 0; i < nvh; i++) {
+        for (i = 0; i < nvh; i++) {
             struct wr_vhost *vh =
                 wr_hmap_get(&s->vhosts, vhs[i].name, strlen(vhs[i].name));
             if (vh == NULL) {
@@ -269,25 +281,22 @@ static int
 load(struct wr_server *s, struct wr_users *users, const char *path, char *err,
      size_t errlen)
 {
-    char *buf = NULL, jerr[200];
+    char *buf = NULL;
     size_t len = 0;
-    struct wr_json *root = NULL;
+    json_t *root;
+    json_error_t jerr;
     int rc = read_file(path, &buf, &len, err, errlen);
 
     if (rc != 0)
         return rc;
-    if (wr_json_parse(buf, len, &root, jerr, sizeof(jerr))) {
-        /* "line N: ..." -> "PATH:N: ..." */
-        int line = 0;
-        const char *what = strchr(jerr, ':');
-        sscanf(jerr, "line %d", &line);
-        snprintf(err, errlen, "%s:%d:%s", path, line, what ? what + 1 : "");
-        wr_free(buf);
+    root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+    wr_free(buf);
+    if (root == NULL) {
+        snprintf(err, errlen, "%s:%d: %s", path, jerr.line, jerr.text);
         return -1;
     }
-    wr_free(buf);
     rc = apply(root, path, users, s, err, errlen);
-    wr_json_free(root);
+    json_decref(root);
     return rc;
 }
 
@@ -334,139 +343,110 @@ cmp_vh(const void *a, const void *b)
                   (*(struct wr_vhost *const *)b)->name);
 }
 
-static void
-write_defs(struct wr_server *s, struct wr_sbuf *b)
+static json_t *
+perm_obj(const char *user, const char *vhost)
+{
+    return json_pack("{s:s, s:s}", "user", user, "vhost", vhost);
+}
+
+/* The file's contents, in RabbitMQ's definitions format. */
+static json_t *
+defs_json(struct wr_server *s)
 {
     size_t nu, nv = 0, it = 0;
     const char **names = wr_users_sorted(&s->users, &nu);
     struct wr_vhost **vhs = wr_malloc((s->vhosts.count + 1) * sizeof(*vhs));
-    bool first = true;
+    json_t *root = json_pack("{s:s, s:s}", "product_name", WR_PRODUCT,
+                             "product_version", WR_VERSION);
+    json_t *users = json_array(), *vhosts = json_array();
+    json_t *perms = json_array(), *tperms = json_array();
+    json_t *params = json_array();
     void *v;
 
     while (wr_hmap_next(&s->vhosts, &it, NULL, NULL, &v))
         vhs[nv++] = v;
     qsort(vhs, nv, sizeof(*vhs), cmp_vh);
-    wr_sbuf_printf(b,
-                   "{\n  \"product_name\": \"%s\",\n"
-                   "  \"product_version\": \"%s\",\n  \"users\": [",
-                   WR_PRODUCT, WR_VERSION);
     for (size_t i = 0; i < nu; i++) {
         const struct wr_user *u = wr_users_get(&s->users, names[i]);
+        json_t *tags = json_array();
         char hash[128];
         wr_user_hash_b64(u, hash, sizeof(hash));
-        wr_sbuf_printf(b, "%s\n    {\"name\": ", i ? "," : "");
-        wr_sbuf_json_str(b, u->name);
-        wr_sbuf_add(b, ", \"password_hash\": ", 19);
-        wr_sbuf_json_str(b, hash);
-        wr_sbuf_printf(b, ", \"hashing_algorithm\": \"%s\", \"tags\": [",
-                       u->alg == WR_HASH_SHA512
-                           ? "rabbit_password_hashing_sha512"
-                           : "rabbit_password_hashing_sha256");
         for (const char *p = u->tags; *p;) {
             const char *e = strchr(p, ',');
-            char *tag = wr_strndup(p, e ? (size_t)(e - p) : strlen(p));
-            wr_sbuf_add(b, p == u->tags ? "" : ", ", p == u->tags ? 0 : 2);
-            wr_sbuf_json_str(b, tag);
-            wr_free(tag);
+            json_array_append_new(
+                tags, json_stringn(p, e ? (size_t)(e - p) : strlen(p)));
             if (e == NULL)
                 break;
             p = e + 1;
         }
-        wr_sbuf_add(b, "], \"limits\": {}}", 16);
-    }
-    wr_sbuf_add(b, "\n  ],\n  \"vhosts\": [", 19);
-    for (size_t i = 0; i < nv; i++) {
-        wr_sbuf_printf(b, "%s\n    {\"name\": ", i ? "," : "");
-        wr_sbuf_json_str(b, vhs[i]->name);
-        wr_sbuf_add(b, ", \"description\": ", 17);
-        wr_sbuf_json_str(b, vhs[i]->description ? vhs[i]->description : "");
-        wr_sbuf_add(b, "}", 1);
-    }
-    wr_sbuf_add(b, "\n  ],\n  \"permissions\": [", 24);
-    for (size_t i = 0; i < nu; i++) {
-        const struct wr_user *u = wr_users_get(&s->users, names[i]);
+        json_array_append_new(
+            users, json_pack("{s:s, s:s, s:s, s:o, s:{}}", "name", u->name,
+                             "password_hash", hash, "hashing_algorithm",
+                             u->alg == WR_HASH_SHA512
+                                 ? "rabbit_password_hashing_sha512"
+                                 : "rabbit_password_hashing_sha256",
+                             "tags", tags, "limits"));
         for (size_t j = 0; j < nv; j++) {
             const struct wr_perm *p = wr_user_perm(u, vhs[j]->name);
+            json_t *o;
             if (p == NULL)
                 continue;
-            wr_sbuf_printf(b, "%s\n    {\"user\": ", first ? "" : ",");
-            first = false;
-            wr_sbuf_json_str(b, u->name);
-            wr_sbuf_add(b, ", \"vhost\": ", 11);
-            wr_sbuf_json_str(b, p->vhost);
-            wr_sbuf_add(b, ", \"configure\": ", 15);
-            wr_sbuf_json_str(b, p->pat[WR_PERM_CONFIGURE]);
-            wr_sbuf_add(b, ", \"write\": ", 11);
-            wr_sbuf_json_str(b, p->pat[WR_PERM_WRITE]);
-            wr_sbuf_add(b, ", \"read\": ", 10);
-            wr_sbuf_json_str(b, p->pat[WR_PERM_READ]);
-            wr_sbuf_add(b, "}", 1);
+            o = perm_obj(u->name, p->vhost);
+            json_object_set_new(o, "configure",
+                                json_string(p->pat[WR_PERM_CONFIGURE]));
+            json_object_set_new(o, "write", json_string(p->pat[WR_PERM_WRITE]));
+            json_object_set_new(o, "read", json_string(p->pat[WR_PERM_READ]));
+            json_array_append_new(perms, o);
         }
-    }
-    wr_sbuf_add(b, "\n  ],\n  \"topic_permissions\": [", 30);
-    first = true;
-    for (size_t i = 0; i < nu; i++) {
-        const struct wr_user *u = wr_users_get(&s->users, names[i]);
         for (size_t j = 0; j < u->ntp; j++) {
             const struct wr_topic_perm *t = &u->tp[j];
-            wr_sbuf_printf(b, "%s\n    {\"user\": ", first ? "" : ",");
-            first = false;
-            wr_sbuf_json_str(b, u->name);
-            wr_sbuf_add(b, ", \"vhost\": ", 11);
-            wr_sbuf_json_str(b, t->vhost);
-            wr_sbuf_add(b, ", \"exchange\": ", 14);
-            wr_sbuf_json_str(b, t->exchange);
-            wr_sbuf_add(b, ", \"write\": ", 11);
-            wr_sbuf_json_str(b, t->pat[0]);
-            wr_sbuf_add(b, ", \"read\": ", 10);
-            wr_sbuf_json_str(b, t->pat[1]);
-            wr_sbuf_add(b, "}", 1);
+            json_t *o = perm_obj(u->name, t->vhost);
+            json_object_set_new(o, "exchange", json_string(t->exchange));
+            json_object_set_new(o, "write", json_string(t->pat[0]));
+            json_object_set_new(o, "read", json_string(t->pat[1]));
+            json_array_append_new(tperms, o);
         }
     }
-    wr_sbuf_add(b, "\n  ],\n  \"parameters\": [", 23);
-    first = true;
     for (size_t i = 0; i < nv; i++) {
-        if (vhs[i]->max_connections < 0)
-            continue;
-        wr_sbuf_printf(b, "%s\n    {\"vhost\": ", first ? "" : ",");
-        first = false;
-        wr_sbuf_json_str(b, vhs[i]->name);
-        wr_sbuf_printf(b,
-                       ", \"component\": \"vhost-limits\", \"name\": "
-                       "\"limits\", \"value\": {\"max-connections\": %lld}}",
-                       (long long)vhs[i]->max_connections);
+        json_array_append_new(
+            vhosts, json_pack("{s:s, s:s}", "name", vhs[i]->name, "description",
+                              vhs[i]->description ? vhs[i]->description : ""));
+        if (vhs[i]->max_connections >= 0)
+            json_array_append_new(
+                params, json_pack("{s:s, s:s, s:s, s:{s:I}}", "vhost",
+                                  vhs[i]->name, "component", "vhost-limits",
+                                  "name", "limits", "value", "max-connections",
+                                  (json_int_t)vhs[i]->max_connections));
     }
-    wr_sbuf_add(b, "\n  ]\n}\n", 7);
+    json_object_set_new(root, "users", users);
+    json_object_set_new(root, "vhosts", vhosts);
+    json_object_set_new(root, "permissions", perms);
+    json_object_set_new(root, "topic_permissions", tperms);
+    json_object_set_new(root, "parameters", params);
     wr_free(names);
     wr_free(vhs);
+    return root;
 }
 
 int
 wr_defs_save(struct wr_server *s, const char *path, char *err, size_t errlen)
 {
-    struct wr_sbuf b;
+    json_t *root = defs_json(s);
     char tmp[WR_PATH_MAX + 16];
     int fd, rc = -1;
 
-    wr_sbuf_init(&b);
-    write_defs(s, &b);
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) {
         snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
         goto out;
     }
-    for (size_t off = 0; off < b.len;) {
-        ssize_t n = write(fd, b.p + off, b.len - off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-            close(fd);
-            unlink(tmp);
-            goto out;
-        }
-        off += (size_t)n;
+    if (json_dumpfd(root, fd, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0 ||
+        write(fd, "\n", 1) != 1) {
+        snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+        close(fd);
+        unlink(tmp);
+        goto out;
     }
     if (fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
@@ -475,6 +455,6 @@ wr_defs_save(struct wr_server *s, const char *path, char *err, size_t errlen)
     }
     rc = 0;
 out:
-    wr_sbuf_cleanup(&b);
+    json_decref(root);
     return rc;
 }

@@ -1,52 +1,55 @@
 /* SPDX-License-Identifier: MIT */
-/* A small JSON reader (into a tree) and writer, for the definitions file. */
+/* JSON <-> AMQP conversions for the HTTP API (jansson): field tables
+ * (arguments, headers), basic properties, payload encodings. */
 #ifndef WR_JSON_H
 #define WR_JSON_H
 
-#include <stdbool.h>
-#include <stddef.h>
+#include "../protocol/protocol.h"
 
-enum wr_json_type {
-    WR_JSON_NULL,
-    WR_JSON_BOOL,
-    WR_JSON_NUM,
-    WR_JSON_STR,
-    WR_JSON_ARR,
-    WR_JSON_OBJ,
-};
+#include <jansson.h>
 
-struct wr_json {
-    enum wr_json_type type;
-    bool b;
-    double num;
-    char *str;              /* WR_JSON_STR, NUL-terminated UTF-8 */
-    struct wr_json **items; /* WR_JSON_ARR / WR_JSON_OBJ values */
-    char **keys;            /* WR_JSON_OBJ keys */
-    size_t n;
-};
+/* Largest encoded field table accepted from JSON (arguments, headers). */
+#define WR_JSON_TABLE_MAX (1u << 20)
 
-/* Parses len bytes of s (nesting up to 32 levels). Returns 0 and a new tree
- * in *out, or -1 with "line N: ..." in err. */
-int wr_json_parse(const char *s, size_t len, struct wr_json **out, char *err,
-                  size_t errlen);
-void wr_json_free(struct wr_json *j);
-/* Member key of an object, or NULL (also when j is not an object). */
-const struct wr_json *wr_json_get(const struct wr_json *j, const char *key);
-/* The string of member key, or NULL when absent or not a string. */
-const char *wr_json_get_str(const struct wr_json *j, const char *key);
+/* A JSON string of bytes p[0..n). Invalid UTF-8 sequences become U+FFFD,
+ * so any bytes give a valid string. Returns a new reference. */
+json_t *wr_json_bytes(const void *p, size_t n);
+/* true when p[0..n) is valid UTF-8 without NUL. */
+bool wr_json_utf8_ok(const void *p, size_t n);
 
-/* A growable output string. */
-struct wr_sbuf {
-    char *p; /* NUL-terminated, owned */
-    size_t len, cap;
-};
+/* A JSON object of field table t (validated), as RabbitMQ shows it:
+ * integers as numbers, strings and byte arrays as strings, timestamps as
+ * numbers, decimals and floats as numbers, void as null, nested tables as
+ * objects, arrays as arrays. Returns a new reference. */
+json_t *wr_json_from_table(struct wr_table t);
+/* Encodes JSON object obj as a field table (RabbitMQ's rules: integers
+ * become signed 64-bit 'l', other numbers doubles 'd', strings long
+ * strings 'S', booleans 't', null void 'V', arrays 'A', objects 'F'),
+ * except that integers that fit take signed 32-bit 'I', as AMQP clients
+ * encode them.
+ * obj NULL or null gives the empty table. On success *buf is a new
+ * allocation (wr_free it) holding the table and *t views it. Returns
+ * WR_OK, or WR_ERR_INVALID with a reason in err (not an object, a key
+ * longer than 255 bytes, nested too deeply, larger than
+ * WR_JSON_TABLE_MAX). */
+int wr_json_to_table(const json_t *obj, uint8_t **buf, struct wr_table *t,
+                     char *err, size_t errlen);
 
-void wr_sbuf_init(struct wr_sbuf *b);
-void wr_sbuf_cleanup(struct wr_sbuf *b);
-void wr_sbuf_add(struct wr_sbuf *b, const char *s, size_t n);
-void wr_sbuf_printf(struct wr_sbuf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-/* Appends s as a quoted, escaped JSON string. */
-void wr_sbuf_json_str(struct wr_sbuf *b, const char *s);
+/* A JSON object of the properties that are present (RabbitMQ's names:
+ * content_type, headers, delivery_mode, ...). Returns a new reference. */
+json_t *wr_json_from_props(const struct wr_props *p);
+/* Reads RabbitMQ's properties object into *p. String fields view obj's
+ * strings; headers are encoded into *buf (wr_free it; may stay NULL).
+ * Returns WR_OK, or WR_ERR_INVALID with a reason in err (unknown
+ * property, wrong type, out of range). */
+int wr_json_to_props(const json_t *obj, struct wr_props *p, uint8_t **buf,
+                     char *err, size_t errlen);
+
+/* Base64 (RFC 4648, with padding). encode returns a new JSON string.
+ * decode writes at most cap bytes into out and returns WR_OK and *len,
+ * WR_ERR_INVALID on a bad character or length, WR_ERR_NOSPACE. */
+json_t *wr_json_b64_encode(const void *p, size_t n);
+int wr_json_b64_decode(const char *in, size_t n, uint8_t *out, size_t cap,
+                       size_t *len);
 
 #endif

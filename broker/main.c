@@ -16,7 +16,7 @@ static const char usage[] =
     "\n"
     "SYNOPSIS\n"
     "    warren-server [--config FILE] [--bind ADDR] [--port N]\n"
-    "                  [--ssl-port N] [--definitions FILE]\n"
+    "                  [--ssl-port N] [--mgmt-port N] [--definitions FILE]\n"
     "                  [--set KEY=VALUE]... [--log-level LEVEL]\n"
     "                  [--check-config]\n"
     "\n"
@@ -27,8 +27,11 @@ static const char usage[] =
     "    topic and headers exchanges into FIFO or priority queues.\n"
     "    Users, vhosts and per-vhost permissions are RabbitMQ's; with\n"
     "    listeners.ssl.default set it also accepts AMQPS (TLS 1.2 / 1.3).\n"
-    "    Once listening it prints one line on stderr:\n"
+    "    It also serves RabbitMQ's HTTP management API and Prometheus\n"
+    "    /metrics (management.tcp.ip / management.tcp.port, default\n"
+    "    127.0.0.1:15672). Once listening it prints on stderr:\n"
     "        warren-server ready on amqp://ADDR:PORT\n"
+    "        warren-server management on http://ADDR:PORT\n"
     "    (preceded by 'warren-server TLS listener on amqps://ADDR:PORT'\n"
     "    when TLS is on). SIGHUP reloads the TLS certificates.\n"
     "    SIGINT or SIGTERM closes every connection with connection.close\n"
@@ -44,6 +47,8 @@ static const char usage[] =
     "        --definitions FILE  users, vhosts and permissions file\n"
     "                          (definitions.file)\n"
     "    -s, --set KEY=VALUE   set any configuration key; repeatable\n"
+    "    -m, --mgmt-port N     HTTP API port (default 15672; 0 = any free\n"
+    "                          port)\n"
     "    -l, --log-level L     error, warn, notice (default), info, debug\n"
     "        --check-config    validate the configuration (keys, values,\n"
     "                          TLS files, definitions file) and exit\n"
@@ -62,6 +67,7 @@ main(int argc, char **argv)
         {"config", required_argument, NULL, 'c'},
         {"bind", required_argument, NULL, 'b'},
         {"port", required_argument, NULL, 'p'},
+        {"mgmt-port", required_argument, NULL, 'm'},
         {"log-level", required_argument, NULL, 'l'},
         {"check-config", no_argument, NULL, 'C'},
         {"ssl-port", required_argument, NULL, 'S'},
@@ -74,13 +80,15 @@ main(int argc, char **argv)
     const char *config = NULL, *bind = NULL, *port = NULL, *level = NULL;
     const char *sets[64];
     size_t nsets = 0;
+    const char *mgmt_port = NULL;
     bool check_only = false;
     struct wr_config cfg;
     struct wr_server srv;
     char err[600];
     int opt, rc;
 
-    while ((opt = getopt_long(argc, argv, "c:b:p:l:s:hV", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "c:b:p:m:l:s:hV", opts, NULL)) !=
+           -1) {
         switch (opt) {
         case 'c':
             config = optarg;
@@ -90,6 +98,9 @@ main(int argc, char **argv)
             break;
         case 'p':
             port = optarg;
+            break;
+        case 'm':
+            mgmt_port = optarg;
             break;
         case 'l':
             level = optarg;
@@ -174,6 +185,11 @@ main(int argc, char **argv)
             return 2;
         }
         cfg.port = (int)p;
+    }
+    if (mgmt_port && wr_config_set(&cfg, "management.tcp.port", mgmt_port, err,
+                                   sizeof(err))) {
+        fprintf(stderr, "warren-server: --mgmt-port: expected 0 to 65535\n");
+        return 2;
     }
     if (wr_config_validate(&cfg, err, sizeof(err))) {
         fprintf(stderr, "warren-server: %s%s%s\n", config ? config : "",

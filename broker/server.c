@@ -3,6 +3,7 @@
 #include "broker.h"
 #include "defs.h"
 #include "tls.h"
+#include "mgmt.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -285,6 +286,8 @@ wr_server_init(struct wr_server *s, const struct wr_config *cfg)
         if (s->ssl_listener == NULL)
             return -1;
     }
+    if (wr_mgmt_start(s) != 0)
+        return -1;
     return 0;
 }
 
@@ -296,6 +299,9 @@ wr_server_run(struct wr_server *s)
         fprintf(stderr, "warren-server TLS listener on amqps://%s\n",
                 s->ssl_bound);
     fprintf(stderr, "warren-server ready on amqp://%s\n", s->bound);
+    if (s->mgmt)
+        fprintf(stderr, "warren-server management on http://%s\n",
+                wr_mgmt_address(s->mgmt));
     fflush(stderr);
     event_base_dispatch(s->base);
     return 0;
@@ -324,6 +330,8 @@ wr_server_cleanup(struct wr_server *s)
     wr_hmap_cleanup(&s->vhosts);
     wr_users_cleanup(&s->users);
     wr_auth_fails_cleanup(s);
+    wr_mgmt_free(s->mgmt);
+    s->mgmt = NULL;
     if (s->listener)
         evconnlistener_free(s->listener);
     if (s->ssl_listener)

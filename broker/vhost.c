@@ -141,6 +141,10 @@ wr_vhost_delete_queue(struct wr_vhost *vh, struct wr_queue *q)
         return 0;
     q->deleted = true;
     wr_hmap_del(&vh->queues, q->name, q->name_len);
+    /* Keep the vhost's message counters monotonic (/metrics). */
+    vh->stats.gone_delivered += q->n_delivered;
+    vh->stats.gone_acked += q->n_acked;
+    vh->stats.gone_redelivered += q->n_redelivered;
     /* RabbitMQ's consumer_cancel_notify: clients hear basic.cancel. */
     wr_list_for_each_safe(pos, tmp, &q->consumers)
     {

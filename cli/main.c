@@ -1,17 +1,140 @@
 /* SPDX-License-Identifier: MIT */
-/* warrenctl: the admin CLI. Not built yet (see the admin issue): it says so
- * and exits non-zero rather than pretending to work. */
-#include <stdio.h>
+/* warrenctl: the admin CLI. Options, settings, then one command; every
+ * command talks to the broker's HTTP management API, as rabbitmqadmin
+ * does (see help.c for the pages, commands.c for what each one calls). */
+#include "warrenctl.h"
+
+#include <curl/curl.h>
+#include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
+
+#define WC_VERSION "0.1.0"
 
 int
 main(int argc, char **argv)
 {
-    if (argc > 1 &&
-        (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        puts("warrenctl - warren's admin CLI (not implemented yet)");
-        return 0;
+    static const struct option opts[] = {
+        {"url", required_argument, NULL, 'U'},
+        {"host", required_argument, NULL, 'H'},
+        {"port", required_argument, NULL, 'P'},
+        {"username", required_argument, NULL, 'u'},
+        {"password", required_argument, NULL, 'p'},
+        {"vhost", required_argument, NULL, 'V'},
+        {"format", required_argument, NULL, 'f'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"timeout", required_argument, NULL, 't'},
+        {"config", required_argument, NULL, 'c'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'v'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *url = NULL, *host = NULL, *port = NULL, *user = NULL,
+               *pass = NULL, *vhost = NULL, *format = NULL, *timeout = NULL,
+               *config = NULL;
+    bool help = false, quiet = false;
+    const struct wc_command *cmd;
+    struct wc_settings s;
+    int opt, rc;
+
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, "U:H:P:u:p:V:f:qt:c:h", opts,
+                              NULL)) != -1) {
+        switch (opt) {
+        case 'U':
+            url = optarg;
+            break;
+        case 'H':
+            host = optarg;
+            break;
+        case 'P':
+            port = optarg;
+            break;
+        case 'u':
+            user = optarg;
+            break;
+        case 'p':
+            pass = optarg;
+            break;
+        case 'V':
+            vhost = optarg;
+            break;
+        case 'f':
+            format = optarg;
+            break;
+        case 'q':
+            quiet = true;
+            break;
+        case 't':
+            timeout = optarg;
+            break;
+        case 'c':
+            config = optarg;
+            break;
+        case 'h':
+            help = true;
+            break;
+        case 'v':
+            printf("warrenctl %s\n", WC_VERSION);
+            return WC_EXIT_OK;
+        default:
+            return wc_usage(NULL, "unknown or incomplete option '%s'",
+                            argv[optind - 1]);
+        }
     }
-    fputs("warrenctl: not implemented yet\n", stderr);
-    return 2;
+    if (optind >= argc) {
+        if (help)
+            return wc_cmd_help(NULL, 0, NULL);
+        return wc_usage(NULL, "expected a command");
+    }
+    cmd = wc_command_find(argv[optind]);
+    if (cmd == NULL)
+        return wc_usage(NULL, "no command '%s'", argv[optind]);
+    if (help || cmd->run == wc_cmd_help)
+        return wc_cmd_help(NULL, help ? 1 : argc - optind - 1,
+                           argv + optind + (help ? 0 : 1));
+    if (wc_settings_load(&s, config) != 0)
+        return WC_EXIT_USAGE;
+    if (url && wc_settings_url(&s, url) != 0)
+        return WC_EXIT_USAGE;
+    if (host || port) {
+        char h[300] = "127.0.0.1", p[16] = "15672", *colon;
+        /* Keep the parts of the current base that are not overridden. */
+        const char *b = strstr(s.base, "://");
+        if (b) {
+            snprintf(h, sizeof(h), "%s", b + 3);
+            if ((colon = strrchr(h, ':')) != NULL && !strchr(colon, ']')) {
+                snprintf(p, sizeof(p), "%s", colon + 1);
+                *colon = '\0';
+            }
+        }
+        if (port) {
+            char *end;
+            long n = strtol(port, &end, 10);
+            if (*port == '\0' || *end || n < 1 || n > 65535)
+                return wc_usage(NULL, "--port: expected 1 to 65535");
+        }
+        snprintf(s.base, sizeof(s.base), "http://%s:%s", host ? host : h,
+                 port ? port : p);
+    }
+    if (user)
+        snprintf(s.user, sizeof(s.user), "%s", user);
+    if (pass)
+        snprintf(s.pass, sizeof(s.pass), "%s", pass);
+    if (vhost)
+        snprintf(s.vhost, sizeof(s.vhost), "%s", vhost);
+    if (format && wc_settings_format(&s, format) != 0)
+        return wc_usage(NULL, "--format: table, tsv or json");
+    if (timeout) {
+        char *end;
+        s.timeout = strtol(timeout, &end, 10);
+        if (*timeout == '\0' || *end || s.timeout < 1)
+            return wc_usage(NULL, "--timeout: expected seconds (1 or more)");
+    }
+    s.quiet = quiet;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    rc = cmd->run(&s, argc - optind - 1, argv + optind + 1);
+    curl_global_cleanup();
+    fflush(stdout);
+    return rc;
 }

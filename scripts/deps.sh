@@ -4,7 +4,8 @@
 # and running the broker, `deps.sh test` for the whole test suite. As root
 # it runs apt-get; otherwise it prints the exact command and fails.
 set -e
-RUN_PKGS="gcc make pkg-config libevent-dev libssl-dev"
+RUN_PKGS="gcc make pkg-config libevent-dev libssl-dev libjansson-dev \
+libcurl4-openssl-dev"
 TEST_PKGS="$RUN_PKGS check clang libclang-rt-14-dev clang-format amqp-specs \
 python3 python3-pytest python3-pika amqp-tools valgrind openssl iproute2"
 case "$1" in

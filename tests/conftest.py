@@ -2,6 +2,8 @@
 """pytest fixtures shared by tests/proto (raw sockets) and tests/interop (real clients).
 
 broker          session-scoped (host, port) of the broker under test
+mgmt            session-scoped (host, port) of its HTTP management API
+                (WARREN_TEST_MGMT=host:port with WARREN_TEST_BROKER)
 broker_factory  starts extra, private warren-server processes (skipped when
                 WARREN_TEST_BROKER points at an external broker)
 uniq            a unique name prefix per test, for queues and exchanges
@@ -87,6 +89,18 @@ def broker():
     finally:
         _session_server = None
         srv.stop_checked()
+
+
+@pytest.fixture(scope="session")
+def mgmt(broker):
+    """(host, port) of the broker's HTTP management API."""
+    if broker_mod.external_broker() is not None:
+        spec = os.environ.get("WARREN_TEST_MGMT")
+        if not spec:
+            pytest.skip("WARREN_TEST_BROKER is set but WARREN_TEST_MGMT is not")
+        host, _, port = spec.rpartition(":")
+        return (host or "127.0.0.1", int(port))
+    return _session_server.mgmt_address
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,9 @@ Standard library only.
 - otherwise start `build/warren-server --bind 127.0.0.1 --port 0`
   (or $WARREN_SERVER, extra args in $WARREN_SERVER_ARGS), read the port
   from its "warren-server ready on amqp://127.0.0.1:PORT" line on stderr,
-  and stop it with SIGTERM at the end (it must exit 0).
+  and stop it with SIGTERM at the end (it must exit 0). The HTTP management
+  API listens on any free port too (--mgmt-port 0): its address is in
+  `mgmt_address`, from the "warren-server management on http://..." line.
 """
 
 import os
@@ -21,6 +23,7 @@ import time
 
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 READY_RE = re.compile(rb"warren-server ready on amqp://([0-9.]+|\[[0-9a-fA-F:]+\]|[\w.-]+):(\d+)")
+MGMT_RE = re.compile(rb"warren-server management on http://([0-9.]+|\[[0-9a-fA-F:]+\]|[\w.-]+):(\d+)")
 READY_TIMEOUT = 10.0
 STOP_TIMEOUT = 10.0
 
@@ -52,7 +55,8 @@ class WarrenServer:
 
     def __init__(self, extra_args=(), log_dir=None):
         self.binary = server_binary()
-        self.args = [self.binary, "--bind", "127.0.0.1", "--port", "0"]
+        self.args = [self.binary, "--bind", "127.0.0.1", "--port", "0",
+                     "--mgmt-port", "0"]
         self.args += shlex.split(os.environ.get("WARREN_SERVER_ARGS", ""))
         self.args += list(extra_args)
         log_dir = log_dir or os.environ.get("WARREN_TEST_LOGDIR") or tempfile.gettempdir()
@@ -61,6 +65,8 @@ class WarrenServer:
         self.proc = None
         self.host = None
         self.port = None
+        self.mgmt_host = None
+        self.mgmt_port = None
         self._ready = threading.Event()
         self._drain = None
 
@@ -96,12 +102,22 @@ class WarrenServer:
                     if m:
                         self.host = m.group(1).decode().strip("[]")
                         self.port = int(m.group(2))
+                    # The management line follows the AMQP one.
+                    m = MGMT_RE.search(line)
+                    if m:
+                        self.mgmt_host = m.group(1).decode().strip("[]")
+                        self.mgmt_port = int(m.group(2))
                         self._ready.set()
         self._ready.set()  # EOF: wake start() so it can report the failure
 
     @property
     def address(self):
         return (self.host, self.port)
+
+    @property
+    def mgmt_address(self):
+        """(host, port) of the HTTP management API."""
+        return (self.mgmt_host, self.mgmt_port)
 
     def log_tail(self, n=4000):
         try:

@@ -105,7 +105,7 @@ def test_missing_config_file(tmp_path):
 
 
 DEFS_BAD = [
-    ('{"users": [\n  {"name": "a",\n   "password_hash": "x"\n  ]}', 4, "expected ',' or '}'"),
+    ('{"users": [\n  {"name": "a",\n   "password_hash": "x"\n  ]}', 4, "'}' expected"),
     ('{"users": [{"name": "a", "password_hash": "%%%"}]}', None, "users[0]: password_hash"),
     ('{"users": [{"password_hash": ""}]}', None, "users[0]: missing or bad name"),
     ('{"users": [{"name": "a", "hashing_algorithm": "rabbit_password_hashing_md5"}]}', None,

@@ -471,69 +471,7 @@ START_TEST(addr_loopback)
 }
 END_TEST
 
-/* ==== JSON and definitions =============================================== */
-
-START_TEST(json_parse)
-{
-    struct wr_json *j = NULL;
-    const char *doc = "{\"a\": [1, -2.5e1, true, false, null],\n"
-                      " \"s\": \"x\\\"\\u00e9\\ud83d\\ude00\\n\", \"o\": {}}";
-
-    ck_assert_int_eq(wr_json_parse(doc, strlen(doc), &j, err, sizeof(err)), 0);
-    ck_assert_int_eq(j->type, WR_JSON_OBJ);
-    ck_assert_uint_eq(wr_json_get(j, "a")->n, 5);
-    ck_assert(wr_json_get(j, "a")->items[1]->num == -25.0);
-    ck_assert(wr_json_get(j, "a")->items[2]->b);
-    ck_assert_str_eq(wr_json_get_str(j, "s"), "x\"\xc3\xa9\xf0\x9f\x98\x80\n");
-    ck_assert_ptr_null(wr_json_get_str(j, "a"));
-    ck_assert_ptr_null(wr_json_get(j, "zz"));
-    wr_json_free(j);
-}
-END_TEST
-
-START_TEST(json_errors)
-{
-    static const struct {
-        const char *doc, *want;
-    } bad[] = {
-        {"{\"a\": 1,\n\n \"b\" 2}", "line 3: expected ':'"},
-        {"[1, 2", "line 1: expected ',' or ']'"},
-        {"\"abc", "line 1: unterminated string"},
-        {"\"\\u0000\"", "line 1: \\u0000 in string"},
-        {"\"\\ud800\"", "line 1: lone surrogate in string"},
-        {"{} x", "line 1: trailing characters"},
-        {"nul", "line 1: unexpected word"},
-        {"\"a\tb\"", "line 1: control character in string"},
-        {"", "line 1: unexpected end of input"},
-    };
-    struct wr_json *j;
-    char deep[80];
-
-    for (size_t i = 0; i < WR_ARRAY_LEN(bad); i++) {
-        ck_assert_int_eq(
-            wr_json_parse(bad[i].doc, strlen(bad[i].doc), &j, err, sizeof(err)),
-            -1);
-        ck_assert_str_eq(err, bad[i].want);
-    }
-    memset(deep, '[', sizeof(deep));
-    ck_assert_int_eq(wr_json_parse(deep, sizeof(deep), &j, err, sizeof(err)),
-                     -1);
-    ck_assert_str_eq(err, "line 1: nested too deeply");
-}
-END_TEST
-
-START_TEST(json_write_escapes)
-{
-    struct wr_sbuf b;
-
-    wr_sbuf_init(&b);
-    wr_sbuf_json_str(&b, "a\"b\\c\n\x01");
-    ck_assert_str_eq(b.p, "\"a\\\"b\\\\c\\u000a\\u0001\"");
-    wr_sbuf_printf(&b, "%0600d", 7);
-    ck_assert_uint_eq(b.len, 21 + 600);
-    wr_sbuf_cleanup(&b);
-}
-END_TEST
+/* ==== definitions file ================================================== */
 
 /* A server with only what definitions need (no event base). */
 static void
@@ -679,9 +617,6 @@ broker_suite(void)
 
     tc = tcase_create("definitions");
     tcase_add_checked_fixture(tc, leak_setup, leak_teardown);
-    tcase_add_test(tc, json_parse);
-    tcase_add_test(tc, json_errors);
-    tcase_add_test(tc, json_write_escapes);
     tcase_add_test(tc, defs_roundtrip);
     tcase_add_test(tc, defs_errors_name_the_entry);
     suite_add_tcase(s, tc);

@@ -1,0 +1,857 @@
+/* SPDX-License-Identifier: MIT */
+/* The HTTP management API: the evhttp listener, basic auth, the route
+ * table (RabbitMQ's paths) and the reply helpers every handler uses. */
+#include "mgmt_internal.h"
+
+#include <arpa/inet.h>
+#include <event2/buffer.h>
+#include <regex.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* ---- routes ------------------------------------------------------------- */
+
+/* A path pattern after "/api/": literal segments and "*" for one name. */
+struct route {
+    const char *pattern;
+    wr_mgmt_handler_cb get, put, post, del;
+};
+
+/* RabbitMQ's paths (rabbit_mgmt_dispatcher), the subset warren serves.
+ * Users, permissions and vhost PUT/DELETE belong to the security work;
+ * /queues/{vhost}/{name}/peek to the queue features. */
+static const struct route routes[] = {
+    {"overview", wr_mgmt_get_overview, NULL, NULL, NULL},
+    {"whoami", wr_mgmt_get_whoami, NULL, NULL, NULL},
+    {"nodes", wr_mgmt_get_nodes, NULL, NULL, NULL},
+    {"nodes/*", wr_mgmt_get_node, NULL, NULL, NULL},
+    {"vhosts", wr_mgmt_get_vhosts, NULL, NULL, NULL},
+    {"vhosts/*", wr_mgmt_get_vhost, NULL, NULL, NULL},
+    {"vhosts/*/connections", wr_mgmt_get_connections, NULL, NULL, NULL},
+    {"vhosts/*/channels", wr_mgmt_get_channels, NULL, NULL, NULL},
+    {"connections", wr_mgmt_get_connections, NULL, NULL, NULL},
+    {"connections/*", wr_mgmt_get_connection, NULL, NULL,
+     wr_mgmt_delete_connection},
+    {"connections/*/channels", wr_mgmt_get_connection_channels, NULL, NULL,
+     NULL},
+    {"channels", wr_mgmt_get_channels, NULL, NULL, NULL},
+    {"channels/*", wr_mgmt_get_channel, NULL, NULL, NULL},
+    {"consumers", wr_mgmt_get_consumers, NULL, NULL, NULL},
+    {"consumers/*", wr_mgmt_get_consumers, NULL, NULL, NULL},
+    {"exchanges", wr_mgmt_get_exchanges, NULL, NULL, NULL},
+    {"exchanges/*", wr_mgmt_get_exchanges, NULL, NULL, NULL},
+    {"exchanges/*/*", wr_mgmt_get_exchange, wr_mgmt_put_exchange, NULL,
+     wr_mgmt_delete_exchange},
+    {"exchanges/*/*/bindings/source", wr_mgmt_get_exchange_bindings, NULL, NULL,
+     NULL},
+    {"exchanges/*/*/bindings/destination", wr_mgmt_get_exchange_bindings, NULL,
+     NULL, NULL},
+    {"exchanges/*/*/publish", NULL, NULL, wr_mgmt_post_publish, NULL},
+    {"queues", wr_mgmt_get_queues, NULL, NULL, NULL},
+    {"queues/*", wr_mgmt_get_queues, NULL, NULL, NULL},
+    {"queues/*/*", wr_mgmt_get_queue, wr_mgmt_put_queue, NULL,
+     wr_mgmt_delete_queue},
+    {"queues/*/*/bindings", wr_mgmt_get_queue_bindings, NULL, NULL, NULL},
+    {"queues/*/*/contents", NULL, NULL, NULL, wr_mgmt_delete_queue_contents},
+    {"queues/*/*/get", NULL, NULL, wr_mgmt_post_get, NULL},
+    {"bindings", wr_mgmt_get_bindings, NULL, NULL, NULL},
+    {"bindings/*", wr_mgmt_get_bindings, NULL, NULL, NULL},
+    {"bindings/*/e/*/q/*", wr_mgmt_get_bindings_between, NULL,
+     wr_mgmt_post_binding, NULL},
+    {"bindings/*/e/*/e/*", wr_mgmt_get_bindings_between, NULL,
+     wr_mgmt_post_binding, NULL},
+    {"bindings/*/e/*/q/*/*", wr_mgmt_get_binding, NULL, NULL,
+     wr_mgmt_delete_binding},
+    {"bindings/*/e/*/e/*/*", wr_mgmt_get_binding, NULL, NULL,
+     wr_mgmt_delete_binding},
+    {"definitions", wr_mgmt_get_definitions, NULL, wr_mgmt_post_definitions,
+     NULL},
+    {"definitions/*", wr_mgmt_get_definitions, NULL, wr_mgmt_post_definitions,
+     NULL},
+    {"aliveness-test/*", wr_mgmt_get_aliveness, NULL, NULL, NULL},
+    {"health/checks/alarms", wr_mgmt_get_health_ok, NULL, NULL, NULL},
+    {"health/checks/local-alarms", wr_mgmt_get_health_ok, NULL, NULL, NULL},
+    {"health/checks/virtual-hosts", wr_mgmt_get_health_ok, NULL, NULL, NULL},
+};
+
+static bool
+route_match(const char *pattern, const struct wr_mgmt_req *r)
+{
+    const char *p = pattern;
+
+    for (int i = 0; i < r->nseg; i++) {
+        const char *slash = strchr(p, '/');
+        size_t n = slash ? (size_t)(slash - p) : strlen(p);
+        if (n == 0)
+            return false; /* pattern shorter than the path */
+        if (!(n == 1 && p[0] == '*') &&
+            (n != r->seglen[i] || memcmp(p, r->seg[i], n) != 0))
+            return false;
+        p += n;
+        if (*p == '/')
+            p++;
+        else if (i + 1 < r->nseg)
+            return false;
+    }
+    return *p == '\0';
+}
+
+/* ---- request helpers ---------------------------------------------------- */
+
+struct wr_bytes
+wr_mgmt_seg(const struct wr_mgmt_req *r, int i)
+{
+    return (struct wr_bytes){(const uint8_t *)r->seg[i], r->seglen[i]};
+}
+
+const char *
+wr_mgmt_query(struct wr_mgmt_req *r, const char *key)
+{
+    return evhttp_find_header(&r->query, key);
+}
+
+struct wr_vhost *
+wr_mgmt_vhost(struct wr_mgmt_req *r, int i)
+{
+    struct wr_vhost *vh = wr_hmap_get(&r->srv->vhosts, r->seg[i], r->seglen[i]);
+
+    if (vh == NULL)
+        wr_mgmt_not_found(r);
+    return vh;
+}
+
+static const char *
+status_text(int status)
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 204:
+        return "No Content";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 413:
+        return "Payload Too Large";
+    }
+    return "Internal Server Error";
+}
+
+static int
+dump_cb(const char *buf, size_t n, void *arg)
+{
+    return evbuffer_add(arg, buf, n);
+}
+
+static void
+send_reply(struct wr_mgmt_req *r, int status, struct evbuffer *body,
+           const char *ctype)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
+
+    if (ctype)
+        evhttp_add_header(h, "Content-Type", ctype);
+    evhttp_add_header(h, "Cache-Control", "no-cache");
+    evhttp_add_header(h, "Server", WR_PRODUCT "/" WR_VERSION);
+    evhttp_send_reply(r->req, status, status_text(status), body);
+    r->status = status;
+}
+
+void
+wr_mgmt_reply(struct wr_mgmt_req *r, int status, json_t *j)
+{
+    struct evbuffer *b = evbuffer_new();
+
+    json_dump_callback(j, dump_cb, b, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_decref(j);
+    send_reply(r, status, b, "application/json");
+    evbuffer_free(b);
+}
+
+void
+wr_mgmt_reply_empty(struct wr_mgmt_req *r, int status)
+{
+    send_reply(r, status, NULL, NULL);
+}
+
+void
+wr_mgmt_error(struct wr_mgmt_req *r, int status, const char *error,
+              const char *fmt, ...)
+{
+    char reason[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(reason, sizeof(reason), fmt, ap);
+    va_end(ap);
+    wr_mgmt_reply(r, status,
+                  json_pack("{s:s, s:o}", "error", error, "reason",
+                            wr_json_bytes(reason, strlen(reason))));
+}
+
+void
+wr_mgmt_not_found(struct wr_mgmt_req *r)
+{
+    wr_mgmt_error(r, 404, "Object Not Found", "Not Found");
+}
+
+void
+wr_mgmt_op_error(struct wr_mgmt_req *r, const struct wr_op_err *err)
+{
+    const char *name = wr_reply_name(err->code);
+
+    switch (err->code) {
+    case WR_REPLY_NOT_FOUND:
+        wr_mgmt_error(r, 404, "not_found", "%s - %s", name, err->text);
+        return;
+    case WR_REPLY_ACCESS_REFUSED: /* rabbit_mgmt_util:not_authorised */
+        wr_mgmt_error(r, 401, "not_authorised", "%s - %s", name, err->text);
+        return;
+    case WR_REPLY_INTERNAL_ERROR:
+        wr_mgmt_error(r, 500, "internal_error", "%s - %s", name, err->text);
+        return;
+    }
+    wr_mgmt_error(r, 400, "bad_request", "%s - %s", name, err->text);
+}
+
+json_t *
+wr_mgmt_body(struct wr_mgmt_req *r)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
+    size_t n = evbuffer_get_length(in);
+    json_error_t jerr;
+    const char *p;
+
+    if (r->body)
+        return r->body;
+    if (n == 0) {
+        r->body = json_object();
+        return r->body;
+    }
+    p = (const char *)evbuffer_pullup(in, -1);
+    r->body = json_loadb(p, n, 0, &jerr);
+    if (r->body == NULL || !json_is_object(r->body)) {
+        json_decref(r->body);
+        r->body = NULL;
+        wr_mgmt_error(r, 400, "bad_request", "not_json");
+        return NULL;
+    }
+    return r->body;
+}
+
+int
+wr_mgmt_field_bool(struct wr_mgmt_req *r, const json_t *o, const char *key,
+                   bool def, bool *out)
+{
+    json_t *v = json_object_get(o, key);
+
+    if (v == NULL || json_is_null(v)) {
+        *out = def;
+        return 0;
+    }
+    if (json_is_boolean(v)) {
+        *out = json_is_true(v);
+        return 0;
+    }
+    if (json_is_string(v) && (strcmp(json_string_value(v), "true") == 0 ||
+                              strcmp(json_string_value(v), "false") == 0)) {
+        *out = json_string_value(v)[0] == 't';
+        return 0;
+    }
+    wr_mgmt_error(r, 400, "bad_request", "%s: expected true or false", key);
+    return -1;
+}
+
+int
+wr_mgmt_field_int(struct wr_mgmt_req *r, const json_t *o, const char *key,
+                  int64_t def, int64_t lo, int64_t hi, int64_t *out)
+{
+    json_t *v = json_object_get(o, key);
+    long long n;
+    char *end;
+
+    if (v == NULL || json_is_null(v)) {
+        *out = def;
+        return 0;
+    }
+    if (json_is_integer(v)) {
+        n = json_integer_value(v);
+    } else if (json_is_string(v) && json_string_value(v)[0] != '\0') {
+        n = strtoll(json_string_value(v), &end, 10);
+        if (*end)
+            goto bad;
+    } else {
+        goto bad;
+    }
+    if (n < lo || n > hi)
+        goto bad;
+    *out = n;
+    return 0;
+bad:
+    wr_mgmt_error(r, 400, "bad_request",
+                  "%s: expected an integer from %lld to %lld", key,
+                  (long long)lo, (long long)hi);
+    return -1;
+}
+
+int
+wr_mgmt_field_str(struct wr_mgmt_req *r, const json_t *o, const char *key,
+                  const char *def, const char **out, size_t *len)
+{
+    json_t *v = json_object_get(o, key);
+
+    if (v == NULL || json_is_null(v)) {
+        if (def == NULL) {
+            wr_mgmt_error(r, 400, "bad_request", "%s: missing", key);
+            return -1;
+        }
+        *out = def;
+        if (len)
+            *len = strlen(def);
+        return 0;
+    }
+    if (!json_is_string(v)) {
+        wr_mgmt_error(r, 400, "bad_request", "%s: expected a string", key);
+        return -1;
+    }
+    *out = json_string_value(v);
+    if (len)
+        *len = json_string_length(v);
+    return 0;
+}
+
+/* ---- lists: columns, sort, pagination ------------------------------------ */
+
+/* The value at a dotted path ("message_stats.publish"), or NULL. */
+static json_t *
+path_get(json_t *o, const char *path)
+{
+    char key[256];
+
+    while (o && *path) {
+        const char *dot = strchr(path, '.');
+        size_t n = dot ? (size_t)(dot - path) : strlen(path);
+        if (n >= sizeof(key))
+            return NULL;
+        memcpy(key, path, n);
+        key[n] = '\0';
+        o = json_is_object(o) ? json_object_get(o, key) : NULL;
+        path += n + (dot != NULL);
+    }
+    return o;
+}
+
+/* Copies the value at path into out, creating the intermediate objects. */
+static void
+path_copy(json_t *out, json_t *in, const char *path)
+{
+    json_t *v = path_get(in, path);
+    char key[256];
+
+    if (v == NULL)
+        return;
+    for (;;) {
+        const char *dot = strchr(path, '.');
+        size_t n = dot ? (size_t)(dot - path) : strlen(path);
+        json_t *next;
+        if (n >= sizeof(key))
+            return;
+        memcpy(key, path, n);
+        key[n] = '\0';
+        if (dot == NULL) {
+            json_object_set(out, key, v);
+            return;
+        }
+        next = json_object_get(out, key);
+        if (!json_is_object(next)) {
+            next = json_object();
+            json_object_set_new(out, key, next);
+        }
+        out = next;
+        path = dot + 1;
+    }
+}
+
+static json_t *
+project(json_t *item, const char *columns)
+{
+    json_t *out = json_object();
+    char col[256];
+
+    while (*columns) {
+        const char *comma = strchr(columns, ',');
+        size_t n = comma ? (size_t)(comma - columns) : strlen(columns);
+        if (n > 0 && n < sizeof(col)) {
+            memcpy(col, columns, n);
+            col[n] = '\0';
+            path_copy(out, item, col);
+        }
+        columns += n + (comma != NULL);
+    }
+    return out;
+}
+
+struct sort_ctx {
+    const char *key;
+    bool reverse;
+};
+
+static int
+json_cmp(json_t *a, json_t *b)
+{
+    if (a == NULL || b == NULL)
+        return (a != NULL) - (b != NULL);
+    if (json_is_number(a) && json_is_number(b)) {
+        double x = json_number_value(a), y = json_number_value(b);
+        return (x > y) - (x < y);
+    }
+    if (json_is_string(a) && json_is_string(b))
+        return strcmp(json_string_value(a), json_string_value(b));
+    if (json_is_boolean(a) && json_is_boolean(b))
+        return json_is_true(a) - json_is_true(b);
+    return (int)json_typeof(a) - (int)json_typeof(b);
+}
+
+static int
+sort_cmp(const void *pa, const void *pb, void *arg)
+{
+    const struct sort_ctx *c = arg;
+    json_t *a = *(json_t *const *)pa, *b = *(json_t *const *)pb;
+    int d = json_cmp(path_get(a, c->key), path_get(b, c->key));
+
+    return c->reverse ? -d : d;
+}
+
+static bool
+name_matches(json_t *item, const char *filter, regex_t *re)
+{
+    json_t *n = json_object_get(item, "name");
+    const char *s = json_is_string(n) ? json_string_value(n) : "";
+
+    if (re)
+        return regexec(re, s, 0, NULL, 0) == 0;
+    return strcasestr(s, filter) != NULL;
+}
+
+void
+wr_mgmt_reply_list(struct wr_mgmt_req *r, json_t *arr)
+{
+    const char *columns = wr_mgmt_query(r, "columns");
+    const char *sort = wr_mgmt_query(r, "sort");
+    const char *rev = wr_mgmt_query(r, "sort_reverse");
+    const char *page_s = wr_mgmt_query(r, "page");
+    const char *size_s = wr_mgmt_query(r, "page_size");
+    const char *name = wr_mgmt_query(r, "name");
+    const char *use_re = wr_mgmt_query(r, "use_regex");
+    size_t total = json_array_size(arr), n = 0, first = 0, count;
+    long page = 1, page_size = 100;
+    json_t **items = wr_calloc(total ? total : 1, sizeof(*items));
+    json_t *out = json_array(), *v;
+    regex_t re;
+    bool have_re = false;
+    size_t i;
+
+    if (page_s) {
+        char *end;
+        page = strtol(page_s, &end, 10);
+        if (*page_s == '\0' || *end)
+            goto bad_page;
+        if (size_s) {
+            page_size = strtol(size_s, &end, 10);
+            if (*size_s == '\0' || *end)
+                goto bad_page;
+        }
+        if (page < 1 || page_size < 1 || page_size > 500) {
+            wr_mgmt_error(r, 400, "invalid_pagination_parameters",
+                          "Invalid pagination parameters: page number %ld, "
+                          "page size %ld",
+                          page, page_size);
+            goto done;
+        }
+        if (name && *name && use_re && strcmp(use_re, "true") == 0) {
+            if (regcomp(&re, name, REG_EXTENDED | REG_NOSUB | REG_ICASE))
+                goto bad_page;
+            have_re = true;
+        }
+    }
+    json_array_foreach(arr, i, v)
+    {
+        if (page_s && name && *name &&
+            !name_matches(v, name, have_re ? &re : NULL))
+            continue;
+        items[n++] = v;
+    }
+    if (sort && *sort) {
+        struct sort_ctx c = {sort, rev && strcmp(rev, "true") == 0};
+        qsort_r(items, n, sizeof(*items), sort_cmp, &c);
+    }
+    count = n;
+    if (page_s) {
+        size_t pages = (n + (size_t)page_size - 1) / (size_t)page_size;
+        if ((size_t)page > WR_MAX(pages, 1)) {
+            wr_mgmt_error(r, 400, "page_out_of_range",
+                          "Page out of range, page: %ld page size: %ld, len: "
+                          "%zu",
+                          page, page_size, n);
+            goto done;
+        }
+        first = (size_t)(page - 1) * (size_t)page_size;
+        count = first < n ? WR_MIN(n - first, (size_t)page_size) : 0;
+    }
+    for (i = first; i < first + count; i++)
+        json_array_append_new(out, columns ? project(items[i], columns)
+                                           : json_incref(items[i]));
+    if (page_s) {
+        json_t *o = json_object();
+        json_object_set_new(o, "filtered_count", json_integer((json_int_t)n));
+        json_object_set_new(o, "item_count", json_integer((json_int_t)count));
+        json_object_set_new(o, "items", out);
+        json_object_set_new(o, "page", json_integer(page));
+        json_object_set_new(
+            o, "page_count",
+            json_integer(
+                (json_int_t)((n + (size_t)page_size - 1) / (size_t)page_size)));
+        json_object_set_new(o, "page_size", json_integer(page_size));
+        json_object_set_new(o, "total_count", json_integer((json_int_t)total));
+        out = o;
+    }
+    wr_mgmt_reply(r, 200, out);
+    out = NULL;
+    goto done;
+bad_page:
+    wr_mgmt_error(r, 400, "bad_request", "Pagination parameters are invalid");
+done:
+    if (have_re)
+        regfree(&re);
+    json_decref(out);
+    json_decref(arr);
+    wr_free(items);
+}
+
+/* ---- authentication ------------------------------------------------------ */
+
+/* Compares without an early exit, so timing does not reveal the prefix
+ * that matched. */
+static bool
+secret_eq(const char *a, const char *b)
+{
+    size_t na = strlen(a), nb = strlen(b);
+    unsigned char d = na != nb;
+
+    for (size_t i = 0; i < na; i++)
+        d |= (unsigned char)(a[i] ^ b[i % (nb ? nb : 1)]);
+    return d == 0 && nb > 0;
+}
+
+bool
+wr_mgmt_authenticate(const struct wr_server *s, const char *user,
+                     const char *pass, const char **tags)
+{
+    bool ok = secret_eq(user, s->cfg.default_user);
+
+    ok &= secret_eq(pass, s->cfg.default_pass);
+    if (ok)
+        *tags = "administrator";
+    return ok;
+}
+
+/* Reads "Authorization: Basic base64(user:pass)" and checks it. */
+static bool
+check_auth(struct wr_mgmt_req *r)
+{
+    const char *h = evhttp_find_header(evhttp_request_get_input_headers(r->req),
+                                       "Authorization");
+    uint8_t dec[600];
+    size_t n;
+    char *colon;
+
+    if (h == NULL)
+        return false;
+    while (*h == ' ')
+        h++;
+    if (strncasecmp(h, "Basic ", 6) != 0)
+        return false;
+    h += 6;
+    while (*h == ' ')
+        h++;
+    if (wr_json_b64_decode(h, strlen(h), dec, sizeof(dec) - 1, &n) != WR_OK)
+        return false;
+    dec[n] = '\0';
+    if (memchr(dec, '\0', n) != NULL)
+        return false;
+    colon = strchr((char *)dec, ':');
+    if (colon == NULL || (size_t)(colon - (char *)dec) >= sizeof(r->user))
+        return false;
+    *colon = '\0';
+    memcpy(r->user, dec, (size_t)(colon - (char *)dec) + 1);
+    return wr_mgmt_authenticate(r->srv, r->user, colon + 1, &r->tags);
+}
+
+/* ---- dispatch ------------------------------------------------------------ */
+
+static int
+hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Splits the raw path after "/api/" into percent-decoded segments. A
+ * trailing "/" is ignored. Returns false on a bad escape, a NUL, too many
+ * or too long segments. */
+static bool
+split_path(struct wr_mgmt_req *r, const char *p)
+{
+    r->nseg = 0;
+    while (*p) {
+        size_t o = 0;
+        if (r->nseg == WR_MGMT_MAX_SEGS)
+            return false;
+        while (*p && *p != '/') {
+            int c = (unsigned char)*p;
+            if (c == '%') {
+                int hi = hexval(p[1]), lo = hi >= 0 ? hexval(p[2]) : -1;
+                if (hi < 0 || lo < 0)
+                    return false;
+                c = hi * 16 + lo;
+                p += 2;
+            }
+            if (c == 0 || o + 1 >= WR_MGMT_SEG_MAX)
+                return false;
+            r->seg[r->nseg][o++] = (char)c;
+            p++;
+        }
+        r->seg[r->nseg][o] = '\0';
+        r->seglen[r->nseg++] = (uint32_t)o;
+        if (*p == '/' && p[1] == '\0')
+            break;
+        if (*p == '/')
+            p++;
+    }
+    return true;
+}
+
+static const char *
+method_name(enum evhttp_cmd_type m)
+{
+    switch (m) {
+    case EVHTTP_REQ_GET:
+        return "GET";
+    case EVHTTP_REQ_POST:
+        return "POST";
+    case EVHTTP_REQ_HEAD:
+        return "HEAD";
+    case EVHTTP_REQ_PUT:
+        return "PUT";
+    case EVHTTP_REQ_DELETE:
+        return "DELETE";
+    case EVHTTP_REQ_OPTIONS:
+        return "OPTIONS";
+    default:
+        return "OTHER";
+    }
+}
+
+static void
+allow_header(struct wr_mgmt_req *r, const struct route *rt)
+{
+    char allow[64] = "";
+
+    if (rt->get)
+        strcat(allow, "GET, HEAD, ");
+    if (rt->put)
+        strcat(allow, "PUT, ");
+    if (rt->post)
+        strcat(allow, "POST, ");
+    if (rt->del)
+        strcat(allow, "DELETE, ");
+    strcat(allow, "OPTIONS");
+    evhttp_add_header(evhttp_request_get_output_headers(r->req), "Allow",
+                      allow);
+}
+
+static void
+dispatch(struct wr_mgmt_req *r, enum evhttp_cmd_type method)
+{
+    const struct route *rt = NULL;
+    wr_mgmt_handler_cb fn = NULL;
+
+    for (size_t i = 0; i < WR_ARRAY_LEN(routes) && rt == NULL; i++)
+        if (route_match(routes[i].pattern, r))
+            rt = &routes[i];
+    if (rt == NULL) {
+        wr_mgmt_not_found(r);
+        return;
+    }
+    if (!check_auth(r)) {
+        evhttp_add_header(evhttp_request_get_output_headers(r->req),
+                          "WWW-Authenticate",
+                          "Basic realm=\"RabbitMQ Management\"");
+        wr_mgmt_error(r, 401, "not_authorized", "Login failed");
+        return;
+    }
+    switch (method) {
+    case EVHTTP_REQ_GET:
+    case EVHTTP_REQ_HEAD:
+        fn = rt->get;
+        break;
+    case EVHTTP_REQ_PUT:
+        fn = rt->put;
+        break;
+    case EVHTTP_REQ_POST:
+        fn = rt->post;
+        break;
+    case EVHTTP_REQ_DELETE:
+        fn = rt->del;
+        break;
+    case EVHTTP_REQ_OPTIONS:
+        allow_header(r, rt);
+        wr_mgmt_reply_empty(r, 204);
+        return;
+    default:
+        break;
+    }
+    if (fn == NULL) {
+        allow_header(r, rt);
+        wr_mgmt_error(r, 405, "Method Not Allowed", "%s is not allowed on %s",
+                      method_name(method), rt->pattern);
+        return;
+    }
+    fn(r);
+}
+
+static void
+on_request(struct evhttp_request *req, void *arg)
+{
+    struct wr_mgmt *m = arg;
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+    enum evhttp_cmd_type method = evhttp_request_get_command(req);
+    struct wr_mgmt_req *r;
+
+    if (path && strcmp(path, "/metrics") == 0) {
+        if (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_HEAD)
+            evhttp_send_reply(req, 405, "Method Not Allowed", NULL);
+        else
+            wr_mgmt_metrics(m, req);
+        return;
+    }
+    /* The request context holds the decoded path: keep it off the stack. */
+    r = wr_calloc(1, sizeof(*r));
+    r->m = m;
+    r->srv = m->srv;
+    r->req = req;
+    TAILQ_INIT(&r->query);
+    if (path == NULL || strncmp(path, "/api/", 5) != 0 ||
+        !split_path(r, path + 5) || r->nseg == 0)
+        wr_mgmt_not_found(r);
+    else if (query && evhttp_parse_query_str(query, &r->query) != 0)
+        wr_mgmt_error(r, 400, "bad_request", "malformed query string");
+    else
+        dispatch(r, method);
+    wr_assert(r->status != 0); /* every path through dispatch replies */
+    if (WR_LOG_INFO <= wr_log_level) {
+        struct evhttp_connection *ec = evhttp_request_get_connection(req);
+        char *addr = NULL;
+        ev_uint16_t port = 0;
+        if (ec)
+            evhttp_connection_get_peer(ec, &addr, &port);
+        wr_log(WR_LOG_INFO, "http %s:%u %s %s -> %d user '%s'",
+               addr ? addr : "?", port, method_name(method),
+               evhttp_request_get_uri(req), r->status, r->user);
+    }
+    evhttp_clear_headers(&r->query);
+    json_decref(r->body);
+    wr_free(r);
+}
+
+/* ---- lifecycle ----------------------------------------------------------- */
+
+int
+wr_mgmt_start(struct wr_server *s)
+{
+    struct wr_mgmt *m = wr_calloc(1, sizeof(*m));
+    struct evhttp_bound_socket *sock;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    char host[INET6_ADDRSTRLEN] = "?", hn[64] = "localhost";
+
+    /* jansson allocates through the broker's wrappers (STYLE 5.10). */
+    json_set_alloc_funcs(wr_malloc, wr_free);
+    m->srv = s;
+    s->mgmt = m;
+    wr_hmap_init(&m->samples);
+    m->http = evhttp_new(s->base);
+    if (m->http == NULL)
+        return -1;
+    evhttp_set_gencb(m->http, on_request, m);
+    evhttp_set_allowed_methods(
+        m->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+                     EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
+                     EVHTTP_REQ_PATCH | EVHTTP_REQ_TRACE);
+    evhttp_set_max_body_size(m->http, (ev_ssize_t)s->cfg.mgmt_max_body);
+    evhttp_set_max_headers_size(m->http, 64 * 1024);
+    evhttp_set_timeout(m->http, 60);
+    sock = evhttp_bind_socket_with_handle(m->http, s->cfg.mgmt_bind,
+                                          (ev_uint16_t)s->cfg.mgmt_port);
+    if (sock == NULL) {
+        wr_log(WR_LOG_ERROR, "management API: cannot listen on %s port %d",
+               s->cfg.mgmt_bind, s->cfg.mgmt_port);
+        return -1;
+    }
+    getsockname(evhttp_bound_socket_get_fd(sock), (struct sockaddr *)&ss, &sl);
+    if (ss.ss_family == AF_INET6) {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+        snprintf(m->bound, sizeof(m->bound), "[%s]:%d", host,
+                 ntohs(in6->sin6_port));
+    } else {
+        struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+        snprintf(m->bound, sizeof(m->bound), "%s:%d", host,
+                 ntohs(in->sin_port));
+    }
+    gethostname(hn, sizeof(hn) - 1);
+    hn[sizeof(hn) - 1] = '\0';
+    snprintf(m->node, sizeof(m->node), "warren@%s", hn);
+    m->started_ms = wr_mgmt_now_ms();
+    wr_mgmt_stats_start(m);
+    return 0;
+}
+
+const char *
+wr_mgmt_address(const struct wr_mgmt *m)
+{
+    return m->bound;
+}
+
+void
+wr_mgmt_free(struct wr_mgmt *m)
+{
+    if (m == NULL)
+        return;
+    if (m->http)
+        evhttp_free(m->http);
+    wr_mgmt_stats_cleanup(m);
+    wr_route_set_cleanup(&m->route);
+    wr_free(m);
+}

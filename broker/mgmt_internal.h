@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: MIT */
+/* What the management API's files share: the request context, reply
+ * helpers, the statistics sampler and the handlers the route table in
+ * mgmt.c points at. */
+#ifndef WR_MGMT_INTERNAL_H
+#define WR_MGMT_INTERNAL_H
+
+#include "json.h"
+#include "mgmt.h"
+#include "vhost_ops.h"
+
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#define WR_MGMT_MAX_SEGS 8
+#define WR_MGMT_SEG_MAX 1024 /* a decoded path segment, NUL included */
+
+/* ---- statistics ---------------------------------------------------------- */
+
+/* The counters the API reports with rates (message_stats and the
+ * messages gauges). Every object kind fills the ones it has. */
+enum wr_mgmt_counter {
+    WR_MC_PUBLISH,     /* publish (queues, vhosts), publish_in (exchanges) */
+    WR_MC_PUBLISH_OUT, /* exchanges: publish_out */
+    WR_MC_DELIVER_GET, /* deliveries to consumers and basic.get */
+    WR_MC_ACK,
+    WR_MC_REDELIVER,
+    WR_MC_RETURN,   /* return_unroutable */
+    WR_MC_DROP,     /* drop_unroutable */
+    WR_MC_MESSAGES, /* gauges: ready + unacknowledged */
+    WR_MC_READY,
+    WR_MC_UNACKED,
+    WR_MC_N,
+};
+
+struct wr_mgmt_counters {
+    uint64_t v[WR_MC_N];
+};
+
+/* Object kinds for samples. */
+#define WR_MGMT_K_QUEUE 'q'
+#define WR_MGMT_K_EXCHANGE 'e'
+#define WR_MGMT_K_VHOST 'v'
+#define WR_MGMT_K_ALL 'a'
+
+void wr_mgmt_queue_counters(const struct wr_queue *q,
+                            struct wr_mgmt_counters *c);
+void wr_mgmt_exchange_counters(const struct wr_exchange *x,
+                               struct wr_mgmt_counters *c);
+void wr_mgmt_vhost_counters(const struct wr_vhost *vh,
+                            struct wr_mgmt_counters *c);
+void wr_mgmt_all_counters(struct wr_server *s, struct wr_mgmt_counters *c);
+/* Per-second rates over the last sampling interval for an object (zeros
+ * before two samples). */
+void wr_mgmt_rates(struct wr_mgmt *m, char kind, const char *vhost,
+                   const char *name, double rates[WR_MC_N]);
+/* Starts the sampling timer. */
+void wr_mgmt_stats_start(struct wr_mgmt *m);
+void wr_mgmt_stats_cleanup(struct wr_mgmt *m);
+
+/* ---- the server and a request ----------------------------------------------
+ */
+
+struct wr_mgmt {
+    struct wr_server *srv;
+    struct evhttp *http;
+    char bound[96];
+    char node[128];     /* "warren@HOST", RabbitMQ's node name */
+    int64_t started_ms; /* realtime, for uptime */
+    struct event *sample_ev;
+    struct wr_hmap samples;    /* kind vhost \0 name -> struct wr_mgmt_sample */
+    uint64_t epoch;            /* sampling pass, for sweeping stale samples */
+    int64_t last_sample_ms;    /* monotonic */
+    struct wr_route_set route; /* scratch for publish */
+};
+
+struct wr_mgmt_req {
+    struct wr_mgmt *m;
+    struct wr_server *srv;
+    struct evhttp_request *req;
+    char seg[WR_MGMT_MAX_SEGS][WR_MGMT_SEG_MAX]; /* decoded, after /api/ */
+    uint32_t seglen[WR_MGMT_MAX_SEGS];
+    int nseg;
+    struct evkeyvalq query;
+    char user[256];
+    const char *tags;
+    json_t *body; /* the parsed request body, once read */
+    int status;   /* of the reply, once sent */
+};
+
+typedef void (*wr_mgmt_handler_cb)(struct wr_mgmt_req *r);
+
+/* Sends j (steals the reference) with status. */
+void wr_mgmt_reply(struct wr_mgmt_req *r, int status, json_t *j);
+/* Sends an empty reply (201 Created, 204 No Content). */
+void wr_mgmt_reply_empty(struct wr_mgmt_req *r, int status);
+/* Sends a list, applying the query's columns, sort, sort_reverse and
+ * pagination (page, page_size, name, use_regex) as RabbitMQ does. Steals
+ * arr. */
+void wr_mgmt_reply_list(struct wr_mgmt_req *r, json_t *arr);
+/* {"error": error, "reason": ...} with status. */
+void wr_mgmt_error(struct wr_mgmt_req *r, int status, const char *error,
+                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* 404 {"error":"Object Not Found","reason":"Not Found"}. */
+void wr_mgmt_not_found(struct wr_mgmt_req *r);
+/* Maps an AMQP refusal: 404 not_found, 403 -> 401 not_authorised, others
+ * 400 bad_request; the reason reads "PRECONDITION_FAILED - ...". */
+void wr_mgmt_op_error(struct wr_mgmt_req *r, const struct wr_op_err *err);
+
+/* The vhost named by segment i, or NULL after replying 404. */
+struct wr_vhost *wr_mgmt_vhost(struct wr_mgmt_req *r, int i);
+/* Segment i as a byte view. */
+struct wr_bytes wr_mgmt_seg(const struct wr_mgmt_req *r, int i);
+/* A query parameter, or NULL. */
+const char *wr_mgmt_query(struct wr_mgmt_req *r, const char *key);
+/* The request body as a JSON object (an empty body is {}), or NULL after
+ * replying 400. Owned by r. */
+json_t *wr_mgmt_body(struct wr_mgmt_req *r);
+/* Reads an optional field of a request body. Booleans and integers may
+ * also be strings ("true", "10"), as rabbitmqadmin sends them. Return 0,
+ * or -1 after replying 400. */
+int wr_mgmt_field_bool(struct wr_mgmt_req *r, const json_t *o, const char *key,
+                       bool def, bool *out);
+int wr_mgmt_field_int(struct wr_mgmt_req *r, const json_t *o, const char *key,
+                      int64_t def, int64_t lo, int64_t hi, int64_t *out);
+int wr_mgmt_field_str(struct wr_mgmt_req *r, const json_t *o, const char *key,
+                      const char *def, const char **out, size_t *len);
+
+/* Shared JSON pieces. */
+/* "name": count and "name_details": {"rate": r} for counter i. */
+void wr_mgmt_json_counter(json_t *o, const char *name, uint64_t v, double r);
+/* The message_stats object from counters and rates; kind selects which
+ * counters apply. */
+json_t *wr_mgmt_json_message_stats(char kind, const struct wr_mgmt_counters *c,
+                                   const double *rates);
+/* "NAME -> BOUND", RabbitMQ's connection name. */
+void wr_mgmt_conn_name(const struct wr_conn *c, char *out, size_t cap);
+/* Realtime milliseconds. */
+int64_t wr_mgmt_now_ms(void);
+/* The properties key of a binding (RabbitMQ's: the escaped routing key,
+ * plus "~" and a hash of the arguments when there are any; "~" alone for
+ * an empty key without arguments). */
+void wr_mgmt_props_key(struct wr_bytes key, struct wr_table args, char *out,
+                       size_t cap);
+/* Sorted snapshots of a vhost's objects (wr_free the array). */
+size_t wr_mgmt_sorted_queues(struct wr_vhost *vh, struct wr_queue ***out);
+size_t wr_mgmt_sorted_exchanges(struct wr_vhost *vh, struct wr_exchange ***out);
+size_t wr_mgmt_sorted_vhosts(struct wr_server *s, struct wr_vhost ***out);
+/* JSON of one consumer, as /api/consumers shows it. */
+json_t *wr_mgmt_json_consumer(const struct wr_bconsumer *bc);
+/* Resident memory of the process in bytes (0 if unknown). */
+uint64_t wr_mgmt_rss(void);
+/* JSON of one binding. */
+json_t *wr_mgmt_json_binding(const struct wr_vhost *vh,
+                             const struct wr_binding *b);
+/* The implicit binding of queue q to the default exchange. */
+json_t *wr_mgmt_json_default_binding(const struct wr_vhost *vh,
+                                     const struct wr_queue *q);
+
+/* ---- handlers (one file per area) ------------------------------------------
+ */
+
+/* mgmt_info.c */
+void wr_mgmt_get_overview(struct wr_mgmt_req *r);
+void wr_mgmt_get_whoami(struct wr_mgmt_req *r);
+void wr_mgmt_get_vhosts(struct wr_mgmt_req *r);
+void wr_mgmt_get_vhost(struct wr_mgmt_req *r);
+void wr_mgmt_get_nodes(struct wr_mgmt_req *r);
+void wr_mgmt_get_node(struct wr_mgmt_req *r);
+void wr_mgmt_get_connections(struct wr_mgmt_req *r);
+void wr_mgmt_get_connection(struct wr_mgmt_req *r);
+void wr_mgmt_delete_connection(struct wr_mgmt_req *r);
+void wr_mgmt_get_connection_channels(struct wr_mgmt_req *r);
+void wr_mgmt_get_channels(struct wr_mgmt_req *r);
+void wr_mgmt_get_channel(struct wr_mgmt_req *r);
+void wr_mgmt_get_consumers(struct wr_mgmt_req *r);
+void wr_mgmt_get_aliveness(struct wr_mgmt_req *r);
+void wr_mgmt_get_health_ok(struct wr_mgmt_req *r);
+
+/* mgmt_objects.c */
+void wr_mgmt_get_exchanges(struct wr_mgmt_req *r);
+void wr_mgmt_get_exchange(struct wr_mgmt_req *r);
+void wr_mgmt_put_exchange(struct wr_mgmt_req *r);
+void wr_mgmt_delete_exchange(struct wr_mgmt_req *r);
+void wr_mgmt_get_exchange_bindings(struct wr_mgmt_req *r);
+void wr_mgmt_get_queues(struct wr_mgmt_req *r);
+void wr_mgmt_get_queue(struct wr_mgmt_req *r);
+void wr_mgmt_put_queue(struct wr_mgmt_req *r);
+void wr_mgmt_delete_queue(struct wr_mgmt_req *r);
+void wr_mgmt_get_queue_bindings(struct wr_mgmt_req *r);
+void wr_mgmt_delete_queue_contents(struct wr_mgmt_req *r);
+void wr_mgmt_get_bindings(struct wr_mgmt_req *r);
+void wr_mgmt_get_bindings_between(struct wr_mgmt_req *r);
+void wr_mgmt_post_binding(struct wr_mgmt_req *r);
+void wr_mgmt_get_binding(struct wr_mgmt_req *r);
+void wr_mgmt_delete_binding(struct wr_mgmt_req *r);
+
+/* mgmt_msgs.c */
+void wr_mgmt_post_publish(struct wr_mgmt_req *r);
+void wr_mgmt_post_get(struct wr_mgmt_req *r);
+
+/* mgmt_defs.c */
+void wr_mgmt_get_definitions(struct wr_mgmt_req *r);
+void wr_mgmt_post_definitions(struct wr_mgmt_req *r);
+
+/* mgmt_metrics.c: the Prometheus text exposition (not JSON). */
+void wr_mgmt_metrics(struct wr_mgmt *m, struct evhttp_request *req);
+
+#endif

@@ -1,0 +1,407 @@
+/* SPDX-License-Identifier: MIT */
+/* Declare, delete, bind, unbind and publish on a vhost with RabbitMQ's
+ * checks and error texts, shared by the AMQP handlers and the HTTP API. */
+#include "vhost_ops.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static int fail(struct wr_op_err *err, uint16_t code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+fail(struct wr_op_err *err, uint16_t code, const char *fmt, ...)
+{
+    va_list ap;
+
+    err->code = code;
+    err->hard = code >= 500;
+    va_start(ap, fmt);
+    vsnprintf(err->text, sizeof(err->text), fmt, ap);
+    va_end(ap);
+    return code == WR_REPLY_NOT_FOUND ? WR_ERR_NOT_FOUND : WR_ERR_INVALID;
+}
+
+const char *
+wr_reply_name(uint16_t code)
+{
+    switch (code) {
+    case WR_REPLY_CONNECTION_FORCED:
+        return "CONNECTION_FORCED";
+    case WR_REPLY_ACCESS_REFUSED:
+        return "ACCESS_REFUSED";
+    case WR_REPLY_NOT_FOUND:
+        return "NOT_FOUND";
+    case WR_REPLY_RESOURCE_LOCKED:
+        return "RESOURCE_LOCKED";
+    case WR_REPLY_PRECONDITION_FAILED:
+        return "PRECONDITION_FAILED";
+    case WR_REPLY_COMMAND_INVALID:
+        return "COMMAND_INVALID";
+    case WR_REPLY_NOT_ALLOWED:
+        return "NOT_ALLOWED";
+    case WR_REPLY_INTERNAL_ERROR:
+        return "INTERNAL_ERROR";
+    }
+    return "ERROR";
+}
+
+void
+wr_chan_op_error(struct wr_chan *ch, uint32_t method_id,
+                 const struct wr_op_err *err)
+{
+    if (err->hard)
+        wr_conn_error(ch->conn, err->code, method_id, "%s", err->text);
+    else
+        wr_chan_error(ch, err->code, method_id, "%s", err->text);
+}
+
+static bool
+reserved_name(struct wr_bytes n)
+{
+    return n.len >= 4 && memcmp(n.ptr, "amq.", 4) == 0;
+}
+
+static const char *
+yn(bool b)
+{
+    return b ? "true" : "false";
+}
+
+/* ---- exchanges ---------------------------------------------------------- */
+
+int
+wr_vhost_declare_exchange(struct wr_vhost *vh, const struct wr_exchange_decl *d,
+                          struct wr_exchange **out, bool *created,
+                          struct wr_op_err *err)
+{
+    struct wr_exchange *x = wr_vhost_exchange(vh, d->name);
+    const struct wr_exch_type *type;
+    int n = (int)d->name.len;
+    const char *name = (const char *)d->name.ptr;
+    const char *what = NULL, *got = NULL, *cur = NULL;
+
+    *created = false;
+    if (d->name.len == 0) /* RabbitMQ: even a passive declare */
+        return fail(err, WR_REPLY_ACCESS_REFUSED,
+                    "operation not permitted on the default exchange");
+    type = wr_exch_type_find(d->type);
+    if (type == NULL)
+        return fail(err, WR_REPLY_COMMAND_INVALID,
+                    "unknown exchange type '%.*s'", (int)d->type.len,
+                    d->type.ptr);
+    if (x == NULL) {
+        if (reserved_name(d->name))
+            return fail(err, WR_REPLY_ACCESS_REFUSED,
+                        "exchange name '%.*s' contains reserved prefix "
+                        "'amq.*'",
+                        n, name);
+        x = wr_vhost_add_exchange(vh, d->name, type, d->durable, d->auto_delete,
+                                  d->internal, d->args);
+        if (x == NULL)
+            return fail(err, WR_REPLY_INTERNAL_ERROR, "out of memory");
+        *created = true;
+        *out = x;
+        return WR_OK;
+    }
+    /* RabbitMQ's assert_equivalence: type, durable, auto_delete, internal
+     * must match the existing exchange. */
+    if (x->type != type) {
+        what = "type";
+        got = type->name;
+        cur = x->type->name;
+    } else if (x->durable != d->durable) {
+        what = "durable";
+        got = yn(d->durable);
+        cur = yn(x->durable);
+    } else if (x->auto_delete != d->auto_delete) {
+        what = "auto_delete";
+        got = yn(d->auto_delete);
+        cur = yn(x->auto_delete);
+    } else if (x->internal != d->internal) {
+        what = "internal";
+        got = yn(d->internal);
+        cur = yn(x->internal);
+    }
+    if (what)
+        return fail(err, WR_REPLY_PRECONDITION_FAILED,
+                    "inequivalent arg '%s' for exchange '%.*s' in vhost "
+                    "'%s': received '%s' but current is '%s'",
+                    what, n, name, vh->name, got, cur);
+    *out = x;
+    return WR_OK;
+}
+
+int
+wr_vhost_remove_exchange(struct wr_vhost *vh, struct wr_bytes name,
+                         bool if_unused, struct wr_op_err *err)
+{
+    struct wr_exchange *x;
+
+    if (name.len == 0 || reserved_name(name))
+        return fail(err, WR_REPLY_ACCESS_REFUSED,
+                    "operation not permitted on exchange '%.*s'", (int)name.len,
+                    name.ptr);
+    x = wr_vhost_exchange(vh, name);
+    if (x == NULL)
+        return fail(err, WR_REPLY_NOT_FOUND, "no exchange '%.*s' in vhost '%s'",
+                    (int)name.len, name.ptr, vh->name);
+    if (if_unused && x->binding_count > 0)
+        return fail(err, WR_REPLY_PRECONDITION_FAILED,
+                    "exchange '%s' in vhost '%s' in use", x->name, vh->name);
+    wr_vhost_delete_exchange(vh, x);
+    return WR_OK;
+}
+
+/* ---- queues ------------------------------------------------------------- */
+
+/* Arguments RabbitMQ compares when a queue is redeclared. */
+static const char *const equiv_args[] = {
+    "x-max-priority",
+    "x-message-ttl",
+    "x-expires",
+    "x-max-length",
+    "x-max-length-bytes",
+    "x-dead-letter-exchange",
+    "x-dead-letter-routing-key",
+    "x-overflow",
+    "x-queue-type",
+    "x-single-active-consumer",
+    "x-delivery-limit",
+};
+
+static bool
+value_equal(const struct wr_value *a, const struct wr_value *b)
+{
+    int64_t x, y;
+
+    if (wr_value_int(a, &x) == WR_OK && wr_value_int(b, &y) == WR_OK)
+        return x == y;
+    if (a->type != b->type)
+        return false;
+    switch (a->type) {
+    case WR_FT_LONGSTR:
+    case WR_FT_BYTES:
+        return wr_bytes_eq(a->v.str, b->v.str);
+    case WR_FT_BOOL:
+        return a->v.b == b->v.b;
+    }
+    return false;
+}
+
+/* Returns the first argument whose value differs, or NULL. */
+static const char *
+args_differ(struct wr_queue *q, struct wr_table given)
+{
+    struct wr_table cur = {q->raw_args, q->raw_args_len};
+
+    for (size_t i = 0; i < WR_ARRAY_LEN(equiv_args); i++) {
+        struct wr_value a, b;
+        bool ha = wr_table_get(given, equiv_args[i], &a) == WR_OK;
+        bool hb = wr_table_get(cur, equiv_args[i], &b) == WR_OK;
+        if (ha != hb || (ha && !value_equal(&a, &b)))
+            return equiv_args[i];
+    }
+    return NULL;
+}
+
+int
+wr_vhost_queue_check_access(struct wr_vhost *vh, struct wr_queue *q,
+                            struct wr_conn *requester, struct wr_op_err *err)
+{
+    if (q->exclusive && q->exclusive_owner && q->exclusive_owner != requester)
+        return fail(err, WR_REPLY_RESOURCE_LOCKED,
+                    "cannot obtain exclusive access to locked queue '%s' "
+                    "in vhost '%s'. It could be originally declared on "
+                    "another connection or the exclusive property value "
+                    "does not match that of the original declaration.",
+                    q->name, vh->name);
+    return WR_OK;
+}
+
+int
+wr_vhost_declare_queue(struct wr_vhost *vh, const struct wr_queue_decl *d,
+                       struct wr_conn *requester, struct wr_queue **out,
+                       bool *created, struct wr_op_err *err)
+{
+    struct wr_queue *q;
+    struct wr_queue_args args;
+    const char *why = NULL, *what;
+    int n = (int)d->name.len;
+    const char *name = (const char *)d->name.ptr;
+
+    *created = false;
+    if (!d->allow_reserved && reserved_name(d->name))
+        return fail(err, WR_REPLY_ACCESS_REFUSED,
+                    "queue name '%.*s' contains reserved prefix 'amq.*'", n,
+                    name);
+    q = wr_vhost_queue(vh, d->name);
+    if (q) {
+        if (wr_vhost_queue_check_access(vh, q, requester, err) != WR_OK)
+            return WR_ERR_INVALID;
+        if (q->exclusive != d->exclusive)
+            /* RabbitMQ treats this as a lock conflict. */
+            return fail(err, WR_REPLY_RESOURCE_LOCKED,
+                        "cannot obtain exclusive access to locked queue "
+                        "'%s' in vhost '%s'. It could be originally "
+                        "declared on another connection or the exclusive "
+                        "property value does not match that of the "
+                        "original declaration.",
+                        q->name, vh->name);
+        what = q->durable != d->durable           ? "durable"
+               : q->auto_delete != d->auto_delete ? "auto_delete"
+                                                  : args_differ(q, d->args);
+        if (what)
+            return fail(err, WR_REPLY_PRECONDITION_FAILED,
+                        "inequivalent arg '%s' for queue '%s' in vhost '%s'",
+                        what, q->name, vh->name);
+        *out = q;
+        return WR_OK;
+    }
+    if (wr_queue_args_parse(d->args, &args, &why) != WR_OK)
+        return fail(err, WR_REPLY_PRECONDITION_FAILED,
+                    "invalid arguments for queue '%.*s' in vhost '%s': %s", n,
+                    name, vh->name, why ? why : "invalid");
+    q = wr_vhost_add_queue(vh, d->name, &args, d->args, d->durable,
+                           d->exclusive, d->auto_delete,
+                           d->exclusive ? requester : NULL);
+    if (q == NULL)
+        return fail(err, WR_REPLY_INTERNAL_ERROR, "out of memory");
+    *created = true;
+    *out = q;
+    return WR_OK;
+}
+
+int
+wr_vhost_remove_queue(struct wr_vhost *vh, struct wr_bytes name,
+                      struct wr_conn *requester, bool if_unused, bool if_empty,
+                      uint64_t *count, struct wr_op_err *err)
+{
+    struct wr_queue *q = wr_vhost_queue(vh, name);
+
+    *count = 0;
+    if (q == NULL)
+        return fail(err, WR_REPLY_NOT_FOUND, "no queue '%.*s' in vhost '%s'",
+                    (int)name.len, name.ptr, vh->name);
+    if (wr_vhost_queue_check_access(vh, q, requester, err) != WR_OK)
+        return WR_ERR_INVALID;
+    if (if_unused && q->consumer_count > 0)
+        return fail(err, WR_REPLY_PRECONDITION_FAILED,
+                    "queue '%s' in vhost '%s' in use", q->name, vh->name);
+    if (if_empty && q->ready > 0)
+        return fail(err, WR_REPLY_PRECONDITION_FAILED,
+                    "queue '%s' in vhost '%s' is not empty", q->name, vh->name);
+    *count = wr_vhost_delete_queue(vh, q);
+    return WR_OK;
+}
+
+/* ---- bindings ----------------------------------------------------------- */
+
+/* Resolves both ends of a binding, in RabbitMQ's order of checks. */
+static int
+binding_ends(struct wr_vhost *vh, enum wr_dest_kind kind, struct wr_bytes src,
+             struct wr_bytes dest, struct wr_conn *requester,
+             struct wr_exchange **xs, void **d, struct wr_op_err *err)
+{
+    if (kind == WR_DEST_QUEUE) {
+        struct wr_queue *q = wr_vhost_queue(vh, dest);
+        if (q == NULL)
+            return fail(err, WR_REPLY_NOT_FOUND,
+                        "no queue '%.*s' in vhost '%s'", (int)dest.len,
+                        dest.ptr, vh->name);
+        if (wr_vhost_queue_check_access(vh, q, requester, err) != WR_OK)
+            return WR_ERR_INVALID;
+        if (src.len == 0)
+            return fail(err, WR_REPLY_ACCESS_REFUSED,
+                        "operation not permitted on the default exchange");
+        *d = q;
+    } else {
+        struct wr_exchange *xd;
+        if (dest.len == 0 || src.len == 0)
+            return fail(err, WR_REPLY_ACCESS_REFUSED,
+                        "operation not permitted on the default exchange");
+        xd = wr_vhost_exchange(vh, dest);
+        if (xd == NULL)
+            return fail(err, WR_REPLY_NOT_FOUND,
+                        "no exchange '%.*s' in vhost '%s'", (int)dest.len,
+                        dest.ptr, vh->name);
+        *d = xd;
+    }
+    *xs = wr_vhost_exchange(vh, src);
+    if (*xs == NULL)
+        return fail(err, WR_REPLY_NOT_FOUND, "no exchange '%.*s' in vhost '%s'",
+                    (int)src.len, src.ptr, vh->name);
+    return WR_OK;
+}
+
+int
+wr_vhost_bind(struct wr_vhost *vh, enum wr_dest_kind kind, struct wr_bytes src,
+              struct wr_bytes dest, struct wr_bytes key, struct wr_table args,
+              struct wr_conn *requester, struct wr_op_err *err)
+{
+    struct wr_exchange *xs;
+    void *d;
+    const char *why = NULL;
+    int rc = binding_ends(vh, kind, src, dest, requester, &xs, &d, err);
+
+    if (rc != WR_OK)
+        return rc;
+    if (wr_exchange_bind(xs, kind, d, key, args, &why) != WR_OK)
+        return fail(err, WR_REPLY_PRECONDITION_FAILED, "%s",
+                    why ? why : "cannot bind");
+    return WR_OK;
+}
+
+int
+wr_vhost_unbind(struct wr_vhost *vh, enum wr_dest_kind kind,
+                struct wr_bytes src, struct wr_bytes dest, struct wr_bytes key,
+                struct wr_table args, struct wr_conn *requester, bool *existed,
+                struct wr_op_err *err)
+{
+    struct wr_exchange *xs;
+    void *d;
+    int rc = binding_ends(vh, kind, src, dest, requester, &xs, &d, err);
+
+    *existed = false;
+    if (rc != WR_OK)
+        return rc;
+    if (wr_exchange_unbind(xs, kind, d, key, args) == WR_OK) {
+        *existed = true;
+        wr_vhost_exchange_maybe_autodelete(vh, xs);
+    }
+    return WR_OK;
+}
+
+/* ---- publish ------------------------------------------------------------ */
+
+size_t
+wr_vhost_publish(struct wr_vhost *vh, struct wr_exchange *x, struct wr_msg *m,
+                 bool mandatory, struct wr_route_set *rs)
+{
+    struct wr_route_req req = {.rkey = wr_msg_rkey(m)};
+    struct wr_props props;
+
+    if (m->props_len && wr_msg_props(m, &props) == WR_OK &&
+        (props.flags & WR_PROP_HEADERS))
+        req.headers = props.headers;
+    x->n_in++;
+    vh->stats.published++;
+    m->seq = ++vh->srv->publish_seq;
+    wr_vhost_route(vh, x, &req, rs);
+    for (size_t i = 0; i < rs->count; i++) {
+        struct wr_queue *q = rs->queues[i];
+        wr_queue_push(q, m);
+        q->n_published++;
+    }
+    for (size_t i = 0; i < rs->count; i++)
+        wr_queue_dispatch(rs->queues[i]);
+    x->n_out += rs->count;
+    if (rs->count == 0) {
+        if (mandatory)
+            vh->stats.returned++;
+        else
+            vh->stats.dropped++;
+    }
+    return rs->count;
+}

@@ -1,0 +1,347 @@
+/* SPDX-License-Identifier: MIT */
+/* warrenctl's help pages, written like man pages: NAME, SYNOPSIS,
+ * DESCRIPTION, ARGUMENTS, EXAMPLES. */
+#include "warrenctl.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+const char wc_main_help[] =
+    "NAME\n"
+    "    warrenctl - administer a warren (or RabbitMQ) broker through its\n"
+    "    HTTP management API\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    warrenctl [OPTIONS] COMMAND [ARGUMENTS...]\n"
+    "    warrenctl help COMMAND\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    Declares, lists and deletes exchanges, queues and bindings,\n"
+    "    publishes and fetches messages, shows the broker's status and\n"
+    "    moves definitions between brokers. It speaks RabbitMQ's management\n"
+    "    API (as rabbitmqadmin does), so it works against RabbitMQ too.\n"
+    "    Objects live in the vhost given by --vhost (default /).\n"
+    "\n"
+    "COMMANDS\n"
+    "%s"
+    "\n"
+    "OPTIONS\n"
+    "    -U, --url URL        the management API: "
+    "http://[USER:PASS@]HOST:PORT\n"
+    "                         (an amqp://USER:PASS@HOST/VHOST URL works too:\n"
+    "                         its credentials, host and vhost are used, with\n"
+    "                         the API on port 15672)\n"
+    "    -H, --host HOST      API host (default 127.0.0.1)\n"
+    "    -P, --port PORT      API port (default 15672)\n"
+    "    -u, --username USER  (default guest)\n"
+    "    -p, --password PASS  (default guest)\n"
+    "    -V, --vhost VHOST    (default /)\n"
+    "    -f, --format FORMAT  table (default: aligned columns with a\n"
+    "                         header), tsv (tab-separated rows, no header,\n"
+    "                         tabs and newlines in values escaped as \\t\n"
+    "                         and \\n) or json\n"
+    "    -q, --quiet          no confirmation messages\n"
+    "    -t, --timeout SECS   give up on the broker after SECS (default 10)\n"
+    "    -c, --config FILE    settings file (default ~/.warrenctl.conf)\n"
+    "    -h, --help           this page, or a command's with COMMAND --help\n"
+    "        --version        print the version\n"
+    "\n"
+    "ENVIRONMENT AND FILES\n"
+    "    Settings are taken, each overriding the one before, from the\n"
+    "    defaults, the settings file, WARREN_URL, WARREN_MGMT_URL and the\n"
+    "    options. The settings file holds 'key = value' lines with the keys\n"
+    "    url, username, password, vhost, format and timeout; WARRENCTL_CONFIG\n"
+    "    names another file.\n"
+    "\n"
+    "EXIT STATUS\n"
+    "    0  success\n"
+    "    1  any other error reported by the broker (bad input, ...)\n"
+    "    2  usage error: the command line is wrong\n"
+    "    3  the broker cannot be reached (connection refused, timeout)\n"
+    "    4  authentication failed\n"
+    "    5  not found (404): no such vhost, exchange, queue or binding\n"
+    "    6  precondition failed (406): inequivalent redeclare, exchange or\n"
+    "       queue in use, queue not empty\n"
+    "    7  access refused (403): reserved amq.* name, default exchange\n"
+    "    8  resource locked (405): exclusive queue of another connection\n"
+    "\n"
+    "EXAMPLES\n"
+    "    RabbitMQ's topics tutorial, set up and watched:\n"
+    "        warrenctl declare exchange name=topic_logs type=topic\n"
+    "        warrenctl declare queue name=critical\n"
+    "        warrenctl declare binding source=topic_logs destination=critical "
+    "\\\n"
+    "            routing_key='*.critical'\n"
+    "        warrenctl publish exchange=topic_logs routing_key=kern.critical "
+    "\\\n"
+    "            payload='disk full'\n"
+    "        warrenctl list queues\n"
+    "        warrenctl export topology.json\n"
+    "        warrenctl --url http://admin:secret@newhost:15672 import "
+    "topology.json\n";
+
+static const char declare_help[] =
+    "NAME\n"
+    "    warrenctl declare - declare an exchange, a queue or a binding\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    warrenctl declare exchange name=NAME [type=TYPE] [durable=BOOL]\n"
+    "                      [auto_delete=BOOL] [internal=BOOL] "
+    "[arguments=JSON]\n"
+    "    warrenctl declare queue name=NAME [durable=BOOL] [auto_delete=BOOL]\n"
+    "                      [arguments=JSON]\n"
+    "    warrenctl declare binding source=EXCHANGE destination=NAME\n"
+    "                      [destination_type=queue|exchange] "
+    "[routing_key=KEY]\n"
+    "                      [arguments=JSON]\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    Declares as AMQP's exchange.declare, queue.declare and\n"
+    "    queue.bind / exchange.bind do: declaring what exists with the same\n"
+    "    properties is fine; with different ones it fails (exit status 6).\n"
+    "    type is direct (default), fanout, topic or headers; BOOL is true or\n"
+    "    false (default false); arguments is a JSON object of x-arguments.\n"
+    "    Names starting with amq. are reserved (exit status 7).\n"
+    "\n"
+    "EXAMPLES\n"
+    "    warrenctl declare exchange name=logs type=fanout durable=true\n"
+    "    warrenctl declare queue name=jobs arguments='{\"x-max-priority\": "
+    "10}'\n"
+    "    warrenctl declare binding source=logs destination=jobs\n"
+    "    warrenctl declare binding source=amq.topic destination=logs \\\n"
+    "        destination_type=exchange routing_key='app.#'\n";
+
+static const char delete_help[] =
+    "NAME\n"
+    "    warrenctl delete - delete an exchange, a queue or a binding\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    warrenctl delete exchange name=NAME [if_unused=true]\n"
+    "    warrenctl delete queue name=NAME [if_unused=true] [if_empty=true]\n"
+    "    warrenctl delete binding source=EXCHANGE destination=NAME\n"
+    "                     [destination_type=queue|exchange] "
+    "[routing_key=KEY]\n"
+    "                     [arguments=JSON | properties_key=KEY]\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    Deleting a queue drops its messages and cancels its consumers;\n"
+    "    deleting an exchange removes its bindings. if_unused refuses when\n"
+    "    there are bindings (exchange) or consumers (queue), if_empty when\n"
+    "    the queue holds messages (exit status 6). A binding is named by its\n"
+    "    ends, routing key and arguments (or the properties_key that\n"
+    "    'list bindings properties_key' shows). What does not exist is an\n"
+    "    error (exit status 5).\n"
+    "\n"
+    "EXAMPLES\n"
+    "    warrenctl delete queue name=jobs if_empty=true\n"
+    "    warrenctl delete binding source=logs destination=jobs "
+    "routing_key=''\n";
+
+static const char list_help[] =
+    "NAME\n"
+    "    warrenctl list - list queues, exchanges, bindings, connections,\n"
+    "    channels, consumers or vhosts\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    warrenctl [-f table|tsv|json] list WHAT [COLUMN...]\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    Lists the vhost's queues, exchanges, bindings or consumers, or\n"
+    "    the broker's connections, channels or vhosts, one row each, sorted\n"
+    "    by name. COLUMNs are field names of the API's objects, dotted for\n"
+    "    nested ones (message_stats.publish); the shorthands ready, unacked,\n"
+    "    publish_rate, deliver_rate, ack_rate, in_rate and out_rate stand\n"
+    "    for the usual ones. Without columns each list has its own.\n"
+    "    Rates are messages per second over the broker's last sampling\n"
+    "    interval.\n"
+    "\n"
+    "EXAMPLES\n"
+    "    warrenctl list queues\n"
+    "    warrenctl list queues name messages publish_rate\n"
+    "    warrenctl -f tsv list bindings source destination routing_key\n"
+    "    warrenctl -f json list connections\n";
+
+static const char purge_help[] =
+    "NAME\n"
+    "    warrenctl purge - drop every ready message of a queue\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    warrenctl purge queue name=NAME\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    As AMQP's queue.purge: messages delivered and not yet acknowledged\n"
+    "    stay.\n"
+    "\n"
+    "EXAMPLES\n"
+    "    warrenctl purge queue name=jobs\n";
+
+static const char publish_help[] =
+    "NAME\n"
+    "    warrenctl publish - publish one message\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    warrenctl publish [exchange=NAME] routing_key=KEY [payload=TEXT]\n"
+    "                      [payload_encoding=string|base64] "
+    "[properties=JSON]\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    Routes the message exactly as basic.publish does. Without an\n"
+    "    exchange it goes to the default exchange (the queue named by the\n"
+    "    routing key). Without a payload, standard input is the payload\n"
+    "    (any bytes). properties is a JSON object of AMQP basic properties:\n"
+    "    content_type, delivery_mode, priority, headers, ... Prints whether\n"
+    "    a queue took the message.\n"
+    "\n"
+    "EXAMPLES\n"
+    "    warrenctl publish routing_key=jobs payload='hello'\n"
+    "    warrenctl publish exchange=logs routing_key=x \\\n"
+    "        properties='{\"delivery_mode\": 2, \"headers\": {\"k\": 1}}' "
+    "payload=hi\n"
+    "    gzip -c report.txt | warrenctl publish routing_key=files\n";
+
+static const char get_help[] =
+    "NAME\n"
+    "    warrenctl get - fetch messages from a queue\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    warrenctl get queue=NAME [count=N] [ackmode=MODE] "
+    "[encoding=auto|base64]\n"
+    "                  [truncate=BYTES]\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    Takes up to N messages (default 1) as basic.get does. MODE says what\n"
+    "    happens to them then: requeue (default: they go back, marked\n"
+    "    redelivered), ack (removed), reject (removed) or reject_requeue.\n"
+    "    Payloads that are not UTF-8 text are shown base64-encoded.\n"
+    "\n"
+    "EXAMPLES\n"
+    "    warrenctl get queue=jobs\n"
+    "    warrenctl get queue=jobs count=10 ackmode=ack\n"
+    "    warrenctl -f json get queue=jobs encoding=base64\n";
+
+static const char status_help[] =
+    "NAME\n"
+    "    warrenctl status - the broker's identity, totals and rates\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    warrenctl [-f table|tsv|json] status\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    Shows the broker and its version, node, listeners, the numbers of\n"
+    "    connections, channels, queues, exchanges and consumers, the\n"
+    "    messages held and the publish, deliver and ack rates. With -f json\n"
+    "    it prints the API's whole overview.\n"
+    "\n"
+    "EXAMPLES\n"
+    "    warrenctl status\n"
+    "    warrenctl -f tsv status | grep '^messages'\n";
+
+static const char export_help[] =
+    "NAME\n"
+    "    warrenctl export - save the broker's definitions to a file\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    warrenctl export FILE [vhost=NAME]\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    Writes vhosts, exchanges, queues and bindings in RabbitMQ's\n"
+    "    definitions format ('-' is standard output); with vhost=NAME only\n"
+    "    that vhost's. Exclusive queues and built-in exchanges are left out.\n"
+    "\n"
+    "EXAMPLES\n"
+    "    warrenctl export topology.json\n"
+    "    warrenctl export - vhost=/ > root.json\n";
+
+static const char import_help[] =
+    "NAME\n"
+    "    warrenctl import - load definitions from a file\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    warrenctl import FILE [vhost=NAME]\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    Declares the vhosts, exchanges, queues and bindings of a\n"
+    "    definitions file, as exported by warrenctl export, rabbitmqadmin or\n"
+    "    RabbitMQ ('-' is standard input); with vhost=NAME into that vhost.\n"
+    "    A malformed file changes nothing; a conflict with what exists\n"
+    "    (exit status 1, the reason says which item) stops the import there.\n"
+    "\n"
+    "EXAMPLES\n"
+    "    warrenctl import topology.json\n"
+    "    warrenctl --url http://guest:guest@newhost:15672 import "
+    "topology.json\n";
+
+static const char help_help[] =
+    "NAME\n"
+    "    warrenctl help - show a command's help page\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    warrenctl help [COMMAND]\n"
+    "\n"
+    "EXAMPLES\n"
+    "    warrenctl help declare\n";
+
+const struct wc_command wc_commands[] = {
+    {"declare", wc_cmd_declare, "declare an exchange, queue or binding",
+     declare_help},
+    {"delete", wc_cmd_delete, "delete an exchange, queue or binding",
+     delete_help},
+    {"list", wc_cmd_list, "list queues, exchanges, bindings, connections, ...",
+     list_help},
+    {"purge", wc_cmd_purge, "drop a queue's ready messages", purge_help},
+    {"publish", wc_cmd_publish, "publish a message", publish_help},
+    {"get", wc_cmd_get, "fetch messages from a queue", get_help},
+    {"status", wc_cmd_status, "show the broker's totals and rates",
+     status_help},
+    {"export", wc_cmd_export, "save definitions to a file", export_help},
+    {"import", wc_cmd_import, "load definitions from a file", import_help},
+    {"help", wc_cmd_help, "show a command's help page", help_help},
+};
+const size_t wc_ncommands = sizeof(wc_commands) / sizeof(wc_commands[0]);
+
+const struct wc_command *
+wc_command_find(const char *name)
+{
+    for (size_t i = 0; i < wc_ncommands; i++)
+        if (strcmp(wc_commands[i].name, name) == 0)
+            return &wc_commands[i];
+    return NULL;
+}
+
+int
+wc_usage(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("warrenctl: ", stderr);
+    if (cmd)
+        fprintf(stderr, "%s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, " (see 'warrenctl help%s%s')\n", cmd ? " " : "",
+            cmd ? cmd : "");
+    return WC_EXIT_USAGE;
+}
+
+int
+wc_cmd_help(const struct wc_settings *s, int argc, char **argv)
+{
+    const struct wc_command *c;
+
+    (void)s;
+    if (argc == 0) {
+        char list[2048];
+        size_t o = 0;
+        for (size_t i = 0; i < wc_ncommands; i++)
+            o += (size_t)snprintf(list + o, sizeof(list) - o, "    %-9s %s\n",
+                                  wc_commands[i].name, wc_commands[i].summary);
+        printf(wc_main_help, list);
+        return WC_EXIT_OK;
+    }
+    c = wc_command_find(argv[0]);
+    if (c == NULL)
+        return wc_usage(NULL, "no command '%s'", argv[0]);
+    fputs(c->help, stdout);
+    return WC_EXIT_OK;
+}

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT */
+/* warrenctl's internals: settings (where the broker is), the HTTP client
+ * for the management API, output formats, commands and their help. */
+#ifndef WC_WARRENCTL_H
+#define WC_WARRENCTL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+/* Exit statuses (documented in warrenctl --help and README.md). */
+enum wc_exit {
+    WC_EXIT_OK = 0,
+    WC_EXIT_ERROR = 1,        /* any other error the broker reported */
+    WC_EXIT_USAGE = 2,        /* bad command line */
+    WC_EXIT_UNREACHABLE = 3,  /* cannot connect, or no answer in time */
+    WC_EXIT_AUTH = 4,         /* authentication failed */
+    WC_EXIT_NOT_FOUND = 5,    /* 404: no such vhost, queue, exchange, ... */
+    WC_EXIT_PRECONDITION = 6, /* 406: inequivalent redeclare, in use, ... */
+    WC_EXIT_ACCESS = 7,       /* 403: reserved name, default exchange */
+    WC_EXIT_LOCKED = 8,       /* 405: exclusive queue of another connection */
+};
+
+enum wc_format {
+    WC_FMT_TABLE,
+    WC_FMT_TSV,
+    WC_FMT_JSON,
+};
+
+/* Where the broker is and how to talk to it. */
+struct wc_settings {
+    char base[512]; /* "http://127.0.0.1:15672" (no trailing slash) */
+    char user[256];
+    char pass[256];
+    char vhost[256];
+    enum wc_format format;
+    long timeout; /* seconds */
+    bool quiet;
+};
+
+/* Fills s from, lowest priority first: defaults, the rc file
+ * (~/.warrenctl.conf or rc_path), WARREN_URL, WARREN_MGMT_URL. Command
+ * line flags are applied afterwards by the caller. Returns 0, or -1 after
+ * printing why. */
+int wc_settings_load(struct wc_settings *s, const char *rc_path);
+/* Applies a URL: http(s)://[user[:pass]@]host[:port][/prefix] for the
+ * API, or amqp(s)://[user[:pass]@]host[:port][/vhost], from which the
+ * credentials, host and vhost are taken (API on port 15672). */
+int wc_settings_url(struct wc_settings *s, const char *url);
+/* Sets the output format from "table", "tsv" or "json"; -1 if unknown. */
+int wc_settings_format(struct wc_settings *s, const char *name);
+
+/* ---- HTTP ---------------------------------------------------------------- */
+
+struct wc_reply {
+    long status;  /* HTTP status, 0 when there was no answer */
+    json_t *json; /* parsed body (NULL when empty or not JSON) */
+    FILE *raw;    /* the body as received, rewound */
+};
+
+/* Sends METHOD base/api/PATH (path already percent-encoded) with an
+ * optional JSON body (body may be NULL) or raw upload (upload may be NULL;
+ * read to its end). Returns WC_EXIT_OK with *rep filled (any HTTP status),
+ * or WC_EXIT_UNREACHABLE after printing why. wc_reply_cleanup frees. */
+int wc_http(const struct wc_settings *s, const char *method, const char *path,
+            json_t *body, FILE *upload, struct wc_reply *rep);
+void wc_reply_cleanup(struct wc_reply *rep);
+/* Maps an error reply to an exit status and prints one line:
+ * "warrenctl: not found: queue 'q' in vhost '/'" (what names the
+ * object for a plain 404). */
+int wc_fail(const struct wc_settings *s, const struct wc_reply *rep,
+            const char *what);
+/* Percent-encodes one path segment into out (cap bytes). Returns out. */
+char *wc_seg(const char *in, char *out, size_t cap);
+
+/* ---- output ------------------------------------------------------------- */
+
+/* A column: the JSON path read from each item ("message_stats.publish")
+ * and its header. */
+struct wc_column {
+    const char *path;
+    const char *header;
+};
+
+/* Prints items (a JSON array of objects) as a table, TSV or JSON. */
+void wc_print_list(const struct wc_settings *s, json_t *items,
+                   const struct wc_column *cols, size_t ncols);
+/* Prints label/value pairs (status). */
+void wc_print_pairs(const struct wc_settings *s, const char *const *labels,
+                    const char *const *values, size_t n);
+/* The text of a cell: strings as they are, numbers, true/false, compact
+ * JSON for objects and arrays, "" for null or missing. */
+void wc_cell(json_t *item, const char *path, char *out, size_t cap);
+json_t *wc_path_get(json_t *o, const char *path);
+
+/* ---- commands and help ----------------------------------------------------
+ */
+
+typedef int (*wc_command_cb)(const struct wc_settings *s, int argc,
+                             char **argv);
+
+struct wc_command {
+    const char *name;
+    wc_command_cb run;
+    const char *summary;
+    const char *help; /* man-style page */
+};
+
+extern const struct wc_command wc_commands[];
+extern const size_t wc_ncommands;
+extern const char wc_main_help[];
+const struct wc_command *wc_command_find(const char *name);
+/* Prints "warrenctl: MESSAGE" and the hint to see help; returns
+ * WC_EXIT_USAGE. */
+int wc_usage(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* The commands (commands.c). */
+int wc_cmd_declare(const struct wc_settings *s, int argc, char **argv);
+int wc_cmd_delete(const struct wc_settings *s, int argc, char **argv);
+int wc_cmd_list(const struct wc_settings *s, int argc, char **argv);
+int wc_cmd_purge(const struct wc_settings *s, int argc, char **argv);
+int wc_cmd_publish(const struct wc_settings *s, int argc, char **argv);
+int wc_cmd_get(const struct wc_settings *s, int argc, char **argv);
+int wc_cmd_status(const struct wc_settings *s, int argc, char **argv);
+int wc_cmd_export(const struct wc_settings *s, int argc, char **argv);
+int wc_cmd_import(const struct wc_settings *s, int argc, char **argv);
+int wc_cmd_help(const struct wc_settings *s, int argc, char **argv);
+
+#endif
