@@ -72,6 +72,28 @@ declare_ok(struct wr_chan *ch, struct wr_queue *q, bool no_wait)
     wr_conn_send_method(ch->conn, ch->id, &ok);
 }
 
+/* Direct reply-to names, as RabbitMQ answers them (declare_fast_reply_to):
+ * the pseudo-queue always exists, a reply name while its channel has the
+ * reply consumer. */
+static void
+declare_reply_to(struct wr_chan *ch, struct wr_bytes name, bool no_wait)
+{
+    struct wr_method ok = {.id = WR_QUEUE_DECLARE_OK};
+
+    if (!wr_reply_to_is_pseudo(name) &&
+        wr_reply_to_find(ch->conn->vh, name) == NULL) {
+        wr_chan_error(ch, WR_REPLY_NOT_FOUND, WR_QUEUE_DECLARE,
+                      "no queue '%.*s' in vhost '%s'", (int)name.len, name.ptr,
+                      ch->conn->vh->name);
+        return;
+    }
+    if (no_wait)
+        return;
+    ok.u.queue_declare_ok.queue = name;
+    ok.u.queue_declare_ok.consumer_count = 1;
+    wr_conn_send_method(ch->conn, ch->id, &ok);
+}
+
 static void
 declare(struct wr_chan *ch, const struct wr_queue_declare *a)
 {
@@ -80,12 +102,19 @@ declare(struct wr_chan *ch, const struct wr_queue_declare *a)
     char gen[64];
     struct wr_queue *q;
     struct wr_queue_args args;
-    const char *err = NULL, *what;
+    struct wr_args_error err;
+    const char *what;
 
+    if (wr_reply_to_is_pseudo(name) || wr_reply_to_is_key(name)) {
+        declare_reply_to(ch, name, a->no_wait);
+        return;
+    }
     if (a->passive) {
         q = wr_chan_find_queue(ch, name, WR_QUEUE_DECLARE);
-        if (q)
+        if (q) {
+            wr_queue_touch(q);
             declare_ok(ch, q, a->no_wait);
+        }
         return;
     }
     if (name.len == 0) {
@@ -123,13 +152,17 @@ declare(struct wr_chan *ch, const struct wr_queue_declare *a)
                           what, q->name, vh->name);
             return;
         }
+        wr_queue_touch(q);
         declare_ok(ch, q, a->no_wait);
         return;
     }
     if (wr_queue_args_parse(a->arguments, &args, &err) != WR_OK) {
+        /* RabbitMQ's text: "invalid arg 'x-message-ttl' for queue 'q' in
+         * vhost '/': {value_negative,-1}" */
         wr_chan_error(ch, WR_REPLY_PRECONDITION_FAILED, WR_QUEUE_DECLARE,
-                      "invalid arguments for queue '%.*s' in vhost '%s': %s",
-                      (int)name.len, name.ptr, vh->name, err ? err : "invalid");
+                      "invalid arg '%s' for queue '%.*s' in vhost '%s': %s",
+                      err.arg ? err.arg : "?", (int)name.len, name.ptr,
+                      vh->name, err.why);
         return;
     }
     q = wr_vhost_add_queue(vh, name, &args, a->arguments, a->durable,

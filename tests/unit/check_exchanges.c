@@ -75,7 +75,7 @@ bind_x(struct wr_exchange *x, struct wr_exchange *dest, const char *key)
 static size_t
 route_h(struct wr_exchange *x, const char *key, struct wr_table headers)
 {
-    struct wr_route_req req = {wr_bytes_str(key), headers};
+    struct wr_route_req req = {.rkey = wr_bytes_str(key), .headers = headers};
 
     ck_assert_int_eq(wr_exchange_route(x, &req, &rs), WR_OK);
     return rs.count;
@@ -337,7 +337,7 @@ START_TEST(direct_routes_by_key)
 {
     struct wr_exchange *x = mk_x("d", "direct");
     struct wr_queue *q1 = mk_q("q1"), *q2 = mk_q("q2"), *q3 = mk_q("q3");
-    struct wr_route_req empty = {{NULL, 0}, {NULL, 0}};
+    struct wr_route_req empty = {.rkey = {NULL, 0}};
 
     bind_q(x, q1, "a", no_args);
     bind_q(x, q2, "a", no_args);

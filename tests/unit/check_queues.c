@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests for queues/: messages, FIFO and priority storage, requeue,
  * purge, round-robin dispatch with credit, queue arguments, lifetimes. */
-#include "../../queues/queues.h"
+#include "../../queues/queues_internal.h"
 
 #include <check.h>
 #include <signal.h>
@@ -60,13 +60,26 @@ mk_queue(uint8_t max_priority)
     return q;
 }
 
+/* basic.get-style pop at time 0: the message and its redelivered flag. */
+static bool
+pop_msg(struct wr_queue *q, struct wr_msg **m, bool *redelivered)
+{
+    struct wr_qentry e;
+
+    if (!wr_queue_pop(q, 0, &e))
+        return false;
+    *m = e.msg;
+    *redelivered = e.redelivered;
+    return true;
+}
+
 /* Pushes a new message and drops the test's own reference. */
 static void
 push_new(struct wr_queue *q, uint64_t id, int priority)
 {
     struct wr_msg *m = mk_msg(id, priority, "body");
 
-    ck_assert_int_eq(wr_queue_push(q, m), WR_OK);
+    ck_assert_int_eq(wr_queue_push(q, m, 0), WR_OK);
     wr_msg_unref(&m);
 }
 
@@ -77,7 +90,7 @@ pop_expect(struct wr_queue *q, uint64_t id, bool redelivered)
     struct wr_msg *m = NULL;
     bool r = !redelivered;
 
-    ck_assert_msg(wr_queue_pop(q, &m, &r), "queue empty, expected %llu",
+    ck_assert_msg(pop_msg(q, &m, &r), "queue empty, expected %llu",
                   (unsigned long long)id);
     ck_assert_uint_eq(m->seq, id);
     ck_assert(r == redelivered);
@@ -210,7 +223,7 @@ START_TEST(fifo_order)
     bool r;
 
     ck_assert_ptr_eq(q->kind, &wr_queue_fifo);
-    ck_assert(!wr_queue_pop(q, &m, &r));
+    ck_assert(!pop_msg(q, &m, &r));
     for (uint64_t i = 1; i <= 100; i++)
         push_new(q, i, (int)(i % 7)); /* priorities ignored by a FIFO */
     ck_assert_uint_eq(q->ready, 100);
@@ -220,7 +233,7 @@ START_TEST(fifo_order)
         pop_expect(q, i, false);
     ck_assert_uint_eq(q->ready, 0);
     ck_assert_uint_eq(q->ready_bytes, 0);
-    ck_assert(!wr_queue_pop(q, &m, &r));
+    ck_assert(!pop_msg(q, &m, &r));
     wr_queue_unref(&q);
     ck_assert_ptr_null(q);
 }
@@ -312,13 +325,13 @@ START_TEST(prio_requeue_front_of_level)
     push_new(q, 1, 2);
     push_new(q, 2, 2);
     push_new(q, 3, 4);
-    ck_assert(wr_queue_pop(q, &m, &r)); /* 3 */
+    ck_assert(pop_msg(q, &m, &r)); /* 3 */
     ck_assert_uint_eq(m->seq, 3);
     wr_msg_unref(&m);
-    ck_assert(wr_queue_pop(q, &m, &r)); /* 1, delivered */
+    ck_assert(pop_msg(q, &m, &r)); /* 1, delivered */
     ck_assert_uint_eq(m->seq, 1);
     push_new(q, 4, 4);
-    wr_queue_requeue(q, m); /* front of level 2, behind level 4 */
+    wr_queue_requeue(q, m, WR_NEVER, 0); /* front of level 2, behind level 4 */
     pop_expect(q, 4, false);
     pop_expect(q, 1, true);
     pop_expect(q, 2, false);
@@ -337,16 +350,16 @@ START_TEST(requeue_restores_order)
     for (uint64_t i = 1; i <= 5; i++)
         push_new(q, i, -1);
     for (int i = 0; i < 3; i++) {
-        ck_assert(wr_queue_pop(q, &d[i], &r));
+        ck_assert(pop_msg(q, &d[i], &r));
         ck_assert(!r);
     }
     q->unacked = 3; /* what the broker would count */
     push_new(q, 6, -1);
     /* Reverse delivery order restores the original order, at the head,
      * before the older ready ones. */
-    wr_queue_requeue(q, d[2]);
-    wr_queue_requeue(q, d[1]);
-    wr_queue_requeue(q, d[0]);
+    wr_queue_requeue(q, d[2], WR_NEVER, 0);
+    wr_queue_requeue(q, d[1], WR_NEVER, 0);
+    wr_queue_requeue(q, d[0], WR_NEVER, 0);
     ck_assert_uint_eq(q->ready, 6);
     ck_assert_uint_eq(q->ready_bytes, 24);
     ck_assert_uint_eq(q->n_redelivered, 3);
@@ -367,7 +380,7 @@ START_TEST(requeue_on_deleted_queue_drops)
     struct wr_msg *m = mk_msg(1, -1, "x"), *mine = wr_msg_ref(m);
 
     q->deleted = true;
-    wr_queue_requeue(q, m); /* takes the reference and drops it */
+    wr_queue_requeue(q, m, WR_NEVER, 0); /* takes the reference and drops it */
     ck_assert_uint_eq(mine->refcount, 1);
     ck_assert_uint_eq(q->ready, 0);
     ck_assert_uint_eq(q->n_redelivered, 0);
@@ -384,14 +397,14 @@ START_TEST(purge_drops_ready_only)
 
     for (uint64_t i = 1; i <= 5; i++)
         push_new(q, i, (int)i % 4);
-    ck_assert(wr_queue_pop(q, &delivered, &r)); /* unacked, kept */
+    ck_assert(pop_msg(q, &delivered, &r)); /* unacked, kept */
     ck_assert_uint_eq(wr_queue_purge(q), 4);
     ck_assert_uint_eq(q->ready, 0);
     ck_assert_uint_eq(q->ready_bytes, 0);
-    ck_assert(!wr_queue_pop(q, &none, &r));
+    ck_assert(!pop_msg(q, &none, &r));
     ck_assert_uint_eq(wr_queue_purge(q), 0);
     /* The delivered one lives on and can come back. */
-    wr_queue_requeue(q, delivered);
+    wr_queue_requeue(q, delivered, WR_NEVER, 0);
     ck_assert_uint_eq(q->ready, 1);
     wr_queue_unref(&q);
 }
@@ -420,12 +433,12 @@ fake_can_take(struct wr_consumer *c)
 }
 
 static void
-fake_deliver(struct wr_consumer *c, struct wr_queue *q, struct wr_msg *m,
-             bool redelivered)
+fake_deliver(struct wr_consumer *c, struct wr_queue *q,
+             const struct wr_qentry *e)
 {
     struct fake *f = WR_CONTAINER_OF(c, struct fake, c);
+    struct wr_msg *m = e->msg;
 
-    (void)redelivered;
     ck_assert_int_gt(f->credit, 0);
     ck_assert_int_lt(nlog, 600);
     f->credit--;
@@ -474,7 +487,7 @@ START_TEST(dispatch_round_robin_credit)
     int expect_who[] = {0, 1, 2, 0, 1, 2, 1, 2, 2, 2};
 
     reset_log();
-    ck_assert_uint_eq(wr_queue_dispatch(q), 0); /* no consumers */
+    ck_assert_uint_eq(wr_queue_dispatch(q, 0), 0); /* no consumers */
     fake_init(&f[0], 0, 2);
     fake_init(&f[1], 1, 3);
     fake_init(&f[2], 2, 5);
@@ -482,11 +495,11 @@ START_TEST(dispatch_round_robin_credit)
         wr_queue_consumer_add(q, &f[i].c);
     ck_assert_uint_eq(q->consumer_count, 3);
     ck_assert(q->had_consumer);
-    ck_assert_uint_eq(wr_queue_dispatch(q), 0); /* nothing ready */
+    ck_assert_uint_eq(wr_queue_dispatch(q, 0), 0); /* nothing ready */
     for (uint64_t i = 1; i <= 12; i++)
         push_new(q, i, -1);
     /* Total credit 10: exactly 10 go, each consumer gets its credit. */
-    ck_assert_uint_eq(wr_queue_dispatch(q), 10);
+    ck_assert_uint_eq(wr_queue_dispatch(q, 0), 10);
     ck_assert_int_eq(nlog, 10);
     for (int i = 0; i < 10; i++) {
         ck_assert_int_eq(log_who[i], expect_who[i]);
@@ -500,13 +513,13 @@ START_TEST(dispatch_round_robin_credit)
     ck_assert_uint_eq(q->n_delivered, 10);
     ck_assert_uint_eq(q->unacked, 10);
     /* Nobody can take: a further dispatch is a no-op. */
-    ck_assert_uint_eq(wr_queue_dispatch(q), 0);
+    ck_assert_uint_eq(wr_queue_dispatch(q, 0), 0);
 
     /* Credit back: the cursor continues after the last receiver (2). */
     reset_log();
     f[1].credit = 1;
     f[0].credit = 1;
-    ck_assert_uint_eq(wr_queue_dispatch(q), 2);
+    ck_assert_uint_eq(wr_queue_dispatch(q, 0), 2);
     ck_assert_int_eq(log_who[0], 0);
     ck_assert_int_eq(log_who[1], 1);
     ck_assert_uint_eq(log_seq[0], 11);
@@ -519,7 +532,7 @@ START_TEST(dispatch_round_robin_credit)
         ck_assert_ptr_null(f[i].c.queue);
     }
     ck_assert_uint_eq(q->consumer_count, 0);
-    ck_assert_ptr_null(q->cursor);
+    ck_assert(wr_list_empty(&q->groups));
     ck_assert_uint_eq(q->unacked, 0);
     wr_queue_unref(&q);
 }
@@ -537,7 +550,7 @@ START_TEST(dispatch_even_spread)
     for (uint64_t i = 1; i <= 300; i++)
         push_new(q, i, -1);
     reset_log();
-    ck_assert_uint_eq(wr_queue_dispatch(q), 300);
+    ck_assert_uint_eq(wr_queue_dispatch(q, 0), 300);
     for (int i = 0; i < 3; i++) {
         ck_assert_int_eq(f[i].got, 100);
         fake_ack_all(&f[i], q);
@@ -585,17 +598,17 @@ START_TEST(dispatch_consumer_removed_inside_deliver)
     reset_log();
     /* 0 takes #1 and leaves; 1 takes #2 and removes 2, which the cursor
      * pointed at: the cursor moves on to 1, which takes the rest. */
-    ck_assert_uint_eq(wr_queue_dispatch(q), 6);
+    ck_assert_uint_eq(wr_queue_dispatch(q, 0), 6);
     ck_assert_int_eq(f[0].got, 1);
     ck_assert_int_eq(f[2].got, 0);
     ck_assert_int_eq(f[1].got, 5);
     ck_assert_uint_eq(q->consumer_count, 1);
-    ck_assert_ptr_eq(q->cursor, &f[1].c);
+    ck_assert_ptr_eq(f[1].c.group->cursor, &f[1].c);
     for (int i = 0; i < 6; i++)
         ck_assert_uint_eq(log_seq[i], (uint64_t)i + 1);
-    /* Removing the last consumer clears the cursor. */
+    /* Removing the last consumer drops its priority group. */
     wr_queue_consumer_remove(q, &f[1].c);
-    ck_assert_ptr_null(q->cursor);
+    ck_assert(wr_list_empty(&q->groups));
     for (int i = 0; i < 3; i++)
         fake_ack_all(&f[i], q);
     wr_queue_unref(&q);
@@ -612,7 +625,7 @@ hook_push_and_dispatch(struct fake *f, struct wr_queue *q)
     if (pushes_left > 0) {
         pushes_left--;
         push_new(q, 100 + (uint64_t)pushes_left, -1);
-        wr_queue_dispatch(q);
+        wr_queue_dispatch(q, 0);
     }
 }
 
@@ -630,7 +643,7 @@ START_TEST(dispatch_reentrant_push)
     push_new(q, 1, -1);
     pushes_left = 5;
     reset_log();
-    wr_queue_dispatch(q);
+    wr_queue_dispatch(q, 0);
     ck_assert_int_eq(nlog, 6); /* the original plus five pushed inside */
     ck_assert_int_eq(f[0].got + f[1].got, 6);
     ck_assert_uint_eq(q->ready, 0);
@@ -668,7 +681,7 @@ START_TEST(dispatch_queue_released_inside_deliver)
     push_new(owner_ref, 2, -1);
     /* The queue survives until dispatch returns, then goes with its
      * remaining message (the teardown checks that all was freed). */
-    ck_assert_uint_eq(wr_queue_dispatch(owner_ref), 1);
+    ck_assert_uint_eq(wr_queue_dispatch(owner_ref, 0), 1);
     ck_assert_ptr_null(owner_ref);
     fake_ack_all(&f, NULL);
 }
@@ -683,7 +696,7 @@ START_TEST(dispatch_deleted_queue)
     wr_queue_consumer_add(q, &f.c);
     push_new(q, 1, -1);
     q->deleted = true;
-    ck_assert_uint_eq(wr_queue_dispatch(q), 0);
+    ck_assert_uint_eq(wr_queue_dispatch(q, 0), 0);
     wr_queue_consumer_remove(q, &f.c);
     wr_queue_unref(&q);
 }
@@ -698,7 +711,7 @@ START_TEST(args_max_priority_types)
     uint8_t buf[128];
     struct wr_tb b;
     struct wr_queue_args a;
-    const char *err = "unset";
+    struct wr_args_error err = {.arg = "unset"};
 
     for (size_t i = 0; i < sizeof(types); i++) {
         int64_t v = types[i] == WR_FT_I8 ? 100 : 200;
@@ -706,7 +719,7 @@ START_TEST(args_max_priority_types)
             int_arg(&b, buf, sizeof(buf), "x-max-priority", types[i], v);
         ck_assert_int_eq(wr_queue_args_parse(t, &a, &err), WR_OK);
         ck_assert_uint_eq(a.max_priority, (uint64_t)v);
-        ck_assert_ptr_null(err);
+        ck_assert_ptr_null(err.arg);
     }
     /* Bounds: 0 and 255 accepted, as RabbitMQ does. */
     ck_assert_int_eq(
@@ -720,13 +733,13 @@ START_TEST(args_max_priority_types)
                                          &a, &err),
                      WR_OK);
     ck_assert_uint_eq(a.max_priority, 0);
-    /* Absent, and other arguments ignored. */
+    /* Absent, and unknown arguments ignored. */
     ck_assert_int_eq(wr_queue_args_parse((struct wr_table){NULL, 0}, &a, &err),
                      WR_OK);
     ck_assert_uint_eq(a.max_priority, 0);
     ck_assert_int_eq(
         wr_queue_args_parse(
-            int_arg(&b, buf, sizeof(buf), "x-message-ttl", WR_FT_I32, -5), &a,
+            int_arg(&b, buf, sizeof(buf), "x-custom-thing", WR_FT_I32, -5), &a,
             &err),
         WR_OK);
 }
@@ -737,17 +750,18 @@ START_TEST(args_max_priority_errors)
     uint8_t buf[128];
     struct wr_tb b;
     struct wr_queue_args a;
-    const char *err;
+    struct wr_args_error err;
     struct wr_table bad[6];
 
     bad[0] = int_arg(&b, buf, sizeof(buf), "x-max-priority", WR_FT_I32, 256);
     ck_assert_int_eq(wr_queue_args_parse(bad[0], &a, &err), WR_ERR_INVALID);
-    ck_assert_str_eq(err,
+    ck_assert_str_eq(err.arg, "x-max-priority");
+    ck_assert_str_eq(err.why,
                      "x-max-priority must be an integer between 0 and 255");
-    err = NULL;
+    err.arg = NULL;
     bad[1] = int_arg(&b, buf, sizeof(buf), "x-max-priority", WR_FT_I8, -1);
     ck_assert_int_eq(wr_queue_args_parse(bad[1], &a, &err), WR_ERR_INVALID);
-    ck_assert_ptr_nonnull(err);
+    ck_assert_ptr_nonnull(err.arg);
     bad[2] = int_arg(&b, buf, sizeof(buf), "x-max-priority", WR_FT_U64,
                      (int64_t)UINT64_C(0x8000000000000005));
     ck_assert_int_eq(wr_queue_args_parse(bad[2], &a, &err), WR_ERR_INVALID);
@@ -815,20 +829,20 @@ START_TEST(lifetimes)
     struct wr_msg *shared = mk_msg(1, 3, "shared body"), *out;
     bool r;
 
-    ck_assert_int_eq(wr_queue_push(q1, shared), WR_OK);
-    ck_assert_int_eq(wr_queue_push(q2, shared), WR_OK);
+    ck_assert_int_eq(wr_queue_push(q1, shared, 0), WR_OK);
+    ck_assert_int_eq(wr_queue_push(q2, shared, 0), WR_OK);
     ck_assert_uint_eq(shared->refcount, 3);
     wr_msg_unref(&shared);
 
     /* A queue outlives its registry reference while a delivery holds it. */
     extra = wr_queue_ref(q1);
     ck_assert_uint_eq(q1->refcount, 2);
-    ck_assert(wr_queue_pop(q1, &out, &r));
+    ck_assert(pop_msg(q1, &out, &r));
     wr_queue_unref(&q1);
     ck_assert_ptr_null(q1);
     ck_assert_uint_eq(extra->refcount, 1);
-    wr_queue_requeue(extra, out); /* still allowed: not deleted */
-    wr_queue_unref(&extra);       /* frees it and its message ref */
+    wr_queue_requeue(extra, out, WR_NEVER, 0); /* still allowed: not deleted */
+    wr_queue_unref(&extra); /* frees it and its message ref */
 
     /* Freeing a queue with messages in it releases them. */
     for (uint64_t i = 0; i < 20; i++)
