@@ -860,6 +860,823 @@ START_TEST(queue_unref_zero_aborts)
 }
 END_TEST
 
+/* ---- issue 9: TTL, limits, dead messages, priorities, peek ------------- */
+
+/* What the owner heard: dead messages (references held) and deadlines. */
+static struct wr_msg *dead_msgs[2000];
+static int dead_why[2000];
+static int ndead;
+static int64_t last_deadline;
+static int ndeadlines;
+
+static void
+rec_dead(struct wr_queue *q, struct wr_msg *m, enum wr_dead_reason why)
+{
+    (void)q;
+    ck_assert_int_lt(ndead, 2000);
+    dead_why[ndead] = (int)why;
+    dead_msgs[ndead++] = m;
+}
+
+static void
+rec_deadline(struct wr_queue *q, int64_t at)
+{
+    (void)q;
+    last_deadline = at;
+    ndeadlines++;
+}
+
+static const struct wr_queue_hooks rec_hooks = {rec_dead, rec_deadline};
+
+static void
+reset_dead(void)
+{
+    for (int i = 0; i < ndead; i++)
+        wr_msg_unref(&dead_msgs[i]);
+    ndead = 0;
+    ndeadlines = 0;
+    last_deadline = 0;
+}
+
+/* A queue with the given arguments that reports to rec_hooks. */
+static struct wr_queue *
+mk_queue_args(const struct wr_queue_args *a)
+{
+    struct wr_queue *q =
+        wr_queue_new(WR_BYTES_LIT("q"), a, (struct wr_table){NULL, 0});
+
+    ck_assert_ptr_nonnull(q);
+    q->hooks = &rec_hooks;
+    reset_dead();
+    return q;
+}
+
+/* A message with an expiration property (ms, as text) and a body. */
+static struct wr_msg *
+mk_msg_ttl(uint64_t id, int priority, const char *expiration)
+{
+    struct wr_props p;
+    uint8_t props[64];
+    size_t plen;
+    struct wr_msg *m;
+
+    memset(&p, 0, sizeof(p));
+    if (priority >= 0) {
+        p.flags |= WR_PROP_PRIORITY;
+        p.priority = (uint8_t)priority;
+    }
+    if (expiration) {
+        p.flags |= WR_PROP_EXPIRATION;
+        p.expiration = wr_bytes_str(expiration);
+    }
+    ck_assert_int_eq(wr_props_encode(&p, props, sizeof(props), &plen), WR_OK);
+    m = wr_msg_new(WR_BYTES_LIT("ex"), WR_BYTES_LIT("rk"), props,
+                   (uint32_t)plen, 4);
+    ck_assert_ptr_nonnull(m);
+    memcpy(m->body, "body", 4);
+    m->body_received = 4;
+    m->seq = id;
+    return m;
+}
+
+static void
+push_ttl(struct wr_queue *q, uint64_t id, int priority, const char *exp,
+         int64_t now)
+{
+    struct wr_msg *m = mk_msg_ttl(id, priority, exp);
+
+    ck_assert_int_eq(wr_queue_push(q, m, now), WR_OK);
+    wr_msg_unref(&m);
+}
+
+/* Pops at now and checks the id. */
+static void
+pop_at(struct wr_queue *q, int64_t now, uint64_t id)
+{
+    struct wr_qentry e;
+
+    ck_assert_msg(wr_queue_pop(q, now, &e), "empty, expected %llu",
+                  (unsigned long long)id);
+    ck_assert_uint_eq(e.msg->seq, id);
+    wr_msg_unref(&e.msg);
+}
+
+/* The heap gives deadlines back in order whatever the insertion and
+ * deletion order, and reuses freed nodes. */
+START_TEST(xindex_order)
+{
+    struct wr_xindex x;
+    uint32_t ids[500];
+    int64_t prev = INT64_MIN;
+    uint64_t state = 88172645463325252ULL;
+    size_t left = 0;
+
+    wr_xindex_init(&x);
+    for (int i = 0; i < 500; i++) {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        ck_assert_int_eq(
+            wr_xindex_add(&x, (int64_t)(state % 1000), 0, (uint64_t)i, &ids[i]),
+            WR_OK);
+    }
+    /* Delete every third from anywhere in the heap. */
+    for (int i = 0; i < 500; i += 3)
+        wr_xindex_del(&x, ids[i]);
+    for (int i = 0; i < 500; i++)
+        left += i % 3 != 0;
+    ck_assert_uint_eq(x.hlen, left);
+    /* Freed nodes are reused before the pool grows. */
+    {
+        uint32_t ncap = x.ncap, id;
+        ck_assert_int_eq(wr_xindex_add(&x, 5, 1, 7, &id), WR_OK);
+        ck_assert_uint_eq(x.ncap, ncap);
+        ck_assert_uint_eq(wr_xindex_node(&x, id)->pos, 7);
+        ck_assert_uint_eq(wr_xindex_node(&x, id)->level, 1);
+        left++;
+    }
+    while (left-- > 0) {
+        uint32_t top = wr_xindex_top(&x);
+        ck_assert_uint_ne(top, 0);
+        ck_assert_int_ge(wr_xindex_node(&x, top)->at, prev);
+        prev = wr_xindex_node(&x, top)->at;
+        wr_xindex_del(&x, top);
+    }
+    ck_assert_uint_eq(wr_xindex_top(&x), 0);
+    wr_xindex_cleanup(&x);
+}
+END_TEST
+
+/* A message expires on time wherever it is: not only at the head. */
+START_TEST(expire_in_the_middle)
+{
+    struct wr_queue_args a = {0};
+    struct wr_queue *q = mk_queue_args(&a);
+    int64_t at;
+
+    push_ttl(q, 1, -1, NULL, 1000);  /* never expires, stays at the head */
+    push_ttl(q, 2, -1, "100", 1000); /* expires at 1100 */
+    push_ttl(q, 3, -1, NULL, 1000);
+    push_ttl(q, 4, -1, "50", 1010); /* expires at 1060: earlier */
+    ck_assert(wr_queue_next_deadline(q, &at));
+    ck_assert_int_eq(at, 1060);
+    ck_assert_uint_eq(wr_queue_expire(q, 1059), 0);
+    ck_assert_uint_eq(q->ready, 4);
+    ck_assert_uint_eq(wr_queue_expire(q, 1060), 1);
+    ck_assert_int_eq(ndead, 1);
+    ck_assert_int_eq(dead_why[0], WR_DEAD_EXPIRED);
+    ck_assert_uint_eq(dead_msgs[0]->seq, 4);
+    ck_assert_uint_eq(wr_queue_expire(q, 1200), 1);
+    ck_assert_uint_eq(dead_msgs[1]->seq, 2);
+    ck_assert_uint_eq(q->ready, 2);
+    ck_assert_uint_eq(q->ready_bytes, 8);
+    ck_assert_uint_eq(q->n_expired, 2);
+    ck_assert(!wr_queue_next_deadline(q, &at));
+    pop_at(q, 1200, 1);
+    pop_at(q, 1200, 3);
+    ck_assert(!pop_msg(q, &(struct wr_msg *){NULL}, &(bool){false}));
+    reset_dead();
+    wr_queue_unref(&q);
+}
+END_TEST
+
+/* x-message-ttl and the expiration property: the smaller wins; TTL is
+ * counted from the push into this queue. */
+START_TEST(expire_queue_and_message_ttl)
+{
+    struct wr_queue_args a = {.has_message_ttl = true, .message_ttl = 200};
+    struct wr_queue *q = mk_queue_args(&a);
+    struct wr_qentry e;
+
+    push_ttl(q, 1, -1, NULL, 0);   /* 200 */
+    push_ttl(q, 2, -1, "500", 0);  /* still 200 */
+    push_ttl(q, 3, -1, "20", 100); /* 120 */
+    ck_assert_int_eq(last_deadline, 120);
+    /* The entry a consumer gets carries its deadline. */
+    ck_assert(wr_queue_pop(q, 110, &e));
+    ck_assert_uint_eq(e.msg->seq, 1);
+    ck_assert_int_eq(e.expires, 200);
+    wr_msg_unref(&e.msg);
+    ck_assert_uint_eq(wr_queue_expire(q, 150), 1); /* #3 */
+    ck_assert_uint_eq(wr_queue_expire(q, 200), 1); /* #2 */
+    ck_assert_uint_eq(q->ready, 0);
+    reset_dead();
+    wr_queue_unref(&q);
+}
+END_TEST
+
+/* The deadline hook fires only when the earliest deadline moves earlier. */
+START_TEST(expire_deadline_hook)
+{
+    struct wr_queue_args a = {0};
+    struct wr_queue *q = mk_queue_args(&a);
+
+    push_ttl(q, 1, -1, NULL, 0);
+    ck_assert_int_eq(ndeadlines, 0);
+    push_ttl(q, 2, -1, "100", 0);
+    ck_assert_int_eq(ndeadlines, 1);
+    ck_assert_int_eq(last_deadline, 100);
+    push_ttl(q, 3, -1, "300", 0);
+    ck_assert_int_eq(ndeadlines, 1);
+    push_ttl(q, 4, -1, "30", 10);
+    ck_assert_int_eq(ndeadlines, 2);
+    ck_assert_int_eq(last_deadline, 40);
+    wr_queue_unref(&q); /* stored messages with deadlines freed too */
+    reset_dead();
+}
+END_TEST
+
+/* Priority queues: deadlines in any level; a level left with dead slots
+ * only is skipped. */
+START_TEST(expire_priority_levels)
+{
+    struct wr_queue_args a = {.max_priority = 5};
+    struct wr_queue *q = mk_queue_args(&a);
+
+    push_ttl(q, 1, 5, "10", 0);
+    push_ttl(q, 2, 5, "10", 0);
+    push_ttl(q, 3, 1, NULL, 0);
+    push_ttl(q, 4, 3, "1000", 0);
+    push_ttl(q, 5, 3, "20", 0);
+    ck_assert_uint_eq(wr_queue_expire(q, 20), 3);
+    ck_assert_uint_eq(q->ready, 2);
+    pop_at(q, 20, 4);
+    pop_at(q, 20, 3);
+    reset_dead();
+    wr_queue_unref(&q);
+}
+END_TEST
+
+/* Many expiries behind a head that never expires: dead slots are
+ * compacted away (bounded memory) and order is kept. */
+START_TEST(expire_compaction)
+{
+    struct wr_queue_args a = {0};
+    struct wr_queue *q = mk_queue_args(&a);
+    struct wr_fifo *f;
+    uint64_t id = 1;
+
+    push_ttl(q, id++, -1, NULL, 0);
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < 600; i++)
+            push_ttl(q, id++, -1, i % 3 == 0 ? NULL : "5",
+                     (int64_t)round * 100);
+        ck_assert_uint_eq(wr_queue_expire(q, (int64_t)round * 100 + 5), 400);
+        f = q->kind->ring(q, 0);
+        /* dead slots never outnumber live ones (plus a little slack) */
+        ck_assert_uint_le(f->dead, 32 + wr_fifo_live(f));
+        ck_assert_uint_eq(wr_fifo_live(f), q->ready);
+        reset_dead();
+    }
+    ck_assert_uint_eq(q->ready, 601);
+    pop_at(q, 1000, 1);
+    for (int round = 0; round < 3; round++)
+        for (int i = 0; i < 600; i += 3)
+            pop_at(q, 1000, 2 + (uint64_t)round * 600 + (uint64_t)i);
+    ck_assert_uint_eq(q->ready, 0);
+    wr_queue_unref(&q);
+}
+END_TEST
+
+/* Requeue keeps the deadline (RabbitMQ): a passed one kills the message,
+ * a future one still expires it on time at its place. */
+START_TEST(expire_requeue_keeps_deadline)
+{
+    struct wr_queue_args a = {.has_message_ttl = true, .message_ttl = 100};
+    struct wr_queue *q = mk_queue_args(&a);
+    struct wr_qentry e1, e2;
+
+    push_ttl(q, 1, -1, NULL, 0);
+    push_ttl(q, 2, -1, NULL, 50);
+    ck_assert(wr_queue_pop(q, 10, &e1));
+    ck_assert(wr_queue_pop(q, 60, &e2));
+    wr_queue_requeue(q, e2.msg, e2.expires, 120); /* 150: still alive */
+    wr_queue_requeue(q, e1.msg, e1.expires, 120); /* 100: dies now */
+    ck_assert_int_eq(ndead, 1);
+    ck_assert_uint_eq(dead_msgs[0]->seq, 1);
+    ck_assert_int_eq(dead_why[0], WR_DEAD_EXPIRED);
+    ck_assert_uint_eq(q->ready, 1);
+    ck_assert_uint_eq(wr_queue_expire(q, 149), 0);
+    ck_assert_uint_eq(wr_queue_expire(q, 150), 1);
+    ck_assert_uint_eq(dead_msgs[1]->seq, 2);
+    reset_dead();
+    wr_queue_unref(&q);
+}
+END_TEST
+
+/* TTL 0: delivered to a consumer that can take it at once (the publish
+ * path dispatches with 1 ms of grace), expired otherwise. */
+static struct wr_msg *got_msg;
+
+static bool
+yes_take(struct wr_consumer *c)
+{
+    (void)c;
+    return got_msg == NULL;
+}
+
+static void
+keep_deliver(struct wr_consumer *c, struct wr_queue *q,
+             const struct wr_qentry *e)
+{
+    (void)c;
+    (void)q;
+    got_msg = e->msg;
+}
+
+static const struct wr_consumer_ops keep_ops = {yes_take, keep_deliver};
+
+START_TEST(expire_ttl_zero)
+{
+    struct wr_queue_args a = {.has_message_ttl = true, .message_ttl = 0};
+    struct wr_queue *q = mk_queue_args(&a);
+    struct wr_consumer c = {.ops = &keep_ops};
+
+    got_msg = NULL;
+    wr_queue_consumer_add(q, &c);
+    push_ttl(q, 1, -1, NULL, 500);
+    ck_assert_uint_eq(wr_queue_dispatch(q, 499), 1);
+    ck_assert_ptr_nonnull(got_msg);
+    push_ttl(q, 2, -1, NULL, 500); /* the consumer is busy now */
+    ck_assert_uint_eq(wr_queue_dispatch(q, 499), 0);
+    ck_assert_uint_eq(wr_queue_expire(q, 500), 1);
+    ck_assert_uint_eq(q->ready, 0);
+    wr_msg_unref(&got_msg);
+    wr_queue_consumer_remove(q, &c);
+    reset_dead();
+    wr_queue_unref(&q);
+}
+END_TEST
+
+/* Peek shows the first N in delivery order and changes nothing. */
+START_TEST(peek_non_destructive)
+{
+    struct wr_queue_args a = {.max_priority = 3};
+    struct wr_queue *q = mk_queue_args(&a);
+    struct wr_qentry out[8];
+    struct wr_msg *m;
+    bool r;
+
+    push_ttl(q, 1, 0, NULL, 0);
+    push_ttl(q, 2, 3, NULL, 0);
+    push_ttl(q, 3, 0, "10", 0);
+    push_ttl(q, 4, 1, NULL, 0);
+    ck_assert(pop_msg(q, &m, &r)); /* #2, back as redelivered */
+    wr_queue_requeue(q, m, WR_NEVER, 0);
+    ck_assert_uint_eq(wr_queue_peek(q, 0, out, 8), 4);
+    ck_assert_uint_eq(out[0].msg->seq, 2);
+    ck_assert(out[0].redelivered);
+    ck_assert_uint_eq(out[1].msg->seq, 4);
+    ck_assert_uint_eq(out[2].msg->seq, 1);
+    ck_assert_uint_eq(out[3].msg->seq, 3);
+    ck_assert_uint_eq(wr_queue_peek(q, 0, out, 2), 2);
+    ck_assert_uint_eq(out[1].msg->seq, 4);
+    /* expired (not yet reaped) ones are not shown */
+    ck_assert_uint_eq(wr_queue_peek(q, 10, out, 8), 3);
+    ck_assert_uint_eq(out[2].msg->seq, 1);
+    /* nothing moved */
+    ck_assert_uint_eq(q->ready, 4);
+    ck_assert_uint_eq(q->n_delivered, 0);
+    pop_at(q, 0, 2);
+    pop_at(q, 0, 4);
+    pop_at(q, 0, 1);
+    pop_at(q, 0, 3);
+    reset_dead();
+    wr_queue_unref(&q);
+}
+END_TEST
+
+/* ---- length limits ----------------------------------------------------- */
+
+START_TEST(overflow_drop_head)
+{
+    struct wr_queue_args a = {.has_max_length = true, .max_length = 2};
+    struct wr_queue *q = mk_queue_args(&a);
+
+    for (uint64_t i = 1; i <= 4; i++)
+        push_ttl(q, i, -1, NULL, 0);
+    ck_assert_uint_eq(q->ready, 2);
+    ck_assert_int_eq(ndead, 2);
+    ck_assert_int_eq(dead_why[0], WR_DEAD_MAXLEN);
+    ck_assert_uint_eq(dead_msgs[0]->seq, 1);
+    ck_assert_uint_eq(dead_msgs[1]->seq, 2);
+    ck_assert_uint_eq(q->n_dropped, 2);
+    pop_at(q, 0, 3);
+    reset_dead();
+    wr_queue_unref(&q);
+
+    /* bytes: 4 bytes each, 10 allowed */
+    a = (struct wr_queue_args){.has_max_bytes = true, .max_bytes = 10};
+    q = mk_queue_args(&a);
+    for (uint64_t i = 1; i <= 3; i++)
+        push_ttl(q, i, -1, NULL, 0);
+    ck_assert_uint_eq(q->ready, 2);
+    ck_assert_uint_eq(q->ready_bytes, 8);
+    ck_assert_uint_eq(dead_msgs[0]->seq, 1);
+    reset_dead();
+    wr_queue_unref(&q);
+}
+END_TEST
+
+START_TEST(overflow_reject_publish)
+{
+    struct wr_queue_args a = {.has_max_length = true,
+                              .max_length = 2,
+                              .overflow = WR_OVERFLOW_REJECT};
+    struct wr_queue *q = mk_queue_args(&a);
+    struct wr_msg *m = mk_msg_ttl(3, -1, NULL);
+
+    push_ttl(q, 1, -1, NULL, 0);
+    push_ttl(q, 2, -1, NULL, 0);
+    ck_assert_int_eq(wr_queue_push(q, m, 0), WR_ERR_FULL);
+    ck_assert_uint_eq(m->refcount, 1); /* not kept */
+    ck_assert_int_eq(ndead, 0);        /* not dead-lettered */
+    ck_assert_uint_eq(q->n_rejected, 1);
+    pop_at(q, 0, 1); /* room again */
+    ck_assert_int_eq(wr_queue_push(q, m, 0), WR_OK);
+    wr_msg_unref(&m);
+    pop_at(q, 0, 2);
+    pop_at(q, 0, 3);
+    wr_queue_unref(&q);
+
+    a.overflow = WR_OVERFLOW_REJECT_DLX;
+    a.max_length = 0;
+    q = mk_queue_args(&a);
+    m = mk_msg_ttl(9, -1, NULL);
+    ck_assert_int_eq(wr_queue_push(q, m, 0), WR_ERR_FULL);
+    ck_assert_int_eq(ndead, 1); /* refused and dead-lettered */
+    ck_assert_int_eq(dead_why[0], WR_DEAD_MAXLEN);
+    ck_assert_ptr_eq(dead_msgs[0], m);
+    wr_msg_unref(&m);
+    reset_dead();
+    wr_queue_unref(&q);
+}
+END_TEST
+
+/* ---- the delivery limit -------------------------------------------------- */
+
+static int64_t
+delivery_count_header(const struct wr_msg *m)
+{
+    struct wr_props p;
+    struct wr_value v;
+    int64_t n;
+
+    ck_assert_int_eq(wr_msg_props(m, &p), WR_OK);
+    if (!(p.flags & WR_PROP_HEADERS) ||
+        wr_table_get(p.headers, "x-delivery-count", &v) != WR_OK)
+        return -1;
+    ck_assert_int_eq(wr_value_int(&v, &n), WR_OK);
+    return n;
+}
+
+START_TEST(delivery_limit_counts_returns)
+{
+    struct wr_queue_args a = {.has_delivery_limit = true, .delivery_limit = 2};
+    struct wr_queue *q = mk_queue_args(&a);
+    struct wr_msg *orig = mk_msg_ttl(7, -1, NULL), *m;
+    struct wr_qentry e;
+
+    ck_assert_int_eq(wr_queue_push(q, orig, 0), WR_OK);
+    ck_assert(wr_queue_pop(q, 0, &e));
+    ck_assert_int_eq(delivery_count_header(e.msg), -1); /* first delivery */
+    for (int64_t n = 1; n <= 2; n++) {
+        wr_queue_requeue(q, e.msg, e.expires, 0);
+        ck_assert_int_eq(ndead, 0);
+        ck_assert(wr_queue_pop(q, 0, &e));
+        ck_assert(e.redelivered);
+        ck_assert_int_eq(delivery_count_header(e.msg), n);
+        ck_assert_uint_eq(e.msg->delivery_count, (uint64_t)n);
+        /* a new message around the same body, not a copy */
+        ck_assert_ptr_eq(e.msg->body, orig->body);
+        ck_assert_ptr_eq(e.msg->body_owner, orig);
+    }
+    /* the third return passes the limit: dead, not redelivered */
+    wr_queue_requeue(q, e.msg, e.expires, 0);
+    ck_assert_uint_eq(q->ready, 0);
+    ck_assert_int_eq(ndead, 1);
+    ck_assert_int_eq(dead_why[0], WR_DEAD_DELIVERY_LIMIT);
+    m = dead_msgs[0];
+    ck_assert_int_eq(delivery_count_header(m), 3);
+    ck_assert(wr_bytes_eq_str(wr_msg_rkey(m), "rk"));
+    ck_assert_uint_eq(m->seq, 7);
+    /* other queues holding the original see nothing of this */
+    ck_assert_int_eq(delivery_count_header(orig), -1);
+    wr_msg_unref(&orig);
+    reset_dead();
+    wr_queue_unref(&q);
+}
+END_TEST
+
+/* Without a limit, requeue keeps the very same message. */
+START_TEST(delivery_limit_absent)
+{
+    struct wr_queue_args a = {0};
+    struct wr_queue *q = mk_queue_args(&a);
+    struct wr_msg *orig = mk_msg_ttl(1, -1, NULL);
+    struct wr_qentry e;
+
+    ck_assert_int_eq(wr_queue_push(q, orig, 0), WR_OK);
+    for (int i = 0; i < 5; i++) {
+        ck_assert(wr_queue_pop(q, 0, &e));
+        ck_assert_ptr_eq(e.msg, orig);
+        wr_queue_requeue(q, e.msg, e.expires, 0);
+    }
+    ck_assert_int_eq(delivery_count_header(orig), -1);
+    wr_msg_unref(&orig);
+    wr_queue_unref(&q);
+}
+END_TEST
+
+/* ---- consumer priorities and single active consumer --------------------- */
+
+START_TEST(consumer_priorities)
+{
+    struct wr_queue *q = mk_queue(0);
+    struct fake f[4];
+    int prio[] = {0, 10, 10, -5};
+
+    for (int i = 0; i < 4; i++) {
+        fake_init(&f[i], i, 3);
+        f[i].c.priority = prio[i];
+        ck_assert_int_eq(wr_queue_consumer_add(q, &f[i].c), WR_OK);
+    }
+    /* groups by priority, highest first */
+    ck_assert_int_eq(
+        WR_CONTAINER_OF(q->groups.next, struct wr_cgroup, link)->priority, 10);
+    for (uint64_t i = 1; i <= 12; i++)
+        push_new(q, i, -1);
+    reset_log();
+    ck_assert_uint_eq(wr_queue_dispatch(q, 0), 12);
+    /* the two priority-10 consumers alternate until both are full, then 0,
+     * then -5 */
+    {
+        int want[] = {1, 2, 1, 2, 1, 2, 0, 0, 0, 3, 3, 3};
+        for (int i = 0; i < 12; i++)
+            ck_assert_int_eq(log_who[i], want[i]);
+    }
+    /* credit back to the low one only: it gets the next */
+    push_new(q, 13, -1);
+    f[3].credit = 1;
+    reset_log();
+    ck_assert_uint_eq(wr_queue_dispatch(q, 0), 1);
+    ck_assert_int_eq(log_who[0], 3);
+    /* a high one with credit wins again */
+    push_new(q, 14, -1);
+    f[3].credit = 1;
+    f[2].credit = 1;
+    reset_log();
+    ck_assert_uint_eq(wr_queue_dispatch(q, 0), 1);
+    ck_assert_int_eq(log_who[0], 2);
+    for (int i = 0; i < 4; i++) {
+        fake_ack_all(&f[i], q);
+        wr_queue_consumer_remove(q, &f[i].c);
+    }
+    ck_assert(wr_list_empty(&q->groups));
+    wr_queue_unref(&q);
+}
+END_TEST
+
+START_TEST(single_active_consumer)
+{
+    struct wr_queue_args a = {.single_active = true};
+    struct wr_queue *q = mk_queue_args(&a);
+    struct fake f[3];
+
+    for (int i = 0; i < 3; i++) {
+        fake_init(&f[i], i, 100);
+        f[i].c.priority = i; /* ignored: registration order decides */
+        wr_queue_consumer_add(q, &f[i].c);
+    }
+    ck_assert_ptr_eq(wr_queue_active_consumer(q), &f[0].c);
+    for (uint64_t i = 1; i <= 5; i++)
+        push_new(q, i, -1);
+    reset_log();
+    ck_assert_uint_eq(wr_queue_dispatch(q, 0), 5);
+    ck_assert_int_eq(f[0].got, 5);
+    /* the active one is blocked: nobody else takes over */
+    f[0].credit = 0;
+    push_new(q, 6, -1);
+    ck_assert_uint_eq(wr_queue_dispatch(q, 0), 0);
+    /* it goes: the next in registration order is active */
+    fake_ack_all(&f[0], q);
+    wr_queue_consumer_remove(q, &f[0].c);
+    ck_assert_ptr_eq(wr_queue_active_consumer(q), &f[1].c);
+    ck_assert_uint_eq(wr_queue_dispatch(q, 0), 1);
+    ck_assert_int_eq(f[1].got, 1);
+    ck_assert_int_eq(f[2].got, 0);
+    for (int i = 1; i < 3; i++) {
+        fake_ack_all(&f[i], q);
+        wr_queue_consumer_remove(q, &f[i].c);
+    }
+    ck_assert_ptr_null(wr_queue_active_consumer(q));
+    wr_queue_unref(&q);
+}
+END_TEST
+
+/* ---- arguments and messages ------------------------------------------------
+ */
+
+static int
+parse_one(struct wr_tb *b, uint8_t *buf, size_t cap, const char *key,
+          const struct wr_value *v, struct wr_queue_args *a,
+          struct wr_args_error *err)
+{
+    wr_tb_init(b, buf, cap);
+    wr_tb_add_value(b, key, v);
+    wr_tb_end(b);
+    ck_assert_int_eq(b->err, WR_OK);
+    return wr_queue_args_parse(wr_tb_table(b), a, err);
+}
+
+START_TEST(args_issue9)
+{
+    uint8_t buf[256];
+    struct wr_tb b;
+    struct wr_queue_args a;
+    struct wr_args_error err;
+    struct wr_value v;
+    static const struct {
+        const char *key;
+        uint8_t type;
+        int64_t i;
+        const char *s;
+        const char *why; /* NULL: accepted */
+    } cases[] = {
+        {"x-message-ttl", WR_FT_I32, 0, NULL, NULL},
+        {"x-message-ttl", WR_FT_I32, -1, NULL, "{value_negative,-1}"},
+        {"x-message-ttl", WR_FT_LONGSTR, 0, "5",
+         "\"expected integer, got longstr\""},
+        {"x-message-ttl", WR_FT_I64, INT64_C(1) << 40, NULL,
+         "{value_too_large,1099511627776}"},
+        {"x-expires", WR_FT_I32, 0, NULL, "{value_zero,0}"},
+        {"x-expires", WR_FT_I32, -3, NULL, "{value_negative,-3}"},
+        {"x-expires", WR_FT_U16, 100, NULL, NULL},
+        {"x-max-length", WR_FT_I32, -1, NULL, "{value_negative,-1}"},
+        {"x-overflow", WR_FT_LONGSTR, 0, "drop-tail", "invalid_overflow"},
+        {"x-overflow", WR_FT_I32, 1, NULL, "{unacceptable_type,signedint}"},
+        {"x-overflow", WR_FT_LONGSTR, 0, "reject-publish-dlx", NULL},
+        {"x-dead-letter-exchange", WR_FT_LONGSTR, 0, "", NULL},
+        {"x-dead-letter-exchange", WR_FT_I8, 1, NULL,
+         "{unacceptable_type,byte}"},
+        {"x-dead-letter-routing-key", WR_FT_LONGSTR, 0, "k",
+         "routing_key_but_no_dlx_defined"},
+        {"x-single-active-consumer", WR_FT_I32, 1, NULL,
+         "{unacceptable_type,signedint}"},
+        {"x-delivery-limit", WR_FT_I32, -1, NULL, "{value_negative,-1}"},
+        {"x-delivery-limit", WR_FT_U8, 0, NULL, NULL},
+        {"x-queue-type", WR_FT_LONGSTR, 0, "classic", NULL},
+        {"x-queue-type", WR_FT_LONGSTR, 0, "quorum",
+         "queue type 'quorum' is not supported by warren yet; declare a "
+         "classic queue"},
+        {"x-queue-type", WR_FT_LONGSTR, 0, "stream",
+         "queue type 'stream' is not supported by warren yet; declare a "
+         "classic queue"},
+        {"x-queue-type", WR_FT_LONGSTR, 0, "lazy",
+         "unsupported queue type 'lazy'"},
+    };
+
+    for (size_t i = 0; i < WR_ARRAY_LEN(cases); i++) {
+        memset(&v, 0, sizeof(v));
+        v.type = cases[i].type;
+        if (v.type == WR_FT_LONGSTR)
+            v.v.str = wr_bytes_str(cases[i].s);
+        else if (v.type == WR_FT_U8 || v.type == WR_FT_U16)
+            v.v.u = (uint64_t)cases[i].i;
+        else
+            v.v.i = cases[i].i;
+        int rc = parse_one(&b, buf, sizeof(buf), cases[i].key, &v, &a, &err);
+        if (cases[i].why == NULL) {
+            ck_assert_msg(rc == WR_OK, "%s refused: %s", cases[i].key, err.why);
+        } else {
+            ck_assert_msg(rc == WR_ERR_INVALID, "%s accepted", cases[i].key);
+            ck_assert_str_eq(err.arg, cases[i].key);
+            ck_assert_str_eq(err.why, cases[i].why);
+        }
+    }
+
+    /* values land where the queue reads them */
+    wr_tb_init(&b, buf, sizeof(buf));
+    wr_tb_add_int(&b, "x-message-ttl", WR_FT_I32, 250);
+    wr_tb_add_int(&b, "x-expires", WR_FT_I32, 1000);
+    wr_tb_add_str(&b, "x-dead-letter-exchange", WR_BYTES_LIT("dlx"));
+    wr_tb_add_str(&b, "x-dead-letter-routing-key", WR_BYTES_LIT("dead"));
+    wr_tb_add_str(&b, "x-overflow", WR_BYTES_LIT("reject-publish"));
+    wr_tb_add_int(&b, "x-max-length-bytes", WR_FT_I64, 4096);
+    wr_tb_add_bool(&b, "x-single-active-consumer", true);
+    wr_tb_add_int(&b, "x-delivery-limit", WR_FT_I8, 3);
+    wr_tb_end(&b);
+    ck_assert_int_eq(wr_queue_args_parse(wr_tb_table(&b), &a, &err), WR_OK);
+    ck_assert(a.has_message_ttl);
+    ck_assert_int_eq(a.message_ttl, 250);
+    ck_assert_int_eq(a.expires, 1000);
+    ck_assert(a.has_dlx && wr_bytes_eq_str(a.dlx, "dlx"));
+    ck_assert(a.has_dlrk && wr_bytes_eq_str(a.dlrk, "dead"));
+    ck_assert_int_eq(a.overflow, WR_OVERFLOW_REJECT);
+    ck_assert(a.has_max_bytes && a.max_bytes == 4096);
+    ck_assert(!a.has_max_length);
+    ck_assert(a.single_active);
+    ck_assert(a.has_delivery_limit && a.delivery_limit == 3);
+    /* the queue's views point into its own copy */
+    {
+        struct wr_queue *q =
+            wr_queue_new(WR_BYTES_LIT("q"), &a, wr_tb_table(&b));
+        memset(buf, 0, sizeof(buf));
+        ck_assert(wr_bytes_eq_str(q->args.dlx, "dlx"));
+        ck_assert(wr_bytes_eq_str(q->args.dlrk, "dead"));
+        wr_queue_unref(&q);
+    }
+}
+END_TEST
+
+START_TEST(expiration_parse)
+{
+    static const struct {
+        const char *in;
+        int64_t ms;
+        const char *why;
+    } cases[] = {
+        {"0", 0, NULL},
+        {"60000", 60000, NULL},
+        {"+5", 5, NULL},
+        {"-0", 0, NULL},
+        {"-5", 0, "{value_negative,-5}"},
+        {"abc", 0, "no_integer"},
+        {"", 0, "no_integer"},
+        {"1.5", 0, "{leftover_string,\".5\"}"},
+        {"99999999999999999999999", INT64_C(1) << 53, NULL},
+    };
+    char why[64];
+    int64_t ms;
+
+    for (size_t i = 0; i < WR_ARRAY_LEN(cases); i++) {
+        int rc = wr_expiration_parse(wr_bytes_str(cases[i].in), &ms, why,
+                                     sizeof(why));
+        if (cases[i].why) {
+            ck_assert_int_eq(rc, WR_ERR_INVALID);
+            ck_assert_str_eq(why, cases[i].why);
+        } else {
+            ck_assert_int_eq(rc, WR_OK);
+            ck_assert_int_eq(ms, cases[i].ms);
+        }
+    }
+}
+END_TEST
+
+/* BCC keys ride along for routing; a shared body lives as long as any
+ * message using it. */
+START_TEST(msg_bcc_and_shared_body)
+{
+    uint8_t arr[64];
+    struct wr_tb b;
+    struct wr_value v;
+    struct wr_msg *m, *d;
+    struct wr_msg_spec sp = {0};
+    struct wr_array_iter it;
+    int n = 0;
+
+    wr_tb_init(&b, arr, sizeof(arr));
+    wr_tb_begin_array(&b, "BCC");
+    wr_tb_elem_str(&b, WR_BYTES_LIT("q1"));
+    wr_tb_elem_str(&b, WR_BYTES_LIT("q2"));
+    wr_tb_end(&b);
+    wr_tb_end(&b);
+    ck_assert_int_eq(wr_table_get(wr_tb_table(&b), "BCC", &v), WR_OK);
+    sp.exchange = WR_BYTES_LIT("x");
+    sp.rkey = WR_BYTES_LIT("k");
+    sp.bcc = (struct wr_bytes){v.v.array.ptr, v.v.array.len};
+    sp.body_size = 3;
+    m = wr_msg_build(&sp);
+    ck_assert_ptr_nonnull(m);
+    memcpy(m->body, "abc", 3);
+    m->body_received = 3;
+    wr_array_iter_init(&it, wr_msg_bcc(m));
+    while (wr_array_next(&it, &v) == WR_OK)
+        n++;
+    ck_assert_int_eq(n, 2);
+    ck_assert_ptr_eq(m->body, m->props + m->props_len + m->bcc_len);
+
+    sp = (struct wr_msg_spec){.exchange = WR_BYTES_LIT("dlx"),
+                              .rkey = WR_BYTES_LIT("dead"),
+                              .share_body = m};
+    d = wr_msg_build(&sp);
+    ck_assert_ptr_nonnull(d);
+    ck_assert_ptr_eq(d->body, m->body);
+    ck_assert_uint_eq(d->body_size, 3);
+    ck_assert_uint_eq(d->body_received, 3);
+    ck_assert_uint_eq(m->refcount, 2);
+    ck_assert_uint_eq(wr_msg_mem(d), sizeof(*d) + 3 + 4);
+    wr_msg_unref(&m); /* the body stays with d */
+    ck_assert_mem_eq(d->body, "abc", 3);
+    /* deriving from a derived message references the owner directly */
+    sp.share_body = d;
+    m = wr_msg_build(&sp);
+    ck_assert_ptr_eq(m->body_owner, d->body_owner);
+    wr_msg_unref(&d);
+    wr_msg_unref(&m); /* teardown checks everything went */
+}
+END_TEST
+
 static Suite *
 queues_suite(void)
 {
@@ -912,6 +1729,40 @@ queues_suite(void)
     tcase_add_test(tc, args_max_priority_types);
     tcase_add_test(tc, args_max_priority_errors);
     tcase_add_test(tc, queue_new_copies);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("expiry");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, xindex_order);
+    tcase_add_test(tc, expire_in_the_middle);
+    tcase_add_test(tc, expire_queue_and_message_ttl);
+    tcase_add_test(tc, expire_deadline_hook);
+    tcase_add_test(tc, expire_priority_levels);
+    tcase_add_test(tc, expire_compaction);
+    tcase_add_test(tc, expire_requeue_keeps_deadline);
+    tcase_add_test(tc, expire_ttl_zero);
+    tcase_add_test(tc, peek_non_destructive);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("limits");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, overflow_drop_head);
+    tcase_add_test(tc, overflow_reject_publish);
+    tcase_add_test(tc, delivery_limit_counts_returns);
+    tcase_add_test(tc, delivery_limit_absent);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("consumer_selection");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, consumer_priorities);
+    tcase_add_test(tc, single_active_consumer);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("args_and_messages");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, args_issue9);
+    tcase_add_test(tc, expiration_parse);
+    tcase_add_test(tc, msg_bcc_and_shared_body);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("lifetimes");
