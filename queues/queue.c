@@ -182,6 +182,18 @@ take(struct wr_queue *q, struct wr_qentry *e)
     return true;
 }
 
+/* drop-head: the oldest ready messages make room (dead, maxlen). */
+static void
+drop_head(struct wr_queue *q)
+{
+    struct wr_qentry old;
+
+    if (q->args.overflow != WR_OVERFLOW_DROP_HEAD)
+        return;
+    while (over_limit(q, q->ready, q->ready_bytes) && take(q, &old))
+        wr_queue_dead(q, old.msg, WR_DEAD_MAXLEN);
+}
+
 int
 wr_queue_push(struct wr_queue *q, struct wr_msg *m, int64_t now)
 {
@@ -203,13 +215,7 @@ wr_queue_push(struct wr_queue *q, struct wr_msg *m, int64_t now)
         wr_msg_unref(&e.msg);
         return rc;
     }
-    /* drop-head: the oldest ready messages make room. */
-    while (over_limit(q, q->ready, q->ready_bytes)) {
-        struct wr_qentry old;
-        if (!take(q, &old))
-            break;
-        wr_queue_dead(q, old.msg, WR_DEAD_MAXLEN);
-    }
+    drop_head(q);
     return WR_OK; /* n_published is the broker's: it counts publishes */
 }
 
@@ -249,6 +255,9 @@ wr_queue_requeue(struct wr_queue *q, struct wr_msg *m, int64_t expires,
         return;
     }
     q->n_redelivered++;
+    /* RabbitMQ (requeue_and_run) applies drop-head after a requeue too:
+     * the requeued message, now at the head, is the one that goes. */
+    drop_head(q);
 }
 
 uint64_t

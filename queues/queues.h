@@ -318,7 +318,8 @@ int wr_queue_push(struct wr_queue *q, struct wr_msg *m, int64_t now);
  * deadline `expires` and dies instead if that has passed (WR_DEAD_EXPIRED).
  * With x-delivery-limit every return counts: past the limit the message
  * dies (WR_DEAD_DELIVERY_LIMIT), otherwise it comes back with an
- * x-delivery-count header. On a deleted queue the message is dropped. */
+ * x-delivery-count header. Past x-max-length (drop-head) the head goes,
+ * as after a push. On a deleted queue the message is dropped. */
 void wr_queue_requeue(struct wr_queue *q, struct wr_msg *m, int64_t expires,
                       int64_t now);
 /* Expires every message whose deadline is at or before now (each dies

@@ -1265,6 +1265,25 @@ START_TEST(overflow_drop_head)
     reset_dead();
     wr_queue_unref(&q);
 
+    /* RabbitMQ applies drop-head after a requeue too: the requeued message
+     * is the head and goes. */
+    a = (struct wr_queue_args){.has_max_length = true, .max_length = 1};
+    q = mk_queue_args(&a);
+    {
+        struct wr_qentry e;
+        push_ttl(q, 1, -1, NULL, 0);
+        ck_assert(wr_queue_pop(q, 0, &e));
+        push_ttl(q, 2, -1, NULL, 0); /* #1 is unacked: #2 fits */
+        ck_assert_int_eq(ndead, 0);
+        wr_queue_requeue(q, e.msg, e.expires, 0);
+        ck_assert_int_eq(ndead, 1);
+        ck_assert_uint_eq(dead_msgs[0]->seq, 1);
+        ck_assert_uint_eq(q->ready, 1);
+        pop_at(q, 0, 2);
+    }
+    reset_dead();
+    wr_queue_unref(&q);
+
     /* bytes: 4 bytes each, 10 allowed */
     a = (struct wr_queue_args){.has_max_bytes = true, .max_bytes = 10};
     q = mk_queue_args(&a);
