@@ -31,6 +31,9 @@ chan_release(struct wr_chan *ch)
 {
     struct wr_list *pos, *tmp;
 
+    /* Nothing more is delivered here, not even to a consumer of this
+     * channel that a cancel below makes the single active one. */
+    ch->closing = true;
     wr_list_for_each_safe(pos, tmp, &ch->consumers)
     {
         wr_chan_cancel_consumer(

@@ -352,23 +352,20 @@ wr_chan_route_publish(struct wr_chan *ch, struct wr_msg *m, bool mandatory)
     if (!routed && mandatory)
         basic_return(ch, m, WR_REPLY_NO_ROUTE, "NO_ROUTE");
     x->n_out += ch->route.count;
-    if (ch->confirm) {
+    if (ch->confirm && rejected) {
+        /* A queue refused it (x-overflow reject-publish): basic.nack for
+         * this one, after the acks owed for those before it. */
+        struct wr_method n = {.id = WR_BASIC_NACK};
+        wr_chan_flush_confirms(ch);
+        ch->confirmed_upto = ++ch->publish_seq;
+        n.u.basic_nack.delivery_tag = ch->publish_seq;
+        wr_conn_send_method(ch->conn, ch->id, &n);
+    } else if (ch->confirm) {
         /* Transient queues hold the message now: confirm it (batched per
          * read pass, see conn.c). */
         ch->publish_seq++;
-        if (rejected) {
-            /* A queue refused it (x-overflow reject-publish): basic.nack
-             * for this one, after the acks owed for those before it. */
-            struct wr_method n = {.id = WR_BASIC_NACK};
-            ch->publish_seq--;
-            wr_chan_flush_confirms(ch);
-            ch->publish_seq++;
-            ch->confirmed_upto = ch->publish_seq;
-            n.u.basic_nack.delivery_tag = ch->publish_seq;
-            wr_conn_send_method(ch->conn, ch->id, &n);
-        } else if (wr_list_empty(&ch->confirm_link)) {
+        if (wr_list_empty(&ch->confirm_link))
             wr_list_push_back(&ch->conn->confirm_chans, &ch->confirm_link);
-        }
     }
     wr_msg_unref(&m);
 }

@@ -8,8 +8,34 @@
 #include "broker.h"
 
 #include <string.h>
+#include <sys/random.h>
 
 #define PREFIX WR_REPLY_TO "."
+
+/* "amq.rabbitmq.reply-to." + 22 characters from 128 random bits: whoever
+ * knows the name can send to the channel, so it must not be guessable. */
+static void
+reply_key(char *out, size_t cap)
+{
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuv"
+                              "wxyz0123456789-_";
+    uint8_t r[17] = {0};
+    size_t n = sizeof(PREFIX) - 1;
+
+    if (getrandom(r, 16, 0) != 16) {
+        wr_broker_random_name(out, cap, PREFIX); /* no entropy: best effort */
+        return;
+    }
+    wr_assert(cap > n + 22);
+    memcpy(out, PREFIX, n);
+    for (size_t i = 0; i < 22; i++) {
+        size_t bit = i * 6;
+        unsigned v =
+            ((unsigned)r[bit / 8] << 8 | r[bit / 8 + 1]) >> (10 - bit % 8);
+        out[n++] = b64[v & 63];
+    }
+    out[n] = '\0';
+}
 
 bool
 wr_reply_to_is_pseudo(struct wr_bytes name)
@@ -58,8 +84,7 @@ wr_reply_to_consume(struct wr_chan *ch, struct wr_bytes tag, bool no_ack,
                       "attempt to reuse consumer tag '%s'", t);
         return;
     }
-    /* The name is unguessable: whoever knows it can send to this channel. */
-    wr_broker_random_name(ch->reply_key, sizeof(ch->reply_key), PREFIX);
+    reply_key(ch->reply_key, sizeof(ch->reply_key));
     ch->reply_tag = wr_strdup(t);
     wr_hmap_put(&ch->conn->vh->replies, ch->reply_key, strlen(ch->reply_key),
                 ch, NULL);
