@@ -104,17 +104,18 @@ declare(struct wr_chan *ch, const struct wr_exchange_declare *a)
             wr_table_get(a->arguments, "alternate-exchange", &v) == WR_OK &&
             v.type == WR_FT_LONGSTR;
         if (given != x->has_alternate ||
-            (given && !wr_bytes_eq_str(v.v.str, x->alternate))) {
-            wr_chan_error(ch, WR_REPLY_PRECONDITION_FAILED, WR_EXCHANGE_DECLARE,
-                          "inequivalent arg 'alternate-exchange' for "
-                          "exchange '%.*s' in vhost '%s': received %s%.*s%s "
-                          "but current is %s%s%s",
-                          n, name, vh->name, given ? "'" : "none",
-                          given ? (int)v.v.str.len : 0,
-                          given ? (const char *)v.v.str.ptr : "",
-                          given ? "'" : "", x->has_alternate ? "'" : "none",
-                          x->has_alternate ? x->alternate : "",
-                          x->has_alternate ? "'" : "");
+            (given && !wr_bytes_eq(v.v.str, x->alternate))) {
+            wr_chan_error(
+                ch, WR_REPLY_PRECONDITION_FAILED, WR_EXCHANGE_DECLARE,
+                "inequivalent arg 'alternate-exchange' for "
+                "exchange '%.*s' in vhost '%s': received %s%.*s%s "
+                "but current is %s%.*s%s",
+                n, name, vh->name, given ? "'" : "none",
+                given ? (int)v.v.str.len : 0,
+                given ? (const char *)v.v.str.ptr : "", given ? "'" : "",
+                x->has_alternate ? "'" : "none", (int)x->alternate.len,
+                x->has_alternate ? (const char *)x->alternate.ptr : "",
+                x->has_alternate ? "'" : "");
             return;
         }
     }

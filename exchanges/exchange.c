@@ -70,12 +70,11 @@ wr_exchange_new(struct wr_bytes name, const struct wr_exch_type *type,
         memcpy(x->raw_args, raw_args.ptr, raw_args.len);
         x->raw_args_len = raw_args.len;
         /* RabbitMQ ignores an alternate-exchange that is not a string. */
-        if (wr_table_get(raw_args, "alternate-exchange", &v) == WR_OK &&
-            v.type == WR_FT_LONGSTR && v.v.str.len <= 255) {
+        if (wr_table_get((struct wr_table){x->raw_args, x->raw_args_len},
+                         "alternate-exchange", &v) == WR_OK &&
+            v.type == WR_FT_LONGSTR) {
             x->has_alternate = true;
-            x->alternate_len = (uint8_t)v.v.str.len;
-            memcpy(x->alternate, v.v.str.ptr, v.v.str.len);
-            x->alternate[v.v.str.len] = '\0';
+            x->alternate = v.v.str;
         }
     }
     if (type->init(x) != WR_OK)
@@ -428,9 +427,7 @@ wr_exchange_route(struct wr_exchange *x, const struct wr_route_req *req,
         }
         if (rc.hit || !cur->has_alternate || req->lookup == NULL)
             continue;
-        ax = req->lookup(req->lookup_ctx,
-                         (struct wr_bytes){(const uint8_t *)cur->alternate,
-                                           cur->alternate_len});
+        ax = req->lookup(req->lookup_ctx, cur->alternate);
         if (ax != NULL && ax->route_mark != rc.epoch) {
             if (!push_exchange(&rc, ax)) {
                 rc.rc = WR_ERR_NOMEM;

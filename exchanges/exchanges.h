@@ -81,9 +81,8 @@ struct wr_exchange {
     /* The alternate-exchange argument: where messages this exchange
      * cannot route go (RabbitMQ's alternate exchanges). */
     bool has_alternate;
-    uint8_t alternate_len;
-    char alternate[256];  /* NUL-terminated */
-    uint64_t n_in, n_out; /* counters for the management API */
+    struct wr_bytes alternate; /* view into raw_args */
+    uint64_t n_in, n_out;      /* counters for the management API */
 };
 
 /* Finds a registered type by name ("direct", "fanout", "topic",
