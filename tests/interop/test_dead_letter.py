@@ -338,3 +338,38 @@ def test_delivery_limit_rejected_by_rabbitmq_classic_argument_parsing(ch, uniq):
                          arguments={"x-delivery-limit": -1})
     assert ei.value.reply_code == 406
 
+
+
+@pytest.mark.parametrize("xdeath", [
+    "not an array",
+    # RabbitMQ 3.10 loses this message (its x-death grouping expects
+    # tables); warren keeps the foreign entries as they are
+    pytest.param(["not a table", 42], marks=pytest.mark.warren_only),
+    [{"queue": 7, "reason": ["odd"]}, {}],
+    [{"count": "many", "queue": "q", "reason": "rejected", "exchange": ""}],
+])
+def test_client_made_x_death_does_not_break_dead_lettering(ch, uniq, xdeath):
+    dlx, dlq = dlx_pair(ch, uniq)
+    ch.queue_declare(uniq, exclusive=True,
+                     arguments={"x-dead-letter-exchange": dlx})
+    ch.basic_publish("", uniq, b"x", pika.BasicProperties(
+        headers={"x-death": xdeath, "x-first-death-queue": "made-up"}))
+    m, _, _ = get_within(ch, uniq, auto_ack=False)
+    ch.basic_reject(m.delivery_tag, requeue=False)
+    m, p, b = get_within(ch, dlq)
+    assert b == b"x"
+    assert p.headers["x-death"][0]["queue"] == uniq
+    assert p.headers["x-death"][0]["reason"] == "rejected"
+
+
+def test_many_cc_keys(ch, uniq):
+    x = uniq + "-x"
+    ch.exchange_declare(x, "direct", auto_delete=True)
+    q = uniq + "-q"
+    ch.queue_declare(q, exclusive=True)
+    ch.queue_bind(q, x, "k500")
+    keys = ["k%d" % i for i in range(1000)]
+    ch.basic_publish(x, "none", b"x",
+                     pika.BasicProperties(headers={"CC": keys}))
+    assert get_within(ch, q)[2] == b"x"
+    assert wait_count(ch, q, 0) == 0  # once, not once per key
