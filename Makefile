@@ -41,7 +41,8 @@ UNIT_BIN = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 PROGRAMS = $(BUILD)/warren-server $(BUILD)/warrenctl $(BUILD)/warren-bench
 LIBS = $(BUILD)/libwarren.a $(BUILD)/libwarren.so
 
-.PHONY: all run test check test-unit test-proto test-interop test-style \
+.PHONY: all run install test check test-unit test-proto test-interop \
+	test-security test-style \
 	bench asan ubsan valgrind fuzz format format-check deps deps-run \
 	clean gen
 
@@ -84,12 +85,55 @@ $(BUILD)/tests/check_%: tests/unit/check_%.c $(BUILD)/libwrbroker.a $(BUILD)/lib
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(BROKER_CFLAGS) -o $@ $^ $(LDFLAGS) $(CHECK_LIBS) $(BROKER_LIBS)
 
+# ---- libwarren: examples, install with a pkg-config file ----------------
+EXAMPLES = producer consumer rpc_client rpc_server
+EXAMPLE_BIN = $(patsubst %,$(BUILD)/examples/%,$(EXAMPLES))
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+WARREN_VERSION = $(shell sed -n 's/^\#define WARREN_VERSION "\(.*\)"/\1/p' client/warren.h)
+
+all: $(EXAMPLE_BIN)
+
+# The examples build as an application would: <warren.h> and the library.
+$(BUILD)/examples/%: examples/%.c client/warren.h $(BUILD)/libwarren.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Iclient -o $@ $< $(BUILD)/libwarren.a $(LDFLAGS) $(SSL_LIBS)
+
+# check_client% needs a non-empty stem, so check_client itself would fall
+# to check_% (broker libraries): give it its own rule.
+$(BUILD)/tests/check_client: tests/unit/check_client.c $(BUILD)/libwarren.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(CHECK_LIBS) $(SSL_LIBS)
+
+# check_client starts $(BUILD)/warren-server; test_examples.py runs these.
+test-unit: $(BUILD)/warren-server
+test-interop: export WARREN_EXAMPLES = $(abspath $(BUILD)/examples)
+test-interop: $(EXAMPLE_BIN)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(INCLUDEDIR) \
+	    $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(PREFIX)/etc/warren \
+	    $(DESTDIR)$(PREFIX)/share/doc/warren/internals
+	install -m 755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 client/warren.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 644 $(BUILD)/libwarren.a $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(BUILD)/libwarren.so $(DESTDIR)$(LIBDIR)/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(WARREN_VERSION)|g' \
+	    client/warren.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/warren.pc
+	install -m 644 etc/warren.conf $(DESTDIR)$(PREFIX)/etc/warren/
+	install -m 644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/warren/
+	install -m 644 docs/internals/*.md \
+	    $(DESTDIR)$(PREFIX)/share/doc/warren/internals/
+
 run: deps-run $(BUILD)/warren-server
 	$(BUILD)/warren-server --config etc/warren.conf
 
 test check: deps
 	$(MAKE) all $(UNIT_BIN)
-	$(MAKE) test-style format-check test-unit test-proto test-interop
+	$(MAKE) test-style format-check test-unit test-proto test-interop \
+	  test-security
 
 test-style:
 	@sh scripts/check-style.sh
@@ -102,6 +146,11 @@ test-proto: $(BUILD)/warren-server
 
 test-interop: $(BUILD)/warren-server
 	WARREN_SERVER=$(BUILD)/warren-server $(PYTHON) -m pytest -q -p no:cacheprovider tests/interop
+
+# TLS, users and permissions, configuration errors, flow control; each test
+# starts its own broker (certificates are made at test time by openssl).
+test-security: $(BUILD)/warren-server
+	WARREN_SERVER=$(BUILD)/warren-server $(PYTHON) -m pytest -q -p no:cacheprovider tests/security
 
 SAN = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g
 asan ubsan:

@@ -8,13 +8,16 @@
 #include "../exchanges/exchanges.h"
 #include "config.h"
 #include "log.h"
+#include "users.h"
 
 #include <event2/event.h>
 
 struct bufferevent;
 struct evconnlistener;
+struct sockaddr;
 struct wr_conn;
 struct wr_chan;
+struct wr_tls;
 
 #define WR_PRODUCT "warren"
 #define WR_VERSION "0.1.0"
@@ -24,8 +27,18 @@ struct wr_chan;
 struct wr_server {
     struct event_base *base;
     struct evconnlistener *listener;
+    struct evconnlistener *ssl_listener; /* AMQPS, when configured */
+    struct wr_tls *tls;                  /* server TLS context (tls.c) */
     struct wr_config cfg;
-    struct wr_hmap vhosts; /* name -> struct wr_vhost */
+    struct wr_hmap vhosts;     /* name -> struct wr_vhost */
+    struct wr_users users;     /* users, tags, permissions (users.c) */
+    struct wr_hmap auth_fails; /* peer host -> struct wr_auth_fail (auth.c) */
+    struct event *sig_hup;     /* reloads TLS certificates */
+    /* memory flow control (flow.c) */
+    uint64_t watermark;    /* bytes; 0 = off */
+    bool mem_alarm;        /* above the watermark: publishers blocked */
+    struct event *flow_ev; /* polls memory while the alarm is on */
+    uint64_t mem_peak;     /* highest wr_alloc_used() seen by the alarm */
     struct wr_list conns;  /* of wr_conn.link */
     struct wr_list reap;   /* closed connections waiting to be freed */
     struct event *reap_ev; /* deferred free (STYLE 5.9) */
@@ -35,7 +48,8 @@ struct wr_server {
     uint64_t publish_seq; /* orders messages within queues (requeue) */
     uint32_t nconns;
     bool stopping;
-    char bound[96]; /* "127.0.0.1:5672" once listening */
+    char bound[96];     /* "127.0.0.1:5672" once listening */
+    char ssl_bound[96]; /* same for AMQPS */
 };
 
 int wr_server_init(struct wr_server *s, const struct wr_config *cfg);
@@ -52,6 +66,10 @@ struct wr_vhost {
     struct wr_server *srv;
     struct wr_hmap exchanges; /* name -> struct wr_exchange */
     struct wr_hmap queues;    /* name -> struct wr_queue */
+    char *description;
+    int64_t max_connections; /* vhost limit max-connections, -1 = none */
+    struct wr_list conns;    /* of wr_conn.vh_link: open connections */
+    uint32_t nconns;
     /* dead-lettering (deadletter.c) */
     struct wr_list dead_letters; /* of struct wr_dead_letter, to route */
     struct event *dead_ev;       /* routes them after the current event */
@@ -193,6 +211,18 @@ struct wr_conn {
     struct wr_list link; /* in srv->conns, then srv->reap */
     uint64_t id;
     char peer[64];
+    char host[48];          /* peer address without the port */
+    bool loopback;          /* peer address is 127.0.0.0/8 or ::1 */
+    bool tls;               /* accepted on the AMQPS listener */
+    bool tls_up;            /* TLS handshake finished */
+    bool auth_failed;       /* login refused: the close waits on the timer */
+    bool blocked_cap;       /* client capability connection.blocked */
+    bool published;         /* sent basic.publish at least once */
+    bool flow_blocked;      /* memory alarm: not reading from this peer */
+    struct wr_user *u;      /* authenticated user (valid while open) */
+    char *cert_cn;          /* CN of the verified client certificate, owned */
+    char mech[16];          /* mechanism of a refused login */
+    struct wr_list vh_link; /* in vh->conns once open */
     enum wr_conn_state state;
     uint32_t frame_max;
     uint16_t channel_max;
@@ -214,7 +244,9 @@ struct wr_conn {
     bool torn_down; /* channels and exclusive queues released */
 };
 
-void wr_conn_accept(struct wr_server *s, int fd, const char *peer);
+/* Takes a new socket; tls selects the AMQPS listener's TLS context. */
+void wr_conn_accept(struct wr_server *s, int fd, const struct sockaddr *sa,
+                    bool tls);
 /* Closes the connection with connection.close (AMQP 0-9-1 hard error):
  * every channel is torn down, unacked messages go back to their queues. */
 void wr_conn_error(struct wr_conn *c, uint16_t code, uint32_t method_id,
@@ -274,8 +306,10 @@ struct wr_chan {
     bool tx;
     /* content assembly */
     enum wr_content_state cstate;
-    struct wr_msg *pending; /* reference held while assembling */
+    struct wr_msg *pending; /* reference held while assembling the body */
     bool pending_mandatory;
+    uint8_t pending_xlen, pending_klen; /* basic.publish's names, until the */
+    uint8_t pending_names[510];         /* header says the body size */
     /* consumers */
     struct wr_hmap consumers_by_tag;
     struct wr_list consumers;
@@ -294,6 +328,11 @@ struct wr_chan {
     struct wr_tx_op *tx_head, **tx_tail;
     struct wr_route_set route;
     char *last_queue; /* name of the last queue declared (for "" names) */
+    /* permission cache: write on exchange perm_x was allowed at perm_gen
+     * (perm_gen 0 = nothing cached) */
+    char perm_x[256];
+    uint16_t perm_x_len;
+    uint64_t perm_gen;
     /* direct reply-to: the reply consumer's tag (owned) and the reply-to
      * name requests carry ("amq.rabbitmq.reply-to.<token>") */
     char *reply_tag;
@@ -345,11 +384,13 @@ uint64_t wr_chan_record_delivery(struct wr_chan *ch, struct wr_queue *q,
 void wr_chan_send_content(struct wr_chan *ch, const struct wr_method *mth,
                           struct wr_msg *m);
 /* Builds the message a publish on ch is assembling from its content
- * header (stub holds exchange and routing key): checks the expiration
+ * header and basic.publish's exchange and routing key: checks the expiration
  * property and the CC / BCC headers, strips BCC and rewrites a direct
  * reply-to address (publish.c). Returns a new message whose body the
  * channel fills, or NULL after a channel or connection error. */
-struct wr_msg *wr_chan_publish_message(struct wr_chan *ch, struct wr_msg *stub,
+struct wr_msg *wr_chan_publish_message(struct wr_chan *ch,
+                                       struct wr_bytes exchange,
+                                       struct wr_bytes rkey,
                                        const struct wr_content_header *h);
 /* basic.publish of a complete message (from chan_basic or tx commit).
  * Takes ownership of the reference m. */
@@ -380,5 +421,65 @@ void wr_chan_tx_cleanup(struct wr_chan *ch);
  * name cannot be resolved here (no "last declared queue" yet). */
 struct wr_queue *wr_chan_find_queue(struct wr_chan *ch, struct wr_bytes name,
                                     uint32_t method_id);
+
+/* ---- security: auth.c, access.c, flow.c ------------------------------- */
+
+/* true for 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104 (RabbitMQ's
+ * loopback test for loopback_users). */
+bool wr_addr_is_loopback(const struct sockaddr *sa);
+/* Authenticates start-ok's mechanism and response: sets c->u and c->user
+ * and returns true, or logs why and returns false. */
+bool wr_auth_login(struct wr_conn *c, struct wr_bytes mech,
+                   struct wr_bytes resp);
+/* The mechanisms offered in connection.start for c (EXTERNAL only on a
+ * TLS connection whose peer presented a verified certificate). */
+void wr_auth_mechanisms(const struct wr_conn *c, char *out, size_t cap);
+/* Milliseconds to hold a refused login before answering, growing with
+ * recent failures from the same host (brute-force slowdown). */
+uint32_t wr_auth_fail_delay(struct wr_server *s, const char *host);
+void wr_auth_fails_cleanup(struct wr_server *s);
+/* connection.open: may c's user use vh? NULL if yes, else the reason
+ * for the 530 reply. */
+const char *wr_auth_vhost_refusal(struct wr_conn *c, struct wr_vhost *vh,
+                                  char *buf, size_t cap);
+
+/* Channel permission checks (RabbitMQ's mapping). On refusal they close
+ * the channel with 403 ACCESS_REFUSED and return false. what is "queue"
+ * or "exchange". */
+bool wr_access_check(struct wr_chan *ch, enum wr_perm_kind kind,
+                     const char *what, struct wr_bytes name,
+                     uint32_t method_id);
+/* The queue a method names: "" is the channel's last declared queue. */
+struct wr_bytes wr_access_qname(const struct wr_chan *ch, struct wr_bytes name);
+/* basic.publish: write on the exchange (cached per channel). */
+bool wr_access_publish(struct wr_chan *ch, struct wr_bytes exchange);
+/* Topic authorisation when x is a topic exchange (publish: write with the
+ * routing key; bind: read with the binding key). */
+bool wr_access_topic(struct wr_chan *ch, const struct wr_exchange *x,
+                     enum wr_perm_kind kind, struct wr_bytes rkey,
+                     uint32_t method_id);
+
+/* Runtime administration (users, vhosts, permissions), with the effects
+ * RabbitMQ gives them: deleting a vhost or user closes its connections
+ * with 320 CONNECTION_FORCED. Each persists the definitions file. */
+int wr_server_add_vhost(struct wr_server *s, const char *name,
+                        const char *description, struct wr_vhost **out);
+int wr_server_delete_vhost(struct wr_server *s, const char *name);
+int wr_server_delete_user(struct wr_server *s, const char *name);
+/* Closes every connection of user name (password or tags changed). */
+void wr_server_close_user_conns(struct wr_server *s, const char *name,
+                                const char *why);
+/* Writes the definitions file (users, vhosts, permissions) if one is
+ * configured. Returns WR_OK or WR_ERR_IO (logged). */
+int wr_server_save_definitions(struct wr_server *s);
+
+/* Memory flow control: re-evaluates the watermark; sets or clears the
+ * alarm (connection.blocked / unblocked, reading off / on). Cheap when
+ * nothing changes. */
+void wr_flow_check(struct wr_server *s);
+/* c sent basic.publish: under the alarm it is blocked too. */
+void wr_flow_on_publish(struct wr_conn *c);
+void wr_flow_init(struct wr_server *s);
+void wr_flow_cleanup(struct wr_server *s);
 
 #endif

@@ -336,7 +336,6 @@ content_header(struct wr_chan *ch, const struct wr_frame *f)
         return;
     }
     if (h.body_size > max) {
-        wr_msg_unref(&ch->pending);
         ch->cstate = WR_CONTENT_IDLE;
         wr_chan_error(ch, WR_REPLY_PRECONDITION_FAILED, WR_BASIC_PUBLISH,
                       "message size %llu is larger than configured max "
@@ -344,13 +343,14 @@ content_header(struct wr_chan *ch, const struct wr_frame *f)
                       (unsigned long long)h.body_size, (unsigned long long)max);
         return;
     }
-    /* The stub holds exchange and routing key. Out of ch->pending first:
-     * a channel error while checking the properties releases ch->pending. */
-    struct wr_msg *stub = ch->pending, *m;
-    ch->pending = NULL;
+    struct wr_bytes x = {ch->pending_names, ch->pending_xlen};
+    struct wr_bytes k = {ch->pending_names + ch->pending_xlen,
+                         ch->pending_klen};
+    struct wr_msg *m;
+    /* A channel or connection error while checking the properties ends
+     * this publish. */
     ch->cstate = WR_CONTENT_IDLE;
-    m = wr_chan_publish_message(ch, stub, &h);
-    wr_msg_unref(&stub);
+    m = wr_chan_publish_message(ch, x, k, &h);
     if (m == NULL)
         return;
     ch->pending = m;
@@ -402,9 +402,12 @@ void
 wr_chan_content_start(struct wr_chan *ch, struct wr_bytes exchange,
                       struct wr_bytes rkey, bool mandatory)
 {
-    /* Until the header says how big the body is, a body-less message
-     * carries the exchange and routing key. */
-    ch->pending = wr_msg_new(exchange, rkey, NULL, 0, 0);
+    /* Kept until the header says how big the body is; then the message is
+     * allocated once, whole. Short strings: at most 255 bytes each. */
+    memcpy(ch->pending_names, exchange.ptr, exchange.len);
+    memcpy(ch->pending_names + exchange.len, rkey.ptr, rkey.len);
+    ch->pending_xlen = (uint8_t)exchange.len;
+    ch->pending_klen = (uint8_t)rkey.len;
     ch->pending_mandatory = mandatory;
     ch->cstate = WR_CONTENT_HEADER;
 }

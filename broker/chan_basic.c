@@ -21,6 +21,14 @@ unref_cleanup(const void *data, size_t len, void *arg)
     wr_msg_unref(&m);
 }
 
+static void
+free_cleanup(const void *data, size_t len, void *arg)
+{
+    (void)data;
+    (void)len;
+    wr_free(arg);
+}
+
 /* Writes method frame + content header + body frames for m on ch. The
  * method payload is in mbuf[WR_FRAME_HEADER_SIZE .. +mlen). Borrows m. */
 static void
@@ -71,15 +79,34 @@ send_content(struct wr_chan *ch, uint8_t *buf, size_t cap, size_t mlen,
         }
         evbuffer_add(out, buf, off);
     } else {
+        /* The first body frame's header goes out with the content header.
+         * After each referenced chunk, its frame-end and the next header
+         * are a small block of their own: evbuffer_add after a reference
+         * chain would allocate a chain as large as the chunk (libevent 2.1
+         * sizes a new chain from the last one), and the memory watermark
+         * would see it. */
+        if (off > cap - WR_FRAME_HEADER_SIZE) {
+            evbuffer_add(out, buf, off);
+            off = 0;
+        }
+        wr_frame_header_encode(buf + off, WR_FRAME_BODY, ch->id,
+                               (uint32_t)WR_MIN((uint64_t)chunk, m->body_size));
+        off += WR_FRAME_HEADER_SIZE;
         evbuffer_add(out, buf, off);
         for (uint64_t pos = 0; pos < m->body_size; pos += chunk) {
-            uint8_t hdr[WR_FRAME_HEADER_SIZE];
             size_t n = (size_t)WR_MIN((uint64_t)chunk, m->body_size - pos);
-            wr_frame_header_encode(hdr, WR_FRAME_BODY, ch->id, (uint32_t)n);
-            evbuffer_add(out, hdr, sizeof(hdr));
+            uint8_t *tail = wr_malloc(1 + WR_FRAME_HEADER_SIZE);
+            size_t tl = 1;
             evbuffer_add_reference(out, m->body + pos, n, unref_cleanup,
                                    wr_msg_ref(m));
-            evbuffer_add(out, "\xCE", 1);
+            tail[0] = WR_FRAME_END;
+            if (m->body_size - pos > n) {
+                wr_frame_header_encode(
+                    tail + 1, WR_FRAME_BODY, ch->id,
+                    (uint32_t)WR_MIN((uint64_t)chunk, m->body_size - pos - n));
+                tl += WR_FRAME_HEADER_SIZE;
+            }
+            evbuffer_add_reference(out, tail, tl, free_cleanup, tail);
         }
     }
     c->last_send = wr_now();
@@ -211,10 +238,14 @@ basic_consume(struct wr_chan *ch, const struct wr_basic_consume *a)
     struct wr_list *pos, *tmp;
     int32_t priority;
 
+    /* direct reply-to: no queue, so no queue permission either */
     if (wr_reply_to_is_pseudo(a->queue)) {
         wr_reply_to_consume(ch, a->consumer_tag, a->no_ack, a->no_wait);
         return;
     }
+    if (!wr_access_check(ch, WR_PERM_READ, "queue",
+                         wr_access_qname(ch, a->queue), WR_BASIC_CONSUME))
+        return;
     q = wr_chan_find_queue(ch, a->queue, WR_BASIC_CONSUME);
     if (q == NULL || !consumer_priority(ch, q, a->arguments, &priority))
         return;
@@ -374,8 +405,15 @@ static void
 basic_publish(struct wr_chan *ch, const struct wr_basic_publish *a)
 {
     struct wr_vhost *vh = ch->conn->vh;
-    struct wr_exchange *x = wr_vhost_exchange(vh, a->exchange);
+    struct wr_exchange *x;
 
+    /* RabbitMQ access control: write on the exchange (and topic write on
+     * the routing key below). Under the memory alarm this connection is
+     * blocked too. */
+    wr_flow_on_publish(ch->conn);
+    if (!wr_access_publish(ch, a->exchange))
+        return;
+    x = wr_vhost_exchange(vh, a->exchange);
     if (x == NULL) {
         wr_chan_error(ch, WR_REPLY_NOT_FOUND, WR_BASIC_PUBLISH,
                       "no exchange '%.*s' in vhost '%s'", (int)a->exchange.len,
@@ -389,6 +427,9 @@ basic_publish(struct wr_chan *ch, const struct wr_basic_publish *a)
                       x->name, vh->name);
         return;
     }
+    if (!wr_access_topic(ch, x, WR_PERM_WRITE, a->routing_key,
+                         WR_BASIC_PUBLISH))
+        return;
     if (a->immediate) {
         wr_conn_error(ch->conn, WR_REPLY_NOT_IMPLEMENTED, WR_BASIC_PUBLISH,
                       "immediate=true");
@@ -402,12 +443,16 @@ basic_publish(struct wr_chan *ch, const struct wr_basic_publish *a)
 static void
 basic_get(struct wr_chan *ch, const struct wr_basic_get *a)
 {
-    struct wr_queue *q = wr_chan_find_queue(ch, a->queue, WR_BASIC_GET);
+    struct wr_queue *q;
     struct wr_method r = {.id = WR_BASIC_GET_OK};
     struct wr_qentry e;
     struct wr_msg *m;
     uint8_t buf[8192];
 
+    if (!wr_access_check(ch, WR_PERM_READ, "queue",
+                         wr_access_qname(ch, a->queue), WR_BASIC_GET))
+        return;
+    q = wr_chan_find_queue(ch, a->queue, WR_BASIC_GET);
     if (q == NULL)
         return;
     wr_queue_touch(q);

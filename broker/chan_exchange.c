@@ -50,6 +50,21 @@ declare(struct wr_chan *ch, const struct wr_exchange_declare *a)
         reply(ch, WR_EXCHANGE_DECLARE_OK, a->no_wait);
         return;
     }
+    /* RabbitMQ access control: configure on the exchange; with an
+     * alternate exchange also write on it and read on this one. */
+    if (!wr_access_check(ch, WR_PERM_CONFIGURE, "exchange", a->exchange,
+                         WR_EXCHANGE_DECLARE))
+        return;
+    {
+        struct wr_value ae;
+        if (wr_table_get(a->arguments, "alternate-exchange", &ae) == WR_OK &&
+            ae.type == WR_FT_LONGSTR &&
+            (!wr_access_check(ch, WR_PERM_WRITE, "exchange", ae.v.str,
+                              WR_EXCHANGE_DECLARE) ||
+             !wr_access_check(ch, WR_PERM_READ, "exchange", a->exchange,
+                              WR_EXCHANGE_DECLARE)))
+            return;
+    }
     type = wr_exch_type_find(a->type);
     if (type == NULL) {
         wr_conn_error(ch->conn, WR_REPLY_COMMAND_INVALID, WR_EXCHANGE_DECLARE,
@@ -133,6 +148,9 @@ static void delete (struct wr_chan *ch, const struct wr_exchange_delete *a)
                       (int)a->exchange.len, a->exchange.ptr);
         return;
     }
+    if (!wr_access_check(ch, WR_PERM_CONFIGURE, "exchange", a->exchange,
+                         WR_EXCHANGE_DELETE))
+        return;
     x = wr_vhost_exchange(vh, a->exchange);
     if (x == NULL) { /* idempotent, as in RabbitMQ 3.x */
         reply(ch, WR_EXCHANGE_DELETE_OK, a->no_wait);
@@ -160,6 +178,11 @@ e2e_ends(struct wr_chan *ch, uint32_t mid, struct wr_bytes dst,
                       "operation not permitted on the default exchange");
         return false;
     }
+    /* RabbitMQ access control: write on the destination, read on the
+     * source. */
+    if (!wr_access_check(ch, WR_PERM_WRITE, "exchange", dst, mid) ||
+        !wr_access_check(ch, WR_PERM_READ, "exchange", src, mid))
+        return false;
     *xd = wr_vhost_exchange(vh, dst);
     *xs = wr_vhost_exchange(vh, src);
     if (*xd == NULL || *xs == NULL) {
@@ -187,7 +210,8 @@ wr_chan_exchange(struct wr_chan *ch, const struct wr_method *m)
         return;
     case WR_EXCHANGE_BIND: {
         const struct wr_exchange_bind *a = &m->u.exchange_bind;
-        if (!e2e_ends(ch, m->id, a->destination, a->source, &xd, &xs))
+        if (!e2e_ends(ch, m->id, a->destination, a->source, &xd, &xs) ||
+            !wr_access_topic(ch, xs, WR_PERM_READ, a->routing_key, m->id))
             return;
         if (wr_exchange_bind(xs, WR_DEST_EXCHANGE, xd, a->routing_key,
                              a->arguments, &err) != WR_OK) {
@@ -200,7 +224,8 @@ wr_chan_exchange(struct wr_chan *ch, const struct wr_method *m)
     }
     case WR_EXCHANGE_UNBIND: {
         const struct wr_exchange_unbind *a = &m->u.exchange_unbind;
-        if (!e2e_ends(ch, m->id, a->destination, a->source, &xd, &xs))
+        if (!e2e_ends(ch, m->id, a->destination, a->source, &xd, &xs) ||
+            !wr_access_topic(ch, xs, WR_PERM_READ, a->routing_key, m->id))
             return;
         if (wr_exchange_unbind(xs, WR_DEST_EXCHANGE, xd, a->routing_key,
                                a->arguments) == WR_OK)

@@ -126,6 +126,22 @@ declare(struct wr_chan *ch, const struct wr_queue_declare *a)
                       (int)name.len, name.ptr);
         return;
     }
+    /* RabbitMQ access control: configure on the queue; with a
+     * dead-letter exchange also write on it and read on the queue. */
+    if (!wr_access_check(ch, WR_PERM_CONFIGURE, "queue", name,
+                         WR_QUEUE_DECLARE))
+        return;
+    {
+        struct wr_value dlx;
+        if (wr_table_get(a->arguments, "x-dead-letter-exchange", &dlx) ==
+                WR_OK &&
+            dlx.type == WR_FT_LONGSTR &&
+            (!wr_access_check(ch, WR_PERM_WRITE, "exchange", dlx.v.str,
+                              WR_QUEUE_DECLARE) ||
+             !wr_access_check(ch, WR_PERM_READ, "queue", name,
+                              WR_QUEUE_DECLARE)))
+            return;
+    }
     q = wr_vhost_queue(vh, name);
     if (q) {
         if (!wr_chan_queue_access(ch, q, WR_QUEUE_DECLARE))
@@ -178,6 +194,12 @@ binding_ends(struct wr_chan *ch, uint32_t mid, struct wr_bytes qname,
 {
     struct wr_vhost *vh = ch->conn->vh;
 
+    /* RabbitMQ access control: write on the queue, read on the exchange
+     * (and topic read on the binding key, checked by the caller). */
+    if (!wr_access_check(ch, WR_PERM_WRITE, "queue", wr_access_qname(ch, qname),
+                         mid) ||
+        !wr_access_check(ch, WR_PERM_READ, "exchange", xname, mid))
+        return false;
     *q = wr_chan_find_queue(ch, qname, mid);
     if (*q == NULL)
         return false;
@@ -211,7 +233,8 @@ wr_chan_queue(struct wr_chan *ch, const struct wr_method *m)
         return;
     case WR_QUEUE_BIND: {
         const struct wr_queue_bind *a = &m->u.queue_bind;
-        if (!binding_ends(ch, m->id, a->queue, a->exchange, &q, &x))
+        if (!binding_ends(ch, m->id, a->queue, a->exchange, &q, &x) ||
+            !wr_access_topic(ch, x, WR_PERM_READ, a->routing_key, m->id))
             return;
         if (wr_exchange_bind(x, WR_DEST_QUEUE, q, a->routing_key, a->arguments,
                              &err) != WR_OK) {
@@ -225,7 +248,8 @@ wr_chan_queue(struct wr_chan *ch, const struct wr_method *m)
     }
     case WR_QUEUE_UNBIND: {
         const struct wr_queue_unbind *a = &m->u.queue_unbind;
-        if (!binding_ends(ch, m->id, a->queue, a->exchange, &q, &x))
+        if (!binding_ends(ch, m->id, a->queue, a->exchange, &q, &x) ||
+            !wr_access_topic(ch, x, WR_PERM_READ, a->routing_key, m->id))
             return;
         if (wr_exchange_unbind(x, WR_DEST_QUEUE, q, a->routing_key,
                                a->arguments) == WR_OK)
@@ -235,6 +259,9 @@ wr_chan_queue(struct wr_chan *ch, const struct wr_method *m)
     }
     case WR_QUEUE_PURGE: {
         const struct wr_queue_purge *a = &m->u.queue_purge;
+        if (!wr_access_check(ch, WR_PERM_READ, "queue",
+                             wr_access_qname(ch, a->queue), m->id))
+            return;
         q = wr_chan_find_queue(ch, a->queue, m->id);
         if (q == NULL)
             return;
@@ -248,6 +275,8 @@ wr_chan_queue(struct wr_chan *ch, const struct wr_method *m)
         struct wr_bytes name = a->queue;
         if (name.len == 0 && ch->last_queue)
             name = wr_bytes_str(ch->last_queue);
+        if (!wr_access_check(ch, WR_PERM_CONFIGURE, "queue", name, m->id))
+            return;
         q = wr_vhost_queue(ch->conn->vh, name);
         ok.id = WR_QUEUE_DELETE_OK;
         no_wait = a->no_wait;

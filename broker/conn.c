@@ -4,7 +4,9 @@
  * heartbeats both ways and the close handshake, and hands channel frames
  * to their channel. */
 #include "broker.h"
+#include "tls.h"
 
+#include <arpa/inet.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <netinet/in.h>
@@ -15,6 +17,10 @@
 #include <time.h>
 
 #define CLOSE_OK_WAIT 3 /* seconds to wait for connection.close-ok */
+/* Bytes read from one peer per read callback: with one frame in progress
+ * this bounds what a blocked publisher can add past the memory
+ * watermark. */
+#define READ_CHUNK 16384
 
 static void conn_teardown(struct wr_conn *c);
 static void arm_timer(struct wr_conn *c, int64_t ms);
@@ -209,6 +215,11 @@ conn_teardown(struct wr_conn *c)
         bq->owner = NULL;
         wr_vhost_delete_queue(bq->vh, bq->q);
     }
+    if (c->vh) {
+        wr_list_remove(&c->vh_link);
+        c->vh->nconns--;
+        c->vh = NULL;
+    }
 }
 
 void
@@ -221,6 +232,7 @@ wr_conn_free(struct wr_conn *c)
     wr_free(c->chans);
     wr_free(c->user);
     wr_free(c->client_name);
+    wr_free(c->cert_cn);
     wr_free(c);
 }
 
@@ -232,6 +244,7 @@ send_start(struct wr_conn *c)
     uint8_t props[1024];
     struct wr_tb b;
     struct wr_method m = {.id = WR_CONNECTION_START};
+    char mechs[128];
 
     wr_tb_init(&b, props, sizeof(props));
     wr_tb_begin_table(&b, "capabilities");
@@ -258,63 +271,53 @@ send_start(struct wr_conn *c)
     m.u.connection_start.version_major = 0;
     m.u.connection_start.version_minor = 9;
     m.u.connection_start.server_properties = wr_tb_table(&b);
-    m.u.connection_start.mechanisms = wr_bytes_str("PLAIN AMQPLAIN");
+    wr_auth_mechanisms(c, mechs, sizeof(mechs));
+    m.u.connection_start.mechanisms = wr_bytes_str(mechs);
     m.u.connection_start.locales = wr_bytes_str("en_US");
     wr_conn_send_method(c, 0, &m);
     c->state = WR_CONN_AWAIT_START_OK;
 }
 
-/* PLAIN: "authzid\0user\0pass"; AMQPLAIN: a table body with LOGIN and
- * PASSWORD (RabbitMQ's rabbit_auth_mechanism_amqplain). */
-static bool
-parse_credentials(struct wr_bytes mech, struct wr_bytes resp,
-                  struct wr_bytes *user, struct wr_bytes *pass)
+/* A refused login is answered after a delay that grows with recent
+ * failures from the same host; meanwhile nothing more is read. */
+static void
+refuse_login(struct wr_conn *c, struct wr_bytes mech)
 {
-    if (wr_bytes_eq_str(mech, "PLAIN")) {
-        const uint8_t *p = resp.ptr, *end = resp.ptr + resp.len;
-        const uint8_t *z1 = memchr(p, 0, resp.len), *z2;
-        if (z1 == NULL)
-            return false;
-        z2 = memchr(z1 + 1, 0, (size_t)(end - z1 - 1));
-        if (z2 == NULL)
-            return false;
-        *user = (struct wr_bytes){z1 + 1, (uint32_t)(z2 - z1 - 1)};
-        *pass = (struct wr_bytes){z2 + 1, (uint32_t)(end - z2 - 1)};
-        return true;
-    }
-    if (wr_bytes_eq_str(mech, "AMQPLAIN")) {
-        struct wr_table t = {resp.ptr, resp.len};
-        struct wr_value v;
-        if (wr_table_validate(resp.ptr, resp.len, 4) != WR_OK)
-            return false;
-        if (wr_table_get(t, "LOGIN", &v) != WR_OK || v.type != WR_FT_LONGSTR)
-            return false;
-        *user = v.v.str;
-        if (wr_table_get(t, "PASSWORD", &v) != WR_OK || v.type != WR_FT_LONGSTR)
-            return false;
-        *pass = v.v.str;
-        return true;
-    }
-    return false;
+    uint32_t ms = wr_auth_fail_delay(c->srv, c->host);
+
+    snprintf(c->mech, sizeof(c->mech), "%.*s", (int)WR_MIN(mech.len, 15u),
+             mech.ptr);
+    c->auth_failed = true;
+    bufferevent_disable(c->bev, EV_READ);
+    arm_timer(c, ms);
+}
+
+static bool
+capability(struct wr_table caps, const char *name)
+{
+    struct wr_value cap;
+
+    return wr_table_get(caps, name, &cap) == WR_OK && cap.type == WR_FT_BOOL &&
+           cap.v.b;
 }
 
 static void
 on_start_ok(struct wr_conn *c, const struct wr_connection_start_ok *m)
 {
-    struct wr_bytes user, pass;
-    struct wr_value v, cap;
+    struct wr_value v;
     struct wr_method t = {.id = WR_CONNECTION_TUNE};
 
     if (wr_table_get(m->client_properties, "capabilities", &v) == WR_OK &&
-        v.type == WR_FT_TABLE &&
-        wr_table_get(v.v.table, "consumer_cancel_notify", &cap) == WR_OK &&
-        cap.type == WR_FT_BOOL)
-        c->cancel_notify = cap.v.b;
+        v.type == WR_FT_TABLE) {
+        c->cancel_notify = capability(v.v.table, "consumer_cancel_notify");
+        c->blocked_cap = capability(v.v.table, "connection.blocked");
+    }
     if (wr_table_get(m->client_properties, "connection_name", &v) == WR_OK &&
         v.type == WR_FT_LONGSTR)
         c->client_name = wr_strndup(v.v.str.ptr, WR_MIN(v.v.str.len, 255));
     if (!wr_bytes_eq_str(m->mechanism, "PLAIN") &&
-        !wr_bytes_eq_str(m->mechanism, "AMQPLAIN")) {
+        !wr_bytes_eq_str(m->mechanism, "AMQPLAIN") &&
+        !wr_bytes_eq_str(m->mechanism, "EXTERNAL")) {
         /* AMQP 0-9-1 connection.start-ok: a mechanism that was not offered
          * makes the server close without sending any further data. */
         wr_log(WR_LOG_WARN, "conn %llu %s: unsupported mechanism '%.*s'",
@@ -323,19 +326,10 @@ on_start_ok(struct wr_conn *c, const struct wr_connection_start_ok *m)
         wr_conn_drop(c, "unsupported authentication mechanism");
         return;
     }
-    if (!parse_credentials(m->mechanism, m->response, &user, &pass) ||
-        !wr_bytes_eq_str(user, c->srv->cfg.default_user) ||
-        !wr_bytes_eq_str(pass, c->srv->cfg.default_pass)) {
-        wr_log(WR_LOG_WARN, "conn %llu %s: login refused for user '%.*s'",
-               (unsigned long long)c->id, c->peer, (int)WR_MIN(user.len, 64u),
-               user.ptr ? (char *)user.ptr : "");
-        wr_conn_error(c, WR_REPLY_ACCESS_REFUSED, WR_CONNECTION_START_OK,
-                      "Login was refused using authentication mechanism "
-                      "%.*s. For details see the broker logfile.",
-                      (int)m->mechanism.len, m->mechanism.ptr);
+    if (!wr_auth_login(c, m->mechanism, m->response)) {
+        refuse_login(c, m->mechanism);
         return;
     }
-    c->user = wr_strndup(user.ptr, user.len);
     t.u.connection_tune.channel_max = c->srv->cfg.channel_max;
     t.u.connection_tune.frame_max = c->srv->cfg.frame_max;
     t.u.connection_tune.heartbeat = c->srv->cfg.heartbeat;
@@ -378,6 +372,8 @@ on_open(struct wr_conn *c, const struct wr_connection_open *m)
     struct wr_method ok = {.id = WR_CONNECTION_OPEN_OK};
     struct wr_vhost *vh =
         wr_hmap_get(&c->srv->vhosts, m->virtual_host.ptr, m->virtual_host.len);
+    const char *why;
+    char buf[512];
 
     if (vh == NULL) {
         wr_conn_error(c, WR_REPLY_NOT_ALLOWED, WR_CONNECTION_OPEN,
@@ -385,7 +381,14 @@ on_open(struct wr_conn *c, const struct wr_connection_open *m)
                       m->virtual_host.ptr);
         return;
     }
+    why = wr_auth_vhost_refusal(c, vh, buf, sizeof(buf));
+    if (why) {
+        wr_conn_error(c, WR_REPLY_NOT_ALLOWED, WR_CONNECTION_OPEN, "%s", why);
+        return;
+    }
     c->vh = vh;
+    wr_list_push_back(&vh->conns, &c->vh_link);
+    vh->nconns++;
     wr_conn_send_method(c, 0, &ok);
     c->state = WR_CONN_OPEN;
     wr_log(WR_LOG_INFO, "conn %llu %s: user '%s' opened vhost '%s'",
@@ -649,6 +652,7 @@ read_cb(struct bufferevent *bev, void *arg)
                                              struct wr_chan, confirm_link);
         wr_chan_flush_confirms(ch);
     }
+    wr_flow_check(c->srv);
 }
 
 static void
@@ -662,6 +666,7 @@ write_cb(struct bufferevent *bev, void *arg)
             wr_conn_drop(c, "closed");
         return;
     }
+    wr_flow_check(c->srv);
     if (c->write_blocked && left <= c->srv->cfg.output_limit / 2) {
         c->write_blocked = false;
         for (uint32_t i = 0; i < c->nchans; i++)
@@ -674,8 +679,36 @@ static void
 event_cb(struct bufferevent *bev, short what, void *arg)
 {
     struct wr_conn *c = arg;
+    char why[300];
 
-    (void)bev;
+    if ((what & BEV_EVENT_CONNECTED) && c->tls) {
+        char cn[256], desc[128];
+        c->tls_up = true;
+        wr_tls_describe(bev, desc, sizeof(desc));
+        if (wr_tls_peer_cn(bev, cn, sizeof(cn)))
+            c->cert_cn = wr_strdup(cn);
+        wr_log(WR_LOG_INFO,
+               "conn %llu %s: TLS established (%s), peer "
+               "certificate %s%s%s",
+               (unsigned long long)c->id, c->peer, desc,
+               c->cert_cn ? "CN '" : "none or unverified",
+               c->cert_cn ? c->cert_cn : "", c->cert_cn ? "'" : "");
+        return;
+    }
+    if (c->tls && !c->tls_up && (what & (BEV_EVENT_ERROR | BEV_EVENT_EOF))) {
+        /* Refused handshakes: plain AMQP on the TLS port, an untrusted or
+         * expired certificate, a missing one when required. */
+        wr_tls_error(bev, why, sizeof(why));
+        wr_log(WR_LOG_WARN, "conn %llu %s: TLS handshake failed: %s",
+               (unsigned long long)c->id, c->peer, why);
+        wr_conn_drop(c, "TLS handshake failed");
+        return;
+    }
+    if ((what & BEV_EVENT_ERROR) && c->tls) {
+        wr_tls_error(bev, why, sizeof(why));
+        wr_log(WR_LOG_INFO, "conn %llu %s: TLS error: %s",
+               (unsigned long long)c->id, c->peer, why);
+    }
     if (what & BEV_EVENT_EOF)
         wr_conn_drop(c, c->state == WR_CONN_FLUSHING
                             ? "closed"
@@ -692,11 +725,24 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
+    if (c->auth_failed && c->state == WR_CONN_AWAIT_START_OK) {
+        /* The delayed answer to a refused login (authentication_failure_
+         * close capability): 403, then close once it is written. */
+        wr_conn_error(c, WR_REPLY_ACCESS_REFUSED, WR_CONNECTION_START_OK,
+                      "Login was refused using authentication mechanism %s. "
+                      "For details see the broker logfile.",
+                      c->mech);
+        conn_flush_and_close(c);
+        return;
+    }
     switch (c->state) {
     case WR_CONN_OPEN:
         if (c->heartbeat == 0)
             return;
-        if (now - c->last_recv > 2 * (int64_t)c->heartbeat) {
+        /* A blocked publisher is not read from, so its heartbeats are not
+         * seen either (RabbitMQ suspends the check the same way). */
+        if (!c->flow_blocked &&
+            now - c->last_recv > 2 * (int64_t)c->heartbeat) {
             wr_log(WR_LOG_NOTICE,
                    "conn %llu %s: missed heartbeats from "
                    "client, timeout: %us",
@@ -715,8 +761,9 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
     case WR_CONN_DEAD:
         return;
     default:
-        wr_log(WR_LOG_NOTICE, "conn %llu %s: handshake timeout",
-               (unsigned long long)c->id, c->peer);
+        wr_log(WR_LOG_NOTICE, "conn %llu %s: %shandshake timeout",
+               (unsigned long long)c->id, c->peer,
+               c->tls && !c->tls_up ? "TLS " : "");
         wr_conn_drop(c, "handshake timeout");
         return;
     }
@@ -731,30 +778,55 @@ arm_timer(struct wr_conn *c, int64_t ms)
 }
 
 void
-wr_conn_accept(struct wr_server *s, int fd, const char *peer)
+wr_conn_accept(struct wr_server *s, int fd, const struct sockaddr *sa, bool tls)
 {
-    struct wr_conn *c = wr_calloc(1, sizeof(*c));
-    int one = 1;
+    struct wr_conn *c;
+    char host[INET6_ADDRSTRLEN] = "?";
+    int one = 1, port = 0;
 
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+        port = ntohs(in->sin_port);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+        port = ntohs(in6->sin6_port);
+    }
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     evutil_make_socket_nonblocking(fd);
+    c = wr_calloc(1, sizeof(*c));
     c->srv = s;
     c->id = ++s->next_conn_id;
-    snprintf(c->peer, sizeof(c->peer), "%s", peer);
+    snprintf(c->host, sizeof(c->host), "%s", host);
+    snprintf(c->peer, sizeof(c->peer),
+             sa->sa_family == AF_INET6 ? "[%s]:%d" : "%s:%d", host, port);
+    c->loopback = wr_addr_is_loopback(sa);
+    c->tls = tls;
     c->state = WR_CONN_AWAIT_HEADER;
     c->frame_max = WR_FRAME_MIN_SIZE;
     c->channel_max = s->cfg.channel_max;
     c->started = c->last_recv = c->last_send = wr_now();
     wr_list_init(&c->exclusive_queues);
     wr_list_init(&c->confirm_chans);
-    c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    wr_list_init(&c->vh_link);
+    c->bev = tls ? wr_tls_bev_new(s->tls, s->base, fd)
+                 : bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    if (c->bev == NULL) {
+        wr_log(WR_LOG_WARN, "conn %llu %s: cannot set up the connection",
+               (unsigned long long)c->id, c->peer);
+        evutil_closesocket(fd);
+        wr_free(c);
+        return;
+    }
     c->timer = evtimer_new(s->base, timer_cb, c);
     bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
     bufferevent_setwatermark(c->bev, EV_WRITE, s->cfg.output_limit / 2, 0);
+    bufferevent_set_max_single_read(c->bev, READ_CHUNK);
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
     wr_list_push_back(&s->conns, &c->link);
     s->nconns++;
     arm_timer(c, s->cfg.handshake_timeout);
-    wr_log(WR_LOG_INFO, "conn %llu %s: accepted", (unsigned long long)c->id,
-           peer);
+    wr_log(WR_LOG_INFO, "conn %llu %s: accepted%s", (unsigned long long)c->id,
+           c->peer, tls ? " on the TLS listener" : "");
 }

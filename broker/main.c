@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* warren-server: command line, configuration, run. */
 #include "broker.h"
+#include "defs.h"
+#include "tls.h"
 
+#include <event2/event.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,15 +16,21 @@ static const char usage[] =
     "\n"
     "SYNOPSIS\n"
     "    warren-server [--config FILE] [--bind ADDR] [--port N]\n"
-    "                  [--log-level LEVEL] [--check-config]\n"
+    "                  [--ssl-port N] [--definitions FILE]\n"
+    "                  [--set KEY=VALUE]... [--log-level LEVEL]\n"
+    "                  [--check-config]\n"
     "\n"
     "DESCRIPTION\n"
     "    Accepts AMQP 0-9-1 connections (RabbitMQ's dialect: publisher\n"
     "    confirms, basic.nack, exchange-to-exchange bindings, consumer\n"
     "    cancel notifications) and routes messages through direct, fanout,\n"
     "    topic and headers exchanges into FIFO or priority queues.\n"
+    "    Users, vhosts and per-vhost permissions are RabbitMQ's; with\n"
+    "    listeners.ssl.default set it also accepts AMQPS (TLS 1.2 / 1.3).\n"
     "    Once listening it prints one line on stderr:\n"
     "        warren-server ready on amqp://ADDR:PORT\n"
+    "    (preceded by 'warren-server TLS listener on amqps://ADDR:PORT'\n"
+    "    when TLS is on). SIGHUP reloads the TLS certificates.\n"
     "    SIGINT or SIGTERM closes every connection with connection.close\n"
     "    320 CONNECTION_FORCED and exits 0.\n"
     "\n"
@@ -30,8 +39,15 @@ static const char usage[] =
     "                          etc/warren.conf for every key and default)\n"
     "    -b, --bind ADDR       listen address (default 127.0.0.1)\n"
     "    -p, --port N          AMQP port (default 5672; 0 = any free port)\n"
+    "        --ssl-port N      turn on AMQPS on port N (needs\n"
+    "                          ssl_options.certfile and keyfile)\n"
+    "        --definitions FILE  users, vhosts and permissions file\n"
+    "                          (definitions.file)\n"
+    "    -s, --set KEY=VALUE   set any configuration key; repeatable\n"
     "    -l, --log-level L     error, warn, notice (default), info, debug\n"
-    "        --check-config    validate the configuration and exit\n"
+    "        --check-config    validate the configuration (keys, values,\n"
+    "                          TLS files, definitions file) and exit\n"
+    "    Flags override the configuration file, whatever their order.\n"
     "    -h, --help            this text\n"
     "    -V, --version         print the version\n"
     "\n"
@@ -48,18 +64,23 @@ main(int argc, char **argv)
         {"port", required_argument, NULL, 'p'},
         {"log-level", required_argument, NULL, 'l'},
         {"check-config", no_argument, NULL, 'C'},
+        {"ssl-port", required_argument, NULL, 'S'},
+        {"definitions", required_argument, NULL, 'D'},
+        {"set", required_argument, NULL, 's'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     const char *config = NULL, *bind = NULL, *port = NULL, *level = NULL;
+    const char *sets[64];
+    size_t nsets = 0;
     bool check_only = false;
     struct wr_config cfg;
     struct wr_server srv;
     char err[600];
     int opt, rc;
 
-    while ((opt = getopt_long(argc, argv, "c:b:p:l:hV", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "c:b:p:l:s:hV", opts, NULL)) != -1) {
         switch (opt) {
         case 'c':
             config = optarg;
@@ -76,6 +97,27 @@ main(int argc, char **argv)
         case 'C':
             check_only = true;
             break;
+        case 'S':
+        case 'D':
+        case 's': {
+            /* kept in order; applied after the file */
+            static char buf[64][600];
+            if (nsets == WR_ARRAY_LEN(sets)) {
+                fprintf(stderr, "warren-server: too many --set\n");
+                return 2;
+            }
+            if (opt == 'S')
+                snprintf(buf[nsets], sizeof(buf[0]), "listeners.ssl.default=%s",
+                         optarg);
+            else if (opt == 'D')
+                snprintf(buf[nsets], sizeof(buf[0]), "definitions.file=%s",
+                         optarg);
+            else
+                snprintf(buf[nsets], sizeof(buf[0]), "%s", optarg);
+            sets[nsets] = buf[nsets];
+            nsets++;
+            break;
+        }
         case 'h':
             fputs(usage, stdout);
             return 0;
@@ -99,6 +141,20 @@ main(int argc, char **argv)
         fprintf(stderr, "warren-server: %s\n", err);
         return 1;
     }
+    for (size_t i = 0; i < nsets; i++) {
+        char kv[600], *eq;
+        snprintf(kv, sizeof(kv), "%s", sets[i]);
+        eq = strchr(kv, '=');
+        if (eq == NULL) {
+            fprintf(stderr, "warren-server: --set: expected KEY=VALUE\n");
+            return 2;
+        }
+        *eq = '\0';
+        if (wr_config_set(&cfg, kv, eq + 1, err, sizeof(err))) {
+            fprintf(stderr, "warren-server: %s\n", err);
+            return 2;
+        }
+    }
     if (level && wr_config_set(&cfg, "log.level", level, err, sizeof(err))) {
         fprintf(stderr, "warren-server: %s\n", err);
         return 2;
@@ -119,7 +175,29 @@ main(int argc, char **argv)
         }
         cfg.port = (int)p;
     }
+    if (wr_config_validate(&cfg, err, sizeof(err))) {
+        fprintf(stderr, "warren-server: %s%s%s\n", config ? config : "",
+                config ? ": " : "", err);
+        return 1;
+    }
+    /* Every allocation, libevent's and OpenSSL's included, goes through
+     * wr_malloc: the memory watermark sees all queued bytes. */
+    event_set_mem_functions(wr_malloc, wr_realloc, wr_free);
+    wr_tls_global_init();
     if (check_only) {
+        if (cfg.ssl_on) {
+            struct wr_tls *t = wr_tls_new(&cfg, err, sizeof(err));
+            if (t == NULL) {
+                fprintf(stderr, "warren-server: TLS: %s\n", err);
+                return 1;
+            }
+            wr_tls_free(t);
+        }
+        if (cfg.definitions_file[0] &&
+            wr_defs_check(cfg.definitions_file, err, sizeof(err)) < 0) {
+            fprintf(stderr, "warren-server: %s\n", err);
+            return 1;
+        }
         printf("configuration ok\n");
         return 0;
     }

@@ -25,13 +25,13 @@ routes_header_ok(struct wr_chan *ch, struct wr_table headers, const char *key,
 }
 
 struct wr_msg *
-wr_chan_publish_message(struct wr_chan *ch, struct wr_msg *stub,
-                        const struct wr_content_header *h)
+wr_chan_publish_message(struct wr_chan *ch, struct wr_bytes exchange,
+                        struct wr_bytes rkey, const struct wr_content_header *h)
 {
     static const char *const skip_bcc[] = {"BCC", NULL};
     struct wr_props p = h->props;
-    struct wr_msg_spec sp = {.exchange = wr_msg_exchange(stub),
-                             .rkey = wr_msg_rkey(stub),
+    struct wr_msg_spec sp = {.exchange = exchange,
+                             .rkey = rkey,
                              .props = h->raw_props,
                              .props_len = h->raw_props_len,
                              .body_size = h->body_size};

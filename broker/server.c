@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The event base, the AMQP listener, signals and the deferred reaper. */
 #include "broker.h"
+#include "defs.h"
+#include "tls.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -12,33 +14,42 @@
 #include <sys/socket.h>
 
 static void
-on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
-          int socklen, void *arg)
+accept_one(struct wr_server *s, evutil_socket_t fd, struct sockaddr *sa,
+           bool tls)
 {
-    struct wr_server *s = arg;
-    char host[INET6_ADDRSTRLEN] = "?", peer[64];
-    int port = 0;
-
-    (void)l;
-    (void)socklen;
-    if (sa->sa_family == AF_INET) {
-        struct sockaddr_in *in = (struct sockaddr_in *)sa;
-        inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-        port = ntohs(in->sin_port);
-    } else if (sa->sa_family == AF_INET6) {
-        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)sa;
-        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-        port = ntohs(in6->sin6_port);
-    }
-    snprintf(peer, sizeof(peer), "%s:%d", host, port);
     if (s->stopping ||
         (s->cfg.connection_max && s->nconns >= s->cfg.connection_max)) {
-        wr_log(WR_LOG_WARN, "refusing connection from %s: %s", peer,
+        char host[INET6_ADDRSTRLEN] = "?";
+        if (sa->sa_family == AF_INET)
+            inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, host,
+                      sizeof(host));
+        else if (sa->sa_family == AF_INET6)
+            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, host,
+                      sizeof(host));
+        wr_log(WR_LOG_WARN, "refusing connection from %s: %s", host,
                s->stopping ? "shutting down" : "connection_max reached");
         evutil_closesocket(fd);
         return;
     }
-    wr_conn_accept(s, fd, peer);
+    wr_conn_accept(s, fd, sa, tls);
+}
+
+static void
+on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+          int socklen, void *arg)
+{
+    (void)l;
+    (void)socklen;
+    accept_one(arg, fd, sa, false);
+}
+
+static void
+on_accept_tls(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+              int socklen, void *arg)
+{
+    (void)l;
+    (void)socklen;
+    accept_one(arg, fd, sa, true);
 }
 
 static void
@@ -97,6 +108,21 @@ on_signal(evutil_socket_t sig, short what, void *arg)
     (void)what;
     if (sig == SIGPIPE)
         return;
+    if (sig == SIGHUP) {
+        char err[600];
+        if (s->tls == NULL) {
+            wr_log(WR_LOG_NOTICE, "SIGHUP received: no TLS listener");
+        } else if (wr_tls_reload(s->tls, &s->cfg, err, sizeof(err)) == 0) {
+            wr_log(WR_LOG_NOTICE, "SIGHUP received: TLS certificates "
+                                  "reloaded; open connections keep theirs");
+        } else {
+            wr_log(WR_LOG_ERROR,
+                   "SIGHUP received: TLS reload failed, "
+                   "keeping the old certificates: %s",
+                   err);
+        }
+        return;
+    }
     if (s->stopping)
         return;
     wr_log(WR_LOG_NOTICE, "%s received: closing %u connection(s)",
@@ -105,6 +131,10 @@ on_signal(evutil_socket_t sig, short what, void *arg)
     if (s->listener) {
         evconnlistener_free(s->listener);
         s->listener = NULL;
+    }
+    if (s->ssl_listener) {
+        evconnlistener_free(s->ssl_listener);
+        s->ssl_listener = NULL;
     }
     wr_list_for_each_safe(pos, tmp, &s->conns)
     {
@@ -137,19 +167,89 @@ parse_addr(const char *addr, int port, struct sockaddr_storage *ss, int *len)
     return -1;
 }
 
+/* Binds a listener on addr:port and records "ADDR:PORT" in bound. */
+static struct evconnlistener *
+listen_on(struct wr_server *s, const char *addr, int port, evconnlistener_cb cb,
+          char *bound, size_t boundcap)
+{
+    struct sockaddr_storage ss, got;
+    int sslen = sizeof(ss);
+    socklen_t gl = sizeof(got);
+    char spec[96], host[INET6_ADDRSTRLEN] = "?";
+    struct evconnlistener *l;
+
+    snprintf(spec, sizeof(spec), strchr(addr, ':') ? "[%s]:%d" : "%s:%d", addr,
+             port);
+    memset(&ss, 0, sizeof(ss));
+    if (parse_addr(addr, port, &ss, &sslen)) {
+        wr_log(WR_LOG_ERROR, "bad listen address '%s'", spec);
+        return NULL;
+    }
+    l = evconnlistener_new_bind(s->base, cb, s,
+                                LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
+                                    LEV_OPT_CLOSE_ON_EXEC,
+                                1024, (struct sockaddr *)&ss, sslen);
+    if (l == NULL) {
+        wr_log(WR_LOG_ERROR, "cannot listen on %s: %s", spec, strerror(errno));
+        return NULL;
+    }
+    evconnlistener_set_error_cb(l, on_accept_error);
+    getsockname(evconnlistener_get_fd(l), (struct sockaddr *)&got, &gl);
+    if (got.ss_family == AF_INET) {
+        struct sockaddr_in *in = (struct sockaddr_in *)&got;
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+        snprintf(bound, boundcap, "%s:%d", host, ntohs(in->sin_port));
+    } else {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&got;
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+        snprintf(bound, boundcap, "[%s]:%d", host, ntohs(in6->sin6_port));
+    }
+    return l;
+}
+
+/* Users, vhosts and permissions: from the definitions file when there is
+ * one, else RabbitMQ's fresh-node defaults (written to the file). */
+static int
+load_definitions(struct wr_server *s)
+{
+    const char *path = s->cfg.definitions_file;
+    char err[600];
+    int rc = path[0] ? wr_defs_load(s, path, err, sizeof(err)) : 1;
+
+    if (rc < 0) {
+        wr_log(WR_LOG_ERROR, "%s", err);
+        return -1;
+    }
+    if (rc == 0) {
+        wr_log(WR_LOG_NOTICE,
+               "definitions loaded from %s: %zu user(s), %zu "
+               "vhost(s)",
+               path, s->users.by_name.count, s->vhosts.count);
+        return 0;
+    }
+    wr_defs_bootstrap(s);
+    if (path[0] == '\0') {
+        wr_log(WR_LOG_INFO, "no definitions.file: users, vhosts and "
+                            "permissions are kept in memory only");
+        return 0;
+    }
+    wr_log(WR_LOG_NOTICE, "%s not found: created user '%s' and vhost '%s'",
+           path, s->cfg.default_user, s->cfg.default_vhost);
+    return wr_server_save_definitions(s) == WR_OK ? 0 : -1;
+}
+
 int
 wr_server_init(struct wr_server *s, const struct wr_config *cfg)
 {
-    struct sockaddr_storage ss;
-    int sslen = sizeof(ss);
-    char spec[96];
-    struct wr_vhost *vh;
+    char err[600];
 
     memset(s, 0, sizeof(*s));
     s->cfg = *cfg;
     wr_list_init(&s->conns);
     wr_list_init(&s->reap);
     wr_hmap_init(&s->vhosts);
+    wr_hmap_init(&s->auth_fails);
+    wr_users_init(&s->users);
     s->base = event_base_new();
     if (s->base == NULL)
         return -1;
@@ -157,47 +257,33 @@ wr_server_init(struct wr_server *s, const struct wr_config *cfg)
     s->sig_int = evsignal_new(s->base, SIGINT, on_signal, s);
     s->sig_term = evsignal_new(s->base, SIGTERM, on_signal, s);
     s->sig_pipe = evsignal_new(s->base, SIGPIPE, on_signal, s);
+    s->sig_hup = evsignal_new(s->base, SIGHUP, on_signal, s);
     event_add(s->sig_int, NULL);
     event_add(s->sig_term, NULL);
     event_add(s->sig_pipe, NULL);
-
-    vh = wr_vhost_new(s, cfg->default_vhost);
-    wr_hmap_put(&s->vhosts, vh->name, strlen(vh->name), vh, NULL);
-
-    snprintf(spec, sizeof(spec), strchr(cfg->bind, ':') ? "[%s]:%d" : "%s:%d",
-             cfg->bind, cfg->port);
-    memset(&ss, 0, sizeof(ss));
-    if (parse_addr(cfg->bind, cfg->port, &ss, &sslen)) {
-        wr_log(WR_LOG_ERROR, "bad listen address '%s'", spec);
+    event_add(s->sig_hup, NULL);
+    wr_flow_init(s);
+    if (load_definitions(s))
         return -1;
-    }
-    s->listener = evconnlistener_new_bind(
-        s->base, on_accept, s,
-        LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 1024,
-        (struct sockaddr *)&ss, sslen);
-    if (s->listener == NULL) {
-        wr_log(WR_LOG_ERROR, "cannot listen on %s: %s", spec, strerror(errno));
+    if (s->watermark)
+        wr_log(WR_LOG_INFO, "memory high watermark: %llu bytes",
+               (unsigned long long)s->watermark);
+
+    s->listener = listen_on(s, cfg->bind, cfg->port, on_accept, s->bound,
+                            sizeof(s->bound));
+    if (s->listener == NULL)
         return -1;
-    }
-    evconnlistener_set_error_cb(s->listener, on_accept_error);
-    {
-        struct sockaddr_storage got;
-        socklen_t gl = sizeof(got);
-        char host[INET6_ADDRSTRLEN] = "?";
-        int port = 0;
-        getsockname(evconnlistener_get_fd(s->listener), (struct sockaddr *)&got,
-                    &gl);
-        if (got.ss_family == AF_INET) {
-            struct sockaddr_in *in = (struct sockaddr_in *)&got;
-            inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-            port = ntohs(in->sin_port);
-            snprintf(s->bound, sizeof(s->bound), "%s:%d", host, port);
-        } else {
-            struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&got;
-            inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-            port = ntohs(in6->sin6_port);
-            snprintf(s->bound, sizeof(s->bound), "[%s]:%d", host, port);
+    if (cfg->ssl_on) {
+        s->tls = wr_tls_new(cfg, err, sizeof(err));
+        if (s->tls == NULL) {
+            wr_log(WR_LOG_ERROR, "TLS: %s", err);
+            return -1;
         }
+        s->ssl_listener = listen_on(
+            s, cfg->ssl_bind[0] ? cfg->ssl_bind : cfg->bind, cfg->ssl_port,
+            on_accept_tls, s->ssl_bound, sizeof(s->ssl_bound));
+        if (s->ssl_listener == NULL)
+            return -1;
     }
     return 0;
 }
@@ -206,6 +292,9 @@ int
 wr_server_run(struct wr_server *s)
 {
     /* The one line tests and scripts wait for. */
+    if (s->ssl_listener)
+        fprintf(stderr, "warren-server TLS listener on amqps://%s\n",
+                s->ssl_bound);
     fprintf(stderr, "warren-server ready on amqp://%s\n", s->bound);
     fflush(stderr);
     event_base_dispatch(s->base);
@@ -233,8 +322,16 @@ wr_server_cleanup(struct wr_server *s)
     while (wr_hmap_next(&s->vhosts, &it, NULL, NULL, &v))
         wr_vhost_free(v);
     wr_hmap_cleanup(&s->vhosts);
+    wr_users_cleanup(&s->users);
+    wr_auth_fails_cleanup(s);
     if (s->listener)
         evconnlistener_free(s->listener);
+    if (s->ssl_listener)
+        evconnlistener_free(s->ssl_listener);
+    wr_tls_free(s->tls);
+    wr_flow_cleanup(s);
+    if (s->sig_hup)
+        event_free(s->sig_hup);
     if (s->stop_ev)
         event_free(s->stop_ev);
     event_free(s->reap_ev);

@@ -20,6 +20,8 @@ wr_vhost_new(struct wr_server *srv, const char *name)
 
     vh->name = wr_strdup(name);
     vh->srv = srv;
+    vh->max_connections = -1;
+    wr_list_init(&vh->conns);
     wr_hmap_init(&vh->exchanges);
     wr_hmap_init(&vh->queues);
     wr_hmap_init(&vh->replies);
@@ -50,6 +52,7 @@ wr_vhost_free(struct wr_vhost *vh)
     wr_hmap_cleanup(&vh->replies);
     wr_hmap_cleanup(&vh->queues);
     wr_hmap_cleanup(&vh->exchanges);
+    wr_free(vh->description);
     wr_free(vh->name);
     wr_free(vh);
 }

@@ -69,7 +69,8 @@ struct wr_frame {
 };
 
 /* Reads one frame from buf[0..len). frame_max is the negotiated maximum
- * total frame size (WR_FRAME_MIN_SIZE before tune; 0 = no limit).
+ * total frame size (WR_FRAME_MIN_SIZE before tune; 0 = no limit; a value
+ * below WR_FRAME_MIN_SIZE counts as WR_FRAME_MIN_SIZE).
  * Returns WR_OK and sets *f and *consumed (header + payload + frame-end);
  * WR_AGAIN when more bytes are needed (*consumed untouched); or
  * WR_ERR_FRAME_TYPE, WR_ERR_FRAME_SIZE (checked from the 7-byte header,

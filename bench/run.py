@@ -1,0 +1,368 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""make bench: runs the standard scenarios with build/warren-bench against
+warren and, when Debian's rabbitmq-server is installed, against a RabbitMQ
+node started on another port by this script, one after the other in the
+same run. Writes BENCHMARKS.md (medians of --runs runs, ratios, broker CPU
+per message, broker memory) and prints the table.
+
+Usage: bench/run.py [--runs N] [--seconds S] [--only 1,2,...] [--no-rabbitmq]
+                    [--out BENCHMARKS.md]
+"""
+import argparse
+import json
+import os
+import platform
+import re
+import resource
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCH = os.path.join(ROOT, "build", "warren-bench")
+SERVER = os.path.join(ROOT, "build", "warren-server")
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def rss_bytes(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+class Warren:
+    name = "warren"
+
+    def __init__(self, tmp):
+        self.port = free_port()
+        self.log = open(os.path.join(tmp, "warren.log"), "w")
+        self.proc = subprocess.Popen(
+            [SERVER, "--port", str(self.port), "--log-level", "warn"],
+            stderr=subprocess.PIPE, text=True)
+        line = self.proc.stderr.readline()
+        if "ready on" not in line:
+            raise SystemExit(f"warren did not start: {line}")
+        self.pid = self.proc.pid
+        self.uri = f"amqp://guest:guest@127.0.0.1:{self.port}/"
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+class RabbitMQ:
+    name = "RabbitMQ"
+
+    def __init__(self, tmp):
+        self.port = free_port()
+        self.node = f"warrenbench{os.getpid()}@localhost"
+        base = os.path.join(tmp, "rabbitmq")
+        os.makedirs(base, exist_ok=True)
+        plugins = os.path.join(base, "enabled_plugins")
+        with open(plugins, "w") as f:
+            f.write("[].\n")
+        env = dict(os.environ,
+                   RABBITMQ_NODENAME=self.node,
+                   RABBITMQ_NODE_PORT=str(self.port),
+                   RABBITMQ_DIST_PORT=str(free_port()),
+                   RABBITMQ_MNESIA_BASE=os.path.join(base, "mnesia"),
+                   RABBITMQ_LOG_BASE=os.path.join(base, "log"),
+                   RABBITMQ_ENABLED_PLUGINS_FILE=plugins,
+                   RABBITMQ_PID_FILE=os.path.join(base, "pid"),
+                   RABBITMQ_CONFIG_FILE=os.path.join(base, "rabbitmq"))
+        self.env = env
+        self.proc = subprocess.Popen(["rabbitmq-server"], env=env,
+                                     stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL,
+                                     start_new_session=True)
+        subprocess.run(["rabbitmqctl", "-n", self.node, "--timeout", "120",
+                        "await_startup"], env=env, check=True,
+                       stdout=subprocess.DEVNULL)
+        out = subprocess.run(["rabbitmqctl", "-n", self.node, "eval",
+                              "os:getpid()."], env=env, check=True,
+                             capture_output=True, text=True).stdout
+        self.pid = int(out.strip().strip('"'))
+        self.uri = f"amqp://guest:guest@127.0.0.1:{self.port}/"
+
+    def stop(self):
+        subprocess.run(["rabbitmqctl", "-n", self.node, "stop"],
+                       env=self.env, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def bench(uri, args, timeout=600):
+    cmd = [BENCH, "-u", uri, "--json"] + args
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    js = [json.loads(l) for l in out.stdout.splitlines() if l.startswith("{")]
+    if out.returncode != 0 or not js:
+        raise RuntimeError(f"{' '.join(cmd)}: rc {out.returncode}\n"
+                           f"{out.stdout}\n{out.stderr}")
+    return js[-1]
+
+
+# name, warren-bench arguments (time bound added), metric
+SCENARIOS = [
+    (1, "1 producer, 1 consumer, 16 B, auto-ack",
+     ["-x", "1", "-y", "1", "-s", "16", "-a"]),
+    (2, "1 producer, 1 consumer, 16 B, manual acks, prefetch 100",
+     ["-x", "1", "-y", "1", "-s", "16", "-p", "100"]),
+    (3, "1 KiB messages, manual acks, prefetch 100",
+     ["-x", "1", "-y", "1", "-s", "1024", "-p", "100"]),
+    (4, "fanout to 10 queues, 10 consumers, prefetch 100, ack every 10",
+     ["-e", "bench.fanout", "-t", "fanout", "-q", "10", "-x", "1", "-y", "10",
+      "-p", "100", "-m", "10"]),
+    (5, "topic, 100 wildcard bindings, 2 producers, 4 consumers, "
+        "prefetch 100, ack every 10",
+     ["-e", "bench.topic", "-t", "topic", "--topic-bindings", "100", "-q", "4",
+      "-x", "2", "-y", "4", "-p", "100", "-m", "10"]),
+    (6, "priority queue (x-max-priority 10), random priorities, "
+        "prefetch 100",
+     ["-x", "1", "-y", "1", "--max-priority", "10", "--random-priority",
+      "-p", "100", "-Q", "bench-prio-"]),
+    (7, "publisher confirms (window 1,000), consumer acks, prefetch 100",
+     ["-x", "1", "-y", "1", "-c", "1000", "-p", "100"]),
+    (8, "latency at a fixed 10,000 msg/s, prefetch 100",
+     ["-x", "1", "-y", "1", "-r", "10000", "-p", "100"]),
+]
+
+
+def run_throughput(broker, args, seconds):
+    c0 = cpu_seconds(broker.pid)
+    r = bench(broker.uri, args + ["-z", str(seconds)])
+    c1 = cpu_seconds(broker.pid)
+    moved = max(r["received"], 1)
+    r["cpu_us_per_msg"] = (c1 - c0) * 1e6 / moved
+    return r
+
+
+def run_backlog(broker, n):
+    q = ["-Q", "bench-backlog-"]
+    bench(broker.uri, ["-x", "0", "-y", "0", "-z", "0"] + q)  # clean slate
+    time.sleep(1)
+    rss0 = rss_bytes(broker.pid)
+    r = bench(broker.uri, ["-x", "1", "-y", "0", "-C", str(n), "-s", "16",
+                           "--keep"] + q)
+    time.sleep(2)
+    rss1 = rss_bytes(broker.pid)
+    c0 = cpu_seconds(broker.pid)
+    d = bench(broker.uri, ["-x", "0", "-y", "1", "-D", str(n), "-a",
+                           "--no-declare", "-z", "300"] + q)
+    c1 = cpu_seconds(broker.pid)
+    bench(broker.uri, ["-x", "0", "-y", "0", "-z", "0"] + q)
+    return {"publish_rate": r["send_rate"],
+            "bytes_per_msg": (rss1 - rss0) / n,
+            "drain_rate": d["received"] / max(d["consume_seconds"], 1e-9),
+            "drained": d["received"],
+            "cpu_us_per_msg": (c1 - c0) * 1e6 / max(d["received"], 1)}
+
+
+def run_idle(broker, n):
+    time.sleep(1)
+    rss0 = rss_bytes(broker.pid)
+    p = subprocess.Popen([BENCH, "-u", broker.uri, "--idle-connections",
+                          str(n), "--hold", "6"], stdout=subprocess.PIPE,
+                         text=True)
+    line = p.stdout.readline()  # "opened N idle connections"
+    time.sleep(3)
+    rss1 = rss_bytes(broker.pid)
+    p.wait(120)
+    m = re.match(r"opened (\d+)", line)
+    opened = int(m.group(1)) if m else 0
+    return {"opened": opened,
+            "bytes_per_conn": (rss1 - rss0) / max(opened, 1)}
+
+
+def median_of(runs, key):
+    return statistics.median(r[key] for r in runs)
+
+
+def machine():
+    model = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return (f"{os.cpu_count()} cores ({model}), {mem:.0f} GiB, "
+            f"Linux {platform.release()}")
+
+
+def fmt_rate(x):
+    return f"{x:,.0f}"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--seconds", type=float, default=5)
+    ap.add_argument("--backlog", type=int, default=1000000)
+    ap.add_argument("--only", default="")
+    ap.add_argument("--no-rabbitmq", action="store_true")
+    ap.add_argument("--out", default=os.path.join(ROOT, "BENCHMARKS.md"))
+    a = ap.parse_args()
+    only = {int(x) for x in a.only.split(",") if x}
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 65536)),
+                                                hard))
+    tmp = tempfile.mkdtemp(prefix="warren-bench-")
+    kinds = [Warren]
+    if not a.no_rabbitmq and shutil.which("rabbitmq-server"):
+        kinds.append(RabbitMQ)
+    results = {}  # (broker, scenario) -> dict
+    for kind in kinds:
+        print(f"== starting {kind.name}", flush=True)
+        b = kind(tmp)
+        try:
+            for num, title, args in SCENARIOS:
+                if only and num not in only:
+                    continue
+                runs = [run_throughput(b, args, a.seconds)
+                        for _ in range(a.runs)]
+                res = {k: median_of(runs, k) for k in
+                       ("receive_rate", "send_rate", "cpu_us_per_msg",
+                        "p50_us", "p99_us", "max_us")}
+                results[(kind.name, num)] = res
+                print(f"{kind.name} {num}: {fmt_rate(res['receive_rate'])} "
+                      f"msg/s, {res['cpu_us_per_msg']:.2f} us/msg, "
+                      f"p99 {res['p99_us']:.0f} us", flush=True)
+            if not only or 9 in only:
+                results[(kind.name, 9)] = run_backlog(b, a.backlog)
+                print(f"{kind.name} 9: {results[(kind.name, 9)]}", flush=True)
+            if not only or 10 in only:
+                results[(kind.name, 10)] = {
+                    n: run_idle(b, n) for n in (1000, 5000)}
+                print(f"{kind.name} 10: {results[(kind.name, 10)]}",
+                      flush=True)
+        finally:
+            b.stop()
+    write_report(a, kinds, results)
+
+
+def ratio(w, r, higher_better=True):
+    if not r or not w:
+        return "-"
+    return f"{(w / r) if higher_better else (r / w):.1f}x"
+
+
+def write_report(a, kinds, results):
+    names = [k.name for k in kinds]
+    has_r = "RabbitMQ" in names
+    L = []
+    L.append("# Benchmarks\n")
+    L.append(f"Measured by `make bench` (bench/run.py) on {machine()}, "
+             f"{time.strftime('%Y-%m-%d')}. Both brokers ran on this machine, "
+             "one after the other in the same run, with the load generator "
+             "(build/warren-bench) on the same 2 cores. Each figure is the "
+             f"median of {a.runs} runs of {a.seconds:g} s. Broker CPU is the "
+             "broker process's utime + stime divided by the messages "
+             "delivered; it does not depend on how fast the clients are.\n")
+    if not has_r:
+        L.append("RabbitMQ was not installed, so only warren is shown.\n")
+    hdr = "| # | scenario | warren msg/s |"
+    sep = "|---|---|---:|"
+    if has_r:
+        hdr += " RabbitMQ msg/s | ratio |"
+        sep += "---:|---:|"
+    hdr += " warren CPU us/msg |"
+    sep += "---:|"
+    if has_r:
+        hdr += " RabbitMQ CPU us/msg |"
+        sep += "---:|"
+    hdr += " warren p99 us |"
+    sep += "---:|"
+    if has_r:
+        hdr += " RabbitMQ p99 us |"
+        sep += "---:|"
+    L += [hdr, sep]
+    for num, title, args in SCENARIOS:
+        w = results.get(("warren", num))
+        if not w:
+            continue
+        r = results.get(("RabbitMQ", num))
+        row = f"| {num} | {title} | {fmt_rate(w['receive_rate'])} |"
+        if has_r:
+            row += (f" {fmt_rate(r['receive_rate']) if r else '-'} |"
+                    f" {ratio(w['receive_rate'], r and r['receive_rate'])} |")
+        row += f" {w['cpu_us_per_msg']:.2f} |"
+        if has_r:
+            row += f" {r['cpu_us_per_msg']:.2f} |" if r else " - |"
+        row += f" {w['p99_us']:.0f} |"
+        if has_r:
+            row += f" {r['p99_us']:.0f} |" if r else " - |"
+        L.append(row)
+    L.append("")
+    w9, r9 = results.get(("warren", 9)), results.get(("RabbitMQ", 9))
+    if w9:
+        L.append(f"## 9. Backlog of {a.backlog:,} messages of 16 B, "
+                 "no consumer\n")
+        L.append("| | warren | " + ("RabbitMQ | ratio |" if r9 else "") )
+        L.append("|---|---:|" + ("---:|---:|" if r9 else ""))
+        for key, label, hb in (("bytes_per_msg", "broker memory per queued "
+                                "message (RSS delta / messages), bytes",
+                                False),
+                               ("publish_rate", "publish rate into the "
+                                "backlog, msg/s", True),
+                               ("drain_rate", "drain rate, msg/s", True),
+                               ("cpu_us_per_msg", "broker CPU per drained "
+                                "message, us", False)):
+            row = f"| {label} | {w9[key]:,.1f} |"
+            if r9:
+                row += f" {r9[key]:,.1f} | {ratio(w9[key], r9[key], hb)} |"
+            L.append(row)
+        L.append("")
+    w10, r10 = results.get(("warren", 10)), results.get(("RabbitMQ", 10))
+    if w10:
+        L.append("## 10. Idle connections with one channel each\n")
+        L.append("| connections | warren bytes/conn | " +
+                 ("RabbitMQ bytes/conn | ratio |" if r10 else ""))
+        L.append("|---:|---:|" + ("---:|---:|" if r10 else ""))
+        for n in sorted(w10):
+            row = f"| {n:,} ({w10[n]['opened']} opened) | " \
+                  f"{w10[n]['bytes_per_conn']:,.0f} |"
+            if r10:
+                row += (f" {r10[n]['bytes_per_conn']:,.0f} | "
+                        f"{ratio(w10[n]['bytes_per_conn'], r10[n]['bytes_per_conn'], False)} |")
+            L.append(row)
+        L.append("")
+    L.append("## Commands\n")
+    L.append("Every scenario is `build/warren-bench -u URI --json ARGS "
+             f"-z {a.seconds:g}`:\n")
+    for num, title, args in SCENARIOS:
+        L.append(f"{num}. `{' '.join(args)}`")
+    L.append(f"9. `-x 1 -y 0 -C {a.backlog} -s 16 --keep -Q bench-backlog-`, "
+             "then RSS sampled; drain with "
+             f"`-x 0 -y 1 -D {a.backlog} -a --no-declare -Q bench-backlog-`")
+    L.append("10. `--idle-connections N --hold 6` (heartbeats off), RSS "
+             "sampled 3 s after the connections are open")
+    L.append("")
+    with open(a.out, "w") as f:
+        f.write("\n".join(L))
+    print("\n".join(L))
+
+
+if __name__ == "__main__":
+    main()
