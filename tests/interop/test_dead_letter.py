@@ -242,14 +242,22 @@ def test_expiry_cycle_is_cut(ch, uniq):
                      arguments={"x-message-ttl": 100,
                                 "x-dead-letter-exchange": "",
                                 "x-dead-letter-routing-key": a})
+    def held():
+        return sum(ch.queue_declare(q, passive=True).method.message_count
+                   for q in (a, b))
+
     ch.basic_publish("", a, b"round and round")
-    assert wait_count(ch, a, 0) == 0  # a -> b -> (a: cycle, dropped)
-    assert wait_count(ch, b, 0) == 0
-    # and it stays gone: were it still bouncing, a sample would find it
+    # it arrives (publishing is asynchronous in RabbitMQ) ...
+    deadline = time.monotonic() + WAIT
+    while held() == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    # ... goes a -> b -> (a: cycle, dropped) ...
+    deadline = time.monotonic() + WAIT
+    while held() != 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    # ... and stays gone: were it still bouncing, a sample would find it
     for _ in range(10):
-        n = sum(ch.queue_declare(q, passive=True).method.message_count
-                for q in (a, b))
-        assert n == 0
+        assert held() == 0
         time.sleep(0.05)
 
 
