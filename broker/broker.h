@@ -81,6 +81,14 @@ struct wr_vhost {
     struct wr_list conns;    /* of wr_conn.vh_link: open connections */
     uint32_t nconns;
     struct wr_vhost_stats stats;
+    /* dead-lettering (deadletter.c) */
+    struct wr_list dead_letters; /* of struct wr_dead_letter, to route */
+    struct event *dead_ev;       /* routes them after the current event */
+    struct wr_route_set dead_route;
+    bool draining;
+    /* direct reply-to (reply_to.c): "amq.rabbitmq.reply-to.<token>" ->
+     * the struct wr_chan with that reply consumer */
+    struct wr_hmap replies;
 };
 
 /* Per-queue broker state, in wr_queue.broker. */
@@ -89,6 +97,11 @@ struct wr_bqueue {
     struct wr_vhost *vh;
     struct wr_conn *owner;    /* exclusive owner, or NULL */
     struct wr_list excl_link; /* in owner->exclusive_queues */
+    /* expiry.c: message TTLs and x-expires */
+    struct event *expiry_ev; /* fires at the earliest message deadline */
+    int64_t expiry_at;       /* what expiry_ev is armed for, WR_NEVER */
+    struct event *unused_ev; /* x-expires: deletes the queue once unused */
+    int64_t last_used;       /* ms: declare, get, consume, last cancel */
 };
 
 struct wr_vhost *wr_vhost_new(struct wr_server *srv, const char *name);
@@ -120,6 +133,78 @@ void wr_vhost_exchange_maybe_autodelete(struct wr_vhost *vh,
 /* Routes a message from exchange x (NULL = default exchange) into *out. */
 int wr_vhost_route(struct wr_vhost *vh, struct wr_exchange *x,
                    const struct wr_route_req *req, struct wr_route_set *out);
+
+/* ---- routing messages (route.c) ---------------------------------------- */
+
+/* Routes m from exchange x into *out: its routing key plus the CC header's
+ * and the BCC keys (sender-selected distribution), alternate exchanges
+ * followed. Borrows m. WR_OK or WR_ERR_NOMEM. */
+int wr_vhost_route_msg(struct wr_vhost *vh, struct wr_exchange *x,
+                       struct wr_msg *m, struct wr_route_set *out);
+/* Pushes m (borrowed) into every queue of set at time now (ms) and
+ * dispatches them. Returns true when some queue refused it (x-overflow
+ * reject-publish / reject-publish-dlx). */
+bool wr_vhost_enqueue(struct wr_vhost *vh, struct wr_msg *m,
+                      const struct wr_route_set *set, int64_t now);
+/* The whole publish of a complete message m (borrowed) to exchange x:
+ * direct reply-to keys on the default exchange go to their channel,
+ * everything else is routed (wr_vhost_route_msg, scratch holds the
+ * result) and enqueued. *routed: some queue or reply consumer got it;
+ * *rejected: some queue refused it. Counts the exchange and vhost
+ * statistics (an unroutable message counts as returned when mandatory,
+ * else dropped; the caller sends basic.return). For basic.publish and for
+ * anything else that publishes (the HTTP API). */
+void wr_vhost_publish(struct wr_vhost *vh, struct wr_exchange *x,
+                      struct wr_msg *m, bool mandatory,
+                      struct wr_route_set *scratch, bool *routed,
+                      bool *rejected);
+
+/* ---- dead-lettering (deadletter.c) ------------------------------------- */
+
+/* The hooks every broker queue has: dead messages are dead-lettered,
+ * deadlines arm the queue's expiry timer. */
+extern const struct wr_queue_hooks wr_bqueue_hooks;
+/* Routes the dead-lettered messages waiting in vh (their x-death built,
+ * cycles cut as RabbitMQ does). Runs after every frame and from a
+ * deferred event; never nested. */
+void wr_vhost_drain_dead_letters(struct wr_vhost *vh);
+void wr_vhost_dead_letters_init(struct wr_vhost *vh);
+void wr_vhost_dead_letters_cleanup(struct wr_vhost *vh);
+
+/* ---- time and expiry (expiry.c) ---------------------------------------- */
+
+/* Milliseconds on the monotonic clock: the `now` queues/ are given. */
+int64_t wr_now_ms(void);
+/* Starts a new queue's timers (x-expires). */
+void wr_bqueue_timers_init(struct wr_bqueue *bq);
+/* Stops and frees them (queue deletion). */
+void wr_bqueue_timers_free(struct wr_bqueue *bq);
+/* Arms q's expiry timer for deadline at if it is earlier than the one set
+ * (the wr_queue_hooks.deadline hook). */
+void wr_queue_arm_expiry(struct wr_queue *q, int64_t at);
+/* The queue was used (declare, basic.get, consume, cancel): x-expires
+ * counts from now. */
+void wr_queue_touch(struct wr_queue *q);
+
+/* ---- direct reply-to (reply_to.c) -------------------------------------- */
+
+#define WR_REPLY_TO "amq.rabbitmq.reply-to"
+/* true for exactly "amq.rabbitmq.reply-to". */
+bool wr_reply_to_is_pseudo(struct wr_bytes name);
+/* true for "amq.rabbitmq.reply-to." followed by anything. */
+bool wr_reply_to_is_key(struct wr_bytes name);
+/* The channel whose reply consumer answers to name, or NULL. */
+struct wr_chan *wr_reply_to_find(struct wr_vhost *vh, struct wr_bytes name);
+/* basic.consume on the pseudo-queue: checks no-ack and that the channel
+ * has no reply consumer yet (406 otherwise), registers it, replies. */
+void wr_reply_to_consume(struct wr_chan *ch, struct wr_bytes tag, bool no_ack,
+                         bool no_wait);
+/* Forgets ch's reply consumer if it is tag (or any when tag.ptr is NULL).
+ * Returns true when there was one. */
+bool wr_reply_to_cancel(struct wr_chan *ch, struct wr_bytes tag);
+/* Delivers a reply (borrowed) published to a reply key. false when no
+ * channel answers to it (the reply is dropped, or returned). */
+bool wr_reply_to_deliver(struct wr_vhost *vh, struct wr_msg *m);
 
 /* ---- connections ------------------------------------------------------- */
 
@@ -215,6 +300,7 @@ struct wr_unacked {
     struct wr_msg *msg;            /* reference held; NULL = settled */
     struct wr_queue *queue;        /* reference held */
     struct wr_bconsumer *consumer; /* for credit; NULL for basic.get */
+    int64_t expires;               /* deadline kept across a requeue */
 };
 
 struct wr_tx_op; /* chan_tx.c */
@@ -261,6 +347,10 @@ struct wr_chan {
     char perm_x[256];
     uint16_t perm_x_len;
     uint64_t perm_gen;
+    /* direct reply-to: the reply consumer's tag (owned) and the reply-to
+     * name requests carry ("amq.rabbitmq.reply-to.<token>") */
+    char *reply_tag;
+    char reply_key[64];
 };
 
 struct wr_chan *wr_chan_new(struct wr_conn *c, uint16_t id);
@@ -298,9 +388,24 @@ void wr_chan_publish_complete(struct wr_chan *ch, struct wr_msg *m,
 /* Records a delivery in the unacked ring and returns its delivery tag.
  * m == NULL for no-ack deliveries (nothing to remember); otherwise the
  * ring takes ownership of the reference m and a reference to q. bc is the
- * consumer (NULL for basic.get). */
+ * consumer (NULL for basic.get); expires the message's deadline, kept if
+ * it is requeued. */
 uint64_t wr_chan_record_delivery(struct wr_chan *ch, struct wr_queue *q,
-                                 struct wr_msg *m, struct wr_bconsumer *bc);
+                                 struct wr_msg *m, struct wr_bconsumer *bc,
+                                 int64_t expires);
+/* Sends method mth (deliver, get-ok, return) with m's content on ch.
+ * Borrows m. */
+void wr_chan_send_content(struct wr_chan *ch, const struct wr_method *mth,
+                          struct wr_msg *m);
+/* Builds the message a publish on ch is assembling from its content
+ * header and basic.publish's exchange and routing key: checks the expiration
+ * property and the CC / BCC headers, strips BCC and rewrites a direct
+ * reply-to address (publish.c). Returns a new message whose body the
+ * channel fills, or NULL after a channel or connection error. */
+struct wr_msg *wr_chan_publish_message(struct wr_chan *ch,
+                                       struct wr_bytes exchange,
+                                       struct wr_bytes rkey,
+                                       const struct wr_content_header *h);
 /* basic.publish of a complete message (from chan_basic or tx commit).
  * Takes ownership of the reference m. */
 void wr_chan_route_publish(struct wr_chan *ch, struct wr_msg *m,

@@ -31,11 +31,15 @@ chan_release(struct wr_chan *ch)
 {
     struct wr_list *pos, *tmp;
 
+    /* Nothing more is delivered here, not even to a consumer of this
+     * channel that a cancel below makes the single active one. */
+    ch->closing = true;
     wr_list_for_each_safe(pos, tmp, &ch->consumers)
     {
         wr_chan_cancel_consumer(
             WR_CONTAINER_OF(pos, struct wr_bconsumer, chan_link), false);
     }
+    wr_reply_to_cancel(ch, (struct wr_bytes){NULL, 0});
     wr_chan_requeue_all(ch);
     if (ch->pending)
         wr_msg_unref(&ch->pending);
@@ -137,7 +141,8 @@ ring_advance(struct wr_chan *ch)
 
 uint64_t
 wr_chan_record_delivery(struct wr_chan *ch, struct wr_queue *q,
-                        struct wr_msg *m, struct wr_bconsumer *bc)
+                        struct wr_msg *m, struct wr_bconsumer *bc,
+                        int64_t expires)
 {
     struct wr_unacked *u = ring_reserve(ch);
     uint64_t tag = ch->next_tag++;
@@ -150,6 +155,7 @@ wr_chan_record_delivery(struct wr_chan *ch, struct wr_queue *q,
     u->msg = m;
     u->queue = wr_queue_ref(q);
     u->consumer = bc;
+    u->expires = expires;
     q->unacked++;
     ch->unacked_count++;
     if (bc)
@@ -157,10 +163,11 @@ wr_chan_record_delivery(struct wr_chan *ch, struct wr_queue *q,
     return tag;
 }
 
-/* Settles one unacked delivery. Returns the queue to dispatch if the
- * message was requeued (a new reference) or NULL. */
+/* Settles one unacked delivery at time now: ack, requeue, or reject
+ * (dead-lettered when the queue has a dead-letter exchange). */
 static void
-settle_one(struct wr_chan *ch, struct wr_unacked *u, bool ack, bool requeue)
+settle_one(struct wr_chan *ch, struct wr_unacked *u, bool ack, bool requeue,
+           int64_t now)
 {
     struct wr_queue *q = u->queue;
 
@@ -172,11 +179,13 @@ settle_one(struct wr_chan *ch, struct wr_unacked *u, bool ack, bool requeue)
         q->n_acked++;
         wr_msg_unref(&u->msg);
     } else if (requeue) {
-        wr_queue_requeue(q, u->msg);
+        wr_queue_requeue(q, u->msg, u->expires, now);
         u->msg = NULL;
     } else {
-        /* nack/reject without requeue: dropped (dead-lettering: issue 9) */
-        wr_msg_unref(&u->msg);
+        /* nack / reject without requeue: dead-lettered or dropped (a
+         * deleted queue has no hooks left: dropped) */
+        wr_queue_dead(q, u->msg, WR_DEAD_REJECTED);
+        u->msg = NULL;
     }
     u->consumer = NULL;
     u->queue = NULL;
@@ -185,14 +194,14 @@ settle_one(struct wr_chan *ch, struct wr_unacked *u, bool ack, bool requeue)
 
 /* Dispatches each distinct queue in qs once, then unrefs them. */
 static void
-dispatch_and_unref(struct wr_queue **qs, size_t n)
+dispatch_and_unref(struct wr_queue **qs, size_t n, int64_t now)
 {
     for (size_t i = 0; i < n; i++) {
         bool seen = false;
         for (size_t j = 0; j < i && !seen; j++)
             seen = qs[j] == qs[i];
         if (!seen && !qs[i]->deleted)
-            wr_queue_dispatch(qs[i]);
+            wr_queue_dispatch(qs[i], now);
     }
     for (size_t i = 0; i < n; i++)
         wr_queue_unref(&qs[i]);
@@ -205,6 +214,7 @@ requeue_range(struct wr_chan *ch, uint64_t lo, uint64_t hi)
 {
     struct wr_queue *small[16], **qs = small;
     size_t n = 0, cap = WR_ARRAY_LEN(small);
+    int64_t now = wr_now_ms();
 
     for (uint64_t t = hi + 1; t-- > lo;) {
         struct wr_unacked *u = ring_at(ch, t);
@@ -224,10 +234,10 @@ requeue_range(struct wr_chan *ch, uint64_t lo, uint64_t hi)
             }
             qs[n++] = wr_queue_ref(u->queue);
         }
-        settle_one(ch, u, false, true);
+        settle_one(ch, u, false, true, now);
     }
     ring_advance(ch);
-    dispatch_and_unref(qs, n);
+    dispatch_and_unref(qs, n, now);
     if (qs != small)
         wr_free(qs);
 }
@@ -257,10 +267,11 @@ wr_chan_settle(struct wr_chan *ch, uint64_t tag, bool multiple, bool ack,
     if (!ack && requeue) {
         requeue_range(ch, lo, tag);
     } else {
+        int64_t now = wr_now_ms();
         for (uint64_t t = lo; t <= tag; t++) {
             struct wr_unacked *u = ring_at(ch, t);
             if (u->msg)
-                settle_one(ch, u, ack, false);
+                settle_one(ch, u, ack, false, now);
         }
         ring_advance(ch);
     }
@@ -273,15 +284,17 @@ void
 wr_chan_kick(struct wr_chan *ch)
 {
     struct wr_list *pos, *tmp;
+    int64_t now;
 
     if (ch->closing || !wr_conn_can_deliver(ch->conn))
         return;
+    now = wr_now_ms();
     wr_list_for_each_safe(pos, tmp, &ch->consumers)
     {
         struct wr_bconsumer *bc =
             WR_CONTAINER_OF(pos, struct wr_bconsumer, chan_link);
         if (bc->base.queue && bc->base.queue->ready)
-            wr_queue_dispatch(bc->base.queue);
+            wr_queue_dispatch(bc->base.queue, now);
     }
 }
 
@@ -333,14 +346,13 @@ content_header(struct wr_chan *ch, const struct wr_frame *f)
     struct wr_bytes x = {ch->pending_names, ch->pending_xlen};
     struct wr_bytes k = {ch->pending_names + ch->pending_xlen,
                          ch->pending_klen};
-    struct wr_msg *m =
-        wr_msg_new(x, k, h.raw_props, h.raw_props_len, h.body_size);
-    if (m == NULL) {
-        ch->cstate = WR_CONTENT_IDLE;
-        wr_conn_error(ch->conn, WR_REPLY_SYNTAX_ERROR, WR_BASIC_PUBLISH,
-                      "malformed basic properties");
+    struct wr_msg *m;
+    /* A channel or connection error while checking the properties ends
+     * this publish. */
+    ch->cstate = WR_CONTENT_IDLE;
+    m = wr_chan_publish_message(ch, x, k, &h);
+    if (m == NULL)
         return;
-    }
     ch->pending = m;
     ch->cstate = WR_CONTENT_BODY;
     /* RabbitMQ validates user-id against the authenticated user. */

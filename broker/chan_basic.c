@@ -126,6 +126,16 @@ encode_payload(const struct wr_method *m, uint8_t *buf, size_t cap)
     return len;
 }
 
+void
+wr_chan_send_content(struct wr_chan *ch, const struct wr_method *mth,
+                     struct wr_msg *m)
+{
+    uint8_t buf[8192];
+
+    send_content(ch, buf, sizeof(buf), encode_payload(mth, buf, sizeof(buf)),
+                 m);
+}
+
 /* ---- consumers ---------------------------------------------------------- */
 
 static bool
@@ -144,20 +154,21 @@ consumer_can_take(struct wr_consumer *wc)
 }
 
 static void
-consumer_deliver(struct wr_consumer *wc, struct wr_queue *q, struct wr_msg *m,
-                 bool redelivered)
+consumer_deliver(struct wr_consumer *wc, struct wr_queue *q,
+                 const struct wr_qentry *e)
 {
     struct wr_bconsumer *bc = WR_CONTAINER_OF(wc, struct wr_bconsumer, base);
     struct wr_chan *ch = bc->ch;
     struct wr_method d = {.id = WR_BASIC_DELIVER};
+    struct wr_msg *m = e->msg;
     uint8_t buf[8192];
     uint64_t tag;
 
-    tag = wr_chan_record_delivery(ch, q, bc->no_ack ? NULL : m, bc);
+    tag = wr_chan_record_delivery(ch, q, bc->no_ack ? NULL : m, bc, e->expires);
     d.u.basic_deliver.consumer_tag =
         (struct wr_bytes){(const uint8_t *)bc->tag, bc->tag_len};
     d.u.basic_deliver.delivery_tag = tag;
-    d.u.basic_deliver.redelivered = redelivered;
+    d.u.basic_deliver.redelivered = e->redelivered;
     d.u.basic_deliver.exchange = wr_msg_exchange(m);
     d.u.basic_deliver.routing_key = wr_msg_rkey(m);
     send_content(ch, buf, sizeof(buf), encode_payload(&d, buf, sizeof(buf)), m);
@@ -196,6 +207,28 @@ wr_broker_random_name(char *out, size_t cap, const char *prefix)
     random_tag(out, cap, prefix);
 }
 
+/* The x-priority consumer argument (RabbitMQ: any integer type). */
+static bool
+consumer_priority(struct wr_chan *ch, struct wr_queue *q, struct wr_table args,
+                  int32_t *out)
+{
+    struct wr_value v;
+    int64_t n = 0;
+
+    *out = 0;
+    if (wr_table_get(args, "x-priority", &v) != WR_OK)
+        return true;
+    if (v.type == WR_FT_TIMESTAMP || wr_value_int(&v, &n) != WR_OK) {
+        wr_chan_error(ch, WR_REPLY_PRECONDITION_FAILED, WR_BASIC_CONSUME,
+                      "invalid arg 'x-priority' for queue '%s' in vhost "
+                      "'%s': \"expected integer, got %s\"",
+                      q->name, ch->conn->vh->name, wr_field_type_name(v.type));
+        return false;
+    }
+    *out = (int32_t)WR_MAX(WR_MIN(n, INT32_MAX), INT32_MIN);
+    return true;
+}
+
 static void
 basic_consume(struct wr_chan *ch, const struct wr_basic_consume *a)
 {
@@ -203,19 +236,26 @@ basic_consume(struct wr_chan *ch, const struct wr_basic_consume *a)
     char tag[256];
     struct wr_bconsumer *bc;
     struct wr_list *pos, *tmp;
+    int32_t priority;
 
+    /* direct reply-to: no queue, so no queue permission either */
+    if (wr_reply_to_is_pseudo(a->queue)) {
+        wr_reply_to_consume(ch, a->consumer_tag, a->no_ack, a->no_wait);
+        return;
+    }
     if (!wr_access_check(ch, WR_PERM_READ, "queue",
                          wr_access_qname(ch, a->queue), WR_BASIC_CONSUME))
         return;
     q = wr_chan_find_queue(ch, a->queue, WR_BASIC_CONSUME);
-    if (q == NULL)
+    if (q == NULL || !consumer_priority(ch, q, a->arguments, &priority))
         return;
     if (a->consumer_tag.len == 0)
         random_tag(tag, sizeof(tag), "amq.ctag-");
     else
         snprintf(tag, sizeof(tag), "%.*s", (int)a->consumer_tag.len,
                  a->consumer_tag.ptr);
-    if (wr_hmap_get(&ch->consumers_by_tag, tag, strlen(tag))) {
+    if (wr_hmap_get(&ch->consumers_by_tag, tag, strlen(tag)) ||
+        (ch->reply_tag && strcmp(ch->reply_tag, tag) == 0)) {
         wr_conn_error(ch->conn, WR_REPLY_NOT_ALLOWED, WR_BASIC_CONSUME,
                       "attempt to reuse consumer tag '%s'", tag);
         return;
@@ -233,6 +273,7 @@ basic_consume(struct wr_chan *ch, const struct wr_basic_consume *a)
     bc = wr_calloc(1, sizeof(*bc));
     bc->base.ops = &consumer_ops;
     bc->base.exclusive = a->exclusive;
+    bc->base.priority = priority;
     bc->ch = ch;
     bc->tag = wr_strdup(tag);
     bc->tag_len = (uint8_t)strlen(tag);
@@ -242,13 +283,14 @@ basic_consume(struct wr_chan *ch, const struct wr_basic_consume *a)
     wr_list_push_back(&ch->consumers, &bc->chan_link);
     wr_queue_consumer_add(q, &bc->base);
     q->had_consumer = true;
+    wr_queue_touch(q);
     if (!a->no_wait) {
         struct wr_method ok = {.id = WR_BASIC_CONSUME_OK};
         ok.u.basic_consume_ok.consumer_tag = wr_bytes_str(tag);
         wr_conn_send_method(ch->conn, ch->id, &ok);
     }
     /* Deliveries follow consume-ok. */
-    wr_queue_dispatch(q);
+    wr_queue_dispatch(q, wr_now_ms());
 }
 
 void
@@ -257,8 +299,10 @@ wr_chan_cancel_consumer(struct wr_bconsumer *bc, bool notify)
     struct wr_chan *ch = bc->ch;
     struct wr_queue *q = bc->base.queue;
 
-    if (q)
+    if (q) {
         wr_queue_consumer_remove(q, &bc->base);
+        wr_queue_touch(q); /* x-expires counts from the last consumer */
+    }
     wr_list_remove(&bc->chan_link);
     wr_hmap_del(&ch->consumers_by_tag, bc->tag, bc->tag_len);
     /* Unacked deliveries stay unacked; they just no longer count against
@@ -277,6 +321,9 @@ wr_chan_cancel_consumer(struct wr_bconsumer *bc, bool notify)
     }
     wr_free(bc->tag);
     wr_free(bc);
+    /* Single active consumer: the next one in line takes over now. */
+    if (q && q->args.single_active && q->ready && !q->deleted)
+        wr_queue_dispatch(q, wr_now_ms());
     /* An auto-delete queue goes with its last consumer. */
     if (q && q->auto_delete && q->consumer_count == 0 && !q->deleted &&
         q->broker)
@@ -291,6 +338,8 @@ basic_cancel(struct wr_chan *ch, const struct wr_basic_cancel *a)
 
     if (bc)
         wr_chan_cancel_consumer(bc, false);
+    else
+        wr_reply_to_cancel(ch, a->consumer_tag);
     if (!a->no_wait) {
         struct wr_method ok = {.id = WR_BASIC_CANCEL_OK};
         ok.u.basic_cancel_ok.consumer_tag = a->consumer_tag;
@@ -319,6 +368,7 @@ wr_chan_route_publish(struct wr_chan *ch, struct wr_msg *m, bool mandatory)
 {
     struct wr_vhost *vh = ch->conn->vh;
     struct wr_exchange *x = wr_vhost_exchange(vh, wr_msg_exchange(m));
+    bool routed, rejected;
 
     if (x == NULL) {
         wr_chan_error(ch, WR_REPLY_NOT_FOUND, WR_BASIC_PUBLISH,
@@ -327,9 +377,18 @@ wr_chan_route_publish(struct wr_chan *ch, struct wr_msg *m, bool mandatory)
         wr_msg_unref(&m);
         return;
     }
-    if (wr_vhost_publish(vh, x, m, mandatory, &ch->route) == 0 && mandatory)
+    wr_vhost_publish(vh, x, m, mandatory, &ch->route, &routed, &rejected);
+    if (!routed && mandatory)
         basic_return(ch, m, WR_REPLY_NO_ROUTE, "NO_ROUTE");
-    if (ch->confirm) {
+    if (ch->confirm && rejected) {
+        /* A queue refused it (x-overflow reject-publish): basic.nack for
+         * this one, after the acks owed for those before it. */
+        struct wr_method n = {.id = WR_BASIC_NACK};
+        wr_chan_flush_confirms(ch);
+        ch->confirmed_upto = ++ch->publish_seq;
+        n.u.basic_nack.delivery_tag = ch->publish_seq;
+        wr_conn_send_method(ch->conn, ch->id, &n);
+    } else if (ch->confirm) {
         /* Transient queues hold the message now: confirm it (batched per
          * read pass, see conn.c). */
         ch->publish_seq++;
@@ -383,8 +442,8 @@ basic_get(struct wr_chan *ch, const struct wr_basic_get *a)
 {
     struct wr_queue *q;
     struct wr_method r = {.id = WR_BASIC_GET_OK};
+    struct wr_qentry e;
     struct wr_msg *m;
-    bool redelivered;
     uint8_t buf[8192];
 
     if (!wr_access_check(ch, WR_PERM_READ, "queue",
@@ -393,15 +452,17 @@ basic_get(struct wr_chan *ch, const struct wr_basic_get *a)
     q = wr_chan_find_queue(ch, a->queue, WR_BASIC_GET);
     if (q == NULL)
         return;
-    if (!wr_queue_pop(q, &m, &redelivered)) {
-        struct wr_method e = {.id = WR_BASIC_GET_EMPTY};
-        wr_conn_send_method(ch->conn, ch->id, &e);
+    wr_queue_touch(q);
+    if (!wr_queue_pop(q, wr_now_ms(), &e)) {
+        struct wr_method empty = {.id = WR_BASIC_GET_EMPTY};
+        wr_conn_send_method(ch->conn, ch->id, &empty);
         return;
     }
+    m = e.msg;
     q->n_delivered++;
     r.u.basic_get_ok.delivery_tag =
-        wr_chan_record_delivery(ch, q, a->no_ack ? NULL : m, NULL);
-    r.u.basic_get_ok.redelivered = redelivered;
+        wr_chan_record_delivery(ch, q, a->no_ack ? NULL : m, NULL, e.expires);
+    r.u.basic_get_ok.redelivered = e.redelivered;
     r.u.basic_get_ok.exchange = wr_msg_exchange(m);
     r.u.basic_get_ok.routing_key = wr_msg_rkey(m);
     r.u.basic_get_ok.message_count = (uint32_t)WR_MIN(q->ready, UINT32_MAX);

@@ -22,6 +22,28 @@ declare_ok(struct wr_chan *ch, struct wr_queue *q, bool no_wait)
     wr_conn_send_method(ch->conn, ch->id, &ok);
 }
 
+/* Direct reply-to names, as RabbitMQ answers them (declare_fast_reply_to):
+ * the pseudo-queue always exists, a reply name while its channel has the
+ * reply consumer. */
+static void
+declare_reply_to(struct wr_chan *ch, struct wr_bytes name, bool no_wait)
+{
+    struct wr_method ok = {.id = WR_QUEUE_DECLARE_OK};
+
+    if (!wr_reply_to_is_pseudo(name) &&
+        wr_reply_to_find(ch->conn->vh, name) == NULL) {
+        wr_chan_error(ch, WR_REPLY_NOT_FOUND, WR_QUEUE_DECLARE,
+                      "no queue '%.*s' in vhost '%s'", (int)name.len, name.ptr,
+                      ch->conn->vh->name);
+        return;
+    }
+    if (no_wait)
+        return;
+    ok.u.queue_declare_ok.queue = name;
+    ok.u.queue_declare_ok.consumer_count = 1;
+    wr_conn_send_method(ch->conn, ch->id, &ok);
+}
+
 static void
 declare(struct wr_chan *ch, const struct wr_queue_declare *a)
 {
@@ -38,10 +60,16 @@ declare(struct wr_chan *ch, const struct wr_queue_declare *a)
     struct wr_op_err err;
     bool created;
 
+    if (wr_reply_to_is_pseudo(a->queue) || wr_reply_to_is_key(a->queue)) {
+        declare_reply_to(ch, a->queue, a->no_wait);
+        return;
+    }
     if (a->passive) {
         q = wr_chan_find_queue(ch, a->queue, WR_QUEUE_DECLARE);
-        if (q)
+        if (q) {
+            wr_queue_touch(q);
             declare_ok(ch, q, a->no_wait);
+        }
         return;
     }
     if (d.name.len == 0) {

@@ -253,10 +253,10 @@ send_start(struct wr_conn *c)
     wr_tb_add_bool(&b, "basic.nack", true);
     wr_tb_add_bool(&b, "consumer_cancel_notify", true);
     wr_tb_add_bool(&b, "connection.blocked", true);
-    wr_tb_add_bool(&b, "consumer_priorities", false);
+    wr_tb_add_bool(&b, "consumer_priorities", true);
     wr_tb_add_bool(&b, "authentication_failure_close", true);
     wr_tb_add_bool(&b, "per_consumer_qos", true);
-    wr_tb_add_bool(&b, "direct_reply_to", false);
+    wr_tb_add_bool(&b, "direct_reply_to", true);
     wr_tb_end(&b);
     wr_tb_add_str(&b, "cluster_name", wr_bytes_str("warren@localhost"));
     wr_tb_add_str(&b, "copyright",
@@ -641,6 +641,9 @@ read_cb(struct bufferevent *bev, void *arg)
         }
         handle_frame(c, &f);
         evbuffer_drain(in, used);
+        /* What the frame dead-lettered is routed before the next frame. */
+        if (c->vh)
+            wr_vhost_drain_dead_letters(c->vh);
     }
     /* One confirm per channel per read pass, multiple when it covers
      * several publishes. */

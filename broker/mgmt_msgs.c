@@ -38,7 +38,7 @@ wr_mgmt_post_publish(struct wr_mgmt_req *r)
     uint8_t *hdrs = NULL, *pbuf = NULL;
     struct wr_msg *m;
     char why[200];
-    size_t routed;
+    bool routed, rejected;
 
     if (body == NULL)
         return;
@@ -113,9 +113,9 @@ wr_mgmt_post_publish(struct wr_mgmt_req *r)
         goto done;
     }
     m->body_received = m->body_size;
-    routed = wr_vhost_publish(vh, x, m, false, &r->m->route);
+    wr_vhost_publish(vh, x, m, false, &r->m->route, &routed, &rejected);
     wr_msg_unref(&m);
-    wr_mgmt_reply(r, 200, json_pack("{s:b}", "routed", routed > 0));
+    wr_mgmt_reply(r, 200, json_pack("{s:b}", "routed", routed));
 done:
     wr_free(hdrs);
     wr_free(pbuf);
@@ -162,7 +162,8 @@ wr_mgmt_post_get(struct wr_mgmt_req *r)
     const char *ackmode, *enc;
     int64_t count, truncate;
     bool requeue, ack;
-    struct wr_msg **taken;
+    struct wr_qentry *taken;
+    int64_t now = wr_now_ms();
     struct wr_op_err err;
     size_t n = 0;
 
@@ -206,26 +207,25 @@ wr_mgmt_post_get(struct wr_mgmt_req *r)
      * basic.nack(requeue) of everything at the end, as RabbitMQ does: a
      * requeued message is not taken twice by one request. */
     while (n < (size_t)count) {
-        struct wr_msg *m;
-        bool redelivered;
-        if (!wr_queue_pop(q, &m, &redelivered))
+        struct wr_qentry e;
+        if (!wr_queue_pop(q, now, &e))
             break;
         q->n_delivered++;
-        taken[n++] = m;
-        json_array_append_new(
-            arr, message_json(q, m, redelivered, enc[0] == 'b', truncate));
+        taken[n++] = e;
+        json_array_append_new(arr, message_json(q, e.msg, e.redelivered,
+                                                enc[0] == 'b', truncate));
     }
     for (size_t i = n; i-- > 0;) {
         if (requeue) {
-            wr_queue_requeue(q, taken[i]);
+            wr_queue_requeue(q, taken[i].msg, taken[i].expires, now);
         } else {
             if (ack)
                 q->n_acked++;
-            wr_msg_unref(&taken[i]);
+            wr_msg_unref(&taken[i].msg);
         }
     }
     if (requeue && n)
-        wr_queue_dispatch(q);
+        wr_queue_dispatch(q, now);
     wr_free(taken);
     wr_mgmt_reply(r, 200, arr);
 }

@@ -24,6 +24,8 @@ wr_vhost_new(struct wr_server *srv, const char *name)
     wr_list_init(&vh->conns);
     wr_hmap_init(&vh->exchanges);
     wr_hmap_init(&vh->queues);
+    wr_hmap_init(&vh->replies);
+    wr_vhost_dead_letters_init(vh);
     /* AMQP 0-9-1 3.1.3.1: the default exchange and the amq.* exchanges. */
     add_std(vh, "", &wr_exch_direct);
     add_std(vh, "amq.direct", &wr_exch_direct);
@@ -46,6 +48,8 @@ wr_vhost_free(struct wr_vhost *vh)
     it = 0;
     while (wr_hmap_next(&vh->exchanges, &it, NULL, NULL, &v))
         wr_exchange_free(v);
+    wr_vhost_dead_letters_cleanup(vh);
+    wr_hmap_cleanup(&vh->replies);
     wr_hmap_cleanup(&vh->queues);
     wr_hmap_cleanup(&vh->exchanges);
     wr_free(vh->description);
@@ -118,6 +122,7 @@ wr_vhost_add_queue(struct wr_vhost *vh, struct wr_bytes name,
     bq->vh = vh;
     wr_list_init(&bq->excl_link);
     q->broker = bq;
+    q->hooks = &wr_bqueue_hooks;
     q->durable = durable;
     q->exclusive = exclusive;
     q->auto_delete = auto_delete;
@@ -127,6 +132,7 @@ wr_vhost_add_queue(struct wr_vhost *vh, struct wr_bytes name,
         wr_list_push_back(&owner->exclusive_queues, &bq->excl_link);
     }
     wr_hmap_put(&vh->queues, name.ptr, name.len, q, NULL);
+    wr_bqueue_timers_init(bq);
     return q;
 }
 
@@ -140,6 +146,8 @@ wr_vhost_delete_queue(struct wr_vhost *vh, struct wr_queue *q)
     if (q->deleted)
         return 0;
     q->deleted = true;
+    /* A deleted queue dead-letters nothing (RabbitMQ neither). */
+    q->hooks = NULL;
     wr_hmap_del(&vh->queues, q->name, q->name_len);
     /* Keep the vhost's message counters monotonic (/metrics). */
     vh->stats.gone_delivered += q->n_delivered;
@@ -156,6 +164,7 @@ wr_vhost_delete_queue(struct wr_vhost *vh, struct wr_queue *q)
     wr_queue_unbind_all(q, source_empty, vh);
     n = wr_queue_purge(q);
     if (bq) {
+        wr_bqueue_timers_free(bq);
         wr_list_remove(&bq->excl_link);
         wr_free(bq);
         q->broker = NULL;
@@ -171,16 +180,25 @@ wr_vhost_route(struct wr_vhost *vh, struct wr_exchange *x,
 {
     if (x->name_len == 0) {
         /* AMQP 0-9-1 3.1.3.1: the default exchange binds every queue by
-         * its name. */
-        struct wr_queue *q = wr_vhost_queue(vh, req->rkey);
+         * its name; CC / BCC keys name more queues (each once). */
         out->count = 0;
-        if (q == NULL)
-            return WR_OK;
-        if (out->cap == 0) {
-            out->queues = wr_malloc(8 * sizeof(*out->queues));
-            out->cap = 8;
+        for (size_t i = 0; i <= req->n_more; i++) {
+            struct wr_queue *q =
+                wr_vhost_queue(vh, i == 0 ? req->rkey : req->more_keys[i - 1]);
+            bool seen = false;
+            if (q == NULL)
+                continue;
+            for (size_t j = 0; j < out->count && !seen; j++)
+                seen = out->queues[j] == q;
+            if (seen)
+                continue;
+            if (out->count == out->cap) {
+                out->cap = out->cap ? out->cap * 2 : 8;
+                out->queues =
+                    wr_realloc(out->queues, out->cap * sizeof(*out->queues));
+            }
+            out->queues[out->count++] = q;
         }
-        out->queues[out->count++] = q;
         return WR_OK;
     }
     return wr_exchange_route(x, req, out);

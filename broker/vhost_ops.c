@@ -129,6 +129,25 @@ wr_vhost_declare_exchange(struct wr_vhost *vh, const struct wr_exchange_decl *d,
                     "inequivalent arg '%s' for exchange '%.*s' in vhost "
                     "'%s': received '%s' but current is '%s'",
                     what, n, name, vh->name, got, cur);
+    /* RabbitMQ compares alternate-exchange too (assert_args_equivalence). */
+    {
+        struct wr_value v;
+        bool given = wr_table_get(d->args, "alternate-exchange", &v) == WR_OK &&
+                     v.type == WR_FT_LONGSTR;
+        if (given != x->has_alternate ||
+            (given && !wr_bytes_eq(v.v.str, x->alternate)))
+            return fail(err, WR_REPLY_PRECONDITION_FAILED,
+                        "inequivalent arg 'alternate-exchange' for exchange "
+                        "'%.*s' in vhost '%s': received %s%.*s%s but current "
+                        "is %s%.*s%s",
+                        n, name, vh->name, given ? "'" : "none",
+                        given ? (int)v.v.str.len : 0,
+                        given ? (const char *)v.v.str.ptr : "",
+                        given ? "'" : "", x->has_alternate ? "'" : "none",
+                        (int)x->alternate.len,
+                        x->has_alternate ? (const char *)x->alternate.ptr : "",
+                        x->has_alternate ? "'" : "");
+    }
     *out = x;
     return WR_OK;
 }
@@ -227,7 +246,8 @@ wr_vhost_declare_queue(struct wr_vhost *vh, const struct wr_queue_decl *d,
 {
     struct wr_queue *q;
     struct wr_queue_args args;
-    const char *why = NULL, *what;
+    struct wr_args_error why = {0};
+    const char *what;
     int n = (int)d->name.len;
     const char *name = (const char *)d->name.ptr;
 
@@ -256,13 +276,16 @@ wr_vhost_declare_queue(struct wr_vhost *vh, const struct wr_queue_decl *d,
             return fail(err, WR_REPLY_PRECONDITION_FAILED,
                         "inequivalent arg '%s' for queue '%s' in vhost '%s'",
                         what, q->name, vh->name);
+        wr_queue_touch(q); /* a redeclare counts as use (x-expires) */
         *out = q;
         return WR_OK;
     }
     if (wr_queue_args_parse(d->args, &args, &why) != WR_OK)
+        /* RabbitMQ's text: "invalid arg 'x-message-ttl' for queue 'q' in
+         * vhost '/': {value_negative,-1}" */
         return fail(err, WR_REPLY_PRECONDITION_FAILED,
-                    "invalid arguments for queue '%.*s' in vhost '%s': %s", n,
-                    name, vh->name, why ? why : "invalid");
+                    "invalid arg '%s' for queue '%.*s' in vhost '%s': %s",
+                    why.arg ? why.arg : "?", n, name, vh->name, why.why);
     q = wr_vhost_add_queue(vh, d->name, &args, d->args, d->durable,
                            d->exclusive, d->auto_delete,
                            d->exclusive ? requester : NULL);
@@ -371,37 +394,4 @@ wr_vhost_unbind(struct wr_vhost *vh, enum wr_dest_kind kind,
         wr_vhost_exchange_maybe_autodelete(vh, xs);
     }
     return WR_OK;
-}
-
-/* ---- publish ------------------------------------------------------------ */
-
-size_t
-wr_vhost_publish(struct wr_vhost *vh, struct wr_exchange *x, struct wr_msg *m,
-                 bool mandatory, struct wr_route_set *rs)
-{
-    struct wr_route_req req = {.rkey = wr_msg_rkey(m)};
-    struct wr_props props;
-
-    if (m->props_len && wr_msg_props(m, &props) == WR_OK &&
-        (props.flags & WR_PROP_HEADERS))
-        req.headers = props.headers;
-    x->n_in++;
-    vh->stats.published++;
-    m->seq = ++vh->srv->publish_seq;
-    wr_vhost_route(vh, x, &req, rs);
-    for (size_t i = 0; i < rs->count; i++) {
-        struct wr_queue *q = rs->queues[i];
-        wr_queue_push(q, m);
-        q->n_published++;
-    }
-    for (size_t i = 0; i < rs->count; i++)
-        wr_queue_dispatch(rs->queues[i]);
-    x->n_out += rs->count;
-    if (rs->count == 0) {
-        if (mandatory)
-            vh->stats.returned++;
-        else
-            vh->stats.dropped++;
-    }
-    return rs->count;
 }

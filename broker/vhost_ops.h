@@ -87,15 +87,6 @@ int wr_vhost_unbind(struct wr_vhost *vh, enum wr_dest_kind kind,
                     struct wr_conn *requester, bool *existed,
                     struct wr_op_err *err);
 
-/* The routing core of basic.publish: routes m from x into every matching
- * queue (rs is scratch space, reused), dispatches those queues and counts
- * the exchange, queue and vhost statistics (an unroutable message counts
- * as returned when mandatory, else dropped; the caller sends basic.return).
- * Borrows m. Returns the number of queues that took it. */
-size_t wr_vhost_publish(struct wr_vhost *vh, struct wr_exchange *x,
-                        struct wr_msg *m, bool mandatory,
-                        struct wr_route_set *rs);
-
 /* Reports err on channel ch for method_id: channel.close, or
  * connection.close when err->hard. */
 void wr_chan_op_error(struct wr_chan *ch, uint32_t method_id,

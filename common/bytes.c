@@ -62,6 +62,8 @@ wr_strerror(int rc)
         return "i/o error";
     case WR_ERR_TIMEOUT:
         return "timed out";
+    case WR_ERR_FULL:
+        return "queue full";
     }
     return "unknown error";
 }

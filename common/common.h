@@ -30,6 +30,7 @@ enum wr_result {
     WR_ERR_CLOSED = -15,
     WR_ERR_IO = -16,
     WR_ERR_TIMEOUT = -17,
+    WR_ERR_FULL = -18, /* a queue refused a message (x-overflow reject-*) */
 };
 
 /* Short human name of a result code ("frame-end is not 0xCE", ...). */

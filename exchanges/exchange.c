@@ -63,11 +63,19 @@ wr_exchange_new(struct wr_bytes name, const struct wr_exch_type *type,
         goto fail;
     x->name_len = name.len;
     if (raw_args.len > 0) {
+        struct wr_value v;
         x->raw_args = wr_malloc(raw_args.len);
         if (x->raw_args == NULL)
             goto fail;
         memcpy(x->raw_args, raw_args.ptr, raw_args.len);
         x->raw_args_len = raw_args.len;
+        /* RabbitMQ ignores an alternate-exchange that is not a string. */
+        if (wr_table_get((struct wr_table){x->raw_args, x->raw_args_len},
+                         "alternate-exchange", &v) == WR_OK &&
+            v.type == WR_FT_LONGSTR) {
+            x->has_alternate = true;
+            x->alternate = v.v.str;
+        }
     }
     if (type->init(x) != WR_OK)
         goto fail;
@@ -314,6 +322,7 @@ struct route_ctx {
     bool heap; /* stack was allocated (else it is the caller's array) */
     uint64_t epoch;
     int rc;
+    bool hit; /* the exchange being routed matched a binding */
 };
 
 static bool
@@ -366,6 +375,7 @@ emit(void *arg, struct wr_binding *b)
 {
     struct route_ctx *rc = arg;
 
+    rc->hit = true;
     if (b->dest_kind == WR_DEST_QUEUE) {
         struct wr_queue *q = b->dest.queue;
 
@@ -394,8 +404,9 @@ wr_exchange_route(struct wr_exchange *x, const struct wr_route_req *req,
                   struct wr_route_set *out)
 {
     struct wr_exchange *small[16];
-    struct route_ctx rc = {out,   small,         0,    WR_ARRAY_LEN(small),
-                           false, ++route_epoch, WR_OK};
+    struct route_ctx rc = {out,   small,         0,     WR_ARRAY_LEN(small),
+                           false, ++route_epoch, WR_OK, false};
+    struct wr_route_req one = *req;
 
     out->count = 0;
     x->route_mark = rc.epoch;
@@ -403,9 +414,27 @@ wr_exchange_route(struct wr_exchange *x, const struct wr_route_req *req,
     /* Depth-first with an explicit stack: a long chain of exchanges cannot
      * exhaust the C stack, and marks visit each exchange once. */
     while (rc.sp > 0) {
-        struct wr_exchange *cur = rc.stack[--rc.sp];
+        struct wr_exchange *cur = rc.stack[--rc.sp], *ax;
 
-        cur->type->route(cur, req, emit, &rc);
+        rc.hit = false;
+        one.rkey = req->rkey;
+        cur->type->route(cur, &one, emit, &rc);
+        /* headers exchanges ignore routing keys: one pass is enough */
+        for (size_t i = 0; i < req->n_more && cur->type != &wr_exch_headers;
+             i++) {
+            one.rkey = req->more_keys[i];
+            cur->type->route(cur, &one, emit, &rc);
+        }
+        if (rc.hit || !cur->has_alternate || req->lookup == NULL)
+            continue;
+        ax = req->lookup(req->lookup_ctx, cur->alternate);
+        if (ax != NULL && ax->route_mark != rc.epoch) {
+            if (!push_exchange(&rc, ax)) {
+                rc.rc = WR_ERR_NOMEM;
+                continue;
+            }
+            ax->route_mark = rc.epoch;
+        }
     }
     if (rc.heap)
         wr_free(rc.stack);

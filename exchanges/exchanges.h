@@ -35,6 +35,14 @@ struct wr_binding {
 struct wr_route_req {
     struct wr_bytes rkey;
     struct wr_table headers; /* the message's headers property (may be empty) */
+    /* More routing keys, each routed as rkey is (RabbitMQ's CC and BCC
+     * headers); n_more may be 0. */
+    const struct wr_bytes *more_keys;
+    size_t n_more;
+    /* Resolves an alternate exchange by name, or NULL when there is none;
+     * lookup NULL disables alternate exchanges. */
+    struct wr_exchange *(*lookup)(void *ctx, struct wr_bytes name);
+    void *lookup_ctx;
 };
 
 /* The result of routing: each target queue once. Reused across publishes
@@ -69,15 +77,20 @@ struct wr_exchange {
     struct wr_list bindings_in; /* as destination, of wr_binding.dest_link */
     uint64_t route_mark;        /* cycle guard epoch */
     void *type_data;
-    void *broker;         /* broker's per-exchange data */
-    uint64_t n_in, n_out; /* counters for the management API */
+    void *broker; /* broker's per-exchange data */
+    /* The alternate-exchange argument: where messages this exchange
+     * cannot route go (RabbitMQ's alternate exchanges). */
+    bool has_alternate;
+    struct wr_bytes alternate; /* view into raw_args */
+    uint64_t n_in, n_out;      /* counters for the management API */
 };
 
 /* Finds a registered type by name ("direct", "fanout", "topic",
  * "headers"); NULL if unknown. */
 const struct wr_exch_type *wr_exch_type_find(struct wr_bytes name);
 
-/* Creates an exchange (name and raw_args copied). NULL when out of memory. */
+/* Creates an exchange (name and raw_args copied; an alternate-exchange
+ * long-string argument is read from them). NULL when out of memory. */
 struct wr_exchange *wr_exchange_new(struct wr_bytes name,
                                     const struct wr_exch_type *type,
                                     struct wr_table raw_args);
@@ -104,10 +117,13 @@ void wr_queue_unbind_all(struct wr_queue *q,
                                                  struct wr_exchange *x),
                          void *ctx);
 
-/* Routes req from x: the union of every matching queue, following
- * exchange-to-exchange bindings (each exchange visited once per route, so
- * cycles terminate), each queue once. Clears *out first. Returns WR_OK or
- * WR_ERR_NOMEM. */
+/* Routes req from x: the union of every queue matching any of the routing
+ * keys, following exchange-to-exchange bindings (each exchange visited once
+ * per route, so cycles terminate), each queue once. An exchange none of
+ * whose bindings matches hands the message to its alternate exchange, if
+ * req->lookup finds it (RabbitMQ's process_alternate; chains of alternates
+ * are followed and cut at cycles the same way). Clears *out first.
+ * Returns WR_OK or WR_ERR_NOMEM. */
 int wr_exchange_route(struct wr_exchange *x, const struct wr_route_req *req,
                       struct wr_route_set *out);
 void wr_route_set_cleanup(struct wr_route_set *s);

@@ -6,9 +6,28 @@
 #include <string.h>
 
 #define FIFO_MIN_CAP 8
-#define FIFO_SHRINK_CAP 64 /* never shrink below this */
+#define FIFO_SHRINK_CAP 64  /* never shrink below this */
+#define FIFO_COMPACT_MIN 32 /* dead slots tolerated before compacting */
 
-/* Moves the entries to a new array of ncap slots, in order, head at 0. */
+static struct wr_qentry *
+slot(const struct wr_fifo *f, size_t off)
+{
+    return &f->v[(f->head + off) & (f->cap - 1)];
+}
+
+/* Tells the expiry index where entry e now lives (offset off). */
+static void
+track(struct wr_fifo *f, const struct wr_qentry *e, size_t off)
+{
+    if (e->xnode != 0) {
+        struct wr_xnode *n = wr_xindex_node(f->xi, e->xnode);
+        n->pos = f->base + off;
+        n->level = f->level;
+    }
+}
+
+/* Moves the entries to a new array of ncap slots, in order, head at 0.
+ * Offsets (and so absolute positions) do not change. */
 static int
 resize(struct wr_fifo *f, size_t ncap)
 {
@@ -41,6 +60,48 @@ reserve_one(struct wr_fifo *f)
     return resize(f, f->cap ? f->cap * 2 : FIFO_MIN_CAP);
 }
 
+/* Gives memory back after a burst; halving at a quarter keeps this
+ * amortized O(1). A failed shrink is harmless. */
+static void
+maybe_shrink(struct wr_fifo *f)
+{
+    if (f->cap > FIFO_SHRINK_CAP && f->count < f->cap / 4)
+        (void)resize(f, f->cap / 2);
+}
+
+/* Drops the dead slots at the head. */
+static void
+trim_head(struct wr_fifo *f)
+{
+    while (f->count > 0 && f->v[f->head].msg == NULL) {
+        f->head = (f->head + 1) & (f->cap - 1);
+        f->base++;
+        f->count--;
+        f->dead--;
+    }
+}
+
+/* Squeezes the dead slots out, in place and in order, and tells the index
+ * the new positions. O(count), run when dead slots outnumber live ones, so
+ * amortized O(1) per expiry. */
+static void
+compact(struct wr_fifo *f)
+{
+    size_t w = 0;
+
+    for (size_t r = 0; r < f->count; r++) {
+        struct wr_qentry e = *slot(f, r);
+        if (e.msg == NULL)
+            continue;
+        *slot(f, w) = e;
+        track(f, &e, w);
+        w++;
+    }
+    f->count = w;
+    f->dead = 0;
+    maybe_shrink(f);
+}
+
 int
 wr_fifo_push(struct wr_fifo *f, struct wr_qentry e)
 {
@@ -48,7 +109,8 @@ wr_fifo_push(struct wr_fifo *f, struct wr_qentry e)
 
     if (rc != WR_OK)
         return rc;
-    f->v[(f->head + f->count) & (f->cap - 1)] = e;
+    *slot(f, f->count) = e;
+    track(f, &e, f->count);
     f->count++;
     return WR_OK;
 }
@@ -56,22 +118,31 @@ wr_fifo_push(struct wr_fifo *f, struct wr_qentry e)
 int
 wr_fifo_push_front(struct wr_fifo *f, struct wr_qentry e)
 {
-    size_t pos = 0, mask;
-    int rc = reserve_one(f);
+    size_t pos = 0;
+    int rc;
 
+    trim_head(f);
+    rc = reserve_one(f);
     if (rc != WR_OK)
         return rc;
-    mask = f->cap - 1;
     /* RabbitMQ puts requeued messages back in publish order: skip the
-     * redelivered entries at the head that were published earlier. The
-     * broker requeues newest first, so this is usually zero steps. */
-    while (pos < f->count && f->v[(f->head + pos) & mask].redelivered &&
-           f->v[(f->head + pos) & mask].msg->seq < e.msg->seq)
+     * redelivered entries at the head that were published earlier (and
+     * dead slots among them). The broker requeues newest first, so this is
+     * usually zero steps. */
+    while (pos < f->count) {
+        const struct wr_qentry *at = slot(f, pos);
+        if (at->msg != NULL && !(at->redelivered && at->msg->seq < e.msg->seq))
+            break;
         pos++;
-    f->head = (f->head + f->cap - 1) & mask;
-    for (size_t k = 0; k < pos; k++)
-        f->v[(f->head + k) & mask] = f->v[(f->head + k + 1) & mask];
-    f->v[(f->head + pos) & mask] = e;
+    }
+    f->head = (f->head + f->cap - 1) & (f->cap - 1);
+    f->base--;
+    for (size_t k = 0; k < pos; k++) {
+        *slot(f, k) = *slot(f, k + 1);
+        track(f, slot(f, k), k);
+    }
+    *slot(f, pos) = e;
+    track(f, &e, pos);
     f->count++;
     return WR_OK;
 }
@@ -79,25 +150,66 @@ wr_fifo_push_front(struct wr_fifo *f, struct wr_qentry e)
 bool
 wr_fifo_pop(struct wr_fifo *f, struct wr_qentry *e)
 {
+    trim_head(f);
     if (f->count == 0)
         return false;
     *e = f->v[f->head];
     f->head = (f->head + 1) & (f->cap - 1);
+    f->base++;
     f->count--;
-    /* Give memory back after a burst; halving at a quarter keeps this
-     * amortized O(1). A failed shrink is harmless. */
-    if (f->cap > FIFO_SHRINK_CAP && f->count < f->cap / 4)
-        (void)resize(f, f->cap / 2);
+    if (e->xnode != 0) {
+        wr_xindex_del(f->xi, e->xnode);
+        e->xnode = 0;
+    }
+    trim_head(f);
+    maybe_shrink(f);
     return true;
+}
+
+void
+wr_fifo_kill(struct wr_fifo *f, uint64_t pos, uint32_t id, struct wr_qentry *e)
+{
+    uint64_t off = pos - f->base; /* wraps correctly */
+    struct wr_qentry *s;
+
+    wr_assert(off < f->count);
+    s = slot(f, (size_t)off);
+    wr_assert(s->msg != NULL && s->xnode == id);
+    *e = *s;
+    e->xnode = 0;
+    s->msg = NULL;
+    s->xnode = 0;
+    f->dead++;
+    wr_xindex_del(f->xi, id);
+    trim_head(f);
+    if (f->dead > FIFO_COMPACT_MIN && f->dead > f->count / 2)
+        compact(f);
+}
+
+size_t
+wr_fifo_peek(const struct wr_fifo *f, int64_t now, struct wr_qentry *out,
+             size_t n)
+{
+    size_t got = 0;
+
+    for (size_t i = 0; i < f->count && got < n; i++) {
+        const struct wr_qentry *e = slot(f, i);
+        if (e->msg != NULL && e->expires > now)
+            out[got++] = *e;
+    }
+    return got;
 }
 
 void
 wr_fifo_cleanup(struct wr_fifo *f)
 {
-    for (size_t i = 0; i < f->count; i++)
-        wr_msg_unref(&f->v[(f->head + i) & (f->cap - 1)].msg);
+    for (size_t i = 0; i < f->count; i++) {
+        struct wr_qentry *e = slot(f, i);
+        if (e->msg != NULL)
+            wr_msg_unref(&e->msg);
+    }
     wr_free(f->v);
-    wr_fifo_init(f);
+    wr_fifo_init(f, f->xi, f->level);
 }
 
 /* ---- the "fifo" queue kind ------------------------------------------- */
@@ -109,7 +221,7 @@ fifo_init(struct wr_queue *q)
 
     if (f == NULL)
         return WR_ERR_NOMEM;
-    wr_fifo_init(f);
+    wr_fifo_init(f, q->expiry, 0);
     q->storage = f;
     return WR_OK;
 }
@@ -144,6 +256,20 @@ fifo_pop(struct wr_queue *q, struct wr_qentry *e)
     return wr_fifo_pop(q->storage, e);
 }
 
+static struct wr_fifo *
+fifo_ring(struct wr_queue *q, uint32_t level)
+{
+    wr_assert(level == 0);
+    return q->storage;
+}
+
+static size_t
+fifo_peek(const struct wr_queue *q, int64_t now, struct wr_qentry *out,
+          size_t n)
+{
+    return wr_fifo_peek(q->storage, now, out, n);
+}
+
 const struct wr_queue_kind wr_queue_fifo = {
     .name = "fifo",
     .init = fifo_init,
@@ -151,4 +277,6 @@ const struct wr_queue_kind wr_queue_fifo = {
     .push = fifo_push,
     .push_front = fifo_push_front,
     .pop = fifo_pop,
+    .ring = fifo_ring,
+    .peek = fifo_peek,
 };

@@ -1,47 +1,118 @@
 /* SPDX-License-Identifier: MIT */
 /* The refcounted message: header fields, exchange, routing key, encoded
- * properties and body in one allocation (STYLE.md 5.1-5.3). */
+ * properties and body in one allocation (STYLE.md 5.1-5.3); derived
+ * messages that share another message's body; the expiration property. */
 #include "queues.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
+
+/* Expirations are clamped here: 2^53 ms is 285,000 years. */
+#define EXPIRATION_MAX (INT64_C(1) << 53)
+
+int
+wr_expiration_parse(struct wr_bytes s, int64_t *ms, char *why, size_t cap)
+{
+    size_t i = 0;
+    bool neg = false;
+    int64_t v = 0;
+
+    /* Erlang's string:to_integer, as RabbitMQ's parse_expiration uses. */
+    if (i < s.len && (s.ptr[i] == '-' || s.ptr[i] == '+'))
+        neg = s.ptr[i++] == '-';
+    if (i == s.len || s.ptr[i] < '0' || s.ptr[i] > '9') {
+        snprintf(why, cap, "no_integer");
+        return WR_ERR_INVALID;
+    }
+    for (; i < s.len && s.ptr[i] >= '0' && s.ptr[i] <= '9'; i++)
+        v = v >= EXPIRATION_MAX ? EXPIRATION_MAX : v * 10 + (s.ptr[i] - '0');
+    if (i < s.len) {
+        snprintf(why, cap, "{leftover_string,\"%.*s\"}", (int)(s.len - i),
+                 (const char *)s.ptr + i);
+        return WR_ERR_INVALID;
+    }
+    if (neg && v != 0) {
+        snprintf(why, cap, "{value_negative,-%" PRId64 "}", v);
+        return WR_ERR_INVALID;
+    }
+    *ms = v;
+    return WR_OK;
+}
+
+struct wr_msg *
+wr_msg_build(const struct wr_msg_spec *sp)
+{
+    struct wr_props p;
+    struct wr_msg *m, *owner = NULL;
+    size_t fixed;
+    uint64_t own_body = sp->body_size;
+    char why[64];
+
+    if (sp->exchange.len > 255 || sp->rkey.len > 255)
+        return NULL;
+    memset(&p, 0, sizeof(p));
+    if (sp->props_len > 0 &&
+        wr_props_decode(sp->props, sp->props_len, &p) != WR_OK)
+        return NULL;
+    if (sp->share_body) {
+        owner = sp->share_body->body_owner ? sp->share_body->body_owner
+                                           : sp->share_body;
+        own_body = 0;
+    }
+    fixed = sizeof(*m) + sp->exchange.len + sp->rkey.len +
+            (size_t)sp->props_len + sp->bcc.len;
+    if (own_body > SIZE_MAX - fixed)
+        return NULL;
+    m = wr_malloc(fixed + (size_t)own_body);
+    if (m == NULL)
+        return NULL;
+    m->refcount = 1;
+    m->priority = (p.flags & WR_PROP_PRIORITY) ? p.priority : 0;
+    m->exchange_len = (uint8_t)sp->exchange.len;
+    m->rkey_len = (uint8_t)sp->rkey.len;
+    m->persistent = (p.flags & WR_PROP_DELIVERY_MODE) && p.delivery_mode == 2;
+    m->props_len = sp->props_len;
+    m->bcc_len = sp->bcc.len;
+    m->delivery_count = 0;
+    m->ttl = -1;
+    if ((p.flags & WR_PROP_EXPIRATION) &&
+        wr_expiration_parse(p.expiration, &m->ttl, why, sizeof(why)) != WR_OK)
+        m->ttl = -1; /* the broker refused those; be safe anyway */
+    m->seq = 0;
+    if (sp->exchange.len)
+        memcpy(m->data, sp->exchange.ptr, sp->exchange.len);
+    if (sp->rkey.len)
+        memcpy(m->data + sp->exchange.len, sp->rkey.ptr, sp->rkey.len);
+    m->props = m->data + sp->exchange.len + sp->rkey.len;
+    if (sp->props_len)
+        memcpy(m->props, sp->props, sp->props_len);
+    if (sp->bcc.len)
+        memcpy(m->props + sp->props_len, sp->bcc.ptr, sp->bcc.len);
+    if (owner) {
+        m->body_owner = wr_msg_ref(owner);
+        m->body = owner->body;
+        m->body_size = m->body_received = owner->body_size;
+    } else {
+        m->body_owner = NULL;
+        m->body = m->props + sp->props_len + sp->bcc.len;
+        m->body_size = sp->body_size;
+        m->body_received = 0;
+    }
+    return m;
+}
 
 struct wr_msg *
 wr_msg_new(struct wr_bytes exchange, struct wr_bytes rkey, const uint8_t *props,
            uint32_t props_len, uint64_t body_size)
 {
-    struct wr_props p;
-    struct wr_msg *m;
-    size_t fixed;
+    struct wr_msg_spec sp = {.exchange = exchange,
+                             .rkey = rkey,
+                             .props = props,
+                             .props_len = props_len,
+                             .body_size = body_size};
 
-    if (exchange.len > 255 || rkey.len > 255)
-        return NULL;
-    memset(&p, 0, sizeof(p));
-    if (props_len > 0 && wr_props_decode(props, props_len, &p) != WR_OK)
-        return NULL;
-    fixed = sizeof(*m) + exchange.len + rkey.len + (size_t)props_len;
-    if (body_size > SIZE_MAX - fixed)
-        return NULL;
-    m = wr_malloc(fixed + (size_t)body_size);
-    if (m == NULL)
-        return NULL;
-    m->refcount = 1;
-    m->priority = (p.flags & WR_PROP_PRIORITY) ? p.priority : 0;
-    m->exchange_len = (uint8_t)exchange.len;
-    m->rkey_len = (uint8_t)rkey.len;
-    m->persistent = (p.flags & WR_PROP_DELIVERY_MODE) && p.delivery_mode == 2;
-    m->props_len = props_len;
-    m->body_size = body_size;
-    m->body_received = 0;
-    m->seq = 0;
-    if (exchange.len)
-        memcpy(m->data, exchange.ptr, exchange.len);
-    if (rkey.len)
-        memcpy(m->data + exchange.len, rkey.ptr, rkey.len);
-    m->props = m->data + exchange.len + rkey.len;
-    if (props_len)
-        memcpy(m->props, props, props_len);
-    m->body = m->props + props_len;
-    return m;
+    return wr_msg_build(&sp);
 }
 
 void
@@ -51,8 +122,11 @@ wr_msg_unref(struct wr_msg **mp)
 
     *mp = NULL;
     wr_assert(m != NULL && m->refcount > 0);
-    if (--m->refcount == 0)
+    if (--m->refcount == 0) {
+        if (m->body_owner)
+            wr_msg_unref(&m->body_owner);
         wr_free(m);
+    }
 }
 
 struct wr_bytes
@@ -65,6 +139,12 @@ struct wr_bytes
 wr_msg_rkey(const struct wr_msg *m)
 {
     return (struct wr_bytes){m->data + m->exchange_len, m->rkey_len};
+}
+
+struct wr_array
+wr_msg_bcc(const struct wr_msg *m)
+{
+    return (struct wr_array){m->props + m->props_len, m->bcc_len};
 }
 
 int
@@ -81,5 +161,79 @@ size_t
 wr_msg_mem(const struct wr_msg *m)
 {
     return sizeof(*m) + m->exchange_len + m->rkey_len + m->props_len +
-           (size_t)m->body_size;
+           m->bcc_len + (m->body_owner ? 0 : (size_t)m->body_size);
+}
+
+void
+wr_headers_copy(struct wr_tb *b, struct wr_table t, const char *const *skip)
+{
+    struct wr_table_iter it;
+    struct wr_bytes key;
+    struct wr_value v;
+    size_t from = 0;
+
+    wr_table_iter_init(&it, t);
+    while (wr_table_next(&it, &key, &v) == WR_OK) {
+        size_t n = it.off - from;
+        bool drop = false;
+        for (size_t i = 0; skip && skip[i] && !drop; i++)
+            drop = wr_bytes_eq_str(key, skip[i]);
+        if (!drop && b->err == WR_OK) {
+            /* The entry's bytes as they are: keys may hold any octet. */
+            if (n > b->cap - b->len)
+                b->err = WR_ERR_NOSPACE;
+            else
+                memcpy(b->buf + b->len, t.ptr + from, n);
+            if (b->err == WR_OK)
+                b->len += n;
+        }
+        from = it.off;
+    }
+}
+
+struct wr_msg *
+wr_msg_with_delivery_count(struct wr_msg *m, uint32_t count)
+{
+    static const char *const skip[] = {"x-delivery-count", NULL};
+    struct wr_props p;
+    struct wr_tb b;
+    struct wr_msg_spec sp = {0};
+    struct wr_msg *out = NULL;
+    /* Old headers + the new entry, then the whole property list. */
+    size_t hcap, pcap, plen;
+    uint8_t *hbuf = NULL, *pbuf = NULL;
+
+    if (wr_msg_props(m, &p) != WR_OK)
+        return NULL;
+    hcap = (size_t)p.headers.len + 64;
+    pcap = (size_t)m->props_len + 64 + 4;
+    hbuf = wr_malloc(hcap);
+    pbuf = wr_malloc(pcap);
+    if (hbuf == NULL || pbuf == NULL)
+        goto done;
+    wr_tb_init(&b, hbuf, hcap);
+    wr_headers_copy(&b, p.headers, skip);
+    wr_tb_add_int(&b, "x-delivery-count", WR_FT_I64, count);
+    wr_tb_end(&b);
+    if (b.err != WR_OK)
+        goto done;
+    p.flags |= WR_PROP_HEADERS;
+    p.headers = wr_tb_table(&b);
+    if (wr_props_encode(&p, pbuf, pcap, &plen) != WR_OK)
+        goto done;
+    sp.exchange = wr_msg_exchange(m);
+    sp.rkey = wr_msg_rkey(m);
+    sp.props = pbuf;
+    sp.props_len = (uint32_t)plen;
+    sp.bcc = (struct wr_bytes){wr_msg_bcc(m).ptr, m->bcc_len};
+    sp.share_body = m;
+    out = wr_msg_build(&sp);
+    if (out) {
+        out->delivery_count = count;
+        out->seq = m->seq;
+    }
+done:
+    wr_free(hbuf);
+    wr_free(pbuf);
+    return out;
 }

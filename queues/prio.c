@@ -50,7 +50,7 @@ prio_init(struct wr_queue *q)
     for (int w = 0; w < 4; w++)
         pq->nonempty[w] = 0;
     for (unsigned i = 0; i < n; i++)
-        wr_fifo_init(&pq->level[i]);
+        wr_fifo_init(&pq->level[i], q->expiry, i);
     q->storage = pq;
     return WR_OK;
 }
@@ -96,16 +96,39 @@ static bool
 prio_pop(struct wr_queue *q, struct wr_qentry *e)
 {
     struct prio *pq = q->storage;
-    int lvl = top_level(pq);
-    bool ok;
+    int lvl;
 
-    if (lvl < 0)
-        return false;
-    ok = wr_fifo_pop(&pq->level[lvl], e);
-    wr_assert(ok); /* the bitmap said non-empty */
-    if (pq->level[lvl].count == 0)
-        unmark(pq, (unsigned)lvl);
-    return true;
+    /* A level may hold only dead slots (expired in place): it empties as
+     * it is popped, and the next level is tried. */
+    while ((lvl = top_level(pq)) >= 0) {
+        bool ok = wr_fifo_pop(&pq->level[lvl], e);
+        if (pq->level[lvl].count == 0)
+            unmark(pq, (unsigned)lvl);
+        if (ok)
+            return true;
+    }
+    return false;
+}
+
+static struct wr_fifo *
+prio_ring(struct wr_queue *q, uint32_t level)
+{
+    struct prio *pq = q->storage;
+
+    wr_assert(level <= pq->max);
+    return &pq->level[level];
+}
+
+static size_t
+prio_peek(const struct wr_queue *q, int64_t now, struct wr_qentry *out,
+          size_t n)
+{
+    const struct prio *pq = q->storage;
+    size_t got = 0;
+
+    for (int lvl = pq->max; lvl >= 0 && got < n; lvl--)
+        got += wr_fifo_peek(&pq->level[lvl], now, out + got, n - got);
+    return got;
 }
 
 const struct wr_queue_kind wr_queue_prio = {
@@ -115,4 +138,6 @@ const struct wr_queue_kind wr_queue_prio = {
     .push = prio_push,
     .push_front = prio_push_front,
     .pop = prio_pop,
+    .ring = prio_ring,
+    .peek = prio_peek,
 };

@@ -1,73 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* The queue API common to every kind: lifetime, queue arguments, push /
- * requeue / pop / purge, and round-robin dispatch to consumers. */
+/* The queue API common to every kind: lifetime, push (TTL, length limits)
+ * / requeue (delivery limit) / expire / pop / purge / peek, and dispatch
+ * to consumers by priority, round-robin or single active. */
 #include "queues_internal.h"
 
 #include <string.h>
-
-/* ---- queue arguments --------------------------------------------------- */
-
-/* RabbitMQ (rabbit_amqqueue:check_max_priority_arg) takes any integer type
- * from 0 to 255; 0 makes a single-level queue, which behaves as a FIFO. */
-#define MAX_PRIORITY_ERR "x-max-priority must be an integer between 0 and 255"
-
-static bool
-is_int_type(uint8_t t)
-{
-    switch (t) {
-    case WR_FT_I8:
-    case WR_FT_U8:
-    case WR_FT_I16:
-    case WR_FT_U16:
-    case WR_FT_I32:
-    case WR_FT_U32:
-    case WR_FT_I64:
-    case WR_FT_U64:
-        return true;
-    }
-    return false;
-}
-
-int
-wr_queue_args_parse(struct wr_table args, struct wr_queue_args *out,
-                    const char **err)
-{
-    struct wr_value v;
-    int64_t n;
-
-    memset(out, 0, sizeof(*out));
-    if (err)
-        *err = NULL;
-    if (wr_table_get(args, "x-max-priority", &v) == WR_OK) {
-        if (!is_int_type(v.type) || wr_value_int(&v, &n) != WR_OK || n < 0 ||
-            n > 255) {
-            if (err)
-                *err = MAX_PRIORITY_ERR;
-            return WR_ERR_INVALID;
-        }
-        out->max_priority = (uint8_t)n;
-    }
-    /* RabbitMQ: non-negative integers; 0 keeps nothing. */
-    if (wr_table_get(args, "x-max-length", &v) == WR_OK) {
-        if (!is_int_type(v.type) || wr_value_int(&v, &n) != WR_OK || n < 0) {
-            if (err)
-                *err = "x-max-length must be a non-negative integer";
-            return WR_ERR_INVALID;
-        }
-        out->has_max_length = true;
-        out->max_length = (uint64_t)n;
-    }
-    if (wr_table_get(args, "x-max-length-bytes", &v) == WR_OK) {
-        if (!is_int_type(v.type) || wr_value_int(&v, &n) != WR_OK || n < 0) {
-            if (err)
-                *err = "x-max-length-bytes must be a non-negative integer";
-            return WR_ERR_INVALID;
-        }
-        out->has_max_bytes = true;
-        out->max_bytes = (uint64_t)n;
-    }
-    return WR_OK;
-}
 
 /* ---- lifetime ----------------------------------------------------------- */
 
@@ -81,10 +18,10 @@ wr_queue_new(struct wr_bytes name, const struct wr_queue_args *args,
         return NULL;
     q->refcount = 1;
     wr_list_init(&q->consumers);
+    wr_list_init(&q->groups);
     wr_list_init(&q->bindings_in);
     if (args)
         q->args = *args;
-    q->kind = q->args.max_priority > 0 ? &wr_queue_prio : &wr_queue_fifo;
     q->name = wr_strndup(name.ptr, name.len);
     if (q->name == NULL)
         goto fail;
@@ -95,11 +32,22 @@ wr_queue_new(struct wr_bytes name, const struct wr_queue_args *args,
             goto fail;
         memcpy(q->raw_args, raw_args.ptr, raw_args.len);
         q->raw_args_len = raw_args.len;
+        /* Parsed before, so this succeeds: it points the views at the copy. */
+        if (wr_queue_args_parse((struct wr_table){q->raw_args, raw_args.len},
+                                &q->args, NULL) != WR_OK &&
+            args)
+            q->args = *args;
     }
+    q->kind = q->args.max_priority > 0 ? &wr_queue_prio : &wr_queue_fifo;
+    q->expiry = wr_malloc(sizeof(*q->expiry));
+    if (q->expiry == NULL)
+        goto fail;
+    wr_xindex_init(q->expiry);
     if (q->kind->init(q) != WR_OK)
         goto fail;
     return q;
 fail:
+    wr_free(q->expiry);
     wr_free(q->raw_args);
     wr_free(q->name);
     wr_free(q);
@@ -124,63 +72,105 @@ wr_queue_unref(struct wr_queue **qp)
         return;
     /* Bindings point at the queue: exchanges/ must have dropped them. */
     wr_assert(wr_list_empty(&q->bindings_in));
-    while (!wr_list_empty(&q->consumers)) {
-        struct wr_consumer *c =
-            WR_CONTAINER_OF(q->consumers.next, struct wr_consumer, link);
-
-        wr_list_remove(&c->link);
-        c->queue = NULL;
-    }
+    while (!wr_list_empty(&q->consumers))
+        wr_queue_consumer_remove(
+            q, WR_CONTAINER_OF(q->consumers.next, struct wr_consumer, link));
     q->kind->cleanup(q);
+    wr_xindex_cleanup(q->expiry);
+    wr_free(q->expiry);
     wr_free(q->raw_args);
     wr_free(q->name);
     wr_free(q);
 }
 
-/* ---- messages in and out ------------------------------------------------ */
+/* ---- dying messages ---------------------------------------------------- */
 
-int
-wr_queue_push(struct wr_queue *q, struct wr_msg *m)
+const char *
+wr_dead_reason_name(enum wr_dead_reason r)
 {
-    struct wr_qentry e = {wr_msg_ref(m), false};
-    int rc = q->kind->push(q, e);
-
-    if (rc != WR_OK) {
-        wr_msg_unref(&e.msg);
-        return rc;
+    switch (r) {
+    case WR_DEAD_REJECTED:
+        return "rejected";
+    case WR_DEAD_EXPIRED:
+        return "expired";
+    case WR_DEAD_MAXLEN:
+        return "maxlen";
+    case WR_DEAD_DELIVERY_LIMIT:
+        return "delivery_limit";
     }
-    q->ready++;
-    q->ready_bytes += m->body_size;
-    /* Overflow drop-head: the oldest ready messages make room. */
-    while ((q->args.has_max_length && q->ready > q->args.max_length) ||
-           (q->args.has_max_bytes && q->ready_bytes > q->args.max_bytes)) {
-        struct wr_qentry old;
-        if (!q->kind->pop(q, &old))
-            break;
-        q->ready--;
-        q->ready_bytes -= old.msg->body_size;
-        q->n_dropped++;
-        wr_msg_unref(&old.msg);
-    }
-    return WR_OK; /* n_published is the broker's: it counts publishes */
+    return "unknown";
 }
 
 void
-wr_queue_requeue(struct wr_queue *q, struct wr_msg *m)
+wr_queue_dead(struct wr_queue *q, struct wr_msg *m, enum wr_dead_reason why)
 {
-    struct wr_qentry e = {m, true};
-
-    /* unacked is the broker's to decrement: it knows which delivery. */
-    if (q->deleted || q->kind->push_front(q, e) != WR_OK) {
-        wr_msg_unref(&e.msg);
-        return;
+    switch (why) {
+    case WR_DEAD_EXPIRED:
+        q->n_expired++;
+        break;
+    case WR_DEAD_MAXLEN:
+        q->n_dropped++;
+        break;
+    default:
+        break;
     }
-    q->ready++;
-    q->ready_bytes += m->body_size;
-    q->n_redelivered++;
+    if (q->hooks && q->hooks->dead)
+        q->hooks->dead(q, m, why);
+    else
+        wr_msg_unref(&m);
 }
 
-/* Takes the next entry and updates the ready counters. */
+/* ---- messages in and out ------------------------------------------------ */
+
+/* The deadline of m entering q at now: the smaller TTL wins (RabbitMQ). */
+static int64_t
+deadline_of(const struct wr_queue *q, const struct wr_msg *m, int64_t now)
+{
+    int64_t ttl = q->args.has_message_ttl ? q->args.message_ttl : -1;
+
+    if (m->ttl >= 0 && (ttl < 0 || m->ttl < ttl))
+        ttl = m->ttl;
+    if (ttl < 0 || ttl >= WR_NEVER - now)
+        return WR_NEVER;
+    return now + ttl;
+}
+
+static bool
+over_limit(const struct wr_queue *q, uint64_t ready, uint64_t bytes)
+{
+    return (q->args.has_max_length && ready > q->args.max_length) ||
+           (q->args.has_max_bytes && bytes > q->args.max_bytes);
+}
+
+/* Stores e (takes its reference) with an expiry node when it has a
+ * deadline, and counts it ready. */
+static int
+store(struct wr_queue *q, struct wr_qentry e, bool front)
+{
+    int rc;
+
+    e.xnode = 0;
+    if (e.expires != WR_NEVER) {
+        /* The ring sets the real position when it stores the entry. */
+        rc = wr_xindex_add(q->expiry, e.expires, 0, 0, &e.xnode);
+        if (rc != WR_OK)
+            return rc;
+    }
+    rc = front ? q->kind->push_front(q, e) : q->kind->push(q, e);
+    if (rc != WR_OK) {
+        if (e.xnode)
+            wr_xindex_del(q->expiry, e.xnode);
+        return rc;
+    }
+    q->ready++;
+    q->ready_bytes += e.msg->body_size;
+    if (e.xnode && wr_xindex_top(q->expiry) == e.xnode && q->hooks &&
+        q->hooks->deadline)
+        q->hooks->deadline(q, e.expires);
+    return WR_OK;
+}
+
+/* Takes the next entry, dead slots skipped, and updates the counters. */
 static bool
 take(struct wr_queue *q, struct wr_qentry *e)
 {
@@ -192,17 +182,123 @@ take(struct wr_queue *q, struct wr_qentry *e)
     return true;
 }
 
-bool
-wr_queue_pop(struct wr_queue *q, struct wr_msg **m, bool *redelivered)
+/* drop-head: the oldest ready messages make room (dead, maxlen). */
+static void
+drop_head(struct wr_queue *q)
 {
-    struct wr_qentry e;
+    struct wr_qentry old;
 
-    if (!take(q, &e))
+    if (q->args.overflow != WR_OVERFLOW_DROP_HEAD)
+        return;
+    while (over_limit(q, q->ready, q->ready_bytes) && take(q, &old))
+        wr_queue_dead(q, old.msg, WR_DEAD_MAXLEN);
+}
+
+int
+wr_queue_push(struct wr_queue *q, struct wr_msg *m, int64_t now)
+{
+    struct wr_qentry e = {m, deadline_of(q, m, now), 0, false};
+    int rc;
+
+    /* reject-publish: refuse what would pass a limit (RabbitMQ's
+     * will_overflow: the queue as it would be with this message). */
+    if (q->args.overflow != WR_OVERFLOW_DROP_HEAD &&
+        over_limit(q, q->ready + 1, q->ready_bytes + m->body_size)) {
+        q->n_rejected++;
+        if (q->args.overflow == WR_OVERFLOW_REJECT_DLX)
+            wr_queue_dead(q, wr_msg_ref(m), WR_DEAD_MAXLEN);
+        return WR_ERR_FULL;
+    }
+    e.msg = wr_msg_ref(m);
+    rc = store(q, e, false);
+    if (rc != WR_OK) {
+        wr_msg_unref(&e.msg);
+        return rc;
+    }
+    drop_head(q);
+    return WR_OK; /* n_published is the broker's: it counts publishes */
+}
+
+void
+wr_queue_requeue(struct wr_queue *q, struct wr_msg *m, int64_t expires,
+                 int64_t now)
+{
+    struct wr_qentry e = {m, expires, 0, true};
+
+    /* unacked is the broker's to decrement: it knows which delivery. */
+    if (q->deleted) {
+        wr_msg_unref(&e.msg);
+        return;
+    }
+    if (q->args.has_delivery_limit) {
+        /* Quorum-queue semantics: every return counts; past the limit the
+         * message is dead-lettered instead of redelivered. */
+        uint32_t count = m->delivery_count + 1;
+        struct wr_msg *n = wr_msg_with_delivery_count(m, count);
+        if (n != NULL) {
+            wr_msg_unref(&e.msg);
+            e.msg = n;
+        } else {
+            m->delivery_count = count; /* out of memory: count anyway */
+        }
+        if (count > q->args.delivery_limit) {
+            wr_queue_dead(q, e.msg, WR_DEAD_DELIVERY_LIMIT);
+            return;
+        }
+    }
+    if (expires <= now) { /* it kept its deadline, which has passed */
+        wr_queue_dead(q, e.msg, WR_DEAD_EXPIRED);
+        return;
+    }
+    if (store(q, e, true) != WR_OK) {
+        wr_msg_unref(&e.msg);
+        return;
+    }
+    q->n_redelivered++;
+    /* RabbitMQ (requeue_and_run) applies drop-head after a requeue too:
+     * the requeued message, now at the head, is the one that goes. */
+    drop_head(q);
+}
+
+uint64_t
+wr_queue_expire(struct wr_queue *q, int64_t now)
+{
+    uint64_t n = 0;
+    uint32_t id;
+
+    while ((id = wr_xindex_top(q->expiry)) != 0) {
+        struct wr_xnode *x = wr_xindex_node(q->expiry, id);
+        struct wr_qentry e;
+
+        if (x->at > now)
+            break;
+        wr_fifo_kill(q->kind->ring(q, x->level), x->pos, id, &e);
+        wr_assert(q->ready > 0 && q->ready_bytes >= e.msg->body_size);
+        q->ready--;
+        q->ready_bytes -= e.msg->body_size;
+        wr_queue_dead(q, e.msg, WR_DEAD_EXPIRED);
+        n++;
+    }
+    return n;
+}
+
+bool
+wr_queue_next_deadline(const struct wr_queue *q, int64_t *at)
+{
+    uint32_t id = wr_xindex_top(q->expiry);
+
+    if (id == 0)
         return false;
-    *m = e.msg; /* the broker counts basic.get in n_delivered */
-    if (redelivered)
-        *redelivered = e.redelivered;
+    *at = wr_xindex_node(q->expiry, id)->at;
     return true;
+}
+
+bool
+wr_queue_pop(struct wr_queue *q, int64_t now, struct wr_qentry *e)
+{
+    /* the broker counts basic.get in n_delivered */
+    wr_queue_expire(q, now);
+    return take(q, e);
 }
 
 uint64_t
@@ -218,60 +314,112 @@ wr_queue_purge(struct wr_queue *q)
     return n;
 }
 
-/* ---- consumers and dispatch ------------------------------------------- */
-
-/* The consumer after c in round-robin order (c itself if alone). */
-static struct wr_consumer *
-next_consumer(struct wr_queue *q, struct wr_consumer *c)
+size_t
+wr_queue_peek(const struct wr_queue *q, int64_t now, struct wr_qentry *out,
+              size_t n)
 {
-    struct wr_list *n = c->link.next;
-
-    if (n == &q->consumers)
-        n = n->next;
-    return WR_CONTAINER_OF(n, struct wr_consumer, link);
+    return q->kind->peek(q, now, out, n);
 }
 
-void
+/* ---- consumers and dispatch ------------------------------------------- */
+
+/* The member after c in its group, wrapping (c itself if alone). */
+static struct wr_consumer *
+next_in_group(struct wr_consumer *c)
+{
+    struct wr_list *n = c->group_link.next;
+
+    if (n == &c->group->members)
+        n = n->next;
+    return WR_CONTAINER_OF(n, struct wr_consumer, group_link);
+}
+
+int
 wr_queue_consumer_add(struct wr_queue *q, struct wr_consumer *c)
 {
+    struct wr_list *pos;
+    struct wr_cgroup *g = NULL;
+
+    for (pos = q->groups.next; pos != &q->groups; pos = pos->next) {
+        struct wr_cgroup *at = WR_CONTAINER_OF(pos, struct wr_cgroup, link);
+        if (at->priority == c->priority)
+            g = at;
+        if (at->priority <= c->priority)
+            break;
+    }
+    if (g == NULL) {
+        g = wr_calloc(1, sizeof(*g));
+        if (g == NULL)
+            return WR_ERR_NOMEM;
+        g->priority = c->priority;
+        wr_list_init(&g->members);
+        wr_list_insert_before(pos, &g->link); /* keeps the order */
+    }
+    c->group = g;
+    wr_list_push_back(&g->members, &c->group_link);
+    if (g->cursor == NULL)
+        g->cursor = c;
+    g->count++;
     wr_list_push_back(&q->consumers, &c->link);
     c->queue = q;
     q->consumer_count++;
     q->had_consumer = true;
-    if (q->cursor == NULL)
-        q->cursor = c;
+    return WR_OK;
 }
 
 void
 wr_queue_consumer_remove(struct wr_queue *q, struct wr_consumer *c)
 {
-    wr_assert(c->queue == q && q->consumer_count > 0);
-    if (q->cursor == c)
-        q->cursor = q->consumer_count > 1 ? next_consumer(q, c) : NULL;
+    struct wr_cgroup *g = c->group;
+
+    wr_assert(c->queue == q && q->consumer_count > 0 && g != NULL);
+    if (g->cursor == c)
+        g->cursor = g->count > 1 ? next_in_group(c) : NULL;
+    wr_list_remove(&c->group_link);
+    if (--g->count == 0) {
+        wr_list_remove(&g->link);
+        wr_free(g);
+    }
+    c->group = NULL;
     wr_list_remove(&c->link);
     c->queue = NULL;
     q->consumer_count--;
 }
 
-/* The first consumer from the cursor on that can take a message, or NULL
- * when a full pass finds none. */
+struct wr_consumer *
+wr_queue_active_consumer(const struct wr_queue *q)
+{
+    if (!q->args.single_active || wr_list_empty(&q->consumers))
+        return NULL;
+    return WR_CONTAINER_OF(q->consumers.next, struct wr_consumer, link);
+}
+
+/* The consumer to hand the next message to, or NULL when none can take
+ * one: the highest priority group with a consumer that can, from its
+ * cursor on (RabbitMQ's consumer priorities). */
 static struct wr_consumer *
 pick(struct wr_queue *q)
 {
-    struct wr_consumer *c = q->cursor;
+    struct wr_list *pos;
 
-    if (c == NULL)
-        return NULL;
-    for (uint32_t i = 0; i < q->consumer_count; i++) {
-        if (c->ops->can_take(c))
-            return c;
-        c = next_consumer(q, c);
+    if (q->args.single_active) {
+        struct wr_consumer *c = wr_queue_active_consumer(q);
+        return c && c->ops->can_take(c) ? c : NULL;
+    }
+    for (pos = q->groups.next; pos != &q->groups; pos = pos->next) {
+        struct wr_cgroup *g = WR_CONTAINER_OF(pos, struct wr_cgroup, link);
+        struct wr_consumer *c = g->cursor;
+        for (uint32_t i = 0; i < g->count; i++) {
+            if (c->ops->can_take(c))
+                return c;
+            c = next_in_group(c);
+        }
     }
     return NULL;
 }
 
 uint64_t
-wr_queue_dispatch(struct wr_queue *q)
+wr_queue_dispatch(struct wr_queue *q, int64_t now)
 {
     struct wr_consumer *c;
     struct wr_qentry e;
@@ -281,15 +429,17 @@ wr_queue_dispatch(struct wr_queue *q)
      * dispatch, even drop the last outside reference. Hold one of our own
      * and read the state afresh on every turn. */
     wr_queue_ref(q);
+    if (!q->deleted)
+        wr_queue_expire(q, now);
     while (!q->deleted && q->ready > 0 && (c = pick(q)) != NULL) {
         if (!take(q, &e))
             break;
         /* Move on before delivering, so the next message goes to the next
          * consumer even if deliver() changes the consumer list. */
-        q->cursor = next_consumer(q, c);
+        c->group->cursor = next_in_group(c);
         q->n_delivered++;
         n++;
-        c->ops->deliver(c, q, e.msg, e.redelivered);
+        c->ops->deliver(c, q, &e);
     }
     wr_queue_unref(&q);
     return n;

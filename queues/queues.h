@@ -11,34 +11,65 @@
 
 /* ---- messages ---------------------------------------------------------- */
 
+/* "No deadline": a message or queue entry that never expires. Deadlines are
+ * milliseconds on the caller's monotonic clock (queues/ never reads it). */
+#define WR_NEVER INT64_MAX
+
 /* One published message: exchange, routing key, the encoded property list
  * exactly as the publisher sent it (replayed on delivery) and the body, in
  * a single allocation. Stored once however many queues hold it: every
  * queue entry, unacked delivery and pending socket write holds a
- * reference. Immutable once body_received == body_size. */
+ * reference. Immutable once body_received == body_size.
+ *
+ * A derived message (dead-lettered, or redelivered with a new
+ * x-delivery-count) has its own exchange, routing key and properties but
+ * shares the body of the message it came from: body points into
+ * body_owner's allocation, and the derived message holds a reference to
+ * it. */
 struct wr_msg {
     uint32_t refcount;
-    uint8_t priority;       /* basic property, 0 when absent */
-    uint8_t exchange_len;   /* exchange name length */
-    uint8_t rkey_len;       /* routing key length */
-    uint8_t persistent;     /* delivery-mode 2 */
-    uint32_t props_len;     /* encoded property list length */
-    uint64_t body_size;     /* declared by the content header */
-    uint64_t body_received; /* filled so far while assembling */
-    uint64_t seq;           /* broker-wide publish sequence: requeue order */
-    uint8_t *props;         /* -> data: property flags + fields */
-    uint8_t *body;          /* -> data: body_size bytes */
-    uint8_t data[];         /* exchange, routing key, props, body */
+    uint8_t priority;          /* basic property, 0 when absent */
+    uint8_t exchange_len;      /* exchange name length */
+    uint8_t rkey_len;          /* routing key length */
+    uint8_t persistent;        /* delivery-mode 2 */
+    uint32_t props_len;        /* encoded property list length */
+    uint32_t bcc_len;          /* routing-only BCC keys, see wr_msg_bcc */
+    uint32_t delivery_count;   /* returns to its queue (x-delivery-limit) */
+    int64_t ttl;               /* expiration property in ms, -1 when absent */
+    uint64_t body_size;        /* declared by the content header */
+    uint64_t body_received;    /* filled so far while assembling */
+    uint64_t seq;              /* broker-wide publish sequence: requeue order */
+    uint8_t *props;            /* -> data: property flags + fields */
+    uint8_t *body;             /* -> data, or into body_owner's data */
+    struct wr_msg *body_owner; /* reference held when the body is shared */
+    uint8_t data[];            /* exchange, routing key, props, bcc, body */
 };
 
-/* Allocates a message with room for the whole body (body_size bytes, to be
- * filled by the caller through m->body and m->body_received). Copies
- * exchange, routing key and the encoded properties (props, props_len;
- * props may be NULL when props_len is 0). Reads the priority and delivery
- * mode out of props. Returns a new reference (refcount 1), or NULL when
- * out of memory or when props do not decode (the caller validated them
- * before, so that is a bug or OOM). exchange and routing key are at most
- * 255 bytes. */
+/* What a new message is made of (wr_msg_build). */
+struct wr_msg_spec {
+    struct wr_bytes exchange, rkey; /* at most 255 bytes each */
+    const uint8_t *props;           /* encoded property list, may be NULL */
+    uint32_t props_len;
+    /* Extra routing keys that must not be delivered (the BCC header,
+     * RabbitMQ's sender-selected distribution): the encoded body of a
+     * field array of long strings. Kept for routing only. */
+    struct wr_bytes bcc;
+    uint64_t body_size; /* room to allocate; ignored with share_body */
+    /* When set, the new message shares this complete message's body
+     * (takes a reference to its owner) instead of allocating one. */
+    struct wr_msg *share_body;
+};
+
+/* Allocates a message from spec (everything copied except a shared body).
+ * Reads the priority, delivery mode and expiration out of the properties.
+ * Returns a new reference (refcount 1), or NULL when out of memory, when
+ * props do not decode (the caller validated them, so that is a bug or
+ * OOM), or when exchange or routing key are longer than 255 bytes. A
+ * message with its own body is filled by the caller through m->body and
+ * m->body_received; a shared body is complete at once. */
+struct wr_msg *wr_msg_build(const struct wr_msg_spec *spec);
+
+/* wr_msg_build with an own body of body_size bytes and no BCC keys. */
 struct wr_msg *wr_msg_new(struct wr_bytes exchange, struct wr_bytes rkey,
                           const uint8_t *props, uint32_t props_len,
                           uint64_t body_size);
@@ -52,66 +83,154 @@ wr_msg_ref(struct wr_msg *m)
 }
 
 /* Drops the reference *mp and sets *mp to NULL; frees the message with
- * the last reference. Asserts refcount > 0. */
+ * the last reference (and then its reference to a shared body). Asserts
+ * refcount > 0. */
 void wr_msg_unref(struct wr_msg **mp);
 
 /* Views of the stored exchange name and routing key. */
 struct wr_bytes wr_msg_exchange(const struct wr_msg *m);
 struct wr_bytes wr_msg_rkey(const struct wr_msg *m);
+/* The BCC keys kept for routing: an encoded field-array body (may be
+ * empty). */
+struct wr_array wr_msg_bcc(const struct wr_msg *m);
 /* Decodes the stored properties into *p (views into m). */
 int wr_msg_props(const struct wr_msg *m, struct wr_props *p);
-/* Bytes this message accounts for (allocation size). */
+/* Bytes this message accounts for (its allocation; a shared body counts
+ * with its owner). */
 size_t wr_msg_mem(const struct wr_msg *m);
+
+/* Parses an expiration property (RabbitMQ: a decimal count of
+ * milliseconds, optionally signed, nothing else). Returns WR_OK and *ms,
+ * or WR_ERR_INVALID with RabbitMQ's reason in why[0..cap) ("no_integer",
+ * "{value_negative,-5}", "{leftover_string,\".5\"}"). Values beyond 2^53
+ * are clamped (they never expire in practice). */
+int wr_expiration_parse(struct wr_bytes s, int64_t *ms, char *why, size_t cap);
+
+/* Appends to the table being built in b every entry of t, byte for byte,
+ * except those whose key is in skip (a NULL-terminated list, or NULL).
+ * Errors are b's (sticky WR_ERR_NOSPACE). For rewriting headers. */
+void wr_headers_copy(struct wr_tb *b, struct wr_table t,
+                     const char *const *skip);
+
+/* Returns a message like m (body shared, exchange, routing key and BCC
+ * keys kept) whose headers carry x-delivery-count = count and whose
+ * delivery_count is count (x-delivery-limit: the header RabbitMQ's quorum
+ * queues add to redeliveries). A new reference, or NULL when out of
+ * memory. Borrows m. */
+struct wr_msg *wr_msg_with_delivery_count(struct wr_msg *m, uint32_t count);
 
 /* ---- queue arguments --------------------------------------------------- */
 
-/* The x-arguments a queue understands. */
+enum wr_overflow {
+    WR_OVERFLOW_DROP_HEAD = 0, /* drop (dead-letter) the oldest */
+    WR_OVERFLOW_REJECT,        /* refuse the new message */
+    WR_OVERFLOW_REJECT_DLX,    /* refuse it and dead-letter it */
+};
+
+/* The x-arguments a queue understands (README, "Queue arguments"). */
 struct wr_queue_args {
     uint8_t max_priority; /* x-max-priority, 0 = plain FIFO queue */
     bool has_max_length, has_max_bytes;
-    uint64_t max_length; /* x-max-length: ready messages kept */
-    uint64_t max_bytes;  /* x-max-length-bytes: ready body bytes kept */
+    uint64_t max_length;  /* x-max-length: ready messages kept */
+    uint64_t max_bytes;   /* x-max-length-bytes: ready body bytes kept */
+    uint8_t overflow;     /* x-overflow, enum wr_overflow */
+    bool has_message_ttl; /* x-message-ttl given */
+    int64_t message_ttl;  /* x-message-ttl in ms */
+    int64_t expires;      /* x-expires in ms, 0 = never */
+    bool has_dlx;         /* x-dead-letter-exchange given ("" is valid) */
+    bool has_dlrk;        /* x-dead-letter-routing-key given */
+    struct wr_bytes dlx;  /* views into the parsed table */
+    struct wr_bytes dlrk;
+    bool single_active;      /* x-single-active-consumer */
+    bool has_delivery_limit; /* x-delivery-limit */
+    uint64_t delivery_limit;
 };
 
-/* Parses queue.declare arguments. Unknown x-arguments are accepted and
- * kept, as RabbitMQ does. Returns WR_OK, or WR_ERR_INVALID with *err set
- * to a static text for the 406 reply ("x-max-priority must be an integer
- * between 0 and 255"; 0 means a plain FIFO queue, as in RabbitMQ). */
+/* Why an argument was refused: the argument and RabbitMQ's reason, for
+ * "invalid arg '<arg>' for queue ...: <why>". */
+struct wr_args_error {
+    const char *arg;
+    char why[128];
+};
+
+/* The name RabbitMQ (Erlang) prints for a field value type in its error
+ * texts: "longstr", "signedint", "bool", ... */
+const char *wr_field_type_name(uint8_t type);
+
+/* Parses queue.declare arguments, checking types and ranges as RabbitMQ
+ * does (rabbit_amqqueue:declare_args). Unknown x-arguments are accepted
+ * and kept, as RabbitMQ does. x-queue-type must be "classic": quorum and
+ * stream queues are refused until warren has them. Returns WR_OK, or
+ * WR_ERR_INVALID with *err filled (err may be NULL). The dlx / dlrk views
+ * point into args. */
 int wr_queue_args_parse(struct wr_table args, struct wr_queue_args *out,
-                        const char **err);
+                        struct wr_args_error *err);
 
 /* ---- consumers --------------------------------------------------------- */
 
 struct wr_queue;
 struct wr_consumer;
+struct wr_cgroup;
+
+/* One message handed out of a queue or back into it. */
+struct wr_qentry {
+    struct wr_msg *msg; /* reference held */
+    int64_t expires;    /* deadline (ms), WR_NEVER when none */
+    uint32_t xnode;     /* queues/ internal: expiry index node, 0 = none */
+    bool redelivered;
+};
 
 struct wr_consumer_ops {
     /* true when the consumer may take one more message now (prefetch
      * credit, channel flow, output buffer below its bound). */
     bool (*can_take)(struct wr_consumer *c);
-    /* Hands a message over. Takes ownership of the reference the queue
-     * held for it. redelivered is the entry's flag. */
-    void (*deliver)(struct wr_consumer *c, struct wr_queue *q, struct wr_msg *m,
-                    bool redelivered);
+    /* Hands a message over. Takes ownership of the reference e->msg;
+     * e->redelivered is the entry's flag, e->expires its deadline (kept
+     * if the message is requeued, as RabbitMQ does). */
+    void (*deliver)(struct wr_consumer *c, struct wr_queue *q,
+                    const struct wr_qentry *e);
 };
 
 /* Embedded by the broker in its own consumer struct (WR_CONTAINER_OF). */
 struct wr_consumer {
     const struct wr_consumer_ops *ops;
     struct wr_queue *queue; /* set by wr_queue_consumer_add */
-    struct wr_list link;    /* in queue->consumers */
+    struct wr_list link;    /* in queue->consumers, registration order */
     bool exclusive;
+    int32_t priority;        /* x-priority consumer argument, default 0 */
+    struct wr_cgroup *group; /* queues/ internal: its priority group */
+    struct wr_list group_link;
 };
 
 /* ---- queues ------------------------------------------------------------ */
 
-/* One stored message in a queue. */
-struct wr_qentry {
-    struct wr_msg *msg; /* reference held */
-    bool redelivered;
+/* Why a message left a queue without being delivered or acked. */
+enum wr_dead_reason {
+    WR_DEAD_REJECTED = 0,   /* basic.reject / nack with requeue=false */
+    WR_DEAD_EXPIRED,        /* its TTL passed */
+    WR_DEAD_MAXLEN,         /* overflow: dropped from the head or refused */
+    WR_DEAD_DELIVERY_LIMIT, /* returned more than x-delivery-limit times */
 };
 
-/* A queue storage kind (FIFO, priority), registered by name. */
+/* RabbitMQ's name of a reason, as in x-death ("rejected", "expired",
+ * "maxlen", "delivery_limit"). */
+const char *wr_dead_reason_name(enum wr_dead_reason r);
+
+/* What the owner of a queue (the broker) hears from it. Either may be
+ * NULL. Called from inside queue operations: they must not touch the
+ * queue (no push, pop or dispatch); record and act later. */
+struct wr_queue_hooks {
+    /* A message died in q (takes the reference): dead-letter or drop. */
+    void (*dead)(struct wr_queue *q, struct wr_msg *m, enum wr_dead_reason why);
+    /* q's earliest message deadline became `at`: call wr_queue_expire
+     * once the clock reaches it. */
+    void (*deadline)(struct wr_queue *q, int64_t at);
+};
+
+struct wr_fifo;
+
+/* A queue storage kind (FIFO, priority), registered by name. Both are
+ * built from entry rings (queues_internal.h). */
 struct wr_queue_kind {
     const char *name;
     int (*init)(struct wr_queue *q);
@@ -124,14 +243,22 @@ struct wr_queue_kind {
     int (*push_front)(struct wr_queue *q, struct wr_qentry e);
     /* Removes the next entry into *e (ownership moves). false if empty. */
     bool (*pop)(struct wr_queue *q, struct wr_qentry *e);
+    /* The ring holding priority level `level` (0 for a FIFO). */
+    struct wr_fifo *(*ring)(struct wr_queue *q, uint32_t level);
+    /* Copies up to n stored entries with a deadline after now, in
+     * delivery order, into out (messages borrowed); returns how many. */
+    size_t (*peek)(const struct wr_queue *q, int64_t now, struct wr_qentry *out,
+                   size_t n);
 };
+
+struct wr_xindex;
 
 struct wr_queue {
     char *name; /* owned, NUL-terminated */
     uint32_t name_len;
     uint32_t refcount; /* registry + unacked deliveries */
     const struct wr_queue_kind *kind;
-    struct wr_queue_args args;
+    struct wr_queue_args args; /* dlx / dlrk views point into raw_args */
     uint8_t *raw_args; /* owned copy of the declare arguments (table body) */
     uint32_t raw_args_len;
     bool durable, exclusive, auto_delete;
@@ -139,11 +266,13 @@ struct wr_queue {
     bool had_consumer;     /* for auto-delete */
     void *exclusive_owner; /* broker's connection for exclusive queues */
     void *broker;          /* broker's per-queue data (vhost etc.) */
-    void *storage;         /* the kind's state */
+    const struct wr_queue_hooks *hooks; /* the owner's, or NULL */
+    void *storage;                      /* the kind's state */
+    struct wr_xindex *expiry;           /* deadlines of the stored entries */
 
     struct wr_list consumers; /* of struct wr_consumer.link */
     uint32_t consumer_count;
-    struct wr_consumer *cursor; /* round-robin position, or NULL */
+    struct wr_list groups; /* of struct wr_cgroup, highest priority first */
 
     struct wr_list bindings_in; /* owned by exchanges/: bindings to here */
 
@@ -154,11 +283,14 @@ struct wr_queue {
 
     /* counters for the management API */
     uint64_t n_published, n_delivered, n_acked, n_redelivered, n_dropped;
+    uint64_t n_expired, n_rejected, n_dead_lettered;
 };
 
 /* Creates a queue named name (copied). max_priority > 0 selects the
- * priority kind. raw_args (may be empty) is copied for redeclare checks.
- * Returns a new queue with refcount 1, or NULL when out of memory. */
+ * priority kind. raw_args (may be empty) is copied for redeclare checks;
+ * when given, args are re-read from the copy so that their views (dlx,
+ * dlrk) stay valid. Returns a new queue with refcount 1, or NULL when out
+ * of memory. */
 struct wr_queue *wr_queue_new(struct wr_bytes name,
                               const struct wr_queue_args *args,
                               struct wr_table raw_args);
@@ -168,31 +300,70 @@ struct wr_queue *wr_queue_new(struct wr_bytes name,
 struct wr_queue *wr_queue_ref(struct wr_queue *q);
 void wr_queue_unref(struct wr_queue **qp);
 
-/* Adds m (borrows m; the queue takes its own reference). Counts ready and
- * ready_bytes. Past x-max-length / x-max-length-bytes, drops messages from
- * the head (RabbitMQ's default overflow, drop-head). Does not dispatch.
- * Returns WR_OK or WR_ERR_NOMEM. */
-int wr_queue_push(struct wr_queue *q, struct wr_msg *m);
+/* Adds m (borrows m; the queue takes its own reference) at time now (ms).
+ * Its deadline is now + the smaller of x-message-ttl and m's expiration;
+ * an earlier earliest deadline is announced through hooks->deadline.
+ * Counts ready and ready_bytes. Length limits (x-max-length,
+ * x-max-length-bytes, counting ready messages only):
+ *  - drop-head: the oldest ready messages die (WR_DEAD_MAXLEN) to make
+ *    room;
+ *  - reject-publish: a message that would pass a limit is refused;
+ *  - reject-publish-dlx: likewise, and it dies (WR_DEAD_MAXLEN) here.
+ * Does not dispatch. Returns WR_OK, WR_ERR_FULL (refused: the publisher
+ * gets basic.nack under confirms) or WR_ERR_NOMEM. */
+int wr_queue_push(struct wr_queue *q, struct wr_msg *m, int64_t now);
 /* Puts a delivered message back at the head, marked redelivered (takes
  * ownership of the caller's reference), ordered by publish sequence among
- * other requeued messages at the head, as RabbitMQ does. On a deleted queue
- * the message is dropped. */
-void wr_queue_requeue(struct wr_queue *q, struct wr_msg *m);
-/* Removes the next message for basic.get. Ownership of the reference
- * moves to the caller. Returns false if the queue is empty. */
-bool wr_queue_pop(struct wr_queue *q, struct wr_msg **m, bool *redelivered);
-/* Drops every ready message; returns how many. Unacked ones stay. */
+ * other requeued messages at the head, as RabbitMQ does. It keeps its
+ * deadline `expires` and dies instead if that has passed (WR_DEAD_EXPIRED).
+ * With x-delivery-limit every return counts: past the limit the message
+ * dies (WR_DEAD_DELIVERY_LIMIT), otherwise it comes back with an
+ * x-delivery-count header. Past x-max-length (drop-head) the head goes,
+ * as after a push. On a deleted queue the message is dropped. */
+void wr_queue_requeue(struct wr_queue *q, struct wr_msg *m, int64_t expires,
+                      int64_t now);
+/* Expires every message whose deadline is at or before now (each dies
+ * with WR_DEAD_EXPIRED), wherever it is in the queue: O(log n) each, no
+ * scan. Returns how many. */
+uint64_t wr_queue_expire(struct wr_queue *q, int64_t now);
+/* The earliest deadline of a stored message into *at; false when none. */
+bool wr_queue_next_deadline(const struct wr_queue *q, int64_t *at);
+/* Removes the next unexpired message for basic.get into *e (ownership of
+ * the reference moves to the caller). Returns false if there is none. */
+bool wr_queue_pop(struct wr_queue *q, int64_t now, struct wr_qentry *e);
+/* Drops every ready message; returns how many. Unacked ones stay. Purged
+ * messages are not dead-lettered (RabbitMQ neither). */
 uint64_t wr_queue_purge(struct wr_queue *q);
+/* Kills m (takes the reference) with reason why through hooks->dead:
+ * the broker's way to dead-letter a rejected delivery of q. */
+void wr_queue_dead(struct wr_queue *q, struct wr_msg *m,
+                   enum wr_dead_reason why);
+/* Non-destructive peek: copies up to n ready messages in the order they
+ * would be delivered into out, skipping those already expired at now.
+ * Nothing moves, nothing is marked redelivered. out[i].msg is borrowed:
+ * valid until the queue changes (wr_msg_ref it to keep it). Returns how
+ * many were copied. */
+size_t wr_queue_peek(const struct wr_queue *q, int64_t now,
+                     struct wr_qentry *out, size_t n);
 
-/* Hands ready messages to consumers that can take them, round-robin,
- * until the queue is empty or no consumer can take one. Returns the
- * number delivered. */
-uint64_t wr_queue_dispatch(struct wr_queue *q);
+/* Expires what is due at now, then hands ready messages to consumers that
+ * can take them until the queue is empty or no consumer can take one.
+ * Consumers are tried by priority (x-priority, highest first), round-robin
+ * among equal priorities; a lower priority consumer gets a message only
+ * when every higher one is blocked. With x-single-active-consumer only
+ * the earliest registered consumer receives. Returns the number
+ * delivered. */
+uint64_t wr_queue_dispatch(struct wr_queue *q, int64_t now);
 
-/* Attaches / detaches a consumer (the caller owns c). Removing the
- * consumer the cursor points at moves the cursor on. */
-void wr_queue_consumer_add(struct wr_queue *q, struct wr_consumer *c);
+/* Attaches a consumer (the caller owns c, and sets c->priority first).
+ * WR_OK or WR_ERR_NOMEM. */
+int wr_queue_consumer_add(struct wr_queue *q, struct wr_consumer *c);
+/* Detaches a consumer; with single active consumer the next one in
+ * registration order becomes active. */
 void wr_queue_consumer_remove(struct wr_queue *q, struct wr_consumer *c);
+/* The consumer that receives on a single-active-consumer queue (the
+ * earliest registered), or NULL (none, or not such a queue). */
+struct wr_consumer *wr_queue_active_consumer(const struct wr_queue *q);
 
 /* The registered kinds. */
 extern const struct wr_queue_kind wr_queue_fifo;

@@ -107,7 +107,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct wr_queue_args qa = {0};
     struct wr_table none = {NULL, 0};
     struct wr_route_set rs = {NULL, 0, 0};
-    struct wr_route_req req;
+    struct wr_route_req req = {.rkey = {NULL, 0}}; /* no CC, no lookup */
     struct wr_exchange *x;
     size_t n = 0, base = wr_alloc_used();
 

@@ -374,7 +374,7 @@ START_TEST(strerror_names)
     const char *seen[32];
     size_t n = 0;
 
-    for (int rc = WR_OK; rc >= WR_ERR_TIMEOUT; rc--) {
+    for (int rc = WR_OK; rc >= WR_ERR_FULL; rc--) {
         const char *s = wr_strerror(rc);
         ck_assert_ptr_nonnull(s);
         ck_assert_str_ne(s, "unknown error");
@@ -382,7 +382,7 @@ START_TEST(strerror_names)
             ck_assert_str_ne(s, seen[i]);
         seen[n++] = s;
     }
-    ck_assert_str_eq(wr_strerror(WR_ERR_TIMEOUT - 1), "unknown error");
+    ck_assert_str_eq(wr_strerror(WR_ERR_FULL - 1), "unknown error");
     ck_assert_str_eq(wr_strerror(1), "unknown error");
 }
 END_TEST

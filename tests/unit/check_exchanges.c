@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests for exchanges/: topic matching (table-driven, RabbitMQ
  * semantics), direct, fanout, headers, exchange-to-exchange routing with
- * cycles, bind dedup, unbind, unbind_all with auto-delete. */
+ * cycles, several routing keys (CC/BCC), alternate exchanges, bind dedup,
+ * unbind, unbind_all with auto-delete. */
 #include "../../exchanges/exchanges.h"
 
 #include <check.h>
@@ -75,7 +76,7 @@ bind_x(struct wr_exchange *x, struct wr_exchange *dest, const char *key)
 static size_t
 route_h(struct wr_exchange *x, const char *key, struct wr_table headers)
 {
-    struct wr_route_req req = {wr_bytes_str(key), headers};
+    struct wr_route_req req = {.rkey = wr_bytes_str(key), .headers = headers};
 
     ck_assert_int_eq(wr_exchange_route(x, &req, &rs), WR_OK);
     return rs.count;
@@ -337,7 +338,7 @@ START_TEST(direct_routes_by_key)
 {
     struct wr_exchange *x = mk_x("d", "direct");
     struct wr_queue *q1 = mk_q("q1"), *q2 = mk_q("q2"), *q3 = mk_q("q3");
-    struct wr_route_req empty = {{NULL, 0}, {NULL, 0}};
+    struct wr_route_req empty = {.rkey = {NULL, 0}};
 
     bind_q(x, q1, "a", no_args);
     bind_q(x, q2, "a", no_args);
@@ -1014,6 +1015,129 @@ START_TEST(bind_out_of_memory)
 }
 END_TEST
 
+/* ---- CC / BCC keys and alternate exchanges (issue 9) ------------------ */
+
+START_TEST(route_more_keys)
+{
+    struct wr_exchange *d = mk_x("d", "direct"), *t = mk_x("t", "topic");
+    struct wr_queue *q1 = mk_q("q1"), *q2 = mk_q("q2"), *q3 = mk_q("q3");
+    struct wr_bytes more[] = {WR_BYTES_LIT("b"), WR_BYTES_LIT("a"),
+                              WR_BYTES_LIT("zzz")};
+    struct wr_route_req req = {
+        .rkey = WR_BYTES_LIT("a"), .more_keys = more, .n_more = 3};
+
+    bind_q(d, q1, "a", no_args);
+    bind_q(d, q2, "b", no_args);
+    bind_q(d, q3, "c", no_args);
+    ck_assert_int_eq(wr_exchange_route(d, &req, &rs), WR_OK);
+    ck_assert_uint_eq(rs.count, 2); /* a twice: once */
+    ck_assert(routed_to(q1) && routed_to(q2) && !routed_to(q3));
+    /* through an exchange-to-exchange binding, every key again */
+    bind_x(d, t, "zzz");
+    bind_q(t, q3, "#", no_args);
+    ck_assert_int_eq(wr_exchange_route(d, &req, &rs), WR_OK);
+    ck_assert_uint_eq(rs.count, 3);
+    assert_unique();
+    wr_exchange_free(d);
+    wr_exchange_free(t);
+    free_q(q1);
+    free_q(q2);
+    free_q(q3);
+}
+END_TEST
+
+static struct wr_exchange *lookup_pool[4];
+static int lookups;
+
+static struct wr_exchange *
+lookup(void *ctx, struct wr_bytes name)
+{
+    (void)ctx;
+    lookups++;
+    for (int i = 0; i < 4; i++)
+        if (lookup_pool[i] && wr_bytes_eq_str(name, lookup_pool[i]->name))
+            return lookup_pool[i];
+    return NULL;
+}
+
+static struct wr_exchange *
+mk_x_ae(const char *name, const char *type, const char *ae)
+{
+    uint8_t buf[128];
+    struct wr_tb b;
+    struct wr_exchange *x;
+
+    wr_tb_init(&b, buf, sizeof(buf));
+    wr_tb_add_str(&b, "alternate-exchange", wr_bytes_str(ae));
+    wr_tb_end(&b);
+    x = wr_exchange_new(wr_bytes_str(name),
+                        wr_exch_type_find(wr_bytes_str(type)), wr_tb_table(&b));
+    ck_assert_ptr_nonnull(x);
+    memset(buf, 0, sizeof(buf)); /* the exchange kept its own copy */
+    ck_assert(x->has_alternate);
+    ck_assert(wr_bytes_eq_str(x->alternate, ae));
+    return x;
+}
+
+START_TEST(route_alternate_exchanges)
+{
+    /* a --AE--> b --AE--> c; c --AE--> a closes a cycle */
+    struct wr_exchange *a = mk_x_ae("a", "direct", "b");
+    struct wr_exchange *b = mk_x_ae("b", "topic", "c");
+    struct wr_exchange *c = mk_x_ae("c", "direct", "a");
+    struct wr_queue *qa = mk_q("qa"), *qb = mk_q("qb"), *qc = mk_q("qc");
+    struct wr_route_req req = {.rkey = WR_BYTES_LIT("k"), .lookup = lookup};
+
+    lookup_pool[0] = a;
+    lookup_pool[1] = b;
+    lookup_pool[2] = c;
+    bind_q(a, qa, "k", no_args);
+    bind_q(b, qb, "x.*", no_args);
+    bind_q(c, qc, "other", no_args);
+    /* routable: no alternate consulted */
+    lookups = 0;
+    ck_assert_int_eq(wr_exchange_route(a, &req, &rs), WR_OK);
+    ck_assert(rs.count == 1 && routed_to(qa));
+    ck_assert_int_eq(lookups, 0);
+    /* a misses, b matches */
+    req.rkey = WR_BYTES_LIT("x.y");
+    ck_assert_int_eq(wr_exchange_route(a, &req, &rs), WR_OK);
+    ck_assert(rs.count == 1 && routed_to(qb));
+    /* down the chain to c */
+    req.rkey = WR_BYTES_LIT("other");
+    ck_assert_int_eq(wr_exchange_route(a, &req, &rs), WR_OK);
+    ck_assert(rs.count == 1 && routed_to(qc));
+    /* nothing anywhere: the cycle a -> b -> c -> a ends */
+    req.rkey = WR_BYTES_LIT("none");
+    lookups = 0;
+    ck_assert_int_eq(wr_exchange_route(a, &req, &rs), WR_OK);
+    ck_assert_uint_eq(rs.count, 0);
+    ck_assert_int_eq(lookups, 3);
+    /* no lookup: no alternates */
+    req.lookup = NULL;
+    req.rkey = WR_BYTES_LIT("x.y");
+    ck_assert_int_eq(wr_exchange_route(a, &req, &rs), WR_OK);
+    ck_assert_uint_eq(rs.count, 0);
+    /* a CC key that matches counts: no alternate */
+    {
+        struct wr_bytes more[] = {WR_BYTES_LIT("k")};
+        req.lookup = lookup;
+        req.rkey = WR_BYTES_LIT("x.y");
+        req.more_keys = more;
+        req.n_more = 1;
+        ck_assert_int_eq(wr_exchange_route(a, &req, &rs), WR_OK);
+        ck_assert(rs.count == 1 && routed_to(qa));
+    }
+    memset(lookup_pool, 0, sizeof(lookup_pool));
+    wr_exchange_free(a);
+    wr_exchange_free(b);
+    wr_exchange_free(c);
+    free_q(qa);
+    free_q(qb);
+    free_q(qc);
+}
+END_TEST
+
 static Suite *
 exchanges_suite(void)
 {
@@ -1049,6 +1173,12 @@ exchanges_suite(void)
     tcase_add_test(tc, e2e_cycle_terminates);
     tcase_add_test(tc, e2e_chain_and_dedup);
     tcase_add_test(tc, e2e_long_chain_and_wide_fan);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("cc_and_alternates");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, route_more_keys);
+    tcase_add_test(tc, route_alternate_exchanges);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("bindings");

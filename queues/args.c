@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: MIT */
+/* queue.declare arguments: types, ranges and reasons as RabbitMQ checks
+ * them (rabbit_amqqueue:declare_args), so a client sees the same 406. */
+#include "queues.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* RabbitMQ's ceiling for x-message-ttl and x-expires (?MAX_EXPIRY_TIMER). */
+#define MAX_EXPIRY INT64_C(4294967295)
+
+/* RabbitMQ (rabbit_amqqueue:check_max_priority_arg) takes any integer type
+ * from 0 to 255; 0 makes a single-level queue, which behaves as a FIFO. */
+#define MAX_PRIORITY_ERR "x-max-priority must be an integer between 0 and 255"
+
+static bool
+is_int_type(uint8_t t)
+{
+    switch (t) {
+    case WR_FT_I8:
+    case WR_FT_U8:
+    case WR_FT_I16:
+    case WR_FT_U16:
+    case WR_FT_I32:
+    case WR_FT_U32:
+    case WR_FT_I64:
+    case WR_FT_U64:
+        return true;
+    }
+    return false;
+}
+
+const char *
+wr_field_type_name(uint8_t t)
+{
+    switch (t) {
+    case WR_FT_BOOL:
+        return "bool";
+    case WR_FT_I8:
+        return "byte";
+    case WR_FT_U8:
+        return "unsignedbyte";
+    case WR_FT_I16:
+        return "short";
+    case WR_FT_U16:
+        return "unsignedshort";
+    case WR_FT_I32:
+        return "signedint";
+    case WR_FT_U32:
+        return "unsignedint";
+    case WR_FT_I64:
+    case WR_FT_U64:
+        return "long";
+    case WR_FT_FLOAT:
+        return "float";
+    case WR_FT_DOUBLE:
+        return "double";
+    case WR_FT_DECIMAL:
+        return "decimal";
+    case WR_FT_LONGSTR:
+        return "longstr";
+    case WR_FT_BYTES:
+        return "binary";
+    case WR_FT_ARRAY:
+        return "array";
+    case WR_FT_TIMESTAMP:
+        return "timestamp";
+    case WR_FT_TABLE:
+        return "table";
+    case WR_FT_VOID:
+        return "void";
+    }
+    return "unknown";
+}
+
+struct parse {
+    struct wr_table args;
+    struct wr_args_error *err;
+};
+
+static int fail(struct parse *ps, const char *arg, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+fail(struct parse *ps, const char *arg, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (ps->err) {
+        ps->err->arg = arg;
+        va_start(ap, fmt);
+        vsnprintf(ps->err->why, sizeof(ps->err->why), fmt, ap);
+        va_end(ap);
+    }
+    return WR_ERR_INVALID;
+}
+
+/* An integer argument: absent (*found false) or an integer >= min (and
+ * <= max when max >= 0). RabbitMQ's check_int_arg and friends. */
+static int
+int_arg(struct parse *ps, const char *key, int64_t min, int64_t max,
+        bool *found, int64_t *out)
+{
+    struct wr_value v;
+    int64_t n;
+
+    *found = false;
+    if (wr_table_get(ps->args, key, &v) != WR_OK)
+        return WR_OK;
+    if (!is_int_type(v.type) || wr_value_int(&v, &n) != WR_OK)
+        return fail(ps, key, "\"expected integer, got %s\"",
+                    wr_field_type_name(v.type));
+    if (n < 0 && min >= 0)
+        return fail(ps, key, "{value_negative,%" PRId64 "}", n);
+    if (n < min)
+        return fail(ps, key, "{value_zero,%" PRId64 "}", n);
+    if (max >= 0 && n > max)
+        return fail(ps, key, "{value_too_large,%" PRId64 "}", n);
+    *found = true;
+    *out = n;
+    return WR_OK;
+}
+
+/* A long-string argument: absent (*found false) or *out. */
+static int
+str_arg(struct parse *ps, const char *key, bool *found, struct wr_bytes *out)
+{
+    struct wr_value v;
+
+    *found = false;
+    if (wr_table_get(ps->args, key, &v) != WR_OK)
+        return WR_OK;
+    if (v.type != WR_FT_LONGSTR)
+        return fail(ps, key, "{unacceptable_type,%s}",
+                    wr_field_type_name(v.type));
+    *found = true;
+    *out = v.v.str;
+    return WR_OK;
+}
+
+static int
+parse_lengths(struct parse *ps, struct wr_queue_args *out)
+{
+    struct wr_bytes s;
+    bool found;
+    int64_t n;
+
+    if (int_arg(ps, "x-max-length", 0, -1, &out->has_max_length, &n))
+        return WR_ERR_INVALID;
+    if (out->has_max_length)
+        out->max_length = (uint64_t)n;
+    if (int_arg(ps, "x-max-length-bytes", 0, -1, &out->has_max_bytes, &n))
+        return WR_ERR_INVALID;
+    if (out->has_max_bytes)
+        out->max_bytes = (uint64_t)n;
+    if (str_arg(ps, "x-overflow", &found, &s))
+        return WR_ERR_INVALID;
+    if (!found || wr_bytes_eq_str(s, "drop-head"))
+        out->overflow = WR_OVERFLOW_DROP_HEAD;
+    else if (wr_bytes_eq_str(s, "reject-publish"))
+        out->overflow = WR_OVERFLOW_REJECT;
+    else if (wr_bytes_eq_str(s, "reject-publish-dlx"))
+        out->overflow = WR_OVERFLOW_REJECT_DLX;
+    else
+        return fail(ps, "x-overflow", "invalid_overflow");
+    return WR_OK;
+}
+
+static int
+parse_expiry(struct parse *ps, struct wr_queue_args *out)
+{
+    bool found;
+    int64_t n;
+
+    if (int_arg(ps, "x-message-ttl", 0, MAX_EXPIRY, &found, &n))
+        return WR_ERR_INVALID;
+    out->has_message_ttl = found;
+    out->message_ttl = found ? n : 0;
+    if (int_arg(ps, "x-expires", 1, MAX_EXPIRY, &found, &n))
+        return WR_ERR_INVALID;
+    out->expires = found ? n : 0;
+    return WR_OK;
+}
+
+static int
+parse_dead_letter(struct parse *ps, struct wr_queue_args *out)
+{
+    bool found;
+    int64_t n;
+
+    if (str_arg(ps, "x-dead-letter-exchange", &out->has_dlx, &out->dlx))
+        return WR_ERR_INVALID;
+    if (str_arg(ps, "x-dead-letter-routing-key", &out->has_dlrk, &out->dlrk))
+        return WR_ERR_INVALID;
+    if (out->has_dlrk && !out->has_dlx)
+        return fail(ps, "x-dead-letter-routing-key",
+                    "routing_key_but_no_dlx_defined");
+    /* RabbitMQ 3.10 has this for quorum queues only; warren's classic
+     * queues have it too. */
+    if (int_arg(ps, "x-delivery-limit", 0, -1, &found, &n))
+        return WR_ERR_INVALID;
+    out->has_delivery_limit = found;
+    out->delivery_limit = found ? (uint64_t)n : 0;
+    return WR_OK;
+}
+
+static int
+parse_kind(struct parse *ps, struct wr_queue_args *out)
+{
+    struct wr_value v;
+    struct wr_bytes s;
+    bool found;
+    int64_t n;
+
+    if (wr_table_get(ps->args, "x-max-priority", &v) == WR_OK) {
+        if (!is_int_type(v.type) || wr_value_int(&v, &n) != WR_OK || n < 0 ||
+            n > 255)
+            return fail(ps, "x-max-priority", MAX_PRIORITY_ERR);
+        out->max_priority = (uint8_t)n;
+    }
+    if (wr_table_get(ps->args, "x-single-active-consumer", &v) == WR_OK) {
+        if (v.type != WR_FT_BOOL)
+            return fail(ps, "x-single-active-consumer",
+                        "{unacceptable_type,%s}", wr_field_type_name(v.type));
+        out->single_active = v.v.b;
+    }
+    if (str_arg(ps, "x-queue-type", &found, &s))
+        return WR_ERR_INVALID;
+    if (found && !wr_bytes_eq_str(s, "classic")) {
+        if (wr_bytes_eq_str(s, "quorum") || wr_bytes_eq_str(s, "stream"))
+            return fail(ps, "x-queue-type",
+                        "queue type '%.*s' is not supported by warren yet; "
+                        "declare a classic queue",
+                        (int)s.len, (const char *)s.ptr);
+        return fail(ps, "x-queue-type", "unsupported queue type '%.*s'",
+                    (int)WR_MIN(s.len, 64u), (const char *)s.ptr);
+    }
+    return WR_OK;
+}
+
+int
+wr_queue_args_parse(struct wr_table args, struct wr_queue_args *out,
+                    struct wr_args_error *err)
+{
+    struct parse ps = {args, err};
+
+    memset(out, 0, sizeof(*out));
+    if (err) {
+        err->arg = NULL;
+        err->why[0] = '\0';
+    }
+    if (parse_kind(&ps, out) || parse_lengths(&ps, out) ||
+        parse_expiry(&ps, out) || parse_dead_letter(&ps, out))
+        return WR_ERR_INVALID;
+    return WR_OK;
+}
