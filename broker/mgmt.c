@@ -60,6 +60,7 @@ static const struct route routes[] = {
     {"queues/*/*/bindings", wr_mgmt_get_queue_bindings, NULL, NULL, NULL},
     {"queues/*/*/contents", NULL, NULL, NULL, wr_mgmt_delete_queue_contents},
     {"queues/*/*/get", NULL, NULL, wr_mgmt_post_get, NULL},
+    {"queues/*/*/peek", wr_mgmt_get_peek, NULL, NULL, NULL},
     {"bindings", wr_mgmt_get_bindings, NULL, NULL, NULL},
     {"bindings/*", wr_mgmt_get_bindings, NULL, NULL, NULL},
     {"bindings/*/e/*/q/*", wr_mgmt_get_bindings_between, NULL,

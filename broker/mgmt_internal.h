@@ -198,6 +198,10 @@ void wr_mgmt_delete_binding(struct wr_mgmt_req *r);
 /* mgmt_msgs.c */
 void wr_mgmt_post_publish(struct wr_mgmt_req *r);
 void wr_mgmt_post_get(struct wr_mgmt_req *r);
+/* GET .../peek?count=N[&encoding=auto|base64][&truncate=N]: the first N
+ * ready messages, as POST .../get shows them, without taking, moving or
+ * marking any of them (warren's addition; RabbitMQ cannot do this). */
+void wr_mgmt_get_peek(struct wr_mgmt_req *r);
 
 /* mgmt_defs.c */
 void wr_mgmt_get_definitions(struct wr_mgmt_req *r);

@@ -4,7 +4,9 @@
  * messages as basic.get does, then acks or requeues them (ackmode). */
 #include "mgmt_internal.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Encodes props; *buf is a new allocation (wr_free it). */
@@ -227,5 +229,73 @@ wr_mgmt_post_get(struct wr_mgmt_req *r)
     if (requeue && n)
         wr_queue_dispatch(q, now);
     wr_free(taken);
+    wr_mgmt_reply(r, 200, arr);
+}
+
+/* Parses an optional non-negative integer query parameter. */
+static int
+query_int(struct wr_mgmt_req *r, const char *key, int64_t dflt, int64_t max,
+          int64_t *out)
+{
+    const char *v = wr_mgmt_query(r, key);
+    char *end;
+    long long n;
+
+    *out = dflt;
+    if (v == NULL)
+        return 0;
+    errno = 0;
+    n = strtoll(v, &end, 10);
+    if (*v == '\0' || *end || errno || n < 0 || n > max) {
+        wr_mgmt_error(r, 400, "bad_request",
+                      "%s must be an integer from 0 to %lld", key,
+                      (long long)max);
+        return -1;
+    }
+    *out = n;
+    return 0;
+}
+
+void
+wr_mgmt_get_peek(struct wr_mgmt_req *r)
+{
+    struct wr_vhost *vh = wr_mgmt_vhost(r, 1);
+    const char *enc;
+    struct wr_queue *q;
+    struct wr_qentry *seen;
+    struct wr_op_err err;
+    int64_t count, truncate;
+    size_t n;
+    json_t *arr;
+
+    if (vh == NULL)
+        return;
+    q = wr_vhost_queue(vh, wr_mgmt_seg(r, 2));
+    if (q == NULL) {
+        wr_mgmt_not_found(r);
+        return;
+    }
+    enc = wr_mgmt_query(r, "encoding");
+    if (enc == NULL)
+        enc = "auto";
+    if (query_int(r, "count", 1, 10000, &count) ||
+        query_int(r, "truncate", -1, INT64_MAX, &truncate))
+        return;
+    if (strcmp(enc, "auto") != 0 && strcmp(enc, "base64") != 0) {
+        wr_mgmt_error(r, 400, "bad_request", "encoding must be auto or base64");
+        return;
+    }
+    if (wr_vhost_queue_check_access(vh, q, NULL, &err) != WR_OK) {
+        wr_mgmt_op_error(r, &err);
+        return;
+    }
+    seen = wr_calloc(count ? (size_t)count : 1, sizeof(*seen));
+    n = wr_queue_peek(q, wr_now_ms(), seen, (size_t)count);
+    arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr,
+                              message_json(q, seen[i].msg, seen[i].redelivered,
+                                           enc[0] == 'b', truncate));
+    wr_free(seen);
     wr_mgmt_reply(r, 200, arr);
 }

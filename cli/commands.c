@@ -660,17 +660,34 @@ done:
     return rc;
 }
 
-int
-wc_cmd_get(const struct wc_settings *s, int argc, char **argv)
+/* Prints the messages of a get or peek reply (rep->json, an array). */
+static int
+print_messages(const struct wc_settings *s, const struct wc_reply *rep,
+               const char *queue)
 {
-    static const char *const keys[] = {"queue",    "count",    "ackmode",
-                                       "encoding", "truncate", NULL};
     static const struct wc_column cols[] = {
         {"routing_key", "routing_key"}, {"exchange", "exchange"},
         {"message_count", "remaining"}, {"payload_bytes", "bytes"},
         {"redelivered", "redelivered"}, {"payload_encoding", "encoding"},
         {"payload", "payload"},
     };
+
+    if (!json_is_array(rep->json)) {
+        fprintf(stderr, "warrenctl: the broker's answer is not a list\n");
+        return WC_EXIT_ERROR;
+    }
+    if (json_array_size(rep->json) == 0 && s->format == WC_FMT_TABLE)
+        say(s, "queue '%s' is empty", queue);
+    else
+        wc_print_list(s, rep->json, cols, sizeof(cols) / sizeof(cols[0]));
+    return WC_EXIT_OK;
+}
+
+int
+wc_cmd_get(const struct wc_settings *s, int argc, char **argv)
+{
+    static const char *const keys[] = {"queue",    "count",    "ackmode",
+                                       "encoding", "truncate", NULL};
     static const struct {
         const char *in, *out;
     } modes[] = {
@@ -720,17 +737,48 @@ wc_cmd_get(const struct wc_settings *s, int argc, char **argv)
     snprintf(what, sizeof(what), "queue '%s' in vhost '%s'", queue, s->vhost);
     if ((rc = call(s, "POST", path, body, what, &rep)) != WC_EXIT_OK)
         goto done;
-    if (!json_is_array(rep.json)) {
-        fprintf(stderr, "warrenctl: the broker's answer is not a list\n");
-        rc = WC_EXIT_ERROR;
-    } else if (json_array_size(rep.json) == 0 && s->format == WC_FMT_TABLE) {
-        say(s, "queue '%s' is empty", queue);
-    } else {
-        wc_print_list(s, rep.json, cols, sizeof(cols) / sizeof(cols[0]));
-    }
+    rc = print_messages(s, &rep, queue);
     wc_reply_cleanup(&rep);
 done:
     json_decref(body);
+    return rc;
+}
+
+int
+wc_cmd_peek(const struct wc_settings *s, int argc, char **argv)
+{
+    static const char *const keys[] = {"queue", "count", "encoding", "truncate",
+                                       NULL};
+    char v[800], a[800], path[2100], what[1000];
+    const char *queue, *enc, *count, *trunc;
+    json_t *nums = json_object();
+    struct wc_reply rep;
+    struct kv kv;
+    int rc;
+
+    if ((rc = parse_kv("peek", argc, argv, &kv, keys)) ||
+        (rc = kv_need("peek", &kv, "queue", &queue)) ||
+        (rc = kv_int("peek", &kv, "count", 1, nums)) ||
+        (rc = kv_int("peek", &kv, "truncate", 0, nums)))
+        goto done;
+    enc = kv_get(&kv, "encoding");
+    if (enc && strcmp(enc, "auto") != 0 && strcmp(enc, "base64") != 0) {
+        rc = wc_usage("peek", "encoding: auto or base64");
+        goto done;
+    }
+    count = kv_get(&kv, "count");
+    trunc = kv_get(&kv, "truncate");
+    snprintf(path, sizeof(path), "queues/%s/%s/peek?count=%s&encoding=%s%s%s",
+             wc_seg(s->vhost, v, sizeof(v)), wc_seg(queue, a, sizeof(a)),
+             count ? count : "1", enc ? enc : "auto", trunc ? "&truncate=" : "",
+             trunc ? trunc : "");
+    snprintf(what, sizeof(what), "queue '%s' in vhost '%s'", queue, s->vhost);
+    if ((rc = call(s, "GET", path, NULL, what, &rep)) != WC_EXIT_OK)
+        goto done;
+    rc = print_messages(s, &rep, queue);
+    wc_reply_cleanup(&rep);
+done:
+    json_decref(nums);
     return rc;
 }
 

@@ -219,6 +219,26 @@ static const char get_help[] =
     "    warrenctl get queue=jobs count=10 ackmode=ack\n"
     "    warrenctl -f json get queue=jobs encoding=base64\n";
 
+static const char peek_help[] =
+    "NAME\n"
+    "    warrenctl peek - show messages at the head of a queue, leaving them\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    warrenctl peek queue=NAME [count=N] [encoding=auto|base64] "
+    "[truncate=BYTES]\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    Shows the first N ready messages (default 1) in the order consumers\n"
+    "    would get them, without taking them: nothing is moved, reordered or\n"
+    "    marked redelivered, and consumers are not affected (RabbitMQ's get\n"
+    "    with requeue would redeliver them). Expired messages are skipped.\n"
+    "    Payloads that are not UTF-8 text are shown base64-encoded.\n"
+    "\n"
+    "EXAMPLES\n"
+    "    warrenctl peek queue=jobs\n"
+    "    warrenctl peek queue=jobs count=20 truncate=64\n"
+    "    warrenctl -f json peek queue=jobs encoding=base64\n";
+
 static const char status_help[] =
     "NAME\n"
     "    warrenctl status - the broker's identity, totals and rates\n"
@@ -291,6 +311,8 @@ const struct wc_command wc_commands[] = {
     {"purge", wc_cmd_purge, "drop a queue's ready messages", purge_help},
     {"publish", wc_cmd_publish, "publish a message", publish_help},
     {"get", wc_cmd_get, "fetch messages from a queue", get_help},
+    {"peek", wc_cmd_peek, "show messages at the head of a queue, leaving them",
+     peek_help},
     {"status", wc_cmd_status, "show the broker's totals and rates",
      status_help},
     {"export", wc_cmd_export, "save definitions to a file", export_help},

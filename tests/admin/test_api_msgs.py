@@ -294,3 +294,41 @@ def test_stats_count_unroutable(fresh, uniq):
     assert ms["drop_unroutable"] == 1
     assert ms["publish"] == 2
     conn.close()
+
+
+# ---- peek (warren's addition; issue 9) ---------------------------------------
+
+def test_peek_shows_head_without_taking(api, amqp, uniq):
+    """GET .../peek returns the first N ready messages in delivery order and
+    changes nothing: the same messages come out of a real consumer next,
+    not marked redelivered."""
+    api.ok("PUT", "queues/%2F/" + q(uniq), {"arguments": {"x-max-priority": 5}})
+    for body, prio in ((b"low-1", 1), (b"high", 5), (b"low-2", 1)):
+        ch = amqp().channel()
+        ch.basic_publish("", uniq, body, pika.BasicProperties(priority=prio))
+    path = "queues/%2F/" + q(uniq) + "/peek"
+    for _ in range(2):  # twice: peeking does not consume
+        got = api.ok("GET", path + "?count=2")
+        assert [m["payload"] for m in got] == ["high", "low-1"]
+        assert all(m["redelivered"] is False for m in got)
+        assert got[0]["message_count"] == 3
+    assert len(api.ok("GET", path + "?count=10")) == 3
+    assert api.ok("GET", "queues/%2F/" + q(uniq))["messages_ready"] == 3
+    ch = amqp().channel()
+    order = []
+    for _ in range(3):
+        m, _p, body = ch.basic_get(uniq, auto_ack=True)
+        assert m.redelivered is False
+        order.append(body)
+    assert order == [b"high", b"low-1", b"low-2"]
+    assert api.ok("GET", path) == []
+
+
+def test_peek_errors(api, uniq):
+    api.ok("PUT", "queues/%2F/" + q(uniq), {})
+    path = "queues/%2F/" + q(uniq) + "/peek"
+    assert api.get(path + "?count=-1").status == 400
+    assert api.get(path + "?count=x").status == 400
+    assert api.get(path + "?encoding=hex").status == 400
+    assert api.get("queues/%2F/" + q(uniq + "-none") + "/peek").status == 404
+    assert api.post(path, {}).status == 405

@@ -437,3 +437,25 @@ def test_exit_codes(ctl, amqp, uniq):
     assert "RESOURCE_LOCKED" in one_line_error(p)
     p = ctl("declare", "exchange", "name=" + uniq, "type=nope", expect=1)
     assert "unknown exchange type" in one_line_error(p)
+
+
+def test_peek(ctl, amqp, uniq):
+    """warrenctl peek shows the head of a queue and leaves it alone."""
+    ctl("declare", "queue", "name=" + uniq)
+    ch = amqp().channel()
+    for i in range(3):
+        ch.basic_publish("", uniq, b"m%d" % i)
+    msgs = json.loads(out(ctl("-f", "json", "peek", "queue=" + uniq,
+                              "count=2")))
+    assert [m["payload"] for m in msgs] == ["m0", "m1"]
+    table = out(ctl("peek", "queue=" + uniq))
+    assert table.splitlines()[0].split()[:3] == ["routing_key", "exchange",
+                                                "remaining"]
+    assert "m0" in table and "m1" not in table
+    got = json.loads(out(ctl("-f", "json", "get", "queue=" + uniq,
+                             "count=3", "ackmode=ack")))
+    assert [m["payload"] for m in got] == ["m0", "m1", "m2"]
+    assert [m["redelivered"] for m in got] == [False, False, False]
+    assert "is empty" in out(ctl("peek", "queue=" + uniq))
+    ctl("peek", "queue=" + uniq + "-none", expect=5)
+    ctl("peek", expect=2)
