@@ -3,6 +3,7 @@
  * brute-force slowdown, vhost access at connection.open, and the channel
  * permission checks (RabbitMQ's access control mapping). */
 #include "broker.h"
+#include "vhost_ops.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -260,12 +261,49 @@ wr_auth_vhost_refusal(struct wr_conn *c, struct wr_vhost *vh, char *buf,
 static const char *const kind_names[] = {"configure", "write", "read"};
 
 bool
+wr_access_allowed(const struct wr_user *u, const char *vhost,
+                  enum wr_perm_kind kind, const char *what,
+                  struct wr_bytes name, struct wr_op_err *err)
+{
+    if (u && wr_perm_check(u, vhost, kind, name.ptr, name.len))
+        return true;
+    if (name.len == 0 && strcmp(what, "exchange") == 0)
+        name = WR_BYTES_LIT("amq.default");
+    err->code = WR_REPLY_ACCESS_REFUSED;
+    err->hard = false;
+    snprintf(err->text, sizeof(err->text),
+             "access to %s '%.*s' in vhost '%s' refused for user '%s'", what,
+             (int)WR_MIN(name.len, 255u), name.ptr, vhost, u ? u->name : "");
+    return false;
+}
+
+bool
+wr_access_topic_allowed(const struct wr_user *u, const char *vhost,
+                        const struct wr_exchange *x, enum wr_perm_kind kind,
+                        struct wr_bytes rkey, struct wr_op_err *err)
+{
+    if (x->type != &wr_exch_topic || u == NULL || u->ntp == 0)
+        return true;
+    if (wr_topic_check(u, vhost, x->name, kind, rkey.ptr, rkey.len))
+        return true;
+    err->code = WR_REPLY_ACCESS_REFUSED;
+    err->hard = false;
+    snprintf(err->text, sizeof(err->text),
+             "%s access to topic '%.*s' in exchange '%s' in vhost '%s' "
+             "refused for user '%s'",
+             kind_names[kind], (int)WR_MIN(rkey.len, 100u), rkey.ptr, x->name,
+             vhost, u->name);
+    return false;
+}
+
+bool
 wr_access_check(struct wr_chan *ch, enum wr_perm_kind kind, const char *what,
                 struct wr_bytes name, uint32_t method_id)
 {
     struct wr_conn *c = ch->conn;
+    struct wr_op_err err;
 
-    if (wr_perm_check(c->u, c->vh->name, kind, name.ptr, name.len))
+    if (wr_access_allowed(c->u, c->vh->name, kind, what, name, &err))
         return true;
     if (name.len == 0 && strcmp(what, "exchange") == 0)
         name = WR_BYTES_LIT("amq.default");
@@ -274,9 +312,7 @@ wr_access_check(struct wr_chan *ch, enum wr_perm_kind kind, const char *what,
            "to %s '%.*s' in vhost '%s'",
            (unsigned long long)c->id, c->peer, ch->id, c->user,
            kind_names[kind], what, (int)name.len, name.ptr, c->vh->name);
-    wr_chan_error(ch, WR_REPLY_ACCESS_REFUSED, method_id,
-                  "access to %s '%.*s' in vhost '%s' refused for user '%s'",
-                  what, (int)name.len, name.ptr, c->vh->name, c->user);
+    wr_chan_error(ch, WR_REPLY_ACCESS_REFUSED, method_id, "%s", err.text);
     return false;
 }
 
@@ -313,20 +349,16 @@ wr_access_topic(struct wr_chan *ch, const struct wr_exchange *x,
                 uint32_t method_id)
 {
     struct wr_conn *c = ch->conn;
+    struct wr_op_err err;
 
-    if (x->type != &wr_exch_topic || c->u->ntp == 0)
-        return true;
-    if (wr_topic_check(c->u, c->vh->name, x->name, kind, rkey.ptr, rkey.len))
+    if (wr_access_topic_allowed(c->u, c->vh->name, x, kind, rkey, &err))
         return true;
     wr_log(WR_LOG_NOTICE,
            "conn %llu %s ch %u: user '%s' denied topic %s "
            "access to '%.*s' in exchange '%s'",
            (unsigned long long)c->id, c->peer, ch->id, c->user,
            kind_names[kind], (int)rkey.len, rkey.ptr, x->name);
-    wr_chan_error(ch, WR_REPLY_ACCESS_REFUSED, method_id,
-                  "%s access to topic '%.*s' in exchange '%s' in vhost '%s' "
-                  "refused for user '%s'",
-                  kind_names[kind], (int)rkey.len, rkey.ptr, x->name,
-                  c->vh->name, c->user);
+
+    wr_chan_error(ch, WR_REPLY_ACCESS_REFUSED, method_id, "%s", err.text);
     return false;
 }

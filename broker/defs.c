@@ -47,8 +47,8 @@ get_str(const json_t *o, const char *key)
 }
 
 /* tags: ["a", "b"] (RabbitMQ 3.9+) or "a,b" (older exports) */
-static int
-tags_of(const json_t *t, char *out, size_t cap)
+int
+wr_defs_tags(const json_t *t, char *out, size_t cap)
 {
     size_t n = 0, i;
     json_t *tag;
@@ -79,10 +79,14 @@ tags_of(const json_t *t, char *out, size_t cap)
     return 0;
 }
 
-/* Applies a parsed file to users (and to s's vhosts when s is not NULL). */
+/* Applies a parsed file to users (and to s's vhosts when s is not NULL).
+ * With merge, a user already in users is updated (hash, tags) instead of
+ * being a duplicate, and permissions may name users of known (checked
+ * into users as password-less stand-ins). */
 static int
 apply(const json_t *root, const char *path, struct wr_users *users,
-      struct wr_server *s, char *err, size_t errlen)
+      struct wr_server *s, bool merge, const struct wr_users *known, char *err,
+      size_t errlen)
 {
     json_t *a, *item;
     struct vh_decl *vhs = NULL;
@@ -155,11 +159,15 @@ apply(const json_t *root, const char *path, struct wr_users *users,
                 "rabbit_password_hashing_sha512");
             goto out;
         }
-        if (tags_of(json_object_get(item, "tags"), tags, sizeof(tags))) {
+        if (wr_defs_tags(json_object_get(item, "tags"), tags, sizeof(tags))) {
             bad(err, errlen, path, "users", i, "bad tags");
             goto out;
         }
-        if (wr_users_add(users, name, pw, tags, &usr) != WR_OK) {
+        if (merge && (usr = wr_users_get(users, name)) != NULL) {
+            wr_user_set_tags(usr, tags);
+            if (pw)
+                wr_user_set_password(usr, pw);
+        } else if (wr_users_add(users, name, pw, tags, &usr) != WR_OK) {
             bad(err, errlen, path, "users", i, "duplicate name");
             goto out;
         }
@@ -178,6 +186,8 @@ apply(const json_t *root, const char *path, struct wr_users *users,
         const char *w = get_str(item, "write");
         const char *r = get_str(item, "read");
         struct wr_user *usr = un ? wr_users_get(users, un) : NULL;
+        if (usr == NULL && un && known && wr_users_get(known, un))
+            wr_users_add(users, un, NULL, "", &usr);
         if (!un || !vh || !c || !w || !r) {
             bad(err, errlen, path, "permissions", i,
                 "needs user, vhost, configure, write and read");
@@ -201,6 +211,8 @@ apply(const json_t *root, const char *path, struct wr_users *users,
         const char *w = get_str(item, "write");
         const char *r = get_str(item, "read");
         struct wr_user *usr = un ? wr_users_get(users, un) : NULL;
+        if (usr == NULL && un && known && wr_users_get(known, un))
+            wr_users_add(users, un, NULL, "", &usr);
         if (!un || !vh || !x || !w || !r) {
             bad(err, errlen, path, "topic_permissions", i,
                 "needs user, vhost, exchange, write and read");
@@ -295,7 +307,7 @@ load(struct wr_server *s, struct wr_users *users, const char *path, char *err,
         snprintf(err, errlen, "%s:%d: %s", path, jerr.line, jerr.text);
         return -1;
     }
-    rc = apply(root, path, users, s, err, errlen);
+    rc = apply(root, path, users, s, false, NULL, err, errlen);
     json_decref(root);
     return rc;
 }
@@ -349,15 +361,57 @@ perm_obj(const char *user, const char *vhost)
     return json_pack("{s:s, s:s}", "user", user, "vhost", vhost);
 }
 
-/* The file's contents, in RabbitMQ's definitions format. */
-static json_t *
-defs_json(struct wr_server *s)
+json_t *
+wr_defs_user_json(const struct wr_user *u)
+{
+    json_t *tags = json_array();
+    char hash[128];
+
+    wr_user_hash_b64(u, hash, sizeof(hash));
+    for (const char *p = u->tags; *p;) {
+        const char *e = strchr(p, ',');
+        json_array_append_new(tags,
+                              json_stringn(p, e ? (size_t)(e - p) : strlen(p)));
+        if (e == NULL)
+            break;
+        p = e + 1;
+    }
+    return json_pack("{s:s, s:s, s:s, s:o, s:{}}", "name", u->name,
+                     "password_hash", hash, "hashing_algorithm",
+                     u->alg == WR_HASH_SHA512
+                         ? "rabbit_password_hashing_sha512"
+                         : "rabbit_password_hashing_sha256",
+                     "tags", tags, "limits");
+}
+
+json_t *
+wr_defs_perm_json(const struct wr_user *u, const struct wr_perm *p)
+{
+    json_t *o = perm_obj(u->name, p->vhost);
+
+    json_object_set_new(o, "configure", json_string(p->pat[WR_PERM_CONFIGURE]));
+    json_object_set_new(o, "write", json_string(p->pat[WR_PERM_WRITE]));
+    json_object_set_new(o, "read", json_string(p->pat[WR_PERM_READ]));
+    return o;
+}
+
+json_t *
+wr_defs_topic_perm_json(const struct wr_user *u, const struct wr_topic_perm *t)
+{
+    json_t *o = perm_obj(u->name, t->vhost);
+
+    json_object_set_new(o, "exchange", json_string(t->exchange));
+    json_object_set_new(o, "write", json_string(t->pat[0]));
+    json_object_set_new(o, "read", json_string(t->pat[1]));
+    return o;
+}
+
+void
+wr_defs_export(struct wr_server *s, json_t *root)
 {
     size_t nu, nv = 0, it = 0;
     const char **names = wr_users_sorted(&s->users, &nu);
     struct wr_vhost **vhs = wr_malloc((s->vhosts.count + 1) * sizeof(*vhs));
-    json_t *root = json_pack("{s:s, s:s}", "product_name", WR_PRODUCT,
-                             "product_version", WR_VERSION);
     json_t *users = json_array(), *vhosts = json_array();
     json_t *perms = json_array(), *tperms = json_array();
     json_t *params = json_array();
@@ -368,44 +422,15 @@ defs_json(struct wr_server *s)
     qsort(vhs, nv, sizeof(*vhs), cmp_vh);
     for (size_t i = 0; i < nu; i++) {
         const struct wr_user *u = wr_users_get(&s->users, names[i]);
-        json_t *tags = json_array();
-        char hash[128];
-        wr_user_hash_b64(u, hash, sizeof(hash));
-        for (const char *p = u->tags; *p;) {
-            const char *e = strchr(p, ',');
-            json_array_append_new(
-                tags, json_stringn(p, e ? (size_t)(e - p) : strlen(p)));
-            if (e == NULL)
-                break;
-            p = e + 1;
-        }
-        json_array_append_new(
-            users, json_pack("{s:s, s:s, s:s, s:o, s:{}}", "name", u->name,
-                             "password_hash", hash, "hashing_algorithm",
-                             u->alg == WR_HASH_SHA512
-                                 ? "rabbit_password_hashing_sha512"
-                                 : "rabbit_password_hashing_sha256",
-                             "tags", tags, "limits"));
+        json_array_append_new(users, wr_defs_user_json(u));
         for (size_t j = 0; j < nv; j++) {
             const struct wr_perm *p = wr_user_perm(u, vhs[j]->name);
-            json_t *o;
-            if (p == NULL)
-                continue;
-            o = perm_obj(u->name, p->vhost);
-            json_object_set_new(o, "configure",
-                                json_string(p->pat[WR_PERM_CONFIGURE]));
-            json_object_set_new(o, "write", json_string(p->pat[WR_PERM_WRITE]));
-            json_object_set_new(o, "read", json_string(p->pat[WR_PERM_READ]));
-            json_array_append_new(perms, o);
+            if (p)
+                json_array_append_new(perms, wr_defs_perm_json(u, p));
         }
-        for (size_t j = 0; j < u->ntp; j++) {
-            const struct wr_topic_perm *t = &u->tp[j];
-            json_t *o = perm_obj(u->name, t->vhost);
-            json_object_set_new(o, "exchange", json_string(t->exchange));
-            json_object_set_new(o, "write", json_string(t->pat[0]));
-            json_object_set_new(o, "read", json_string(t->pat[1]));
-            json_array_append_new(tperms, o);
-        }
+        for (size_t j = 0; j < u->ntp; j++)
+            json_array_append_new(tperms,
+                                  wr_defs_topic_perm_json(u, &u->tp[j]));
     }
     for (size_t i = 0; i < nv; i++) {
         json_array_append_new(
@@ -425,7 +450,34 @@ defs_json(struct wr_server *s)
     json_object_set_new(root, "parameters", params);
     wr_free(names);
     wr_free(vhs);
+}
+
+/* The file's contents, in RabbitMQ's definitions format. */
+static json_t *
+defs_json(struct wr_server *s)
+{
+    json_t *root = json_pack("{s:s, s:s}", "product_name", WR_PRODUCT,
+                             "product_version", WR_VERSION);
+
+    wr_defs_export(s, root);
     return root;
+}
+
+int
+wr_defs_import(struct wr_server *s, const json_t *root, char *err,
+               size_t errlen)
+{
+    struct wr_users scratch;
+    int rc;
+
+    /* A dry run on scratch users: a bad document changes nothing. */
+    wr_users_init(&scratch);
+    rc = apply(root, "definitions", &scratch, NULL, true, &s->users, err,
+               errlen);
+    wr_users_cleanup(&scratch);
+    if (rc != 0)
+        return rc;
+    return apply(root, "definitions", &s->users, s, true, NULL, err, errlen);
 }
 
 int

@@ -5,9 +5,14 @@
 #ifndef WR_DEFS_H
 #define WR_DEFS_H
 
+#include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 struct wr_server;
+struct wr_user;
+struct wr_perm;
+struct wr_topic_perm;
 
 /* Loads path into s (users into s->users, vhosts created). Returns 0,
  * 1 when the file does not exist (nothing loaded), or -1 with a message
@@ -24,5 +29,29 @@ int wr_defs_save(struct wr_server *s, const char *path, char *err,
 /* Parses and validates path without a running server (--check-config).
  * Returns 0, 1 when missing, -1 with a message. */
 int wr_defs_check(const char *path, char *err, size_t errlen);
+
+/* ---- the codec the management API shares (one for file and API) ---- */
+
+/* {"name", "password_hash", "hashing_algorithm", "tags": [...],
+ * "limits": {}}: a user as RabbitMQ exports and lists it. New reference. */
+json_t *wr_defs_user_json(const struct wr_user *u);
+/* {"user", "vhost", "configure", "write", "read"}. New reference. */
+json_t *wr_defs_perm_json(const struct wr_user *u, const struct wr_perm *p);
+/* {"user", "vhost", "exchange", "write", "read"}. New reference. */
+json_t *wr_defs_topic_perm_json(const struct wr_user *u,
+                                const struct wr_topic_perm *t);
+/* RabbitMQ's tags: a list ["a", "b"] (3.9+) or a string "a,b" (older) into
+ * "a,b". Returns 0, or -1 when t is neither or too long. */
+int wr_defs_tags(const json_t *t, char *out, size_t cap);
+/* Sets users, vhosts, permissions, topic_permissions and parameters
+ * (vhost-limits) of s on root, sorted by name. */
+void wr_defs_export(struct wr_server *s, json_t *root);
+/* Imports those sections of a parsed document into a running s: checks
+ * all of it first (nothing changes when it is malformed), then creates
+ * vhosts and creates or updates users (an existing user gets the
+ * document's hash and tags) and their permissions. Does not write the
+ * file. Returns 0 or -1 with a message in err. */
+int wr_defs_import(struct wr_server *s, const json_t *root, char *err,
+                   size_t errlen);
 
 #endif

@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,67 +19,99 @@
 /* ---- routes ------------------------------------------------------------- */
 
 /* A path pattern after "/api/": literal segments and "*" for one name. */
+/* Who may use a route beyond a management login (rabbit_mgmt_util's
+ * is_authorized_admin / _monitor); per-vhost checks are the handlers'. */
+enum route_access {
+    ANY,         /* any management user */
+    MONITOR,     /* monitoring or administrator */
+    ADMIN,       /* administrator, every method */
+    ADMIN_WRITE, /* GET for any management user; PUT / DELETE administrator */
+};
+
 struct route {
     const char *pattern;
     wr_mgmt_handler_cb get, put, post, del;
+    enum route_access access;
 };
 
 /* RabbitMQ's paths (rabbit_mgmt_dispatcher), the subset warren serves.
- * Users, permissions and vhost PUT/DELETE belong to the security work;
- * /queues/{vhost}/{name}/peek to the queue features. */
+ * /queues/{vhost}/{name}/peek is warren's own. */
 static const struct route routes[] = {
-    {"overview", wr_mgmt_get_overview, NULL, NULL, NULL},
-    {"whoami", wr_mgmt_get_whoami, NULL, NULL, NULL},
-    {"nodes", wr_mgmt_get_nodes, NULL, NULL, NULL},
-    {"nodes/*", wr_mgmt_get_node, NULL, NULL, NULL},
-    {"vhosts", wr_mgmt_get_vhosts, NULL, NULL, NULL},
-    {"vhosts/*", wr_mgmt_get_vhost, NULL, NULL, NULL},
-    {"vhosts/*/connections", wr_mgmt_get_connections, NULL, NULL, NULL},
-    {"vhosts/*/channels", wr_mgmt_get_channels, NULL, NULL, NULL},
-    {"connections", wr_mgmt_get_connections, NULL, NULL, NULL},
+    {"overview", wr_mgmt_get_overview, NULL, NULL, NULL, ANY},
+    {"whoami", wr_mgmt_get_whoami, NULL, NULL, NULL, ANY},
+    {"nodes", wr_mgmt_get_nodes, NULL, NULL, NULL, MONITOR},
+    {"nodes/*", wr_mgmt_get_node, NULL, NULL, NULL, MONITOR},
+    {"vhosts", wr_mgmt_get_vhosts, NULL, NULL, NULL, ANY},
+    {"vhosts/*", wr_mgmt_get_vhost, wr_mgmt_put_vhost, NULL,
+     wr_mgmt_delete_vhost, ADMIN_WRITE},
+    {"vhosts/*/permissions", wr_mgmt_get_vhost_permissions, NULL, NULL, NULL,
+     ADMIN},
+    {"vhosts/*/topic-permissions", wr_mgmt_get_vhost_topic_permissions, NULL,
+     NULL, NULL, ADMIN},
+    {"users", wr_mgmt_get_users, NULL, NULL, NULL, ADMIN},
+    {"users/*", wr_mgmt_get_user, wr_mgmt_put_user, NULL, wr_mgmt_delete_user,
+     ADMIN},
+    {"users/*/permissions", wr_mgmt_get_user_permissions, NULL, NULL, NULL,
+     ADMIN},
+    {"users/*/topic-permissions", wr_mgmt_get_user_topic_permissions, NULL,
+     NULL, NULL, ADMIN},
+    {"permissions", wr_mgmt_get_permissions, NULL, NULL, NULL, ADMIN},
+    {"permissions/*/*", wr_mgmt_get_permission, wr_mgmt_put_permission, NULL,
+     wr_mgmt_delete_permission, ADMIN},
+    {"topic-permissions", wr_mgmt_get_topic_permissions, NULL, NULL, NULL,
+     ADMIN},
+    {"topic-permissions/*/*", wr_mgmt_get_topic_permission,
+     wr_mgmt_put_topic_permission, NULL, wr_mgmt_delete_topic_permission,
+     ADMIN},
+    {"vhosts/*/connections", wr_mgmt_get_connections, NULL, NULL, NULL, ANY},
+    {"vhosts/*/channels", wr_mgmt_get_channels, NULL, NULL, NULL, ANY},
+    {"connections", wr_mgmt_get_connections, NULL, NULL, NULL, ANY},
     {"connections/*", wr_mgmt_get_connection, NULL, NULL,
-     wr_mgmt_delete_connection},
+     wr_mgmt_delete_connection, ANY},
     {"connections/*/channels", wr_mgmt_get_connection_channels, NULL, NULL,
-     NULL},
-    {"channels", wr_mgmt_get_channels, NULL, NULL, NULL},
-    {"channels/*", wr_mgmt_get_channel, NULL, NULL, NULL},
-    {"consumers", wr_mgmt_get_consumers, NULL, NULL, NULL},
-    {"consumers/*", wr_mgmt_get_consumers, NULL, NULL, NULL},
-    {"exchanges", wr_mgmt_get_exchanges, NULL, NULL, NULL},
-    {"exchanges/*", wr_mgmt_get_exchanges, NULL, NULL, NULL},
+     NULL, ANY},
+    {"channels", wr_mgmt_get_channels, NULL, NULL, NULL, ANY},
+    {"channels/*", wr_mgmt_get_channel, NULL, NULL, NULL, ANY},
+    {"consumers", wr_mgmt_get_consumers, NULL, NULL, NULL, ANY},
+    {"consumers/*", wr_mgmt_get_consumers, NULL, NULL, NULL, ANY},
+    {"exchanges", wr_mgmt_get_exchanges, NULL, NULL, NULL, ANY},
+    {"exchanges/*", wr_mgmt_get_exchanges, NULL, NULL, NULL, ANY},
     {"exchanges/*/*", wr_mgmt_get_exchange, wr_mgmt_put_exchange, NULL,
-     wr_mgmt_delete_exchange},
+     wr_mgmt_delete_exchange, ANY},
     {"exchanges/*/*/bindings/source", wr_mgmt_get_exchange_bindings, NULL, NULL,
-     NULL},
+     NULL, ANY},
     {"exchanges/*/*/bindings/destination", wr_mgmt_get_exchange_bindings, NULL,
-     NULL, NULL},
-    {"exchanges/*/*/publish", NULL, NULL, wr_mgmt_post_publish, NULL},
-    {"queues", wr_mgmt_get_queues, NULL, NULL, NULL},
-    {"queues/*", wr_mgmt_get_queues, NULL, NULL, NULL},
+     NULL, NULL, ANY},
+    {"exchanges/*/*/publish", NULL, NULL, wr_mgmt_post_publish, NULL, ANY},
+    {"queues", wr_mgmt_get_queues, NULL, NULL, NULL, ANY},
+    {"queues/*", wr_mgmt_get_queues, NULL, NULL, NULL, ANY},
     {"queues/*/*", wr_mgmt_get_queue, wr_mgmt_put_queue, NULL,
-     wr_mgmt_delete_queue},
-    {"queues/*/*/bindings", wr_mgmt_get_queue_bindings, NULL, NULL, NULL},
-    {"queues/*/*/contents", NULL, NULL, NULL, wr_mgmt_delete_queue_contents},
-    {"queues/*/*/get", NULL, NULL, wr_mgmt_post_get, NULL},
-    {"queues/*/*/peek", wr_mgmt_get_peek, NULL, NULL, NULL},
-    {"bindings", wr_mgmt_get_bindings, NULL, NULL, NULL},
-    {"bindings/*", wr_mgmt_get_bindings, NULL, NULL, NULL},
+     wr_mgmt_delete_queue, ANY},
+    {"queues/*/*/bindings", wr_mgmt_get_queue_bindings, NULL, NULL, NULL, ANY},
+    {"queues/*/*/contents", NULL, NULL, NULL, wr_mgmt_delete_queue_contents,
+     ANY},
+    {"queues/*/*/get", NULL, NULL, wr_mgmt_post_get, NULL, ANY},
+    {"queues/*/*/peek", wr_mgmt_get_peek, NULL, NULL, NULL, ANY},
+    {"bindings", wr_mgmt_get_bindings, NULL, NULL, NULL, ANY},
+    {"bindings/*", wr_mgmt_get_bindings, NULL, NULL, NULL, ANY},
     {"bindings/*/e/*/q/*", wr_mgmt_get_bindings_between, NULL,
-     wr_mgmt_post_binding, NULL},
+     wr_mgmt_post_binding, NULL, ANY},
     {"bindings/*/e/*/e/*", wr_mgmt_get_bindings_between, NULL,
-     wr_mgmt_post_binding, NULL},
+     wr_mgmt_post_binding, NULL, ANY},
     {"bindings/*/e/*/q/*/*", wr_mgmt_get_binding, NULL, NULL,
-     wr_mgmt_delete_binding},
+     wr_mgmt_delete_binding, ANY},
     {"bindings/*/e/*/e/*/*", wr_mgmt_get_binding, NULL, NULL,
-     wr_mgmt_delete_binding},
+     wr_mgmt_delete_binding, ANY},
     {"definitions", wr_mgmt_get_definitions, NULL, wr_mgmt_post_definitions,
-     NULL},
+     NULL, ADMIN},
     {"definitions/*", wr_mgmt_get_definitions, NULL, wr_mgmt_post_definitions,
-     NULL},
-    {"aliveness-test/*", wr_mgmt_get_aliveness, NULL, NULL, NULL},
-    {"health/checks/alarms", wr_mgmt_get_health_ok, NULL, NULL, NULL},
-    {"health/checks/local-alarms", wr_mgmt_get_health_ok, NULL, NULL, NULL},
-    {"health/checks/virtual-hosts", wr_mgmt_get_health_ok, NULL, NULL, NULL},
+     NULL, ADMIN},
+    {"aliveness-test/*", wr_mgmt_get_aliveness, NULL, NULL, NULL, ANY},
+    {"health/checks/alarms", wr_mgmt_get_health_ok, NULL, NULL, NULL, ANY},
+    {"health/checks/local-alarms", wr_mgmt_get_health_ok, NULL, NULL, NULL,
+     ANY},
+    {"health/checks/virtual-hosts", wr_mgmt_get_health_ok, NULL, NULL, NULL,
+     ANY},
 };
 
 static bool
@@ -122,9 +155,81 @@ wr_mgmt_vhost(struct wr_mgmt_req *r, int i)
 {
     struct wr_vhost *vh = wr_hmap_get(&r->srv->vhosts, r->seg[i], r->seglen[i]);
 
-    if (vh == NULL)
+    if (vh == NULL) {
         wr_mgmt_not_found(r);
+    } else if (!wr_mgmt_vhost_visible(r, vh->name)) {
+        wr_mgmt_error(r, 401, "not_authorised",
+                      "User not authorised to access virtual host");
+        vh = NULL;
+    }
     return vh;
+}
+
+static bool
+has_tag(const struct wr_mgmt_req *r, const char *tag)
+{
+    return r->u && wr_user_has_tag(r->u, tag);
+}
+
+static bool
+is_monitor(const struct wr_mgmt_req *r)
+{
+    return has_tag(r, "administrator") || has_tag(r, "monitoring");
+}
+
+bool
+wr_mgmt_vhost_visible(const struct wr_mgmt_req *r, const char *vhost)
+{
+    return is_monitor(r) || (r->u && wr_user_perm(r->u, vhost) != NULL);
+}
+
+bool
+wr_mgmt_conn_visible(const struct wr_mgmt_req *r, const struct wr_conn *c)
+{
+    return is_monitor(r) || (c->user && strcmp(c->user, r->user) == 0);
+}
+
+size_t
+wr_mgmt_visible_vhosts(struct wr_mgmt_req *r, struct wr_vhost ***out)
+{
+    size_t n = wr_mgmt_sorted_vhosts(r->srv, out), k = 0;
+
+    for (size_t i = 0; i < n; i++)
+        if (wr_mgmt_vhost_visible(r, (*out)[i]->name))
+            (*out)[k++] = (*out)[i];
+    return k;
+}
+
+bool
+wr_mgmt_access(struct wr_mgmt_req *r, struct wr_vhost *vh,
+               enum wr_perm_kind kind, const char *what, struct wr_bytes name)
+{
+    struct wr_op_err err;
+
+    if (wr_access_allowed(r->u, vh->name, kind, what, name, &err))
+        return true;
+    wr_mgmt_op_error(r, &err);
+    return false;
+}
+
+bool
+wr_mgmt_access_topic(struct wr_mgmt_req *r, struct wr_vhost *vh,
+                     const struct wr_exchange *x, enum wr_perm_kind kind,
+                     struct wr_bytes rkey)
+{
+    struct wr_op_err err;
+
+    if (x == NULL ||
+        wr_access_topic_allowed(r->u, vh->name, x, kind, rkey, &err))
+        return true;
+    wr_mgmt_op_error(r, &err);
+    return false;
+}
+
+void
+wr_mgmt_saved(struct wr_mgmt_req *r)
+{
+    wr_server_save_definitions(r->srv);
 }
 
 static const char *
@@ -544,34 +649,59 @@ done:
 
 /* ---- authentication ------------------------------------------------------ */
 
-/* Compares without an early exit, so timing does not reveal the prefix
- * that matched. */
 static bool
-secret_eq(const char *a, const char *b)
+management_user(const struct wr_user *u)
 {
-    size_t na = strlen(a), nb = strlen(b);
-    unsigned char d = na != nb;
+    static const char *const tags[] = {"management", "policymaker",
+                                       "monitoring", "administrator"};
 
-    for (size_t i = 0; i < na; i++)
-        d |= (unsigned char)(a[i] ^ b[i % (nb ? nb : 1)]);
-    return d == 0 && nb > 0;
+    for (size_t i = 0; i < WR_ARRAY_LEN(tags); i++)
+        if (wr_user_has_tag(u, tags[i]))
+            return true;
+    return false;
 }
 
-bool
-wr_mgmt_authenticate(const struct wr_server *s, const char *user,
-                     const char *pass, const char **tags)
+enum wr_mgmt_auth
+wr_mgmt_authenticate(struct wr_server *s, const char *user, const char *pass,
+                     bool loopback, struct wr_user **out, const char **why)
 {
-    bool ok = secret_eq(user, s->cfg.default_user);
+    struct wr_user *u = wr_users_get(&s->users, user);
 
-    ok &= secret_eq(pass, s->cfg.default_pass);
-    if (ok)
-        *tags = "administrator";
-    return ok;
+    /* The same answer for an unknown user and a wrong password. */
+    if (u == NULL || !wr_user_check_password(u, pass, strlen(pass))) {
+        *why = "Login failed";
+        return WR_MGMT_AUTH_FAILED;
+    }
+    if (!loopback && wr_config_loopback_user(&s->cfg, user)) {
+        *why = "User can only log in via localhost";
+        return WR_MGMT_AUTH_REFUSED;
+    }
+    if (!management_user(u)) {
+        *why = "Not management user";
+        return WR_MGMT_AUTH_REFUSED;
+    }
+    *out = u;
+    return WR_MGMT_AUTH_OK;
+}
+
+/* Whether the HTTP peer is on a loopback address. */
+static bool
+peer_loopback(struct wr_mgmt_req *r)
+{
+    struct evhttp_connection *ec = evhttp_request_get_connection(r->req);
+    struct bufferevent *bev = ec ? evhttp_connection_get_bufferevent(ec) : NULL;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+
+    if (bev == NULL ||
+        getpeername(bufferevent_getfd(bev), (struct sockaddr *)&ss, &sl) != 0)
+        return false;
+    return wr_addr_is_loopback((struct sockaddr *)&ss);
 }
 
 /* Reads "Authorization: Basic base64(user:pass)" and checks it. */
-static bool
-check_auth(struct wr_mgmt_req *r)
+static enum wr_mgmt_auth
+check_auth(struct wr_mgmt_req *r, const char **why)
 {
     const char *h = evhttp_find_header(evhttp_request_get_input_headers(r->req),
                                        "Authorization");
@@ -579,26 +709,28 @@ check_auth(struct wr_mgmt_req *r)
     size_t n;
     char *colon;
 
+    *why = "Login failed";
     if (h == NULL)
-        return false;
+        return WR_MGMT_AUTH_FAILED;
     while (*h == ' ')
         h++;
     if (strncasecmp(h, "Basic ", 6) != 0)
-        return false;
+        return WR_MGMT_AUTH_FAILED;
     h += 6;
     while (*h == ' ')
         h++;
     if (wr_json_b64_decode(h, strlen(h), dec, sizeof(dec) - 1, &n) != WR_OK)
-        return false;
+        return WR_MGMT_AUTH_FAILED;
     dec[n] = '\0';
     if (memchr(dec, '\0', n) != NULL)
-        return false;
+        return WR_MGMT_AUTH_FAILED;
     colon = strchr((char *)dec, ':');
     if (colon == NULL || (size_t)(colon - (char *)dec) >= sizeof(r->user))
-        return false;
+        return WR_MGMT_AUTH_FAILED;
     *colon = '\0';
     memcpy(r->user, dec, (size_t)(colon - (char *)dec) + 1);
-    return wr_mgmt_authenticate(r->srv, r->user, colon + 1, &r->tags);
+    return wr_mgmt_authenticate(r->srv, r->user, colon + 1, peer_loopback(r),
+                                &r->u, why);
 }
 
 /* ---- dispatch ------------------------------------------------------------ */
@@ -694,6 +826,8 @@ dispatch(struct wr_mgmt_req *r, enum evhttp_cmd_type method)
 {
     const struct route *rt = NULL;
     wr_mgmt_handler_cb fn = NULL;
+    const char *why;
+    bool write;
 
     for (size_t i = 0; i < WR_ARRAY_LEN(routes) && rt == NULL; i++)
         if (route_match(routes[i].pattern, r))
@@ -702,11 +836,31 @@ dispatch(struct wr_mgmt_req *r, enum evhttp_cmd_type method)
         wr_mgmt_not_found(r);
         return;
     }
-    if (!check_auth(r)) {
+    switch (check_auth(r, &why)) {
+    case WR_MGMT_AUTH_OK:
+        break;
+    case WR_MGMT_AUTH_FAILED:
         evhttp_add_header(evhttp_request_get_output_headers(r->req),
                           "WWW-Authenticate",
                           "Basic realm=\"RabbitMQ Management\"");
-        wr_mgmt_error(r, 401, "not_authorized", "Login failed");
+        wr_mgmt_error(r, 401, "not_authorized", "%s", why);
+        return;
+    case WR_MGMT_AUTH_REFUSED:
+        wr_mgmt_error(r, 401, "not_authorised", "%s", why);
+        return;
+    }
+    r->tags = r->u->tags;
+    write = method != EVHTTP_REQ_GET && method != EVHTTP_REQ_HEAD &&
+            method != EVHTTP_REQ_OPTIONS;
+    /* RabbitMQ answers these with 401 not_authorised, not 403: its tools
+     * expect that. */
+    if ((rt->access == ADMIN || (rt->access == ADMIN_WRITE && write)) &&
+        !has_tag(r, "administrator")) {
+        wr_mgmt_error(r, 401, "not_authorised", "Not administrator user");
+        return;
+    }
+    if (rt->access == MONITOR && !is_monitor(r)) {
+        wr_mgmt_error(r, 401, "not_authorised", "Not monitor user");
         return;
     }
     switch (method) {

@@ -16,12 +16,21 @@ const char *wr_mgmt_address(const struct wr_mgmt *m);
 /* Stops listening and frees everything (m may be NULL). */
 void wr_mgmt_free(struct wr_mgmt *m);
 
-/* The one place the HTTP API checks a login (basic auth). Today the
- * broker has one user, default_user / default_pass from the
- * configuration, tagged administrator; a user database replaces this
- * function's body. Returns true and sets *tags (a static string of
- * RabbitMQ user tags, comma-separated) when user and pass are valid. */
-bool wr_mgmt_authenticate(const struct wr_server *s, const char *user,
-                          const char *pass, const char **tags);
+/* What wr_mgmt_authenticate decided. */
+enum wr_mgmt_auth {
+    WR_MGMT_AUTH_OK,
+    WR_MGMT_AUTH_FAILED,  /* unknown user or wrong password: 401 + realm */
+    WR_MGMT_AUTH_REFUSED, /* valid, but may not use the API: 401 not_authorised
+                           */
+};
+
+/* The one place the HTTP API checks a login (basic auth), against the
+ * users store as RabbitMQ's management plugin does: the password must
+ * match, a loopback_users user must come from a loopback address, and
+ * the user needs the management, policymaker, monitoring or administrator
+ * tag. Sets *out on WR_MGMT_AUTH_OK and *why (a static reason) otherwise. */
+enum wr_mgmt_auth wr_mgmt_authenticate(struct wr_server *s, const char *user,
+                                       const char *pass, bool loopback,
+                                       struct wr_user **out, const char **why);
 
 #endif

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Definitions export (GET /api/definitions[/{vhost}]) and import (POST), in
- * RabbitMQ's format: vhosts, exchanges, queues and bindings. Users,
- * permissions, policies and parameters are the security work's: exported
- * empty and ignored on import. */
+ * RabbitMQ's format: exchanges, queues and bindings here; users, vhosts,
+ * permissions, topic permissions and vhost limits through defs.c, the
+ * codec of the definitions file. Policies are exported empty. */
+#include "defs.h"
 #include "mgmt_internal.h"
 
 #include <stdarg.h>
@@ -107,22 +108,16 @@ wr_mgmt_get_definitions(struct wr_mgmt_req *r)
     json_object_set_new(o, "product_version", json_string(WR_VERSION));
     if (one) {
         export_vhost(one, false, queues, exchanges, bindings);
+        json_object_set_new(o, "parameters", json_array());
     } else {
-        json_t *vlist = json_array();
         nv = wr_mgmt_sorted_vhosts(r->srv, &vhs);
-        for (size_t i = 0; i < nv; i++) {
-            json_array_append_new(vlist,
-                                  json_pack("{s:s}", "name", vhs[i]->name));
+        for (size_t i = 0; i < nv; i++)
             export_vhost(vhs[i], true, queues, exchanges, bindings);
-        }
         wr_free(vhs);
-        json_object_set_new(o, "users", json_array());
-        json_object_set_new(o, "vhosts", vlist);
-        json_object_set_new(o, "permissions", json_array());
-        json_object_set_new(o, "topic_permissions", json_array());
+        /* users, vhosts, permissions, topic_permissions, parameters */
+        wr_defs_export(r->srv, o);
         json_object_set_new(o, "global_parameters", json_array());
     }
-    json_object_set_new(o, "parameters", json_array());
     json_object_set_new(o, "policies", json_array());
     json_object_set_new(o, "queues", queues);
     json_object_set_new(o, "exchanges", exchanges);
@@ -252,32 +247,6 @@ list_of(struct import *im, json_t *body, const char *key, json_t **out)
 }
 
 static bool
-import_vhosts(struct import *im, json_t *list)
-{
-    struct wr_server *s = im->r->srv;
-    struct wr_bytes name;
-    size_t i;
-    json_t *o;
-
-    json_array_foreach(list, i, o)
-    {
-        char buf[256];
-        if (!item_str(im, o, "vhosts", i, "name", NULL, &name))
-            return false;
-        if (name.len == 0 || memchr(name.ptr, '\0', name.len))
-            return bad(im, "vhosts[%zu]: bad name", i);
-        if (!im->apply || wr_hmap_get(&s->vhosts, name.ptr, name.len))
-            continue;
-        snprintf(buf, sizeof(buf), "%.*s", (int)name.len, name.ptr);
-        struct wr_vhost *vh = wr_vhost_new(s, buf);
-        wr_hmap_put(&s->vhosts, vh->name, strlen(vh->name), vh, NULL);
-        wr_log(WR_LOG_NOTICE, "definitions import: created vhost '%s'",
-               vh->name);
-    }
-    return true;
-}
-
-static bool
 import_exchanges(struct import *im, json_t *list)
 {
     size_t i;
@@ -402,8 +371,12 @@ import_all(struct import *im, json_t *body)
         !list_of(im, body, "queues", &queues) ||
         !list_of(im, body, "bindings", &bindings))
         return false;
-    return (im->only || vhosts == NULL || import_vhosts(im, vhosts)) &&
-           (exchanges == NULL || import_exchanges(im, exchanges)) &&
+    /* Users, vhosts and permissions first (defs.c checks its sections
+     * whole before changing anything), then the topology. */
+    if (im->apply && im->only == NULL &&
+        wr_defs_import(im->r->srv, body, im->err, sizeof(im->err)) != 0)
+        return false;
+    return (exchanges == NULL || import_exchanges(im, exchanges)) &&
            (queues == NULL || import_queues(im, queues)) &&
            (bindings == NULL || import_bindings(im, bindings));
 }
@@ -431,5 +404,6 @@ wr_mgmt_post_definitions(struct wr_mgmt_req *r)
         return;
     }
     wr_log(WR_LOG_NOTICE, "definitions imported by user '%s'", r->user);
+    wr_mgmt_saved(r);
     wr_mgmt_reply_empty(r, 204);
 }

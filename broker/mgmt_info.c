@@ -344,14 +344,15 @@ vhost_json(struct wr_mgmt *m, struct wr_vhost *vh)
     struct wr_mgmt_counters c;
     double rates[WR_MC_N];
     json_t *o = json_object();
+    const char *desc = vh->description ? vh->description : "";
 
     wr_mgmt_vhost_counters(vh, &c);
     wr_mgmt_rates(m, WR_MGMT_K_VHOST, vh->name, "", rates);
     json_object_set_new(o, "name", json_string(vh->name));
-    json_object_set_new(o, "description", json_string(""));
+    json_object_set_new(o, "description", json_string(desc));
     json_object_set_new(o, "tags", json_array());
     json_object_set_new(o, "metadata",
-                        json_pack("{s:s, s:[]}", "description", "", "tags"));
+                        json_pack("{s:s, s:[]}", "description", desc, "tags"));
     json_object_set_new(o, "default_queue_type", json_string("classic"));
     json_object_set_new(o, "tracing", json_false());
     json_object_set_new(o, "cluster_state",
@@ -371,7 +372,7 @@ void
 wr_mgmt_get_vhosts(struct wr_mgmt_req *r)
 {
     struct wr_vhost **vhs;
-    size_t n = wr_mgmt_sorted_vhosts(r->srv, &vhs);
+    size_t n = wr_mgmt_visible_vhosts(r, &vhs);
     json_t *arr = json_array();
 
     for (size_t i = 0; i < n; i++)
@@ -405,7 +406,7 @@ wr_mgmt_get_connections(struct wr_mgmt_req *r)
     wr_list_for_each_safe(pos, tmp, &r->srv->conns)
     {
         struct wr_conn *c = WR_CONTAINER_OF(pos, struct wr_conn, link);
-        if (vh == NULL || c->vh == vh)
+        if ((vh == NULL || c->vh == vh) && wr_mgmt_conn_visible(r, c))
             json_array_append_new(arr, connection_json(r->m, c));
     }
     wr_mgmt_reply_list(r, arr);
@@ -421,7 +422,7 @@ find_conn(struct wr_mgmt_req *r)
     {
         struct wr_conn *c = WR_CONTAINER_OF(pos, struct wr_conn, link);
         wr_mgmt_conn_name(c, name, sizeof(name));
-        if (strcmp(name, r->seg[1]) == 0)
+        if (strcmp(name, r->seg[1]) == 0 && wr_mgmt_conn_visible(r, c))
             return c;
     }
     wr_mgmt_not_found(r);
@@ -489,7 +490,7 @@ wr_mgmt_get_channels(struct wr_mgmt_req *r)
     wr_list_for_each_safe(pos, tmp, &r->srv->conns)
     {
         struct wr_conn *c = WR_CONTAINER_OF(pos, struct wr_conn, link);
-        if (vh == NULL || c->vh == vh)
+        if ((vh == NULL || c->vh == vh) && wr_mgmt_conn_visible(r, c))
             append_channels(r->m, c, arr);
     }
     wr_mgmt_reply_list(r, arr);
@@ -504,6 +505,8 @@ wr_mgmt_get_channel(struct wr_mgmt_req *r)
     wr_list_for_each_safe(pos, tmp, &r->srv->conns)
     {
         struct wr_conn *c = WR_CONTAINER_OF(pos, struct wr_conn, link);
+        if (!wr_mgmt_conn_visible(r, c))
+            continue;
         for (uint32_t i = 0; i < c->nchans; i++) {
             if (c->chans[i] == NULL)
                 continue;
@@ -530,7 +533,8 @@ wr_mgmt_get_consumers(struct wr_mgmt_req *r)
     wr_list_for_each_safe(pos, tmp, &r->srv->conns)
     {
         struct wr_conn *c = WR_CONTAINER_OF(pos, struct wr_conn, link);
-        if (vh && c->vh != vh)
+        if ((vh && c->vh != vh) || c->vh == NULL ||
+            !wr_mgmt_vhost_visible(r, c->vh->name))
             continue;
         for (uint32_t i = 0; i < c->nchans; i++) {
             if (c->chans[i] == NULL)

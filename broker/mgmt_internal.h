@@ -83,9 +83,10 @@ struct wr_mgmt_req {
     int nseg;
     struct evkeyvalq query;
     char user[256];
-    const char *tags;
-    json_t *body; /* the parsed request body, once read */
-    int status;   /* of the reply, once sent */
+    struct wr_user *u; /* the authenticated user (valid during the request) */
+    const char *tags;  /* u->tags */
+    json_t *body;      /* the parsed request body, once read */
+    int status;        /* of the reply, once sent */
 };
 
 typedef void (*wr_mgmt_handler_cb)(struct wr_mgmt_req *r);
@@ -107,8 +108,28 @@ void wr_mgmt_not_found(struct wr_mgmt_req *r);
  * 400 bad_request; the reason reads "PRECONDITION_FAILED - ...". */
 void wr_mgmt_op_error(struct wr_mgmt_req *r, const struct wr_op_err *err);
 
-/* The vhost named by segment i, or NULL after replying 404. */
+/* The vhost named by segment i, or NULL after replying 404 (no such
+ * vhost) or 401 not_authorised (one the user may not see). */
 struct wr_vhost *wr_mgmt_vhost(struct wr_mgmt_req *r, int i);
+/* RabbitMQ's visibility: administrator and monitoring users see every
+ * vhost, others those they have permissions in. */
+bool wr_mgmt_vhost_visible(const struct wr_mgmt_req *r, const char *vhost);
+/* Monitoring and administrator users see every connection, others their
+ * own (rabbit_mgmt_util:filter_conn_ch_list). */
+bool wr_mgmt_conn_visible(const struct wr_mgmt_req *r, const struct wr_conn *c);
+/* The visible vhosts, sorted (wr_free the array). */
+size_t wr_mgmt_visible_vhosts(struct wr_mgmt_req *r, struct wr_vhost ***out);
+/* The AMQP permission check for an API operation by r's user: false after
+ * replying 401 not_authorised with the ACCESS_REFUSED text. */
+bool wr_mgmt_access(struct wr_mgmt_req *r, struct wr_vhost *vh,
+                    enum wr_perm_kind kind, const char *what,
+                    struct wr_bytes name);
+/* Topic authorisation (x may be NULL or not a topic exchange). */
+bool wr_mgmt_access_topic(struct wr_mgmt_req *r, struct wr_vhost *vh,
+                          const struct wr_exchange *x, enum wr_perm_kind kind,
+                          struct wr_bytes rkey);
+/* Writes the definitions file after a change (logged on failure). */
+void wr_mgmt_saved(struct wr_mgmt_req *r);
 /* Segment i as a byte view. */
 struct wr_bytes wr_mgmt_seg(const struct wr_mgmt_req *r, int i);
 /* A query parameter, or NULL. */
@@ -206,6 +227,27 @@ void wr_mgmt_get_peek(struct wr_mgmt_req *r);
 /* mgmt_defs.c */
 void wr_mgmt_get_definitions(struct wr_mgmt_req *r);
 void wr_mgmt_post_definitions(struct wr_mgmt_req *r);
+
+/* mgmt_users.c: users, vhosts (PUT, DELETE), permissions, topic
+ * permissions */
+void wr_mgmt_get_users(struct wr_mgmt_req *r);
+void wr_mgmt_get_user(struct wr_mgmt_req *r);
+void wr_mgmt_put_user(struct wr_mgmt_req *r);
+void wr_mgmt_delete_user(struct wr_mgmt_req *r);
+void wr_mgmt_get_user_permissions(struct wr_mgmt_req *r);
+void wr_mgmt_get_user_topic_permissions(struct wr_mgmt_req *r);
+void wr_mgmt_put_vhost(struct wr_mgmt_req *r);
+void wr_mgmt_delete_vhost(struct wr_mgmt_req *r);
+void wr_mgmt_get_vhost_permissions(struct wr_mgmt_req *r);
+void wr_mgmt_get_vhost_topic_permissions(struct wr_mgmt_req *r);
+void wr_mgmt_get_permissions(struct wr_mgmt_req *r);
+void wr_mgmt_get_permission(struct wr_mgmt_req *r);
+void wr_mgmt_put_permission(struct wr_mgmt_req *r);
+void wr_mgmt_delete_permission(struct wr_mgmt_req *r);
+void wr_mgmt_get_topic_permissions(struct wr_mgmt_req *r);
+void wr_mgmt_get_topic_permission(struct wr_mgmt_req *r);
+void wr_mgmt_put_topic_permission(struct wr_mgmt_req *r);
+void wr_mgmt_delete_topic_permission(struct wr_mgmt_req *r);
 
 /* mgmt_metrics.c: the Prometheus text exposition (not JSON). */
 void wr_mgmt_metrics(struct wr_mgmt *m, struct evhttp_request *req);

@@ -51,6 +51,8 @@ wr_mgmt_post_publish(struct wr_mgmt_req *r)
         wr_mgmt_not_found(r);
         return;
     }
+    if (!wr_mgmt_access(r, vh, WR_PERM_WRITE, "exchange", xname))
+        return;
     if (x->internal) { /* RabbitMQ: 400, not the usual 401 for a 403 */
         wr_mgmt_error(r, 400, "bad_request",
                       "ACCESS_REFUSED - cannot publish to internal exchange "
@@ -67,6 +69,10 @@ wr_mgmt_post_publish(struct wr_mgmt_req *r)
                       "routing_key is longer than 255 bytes");
         return;
     }
+    if (!wr_mgmt_access_topic(
+            r, vh, x, WR_PERM_WRITE,
+            (struct wr_bytes){(const uint8_t *)rkey, (uint32_t)rkey_len}))
+        return;
     if (strcmp(enc, "string") != 0 && strcmp(enc, "base64") != 0) {
         wr_mgmt_error(r, 400, "bad_request",
                       "payload_encoding must be string or base64");
@@ -171,6 +177,8 @@ wr_mgmt_post_get(struct wr_mgmt_req *r)
 
     if (body == NULL)
         return;
+    if (!wr_mgmt_access(r, vh, WR_PERM_READ, "queue", wr_mgmt_seg(r, 2)))
+        return;
     q = wr_vhost_queue(vh, wr_mgmt_seg(r, 2));
     if (q == NULL) {
         wr_mgmt_not_found(r);
@@ -268,7 +276,8 @@ wr_mgmt_get_peek(struct wr_mgmt_req *r)
     size_t n;
     json_t *arr;
 
-    if (vh == NULL)
+    if (vh == NULL ||
+        !wr_mgmt_access(r, vh, WR_PERM_READ, "queue", wr_mgmt_seg(r, 2)))
         return;
     q = wr_vhost_queue(vh, wr_mgmt_seg(r, 2));
     if (q == NULL) {

@@ -316,7 +316,7 @@ wr_mgmt_get_exchanges(struct wr_mgmt_req *r)
         vhs[0] = one;
         nv = 1;
     } else {
-        nv = wr_mgmt_sorted_vhosts(r->srv, &vhs);
+        nv = wr_mgmt_visible_vhosts(r, &vhs);
     }
     for (size_t v = 0; v < nv; v++) {
         struct wr_exchange **xs;
@@ -396,10 +396,22 @@ wr_mgmt_put_exchange(struct wr_mgmt_req *r)
         wr_mgmt_error(r, 400, "bad_request", "arguments: %s", why);
         return;
     }
+    /* The same permissions as exchange.declare (chan_exchange.c). */
+    if (!wr_mgmt_access(r, vh, WR_PERM_CONFIGURE, "exchange", d.name))
+        goto out;
+    {
+        struct wr_value ae;
+        if (wr_table_get(d.args, "alternate-exchange", &ae) == WR_OK &&
+            ae.type == WR_FT_LONGSTR &&
+            (!wr_mgmt_access(r, vh, WR_PERM_WRITE, "exchange", ae.v.str) ||
+             !wr_mgmt_access(r, vh, WR_PERM_READ, "exchange", d.name)))
+            goto out;
+    }
     if (wr_vhost_declare_exchange(vh, &d, &x, &created, &err) != WR_OK)
         wr_mgmt_op_error(r, &err);
     else
         wr_mgmt_reply_empty(r, created ? 201 : 204);
+out:
     wr_free(args);
 }
 
@@ -410,7 +422,8 @@ wr_mgmt_delete_exchange(struct wr_mgmt_req *r)
     const char *if_unused = wr_mgmt_query(r, "if-unused");
     struct wr_op_err err;
 
-    if (vh == NULL)
+    if (vh == NULL || !wr_mgmt_access(r, vh, WR_PERM_CONFIGURE, "exchange",
+                                      exchange_seg(r, 2)))
         return;
     if (wr_vhost_remove_exchange(vh, exchange_seg(r, 2),
                                  if_unused && strcmp(if_unused, "true") == 0,
@@ -477,7 +490,7 @@ wr_mgmt_get_queues(struct wr_mgmt_req *r)
         vhs[0] = one;
         nv = 1;
     } else {
-        nv = wr_mgmt_sorted_vhosts(r->srv, &vhs);
+        nv = wr_mgmt_visible_vhosts(r, &vhs);
     }
     for (size_t v = 0; v < nv; v++) {
         struct wr_queue **qs;
@@ -541,10 +554,22 @@ wr_mgmt_put_queue(struct wr_mgmt_req *r)
         wr_mgmt_error(r, 400, "bad_request", "arguments: %s", why);
         return;
     }
+    /* The same permissions as queue.declare (chan_queue.c). */
+    if (!wr_mgmt_access(r, vh, WR_PERM_CONFIGURE, "queue", d.name))
+        goto out;
+    {
+        struct wr_value dlx;
+        if (wr_table_get(d.args, "x-dead-letter-exchange", &dlx) == WR_OK &&
+            dlx.type == WR_FT_LONGSTR &&
+            (!wr_mgmt_access(r, vh, WR_PERM_WRITE, "exchange", dlx.v.str) ||
+             !wr_mgmt_access(r, vh, WR_PERM_READ, "queue", d.name)))
+            goto out;
+    }
     if (wr_vhost_declare_queue(vh, &d, NULL, &q, &created, &err) != WR_OK)
         wr_mgmt_op_error(r, &err);
     else
         wr_mgmt_reply_empty(r, created ? 201 : 204);
+out:
     wr_free(args);
 }
 
@@ -557,7 +582,8 @@ wr_mgmt_delete_queue(struct wr_mgmt_req *r)
     struct wr_op_err err;
     uint64_t n;
 
-    if (vh == NULL)
+    if (vh == NULL ||
+        !wr_mgmt_access(r, vh, WR_PERM_CONFIGURE, "queue", wr_mgmt_seg(r, 2)))
         return;
     if (wr_vhost_remove_queue(vh, wr_mgmt_seg(r, 2), NULL,
                               if_unused && strcmp(if_unused, "true") == 0,
@@ -575,7 +601,8 @@ wr_mgmt_delete_queue_contents(struct wr_mgmt_req *r)
     struct wr_queue *q = path_queue(r, &vh);
     struct wr_op_err err;
 
-    if (q == NULL)
+    if (q == NULL ||
+        !wr_mgmt_access(r, vh, WR_PERM_READ, "queue", wr_mgmt_seg(r, 2)))
         return;
     if (wr_vhost_queue_check_access(vh, q, NULL, &err) != WR_OK) {
         wr_mgmt_op_error(r, &err);
@@ -624,7 +651,7 @@ wr_mgmt_get_bindings(struct wr_mgmt_req *r)
         vhs[0] = one;
         nv = 1;
     } else {
-        nv = wr_mgmt_sorted_vhosts(r->srv, &vhs);
+        nv = wr_mgmt_visible_vhosts(r, &vhs);
     }
     for (size_t v = 0; v < nv; v++)
         vhost_bindings(vhs[v], arr);
@@ -749,6 +776,17 @@ wr_mgmt_post_binding(struct wr_mgmt_req *r)
         wr_mgmt_error(r, 400, "bad_request", "arguments: %s", why);
         return;
     }
+    /* queue.bind / exchange.bind: write on the destination, read on the
+     * source, topic read with the key. */
+    if (!wr_mgmt_access(r, vh, WR_PERM_WRITE,
+                        kind == WR_DEST_QUEUE ? "queue" : "exchange", dest) ||
+        !wr_mgmt_access(r, vh, WR_PERM_READ, "exchange", src) ||
+        !wr_mgmt_access_topic(
+            r, vh, src.len ? wr_vhost_exchange(vh, src) : NULL, WR_PERM_READ,
+            (struct wr_bytes){(const uint8_t *)key, (uint32_t)key_len})) {
+        wr_free(args);
+        return;
+    }
     if (wr_vhost_bind(
             vh, kind, src, dest,
             (struct wr_bytes){(const uint8_t *)key, (uint32_t)key_len}, t, NULL,
@@ -816,6 +854,17 @@ wr_mgmt_delete_binding(struct wr_mgmt_req *r)
         if (b->args_len)
             memcpy(copy, b->args, b->args_len);
         args = (struct wr_table){copy, b->args_len};
+    }
+    if (!wr_mgmt_access(r, e.vh, WR_PERM_WRITE,
+                        e.kind == WR_DEST_QUEUE ? "queue" : "exchange",
+                        e.kind == WR_DEST_QUEUE ? wr_mgmt_seg(r, 5)
+                                                : exchange_seg(r, 5)) ||
+        !wr_mgmt_access(r, e.vh, WR_PERM_READ, "exchange",
+                        exchange_seg(r, 3)) ||
+        !wr_mgmt_access_topic(r, e.vh, e.src->name_len ? e.src : NULL,
+                              WR_PERM_READ, key)) {
+        wr_free(copy);
+        return;
     }
     if (wr_vhost_unbind(e.vh, e.kind, exchange_seg(r, 3),
                         e.kind == WR_DEST_QUEUE ? wr_mgmt_seg(r, 5)

@@ -92,6 +92,21 @@ int wr_vhost_unbind(struct wr_vhost *vh, enum wr_dest_kind kind,
 void wr_chan_op_error(struct wr_chan *ch, uint32_t method_id,
                       const struct wr_op_err *err);
 
+/* RabbitMQ's access control for one operation, shared by AMQP
+ * (wr_access_check) and the HTTP API: may user u do kind on the resource
+ * what ("queue" or "exchange") called name in vhost? On refusal fills err
+ * (403 ACCESS_REFUSED with RabbitMQ's text), logs and returns false. u
+ * NULL is refused. */
+bool wr_access_allowed(const struct wr_user *u, const char *vhost,
+                       enum wr_perm_kind kind, const char *what,
+                       struct wr_bytes name, struct wr_op_err *err);
+/* Topic authorisation when x is a topic exchange: kind WR_PERM_WRITE with
+ * the routing key (publish), WR_PERM_READ with the binding key (bind). */
+bool wr_access_topic_allowed(const struct wr_user *u, const char *vhost,
+                             const struct wr_exchange *x,
+                             enum wr_perm_kind kind, struct wr_bytes rkey,
+                             struct wr_op_err *err);
+
 /* "NOT_FOUND" for 404 and so on: AMQP's names of reply codes. */
 const char *wr_reply_name(uint16_t code);
 

@@ -27,7 +27,7 @@ const char wc_main_help[] =
     "\n"
     "OPTIONS\n"
     "    -U, --url URL        the management API: "
-    "http://[USER:PASS@]HOST:PORT\n"
+    "http[s]://[USER:PASS@]HOST:PORT\n"
     "                         (an amqp://USER:PASS@HOST/VHOST URL works too:\n"
     "                         its credentials, host and vhost are used, with\n"
     "                         the API on port 15672)\n"
@@ -43,6 +43,11 @@ const char wc_main_help[] =
     "    -q, --quiet          no confirmation messages\n"
     "    -t, --timeout SECS   give up on the broker after SECS (default 10)\n"
     "    -c, --config FILE    settings file (default ~/.warrenctl.conf)\n"
+    "        --cacert FILE    with an https URL: the CA certificates (PEM)\n"
+    "                         that the broker's certificate must chain to\n"
+    "                         (default: the system's)\n"
+    "        --insecure       with an https URL: do not verify the broker's\n"
+    "                         certificate (testing only)\n"
     "    -h, --help           this page, or a command's with COMMAND --help\n"
     "        --version        print the version\n"
     "\n"
@@ -301,6 +306,274 @@ static const char help_help[] =
     "EXAMPLES\n"
     "    warrenctl help declare\n";
 
+static const char add_user_help[] =
+    "NAME\n"
+    "    warrenctl add_user - create a user\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    warrenctl add_user NAME PASSWORD\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    Creates a user with no tags and no permissions (as rabbitmqctl\n"
+    "    add_user); fails when the name is taken. The broker keeps a salted\n"
+    "    SHA-256 hash of the password. Give it permissions in a vhost with\n"
+    "    set_permissions and, to use the management API or warrenctl, a tag\n"
+    "    with set_user_tags. Needs an administrator.\n"
+    "\n"
+    "EXIT STATUS\n"
+    "    As every command (warrenctl --help); 5 when the user or vhost\n"
+    "    does not exist, 7 when the login is not an administrator.\n"
+    "\n"
+    "EXAMPLES\n"
+    "    warrenctl add_user app 's3cret'\n"
+    "    warrenctl set_permissions -p orders app '^app\\.' '.*' '.*'\n";
+
+static const char delete_user_help[] =
+    "NAME\n"
+    "    warrenctl delete_user - delete a user\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    warrenctl delete_user NAME\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    Deletes the user and its permissions; its open connections are\n"
+    "    closed with 320 CONNECTION_FORCED.\n"
+    "\n"
+    "EXIT STATUS\n"
+    "    As every command (warrenctl --help); 5 when the user or vhost\n"
+    "    does not exist, 7 when the login is not an administrator.\n"
+    "\n"
+    "EXAMPLES\n"
+    "    warrenctl delete_user guest\n";
+
+static const char change_password_help[] =
+    "NAME\n"
+    "    warrenctl change_password - change a user's password\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    warrenctl change_password NAME PASSWORD\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    Replaces the password, keeping the tags. Open connections stay.\n"
+    "\n"
+    "EXIT STATUS\n"
+    "    As every command (warrenctl --help); 5 when the user or vhost\n"
+    "    does not exist, 7 when the login is not an administrator.\n"
+    "\n"
+    "EXAMPLES\n"
+    "    warrenctl change_password app 'n3w-s3cret'\n";
+
+static const char set_user_tags_help[] =
+    "NAME\n"
+    "    warrenctl set_user_tags - set a user's tags\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    warrenctl set_user_tags NAME [TAG...]\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    Replaces the user's tags (none clears them), keeping the password.\n"
+    "    administrator: everything, including users, vhosts and permissions;\n"
+    "    monitoring: the management API, every vhost and connection shown;\n"
+    "    management (or policymaker): the management API, for the vhosts it\n"
+    "    has permissions in. A user without one of these cannot use the API\n"
+    "    (AMQP works all the same).\n"
+    "\n"
+    "EXIT STATUS\n"
+    "    As every command (warrenctl --help); 5 when the user or vhost\n"
+    "    does not exist, 7 when the login is not an administrator.\n"
+    "\n"
+    "EXAMPLES\n"
+    "    warrenctl set_user_tags ops administrator\n"
+    "    warrenctl set_user_tags app\n";
+
+static const char list_users_help[] =
+    "NAME\n"
+    "    warrenctl list_users - list users and their tags\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    warrenctl list_users\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    One row per user: name and tags. -f tsv or -f json for scripts.\n"
+    "\n"
+    "EXIT STATUS\n"
+    "    As every command (warrenctl --help); 5 when the user or vhost\n"
+    "    does not exist, 7 when the login is not an administrator.\n"
+    "\n"
+    "EXAMPLES\n"
+    "    warrenctl list_users\n"
+    "    warrenctl -f json list_users\n";
+
+static const char add_vhost_help[] =
+    "NAME\n"
+    "    warrenctl add_vhost - create a vhost\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    warrenctl add_vhost NAME [description=TEXT]\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    Creates a virtual host (fails when it exists, unless a description\n"
+    "    is given: then the description is updated). No user has\n"
+    "    permissions in it until set_permissions.\n"
+    "\n"
+    "EXIT STATUS\n"
+    "    As every command (warrenctl --help); 5 when the user or vhost\n"
+    "    does not exist, 7 when the login is not an administrator.\n"
+    "\n"
+    "EXAMPLES\n"
+    "    warrenctl add_vhost orders description='order pipeline'\n";
+
+static const char delete_vhost_help[] =
+    "NAME\n"
+    "    warrenctl delete_vhost - delete a vhost\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    warrenctl delete_vhost NAME\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    Deletes the vhost with its exchanges, queues, messages and\n"
+    "    permissions; its connections are closed with 320\n"
+    "    CONNECTION_FORCED.\n"
+    "\n"
+    "EXIT STATUS\n"
+    "    As every command (warrenctl --help); 5 when the user or vhost\n"
+    "    does not exist, 7 when the login is not an administrator.\n"
+    "\n"
+    "EXAMPLES\n"
+    "    warrenctl delete_vhost staging\n";
+
+static const char list_vhosts_help[] =
+    "NAME\n"
+    "    warrenctl list_vhosts - list vhosts\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    warrenctl list_vhosts\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    One row per vhost: name and description (list vhosts shows their\n"
+    "    message counts).\n"
+    "\n"
+    "EXIT STATUS\n"
+    "    As every command (warrenctl --help); 5 when the user or vhost\n"
+    "    does not exist, 7 when the login is not an administrator.\n"
+    "\n"
+    "EXAMPLES\n"
+    "    warrenctl list_vhosts\n";
+
+static const char set_permissions_help[] =
+    "NAME\n"
+    "    warrenctl set_permissions - set a user's permissions in a vhost\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    warrenctl set_permissions [-p VHOST] USER CONF WRITE READ\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    Sets three regular expressions (POSIX extended, unanchored) over\n"
+    "    exchange and queue names: CONF to declare and delete, WRITE to\n"
+    "    publish to an exchange or bind a queue, READ to consume, get, purge\n"
+    "    or bind from an exchange. \"\" grants nothing, \".*\" everything.\n"
+    "    -p VHOST (as rabbitmqctl; the same as --vhost) defaults to /.\n"
+    "\n"
+    "EXIT STATUS\n"
+    "    As every command (warrenctl --help); 5 when the user or vhost\n"
+    "    does not exist, 7 when the login is not an administrator.\n"
+    "\n"
+    "EXAMPLES\n"
+    "    warrenctl set_permissions -p orders app '^app\\.' '.*' '.*'\n"
+    "    warrenctl set_permissions reader '' '' '.*'\n";
+
+static const char clear_permissions_help[] =
+    "NAME\n"
+    "    warrenctl clear_permissions - remove a user's permissions in a vhost\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    warrenctl clear_permissions [-p VHOST] USER\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    The user can no longer open connections to the vhost.\n"
+    "\n"
+    "EXIT STATUS\n"
+    "    As every command (warrenctl --help); 5 when the user or vhost\n"
+    "    does not exist, 7 when the login is not an administrator.\n"
+    "\n"
+    "EXAMPLES\n"
+    "    warrenctl clear_permissions -p orders app\n";
+
+static const char list_permissions_help[] =
+    "NAME\n"
+    "    warrenctl list_permissions - list the permissions in a vhost\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    warrenctl list_permissions [-p VHOST]\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    One row per user with permissions in the vhost: user, configure,\n"
+    "    write, read.\n"
+    "\n"
+    "EXIT STATUS\n"
+    "    As every command (warrenctl --help); 5 when the user or vhost\n"
+    "    does not exist, 7 when the login is not an administrator.\n"
+    "\n"
+    "EXAMPLES\n"
+    "    warrenctl list_permissions -p orders\n";
+
+static const char list_user_permissions_help[] =
+    "NAME\n"
+    "    warrenctl list_user_permissions - list a user's permissions\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    warrenctl list_user_permissions USER\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    One row per vhost the user has permissions in.\n"
+    "\n"
+    "EXIT STATUS\n"
+    "    As every command (warrenctl --help); 5 when the user or vhost\n"
+    "    does not exist, 7 when the login is not an administrator.\n"
+    "\n"
+    "EXAMPLES\n"
+    "    warrenctl list_user_permissions app\n";
+
+static const char set_topic_permissions_help[] =
+    "NAME\n"
+    "    warrenctl set_topic_permissions - restrict routing keys on a topic "
+    "exchange\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    warrenctl set_topic_permissions [-p VHOST] USER EXCHANGE WRITE READ\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    WRITE is matched against the routing keys the user publishes with,\n"
+    "    READ against the binding keys it binds with, on the topic exchange\n"
+    "    EXCHANGE; {username} and {vhost} are replaced. Without topic\n"
+    "    permissions an exchange is open.\n"
+    "\n"
+    "EXIT STATUS\n"
+    "    As every command (warrenctl --help); 5 when the user or vhost\n"
+    "    does not exist, 7 when the login is not an administrator.\n"
+    "\n"
+    "EXAMPLES\n"
+    "    warrenctl set_topic_permissions app amq.topic '^{username}\\.' '.*'\n";
+
+static const char clear_topic_permissions_help[] =
+    "NAME\n"
+    "    warrenctl clear_topic_permissions - remove a user's topic "
+    "permissions\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    warrenctl clear_topic_permissions [-p VHOST] USER [EXCHANGE]\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    All of the user's topic permissions in the vhost, or those on\n"
+    "    EXCHANGE.\n"
+    "\n"
+    "EXIT STATUS\n"
+    "    As every command (warrenctl --help); 5 when the user or vhost\n"
+    "    does not exist, 7 when the login is not an administrator.\n"
+    "\n"
+    "EXAMPLES\n"
+    "    warrenctl clear_topic_permissions app amq.topic\n";
+
 const struct wc_command wc_commands[] = {
     {"declare", wc_cmd_declare, "declare an exchange, queue or binding",
      declare_help},
@@ -317,8 +590,44 @@ const struct wc_command wc_commands[] = {
      status_help},
     {"export", wc_cmd_export, "save definitions to a file", export_help},
     {"import", wc_cmd_import, "load definitions from a file", import_help},
+    {"add_user", wc_cmd_add_user, "create a user", add_user_help},
+    {"delete_user", wc_cmd_delete_user, "delete a user", delete_user_help},
+    {"change_password", wc_cmd_change_password, "change a user's password",
+     change_password_help},
+    {"set_user_tags", wc_cmd_set_user_tags, "set a user's tags",
+     set_user_tags_help},
+    {"list_users", wc_cmd_list_users, "list users and their tags",
+     list_users_help},
+    {"add_vhost", wc_cmd_add_vhost, "create a vhost", add_vhost_help},
+    {"delete_vhost", wc_cmd_delete_vhost, "delete a vhost", delete_vhost_help},
+    {"list_vhosts", wc_cmd_list_vhosts, "list vhosts", list_vhosts_help},
+    {"set_permissions", wc_cmd_set_permissions,
+     "set a user's permissions in a vhost", set_permissions_help},
+    {"clear_permissions", wc_cmd_clear_permissions,
+     "remove a user's permissions in a vhost", clear_permissions_help},
+    {"list_permissions", wc_cmd_list_permissions,
+     "list the permissions in a vhost", list_permissions_help},
+    {"list_user_permissions", wc_cmd_list_user_permissions,
+     "list a user's permissions", list_user_permissions_help},
+    {"set_topic_permissions", wc_cmd_set_topic_permissions,
+     "restrict routing keys on a topic exchange", set_topic_permissions_help},
+    {"clear_topic_permissions", wc_cmd_clear_topic_permissions,
+     "remove a user's topic permissions", clear_topic_permissions_help},
     {"help", wc_cmd_help, "show a command's help page", help_help},
 };
+
+bool
+wc_command_takes_vhost_p(const char *name)
+{
+    static const char *const names[] = {
+        "set_permissions", "clear_permissions", "list_permissions",
+        "set_topic_permissions", "clear_topic_permissions"};
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(names[i], name) == 0)
+            return true;
+    return false;
+}
 const size_t wc_ncommands = sizeof(wc_commands) / sizeof(wc_commands[0]);
 
 const struct wc_command *

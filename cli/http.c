@@ -90,6 +90,12 @@ wc_http(const struct wc_settings *s, const char *method, const char *path,
     curl_easy_setopt(c, CURLOPT_USERAGENT, "warrenctl");
     /* No proxy from the environment for what is usually loopback. */
     curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+    if (s->cacert[0])
+        curl_easy_setopt(c, CURLOPT_CAINFO, s->cacert);
+    if (s->insecure) {
+        curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
     if (body && (req = tmpfile()) != NULL) {
         json_dumpf(body, req, JSON_COMPACT);
         upload = req;
@@ -182,7 +188,8 @@ wc_fail(const struct wc_settings *s, const struct wc_reply *rep,
     else
         fprintf(stderr, "warrenctl: the broker answered HTTP status %ld\n",
                 rep->status);
-    if (rep->status == 401 || starts(reason, "ACCESS_REFUSED"))
+    if (rep->status == 401 || rep->status == 403 ||
+        starts(reason, "ACCESS_REFUSED"))
         return WC_EXIT_ACCESS;
     if (starts(reason, "PRECONDITION_FAILED"))
         return WC_EXIT_PRECONDITION;

@@ -27,17 +27,39 @@ main(int argc, char **argv)
         {"config", required_argument, NULL, 'c'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'v'},
+        {"cacert", required_argument, NULL, 'A'},
+        {"insecure", no_argument, NULL, 'k'},
         {NULL, 0, NULL, 0},
     };
     const char *url = NULL, *host = NULL, *port = NULL, *user = NULL,
                *pass = NULL, *vhost = NULL, *format = NULL, *timeout = NULL,
-               *config = NULL;
-    bool help = false, quiet = false;
+               *config = NULL, *cacert = NULL;
+    bool help = false, quiet = false, insecure = false;
     const struct wc_command *cmd;
     struct wc_settings s;
     int opt, rc;
 
     opterr = 0;
+    /* rabbitmqctl's "set_permissions -p VHOST ...": after those commands'
+     * names -p is the vhost, not the password. */
+    for (int i = 1; i < argc; i++) {
+        static const char *const with_arg[] = {
+            "-U",       "-H",        "-P",         "-u",         "-p",
+            "-V",       "-f",        "-t",         "-c",         "--url",
+            "--host",   "--port",    "--username", "--password", "--vhost",
+            "--format", "--timeout", "--config",   "--cacert"};
+        if (argv[i][0] == '-') {
+            for (size_t k = 0; k < sizeof(with_arg) / sizeof(with_arg[0]); k++)
+                if (strcmp(argv[i], with_arg[k]) == 0)
+                    i++;
+            continue;
+        }
+        if (wc_command_takes_vhost_p(argv[i]))
+            for (int j = i + 1; j < argc; j++)
+                if (strcmp(argv[j], "-p") == 0)
+                    argv[j] = "-V";
+        break;
+    }
     while ((opt = getopt_long(argc, argv, "U:H:P:u:p:V:f:qt:c:h", opts,
                               NULL)) != -1) {
         switch (opt) {
@@ -73,6 +95,12 @@ main(int argc, char **argv)
             break;
         case 'h':
             help = true;
+            break;
+        case 'A':
+            cacert = optarg;
+            break;
+        case 'k':
+            insecure = true;
             break;
         case 'v':
             printf("warrenctl %s\n", WC_VERSION);
@@ -132,6 +160,9 @@ main(int argc, char **argv)
             return wc_usage(NULL, "--timeout: expected seconds (1 or more)");
     }
     s.quiet = quiet;
+    if (cacert)
+        snprintf(s.cacert, sizeof(s.cacert), "%s", cacert);
+    s.insecure = insecure;
     curl_global_init(CURL_GLOBAL_DEFAULT);
     rc = cmd->run(&s, argc - optind - 1, argv + optind + 1);
     curl_global_cleanup();

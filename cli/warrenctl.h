@@ -37,6 +37,8 @@ struct wc_settings {
     enum wc_format format;
     long timeout; /* seconds */
     bool quiet;
+    char cacert[512]; /* --cacert: CA bundle for https ("" = system's) */
+    bool insecure;    /* --insecure: do not verify the https certificate */
 };
 
 /* Fills s from, lowest priority first: defaults, the rc file
@@ -128,5 +130,27 @@ int wc_cmd_status(const struct wc_settings *s, int argc, char **argv);
 int wc_cmd_export(const struct wc_settings *s, int argc, char **argv);
 int wc_cmd_import(const struct wc_settings *s, int argc, char **argv);
 int wc_cmd_help(const struct wc_settings *s, int argc, char **argv);
+/* users.c: rabbitmqctl's access control commands */
+int wc_cmd_add_user(const struct wc_settings *s, int argc, char **argv);
+int wc_cmd_delete_user(const struct wc_settings *s, int argc, char **argv);
+int wc_cmd_change_password(const struct wc_settings *s, int argc, char **argv);
+int wc_cmd_set_user_tags(const struct wc_settings *s, int argc, char **argv);
+int wc_cmd_list_users(const struct wc_settings *s, int argc, char **argv);
+int wc_cmd_add_vhost(const struct wc_settings *s, int argc, char **argv);
+int wc_cmd_delete_vhost(const struct wc_settings *s, int argc, char **argv);
+int wc_cmd_list_vhosts(const struct wc_settings *s, int argc, char **argv);
+int wc_cmd_set_permissions(const struct wc_settings *s, int argc, char **argv);
+int wc_cmd_clear_permissions(const struct wc_settings *s, int argc,
+                             char **argv);
+int wc_cmd_list_permissions(const struct wc_settings *s, int argc, char **argv);
+int wc_cmd_list_user_permissions(const struct wc_settings *s, int argc,
+                                 char **argv);
+int wc_cmd_set_topic_permissions(const struct wc_settings *s, int argc,
+                                 char **argv);
+int wc_cmd_clear_topic_permissions(const struct wc_settings *s, int argc,
+                                   char **argv);
+/* Whether a command takes rabbitmqctl's "-p VHOST" (main.c maps it to
+ * --vhost; elsewhere -p is --password). */
+bool wc_command_takes_vhost_p(const char *name);
 
 #endif

@@ -60,7 +60,8 @@ def test_export_shape(api, uniq):
                 "permissions", "policies", "parameters", "queues",
                 "exchanges", "bindings"):
         assert key in defs, key
-    assert {"name": "/"} in defs["vhosts"]
+    assert {"name": "/", "description": ""} in defs["vhosts"]
+    assert "guest" in [u["name"] for u in defs["users"]]
     m = mine(defs, uniq)
     q1 = [x for x in m["queues"] if x["name"] == uniq + "q1"][0]
     assert q1 == {"name": uniq + "q1", "vhost": "/", "durable": True,

@@ -1,0 +1,428 @@
+/* SPDX-License-Identifier: MIT */
+/* warrenctl's access control commands, named as rabbitmqctl's: users,
+ * vhosts, permissions and topic permissions through the management API. */
+#include "warrenctl.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Runs a request whose success is any 2xx; prints the failure. */
+static int
+call(const struct wc_settings *s, const char *method, const char *path,
+     json_t *body, const char *what, struct wc_reply *rep)
+{
+    int rc = wc_http(s, method, path, body, NULL, rep);
+
+    if (rc != WC_EXIT_OK)
+        return rc;
+    if (rep->status < 200 || rep->status > 299) {
+        rc = wc_fail(s, rep, what);
+        wc_reply_cleanup(rep);
+    }
+    return rc;
+}
+
+/* A request whose reply is not needed; steals body. */
+static int
+call_done(const struct wc_settings *s, const char *method, const char *path,
+          json_t *body, const char *what)
+{
+    struct wc_reply rep;
+    int rc = call(s, method, path, body, what, &rep);
+
+    json_decref(body);
+    if (rc == WC_EXIT_OK)
+        wc_reply_cleanup(&rep);
+    return rc;
+}
+
+static void say(const struct wc_settings *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+say(const struct wc_settings *s, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (s->quiet || s->format == WC_FMT_JSON)
+        return;
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    putchar('\n');
+}
+
+/* GETs path and prints the list with cols. */
+static int
+list(const struct wc_settings *s, const char *path, const char *what,
+     const struct wc_column *cols, size_t ncols)
+{
+    struct wc_reply rep;
+    int rc = call(s, "GET", path, NULL, what, &rep);
+
+    if (rc != WC_EXIT_OK)
+        return rc;
+    if (!json_is_array(rep.json)) {
+        fprintf(stderr, "warrenctl: the broker's answer is not a list\n");
+        wc_reply_cleanup(&rep);
+        return WC_EXIT_ERROR;
+    }
+    wc_print_list(s, rep.json, cols, ncols);
+    wc_reply_cleanup(&rep);
+    return WC_EXIT_OK;
+}
+
+/* The user's current record (GET /api/users/NAME), or NULL after
+ * printing why (*rc set). */
+static json_t *
+get_user(const struct wc_settings *s, const char *name, int *rc)
+{
+    char u[800], path[900], what[400];
+    struct wc_reply rep;
+    json_t *j;
+
+    snprintf(path, sizeof(path), "users/%s", wc_seg(name, u, sizeof(u)));
+    snprintf(what, sizeof(what), "user '%s'", name);
+    if ((*rc = call(s, "GET", path, NULL, what, &rep)) != WC_EXIT_OK)
+        return NULL;
+    j = json_incref(rep.json);
+    wc_reply_cleanup(&rep);
+    if (!json_is_object(j)) {
+        json_decref(j);
+        fprintf(stderr, "warrenctl: the broker's answer is not a user\n");
+        *rc = WC_EXIT_ERROR;
+        return NULL;
+    }
+    return j;
+}
+
+static int
+put_user(const struct wc_settings *s, const char *name, json_t *body)
+{
+    char u[800], path[900], what[400];
+
+    snprintf(path, sizeof(path), "users/%s", wc_seg(name, u, sizeof(u)));
+    snprintf(what, sizeof(what), "user '%s'", name);
+    return call_done(s, "PUT", path, body, what);
+}
+
+/* ---- users --------------------------------------------------------------- */
+
+int
+wc_cmd_add_user(const struct wc_settings *s, int argc, char **argv)
+{
+    char u[800], path[900];
+    struct wc_reply rep;
+    int rc;
+
+    if (argc != 2)
+        return wc_usage("add_user", "expected: add_user NAME PASSWORD");
+    /* rabbitmqctl refuses to overwrite a user: look first. */
+    snprintf(path, sizeof(path), "users/%s", wc_seg(argv[0], u, sizeof(u)));
+    if ((rc = wc_http(s, "GET", path, NULL, NULL, &rep)) != WC_EXIT_OK)
+        return rc;
+    if (rep.status == 200) {
+        wc_reply_cleanup(&rep);
+        fprintf(stderr, "warrenctl: user '%s' already exists\n", argv[0]);
+        return WC_EXIT_ERROR;
+    }
+    if (rep.status != 404) {
+        rc = wc_fail(s, &rep, "users");
+        wc_reply_cleanup(&rep);
+        return rc;
+    }
+    wc_reply_cleanup(&rep);
+    rc = put_user(s, argv[0],
+                  json_pack("{s:s, s:s}", "password", argv[1], "tags", ""));
+    if (rc == WC_EXIT_OK)
+        say(s, "user '%s' added", argv[0]);
+    return rc;
+}
+
+int
+wc_cmd_delete_user(const struct wc_settings *s, int argc, char **argv)
+{
+    char u[800], path[900], what[400];
+    int rc;
+
+    if (argc != 1)
+        return wc_usage("delete_user", "expected: delete_user NAME");
+    snprintf(path, sizeof(path), "users/%s", wc_seg(argv[0], u, sizeof(u)));
+    snprintf(what, sizeof(what), "user '%s'", argv[0]);
+    rc = call_done(s, "DELETE", path, NULL, what);
+    if (rc == WC_EXIT_OK)
+        say(s, "user '%s' deleted", argv[0]);
+    return rc;
+}
+
+int
+wc_cmd_change_password(const struct wc_settings *s, int argc, char **argv)
+{
+    json_t *cur, *body, *tags;
+    int rc;
+
+    if (argc != 2)
+        return wc_usage("change_password",
+                        "expected: change_password NAME PASSWORD");
+    if ((cur = get_user(s, argv[0], &rc)) == NULL)
+        return rc;
+    /* Keep the tags: RabbitMQ's PUT replaces the whole user. */
+    body = json_pack("{s:s}", "password", argv[1]);
+    tags = json_object_get(cur, "tags");
+    if (tags)
+        json_object_set(body, "tags", tags);
+    else
+        json_object_set_new(body, "tags", json_string(""));
+    json_decref(cur);
+    rc = put_user(s, argv[0], body);
+    if (rc == WC_EXIT_OK)
+        say(s, "password of user '%s' changed", argv[0]);
+    return rc;
+}
+
+int
+wc_cmd_set_user_tags(const struct wc_settings *s, int argc, char **argv)
+{
+    json_t *cur, *tags, *body, *h, *alg;
+    int rc;
+
+    if (argc < 1)
+        return wc_usage("set_user_tags", "expected: set_user_tags NAME TAG...");
+    if ((cur = get_user(s, argv[0], &rc)) == NULL)
+        return rc;
+    tags = json_array();
+    for (int i = 1; i < argc; i++)
+        json_array_append_new(tags, json_string(argv[i]));
+    body = json_pack("{s:o}", "tags", tags);
+    /* Keep the password: send the stored hash back, as rabbitmqadmin. */
+    h = json_object_get(cur, "password_hash");
+    alg = json_object_get(cur, "hashing_algorithm");
+    if (json_is_string(h) && json_string_length(h) > 0) {
+        json_object_set(body, "password_hash", h);
+        if (json_is_string(alg))
+            json_object_set(body, "hashing_algorithm", alg);
+    }
+    json_decref(cur);
+    rc = put_user(s, argv[0], body);
+    if (rc == WC_EXIT_OK)
+        say(s, "tags of user '%s' set", argv[0]);
+    return rc;
+}
+
+int
+wc_cmd_list_users(const struct wc_settings *s, int argc, char **argv)
+{
+    static const struct wc_column cols[] = {{"name", "name"}, {"tags", "tags"}};
+
+    (void)argv;
+    if (argc != 0)
+        return wc_usage("list_users", "expected no arguments");
+    return list(s, "users", "users", cols, 2);
+}
+
+/* ---- vhosts -------------------------------------------------------------- */
+
+int
+wc_cmd_add_vhost(const struct wc_settings *s, int argc, char **argv)
+{
+    char v[800], path[900], what[400];
+    json_t *body = json_object();
+    struct wc_reply rep;
+    int rc;
+
+    if (argc < 1 || argc > 2 ||
+        (argc == 2 && strncmp(argv[1], "description=", 12) != 0)) {
+        json_decref(body);
+        return wc_usage("add_vhost",
+                        "expected: add_vhost NAME [description=TEXT]");
+    }
+    if (argc == 2)
+        json_object_set_new(body, "description", json_string(argv[1] + 12));
+    snprintf(path, sizeof(path), "vhosts/%s", wc_seg(argv[0], v, sizeof(v)));
+    snprintf(what, sizeof(what), "vhost '%s'", argv[0]);
+    rc = call(s, "PUT", path, body, what, &rep);
+    json_decref(body);
+    if (rc != WC_EXIT_OK)
+        return rc;
+    wc_reply_cleanup(&rep);
+    if (rep.status != 201 && argc == 1) {
+        fprintf(stderr, "warrenctl: vhost '%s' already exists\n", argv[0]);
+        return WC_EXIT_ERROR;
+    }
+    say(s, "vhost '%s' %s", argv[0], rep.status == 201 ? "added" : "updated");
+    return WC_EXIT_OK;
+}
+
+int
+wc_cmd_delete_vhost(const struct wc_settings *s, int argc, char **argv)
+{
+    char v[800], path[900], what[400];
+    int rc;
+
+    if (argc != 1)
+        return wc_usage("delete_vhost", "expected: delete_vhost NAME");
+    snprintf(path, sizeof(path), "vhosts/%s", wc_seg(argv[0], v, sizeof(v)));
+    snprintf(what, sizeof(what), "vhost '%s'", argv[0]);
+    rc = call_done(s, "DELETE", path, NULL, what);
+    if (rc == WC_EXIT_OK)
+        say(s, "vhost '%s' deleted", argv[0]);
+    return rc;
+}
+
+int
+wc_cmd_list_vhosts(const struct wc_settings *s, int argc, char **argv)
+{
+    static const struct wc_column cols[] = {{"name", "name"},
+                                            {"description", "description"}};
+
+    (void)argv;
+    if (argc != 0)
+        return wc_usage("list_vhosts", "expected no arguments");
+    return list(s, "vhosts", "vhosts", cols, 2);
+}
+
+/* ---- permissions --------------------------------------------------------- */
+
+/* "[-p VHOST]" before the other arguments (main.c turns a -p after these
+ * commands' names into --vhost, so it arrives in s->vhost). */
+static int
+perm_path(const struct wc_settings *s, const char *kind, const char *user,
+          char *path, size_t cap, char *what, size_t wcap)
+{
+    char v[800], u[800];
+
+    snprintf(path, cap, "%s/%s/%s", kind, wc_seg(s->vhost, v, sizeof(v)),
+             wc_seg(user, u, sizeof(u)));
+    snprintf(what, wcap, "user '%s' or vhost '%s'", user, s->vhost);
+    return 0;
+}
+
+int
+wc_cmd_set_permissions(const struct wc_settings *s, int argc, char **argv)
+{
+    char path[2000], what[800];
+    int rc;
+
+    if (argc != 4)
+        return wc_usage("set_permissions", "expected: set_permissions "
+                                           "[-p VHOST] USER CONF WRITE READ");
+    perm_path(s, "permissions", argv[0], path, sizeof(path), what,
+              sizeof(what));
+    rc = call_done(s, "PUT", path,
+                   json_pack("{s:s, s:s, s:s}", "configure", argv[1], "write",
+                             argv[2], "read", argv[3]),
+                   what);
+    if (rc == WC_EXIT_OK)
+        say(s, "permissions of user '%s' in vhost '%s' set", argv[0], s->vhost);
+    return rc;
+}
+
+int
+wc_cmd_clear_permissions(const struct wc_settings *s, int argc, char **argv)
+{
+    char path[2000], what[800];
+    int rc;
+
+    if (argc != 1)
+        return wc_usage("clear_permissions",
+                        "expected: clear_permissions [-p VHOST] USER");
+    perm_path(s, "permissions", argv[0], path, sizeof(path), what,
+              sizeof(what));
+    snprintf(what, sizeof(what), "permissions of user '%s' in vhost '%s'",
+             argv[0], s->vhost);
+    rc = call_done(s, "DELETE", path, NULL, what);
+    if (rc == WC_EXIT_OK)
+        say(s, "permissions of user '%s' in vhost '%s' cleared", argv[0],
+            s->vhost);
+    return rc;
+}
+
+int
+wc_cmd_list_permissions(const struct wc_settings *s, int argc, char **argv)
+{
+    static const struct wc_column cols[] = {{"user", "user"},
+                                            {"configure", "configure"},
+                                            {"write", "write"},
+                                            {"read", "read"}};
+    char v[800], path[900], what[400];
+
+    (void)argv;
+    if (argc != 0)
+        return wc_usage("list_permissions",
+                        "expected: list_permissions [-p VHOST]");
+    snprintf(path, sizeof(path), "vhosts/%s/permissions",
+             wc_seg(s->vhost, v, sizeof(v)));
+    snprintf(what, sizeof(what), "vhost '%s'", s->vhost);
+    return list(s, path, what, cols, 4);
+}
+
+int
+wc_cmd_list_user_permissions(const struct wc_settings *s, int argc, char **argv)
+{
+    static const struct wc_column cols[] = {{"vhost", "vhost"},
+                                            {"configure", "configure"},
+                                            {"write", "write"},
+                                            {"read", "read"}};
+    char u[800], path[900], what[400];
+
+    if (argc != 1)
+        return wc_usage("list_user_permissions",
+                        "expected: list_user_permissions USER");
+    snprintf(path, sizeof(path), "users/%s/permissions",
+             wc_seg(argv[0], u, sizeof(u)));
+    snprintf(what, sizeof(what), "user '%s'", argv[0]);
+    return list(s, path, what, cols, 4);
+}
+
+int
+wc_cmd_set_topic_permissions(const struct wc_settings *s, int argc, char **argv)
+{
+    char path[2000], what[800];
+    int rc;
+
+    if (argc != 4)
+        return wc_usage("set_topic_permissions",
+                        "expected: set_topic_permissions [-p VHOST] USER "
+                        "EXCHANGE WRITE READ");
+    perm_path(s, "topic-permissions", argv[0], path, sizeof(path), what,
+              sizeof(what));
+    rc = call_done(s, "PUT", path,
+                   json_pack("{s:s, s:s, s:s}", "exchange", argv[1], "write",
+                             argv[2], "read", argv[3]),
+                   what);
+    if (rc == WC_EXIT_OK)
+        say(s,
+            "topic permissions of user '%s' on exchange '%s' in vhost '%s' "
+            "set",
+            argv[0], argv[1], s->vhost);
+    return rc;
+}
+
+int
+wc_cmd_clear_topic_permissions(const struct wc_settings *s, int argc,
+                               char **argv)
+{
+    char path[2000], what[800], x[800];
+    size_t n;
+    int rc;
+
+    if (argc != 1 && argc != 2)
+        return wc_usage("clear_topic_permissions",
+                        "expected: clear_topic_permissions [-p VHOST] USER "
+                        "[EXCHANGE]");
+    perm_path(s, "topic-permissions", argv[0], path, sizeof(path), what,
+              sizeof(what));
+    if (argc == 2) {
+        n = strlen(path);
+        snprintf(path + n, sizeof(path) - n, "?exchange=%s",
+                 wc_seg(argv[1], x, sizeof(x)));
+    }
+    snprintf(what, sizeof(what), "topic permissions of user '%s' in vhost '%s'",
+             argv[0], s->vhost);
+    rc = call_done(s, "DELETE", path, NULL, what);
+    if (rc == WC_EXIT_OK)
+        say(s, "topic permissions of user '%s' in vhost '%s' cleared", argv[0],
+            s->vhost);
+    return rc;
+}
