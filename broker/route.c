@@ -60,8 +60,10 @@ wr_vhost_route_msg(struct wr_vhost *vh, struct wr_exchange *x, struct wr_msg *m,
     int rc;
 
     k.v = k.small;
-    if (m->props_len && wr_msg_props(m, &props) == WR_OK &&
-        (props.flags & WR_PROP_HEADERS)) {
+    /* Decode the properties only when the flag word announces headers. */
+    if (m->props_len >= 2 &&
+        (((unsigned)m->props[0] << 8 | m->props[1]) & WR_PROP_HEADERS) &&
+        wr_msg_props(m, &props) == WR_OK) {
         req.headers = props.headers;
         /* publish.c checked the type: an array of long strings */
         if (wr_table_get(props.headers, "CC", &cc) == WR_OK &&

@@ -50,6 +50,8 @@ wr_props_decode(const uint8_t *p, size_t len, struct wr_props *props)
     if (rd_u16(&r, &flags) != WR_OK || (flags & FLAG_CONTINUATION))
         return WR_ERR_SYNTAX;
     props->flags = flags & FLAGS_KNOWN;
+    if (props->flags == 0) /* the common case: no properties at all */
+        return r.off == r.len ? WR_OK : WR_ERR_SYNTAX;
     for (size_t i = 0; i < WR_ARRAY_LEN(prop_fields); i++) {
         void *at = (char *)props + prop_fields[i].offset;
 
