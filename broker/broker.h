@@ -320,7 +320,8 @@ struct wr_chan {
     bool tx;
     /* content assembly */
     enum wr_content_state cstate;
-    struct wr_msg *pending; /* reference held while assembling the body */
+    struct wr_msg *pending;    /* reference held while assembling the body */
+    uint64_t pending_received; /* body bytes of pending received so far */
     bool pending_mandatory;
     uint8_t pending_xlen, pending_klen; /* basic.publish's names, until the */
     uint8_t pending_names[510];         /* header says the body size */

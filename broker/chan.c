@@ -354,6 +354,7 @@ content_header(struct wr_chan *ch, const struct wr_frame *f)
     if (m == NULL)
         return;
     ch->pending = m;
+    ch->pending_received = 0;
     ch->cstate = WR_CONTENT_BODY;
     /* RabbitMQ validates user-id against the authenticated user. */
     if ((h.props.flags & WR_PROP_USER_ID) &&
@@ -386,15 +387,15 @@ content_body(struct wr_chan *ch, const struct wr_frame *f)
 {
     struct wr_msg *m = ch->pending;
 
-    if (f->size > m->body_size - m->body_received) {
+    if (f->size > m->body_size - ch->pending_received) {
         wr_conn_error(ch->conn, WR_REPLY_FRAME_ERROR, WR_BASIC_PUBLISH,
                       "content body larger than the %llu bytes declared",
                       (unsigned long long)m->body_size);
         return;
     }
-    memcpy(m->body + m->body_received, f->payload, f->size);
-    m->body_received += f->size;
-    if (m->body_received == m->body_size)
+    memcpy(m->body + ch->pending_received, f->payload, f->size);
+    ch->pending_received += f->size;
+    if (ch->pending_received == m->body_size)
         content_complete(ch);
 }
 

@@ -57,12 +57,12 @@ send_content(struct wr_chan *ch, uint8_t *buf, size_t cap, size_t mlen,
         p[4 + i] = (uint8_t)(m->body_size >> (56 - 8 * i));
     off += WR_FRAME_HEADER_SIZE + 12;
     if (m->props_len <= cap - off - 1) {
-        memcpy(buf + off, m->props, m->props_len);
+        memcpy(buf + off, wr_msg_props_data(m), m->props_len);
         off += m->props_len;
         buf[off++] = WR_FRAME_END;
     } else { /* huge property list: write what we have, then the rest */
         evbuffer_add(out, buf, off);
-        evbuffer_add(out, m->props, m->props_len);
+        evbuffer_add(out, wr_msg_props_data(m), m->props_len);
         buf[0] = WR_FRAME_END;
         off = 1;
     }

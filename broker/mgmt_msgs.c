@@ -120,7 +120,6 @@ wr_mgmt_post_publish(struct wr_mgmt_req *r)
                       (unsigned long long)r->srv->cfg.max_message_size);
         goto done;
     }
-    m->body_received = m->body_size;
     wr_vhost_publish(vh, x, m, false, &r->m->route, &routed, &rejected);
     wr_msg_unref(&m);
     wr_mgmt_reply(r, 200, json_pack("{s:b}", "routed", routed));

@@ -62,7 +62,8 @@ wr_vhost_route_msg(struct wr_vhost *vh, struct wr_exchange *x, struct wr_msg *m,
     k.v = k.small;
     /* Decode the properties only when the flag word announces headers. */
     if (m->props_len >= 2 &&
-        (((unsigned)m->props[0] << 8 | m->props[1]) & WR_PROP_HEADERS) &&
+        (((unsigned)wr_msg_props_data(m)[0] << 8 | wr_msg_props_data(m)[1]) &
+         WR_PROP_HEADERS) &&
         wr_msg_props(m, &props) == WR_OK) {
         req.headers = props.headers;
         /* publish.c checked the type: an array of long strings */

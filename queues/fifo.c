@@ -131,7 +131,8 @@ wr_fifo_push_front(struct wr_fifo *f, struct wr_qentry e)
      * usually zero steps. */
     while (pos < f->count) {
         const struct wr_qentry *at = slot(f, pos);
-        if (at->msg != NULL && !(at->redelivered && at->msg->seq < e.msg->seq))
+        if (at->msg != NULL &&
+            !(at->redelivered && (int32_t)(at->msg->seq - e.msg->seq) < 0))
             break;
         pos++;
     }

@@ -48,6 +48,7 @@ wr_msg_build(const struct wr_msg_spec *sp)
     size_t fixed;
     uint64_t own_body = sp->body_size;
     char why[64];
+    uint8_t *pd;
 
     if (sp->exchange.len > 255 || sp->rkey.len > 255)
         return NULL;
@@ -84,20 +85,19 @@ wr_msg_build(const struct wr_msg_spec *sp)
         memcpy(m->data, sp->exchange.ptr, sp->exchange.len);
     if (sp->rkey.len)
         memcpy(m->data + sp->exchange.len, sp->rkey.ptr, sp->rkey.len);
-    m->props = m->data + sp->exchange.len + sp->rkey.len;
+    pd = m->data + sp->exchange.len + sp->rkey.len;
     if (sp->props_len)
-        memcpy(m->props, sp->props, sp->props_len);
+        memcpy(pd, sp->props, sp->props_len);
     if (sp->bcc.len)
-        memcpy(m->props + sp->props_len, sp->bcc.ptr, sp->bcc.len);
+        memcpy(pd + sp->props_len, sp->bcc.ptr, sp->bcc.len);
     if (owner) {
         m->body_owner = wr_msg_ref(owner);
         m->body = owner->body;
-        m->body_size = m->body_received = owner->body_size;
+        m->body_size = owner->body_size;
     } else {
         m->body_owner = NULL;
-        m->body = m->props + sp->props_len + sp->bcc.len;
+        m->body = pd + sp->props_len + sp->bcc.len;
         m->body_size = sp->body_size;
-        m->body_received = 0;
     }
     return m;
 }
@@ -144,7 +144,7 @@ wr_msg_rkey(const struct wr_msg *m)
 struct wr_array
 wr_msg_bcc(const struct wr_msg *m)
 {
-    return (struct wr_array){m->props + m->props_len, m->bcc_len};
+    return (struct wr_array){wr_msg_props_data(m) + m->props_len, m->bcc_len};
 }
 
 int
@@ -154,7 +154,7 @@ wr_msg_props(const struct wr_msg *m, struct wr_props *p)
         memset(p, 0, sizeof(*p));
         return WR_OK;
     }
-    return wr_props_decode(m->props, m->props_len, p);
+    return wr_props_decode(wr_msg_props_data(m), m->props_len, p);
 }
 
 size_t

@@ -19,7 +19,8 @@
  * exactly as the publisher sent it (replayed on delivery) and the body, in
  * a single allocation. Stored once however many queues hold it: every
  * queue entry, unacked delivery and pending socket write holds a
- * reference. Immutable once body_received == body_size.
+ * reference. Immutable once its body is complete (the channel assembling
+ * it counts the bytes received).
  *
  * A derived message (dead-lettered, or redelivered with a new
  * x-delivery-count) has its own exchange, routing key and properties but
@@ -27,20 +28,22 @@
  * body_owner's allocation, and the derived message holds a reference to
  * it. */
 struct wr_msg {
+    /* Every queued message pays for this header: keep it small (56 bytes;
+     * the props pointer is derived, the assembly count lives in the
+     * channel). */
     uint32_t refcount;
-    uint8_t priority;          /* basic property, 0 when absent */
-    uint8_t exchange_len;      /* exchange name length */
-    uint8_t rkey_len;          /* routing key length */
-    uint8_t persistent;        /* delivery-mode 2 */
-    uint32_t props_len;        /* encoded property list length */
-    uint32_t bcc_len;          /* routing-only BCC keys, see wr_msg_bcc */
-    uint32_t delivery_count;   /* returns to its queue (x-delivery-limit) */
-    int64_t ttl;               /* expiration property in ms, -1 when absent */
-    uint64_t body_size;        /* declared by the content header */
-    uint64_t body_received;    /* filled so far while assembling */
-    uint64_t seq;              /* broker-wide publish sequence: requeue order */
-    uint8_t *props;            /* -> data: property flags + fields */
-    uint8_t *body;             /* -> data, or into body_owner's data */
+    uint8_t priority;        /* basic property, 0 when absent */
+    uint8_t exchange_len;    /* exchange name length */
+    uint8_t rkey_len;        /* routing key length */
+    uint8_t persistent;      /* delivery-mode 2 */
+    uint32_t props_len;      /* encoded property list length */
+    uint32_t bcc_len;        /* routing-only BCC keys, see wr_msg_bcc */
+    uint32_t delivery_count; /* returns to its queue (x-delivery-limit) */
+    uint32_t seq;       /* broker-wide publish sequence: requeue order, compared
+                           with serial-number arithmetic (wraps) */
+    int64_t ttl;        /* expiration property in ms, -1 when absent */
+    uint64_t body_size; /* declared by the content header */
+    uint8_t *body;      /* -> data, or into body_owner's data */
     struct wr_msg *body_owner; /* reference held when the body is shared */
     uint8_t data[];            /* exchange, routing key, props, bcc, body */
 };
@@ -65,8 +68,8 @@ struct wr_msg_spec {
  * Returns a new reference (refcount 1), or NULL when out of memory, when
  * props do not decode (the caller validated them, so that is a bug or
  * OOM), or when exchange or routing key are longer than 255 bytes. A
- * message with its own body is filled by the caller through m->body and
- * m->body_received; a shared body is complete at once. */
+ * message with its own body is filled by the caller through m->body (the
+ * caller counts what it wrote); a shared body is complete at once. */
 struct wr_msg *wr_msg_build(const struct wr_msg_spec *spec);
 
 /* wr_msg_build with an own body of body_size bytes and no BCC keys. */
@@ -86,6 +89,14 @@ wr_msg_ref(struct wr_msg *m)
  * the last reference (and then its reference to a shared body). Asserts
  * refcount > 0. */
 void wr_msg_unref(struct wr_msg **mp);
+
+/* The encoded property list (flags first), props_len bytes: it follows
+ * the exchange name and routing key in data. */
+static inline const uint8_t *
+wr_msg_props_data(const struct wr_msg *m)
+{
+    return m->data + m->exchange_len + m->rkey_len;
+}
 
 /* Views of the stored exchange name and routing key. */
 struct wr_bytes wr_msg_exchange(const struct wr_msg *m);
