@@ -188,3 +188,26 @@ def test_check_config_validates_https_files(tmp_path, pki):
     assert r.returncode == 1 and "management.ssl.cacertfile" in r.stderr, r.stderr
     r = check("management.ssl.port = x\n")
     assert r.returncode == 1 and "management.ssl.port" in r.stderr
+
+
+def test_client_certificate_required(start_broker, pki):
+    """management.ssl.verify = verify_peer with fail_if_no_peer_cert: a
+    client certificate from the CA is let through to basic auth; none, or
+    one from another CA, is refused in the handshake."""
+    b = start_broker(https_conf(pki, extra=(
+        "management.ssl.cacertfile = %s\n"
+        "management.ssl.verify = verify_peer\n"
+        "management.ssl.fail_if_no_peer_cert = true\n" % pki.path("ca.pem"))))
+    port = https_port(b)
+    c = client_ctx(pki)
+    c.load_cert_chain(pki.path("alice.pem"), pki.path("alice.key"))
+    status, _ = get(port, "/api/overview", c)
+    assert status == 200
+    refused = (urllib.error.URLError, ssl.SSLError, ConnectionError)
+    with pytest.raises(refused):
+        get(port, "/api/overview", client_ctx(pki))
+    c = client_ctx(pki)
+    c.load_cert_chain(pki.path("mallory.pem"), pki.path("mallory.key"))
+    with pytest.raises(refused):
+        get(port, "/api/overview", c)
+    assert b.srv.alive()
