@@ -152,8 +152,8 @@ test-interop: $(BUILD)/warren-server
 
 # TLS, users and permissions, configuration errors, flow control; each test
 # starts its own broker (certificates are made at test time by openssl).
-test-security: $(BUILD)/warren-server
-	WARREN_SERVER=$(BUILD)/warren-server $(PYTHON) -m pytest -q -p no:cacheprovider tests/security
+test-security: $(BUILD)/warren-server $(BUILD)/warrenctl
+	WARREN_SERVER=$(BUILD)/warren-server WARRENCTL=$(BUILD)/warrenctl $(PYTHON) -m pytest -q -p no:cacheprovider tests/security
 
 test-admin: $(BUILD)/warren-server $(BUILD)/warrenctl
 	WARREN_SERVER=$(BUILD)/warren-server WARRENCTL=$(BUILD)/warrenctl $(PYTHON) -m pytest -q -p no:cacheprovider tests/admin

@@ -47,6 +47,7 @@ wr_config_defaults(struct wr_config *cfg)
     snprintf(cfg->mgmt_bind, sizeof(cfg->mgmt_bind), "127.0.0.1");
     cfg->stats_interval = 5000;
     cfg->mgmt_max_body = 20u << 20;
+    cfg->mgmt_ssl_port = 15671;
 }
 
 static int
@@ -399,6 +400,10 @@ static const struct str_key strs[] = {
     STR("ssl_options.keyfile", ssl_keyfile, true),
     STR("definitions.file", definitions_file, true),
     STR("management.tcp.ip", mgmt_bind, false),
+    STR("management.ssl.ip", mgmt_ssl_bind, true),
+    STR("management.ssl.cacertfile", mgmt_ssl_cacertfile, true),
+    STR("management.ssl.certfile", mgmt_ssl_certfile, true),
+    STR("management.ssl.keyfile", mgmt_ssl_keyfile, true),
 };
 
 int
@@ -442,18 +447,40 @@ wr_config_set(struct wr_config *cfg, const char *key, const char *v, char *err,
                  strs[i].empty_ok ? "0 or " : "", strs[i].cap - 1);
         return -1;
     }
-    if (strcmp(key, "ssl_options.verify") == 0) {
+    if (strcmp(key, "ssl_options.verify") == 0 ||
+        strcmp(key, "management.ssl.verify") == 0) {
         if (strcmp(v, "verify_peer") == 0 || strcmp(v, "verify_none") == 0) {
-            cfg->ssl_verify_peer = v[7] == 'p';
+            *(key[0] == 's' ? &cfg->ssl_verify_peer
+                            : &cfg->mgmt_ssl_verify_peer) = v[7] == 'p';
             return 0;
         }
         snprintf(err, errlen, "%s: expected verify_peer or verify_none", key);
         return -1;
     }
-    if (strcmp(key, "ssl_options.fail_if_no_peer_cert") == 0) {
-        if (parse_bool(v, &cfg->ssl_fail_if_no_peer_cert) == 0)
+    if (strcmp(key, "ssl_options.fail_if_no_peer_cert") == 0 ||
+        strcmp(key, "management.ssl.fail_if_no_peer_cert") == 0) {
+        if (parse_bool(v, key[0] == 's'
+                              ? &cfg->ssl_fail_if_no_peer_cert
+                              : &cfg->mgmt_ssl_fail_if_no_peer_cert) == 0)
             return 0;
         snprintf(err, errlen, "%s: expected true or false", key);
+        return -1;
+    }
+    /* Off unless set, as RabbitMQ's management.ssl.port. */
+    if (strcmp(key, "management.ssl.port") == 0) {
+        char *end;
+        long p = strtol(v, &end, 10);
+        if (strcmp(v, "none") == 0) {
+            cfg->mgmt_ssl_on = false;
+            return 0;
+        }
+        if (*v != '\0' && *end == '\0' && p >= 0 && p <= 65535) {
+            cfg->mgmt_ssl_port = (int)p;
+            cfg->mgmt_ssl_on = true;
+            return 0;
+        }
+        snprintf(err, errlen, "%s: expected 0 to 65535 or none, got '%s'", key,
+                 v);
         return -1;
     }
     if (strcmp(key, "vm_memory_high_watermark.absolute") == 0) {
@@ -591,6 +618,30 @@ wr_config_validate(const struct wr_config *cfg, char *err, size_t errlen)
             snprintf(err, errlen, "ssl_options.versions: none given");
             return -1;
         }
+    }
+    if (cfg->mgmt_ssl_on) {
+        if (!cfg->mgmt_ssl_certfile[0] || !cfg->mgmt_ssl_keyfile[0]) {
+            snprintf(err, errlen,
+                     "management.ssl.port needs management.ssl.certfile and "
+                     "management.ssl.keyfile");
+            return -1;
+        }
+        if (cfg->mgmt_ssl_verify_peer && !cfg->mgmt_ssl_cacertfile[0]) {
+            snprintf(err, errlen,
+                     "management.ssl.verify = verify_peer needs "
+                     "management.ssl.cacertfile");
+            return -1;
+        }
+        if (cfg->ssl_versions == 0) {
+            snprintf(err, errlen, "ssl_options.versions: none given");
+            return -1;
+        }
+    }
+    if (cfg->mgmt_ssl_fail_if_no_peer_cert && !cfg->mgmt_ssl_verify_peer) {
+        snprintf(err, errlen,
+                 "management.ssl.fail_if_no_peer_cert = true needs "
+                 "management.ssl.verify = verify_peer");
+        return -1;
     }
     if (cfg->ssl_fail_if_no_peer_cert && !cfg->ssl_verify_peer) {
         snprintf(err, errlen,

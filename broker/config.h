@@ -52,6 +52,15 @@ struct wr_config {
     char mgmt_bind[64];      /* management.tcp.ip */
     uint32_t stats_interval; /* collect_statistics_interval (ms) */
     size_t mgmt_max_body;    /* management.http.max_body_size (bytes) */
+    bool mgmt_ssl_on;        /* management.ssl.port given */
+    int mgmt_ssl_port;       /* management.ssl.port, 0 = any */
+    char mgmt_ssl_bind[64];  /* management.ssl.ip ("" = management.tcp.ip) */
+    char mgmt_ssl_cacertfile[WR_PATH_MAX]; /* management.ssl.cacertfile */
+    char mgmt_ssl_certfile[WR_PATH_MAX];   /* management.ssl.certfile */
+    char mgmt_ssl_keyfile[WR_PATH_MAX];    /* management.ssl.keyfile */
+    bool mgmt_ssl_verify_peer;             /* management.ssl.verify */
+    bool
+        mgmt_ssl_fail_if_no_peer_cert; /* management.ssl.fail_if_no_peer_cert */
 };
 
 /* Fills in the defaults. */

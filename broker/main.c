@@ -29,11 +29,15 @@ static const char usage[] =
     "    listeners.ssl.default set it also accepts AMQPS (TLS 1.2 / 1.3).\n"
     "    It also serves RabbitMQ's HTTP management API and Prometheus\n"
     "    /metrics (management.tcp.ip / management.tcp.port, default\n"
-    "    127.0.0.1:15672). Once listening it prints on stderr:\n"
+    "    127.0.0.1:15672), and over HTTPS with management.ssl.port\n"
+    "    (and management.ssl.certfile / keyfile) set. Once listening it\n"
+    "    prints on stderr:\n"
     "        warren-server ready on amqp://ADDR:PORT\n"
     "        warren-server management on http://ADDR:PORT\n"
     "    (preceded by 'warren-server TLS listener on amqps://ADDR:PORT'\n"
-    "    when TLS is on). SIGHUP reloads the TLS certificates.\n"
+    "    when TLS is on, followed by 'warren-server management on\n"
+    "    https://ADDR:PORT' when HTTPS is on). SIGHUP reloads the TLS and\n"
+    "    HTTPS certificates.\n"
     "    SIGINT or SIGTERM closes every connection with connection.close\n"
     "    320 CONNECTION_FORCED and exits 0.\n"
     "\n"
@@ -202,9 +206,17 @@ main(int argc, char **argv)
     wr_tls_global_init();
     if (check_only) {
         if (cfg.ssl_on) {
-            struct wr_tls *t = wr_tls_new(&cfg, err, sizeof(err));
+            struct wr_tls *t = wr_tls_new(&cfg, WR_TLS_AMQPS, err, sizeof(err));
             if (t == NULL) {
                 fprintf(stderr, "warren-server: TLS: %s\n", err);
+                return 1;
+            }
+            wr_tls_free(t);
+        }
+        if (cfg.mgmt_ssl_on) {
+            struct wr_tls *t = wr_tls_new(&cfg, WR_TLS_MGMT, err, sizeof(err));
+            if (t == NULL) {
+                fprintf(stderr, "warren-server: management TLS: %s\n", err);
                 return 1;
             }
             wr_tls_free(t);

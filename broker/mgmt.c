@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* The HTTP management API: the evhttp listener, basic auth, the route
- * table (RabbitMQ's paths) and the reply helpers every handler uses. */
+/* The HTTP management API: the evhttp listeners (HTTP and HTTPS), basic
+ * auth, the route table (RabbitMQ's paths) and the reply helpers every
+ * handler uses. */
 #include "mgmt_internal.h"
+#include "tls.h"
 
 #include <arpa/inet.h>
 #include <event2/buffer.h>
@@ -941,56 +943,133 @@ on_request(struct evhttp_request *req, void *arg)
 
 /* ---- lifecycle ----------------------------------------------------------- */
 
-int
-wr_mgmt_start(struct wr_server *s)
+/* An evhttp serving the API with the limits of management.http.*. */
+static struct evhttp *
+http_new(struct wr_mgmt *m)
 {
-    struct wr_mgmt *m = wr_calloc(1, sizeof(*m));
+    struct evhttp *http = evhttp_new(m->srv->base);
+
+    if (http == NULL)
+        return NULL;
+    evhttp_set_gencb(http, on_request, m);
+    evhttp_set_allowed_methods(
+        http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+                  EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
+                  EVHTTP_REQ_PATCH | EVHTTP_REQ_TRACE);
+    evhttp_set_max_body_size(http, (ev_ssize_t)m->srv->cfg.mgmt_max_body);
+    evhttp_set_max_headers_size(http, 64 * 1024);
+    evhttp_set_timeout(http, 60);
+    return http;
+}
+
+/* Listens on addr:port and writes "ADDR:PORT" (the port it got) to
+ * bound. Returns 0 or -1 after logging. */
+static int
+http_bind(struct evhttp *http, const char *what, const char *addr, int port,
+          char *bound, size_t cap)
+{
     struct evhttp_bound_socket *sock;
     struct sockaddr_storage ss;
     socklen_t sl = sizeof(ss);
-    char host[INET6_ADDRSTRLEN] = "?", hn[64] = "localhost";
+    char host[INET6_ADDRSTRLEN] = "?";
 
-    /* jansson allocates through the broker's wrappers (STYLE 5.10). */
-    json_set_alloc_funcs(wr_malloc, wr_free);
-    m->srv = s;
-    s->mgmt = m;
-    wr_hmap_init(&m->samples);
-    m->http = evhttp_new(s->base);
-    if (m->http == NULL)
-        return -1;
-    evhttp_set_gencb(m->http, on_request, m);
-    evhttp_set_allowed_methods(
-        m->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
-                     EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
-                     EVHTTP_REQ_PATCH | EVHTTP_REQ_TRACE);
-    evhttp_set_max_body_size(m->http, (ev_ssize_t)s->cfg.mgmt_max_body);
-    evhttp_set_max_headers_size(m->http, 64 * 1024);
-    evhttp_set_timeout(m->http, 60);
-    sock = evhttp_bind_socket_with_handle(m->http, s->cfg.mgmt_bind,
-                                          (ev_uint16_t)s->cfg.mgmt_port);
+    sock = evhttp_bind_socket_with_handle(http, addr, (ev_uint16_t)port);
     if (sock == NULL) {
-        wr_log(WR_LOG_ERROR, "management API: cannot listen on %s port %d",
-               s->cfg.mgmt_bind, s->cfg.mgmt_port);
+        wr_log(WR_LOG_ERROR,
+               "management API: cannot listen for %s on %s "
+               "port %d",
+               what, addr, port);
         return -1;
     }
     getsockname(evhttp_bound_socket_get_fd(sock), (struct sockaddr *)&ss, &sl);
     if (ss.ss_family == AF_INET6) {
         struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
         inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-        snprintf(m->bound, sizeof(m->bound), "[%s]:%d", host,
-                 ntohs(in6->sin6_port));
+        snprintf(bound, cap, "[%s]:%d", host, ntohs(in6->sin6_port));
     } else {
         struct sockaddr_in *in = (struct sockaddr_in *)&ss;
         inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-        snprintf(m->bound, sizeof(m->bound), "%s:%d", host,
-                 ntohs(in->sin_port));
+        snprintf(bound, cap, "%s:%d", host, ntohs(in->sin_port));
     }
+    return 0;
+}
+
+/* evhttp_set_bevcb: each HTTPS connection gets a TLS bufferevent from the
+ * current context; evhttp sets its fd, which starts the handshake. A
+ * failed handshake (plain HTTP, an untrusted client certificate) is an
+ * error event: evhttp drops that connection only. */
+static struct bufferevent *
+https_bev(struct event_base *base, void *arg)
+{
+    struct wr_mgmt *m = arg;
+    struct bufferevent *bev = wr_tls_bev_new(m->tls, base, -1);
+
+    /* NULL would make evhttp serve plain HTTP here; it only happens when
+     * out of memory, where the broker aborts anyway. */
+    wr_assert(bev != NULL);
+    return bev;
+}
+
+/* The HTTPS listener (management.ssl.*), when configured. */
+static int
+https_start(struct wr_mgmt *m)
+{
+    const struct wr_config *cfg = &m->srv->cfg;
+    char err[512];
+
+    m->tls = wr_tls_new(cfg, WR_TLS_MGMT, err, sizeof(err));
+    if (m->tls == NULL) {
+        wr_log(WR_LOG_ERROR, "management API: TLS: %s", err);
+        return -1;
+    }
+    m->https = http_new(m);
+    if (m->https == NULL)
+        return -1;
+    evhttp_set_bevcb(m->https, https_bev, m);
+    return http_bind(
+        m->https, "HTTPS",
+        cfg->mgmt_ssl_bind[0] ? cfg->mgmt_ssl_bind : cfg->mgmt_bind,
+        cfg->mgmt_ssl_port, m->https_bound, sizeof(m->https_bound));
+}
+
+int
+wr_mgmt_start(struct wr_server *s)
+{
+    struct wr_mgmt *m = wr_calloc(1, sizeof(*m));
+    char hn[64] = "localhost";
+
+    /* jansson allocates through the broker's wrappers (STYLE 5.10). */
+    json_set_alloc_funcs(wr_malloc, wr_free);
+    m->srv = s;
+    s->mgmt = m;
+    wr_hmap_init(&m->samples);
+    m->http = http_new(m);
+    if (m->http == NULL ||
+        http_bind(m->http, "HTTP", s->cfg.mgmt_bind, s->cfg.mgmt_port, m->bound,
+                  sizeof(m->bound)) != 0)
+        return -1;
+    if (s->cfg.mgmt_ssl_on && https_start(m) != 0)
+        return -1;
     gethostname(hn, sizeof(hn) - 1);
     hn[sizeof(hn) - 1] = '\0';
     snprintf(m->node, sizeof(m->node), "warren@%s", hn);
     m->started_ms = wr_mgmt_now_ms();
     wr_mgmt_stats_start(m);
     return 0;
+}
+
+const char *
+wr_mgmt_https_address(const struct wr_mgmt *m)
+{
+    return m->https ? m->https_bound : NULL;
+}
+
+int
+wr_mgmt_reload_tls(struct wr_mgmt *m, char *err, size_t errlen)
+{
+    if (m == NULL || m->tls == NULL)
+        return 1;
+    return wr_tls_reload(m->tls, &m->srv->cfg, err, errlen);
 }
 
 const char *
@@ -1006,6 +1085,10 @@ wr_mgmt_free(struct wr_mgmt *m)
         return;
     if (m->http)
         evhttp_free(m->http);
+    /* after the connections using it are gone */
+    if (m->https)
+        evhttp_free(m->https);
+    wr_tls_free(m->tls);
     wr_mgmt_stats_cleanup(m);
     wr_route_set_cleanup(&m->route);
     wr_free(m);

@@ -8,11 +8,19 @@
 #include "broker.h"
 
 /* Starts the API on cfg.mgmt_bind : cfg.mgmt_port of s (port 0 = any free
- * port) and the statistics sampler. Sets s->mgmt. Returns 0, or -1 after
- * logging why (bad address, port in use). */
+ * port), and over HTTPS on management.ssl.ip : management.ssl.port when
+ * that is set, and the statistics sampler. Sets s->mgmt. Returns 0, or -1
+ * after logging why (bad address, port in use, certificate files). */
 int wr_mgmt_start(struct wr_server *s);
 /* "127.0.0.1:15672" once listening. */
 const char *wr_mgmt_address(const struct wr_mgmt *m);
+/* "127.0.0.1:15671" for HTTPS, or NULL when it is off. */
+const char *wr_mgmt_https_address(const struct wr_mgmt *m);
+/* Re-reads the HTTPS certificate files (SIGHUP): new connections use
+ * them, open ones keep theirs. Returns 0; 1 when HTTPS is off (m may be
+ * NULL); -1 with a message in err when a file is bad (the old context
+ * stays). */
+int wr_mgmt_reload_tls(struct wr_mgmt *m, char *err, size_t errlen);
 /* Stops listening and frees everything (m may be NULL). */
 void wr_mgmt_free(struct wr_mgmt *m);
 

@@ -65,6 +65,9 @@ struct wr_mgmt {
     struct wr_server *srv;
     struct evhttp *http;
     char bound[96];
+    struct evhttp *https; /* management.ssl.port, or NULL */
+    struct wr_tls *tls;   /* its context (reloaded on SIGHUP) */
+    char https_bound[96];
     char node[128];     /* "warren@HOST", RabbitMQ's node name */
     int64_t started_ms; /* realtime, for uptime */
     struct event *sample_ev;

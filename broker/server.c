@@ -99,6 +99,36 @@ stop_deadline_cb(evutil_socket_t fd, short what, void *arg)
     event_base_loopexit(s->base, NULL);
 }
 
+/* SIGHUP: re-read the AMQPS and HTTPS certificate files. A bad file keeps
+ * the old context. */
+static void
+reload_tls(struct wr_server *s)
+{
+    char err[600];
+    int rc;
+
+    if (s->tls == NULL) {
+        wr_log(WR_LOG_NOTICE, "SIGHUP received: no TLS listener");
+    } else if (wr_tls_reload(s->tls, &s->cfg, err, sizeof(err)) == 0) {
+        wr_log(WR_LOG_NOTICE, "SIGHUP received: TLS certificates "
+                              "reloaded; open connections keep theirs");
+    } else {
+        wr_log(WR_LOG_ERROR,
+               "SIGHUP received: TLS reload failed, "
+               "keeping the old certificates: %s",
+               err);
+    }
+    rc = wr_mgmt_reload_tls(s->mgmt, err, sizeof(err));
+    if (rc == 0)
+        wr_log(WR_LOG_NOTICE, "SIGHUP received: HTTPS certificates "
+                              "reloaded; open connections keep theirs");
+    else if (rc < 0)
+        wr_log(WR_LOG_ERROR,
+               "SIGHUP received: HTTPS reload failed, "
+               "keeping the old certificates: %s",
+               err);
+}
+
 static void
 on_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -110,18 +140,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
     if (sig == SIGPIPE)
         return;
     if (sig == SIGHUP) {
-        char err[600];
-        if (s->tls == NULL) {
-            wr_log(WR_LOG_NOTICE, "SIGHUP received: no TLS listener");
-        } else if (wr_tls_reload(s->tls, &s->cfg, err, sizeof(err)) == 0) {
-            wr_log(WR_LOG_NOTICE, "SIGHUP received: TLS certificates "
-                                  "reloaded; open connections keep theirs");
-        } else {
-            wr_log(WR_LOG_ERROR,
-                   "SIGHUP received: TLS reload failed, "
-                   "keeping the old certificates: %s",
-                   err);
-        }
+        reload_tls(s);
         return;
     }
     if (s->stopping)
@@ -275,7 +294,7 @@ wr_server_init(struct wr_server *s, const struct wr_config *cfg)
     if (s->listener == NULL)
         return -1;
     if (cfg->ssl_on) {
-        s->tls = wr_tls_new(cfg, err, sizeof(err));
+        s->tls = wr_tls_new(cfg, WR_TLS_AMQPS, err, sizeof(err));
         if (s->tls == NULL) {
             wr_log(WR_LOG_ERROR, "TLS: %s", err);
             return -1;
@@ -302,6 +321,9 @@ wr_server_run(struct wr_server *s)
     if (s->mgmt)
         fprintf(stderr, "warren-server management on http://%s\n",
                 wr_mgmt_address(s->mgmt));
+    if (s->mgmt && wr_mgmt_https_address(s->mgmt))
+        fprintf(stderr, "warren-server management on https://%s\n",
+                wr_mgmt_https_address(s->mgmt));
     fflush(stderr);
     event_base_dispatch(s->base);
     return 0;

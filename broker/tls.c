@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* The AMQPS listener's TLS: an OpenSSL server context from ssl_options.*,
- * bufferevent_openssl filters, reload on SIGHUP, peer certificate checks
- * for SASL EXTERNAL. */
+/* Server TLS for the AMQPS listener (ssl_options.*) and the HTTPS API
+ * (management.ssl.*): OpenSSL contexts, bufferevent_openssl filters,
+ * reload on SIGHUP, peer certificate checks for SASL EXTERNAL. */
 #include "tls.h"
 #include "../common/common.h"
 #include "config.h"
@@ -16,7 +16,34 @@
 
 struct wr_tls {
     SSL_CTX *ctx;
+    enum wr_tls_use use; /* which keys it is (re)built from */
 };
+
+/* The files and verify mode of one listener; versions and ciphers are
+ * ssl_options.* for both. */
+struct tls_files {
+    const char *prefix; /* of the keys, for messages */
+    const char *cacertfile, *certfile, *keyfile;
+    bool verify_peer, fail_if_no_peer_cert;
+};
+
+static struct tls_files
+files_for(const struct wr_config *cfg, enum wr_tls_use use)
+{
+    struct tls_files f = {"ssl_options",        cfg->ssl_cacertfile,
+                          cfg->ssl_certfile,    cfg->ssl_keyfile,
+                          cfg->ssl_verify_peer, cfg->ssl_fail_if_no_peer_cert};
+
+    if (use == WR_TLS_MGMT) {
+        f.prefix = "management.ssl";
+        f.cacertfile = cfg->mgmt_ssl_cacertfile;
+        f.certfile = cfg->mgmt_ssl_certfile;
+        f.keyfile = cfg->mgmt_ssl_keyfile;
+        f.verify_peer = cfg->mgmt_ssl_verify_peer;
+        f.fail_if_no_peer_cert = cfg->mgmt_ssl_fail_if_no_peer_cert;
+    }
+    return f;
+}
 
 static void *
 tls_malloc(size_t n, const char *file, int line)
@@ -63,10 +90,13 @@ ssl_errors(char *err, size_t errlen, const char *what, const char *file)
 }
 
 static SSL_CTX *
-build(const struct wr_config *cfg, char *err, size_t errlen)
+build(const struct wr_config *cfg, enum wr_tls_use use, char *err,
+      size_t errlen)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    struct tls_files f = files_for(cfg, use);
     int verify = SSL_VERIFY_NONE;
+    char what[64];
 
     if (ctx == NULL) {
         ssl_errors(err, errlen, "SSL_CTX_new", NULL);
@@ -91,35 +121,36 @@ build(const struct wr_config *cfg, char *err, size_t errlen)
         ssl_errors(err, errlen, "ssl_options.ciphers", cfg->ssl_suites);
         goto fail;
     }
-    if (SSL_CTX_use_certificate_chain_file(ctx, cfg->ssl_certfile) != 1) {
-        ssl_errors(err, errlen, "ssl_options.certfile", cfg->ssl_certfile);
+    snprintf(what, sizeof(what), "%s.certfile", f.prefix);
+    if (SSL_CTX_use_certificate_chain_file(ctx, f.certfile) != 1) {
+        ssl_errors(err, errlen, what, f.certfile);
         goto fail;
     }
-    if (SSL_CTX_use_PrivateKey_file(ctx, cfg->ssl_keyfile, SSL_FILETYPE_PEM) !=
-        1) {
-        ssl_errors(err, errlen, "ssl_options.keyfile", cfg->ssl_keyfile);
+    snprintf(what, sizeof(what), "%s.keyfile", f.prefix);
+    if (SSL_CTX_use_PrivateKey_file(ctx, f.keyfile, SSL_FILETYPE_PEM) != 1) {
+        ssl_errors(err, errlen, what, f.keyfile);
         goto fail;
     }
     if (SSL_CTX_check_private_key(ctx) != 1) {
-        ssl_errors(err, errlen, "ssl_options.keyfile does not match certfile",
-                   NULL);
+        snprintf(what, sizeof(what), "%s.keyfile does not match certfile",
+                 f.prefix);
+        ssl_errors(err, errlen, what, NULL);
         goto fail;
     }
-    if (cfg->ssl_cacertfile[0]) {
+    if (f.cacertfile[0]) {
         STACK_OF(X509_NAME) * names;
-        if (SSL_CTX_load_verify_locations(ctx, cfg->ssl_cacertfile, NULL) !=
-            1) {
-            ssl_errors(err, errlen, "ssl_options.cacertfile",
-                       cfg->ssl_cacertfile);
+        snprintf(what, sizeof(what), "%s.cacertfile", f.prefix);
+        if (SSL_CTX_load_verify_locations(ctx, f.cacertfile, NULL) != 1) {
+            ssl_errors(err, errlen, what, f.cacertfile);
             goto fail;
         }
-        names = SSL_load_client_CA_file(cfg->ssl_cacertfile);
+        names = SSL_load_client_CA_file(f.cacertfile);
         if (names)
             SSL_CTX_set_client_CA_list(ctx, names);
     }
-    if (cfg->ssl_verify_peer) {
+    if (f.verify_peer) {
         verify = SSL_VERIFY_PEER;
-        if (cfg->ssl_fail_if_no_peer_cert)
+        if (f.fail_if_no_peer_cert)
             verify |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
     }
     SSL_CTX_set_verify(ctx, verify, NULL);
@@ -132,15 +163,17 @@ fail:
 }
 
 struct wr_tls *
-wr_tls_new(const struct wr_config *cfg, char *err, size_t errlen)
+wr_tls_new(const struct wr_config *cfg, enum wr_tls_use use, char *err,
+           size_t errlen)
 {
-    SSL_CTX *ctx = build(cfg, err, errlen);
+    SSL_CTX *ctx = build(cfg, use, err, errlen);
     struct wr_tls *t;
 
     if (ctx == NULL)
         return NULL;
     t = wr_calloc(1, sizeof(*t));
     t->ctx = ctx;
+    t->use = use;
     return t;
 }
 
@@ -148,7 +181,7 @@ int
 wr_tls_reload(struct wr_tls *t, const struct wr_config *cfg, char *err,
               size_t errlen)
 {
-    SSL_CTX *ctx = build(cfg, err, errlen);
+    SSL_CTX *ctx = build(cfg, t->use, err, errlen);
 
     if (ctx == NULL)
         return -1;
