@@ -778,11 +778,12 @@ arm_timer(struct wr_conn *c, int64_t ms)
 }
 
 void
-wr_conn_accept(struct wr_server *s, int fd, const struct sockaddr *sa, bool tls)
+wr_conn_attach(struct wr_server *s, struct bufferevent *bev,
+               const struct sockaddr *sa, bool tls)
 {
     struct wr_conn *c;
     char host[INET6_ADDRSTRLEN] = "?";
-    int one = 1, port = 0;
+    int port = 0;
 
     if (sa->sa_family == AF_INET) {
         const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
@@ -793,8 +794,6 @@ wr_conn_accept(struct wr_server *s, int fd, const struct sockaddr *sa, bool tls)
         inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
         port = ntohs(in6->sin6_port);
     }
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    evutil_make_socket_nonblocking(fd);
     c = wr_calloc(1, sizeof(*c));
     c->srv = s;
     c->id = ++s->next_conn_id;
@@ -810,15 +809,7 @@ wr_conn_accept(struct wr_server *s, int fd, const struct sockaddr *sa, bool tls)
     wr_list_init(&c->exclusive_queues);
     wr_list_init(&c->confirm_chans);
     wr_list_init(&c->vh_link);
-    c->bev = tls ? wr_tls_bev_new(s->tls, s->base, fd)
-                 : bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
-    if (c->bev == NULL) {
-        wr_log(WR_LOG_WARN, "conn %llu %s: cannot set up the connection",
-               (unsigned long long)c->id, c->peer);
-        evutil_closesocket(fd);
-        wr_free(c);
-        return;
-    }
+    c->bev = bev;
     c->timer = evtimer_new(s->base, timer_cb, c);
     bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
     bufferevent_setwatermark(c->bev, EV_WRITE, s->cfg.output_limit / 2, 0);
@@ -829,4 +820,22 @@ wr_conn_accept(struct wr_server *s, int fd, const struct sockaddr *sa, bool tls)
     arm_timer(c, s->cfg.handshake_timeout);
     wr_log(WR_LOG_INFO, "conn %llu %s: accepted%s", (unsigned long long)c->id,
            c->peer, tls ? " on the TLS listener" : "");
+}
+
+void
+wr_conn_accept(struct wr_server *s, int fd, const struct sockaddr *sa, bool tls)
+{
+    struct bufferevent *bev;
+    int one = 1;
+
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    evutil_make_socket_nonblocking(fd);
+    bev = tls ? wr_tls_bev_new(s->tls, s->base, fd)
+              : bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    if (bev == NULL) {
+        wr_log(WR_LOG_WARN, "cannot set up a%s connection", tls ? " TLS" : "");
+        evutil_closesocket(fd);
+        return;
+    }
+    wr_conn_attach(s, bev, sa, tls);
 }

@@ -109,6 +109,10 @@ on_signal(evutil_socket_t sig, short what, void *arg)
     (void)what;
     if (sig == SIGPIPE)
         return;
+    if (sig == SIGUSR1) {
+        wr_server_log_stats(s);
+        return;
+    }
     if (sig == SIGHUP) {
         char err[600];
         if (s->tls == NULL) {
@@ -239,11 +243,18 @@ load_definitions(struct wr_server *s)
     return wr_server_save_definitions(s) == WR_OK ? 0 : -1;
 }
 
+void
+wr_server_log_stats(struct wr_server *s)
+{
+    /* One line for tests and operators (tests/proto/test_hostile.py reads
+     * it): every byte allocated through wr_malloc, libevent's included. */
+    wr_log(WR_LOG_NOTICE, "stats: connections=%u alloc_used=%zu", s->nconns,
+           wr_alloc_used());
+}
+
 int
 wr_server_init(struct wr_server *s, const struct wr_config *cfg)
 {
-    char err[600];
-
     memset(s, 0, sizeof(*s));
     s->cfg = *cfg;
     wr_list_init(&s->conns);
@@ -255,21 +266,31 @@ wr_server_init(struct wr_server *s, const struct wr_config *cfg)
     if (s->base == NULL)
         return -1;
     s->reap_ev = event_new(s->base, -1, 0, reap_cb, s);
-    s->sig_int = evsignal_new(s->base, SIGINT, on_signal, s);
-    s->sig_term = evsignal_new(s->base, SIGTERM, on_signal, s);
-    s->sig_pipe = evsignal_new(s->base, SIGPIPE, on_signal, s);
-    s->sig_hup = evsignal_new(s->base, SIGHUP, on_signal, s);
-    event_add(s->sig_int, NULL);
-    event_add(s->sig_term, NULL);
-    event_add(s->sig_pipe, NULL);
-    event_add(s->sig_hup, NULL);
     wr_flow_init(s);
     if (load_definitions(s))
         return -1;
     if (s->watermark)
         wr_log(WR_LOG_INFO, "memory high watermark: %llu bytes",
                (unsigned long long)s->watermark);
+    return 0;
+}
 
+int
+wr_server_listen(struct wr_server *s)
+{
+    const struct wr_config *cfg = &s->cfg;
+    char err[600];
+
+    s->sig_int = evsignal_new(s->base, SIGINT, on_signal, s);
+    s->sig_term = evsignal_new(s->base, SIGTERM, on_signal, s);
+    s->sig_pipe = evsignal_new(s->base, SIGPIPE, on_signal, s);
+    s->sig_hup = evsignal_new(s->base, SIGHUP, on_signal, s);
+    s->sig_usr1 = evsignal_new(s->base, SIGUSR1, on_signal, s);
+    event_add(s->sig_int, NULL);
+    event_add(s->sig_term, NULL);
+    event_add(s->sig_pipe, NULL);
+    event_add(s->sig_hup, NULL);
+    event_add(s->sig_usr1, NULL);
     s->listener = listen_on(s, cfg->bind, cfg->port, on_accept, s->bound,
                             sizeof(s->bound));
     if (s->listener == NULL)
@@ -342,9 +363,14 @@ wr_server_cleanup(struct wr_server *s)
         event_free(s->sig_hup);
     if (s->stop_ev)
         event_free(s->stop_ev);
-    event_free(s->reap_ev);
-    event_free(s->sig_int);
-    event_free(s->sig_term);
-    event_free(s->sig_pipe);
-    event_base_free(s->base);
+    if (s->reap_ev)
+        event_free(s->reap_ev);
+    if (s->sig_int) {
+        event_free(s->sig_int);
+        event_free(s->sig_term);
+        event_free(s->sig_pipe);
+        event_free(s->sig_usr1);
+    }
+    if (s->base)
+        event_base_free(s->base);
 }
