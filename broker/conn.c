@@ -178,12 +178,13 @@ wr_conn_drop(struct wr_conn *c, const char *why)
     wr_server_schedule_reap(c->srv);
 }
 
-/* Queue the last bytes, stop reading, drop once they are written. */
+/* Queue the last bytes, drop once they are written. Input that still
+ * arrives is read and thrown away (read_cb): closing a socket with unread
+ * input sends RST, which may destroy the last bytes still in flight. */
 static void
 conn_flush_and_close(struct wr_conn *c)
 {
     c->state = WR_CONN_FLUSHING;
-    bufferevent_disable(c->bev, EV_READ);
     bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
     if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
         wr_conn_drop(c, "closed by peer");
@@ -575,8 +576,9 @@ frame_error(struct wr_conn *c, int rc, const uint8_t *hdr, size_t n)
     wr_log(WR_LOG_INFO, "conn %llu %s: frame error (%s): %s",
            (unsigned long long)c->id, c->peer, wr_strerror(rc), sample);
     wr_conn_error(c, WR_REPLY_FRAME_ERROR, 0, "%s", wr_strerror(rc));
-    /* Nothing after a broken frame can be parsed: stop reading. */
-    bufferevent_disable(c->bev, EV_READ);
+    /* Nothing after a broken frame can be parsed, not even a close-ok:
+     * send the close and drop the connection once it is written. */
+    conn_flush_and_close(c);
 }
 
 static void
@@ -652,6 +654,8 @@ read_cb(struct bufferevent *bev, void *arg)
                                              struct wr_chan, confirm_link);
         wr_chan_flush_confirms(ch);
     }
+    if (c->state >= WR_CONN_FLUSHING)
+        evbuffer_drain(in, evbuffer_get_length(in));
     wr_flow_check(c->srv);
 }
 
