@@ -385,6 +385,7 @@ static void
 content_body(struct wr_chan *ch, const struct wr_frame *f)
 {
     struct wr_msg *m = ch->pending;
+    int rc;
 
     if (f->size > m->body_size - m->body_received) {
         wr_conn_error(ch->conn, WR_REPLY_FRAME_ERROR, WR_BASIC_PUBLISH,
@@ -392,9 +393,10 @@ content_body(struct wr_chan *ch, const struct wr_frame *f)
                       (unsigned long long)m->body_size);
         return;
     }
-    memcpy(m->body + m->body_received, f->payload, f->size);
-    m->body_received += f->size;
-    if (m->body_received == m->body_size)
+    /* The size is checked above and out of memory aborts the broker. */
+    rc = wr_msg_body_append(&ch->pending, f->payload, f->size);
+    wr_assert(rc == WR_OK);
+    if (ch->pending->body_received == ch->pending->body_size)
         content_complete(ch);
 }
 

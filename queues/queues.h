@@ -35,6 +35,7 @@ struct wr_msg {
     uint32_t props_len;        /* encoded property list length */
     uint32_t bcc_len;          /* routing-only BCC keys, see wr_msg_bcc */
     uint32_t delivery_count;   /* returns to its queue (x-delivery-limit) */
+    bool body_grows;           /* room grows with wr_msg_body_append */
     int64_t ttl;               /* expiration property in ms, -1 when absent */
     uint64_t body_size;        /* declared by the content header */
     uint64_t body_received;    /* filled so far while assembling */
@@ -55,6 +56,10 @@ struct wr_msg_spec {
      * field array of long strings. Kept for routing only. */
     struct wr_bytes bcc;
     uint64_t body_size; /* room to allocate; ignored with share_body */
+    /* Allocate room for the first WR_MSG_BODY_PREALLOC bytes of the body
+     * only; wr_msg_body_append grows it as the bytes arrive. For bodies
+     * announced by a peer, which may never send them. */
+    bool body_grows;
     /* When set, the new message shares this complete message's body
      * (takes a reference to its owner) instead of allocating one. */
     struct wr_msg *share_body;
@@ -68,6 +73,19 @@ struct wr_msg_spec {
  * message with its own body is filled by the caller through m->body and
  * m->body_received; a shared body is complete at once. */
 struct wr_msg *wr_msg_build(const struct wr_msg_spec *spec);
+
+/* Body bytes a message built with body_grows has room for before
+ * wr_msg_body_append grows it (docs/internals/MESSAGES.md). */
+#define WR_MSG_BODY_PREALLOC (64 * 1024)
+
+/* Appends n body bytes to a message being assembled with its own body.
+ * With body_grows the allocation grows with the bytes received (doubling,
+ * up to body_size), so a content header announcing 128 MiB costs nothing
+ * until they arrive. The caller holds the only reference (asserted): the
+ * message may move, *mp is updated. Returns WR_OK, WR_ERR_INVALID when n
+ * is more than what is left of body_size, or WR_ERR_NOMEM (the message is
+ * left as it was). */
+int wr_msg_body_append(struct wr_msg **mp, const uint8_t *p, size_t n);
 
 /* wr_msg_build with an own body of body_size bytes and no BCC keys. */
 struct wr_msg *wr_msg_new(struct wr_bytes exchange, struct wr_bytes rkey,

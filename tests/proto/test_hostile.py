@@ -530,8 +530,6 @@ def test_huge_declared_lengths(srv, good, name):
     check_case(srv, good, case)
 
 
-@pytest.mark.xfail(run=False, reason="body reserved at header time: 25 GiB "
-                   "trips the memory alarm for the tests after (fixed next)")
 def test_declared_body_size_is_not_allocated_up_front(srv, good):
     """200 channels each announce a max_message_size (128 MiB) body and send
     a few bytes of it: the broker must not reserve 25 GiB. Memory grows
