@@ -252,6 +252,7 @@ struct wr_conn {
     uint16_t heartbeat; /* seconds, 0 = off */
     bool cancel_notify; /* client capability consumer_cancel_notify */
     bool write_blocked; /* output above its bound: deliveries paused */
+    bool read_paused;   /* output above its bound: not reading either */
     struct wr_vhost *vh;
     char *user;
     char *client_name;      /* connection_name client property, if any */

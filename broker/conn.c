@@ -185,6 +185,11 @@ static void
 conn_flush_and_close(struct wr_conn *c)
 {
     c->state = WR_CONN_FLUSHING;
+    if (c->read_paused) {
+        c->read_paused = false;
+        if (!c->flow_blocked)
+            bufferevent_enable(c->bev, EV_READ);
+    }
     bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
     if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
         wr_conn_drop(c, "closed by peer");
@@ -654,8 +659,18 @@ read_cb(struct bufferevent *bev, void *arg)
                                              struct wr_chan, confirm_link);
         wr_chan_flush_confirms(ch);
     }
-    if (c->state >= WR_CONN_FLUSHING)
+    if (c->state >= WR_CONN_FLUSHING) {
         evbuffer_drain(in, evbuffer_get_length(in));
+    } else if (evbuffer_get_length(bufferevent_get_output(bev)) >=
+               c->srv->cfg.output_limit) {
+        /* A peer that does not read what we send (replies, returns,
+         * confirms, deliveries) must not make us buffer without limit:
+         * past output_limit, stop reading from it too, so TCP pushes back
+         * on it, until the output has drained to half (write_cb). */
+        c->write_blocked = true;
+        c->read_paused = true;
+        bufferevent_disable(bev, EV_READ);
+    }
     wr_flow_check(c->srv);
 }
 
@@ -671,7 +686,15 @@ write_cb(struct bufferevent *bev, void *arg)
         return;
     }
     wr_flow_check(c->srv);
-    if (c->write_blocked && left <= c->srv->cfg.output_limit / 2) {
+    if (left > c->srv->cfg.output_limit / 2)
+        return;
+    if (c->read_paused) {
+        c->read_paused = false;
+        c->last_recv = wr_now(); /* it read our output: it is alive */
+        if (!c->flow_blocked)
+            bufferevent_enable(bev, EV_READ);
+    }
+    if (c->write_blocked) {
         c->write_blocked = false;
         for (uint32_t i = 0; i < c->nchans; i++)
             if (c->chans[i])
@@ -743,9 +766,10 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
     case WR_CONN_OPEN:
         if (c->heartbeat == 0)
             return;
-        /* A blocked publisher is not read from, so its heartbeats are not
-         * seen either (RabbitMQ suspends the check the same way). */
-        if (!c->flow_blocked &&
+        /* A blocked publisher, or a peer whose output is over its bound,
+         * is not read from, so its heartbeats are not seen either
+         * (RabbitMQ suspends the check the same way). */
+        if (!c->flow_blocked && !c->read_paused &&
             now - c->last_recv > 2 * (int64_t)c->heartbeat) {
             wr_log(WR_LOG_NOTICE,
                    "conn %llu %s: missed heartbeats from "

@@ -737,7 +737,6 @@ def send_until_blocked(sock, data, limit_bytes, stall=1.0):
     return sent, False
 
 
-@pytest.mark.xfail(strict=True, reason="output buffered without limit (fixed next)")
 def test_publisher_that_never_reads(srv, good):
     """A client publishes mandatory messages nobody can route, with
     confirms, and never reads: every one makes the broker write a
