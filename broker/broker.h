@@ -44,7 +44,9 @@ struct wr_server {
     struct wr_list reap;   /* closed connections waiting to be freed */
     struct event *reap_ev; /* deferred free (STYLE 5.9) */
     struct event *sig_int, *sig_term, *sig_pipe, *sig_usr1;
-    struct event *stop_ev; /* shutdown deadline */
+    struct event *stop_ev;   /* shutdown deadline */
+    struct event *accept_ev; /* resumes accepting after EMFILE */
+    bool accept_failing;     /* logged an accept error, none since */
     uint64_t next_conn_id;
     uint64_t publish_seq; /* orders messages within queues (requeue) */
     uint32_t nconns;

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#define ACCEPT_PAUSE_MS 100 /* after EMFILE and the like */
+
 static void
 accept_one(struct wr_server *s, evutil_socket_t fd, struct sockaddr *sa,
            bool tls)
@@ -32,6 +34,7 @@ accept_one(struct wr_server *s, evutil_socket_t fd, struct sockaddr *sa,
         evutil_closesocket(fd);
         return;
     }
+    s->accept_failing = false;
     wr_conn_accept(s, fd, sa, tls);
 }
 
@@ -54,12 +57,37 @@ on_accept_tls(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 }
 
 static void
+accept_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct wr_server *s = arg;
+
+    (void)fd;
+    (void)what;
+    if (s->stopping)
+        return;
+    if (s->listener)
+        evconnlistener_enable(s->listener);
+    if (s->ssl_listener)
+        evconnlistener_enable(s->ssl_listener);
+}
+
+static void
 on_accept_error(struct evconnlistener *l, void *arg)
 {
-    (void)l;
-    (void)arg;
-    /* EMFILE and friends: log and keep listening. */
-    wr_log(WR_LOG_WARN, "accept failed: %s", strerror(errno));
+    struct wr_server *s = arg;
+    struct timeval pause = {0, ACCEPT_PAUSE_MS * 1000};
+    int err = EVUTIL_SOCKET_ERROR();
+
+    /* EMFILE and friends: the connection stays in the backlog, so the
+     * listener would wake again at once, forever: a busy loop writing a
+     * log line each turn. Stop accepting for a moment instead (the
+     * backlog waits), and log once until an accept succeeds again. */
+    if (!s->accept_failing)
+        wr_log(WR_LOG_WARN, "accept failed: %s; retrying every %d ms",
+               evutil_socket_error_to_string(err), ACCEPT_PAUSE_MS);
+    s->accept_failing = true;
+    evconnlistener_disable(l);
+    evtimer_add(s->accept_ev, &pause);
 }
 
 static void
@@ -286,6 +314,7 @@ wr_server_listen(struct wr_server *s)
     s->sig_pipe = evsignal_new(s->base, SIGPIPE, on_signal, s);
     s->sig_hup = evsignal_new(s->base, SIGHUP, on_signal, s);
     s->sig_usr1 = evsignal_new(s->base, SIGUSR1, on_signal, s);
+    s->accept_ev = evtimer_new(s->base, accept_resume_cb, s);
     event_add(s->sig_int, NULL);
     event_add(s->sig_term, NULL);
     event_add(s->sig_pipe, NULL);
@@ -363,6 +392,8 @@ wr_server_cleanup(struct wr_server *s)
         event_free(s->sig_hup);
     if (s->stop_ev)
         event_free(s->stop_ev);
+    if (s->accept_ev)
+        event_free(s->accept_ev);
     if (s->reap_ev)
         event_free(s->reap_ev);
     if (s->sig_int) {

@@ -840,7 +840,6 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-@pytest.mark.xfail(strict=True, reason="accept loop spins on EMFILE (fixed next)")
 def test_out_of_file_descriptors(tmp_path):
     """More connections than the broker has file descriptors (EMFILE): it
     must not spin on the listener (it used to, at 100% CPU, logging
