@@ -64,6 +64,11 @@ int wr_server_init(struct wr_server *s, const struct wr_config *cfg);
  * the TLS certificates; SIGUSR1: log stats) and opens the AMQP and AMQPS
  * listeners. Returns 0 or -1 (logged). */
 int wr_server_listen(struct wr_server *s);
+/* Makes listener l pause for 100 ms when accept fails (out of file
+ * descriptors) instead of waking again at once, forever, and logs that
+ * at most once a second. For a listener that lives as long as the event
+ * base (the HTTP API's); the AMQP listeners have their own. */
+void wr_listener_pause_on_error(struct evconnlistener *l);
 /* Logs one "stats: connections=N alloc_used=BYTES" line at NOTICE. */
 void wr_server_log_stats(struct wr_server *s);
 /* Runs the loop until SIGINT/SIGTERM. Returns the exit status. */

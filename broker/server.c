@@ -63,7 +63,7 @@ accept_resume_cb(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
-    if (s->stopping)
+    if (s->stopping) /* the listeners are gone */
         return;
     if (s->listener)
         evconnlistener_enable(s->listener);
@@ -88,6 +88,38 @@ on_accept_error(struct evconnlistener *l, void *arg)
     s->accept_failing = true;
     evconnlistener_disable(l);
     evtimer_add(s->accept_ev, &pause);
+}
+
+static void
+other_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    evconnlistener_enable(arg);
+}
+
+static void
+on_other_accept_error(struct evconnlistener *l, void *arg)
+{
+    static int64_t logged; /* monotonic seconds */
+    struct timeval pause = {0, ACCEPT_PAUSE_MS * 1000};
+    int err = EVUTIL_SOCKET_ERROR();
+
+    (void)arg;
+    if (wr_now() != logged) {
+        logged = wr_now();
+        wr_log(WR_LOG_WARN, "HTTP API: accept failed: %s; retrying every %d ms",
+               evutil_socket_error_to_string(err), ACCEPT_PAUSE_MS);
+    }
+    evconnlistener_disable(l);
+    event_base_once(evconnlistener_get_base(l), -1, EV_TIMEOUT, other_resume_cb,
+                    l, &pause);
+}
+
+void
+wr_listener_pause_on_error(struct evconnlistener *l)
+{
+    evconnlistener_set_error_cb(l, on_other_accept_error);
 }
 
 static void
