@@ -171,19 +171,36 @@ valgrind: deps
 FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN = $(patsubst tests/fuzz/%.c,build-fuzz/%,$(FUZZ_SRC))
 FUZZ_SECONDS ?= 60
+FUZZ_CC = clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(COMMON_SRC) $(PROTO_SRC) $(QUEUES_SRC) $(EXCH_SRC)
 	@mkdir -p build-fuzz
-	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $^
+	$(FUZZ_CC) -o $@ $^
+# The configuration parser and the logger it reports through.
+build-fuzz/fuzz_config: tests/fuzz/fuzz_config.c broker/config.c broker/log.c $(COMMON_SRC)
+	@mkdir -p build-fuzz
+	$(FUZZ_CC) -o $@ $^
+# A whole connection: the broker on libevent, with no sockets.
+build-fuzz/fuzz_conn: tests/fuzz/fuzz_conn.c $(BROKER_SRC) $(COMMON_SRC) $(PROTO_SRC) $(QUEUES_SRC) $(EXCH_SRC)
+	@mkdir -p build-fuzz
+	$(FUZZ_CC) $(BROKER_CFLAGS) -o $@ $^ $(BROKER_LIBS)
 # New inputs go to build-fuzz/corpus-NAME; the committed seeds in
 # tests/fuzz/corpus/NAME are only read (merge new finds in by hand with
-# -merge=1 when they are worth keeping).
+# -merge=1 when they are worth keeping). A crash, leak or timeout fails
+# the target: its input is build-fuzz/NAME-crash-* (keep it in the
+# corpus once fixed), its log build-fuzz/NAME.log.
 fuzz: deps $(FUZZ_BIN)
 	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); \
 	  mkdir -p build-fuzz/corpus-$$n tests/fuzz/corpus/$$n; \
-	  echo "== $$n ($(FUZZ_SECONDS) s)"; \
+	  echo "== $$n ($(FUZZ_SECONDS) s)"; rc=0; \
 	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-	    build-fuzz/corpus-$$n tests/fuzz/corpus/$$n 2>&1 | \
-	    grep -E 'stat::number_of_executed_units|ERROR|SUMMARY|Done'; done
+	    -artifact_prefix=build-fuzz/$$n- \
+	    build-fuzz/corpus-$$n tests/fuzz/corpus/$$n \
+	    > build-fuzz/$$n.log 2>&1 || rc=$$?; \
+	  grep -E 'stat::number_of_executed_units|ERROR|SUMMARY|Done' \
+	    build-fuzz/$$n.log || true; \
+	  if [ $$rc -ne 0 ]; then tail -40 build-fuzz/$$n.log; \
+	    echo "$$n failed (exit $$rc), log: build-fuzz/$$n.log"; exit 1; fi; \
+	done
 
 bench: all
 	$(PYTHON) bench/run.py

@@ -43,8 +43,10 @@ struct wr_server {
     struct wr_list conns;  /* of wr_conn.link */
     struct wr_list reap;   /* closed connections waiting to be freed */
     struct event *reap_ev; /* deferred free (STYLE 5.9) */
-    struct event *sig_int, *sig_term, *sig_pipe;
-    struct event *stop_ev; /* shutdown deadline */
+    struct event *sig_int, *sig_term, *sig_pipe, *sig_usr1;
+    struct event *stop_ev;   /* shutdown deadline */
+    struct event *accept_ev; /* resumes accepting after EMFILE */
+    bool accept_failing;     /* logged an accept error, none since */
     uint64_t next_conn_id;
     uint64_t publish_seq; /* orders messages within queues (requeue) */
     uint32_t nconns;
@@ -54,7 +56,21 @@ struct wr_server {
     struct wr_mgmt *mgmt; /* the HTTP management API (mgmt.c) */
 };
 
+/* Sets up the event base, the reaper, memory flow control and the
+ * definitions (users, vhosts); no sockets, no signal handlers (the
+ * connection fuzzer runs a server like this). Returns 0 or -1 (logged). */
 int wr_server_init(struct wr_server *s, const struct wr_config *cfg);
+/* Installs the signal handlers (SIGINT/SIGTERM: shut down; SIGHUP: reload
+ * the TLS certificates; SIGUSR1: log stats) and opens the AMQP and AMQPS
+ * listeners. Returns 0 or -1 (logged). */
+int wr_server_listen(struct wr_server *s);
+/* Makes listener l pause for 100 ms when accept fails (out of file
+ * descriptors) instead of waking again at once, forever, and logs that
+ * at most once a second. For a listener that lives as long as the event
+ * base (the HTTP API's); the AMQP listeners have their own. */
+void wr_listener_pause_on_error(struct evconnlistener *l);
+/* Logs one "stats: connections=N alloc_used=BYTES" line at NOTICE. */
+void wr_server_log_stats(struct wr_server *s);
 /* Runs the loop until SIGINT/SIGTERM. Returns the exit status. */
 int wr_server_run(struct wr_server *s);
 void wr_server_cleanup(struct wr_server *s);
@@ -243,6 +259,7 @@ struct wr_conn {
     uint16_t heartbeat; /* seconds, 0 = off */
     bool cancel_notify; /* client capability consumer_cancel_notify */
     bool write_blocked; /* output above its bound: deliveries paused */
+    bool read_paused;   /* output above its bound: not reading either */
     struct wr_vhost *vh;
     char *user;
     char *client_name;      /* connection_name client property, if any */
@@ -261,6 +278,12 @@ struct wr_conn {
 /* Takes a new socket; tls selects the AMQPS listener's TLS context. */
 void wr_conn_accept(struct wr_server *s, int fd, const struct sockaddr *sa,
                     bool tls);
+/* Serves a new connection from peer address sa on bev (takes ownership:
+ * freed with the connection). wr_conn_accept uses it with a socket (or
+ * TLS) bufferevent; the connection fuzzer with one end of a
+ * bufferevent_pair. */
+void wr_conn_attach(struct wr_server *s, struct bufferevent *bev,
+                    const struct sockaddr *sa, bool tls);
 /* Closes the connection with connection.close (AMQP 0-9-1 hard error):
  * every channel is torn down, unacked messages go back to their queues. */
 void wr_conn_error(struct wr_conn *c, uint16_t code, uint32_t method_id,

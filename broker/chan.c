@@ -386,6 +386,7 @@ static void
 content_body(struct wr_chan *ch, const struct wr_frame *f)
 {
     struct wr_msg *m = ch->pending;
+    int rc;
 
     if (f->size > m->body_size - ch->pending_received) {
         wr_conn_error(ch->conn, WR_REPLY_FRAME_ERROR, WR_BASIC_PUBLISH,
@@ -393,9 +394,11 @@ content_body(struct wr_chan *ch, const struct wr_frame *f)
                       (unsigned long long)m->body_size);
         return;
     }
-    memcpy(m->body + ch->pending_received, f->payload, f->size);
-    ch->pending_received += f->size;
-    if (ch->pending_received == m->body_size)
+    /* The size is checked above and out of memory aborts the broker. */
+    rc = wr_msg_body_append(&ch->pending, &ch->pending_received, f->payload,
+                            f->size);
+    wr_assert(rc == WR_OK);
+    if (ch->pending_received == ch->pending->body_size)
         content_complete(ch);
 }
 

@@ -234,6 +234,7 @@ basic_consume(struct wr_chan *ch, const struct wr_basic_consume *a)
 {
     struct wr_queue *q;
     char tag[256];
+    size_t tag_len;
     struct wr_bconsumer *bc;
     struct wr_list *pos, *tmp;
     int32_t priority;
@@ -249,15 +250,21 @@ basic_consume(struct wr_chan *ch, const struct wr_basic_consume *a)
     q = wr_chan_find_queue(ch, a->queue, WR_BASIC_CONSUME);
     if (q == NULL || !consumer_priority(ch, q, a->arguments, &priority))
         return;
-    if (a->consumer_tag.len == 0)
+    /* A consumer tag is a short string: any bytes, NULs included. */
+    if (a->consumer_tag.len == 0) {
         random_tag(tag, sizeof(tag), "amq.ctag-");
-    else
-        snprintf(tag, sizeof(tag), "%.*s", (int)a->consumer_tag.len,
-                 a->consumer_tag.ptr);
-    if (wr_hmap_get(&ch->consumers_by_tag, tag, strlen(tag)) ||
-        (ch->reply_tag && strcmp(ch->reply_tag, tag) == 0)) {
+        tag_len = strlen(tag);
+    } else {
+        tag_len = WR_MIN(a->consumer_tag.len, 255u);
+        memcpy(tag, a->consumer_tag.ptr, tag_len);
+        tag[tag_len] = '\0';
+    }
+    if (wr_hmap_get(&ch->consumers_by_tag, tag, tag_len) ||
+        (ch->reply_tag && strlen(ch->reply_tag) == tag_len &&
+         memcmp(ch->reply_tag, tag, tag_len) == 0)) {
         wr_conn_error(ch->conn, WR_REPLY_NOT_ALLOWED, WR_BASIC_CONSUME,
-                      "attempt to reuse consumer tag '%s'", tag);
+                      "attempt to reuse consumer tag '%.*s'", (int)tag_len,
+                      tag);
         return;
     }
     wr_list_for_each_safe(pos, tmp, &q->consumers)
@@ -275,8 +282,8 @@ basic_consume(struct wr_chan *ch, const struct wr_basic_consume *a)
     bc->base.exclusive = a->exclusive;
     bc->base.priority = priority;
     bc->ch = ch;
-    bc->tag = wr_strdup(tag);
-    bc->tag_len = (uint8_t)strlen(tag);
+    bc->tag = wr_strndup(tag, tag_len);
+    bc->tag_len = (uint8_t)tag_len;
     bc->no_ack = a->no_ack;
     bc->prefetch = ch->prefetch_default;
     wr_hmap_put(&ch->consumers_by_tag, bc->tag, bc->tag_len, bc, NULL);
@@ -286,7 +293,8 @@ basic_consume(struct wr_chan *ch, const struct wr_basic_consume *a)
     wr_queue_touch(q);
     if (!a->no_wait) {
         struct wr_method ok = {.id = WR_BASIC_CONSUME_OK};
-        ok.u.basic_consume_ok.consumer_tag = wr_bytes_str(tag);
+        ok.u.basic_consume_ok.consumer_tag =
+            (struct wr_bytes){(const uint8_t *)tag, (uint32_t)tag_len};
         wr_conn_send_method(ch->conn, ch->id, &ok);
     }
     /* Deliveries follow consume-ok. */

@@ -178,12 +178,18 @@ wr_conn_drop(struct wr_conn *c, const char *why)
     wr_server_schedule_reap(c->srv);
 }
 
-/* Queue the last bytes, stop reading, drop once they are written. */
+/* Queue the last bytes, drop once they are written. Input that still
+ * arrives is read and thrown away (read_cb): closing a socket with unread
+ * input sends RST, which may destroy the last bytes still in flight. */
 static void
 conn_flush_and_close(struct wr_conn *c)
 {
     c->state = WR_CONN_FLUSHING;
-    bufferevent_disable(c->bev, EV_READ);
+    if (c->read_paused) {
+        c->read_paused = false;
+        if (!c->flow_blocked)
+            bufferevent_enable(c->bev, EV_READ);
+    }
     bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
     if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
         wr_conn_drop(c, "closed by peer");
@@ -575,8 +581,9 @@ frame_error(struct wr_conn *c, int rc, const uint8_t *hdr, size_t n)
     wr_log(WR_LOG_INFO, "conn %llu %s: frame error (%s): %s",
            (unsigned long long)c->id, c->peer, wr_strerror(rc), sample);
     wr_conn_error(c, WR_REPLY_FRAME_ERROR, 0, "%s", wr_strerror(rc));
-    /* Nothing after a broken frame can be parsed: stop reading. */
-    bufferevent_disable(c->bev, EV_READ);
+    /* Nothing after a broken frame can be parsed, not even a close-ok:
+     * send the close and drop the connection once it is written. */
+    conn_flush_and_close(c);
 }
 
 static void
@@ -652,6 +659,18 @@ read_cb(struct bufferevent *bev, void *arg)
                                              struct wr_chan, confirm_link);
         wr_chan_flush_confirms(ch);
     }
+    if (c->state >= WR_CONN_FLUSHING) {
+        evbuffer_drain(in, evbuffer_get_length(in));
+    } else if (evbuffer_get_length(bufferevent_get_output(bev)) >=
+               c->srv->cfg.output_limit) {
+        /* A peer that does not read what we send (replies, returns,
+         * confirms, deliveries) must not make us buffer without limit:
+         * past output_limit, stop reading from it too, so TCP pushes back
+         * on it, until the output has drained to half (write_cb). */
+        c->write_blocked = true;
+        c->read_paused = true;
+        bufferevent_disable(bev, EV_READ);
+    }
     wr_flow_check(c->srv);
 }
 
@@ -667,7 +686,15 @@ write_cb(struct bufferevent *bev, void *arg)
         return;
     }
     wr_flow_check(c->srv);
-    if (c->write_blocked && left <= c->srv->cfg.output_limit / 2) {
+    if (left > c->srv->cfg.output_limit / 2)
+        return;
+    if (c->read_paused) {
+        c->read_paused = false;
+        c->last_recv = wr_now(); /* it read our output: it is alive */
+        if (!c->flow_blocked)
+            bufferevent_enable(bev, EV_READ);
+    }
+    if (c->write_blocked) {
         c->write_blocked = false;
         for (uint32_t i = 0; i < c->nchans; i++)
             if (c->chans[i])
@@ -739,9 +766,10 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
     case WR_CONN_OPEN:
         if (c->heartbeat == 0)
             return;
-        /* A blocked publisher is not read from, so its heartbeats are not
-         * seen either (RabbitMQ suspends the check the same way). */
-        if (!c->flow_blocked &&
+        /* A blocked publisher, or a peer whose output is over its bound,
+         * is not read from, so its heartbeats are not seen either
+         * (RabbitMQ suspends the check the same way). */
+        if (!c->flow_blocked && !c->read_paused &&
             now - c->last_recv > 2 * (int64_t)c->heartbeat) {
             wr_log(WR_LOG_NOTICE,
                    "conn %llu %s: missed heartbeats from "
@@ -778,11 +806,12 @@ arm_timer(struct wr_conn *c, int64_t ms)
 }
 
 void
-wr_conn_accept(struct wr_server *s, int fd, const struct sockaddr *sa, bool tls)
+wr_conn_attach(struct wr_server *s, struct bufferevent *bev,
+               const struct sockaddr *sa, bool tls)
 {
     struct wr_conn *c;
     char host[INET6_ADDRSTRLEN] = "?";
-    int one = 1, port = 0;
+    int port = 0;
 
     if (sa->sa_family == AF_INET) {
         const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
@@ -793,8 +822,6 @@ wr_conn_accept(struct wr_server *s, int fd, const struct sockaddr *sa, bool tls)
         inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
         port = ntohs(in6->sin6_port);
     }
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    evutil_make_socket_nonblocking(fd);
     c = wr_calloc(1, sizeof(*c));
     c->srv = s;
     c->id = ++s->next_conn_id;
@@ -810,15 +837,7 @@ wr_conn_accept(struct wr_server *s, int fd, const struct sockaddr *sa, bool tls)
     wr_list_init(&c->exclusive_queues);
     wr_list_init(&c->confirm_chans);
     wr_list_init(&c->vh_link);
-    c->bev = tls ? wr_tls_bev_new(s->tls, s->base, fd)
-                 : bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
-    if (c->bev == NULL) {
-        wr_log(WR_LOG_WARN, "conn %llu %s: cannot set up the connection",
-               (unsigned long long)c->id, c->peer);
-        evutil_closesocket(fd);
-        wr_free(c);
-        return;
-    }
+    c->bev = bev;
     c->timer = evtimer_new(s->base, timer_cb, c);
     bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
     bufferevent_setwatermark(c->bev, EV_WRITE, s->cfg.output_limit / 2, 0);
@@ -829,4 +848,22 @@ wr_conn_accept(struct wr_server *s, int fd, const struct sockaddr *sa, bool tls)
     arm_timer(c, s->cfg.handshake_timeout);
     wr_log(WR_LOG_INFO, "conn %llu %s: accepted%s", (unsigned long long)c->id,
            c->peer, tls ? " on the TLS listener" : "");
+}
+
+void
+wr_conn_accept(struct wr_server *s, int fd, const struct sockaddr *sa, bool tls)
+{
+    struct bufferevent *bev;
+    int one = 1;
+
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    evutil_make_socket_nonblocking(fd);
+    bev = tls ? wr_tls_bev_new(s->tls, s->base, fd)
+              : bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    if (bev == NULL) {
+        wr_log(WR_LOG_WARN, "cannot set up a%s connection", tls ? " TLS" : "");
+        evutil_closesocket(fd);
+        return;
+    }
+    wr_conn_attach(s, bev, sa, tls);
 }

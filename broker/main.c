@@ -39,7 +39,8 @@ static const char usage[] =
     "    https://ADDR:PORT' when HTTPS is on). SIGHUP reloads the TLS and\n"
     "    HTTPS certificates.\n"
     "    SIGINT or SIGTERM closes every connection with connection.close\n"
-    "    320 CONNECTION_FORCED and exits 0.\n"
+    "    320 CONNECTION_FORCED and exits 0. SIGUSR1 logs a line with the\n"
+    "    number of connections and the bytes allocated.\n"
     "\n"
     "OPTIONS\n"
     "    -c, --config FILE     read key = value settings from FILE (see\n"
@@ -231,7 +232,7 @@ main(int argc, char **argv)
     }
     wr_log_level = cfg.log_level;
     wr_alloc_set_abort_on_oom(true);
-    if (wr_server_init(&srv, &cfg)) {
+    if (wr_server_init(&srv, &cfg) || wr_server_listen(&srv)) {
         wr_server_cleanup(&srv);
         return 1;
     }

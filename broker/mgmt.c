@@ -981,6 +981,8 @@ http_bind(struct evhttp *http, const char *what, const char *addr, int port,
                what, addr, port);
         return -1;
     }
+    /* out of file descriptors: pause, do not spin (issue 7) */
+    wr_listener_pause_on_error(evhttp_bound_socket_get_listener(sock));
     getsockname(evhttp_bound_socket_get_fd(sock), (struct sockaddr *)&ss, &sl);
     if (ss.ss_family == AF_INET6) {
         struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;

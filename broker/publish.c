@@ -34,7 +34,9 @@ wr_chan_publish_message(struct wr_chan *ch, struct wr_bytes exchange,
                              .rkey = rkey,
                              .props = h->raw_props,
                              .props_len = h->raw_props_len,
-                             .body_size = h->body_size};
+                             .body_size = h->body_size,
+                             /* a peer may announce more than it sends */
+                             .body_grows = true};
     struct wr_value cc, bcc;
     bool has_cc = false, has_bcc = false, rewrite = false;
     uint8_t *hbuf = NULL, *pbuf = NULL;

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#define ACCEPT_PAUSE_MS 100 /* after EMFILE and the like */
+
 static void
 accept_one(struct wr_server *s, evutil_socket_t fd, struct sockaddr *sa,
            bool tls)
@@ -32,6 +34,7 @@ accept_one(struct wr_server *s, evutil_socket_t fd, struct sockaddr *sa,
         evutil_closesocket(fd);
         return;
     }
+    s->accept_failing = false;
     wr_conn_accept(s, fd, sa, tls);
 }
 
@@ -54,12 +57,69 @@ on_accept_tls(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 }
 
 static void
+accept_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct wr_server *s = arg;
+
+    (void)fd;
+    (void)what;
+    if (s->stopping) /* the listeners are gone */
+        return;
+    if (s->listener)
+        evconnlistener_enable(s->listener);
+    if (s->ssl_listener)
+        evconnlistener_enable(s->ssl_listener);
+}
+
+static void
 on_accept_error(struct evconnlistener *l, void *arg)
 {
-    (void)l;
+    struct wr_server *s = arg;
+    struct timeval pause = {0, ACCEPT_PAUSE_MS * 1000};
+    int err = EVUTIL_SOCKET_ERROR();
+
+    /* EMFILE and friends: the connection stays in the backlog, so the
+     * listener would wake again at once, forever: a busy loop writing a
+     * log line each turn. Stop accepting for a moment instead (the
+     * backlog waits), and log once until an accept succeeds again. */
+    if (!s->accept_failing)
+        wr_log(WR_LOG_WARN, "accept failed: %s; retrying every %d ms",
+               evutil_socket_error_to_string(err), ACCEPT_PAUSE_MS);
+    s->accept_failing = true;
+    evconnlistener_disable(l);
+    evtimer_add(s->accept_ev, &pause);
+}
+
+static void
+other_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    evconnlistener_enable(arg);
+}
+
+static void
+on_other_accept_error(struct evconnlistener *l, void *arg)
+{
+    static int64_t logged; /* monotonic seconds */
+    struct timeval pause = {0, ACCEPT_PAUSE_MS * 1000};
+    int err = EVUTIL_SOCKET_ERROR();
+
     (void)arg;
-    /* EMFILE and friends: log and keep listening. */
-    wr_log(WR_LOG_WARN, "accept failed: %s", strerror(errno));
+    if (wr_now() != logged) {
+        logged = wr_now();
+        wr_log(WR_LOG_WARN, "HTTP API: accept failed: %s; retrying every %d ms",
+               evutil_socket_error_to_string(err), ACCEPT_PAUSE_MS);
+    }
+    evconnlistener_disable(l);
+    event_base_once(evconnlistener_get_base(l), -1, EV_TIMEOUT, other_resume_cb,
+                    l, &pause);
+}
+
+void
+wr_listener_pause_on_error(struct evconnlistener *l)
+{
+    evconnlistener_set_error_cb(l, on_other_accept_error);
 }
 
 static void
@@ -139,6 +199,10 @@ on_signal(evutil_socket_t sig, short what, void *arg)
     (void)what;
     if (sig == SIGPIPE)
         return;
+    if (sig == SIGUSR1) {
+        wr_server_log_stats(s);
+        return;
+    }
     if (sig == SIGHUP) {
         reload_tls(s);
         return;
@@ -258,11 +322,18 @@ load_definitions(struct wr_server *s)
     return wr_server_save_definitions(s) == WR_OK ? 0 : -1;
 }
 
+void
+wr_server_log_stats(struct wr_server *s)
+{
+    /* One line for tests and operators (tests/proto/test_hostile.py reads
+     * it): every byte allocated through wr_malloc, libevent's included. */
+    wr_log(WR_LOG_NOTICE, "stats: connections=%u alloc_used=%zu", s->nconns,
+           wr_alloc_used());
+}
+
 int
 wr_server_init(struct wr_server *s, const struct wr_config *cfg)
 {
-    char err[600];
-
     memset(s, 0, sizeof(*s));
     s->cfg = *cfg;
     wr_list_init(&s->conns);
@@ -274,21 +345,32 @@ wr_server_init(struct wr_server *s, const struct wr_config *cfg)
     if (s->base == NULL)
         return -1;
     s->reap_ev = event_new(s->base, -1, 0, reap_cb, s);
-    s->sig_int = evsignal_new(s->base, SIGINT, on_signal, s);
-    s->sig_term = evsignal_new(s->base, SIGTERM, on_signal, s);
-    s->sig_pipe = evsignal_new(s->base, SIGPIPE, on_signal, s);
-    s->sig_hup = evsignal_new(s->base, SIGHUP, on_signal, s);
-    event_add(s->sig_int, NULL);
-    event_add(s->sig_term, NULL);
-    event_add(s->sig_pipe, NULL);
-    event_add(s->sig_hup, NULL);
     wr_flow_init(s);
     if (load_definitions(s))
         return -1;
     if (s->watermark)
         wr_log(WR_LOG_INFO, "memory high watermark: %llu bytes",
                (unsigned long long)s->watermark);
+    return 0;
+}
 
+int
+wr_server_listen(struct wr_server *s)
+{
+    const struct wr_config *cfg = &s->cfg;
+    char err[600];
+
+    s->sig_int = evsignal_new(s->base, SIGINT, on_signal, s);
+    s->sig_term = evsignal_new(s->base, SIGTERM, on_signal, s);
+    s->sig_pipe = evsignal_new(s->base, SIGPIPE, on_signal, s);
+    s->sig_hup = evsignal_new(s->base, SIGHUP, on_signal, s);
+    s->sig_usr1 = evsignal_new(s->base, SIGUSR1, on_signal, s);
+    s->accept_ev = evtimer_new(s->base, accept_resume_cb, s);
+    event_add(s->sig_int, NULL);
+    event_add(s->sig_term, NULL);
+    event_add(s->sig_pipe, NULL);
+    event_add(s->sig_hup, NULL);
+    event_add(s->sig_usr1, NULL);
     s->listener = listen_on(s, cfg->bind, cfg->port, on_accept, s->bound,
                             sizeof(s->bound));
     if (s->listener == NULL)
@@ -364,9 +446,16 @@ wr_server_cleanup(struct wr_server *s)
         event_free(s->sig_hup);
     if (s->stop_ev)
         event_free(s->stop_ev);
-    event_free(s->reap_ev);
-    event_free(s->sig_int);
-    event_free(s->sig_term);
-    event_free(s->sig_pipe);
-    event_base_free(s->base);
+    if (s->accept_ev)
+        event_free(s->accept_ev);
+    if (s->reap_ev)
+        event_free(s->reap_ev);
+    if (s->sig_int) {
+        event_free(s->sig_int);
+        event_free(s->sig_term);
+        event_free(s->sig_pipe);
+        event_free(s->sig_usr1);
+    }
+    if (s->base)
+        event_base_free(s->base);
 }

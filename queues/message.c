@@ -40,6 +40,22 @@ wr_expiration_parse(struct wr_bytes s, int64_t *ms, char *why, size_t cap)
     return WR_OK;
 }
 
+/* The body's allocated room once `received` bytes of it have arrived, for
+ * a message built with body_grows: WR_MSG_BODY_PREALLOC, doubled as
+ * needed, never more than body_size. */
+static uint64_t
+body_room(uint64_t body_size, uint64_t received)
+{
+    uint64_t room = WR_MSG_BODY_PREALLOC;
+
+    while (room < received && room < body_size) {
+        if (room > UINT64_MAX / 2)
+            return body_size;
+        room *= 2;
+    }
+    return WR_MIN(room, body_size);
+}
+
 struct wr_msg *
 wr_msg_build(const struct wr_msg_spec *sp)
 {
@@ -65,7 +81,9 @@ wr_msg_build(const struct wr_msg_spec *sp)
             (size_t)sp->props_len + sp->bcc.len;
     if (own_body > SIZE_MAX - fixed)
         return NULL;
-    m = wr_malloc(fixed + (size_t)own_body);
+    m = wr_malloc(fixed + (size_t)(sp->body_grows && !owner
+                                       ? body_room(own_body, 0)
+                                       : own_body));
     if (m == NULL)
         return NULL;
     m->refcount = 1;
@@ -76,6 +94,7 @@ wr_msg_build(const struct wr_msg_spec *sp)
     m->props_len = sp->props_len;
     m->bcc_len = sp->bcc.len;
     m->delivery_count = 0;
+    m->body_grows = sp->body_grows && !owner;
     m->ttl = -1;
     if ((p.flags & WR_PROP_EXPIRATION) &&
         wr_expiration_parse(p.expiration, &m->ttl, why, sizeof(why)) != WR_OK)
@@ -113,6 +132,38 @@ wr_msg_new(struct wr_bytes exchange, struct wr_bytes rkey, const uint8_t *props,
                              .body_size = body_size};
 
     return wr_msg_build(&sp);
+}
+
+int
+wr_msg_body_append(struct wr_msg **mp, uint64_t *received, const uint8_t *p,
+                   size_t n)
+{
+    struct wr_msg *m = *mp;
+    uint64_t room, need, got = *received;
+
+    wr_assert(m->refcount == 1 && m->body_owner == NULL);
+    if (n > m->body_size - got)
+        return WR_ERR_INVALID;
+    room = m->body_grows ? body_room(m->body_size, got) : m->body_size;
+    need = m->body_grows ? body_room(m->body_size, got + n) : m->body_size;
+    if (need > room) {
+        size_t fixed = sizeof(*m) + m->exchange_len + m->rkey_len +
+                       (size_t)m->props_len + m->bcc_len;
+        struct wr_msg *nm;
+
+        if (need > SIZE_MAX - fixed)
+            return WR_ERR_NOMEM;
+        nm = wr_realloc(m, fixed + (size_t)need);
+        if (nm == NULL)
+            return WR_ERR_NOMEM;
+        nm->body =
+            (uint8_t *)wr_msg_props_data(nm) + nm->props_len + nm->bcc_len;
+        *mp = m = nm;
+    }
+    if (n)
+        memcpy(m->body + got, p, n);
+    *received = got + n;
+    return WR_OK;
 }
 
 void

@@ -35,7 +35,8 @@ struct wr_msg {
     uint8_t priority;        /* basic property, 0 when absent */
     uint8_t exchange_len;    /* exchange name length */
     uint8_t rkey_len;        /* routing key length */
-    uint8_t persistent;      /* delivery-mode 2 */
+    uint8_t persistent : 1;  /* delivery-mode 2 */
+    uint8_t body_grows : 1;  /* room grows with wr_msg_body_append */
     uint32_t props_len;      /* encoded property list length */
     uint32_t bcc_len;        /* routing-only BCC keys, see wr_msg_bcc */
     uint32_t delivery_count; /* returns to its queue (x-delivery-limit) */
@@ -58,6 +59,10 @@ struct wr_msg_spec {
      * field array of long strings. Kept for routing only. */
     struct wr_bytes bcc;
     uint64_t body_size; /* room to allocate; ignored with share_body */
+    /* Allocate room for the first WR_MSG_BODY_PREALLOC bytes of the body
+     * only; wr_msg_body_append grows it as the bytes arrive. For bodies
+     * announced by a peer, which may never send them. */
+    bool body_grows;
     /* When set, the new message shares this complete message's body
      * (takes a reference to its owner) instead of allocating one. */
     struct wr_msg *share_body;
@@ -71,6 +76,21 @@ struct wr_msg_spec {
  * message with its own body is filled by the caller through m->body (the
  * caller counts what it wrote); a shared body is complete at once. */
 struct wr_msg *wr_msg_build(const struct wr_msg_spec *spec);
+
+/* Body bytes a message built with body_grows has room for before
+ * wr_msg_body_append grows it (docs/internals/MESSAGES.md). */
+#define WR_MSG_BODY_PREALLOC (64 * 1024)
+
+/* Appends n body bytes to a message being assembled with its own body;
+ * *received counts the bytes written so far (the caller keeps it, so the
+ * message header need not). With body_grows the allocation grows with the
+ * bytes received (doubling, up to body_size), so a content header
+ * announcing 128 MiB costs nothing until they arrive. The caller holds the
+ * only reference (asserted): the message may move, *mp is updated. Returns
+ * WR_OK (and adds n to *received), WR_ERR_INVALID when n is more than what
+ * is left of body_size, or WR_ERR_NOMEM (the message is left as it was). */
+int wr_msg_body_append(struct wr_msg **mp, uint64_t *received, const uint8_t *p,
+                       size_t n);
 
 /* wr_msg_build with an own body of body_size bytes and no BCC keys. */
 struct wr_msg *wr_msg_new(struct wr_bytes exchange, struct wr_bytes rkey,

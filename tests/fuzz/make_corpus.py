@@ -122,8 +122,123 @@ CORPUS = {
 }
 
 
+def conn_sessions():
+    """Whole client sessions for fuzz_conn (tests/proto/frames.py encodes
+    them). Each starts with the 4 settings bytes: chunking seed, bit 1 of
+    the last one = the peer never reads, bit 2 = two connections."""
+    sys.path.insert(0, os.path.join(HERE, "..", "proto"))
+    from frames import (PROTOCOL_HEADER, frame, header_frame, heartbeat_frame,
+                        method_frame as m, publish_frames)
+
+    def hello(channel_max=16, frame_max=4096):
+        return (PROTOCOL_HEADER
+                + m(0, "connection.start_ok", client_properties={
+                    "product": "fuzz", "capabilities": {"consumer_cancel_notify": True}},
+                    mechanism="PLAIN", response=b"\0guest\0guest", locale="en_US")
+                + m(0, "connection.tune_ok", channel_max=channel_max,
+                    frame_max=frame_max, heartbeat=0)
+                + m(0, "connection.open", virtual_host="/") + m(1, "channel.open"))
+
+    bye = m(1, "channel.close", reply_code=200) + m(0, "connection.close", reply_code=200)
+    basic = (hello()
+             + m(1, "exchange.declare", exchange="x", type="topic")
+             + m(1, "queue.declare", queue="q")
+             + m(1, "queue.bind", queue="q", exchange="x", routing_key="a.*.#")
+             + m(1, "confirm.select") + m(1, "basic.qos", prefetch_count=2)
+             + m(1, "basic.consume", queue="q", consumer_tag="c")
+             + publish_frames(1, b"one", exchange="x", routing_key="a.b.c")
+             + publish_frames(1, b"two", exchange="x", routing_key="a.b",
+                              properties={"headers": {"k": 1}, "priority": 3})
+             + publish_frames(1, b"x" * 9000, routing_key="q", frame_max=4096)
+             + m(1, "basic.ack", delivery_tag=1)
+             + m(1, "basic.nack", delivery_tag=2, requeue=True)
+             + m(1, "basic.reject", delivery_tag=3, requeue=False)
+             + m(1, "basic.get", queue="q") + m(1, "basic.recover", requeue=True)
+             + m(1, "basic.ack", delivery_tag=0, multiple=True)
+             + m(1, "basic.cancel", consumer_tag="c")
+             + m(1, "queue.purge", queue="q") + m(1, "queue.unbind", queue="q",
+                                                   exchange="x", routing_key="a.*.#")
+             + m(1, "queue.delete", queue="q") + m(1, "exchange.delete", exchange="x")
+             + heartbeat_frame() + bye)
+    tx = (hello() + m(1, "queue.declare", queue="", exclusive=True)
+          + m(1, "tx.select") + publish_frames(1, b"t1") + m(1, "tx.commit")
+          + publish_frames(1, b"t2") + m(1, "tx.rollback")
+          + m(1, "basic.consume", queue="", no_ack=True)
+          + publish_frames(1, b"t3") + m(1, "tx.commit") + bye)
+    prio = (hello() + m(1, "queue.declare", queue="p", auto_delete=True,
+                        arguments={"x-max-priority": 5})
+            + b"".join(publish_frames(1, b"p%d" % i, routing_key="p",
+                                      properties={"priority": i % 7})
+                       for i in range(8))
+            + m(1, "basic.consume", queue="p", consumer_tag="pc")
+            + m(1, "basic.nack", delivery_tag=0, multiple=True, requeue=True) + bye)
+    errors = (hello() + m(1, "queue.declare", queue="missing", passive=True)
+              + m(1, "channel.close_ok") + m(1, "channel.open")
+              + publish_frames(1, b"back", exchange="amq.direct",
+                               routing_key="nowhere", mandatory=True)
+              + m(1, "exchange.bind", destination="amq.fanout", source="amq.topic",
+                  routing_key="#")
+              + m(1, "queue.declare", queue="amq.bad")
+              + m(2, "channel.open") + m(2, "basic.ack", delivery_tag=99) + bye)
+    flood = (hello(frame_max=131072) + m(1, "queue.declare", queue="f")
+             + m(1, "basic.consume", queue="f", no_ack=True)
+             + b"".join(publish_frames(1, b"f" * 3000, routing_key="f")
+                        for _ in range(6)) + bye)
+    features = (hello()
+                + m(1, "exchange.declare", exchange="dlx", type="fanout")
+                + m(1, "queue.declare", queue="dead")
+                + m(1, "queue.bind", queue="dead", exchange="dlx")
+                + m(1, "exchange.declare", exchange="ae", type="fanout")
+                + m(1, "exchange.declare", exchange="main", type="direct",
+                    arguments={"alternate-exchange": "ae"})
+                + m(1, "queue.declare", queue="lim", arguments={
+                    "x-message-ttl": 0, "x-dead-letter-exchange": "dlx",
+                    "x-max-length": 2, "x-overflow": "reject-publish",
+                    "x-single-active-consumer": True, "x-delivery-limit": 1})
+                + m(1, "queue.bind", queue="lim", exchange="main", routing_key="k")
+                + m(1, "confirm.select")
+                + b"".join(publish_frames(1, b"l%d" % i, exchange="main",
+                                          routing_key="k" if i % 2 else "other",
+                                          properties={"expiration": "0",
+                                                      "headers": {"CC": ["lim"],
+                                                                  "BCC": ["dead"]}})
+                           for i in range(4))
+                + m(1, "basic.consume", queue="lim", consumer_tag="p",
+                    arguments={"x-priority": 5})
+                + m(1, "basic.consume", queue="amq.rabbitmq.reply-to", no_ack=True)
+                + publish_frames(1, b"rpc", routing_key="dead",
+                                 properties={"reply_to": "amq.rabbitmq.reply-to"})
+                + m(1, "basic.nack", delivery_tag=0, multiple=True, requeue=False)
+                + m(1, "basic.get", queue="dead", no_ack=True) + bye)
+    return {
+        "features": b"\x21\x43\x65\x89" + features,
+        "basic": b"\x12\x34\x56\x79" + basic,
+        "tx": b"\x9a\xbc\xde\xf1" + tx,
+        "prio": b"\x11\x22\x33\x41" + prio,
+        "errors": b"\x55\x66\x77\x89" + errors,
+        "no_reader": b"\x01\x02\x03\x03" + flood,
+        "two_conns": b"\x04\x05\x06\x05" + hello() + m(1, "queue.declare", queue="e",
+                                                        exclusive=True)
+        + m(1, "basic.consume", queue="e") + publish_frames(1, b"e", routing_key="e") + bye,
+    }
+
+
+def config_seeds():
+    with open(os.path.join(HERE, "..", "..", "etc", "warren.conf"), "rb") as f:
+        shipped = f.read()
+    return {
+        "shipped": shipped,
+        "listener": b"listeners.tcp.default = ::1:5672\nlog.level = debug\n",
+        "set_pair": b"frame_max\x00131072",
+        # a comment longer than the line buffer (once spilled into a line)
+        "long_comment": b"# " + b"x" * 1021 + b"heartbeat = 5\n",
+    }
+
+
 def main():
     root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "corpus")
+    CORPUS["fuzz_conn"] = conn_sessions()
+    CORPUS["fuzz_config"] = config_seeds()
     for target, seeds in CORPUS.items():
         d = os.path.join(root, target)
         os.makedirs(d, exist_ok=True)

@@ -24,6 +24,7 @@ import time
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 READY_RE = re.compile(rb"warren-server ready on amqp://([0-9.]+|\[[0-9a-fA-F:]+\]|[\w.-]+):(\d+)")
 MGMT_RE = re.compile(rb"warren-server management on http://([0-9.]+|\[[0-9a-fA-F:]+\]|[\w.-]+):(\d+)")
+STATS_RE = re.compile(rb"stats: connections=\d+ alloc_used=\d+")
 READY_TIMEOUT = 10.0
 STOP_TIMEOUT = 10.0
 
@@ -125,6 +126,35 @@ class WarrenServer:
                 return f.read()[-n:].decode("utf-8", "replace")
         except OSError:
             return ""
+
+    def stats(self, timeout=5.0):
+        """Ask the broker for its counters (SIGUSR1 makes it log one
+        "stats: connections=N alloc_used=BYTES" line); returns a dict of
+        ints. alloc_used counts every byte allocated through wr_malloc,
+        libevent's buffers included."""
+        with open(self.log_path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            start = f.tell()
+        self.proc.send_signal(signal.SIGUSR1)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with open(self.log_path, "rb") as f:
+                f.seek(start)
+                for line in f.read().splitlines():
+                    m = STATS_RE.search(line)
+                    if m:
+                        return {k.decode(): int(v) for k, v in
+                                re.findall(rb"(\w+)=(\d+)", line[m.start():])}
+            time.sleep(0.02)
+        raise BrokerError("no stats line from warren-server within %.0f s" % timeout)
+
+    def rss_kib(self):
+        """Resident set size of the broker process (/proc/PID/status)."""
+        with open("/proc/%d/status" % self.proc.pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None

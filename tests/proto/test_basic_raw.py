@@ -4,6 +4,7 @@ server-generated consumer tags, exact field-table bytes, frame splitting,
 pipelining, and hostile content headers."""
 
 import struct
+import time
 import uuid
 
 import pytest
@@ -386,3 +387,25 @@ def test_channel_flow(client):
         if msg.method.name == "basic.deliver":
             assert msg.body == b"held"
     assert sorted(seen) == ["basic.deliver", "channel.flow_ok"]
+
+
+@pytest.mark.warren_only  # RabbitMQ waits for close-ok after a frame error
+@pytest.mark.parametrize("bad", ["frame-end", "frame-type", "frame-size"])
+def test_frame_error_closes_without_waiting_for_close_ok(client, bad):
+    """After a frame error nothing the peer sends can be parsed, a close-ok
+    included: the broker sends connection.close 501 and closes the socket
+    as soon as it is written (issue 7; it used to stop reading and hold the
+    socket for 3 s waiting for a close-ok it would never read). What the
+    peer sends meanwhile is read and dropped, so the close is a FIN."""
+    if bad == "frame-end":
+        data = method_frame(1, "basic.qos", prefetch_count=1)[:-1] + b"\x00"
+    elif bad == "frame-type":
+        data = frame(0x42, 1, b"x")
+    else:
+        data = struct.pack("!BHI", 1, 1, 1 << 24)
+    client.send(data + b"trailing garbage" * 100)
+    t0 = time.monotonic()
+    f = client.recv_frame()
+    assert f.method.name == "connection.close" and f.method.reply_code == 501
+    assert client.wait_closed(timeout=5) == b""
+    assert time.monotonic() - t0 < 1.5

@@ -203,6 +203,87 @@ START_TEST(msg_defaults_and_errors)
 }
 END_TEST
 
+/* Issue 7: a content header announcing a huge body must not make the
+ * broker reserve it; with body_grows, room grows with the bytes. */
+static struct wr_msg *
+mk_growing(uint64_t size)
+{
+    struct wr_msg_spec sp = {.exchange = WR_BYTES_LIT("x"),
+                             .rkey = WR_BYTES_LIT("k"),
+                             .body_size = size,
+                             .body_grows = true};
+    struct wr_msg *m = wr_msg_build(&sp);
+
+    ck_assert_ptr_nonnull(m);
+    return m;
+}
+
+START_TEST(msg_body_grows_with_bytes)
+{
+    uint8_t chunk[4096];
+    size_t base = wr_alloc_used();
+    struct wr_msg *m = mk_growing(128u << 20);
+    uint64_t got = 0;
+
+    ck_assert_uint_lt(wr_alloc_used() - base, WR_MSG_BODY_PREALLOC + 1024);
+    for (uint64_t i = 0; i < 100; i++) {
+        memset(chunk, (int)i, sizeof(chunk));
+        ck_assert_int_eq(wr_msg_body_append(&m, &got, chunk, sizeof(chunk)),
+                         WR_OK);
+    }
+    ck_assert_uint_eq(got, 100 * sizeof(chunk));
+    /* doubling: at most twice what arrived */
+    ck_assert_uint_lt(wr_alloc_used() - base, 2 * 100 * sizeof(chunk) + 1024);
+    for (uint64_t i = 0; i < 100; i++)
+        ck_assert_uint_eq(m->body[i * sizeof(chunk) + 7], (uint8_t)i);
+    ck_assert(wr_bytes_eq_str(wr_msg_rkey(m), "k"));
+    ck_assert_ptr_eq(m->body, wr_msg_props_data(m) + m->props_len);
+    wr_msg_unref(&m);
+}
+END_TEST
+
+START_TEST(msg_body_append_limits)
+{
+    static uint8_t big[100000];
+    struct wr_msg *m = mk_growing(200000), *small, *before;
+    uint64_t got = 0;
+
+    /* more than announced */
+    ck_assert_int_eq(wr_msg_body_append(&m, &got, NULL, 200001),
+                     WR_ERR_INVALID);
+    ck_assert_uint_eq(got, 0);
+    ck_assert_int_eq(wr_msg_body_append(&m, &got, (const uint8_t *)"ab", 2),
+                     WR_OK);
+    /* growing fails: the message is unchanged */
+    wr_alloc_fail_after(1);
+    ck_assert_int_eq(wr_msg_body_append(&m, &got, big, sizeof(big)),
+                     WR_ERR_NOMEM);
+    wr_alloc_fail_after(0);
+    ck_assert_uint_eq(got, 2);
+    ck_assert_mem_eq(m->body, "ab", 2);
+    wr_msg_unref(&m);
+    /* a body that fits the first room, or a message built whole, never
+     * moves */
+    small = mk_growing(10);
+    before = small;
+    got = 0;
+    ck_assert_int_eq(
+        wr_msg_body_append(&small, &got, (const uint8_t *)"0123456789", 10),
+        WR_OK);
+    ck_assert_ptr_eq(small, before);
+    ck_assert_int_eq(wr_msg_body_append(&small, &got, (const uint8_t *)"x", 1),
+                     WR_ERR_INVALID);
+    wr_msg_unref(&small);
+    small =
+        wr_msg_new(WR_BYTES_LIT(""), WR_BYTES_LIT(""), NULL, 0, sizeof(big));
+    before = small;
+    got = 0;
+    ck_assert_int_eq(wr_msg_body_append(&small, &got, big, sizeof(big)), WR_OK);
+    ck_assert_ptr_eq(small, before);
+    wr_msg_unref(&small);
+}
+END_TEST
+
 START_TEST(msg_unref_zero_aborts)
 {
     struct wr_msg *m = mk_msg(1, -1, "x");
@@ -1729,6 +1810,8 @@ queues_suite(void)
     tcase_add_test(tc, msg_layout);
     tcase_add_test(tc, msg_one_allocation);
     tcase_add_test(tc, msg_defaults_and_errors);
+    tcase_add_test(tc, msg_body_grows_with_bytes);
+    tcase_add_test(tc, msg_body_append_limits);
     if (forking) /* an abort needs its own process */
         tcase_add_test_raise_signal(tc, msg_unref_zero_aborts, SIGABRT);
     suite_add_tcase(s, tc);
