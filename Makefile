@@ -44,7 +44,7 @@ UNIT_BIN = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 PROGRAMS = $(BUILD)/warren-server $(BUILD)/warrenctl $(BUILD)/warren-bench
 LIBS = $(BUILD)/libwarren.a $(BUILD)/libwarren.so
 
-.PHONY: all run install test check test-unit test-proto test-interop \
+.PHONY: all run install test check test-unit test-proto test-interop test-soak soak \
 	test-security test-admin test-style \
 	bench asan ubsan valgrind fuzz format format-check deps deps-run \
 	clean gen
@@ -136,7 +136,7 @@ run: deps-run $(BUILD)/warren-server
 test check: deps
 	$(MAKE) all $(UNIT_BIN)
 	$(MAKE) test-style format-check test-unit test-proto test-interop \
-	  test-security test-admin
+	  test-security test-admin test-soak
 
 test-style:
 	@sh scripts/check-style.sh
@@ -157,6 +157,15 @@ test-security: $(BUILD)/warren-server
 
 test-admin: $(BUILD)/warren-server $(BUILD)/warrenctl
 	WARREN_SERVER=$(BUILD)/warren-server WARRENCTL=$(BUILD)/warrenctl $(PYTHON) -m pytest -q -p no:cacheprovider tests/admin
+
+# No-loss soak (tests/soak): confirmed publishes, consumers SIGKILLed at
+# random; a short one in make test, 200,000 messages a queue in make soak.
+test-soak: $(BUILD)/warren-server
+	WARREN_SERVER=$(BUILD)/warren-server $(PYTHON) -m pytest -q -s -p no:cacheprovider tests/soak
+
+SOAK_MESSAGES ?= 200000
+soak: deps $(BUILD)/warren-server
+	WARREN_SERVER=$(BUILD)/warren-server nice $(PYTHON) tests/soak/soak.py --messages $(SOAK_MESSAGES)
 
 SAN = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g
 asan ubsan:
