@@ -76,7 +76,7 @@ struct wr_msg *wr_msg_build(const struct wr_msg_spec *spec);
 
 /* Body bytes a message built with body_grows has room for before
  * wr_msg_body_append grows it (docs/internals/MESSAGES.md). */
-#define WR_MSG_BODY_PREALLOC (64 * 1024)
+#define WR_MSG_BODY_PREALLOC 4096
 
 /* Appends n body bytes to a message being assembled with its own body.
  * With body_grows the allocation grows with the bytes received (doubling,

@@ -559,7 +559,7 @@ def test_declared_body_size_is_not_allocated_up_front(srv, good):
     c.rpc(nchan + 1, "basic.qos", "basic.qos_ok", prefetch_count=1)
     mid = srv.stats()
     per_channel = (mid["alloc_used"] - base["alloc_used"]) / nchan
-    assert per_channel < 256 * 1024, "%.0f bytes per half-received message" % per_channel
+    assert per_channel < 16 * 1024, "%.0f bytes per half-received message" % per_channel
     c.close()
     after = settle(srv)
     assert after["alloc_used"] - base["alloc_used"] <= ALLOC_TOLERANCE
