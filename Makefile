@@ -44,7 +44,7 @@ UNIT_BIN = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 PROGRAMS = $(BUILD)/warren-server $(BUILD)/warrenctl $(BUILD)/warren-bench
 LIBS = $(BUILD)/libwarren.a $(BUILD)/libwarren.so
 
-.PHONY: all run install test check test-unit test-proto test-interop \
+.PHONY: all run install test check test-unit test-proto test-interop test-soak soak \
 	test-security test-admin test-style \
 	bench asan ubsan valgrind fuzz format format-check deps deps-run \
 	clean gen
@@ -136,7 +136,7 @@ run: deps-run $(BUILD)/warren-server
 test check: deps
 	$(MAKE) all $(UNIT_BIN)
 	$(MAKE) test-style format-check test-unit test-proto test-interop \
-	  test-security test-admin
+	  test-security test-admin test-soak
 
 test-style:
 	@sh scripts/check-style.sh
@@ -158,15 +158,37 @@ test-security: $(BUILD)/warren-server $(BUILD)/warrenctl
 test-admin: $(BUILD)/warren-server $(BUILD)/warrenctl
 	WARREN_SERVER=$(BUILD)/warren-server WARRENCTL=$(BUILD)/warrenctl $(PYTHON) -m pytest -q -p no:cacheprovider tests/admin
 
+# No-loss soak (tests/soak): confirmed publishes, consumers SIGKILLed at
+# random; a short one in make test, 200,000 messages a queue in make soak.
+test-soak: $(BUILD)/warren-server
+	WARREN_SERVER=$(BUILD)/warren-server $(PYTHON) -m pytest -q -s -p no:cacheprovider tests/soak
+
+SOAK_MESSAGES ?= 200000
+soak: deps $(BUILD)/warren-server
+	WARREN_SERVER=$(BUILD)/warren-server nice $(PYTHON) tests/soak/soak.py --messages $(SOAK_MESSAGES)
+
 SAN = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g
 asan ubsan:
-	$(MAKE) BUILD=build-asan CC=clang SANFLAGS="$(SAN)" CFLAGS="-O1 -g" test
+	WARREN_SANITIZED=1 $(MAKE) BUILD=build-asan CC=clang SANFLAGS="$(SAN)" CFLAGS="-O1 -g" test
 
+# The unit tests, then the protocol tests with every broker they start
+# running under valgrind (scripts/valgrind-server.sh); any error or leak
+# it reports fails the target.
+VG_LOGS = $(abspath build-valgrind/vg-logs)
 valgrind: deps
-	$(MAKE) BUILD=build-valgrind CFLAGS="-O1 -g" $(patsubst $(BUILD)/%,build-valgrind/%,$(UNIT_BIN))
+	$(MAKE) BUILD=build-valgrind CFLAGS="-O1 -g" build-valgrind/warren-server \
+	  $(patsubst $(BUILD)/%,build-valgrind/%,$(UNIT_BIN))
 	@set -e; for t in $(patsubst $(BUILD)/%,build-valgrind/%,$(UNIT_BIN)); do \
 	  echo "== $$t"; CK_FORK=no valgrind -q --leak-check=full --error-exitcode=1 \
 	  --suppressions=tests/valgrind.supp $$t; done
+	rm -rf $(VG_LOGS)
+	WARREN_SERVER=scripts/valgrind-server.sh WARREN_VALGRIND_LOGS=$(VG_LOGS) \
+	  WARREN_UNDER_VALGRIND=1 WARREN_TEST_TIMEOUT=300 WARREN_TEST_READY_TIMEOUT=60 WARREN_TEST_STOP_TIMEOUT=60 \
+	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/proto
+	@fail=0; for f in $(VG_LOGS)/*.log; do [ -s "$$f" ] || continue; \
+	  echo "== valgrind: $$f"; cat "$$f"; fail=1; done; \
+	  [ $$fail -eq 0 ] && echo "valgrind: no errors in $$(ls $(VG_LOGS) | wc -l) broker runs"; \
+	  exit $$fail
 
 FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN = $(patsubst tests/fuzz/%.c,build-fuzz/%,$(FUZZ_SRC))

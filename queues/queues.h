@@ -79,7 +79,7 @@ struct wr_msg *wr_msg_build(const struct wr_msg_spec *spec);
 
 /* Body bytes a message built with body_grows has room for before
  * wr_msg_body_append grows it (docs/internals/MESSAGES.md). */
-#define WR_MSG_BODY_PREALLOC (64 * 1024)
+#define WR_MSG_BODY_PREALLOC 4096
 
 /* Appends n body bytes to a message being assembled with its own body;
  * *received counts the bytes written so far (the caller keeps it, so the

@@ -25,8 +25,9 @@ REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 READY_RE = re.compile(rb"warren-server ready on amqp://([0-9.]+|\[[0-9a-fA-F:]+\]|[\w.-]+):(\d+)")
 MGMT_RE = re.compile(rb"warren-server management on http://([0-9.]+|\[[0-9a-fA-F:]+\]|[\w.-]+):(\d+)")
 STATS_RE = re.compile(rb"stats: connections=\d+ alloc_used=\d+")
-READY_TIMEOUT = 10.0
-STOP_TIMEOUT = 10.0
+# make valgrind raises it: a broker under valgrind takes seconds to start.
+READY_TIMEOUT = float(os.environ.get("WARREN_TEST_READY_TIMEOUT", "10"))
+STOP_TIMEOUT = float(os.environ.get("WARREN_TEST_STOP_TIMEOUT", "10"))
 
 
 def external_broker():

@@ -35,6 +35,9 @@ from frames import (FRAME_BODY, FRAME_HEADER, FRAME_METHOD, PROTOCOL_HEADER,
 pytestmark = pytest.mark.warren_only
 
 UNDER_VALGRIND = bool(os.environ.get("WARREN_UNDER_VALGRIND"))
+# Under valgrind or ASan (make asan sets WARREN_SANITIZED) the RSS says
+# more about the tool than about the broker: only wr_alloc_used() counts.
+CHECK_RSS = not (UNDER_VALGRIND or os.environ.get("WARREN_SANITIZED"))
 HANDSHAKE_TIMEOUT_MS = 2000
 OUTPUT_LIMIT = 65536
 CONFIG = """\
@@ -123,7 +126,7 @@ def check_case(srv, good, case, repeat=REPEAT, alloc_tolerance=ALLOC_TOLERANCE):
     assert grew <= alloc_tolerance, (
         "alloc_used grew by %d bytes over %d runs (%d -> %d)"
         % (grew, repeat, before["alloc_used"], after["alloc_used"]))
-    if not UNDER_VALGRIND:
+    if CHECK_RSS:
         assert rss1 - rss0 <= RSS_TOLERANCE_KIB, (rss0, rss1)
 
 
@@ -556,7 +559,7 @@ def test_declared_body_size_is_not_allocated_up_front(srv, good):
     c.rpc(nchan + 1, "basic.qos", "basic.qos_ok", prefetch_count=1)
     mid = srv.stats()
     per_channel = (mid["alloc_used"] - base["alloc_used"]) / nchan
-    assert per_channel < 256 * 1024, "%.0f bytes per half-received message" % per_channel
+    assert per_channel < 16 * 1024, "%.0f bytes per half-received message" % per_channel
     c.close()
     after = settle(srv)
     assert after["alloc_used"] - base["alloc_used"] <= ALLOC_TOLERANCE
@@ -774,7 +777,7 @@ def test_consumer_that_never_reads(srv, good):
         c.handshake()
         c.open_channel(1)
         c.rpc(1, "basic.consume", "basic.consume_ok", queue=q, no_ack=True)
-        n = 2000 if UNDER_VALGRIND else 8000
+        n = 8000  # more than the kernel socket buffers hold
         body = b"m" * 1000
         for i in range(0, n, 500):
             p.send(b"".join(publish_frames(1, body, routing_key=q) for _ in range(500)))

@@ -52,7 +52,9 @@ static void
 server_start(void)
 {
     char path[PATH_MAX + 32];
-    char *argv[] = {path, "--bind", "127.0.0.1", "--port", "0", NULL};
+    /* any free ports: 15672 may be taken by another broker */
+    char *argv[] = {path, "--bind",      "127.0.0.1", "--port",
+                    "0",  "--mgmt-port", "0",         NULL};
     const char *ext = getenv("WARREN_TEST_BROKER");
 
     if (ext && *ext) {

@@ -1,0 +1,279 @@
+# SPDX-License-Identifier: MIT
+"""No-loss soak (issue 7): producers publish numbered messages with
+publisher confirms into one queue read by competing consumers that ack
+manually; consumers are SIGKILLed at random and restarted. At the end
+every confirmed message was received and acked at least once, every
+message received twice carried redelivered=true on each later delivery,
+and the queue is empty with nothing unacked.
+
+    /usr/bin/python3 tests/soak/soak.py [--messages N] [--priority]
+        [--broker HOST:PORT]
+
+Without --broker it starts build/warren-server (or $WARREN_SERVER) on a
+free port. `make soak` runs 200,000 messages against a FIFO queue and a
+priority queue; `make test` runs a short one (tests/soak/test_soak.py).
+The clients are pika processes (clients.py).
+"""
+
+import argparse
+import glob
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "proto"))
+
+import broker as broker_mod  # noqa: E402  (tests/proto/broker.py)
+
+PYTHON = "/usr/bin/python3"
+CLIENTS = os.path.join(HERE, "clients.py")
+
+
+class SoakError(AssertionError):
+    pass
+
+
+def queue_state(host, port, queue):
+    """(ready messages, consumers) from a passive queue.declare."""
+    import pika
+    conn = pika.BlockingConnection(pika.ConnectionParameters(
+        host=host, port=port, heartbeat=0, socket_timeout=10,
+        credentials=pika.PlainCredentials("guest", "guest")))
+    try:
+        ok = conn.channel().queue_declare(queue, passive=True).method
+        return ok.message_count, ok.consumer_count
+    finally:
+        conn.close()
+
+
+def declare(host, port, queue, priority):
+    import pika
+    conn = pika.BlockingConnection(pika.ConnectionParameters(
+        host=host, port=port, heartbeat=0, socket_timeout=10,
+        credentials=pika.PlainCredentials("guest", "guest")))
+    ch = conn.channel()
+    ch.queue_delete(queue)
+    ch.queue_declare(queue, arguments={"x-max-priority": 10} if priority else None)
+    conn.close()
+
+
+def read_logs(pattern):
+    """Parse every log matching pattern: returns (confirmed set, nacked
+    set, deliveries {n: [(ns, redelivered, log)]}, acked set)."""
+    confirmed, nacked, acked = set(), set(), set()
+    deliveries = {}
+    for path in sorted(glob.glob(pattern)):
+        with open(path, "rb") as f:
+            for line in f.read().splitlines():
+                parts = line.split()
+                if not parts:
+                    continue
+                kind = parts[0]
+                if kind == b"C":
+                    confirmed.add(int(parts[1]))
+                elif kind == b"N":
+                    nacked.add(int(parts[1]))
+                elif kind == b"R":
+                    deliveries.setdefault(int(parts[1]), []).append(
+                        (int(parts[3]), parts[2] == b"1", os.path.basename(path)))
+                elif kind == b"A":
+                    acked.add(int(parts[1]))
+    return confirmed, nacked, deliveries, acked
+
+
+def run(host, port, messages, priority=False, producers=2, consumers=4,
+        prefetch=20, rate=0, kill_every=(0.1, 0.5), timeout=900, workdir=None,
+        out=sys.stdout):
+    """Runs one soak; returns a dict of counts, raises SoakError."""
+    queue = "soak-%s-%d" % ("prio" if priority else "fifo", os.getpid())
+    workdir = workdir or tempfile.mkdtemp(prefix="warren-soak-")
+    declare(host, port, queue, priority)
+    rng = random.Random(messages * 31 + priority)
+    gen = [0]
+    cons = {}
+
+    def start_consumer(slot):
+        gen[0] += 1
+        log = os.path.join(workdir, "consumer-%d-%04d.log" % (slot, gen[0]))
+        cons[slot] = subprocess.Popen(
+            [PYTHON, CLIENTS, "consume", host, str(port), queue, str(prefetch), log],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL)
+
+    t0 = time.monotonic()
+    deadline = t0 + timeout
+    for slot in range(consumers):
+        start_consumer(slot)
+    per = messages // producers
+    prods = []
+    for p in range(producers):
+        first = p * per
+        count = per if p < producers - 1 else messages - first
+        log = os.path.join(workdir, "producer-%d.log" % p)
+        prods.append(subprocess.Popen(
+            [PYTHON, CLIENTS, "produce", host, str(port), queue, str(first),
+             str(count), "1" if priority else "0", str(rate / producers), log],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE))
+    kills = 0
+    next_kill = time.monotonic() + rng.uniform(*kill_every)
+    pattern = os.path.join(workdir, "*.log")
+    produced_at = None
+    last_seen = (-1, time.monotonic())
+    next_check = 0.0
+    try:
+        # Kill consumers at random while the producers run and until every
+        # confirmed message has been acked; then wait for one quiet second
+        # (duplicates of messages whose ack died with a consumer arrive
+        # and are acked) with the queue empty.
+        while True:
+            now = time.monotonic()
+            if now > deadline:
+                confirmed, nacked, deliveries, acked = read_logs(pattern)
+                missing = sorted(confirmed - acked)
+                raise SoakError(
+                    "not done in %d s: %d of %d confirmed messages never acked "
+                    "(e.g. %s, deliveries %s), queue %s (ready, consumers): %s"
+                    % (timeout, len(missing), len(confirmed), missing[:5],
+                       [deliveries.get(n) for n in missing[:3]], queue,
+                       queue_state(host, port, queue)))
+            if produced_at is None and all(p.poll() is not None for p in prods):
+                for p in prods:
+                    err = p.stderr.read().decode(errors="replace")
+                    if p.returncode != 0:
+                        raise SoakError("producer failed (%s): %s" % (p.returncode, err))
+                produced_at = now
+            for slot, c in list(cons.items()):
+                if c.poll() is not None:  # died by itself: a failure
+                    raise SoakError("consumer %d exited with %s" % (slot, c.returncode))
+            done = False
+            if produced_at is not None and now >= next_check:
+                next_check = now + 0.25
+                confirmed, nacked, deliveries, acked = read_logs(pattern)
+                ndeliv = sum(len(d) for d in deliveries.values())
+                if ndeliv != last_seen[0]:
+                    last_seen = (ndeliv, now)
+                all_acked = confirmed <= acked
+                done = (all_acked and now - last_seen[1] >= 1.0
+                        and queue_state(host, port, queue)[0] == 0)
+                if done:
+                    break
+            else:
+                all_acked = False
+            if not all_acked and now >= next_kill:
+                slot = rng.randrange(consumers)
+                cons[slot].send_signal(signal.SIGKILL)
+                cons[slot].wait()
+                kills += 1
+                start_consumer(slot)
+                next_kill = time.monotonic() + rng.uniform(*kill_every)
+            time.sleep(0.02)
+        drained_at = time.monotonic()
+    finally:
+        for c in cons.values():
+            if c.poll() is None:
+                c.send_signal(signal.SIGTERM)
+        for c in cons.values():
+            try:
+                c.wait(15)
+            except subprocess.TimeoutExpired:
+                c.kill()
+                c.wait()
+        for p in prods:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+            p.stderr.close()
+    # Consumers closed cleanly: nothing may be left, ready or unacked.
+    ready, nconsumers = queue_state(host, port, queue)
+    confirmed, nacked, deliveries, acked = read_logs(os.path.join(workdir, "*.log"))
+    if ready != 0 or nconsumers != 0:
+        raise SoakError("queue not empty at the end: %d ready, %d consumers"
+                        % (ready, nconsumers))
+    missing = confirmed - set(deliveries)
+    if missing:
+        raise SoakError("%d confirmed messages never delivered, e.g. %s"
+                        % (len(missing), sorted(missing)[:10]))
+    if not confirmed <= acked:
+        raise SoakError("confirmed but never acked: %s" % sorted(confirmed - acked)[:10])
+    bad = []
+    twice = 0
+    for n, ds in deliveries.items():
+        if len(ds) < 2:
+            continue
+        twice += 1
+        ds.sort()
+        if not all(r for _, r, _ in ds[1:]):
+            bad.append((n, ds))
+    if bad:
+        raise SoakError("%d messages delivered again without redelivered=true, "
+                        "e.g. %r" % (len(bad), bad[:3]))
+    unknown = set(deliveries) - set(range(messages))
+    if unknown:
+        raise SoakError("delivered numbers nobody published: %s" % sorted(unknown)[:10])
+    counts = {
+        "queue": "priority" if priority else "fifo",
+        "published": messages,
+        "confirmed": len(confirmed),
+        "nacked": len(nacked),
+        "deliveries": sum(len(d) for d in deliveries.values()),
+        "delivered_twice_or_more": twice,
+        "redelivered_flags": sum(r for d in deliveries.values() for _, r, _ in d),
+        "acked": len(acked),
+        "consumer_kills": kills,
+        "consumer_processes": gen[0],
+        "publish_seconds": round(produced_at - t0, 1),
+        "drain_seconds": round(drained_at - produced_at, 1),
+    }
+    print("soak %(queue)s: %(published)d published, %(confirmed)d confirmed, "
+          "%(nacked)d nacked, %(deliveries)d deliveries, %(acked)d acked, "
+          "%(delivered_twice_or_more)d delivered more than once, "
+          "%(redelivered_flags)d with redelivered=true, %(consumer_kills)d "
+          "consumers killed (%(consumer_processes)d started); publishing "
+          "%(publish_seconds)s s, draining %(drain_seconds)s s" % counts,
+          file=out, flush=True)
+    if len(confirmed) != messages:
+        raise SoakError("only %d of %d publishes were confirmed" % (len(confirmed), messages))
+    return counts
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--messages", type=int, default=200000)
+    ap.add_argument("--priority", action="store_true", help="priority queue only")
+    ap.add_argument("--fifo", action="store_true", help="FIFO queue only")
+    ap.add_argument("--broker", help="HOST:PORT of a running broker")
+    ap.add_argument("--producers", type=int, default=2)
+    ap.add_argument("--consumers", type=int, default=4)
+    ap.add_argument("--rate", type=float, default=10000,
+                    help="publishes a second, all producers together (0 = no limit)")
+    args = ap.parse_args()
+    srv = None
+    if args.broker:
+        host, _, port = args.broker.rpartition(":")
+        port = int(port)
+    else:
+        srv = broker_mod.WarrenServer().start()
+        host, port = srv.address
+    kinds = [False, True]
+    if args.priority:
+        kinds = [True]
+    elif args.fifo:
+        kinds = [False]
+    try:
+        for prio in kinds:
+            run(host, port, args.messages, priority=prio, producers=args.producers,
+                consumers=args.consumers, rate=args.rate, timeout=3600)
+    finally:
+        if srv is not None:
+            srv.stop_checked()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
