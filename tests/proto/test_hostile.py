@@ -110,7 +110,8 @@ def settle(srv, conns=1, timeout=15):
         time.sleep(0.05)
 
 
-def check_case(srv, good, case, repeat=REPEAT, alloc_tolerance=ALLOC_TOLERANCE):
+def check_case(srv, good, case, repeat=REPEAT, alloc_tolerance=ALLOC_TOLERANCE,
+               rss_tolerance_kib=RSS_TOLERANCE_KIB):
     """Warm up, measure, run `case(addr)` `repeat` more times, compare."""
     case(srv.address)
     good.check()
@@ -127,7 +128,7 @@ def check_case(srv, good, case, repeat=REPEAT, alloc_tolerance=ALLOC_TOLERANCE):
         "alloc_used grew by %d bytes over %d runs (%d -> %d)"
         % (grew, repeat, before["alloc_used"], after["alloc_used"]))
     if CHECK_RSS:
-        assert rss1 - rss0 <= RSS_TOLERANCE_KIB, (rss0, rss1)
+        assert rss1 - rss0 <= rss_tolerance_kib, (rss0, rss1)
 
 
 # ---------------------------------------------------------------- helpers
@@ -643,7 +644,10 @@ def test_65535_channel_opens(srv, good):
         assert c.recv_message()[1].body == b"last"
         good.check()
         c.close_connection()
-    check_case(srv, good, case, repeat=1)
+    # 65,535 channels are 75 MB allocated and freed: glibc keeps some of
+    # that heap in its free lists, so the RSS may stay up by a few MiB
+    # (alloc_used must still come back exactly).
+    check_case(srv, good, case, repeat=1, rss_tolerance_kib=24 * 1024)
 
 
 def test_handshake_one_byte_per_second(srv, good):
