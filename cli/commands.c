@@ -122,38 +122,6 @@ kv_int(const char *cmd, const struct kv *kv, const char *key, long lo,
 /* ---- shared helpers ---------------------------------------------------------
  */
 
-/* Runs a request whose success is any 2xx; prints the failure. */
-static int
-call(const struct wc_settings *s, const char *method, const char *path,
-     json_t *body, const char *what, struct wc_reply *rep)
-{
-    int rc = wc_http(s, method, path, body, NULL, rep);
-
-    if (rc != WC_EXIT_OK)
-        return rc;
-    if (rep->status < 200 || rep->status > 299) {
-        rc = wc_fail(s, rep, what);
-        wc_reply_cleanup(rep);
-    }
-    return rc;
-}
-
-static void say(const struct wc_settings *s, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-say(const struct wc_settings *s, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (s->quiet || s->format == WC_FMT_JSON)
-        return;
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    putchar('\n');
-}
-
 /* "amq.default" names the default exchange in paths. */
 static const char *
 xpath(const char *name)
@@ -200,8 +168,8 @@ wc_cmd_declare(const struct wc_settings *s, int argc, char **argv)
         snprintf(path, sizeof(path), "exchanges/%s/%s", v,
                  wc_seg(name, a, sizeof(a)));
         snprintf(what, sizeof(what), "vhost '%s'", s->vhost);
-        if ((rc = call(s, "PUT", path, body, what, &rep)) == WC_EXIT_OK)
-            say(s, "exchange '%s' declared", name);
+        if ((rc = wc_call(s, "PUT", path, body, what, &rep)) == WC_EXIT_OK)
+            wc_say(s, "exchange '%s' declared", name);
     } else if (strcmp(argv[0], "queue") == 0) {
         if ((rc = parse_kv("declare", argc - 1, argv + 1, &kv, qkeys)) ||
             (rc = kv_need("declare", &kv, "name", &name)) ||
@@ -212,8 +180,8 @@ wc_cmd_declare(const struct wc_settings *s, int argc, char **argv)
         snprintf(path, sizeof(path), "queues/%s/%s", v,
                  wc_seg(name, a, sizeof(a)));
         snprintf(what, sizeof(what), "vhost '%s'", s->vhost);
-        if ((rc = call(s, "PUT", path, body, what, &rep)) == WC_EXIT_OK)
-            say(s, "queue '%s' declared", name);
+        if ((rc = wc_call(s, "PUT", path, body, what, &rep)) == WC_EXIT_OK)
+            wc_say(s, "queue '%s' declared", name);
     } else if (strcmp(argv[0], "binding") == 0) {
         const char *dt, *key;
         if ((rc = parse_kv("declare", argc - 1, argv + 1, &kv, bkeys)) ||
@@ -233,8 +201,8 @@ wc_cmd_declare(const struct wc_settings *s, int argc, char **argv)
                  wc_seg(xpath(src), a, sizeof(a)), dt[0],
                  wc_seg(dest, b, sizeof(b)));
         snprintf(what, sizeof(what), "vhost '%s'", s->vhost);
-        if ((rc = call(s, "POST", path, body, what, &rep)) == WC_EXIT_OK)
-            say(s, "binding %s -> %s '%s' declared", src, dt, dest);
+        if ((rc = wc_call(s, "POST", path, body, what, &rep)) == WC_EXIT_OK)
+            wc_say(s, "binding %s -> %s '%s' declared", src, dt, dest);
     } else {
         rc = wc_usage("declare",
                       "expected exchange, queue or binding, got '%s'", argv[0]);
@@ -261,7 +229,7 @@ find_binding(const struct wc_settings *s, const char *base, const char *src,
 
     snprintf(what, sizeof(what), "exchange '%s' or '%s' in vhost '%s'", src,
              dest, s->vhost);
-    if ((rc = call(s, "GET", base, NULL, what, &rep)) != WC_EXIT_OK)
+    if ((rc = wc_call(s, "GET", base, NULL, what, &rep)) != WC_EXIT_OK)
         return rc;
     rc = WC_EXIT_NOT_FOUND;
     json_array_foreach(rep.json, i, b)
@@ -326,10 +294,10 @@ wc_cmd_delete(const struct wc_settings *s, int argc, char **argv)
                      : "");
         snprintf(what, sizeof(what), "%s '%s' in vhost '%s'", argv[0], name,
                  s->vhost);
-        if ((rc = call(s, "DELETE", path, NULL, what, &rep)) != WC_EXIT_OK)
+        if ((rc = wc_call(s, "DELETE", path, NULL, what, &rep)) != WC_EXIT_OK)
             goto done;
         wc_reply_cleanup(&rep);
-        say(s, "%s '%s' deleted", argv[0], name);
+        wc_say(s, "%s '%s' deleted", argv[0], name);
     } else if (strcmp(argv[0], "binding") == 0) {
         const char *dt, *key, *pk;
         char found[2000];
@@ -367,10 +335,10 @@ wc_cmd_delete(const struct wc_settings *s, int argc, char **argv)
         snprintf(path, sizeof(path), "%s/%s", c, wc_seg(pk, b, sizeof(b)));
         snprintf(what, sizeof(what),
                  "binding '%.200s' from '%.200s' to '%.200s'", pk, src, dest);
-        if ((rc = call(s, "DELETE", path, NULL, what, &rep)) != WC_EXIT_OK)
+        if ((rc = wc_call(s, "DELETE", path, NULL, what, &rep)) != WC_EXIT_OK)
             goto done;
         wc_reply_cleanup(&rep);
-        say(s, "binding %s -> %s '%s' deleted", src, dt, dest);
+        wc_say(s, "binding %s -> %s '%s' deleted", src, dt, dest);
     } else {
         rc = wc_usage("delete", "expected exchange, queue or binding, got '%s'",
                       argv[0]);
@@ -398,10 +366,10 @@ wc_cmd_purge(const struct wc_settings *s, int argc, char **argv)
     snprintf(path, sizeof(path), "queues/%s/%s/contents",
              wc_seg(s->vhost, v, sizeof(v)), wc_seg(name, a, sizeof(a)));
     snprintf(what, sizeof(what), "queue '%s' in vhost '%s'", name, s->vhost);
-    if ((rc = call(s, "DELETE", path, NULL, what, &rep)) != WC_EXIT_OK)
+    if ((rc = wc_call(s, "DELETE", path, NULL, what, &rep)) != WC_EXIT_OK)
         return rc;
     wc_reply_cleanup(&rep);
-    say(s, "queue '%s' purged", name);
+    wc_say(s, "queue '%s' purged", name);
     return WC_EXIT_OK;
 }
 
@@ -534,7 +502,7 @@ wc_cmd_list(const struct wc_settings *s, int argc, char **argv)
     else
         snprintf(path, sizeof(path), "%s%s", l->name, q);
     snprintf(what, sizeof(what), "vhost '%s'", s->vhost);
-    if ((rc = call(s, "GET", path, NULL, what, &rep)) != WC_EXIT_OK)
+    if ((rc = wc_call(s, "GET", path, NULL, what, &rep)) != WC_EXIT_OK)
         return rc;
     if (!json_is_array(rep.json)) {
         fprintf(stderr, "warrenctl: the broker's answer is not a list\n");
@@ -648,9 +616,9 @@ wc_cmd_publish(const struct wc_settings *s, int argc, char **argv)
         json_dumpf(rep.json, stdout, JSON_INDENT(2));
         putchar('\n');
     } else if (json_is_true(json_object_get(rep.json, "routed"))) {
-        say(s, "message published");
+        wc_say(s, "message published");
     } else {
-        say(s, "message published but not routed to any queue");
+        wc_say(s, "message published but not routed to any queue");
     }
     wc_reply_cleanup(&rep);
 done:
@@ -677,7 +645,7 @@ print_messages(const struct wc_settings *s, const struct wc_reply *rep,
         return WC_EXIT_ERROR;
     }
     if (json_array_size(rep->json) == 0 && s->format == WC_FMT_TABLE)
-        say(s, "queue '%s' is empty", queue);
+        wc_say(s, "queue '%s' is empty", queue);
     else
         wc_print_list(s, rep->json, cols, sizeof(cols) / sizeof(cols[0]));
     return WC_EXIT_OK;
@@ -735,7 +703,7 @@ wc_cmd_get(const struct wc_settings *s, int argc, char **argv)
     snprintf(path, sizeof(path), "queues/%s/%s/get",
              wc_seg(s->vhost, v, sizeof(v)), wc_seg(queue, a, sizeof(a)));
     snprintf(what, sizeof(what), "queue '%s' in vhost '%s'", queue, s->vhost);
-    if ((rc = call(s, "POST", path, body, what, &rep)) != WC_EXIT_OK)
+    if ((rc = wc_call(s, "POST", path, body, what, &rep)) != WC_EXIT_OK)
         goto done;
     rc = print_messages(s, &rep, queue);
     wc_reply_cleanup(&rep);
@@ -773,7 +741,7 @@ wc_cmd_peek(const struct wc_settings *s, int argc, char **argv)
              count ? count : "1", enc ? enc : "auto", trunc ? "&truncate=" : "",
              trunc ? trunc : "");
     snprintf(what, sizeof(what), "queue '%s' in vhost '%s'", queue, s->vhost);
-    if ((rc = call(s, "GET", path, NULL, what, &rep)) != WC_EXIT_OK)
+    if ((rc = wc_call(s, "GET", path, NULL, what, &rep)) != WC_EXIT_OK)
         goto done;
     rc = print_messages(s, &rep, queue);
     wc_reply_cleanup(&rep);
@@ -811,7 +779,7 @@ wc_cmd_status(const struct wc_settings *s, int argc, char **argv)
     (void)argv;
     if (argc > 0)
         return wc_usage("status", "takes no arguments");
-    if ((rc = call(s, "GET", "overview", NULL, "the overview", &rep)) !=
+    if ((rc = wc_call(s, "GET", "overview", NULL, "the overview", &rep)) !=
         WC_EXIT_OK)
         return rc;
     o = rep.json;
@@ -894,7 +862,7 @@ wc_cmd_export(const struct wc_settings *s, int argc, char **argv)
 
     if ((rc = defs_args("export", argc, argv, &file, path, sizeof(path))))
         return rc;
-    if ((rc = call(s, "GET", path, NULL, "vhost", &rep)) != WC_EXIT_OK)
+    if ((rc = wc_call(s, "GET", path, NULL, "vhost", &rep)) != WC_EXIT_OK)
         return rc;
     out = strcmp(file, "-") == 0 ? stdout : fopen(file, "w");
     if (out == NULL) {
@@ -908,7 +876,7 @@ wc_cmd_export(const struct wc_settings *s, int argc, char **argv)
         perror("warrenctl: export");
         rc = WC_EXIT_ERROR;
     } else if (out != stdout) {
-        say(s, "definitions exported to %s", file);
+        wc_say(s, "definitions exported to %s", file);
     }
     wc_reply_cleanup(&rep);
     return rc;
@@ -942,11 +910,11 @@ wc_cmd_import(const struct wc_settings *s, int argc, char **argv)
         json_decref(doc);
         return WC_EXIT_ERROR;
     }
-    rc = call(s, "POST", path, doc, "vhost", &rep);
+    rc = wc_call(s, "POST", path, doc, "vhost", &rep);
     json_decref(doc);
     if (rc != WC_EXIT_OK)
         return rc;
     wc_reply_cleanup(&rep);
-    say(s, "definitions imported from %s", file);
+    wc_say(s, "definitions imported from %s", file);
     return WC_EXIT_OK;
 }

@@ -199,3 +199,18 @@ wc_fail(const struct wc_settings *s, const struct wc_reply *rep,
         return WC_EXIT_NOT_FOUND;
     return WC_EXIT_ERROR;
 }
+
+int
+wc_call(const struct wc_settings *s, const char *method, const char *path,
+        json_t *body, const char *what, struct wc_reply *rep)
+{
+    int rc = wc_http(s, method, path, body, NULL, rep);
+
+    if (rc != WC_EXIT_OK)
+        return rc;
+    if (rep->status < 200 || rep->status > 299) {
+        rc = wc_fail(s, rep, what);
+        wc_reply_cleanup(rep);
+    }
+    return rc;
+}

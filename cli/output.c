@@ -4,6 +4,8 @@
  * programs. */
 #include "warrenctl.h"
 
+#include <stdarg.h>
+
 #include <string.h>
 
 #define WC_MAX_COLS 32
@@ -187,4 +189,17 @@ wc_print_pairs(const struct wc_settings *s, const char *const *labels,
             putchar('\n');
         }
     }
+}
+
+void
+wc_say(const struct wc_settings *s, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (s->quiet || s->format == WC_FMT_JSON)
+        return;
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    putchar('\n');
 }

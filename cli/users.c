@@ -7,50 +7,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Runs a request whose success is any 2xx; prints the failure. */
-static int
-call(const struct wc_settings *s, const char *method, const char *path,
-     json_t *body, const char *what, struct wc_reply *rep)
-{
-    int rc = wc_http(s, method, path, body, NULL, rep);
-
-    if (rc != WC_EXIT_OK)
-        return rc;
-    if (rep->status < 200 || rep->status > 299) {
-        rc = wc_fail(s, rep, what);
-        wc_reply_cleanup(rep);
-    }
-    return rc;
-}
-
 /* A request whose reply is not needed; steals body. */
 static int
 call_done(const struct wc_settings *s, const char *method, const char *path,
           json_t *body, const char *what)
 {
     struct wc_reply rep;
-    int rc = call(s, method, path, body, what, &rep);
+    int rc = wc_call(s, method, path, body, what, &rep);
 
     json_decref(body);
     if (rc == WC_EXIT_OK)
         wc_reply_cleanup(&rep);
     return rc;
-}
-
-static void say(const struct wc_settings *s, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-say(const struct wc_settings *s, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (s->quiet || s->format == WC_FMT_JSON)
-        return;
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    putchar('\n');
 }
 
 /* GETs path and prints the list with cols. */
@@ -59,7 +27,7 @@ list(const struct wc_settings *s, const char *path, const char *what,
      const struct wc_column *cols, size_t ncols)
 {
     struct wc_reply rep;
-    int rc = call(s, "GET", path, NULL, what, &rep);
+    int rc = wc_call(s, "GET", path, NULL, what, &rep);
 
     if (rc != WC_EXIT_OK)
         return rc;
@@ -84,7 +52,7 @@ get_user(const struct wc_settings *s, const char *name, int *rc)
 
     snprintf(path, sizeof(path), "users/%s", wc_seg(name, u, sizeof(u)));
     snprintf(what, sizeof(what), "user '%s'", name);
-    if ((*rc = call(s, "GET", path, NULL, what, &rep)) != WC_EXIT_OK)
+    if ((*rc = wc_call(s, "GET", path, NULL, what, &rep)) != WC_EXIT_OK)
         return NULL;
     j = json_incref(rep.json);
     wc_reply_cleanup(&rep);
@@ -136,7 +104,7 @@ wc_cmd_add_user(const struct wc_settings *s, int argc, char **argv)
     rc = put_user(s, argv[0],
                   json_pack("{s:s, s:s}", "password", argv[1], "tags", ""));
     if (rc == WC_EXIT_OK)
-        say(s, "user '%s' added", argv[0]);
+        wc_say(s, "user '%s' added", argv[0]);
     return rc;
 }
 
@@ -152,7 +120,7 @@ wc_cmd_delete_user(const struct wc_settings *s, int argc, char **argv)
     snprintf(what, sizeof(what), "user '%s'", argv[0]);
     rc = call_done(s, "DELETE", path, NULL, what);
     if (rc == WC_EXIT_OK)
-        say(s, "user '%s' deleted", argv[0]);
+        wc_say(s, "user '%s' deleted", argv[0]);
     return rc;
 }
 
@@ -177,7 +145,7 @@ wc_cmd_change_password(const struct wc_settings *s, int argc, char **argv)
     json_decref(cur);
     rc = put_user(s, argv[0], body);
     if (rc == WC_EXIT_OK)
-        say(s, "password of user '%s' changed", argv[0]);
+        wc_say(s, "password of user '%s' changed", argv[0]);
     return rc;
 }
 
@@ -206,7 +174,7 @@ wc_cmd_set_user_tags(const struct wc_settings *s, int argc, char **argv)
     json_decref(cur);
     rc = put_user(s, argv[0], body);
     if (rc == WC_EXIT_OK)
-        say(s, "tags of user '%s' set", argv[0]);
+        wc_say(s, "tags of user '%s' set", argv[0]);
     return rc;
 }
 
@@ -241,7 +209,7 @@ wc_cmd_add_vhost(const struct wc_settings *s, int argc, char **argv)
         json_object_set_new(body, "description", json_string(argv[1] + 12));
     snprintf(path, sizeof(path), "vhosts/%s", wc_seg(argv[0], v, sizeof(v)));
     snprintf(what, sizeof(what), "vhost '%s'", argv[0]);
-    rc = call(s, "PUT", path, body, what, &rep);
+    rc = wc_call(s, "PUT", path, body, what, &rep);
     json_decref(body);
     if (rc != WC_EXIT_OK)
         return rc;
@@ -250,7 +218,8 @@ wc_cmd_add_vhost(const struct wc_settings *s, int argc, char **argv)
         fprintf(stderr, "warrenctl: vhost '%s' already exists\n", argv[0]);
         return WC_EXIT_ERROR;
     }
-    say(s, "vhost '%s' %s", argv[0], rep.status == 201 ? "added" : "updated");
+    wc_say(s, "vhost '%s' %s", argv[0],
+           rep.status == 201 ? "added" : "updated");
     return WC_EXIT_OK;
 }
 
@@ -266,7 +235,7 @@ wc_cmd_delete_vhost(const struct wc_settings *s, int argc, char **argv)
     snprintf(what, sizeof(what), "vhost '%s'", argv[0]);
     rc = call_done(s, "DELETE", path, NULL, what);
     if (rc == WC_EXIT_OK)
-        say(s, "vhost '%s' deleted", argv[0]);
+        wc_say(s, "vhost '%s' deleted", argv[0]);
     return rc;
 }
 
@@ -314,7 +283,8 @@ wc_cmd_set_permissions(const struct wc_settings *s, int argc, char **argv)
                              argv[2], "read", argv[3]),
                    what);
     if (rc == WC_EXIT_OK)
-        say(s, "permissions of user '%s' in vhost '%s' set", argv[0], s->vhost);
+        wc_say(s, "permissions of user '%s' in vhost '%s' set", argv[0],
+               s->vhost);
     return rc;
 }
 
@@ -333,8 +303,8 @@ wc_cmd_clear_permissions(const struct wc_settings *s, int argc, char **argv)
              argv[0], s->vhost);
     rc = call_done(s, "DELETE", path, NULL, what);
     if (rc == WC_EXIT_OK)
-        say(s, "permissions of user '%s' in vhost '%s' cleared", argv[0],
-            s->vhost);
+        wc_say(s, "permissions of user '%s' in vhost '%s' cleared", argv[0],
+               s->vhost);
     return rc;
 }
 
@@ -392,10 +362,10 @@ wc_cmd_set_topic_permissions(const struct wc_settings *s, int argc, char **argv)
                              argv[2], "read", argv[3]),
                    what);
     if (rc == WC_EXIT_OK)
-        say(s,
-            "topic permissions of user '%s' on exchange '%s' in vhost '%s' "
-            "set",
-            argv[0], argv[1], s->vhost);
+        wc_say(s,
+               "topic permissions of user '%s' on exchange '%s' in vhost '%s' "
+               "set",
+               argv[0], argv[1], s->vhost);
     return rc;
 }
 
@@ -422,7 +392,7 @@ wc_cmd_clear_topic_permissions(const struct wc_settings *s, int argc,
              argv[0], s->vhost);
     rc = call_done(s, "DELETE", path, NULL, what);
     if (rc == WC_EXIT_OK)
-        say(s, "topic permissions of user '%s' in vhost '%s' cleared", argv[0],
-            s->vhost);
+        wc_say(s, "topic permissions of user '%s' in vhost '%s' cleared",
+               argv[0], s->vhost);
     return rc;
 }

@@ -73,6 +73,14 @@ void wc_reply_cleanup(struct wc_reply *rep);
  * object for a plain 404). */
 int wc_fail(const struct wc_settings *s, const struct wc_reply *rep,
             const char *what);
+/* wc_http for a request whose success is any 2xx: returns WC_EXIT_OK with
+ * *rep (free it with wc_reply_cleanup), or the exit status after printing
+ * the failure (*rep already freed). */
+int wc_call(const struct wc_settings *s, const char *method, const char *path,
+            json_t *body, const char *what, struct wc_reply *rep);
+/* Prints one line of progress, unless -q or -f json. */
+void wc_say(const struct wc_settings *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* Percent-encodes one path segment into out (cap bytes). Returns out. */
 char *wc_seg(const char *in, char *out, size_t cap);
 
