@@ -245,8 +245,7 @@ wr_auth_vhost_refusal(struct wr_conn *c, struct wr_vhost *vh, char *buf,
                  vh->name, c->user);
         return buf;
     }
-    if (vh->max_connections >= 0 &&
-        (int64_t)vh->nconns >= vh->max_connections) {
+    if (wr_limit_reached(vh->max_connections, vh->nconns)) {
         snprintf(buf, cap,
                  "access to vhost '%s' refused for user '%s': connection "
                  "limit (%lld) is reached",
@@ -271,6 +270,7 @@ wr_access_allowed(const struct wr_user *u, const char *vhost,
         name = WR_BYTES_LIT("amq.default");
     err->code = WR_REPLY_ACCESS_REFUSED;
     err->hard = false;
+    err->bare = false;
     snprintf(err->text, sizeof(err->text),
              "access to %s '%.*s' in vhost '%s' refused for user '%s'", what,
              (int)WR_MIN(name.len, 255u), name.ptr, vhost, u ? u->name : "");
@@ -288,6 +288,7 @@ wr_access_topic_allowed(const struct wr_user *u, const char *vhost,
         return true;
     err->code = WR_REPLY_ACCESS_REFUSED;
     err->hard = false;
+    err->bare = false;
     snprintf(err->text, sizeof(err->text),
              "%s access to topic '%.*s' in exchange '%s' in vhost '%s' "
              "refused for user '%s'",

@@ -93,7 +93,10 @@ struct wr_vhost {
     struct wr_hmap exchanges; /* name -> struct wr_exchange */
     struct wr_hmap queues;    /* name -> struct wr_queue */
     char *description;
-    int64_t max_connections; /* vhost limit max-connections, -1 = none */
+    /* vhost limits (RabbitMQ's vhost-limits parameter): WR_LIMIT_UNSET,
+     * or the value set (negative = unlimited, 0 = none allowed) */
+    int64_t max_connections; /* max-connections: open connections */
+    int64_t max_queues;      /* max-queues: queues, exclusive ones too */
     struct wr_list conns;    /* of wr_conn.vh_link: open connections */
     uint32_t nconns;
     struct wr_vhost_stats stats;
@@ -119,6 +122,17 @@ struct wr_bqueue {
     struct event *unused_ev; /* x-expires: deletes the queue once unused */
     int64_t last_used;       /* ms: declare, get, consume, last cancel */
 };
+
+/* A vhost or user limit that is not set (absent from RabbitMQ's
+ * parameter); a negative value set means unlimited too. */
+#define WR_LIMIT_UNSET INT64_MIN
+
+/* Whether n objects reach limit: a limit set to 0 or more. */
+static inline bool
+wr_limit_reached(int64_t limit, uint64_t n)
+{
+    return limit >= 0 && n >= (uint64_t)limit;
+}
 
 struct wr_vhost *wr_vhost_new(struct wr_server *srv, const char *name);
 void wr_vhost_free(struct wr_vhost *vh);

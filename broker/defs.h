@@ -8,6 +8,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct wr_server;
 struct wr_user;
@@ -43,6 +44,24 @@ json_t *wr_defs_topic_perm_json(const struct wr_user *u,
 /* RabbitMQ's tags: a list ["a", "b"] (3.9+) or a string "a,b" (older) into
  * "a,b". Returns 0, or -1 when t is neither or too long. */
 int wr_defs_tags(const json_t *t, char *out, size_t cap);
+/* ---- vhost limits (RabbitMQ's "vhost-limits" parameter) ---- */
+
+struct wr_vhost;
+#define WR_VHOST_NLIMITS 2
+/* "max-connections", "max-queues": the limits by index. */
+extern const char *const wr_vhost_limit_names[WR_VHOST_NLIMITS];
+/* The field of vh that holds limit i (WR_LIMIT_UNSET when not set). */
+int64_t *wr_vhost_limit(struct wr_vhost *vh, int i);
+/* Validates one limit as RabbitMQ does: a known name and an integer
+ * value (any: negative is unlimited). Returns 0 with *which (its index)
+ * and *out set, or -1 with RabbitMQ's reason in err ("Validation
+ * failed\n\nmax-queues should be a number, actually was 1.5\n"). */
+int wr_defs_vhost_limit(const char *name, const json_t *value, int *which,
+                        int64_t *out, char *err, size_t errlen);
+/* {"max-connections": N, "max-queues": N} with the limits vh has set, or
+ * NULL when none is. New reference. */
+json_t *wr_defs_vhost_limits_json(struct wr_vhost *vh);
+
 /* Sets users, vhosts, permissions, topic_permissions and parameters
  * (vhost-limits) of s on root, sorted by name. */
 void wr_defs_export(struct wr_server *s, json_t *root);
