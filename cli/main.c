@@ -58,6 +58,13 @@ main(int argc, char **argv)
             for (int j = i + 1; j < argc; j++)
                 if (strcmp(argv[j], "-p") == 0)
                     argv[j] = "-V";
+        /* rabbitmqctl's "list_vhost_limits --global": not an option of
+         * ours, so it reaches the command as a word */
+        if (wc_command_find(argv[i]) &&
+            wc_command_find(argv[i])->run == wc_cmd_list_vhost_limits)
+            for (int j = i + 1; j < argc; j++)
+                if (strcmp(argv[j], "--global") == 0)
+                    argv[j] = "global";
         break;
     }
     while ((opt = getopt_long(argc, argv, "U:H:P:u:p:V:f:qt:c:h", opts,

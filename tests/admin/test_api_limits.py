@@ -9,6 +9,7 @@ Each test works in a vhost of its own (the creator gets full permissions
 in it, in RabbitMQ too), deleted at the end. Runs against RabbitMQ 3.10
 with WARREN_TEST_BROKER and WARREN_TEST_MGMT, except where marked."""
 
+import json
 import os
 import sys
 
@@ -18,6 +19,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(__file__))
 from helpers import channel_error  # noqa: E402
 from mgmt_client import Api, q  # noqa: E402
+from test_warrenctl import ctl  # noqa: E402,F401  (the fixture)
 
 
 @pytest.fixture
@@ -204,3 +206,52 @@ def test_limits_survive_restart(fresh, tmp_path):
     srv, api = fresh("definitions.file = %s" % defs)
     assert limits(api, "/") == [{"vhost": "/", "value": {"max-queues": 9}}]
 
+
+# ---- warrenctl ----------------------------------------------------------------
+
+@pytest.mark.warren_only
+def test_warrenctl_vhost_limits(api, amqp, ctl, vhost):
+    p = ctl("set_vhost_limits", "-p", vhost,
+            '{"max-connections": 10, "max-queues": 1}')
+    assert "limits of vhost '%s' set" % vhost in p.stdout.decode()
+    assert limits(api, vhost) == [
+        {"vhost": vhost, "value": {"max-connections": 10, "max-queues": 1}}]
+    p = ctl("-f", "json", "list_vhost_limits", "-p", vhost)
+    assert json.loads(p.stdout) == limits(api, vhost)
+    p = ctl("-f", "tsv", "list_vhost_limits", "--global")
+    assert '%s\t{"max-connections":10,"max-queues":1}' % vhost \
+        in p.stdout.decode()
+    # a queue over the limit through warrenctl: exit 6, as a 406
+    ctl("-V", vhost, "declare", "queue", "name=a")
+    p = ctl("-V", vhost, "declare", "queue", "name=b", expect=6)
+    assert p.stderr.decode() == (
+        "warrenctl: cannot declare queue 'b': queue limit in vhost '%s' (1) "
+        "is reached\n" % vhost)
+    # rabbitmqctl's semantics: what the JSON leaves out is cleared; the
+    # dashed spelling of the command works too
+    ctl("set-vhost-limits", "-p", vhost, '{"max-queues": 5}')
+    assert limits(api, vhost) == [{"vhost": vhost, "value": {"max-queues": 5}}]
+    ctl("-V", vhost, "declare", "queue", "name=b")
+    # errors: one line each
+    p = ctl("set_vhost_limits", "-p", vhost, '{"max-foo": 1}', expect=1)
+    assert p.stderr.decode() == (
+        'warrenctl: Validation failed: Unrecognised terms '
+        '[{<<"max-foo">>,1}] in limits\n')
+    p = ctl("set_vhost_limits", "-p", vhost, '{"max-queues": 1.5}', expect=1)
+    assert "max-queues should be a number, actually was 1.5" \
+        in p.stderr.decode()
+    ctl("set_vhost_limits", "-p", vhost, "nope", expect=2)
+    ctl("set_vhost_limits", "-p", vhost, expect=2)
+    p = ctl("set_vhost_limits", "-p", "no-such-vhost-x", '{"max-queues": 1}',
+            expect=5)
+    assert p.stderr.decode() == \
+        "warrenctl: not found: vhost 'no-such-vhost-x'\n"
+    ctl("list_vhost_limits", "-p", "no-such-vhost-x", expect=5)
+    p = ctl("clear_vhost_limits", "-p", vhost)
+    assert "limits of vhost '%s' cleared" % vhost in p.stdout.decode()
+    assert limits(api, vhost) == []
+    for cmd in ("set_vhost_limits", "clear_vhost_limits", "list_vhost_limits"):
+        page = ctl("help", cmd).stdout.decode()
+        assert page.startswith("NAME\n    warrenctl " + cmd)
+        assert "SYNOPSIS" in page and "EXAMPLES" in page
+    assert "set_vhost_limits" in ctl("--help").stdout.decode()
