@@ -252,7 +252,31 @@ wr_auth_vhost_refusal(struct wr_conn *c, struct wr_vhost *vh, char *buf,
                  vh->name, c->user, (long long)vh->max_connections);
         return buf;
     }
+    if (c->u->max_connections != WR_LIMIT_UNSET &&
+        wr_limit_reached(c->u->max_connections,
+                         wr_auth_user_count(c->srv, c->u, false))) {
+        snprintf(buf, cap,
+                 "connection refused for user '%s': user connection limit "
+                 "(%lld) is reached",
+                 c->user, (long long)c->u->max_connections);
+        return buf;
+    }
     return NULL;
+}
+
+uint64_t
+wr_auth_user_count(struct wr_server *s, const struct wr_user *u, bool channels)
+{
+    struct wr_list *pos, *tmp;
+    uint64_t n = 0;
+
+    wr_list_for_each_safe(pos, tmp, &s->conns)
+    {
+        const struct wr_conn *c = WR_CONTAINER_OF(pos, struct wr_conn, link);
+        if (c->vh != NULL && c->u == u)
+            n += channels ? c->open_chans : 1;
+    }
+    return n;
 }
 
 /* ---- channel checks ---------------------------------------------------- */

@@ -123,17 +123,6 @@ struct wr_bqueue {
     int64_t last_used;       /* ms: declare, get, consume, last cancel */
 };
 
-/* A vhost or user limit that is not set (absent from RabbitMQ's
- * parameter); a negative value set means unlimited too. */
-#define WR_LIMIT_UNSET INT64_MIN
-
-/* Whether n objects reach limit: a limit set to 0 or more. */
-static inline bool
-wr_limit_reached(int64_t limit, uint64_t n)
-{
-    return limit >= 0 && n >= (uint64_t)limit;
-}
-
 struct wr_vhost *wr_vhost_new(struct wr_server *srv, const char *name);
 void wr_vhost_free(struct wr_vhost *vh);
 struct wr_exchange *wr_vhost_exchange(struct wr_vhost *vh,
@@ -490,8 +479,14 @@ void wr_auth_mechanisms(const struct wr_conn *c, char *out, size_t cap);
  * recent failures from the same host (brute-force slowdown). */
 uint32_t wr_auth_fail_delay(struct wr_server *s, const char *host);
 void wr_auth_fails_cleanup(struct wr_server *s);
-/* connection.open: may c's user use vh? NULL if yes, else the reason
- * for the 530 reply. */
+/* The open connections of user u (connection.open done), or with
+ * channels their open channels: what the user limits count. O(number of
+ * connections): used only when a limit is set. */
+uint64_t wr_auth_user_count(struct wr_server *s, const struct wr_user *u,
+                            bool channels);
+/* connection.open: may c's user use vh (permissions, the vhost's
+ * max-connections, the user's max-connections, in RabbitMQ's order)?
+ * NULL if yes, else the reason for the 530 reply. */
 const char *wr_auth_vhost_refusal(struct wr_conn *c, struct wr_vhost *vh,
                                   char *buf, size_t cap);
 

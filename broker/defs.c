@@ -70,32 +70,102 @@ erl_term(const json_t *v, char *out, size_t cap)
     }
 }
 
-int
-wr_defs_vhost_limit(const char *name, const json_t *value, int *which,
-                    int64_t *out, char *err, size_t errlen)
+/* One limit of names[n]: a known name and an integer value. RabbitMQ
+ * words the errors of vhost limits (a runtime parameter) as "Validation
+ * failed\n\n...\n" and those of user limits plainly. */
+static int
+check_limit(const char *const *names, int n, const char *where, bool param,
+            const char *name, const json_t *value, int *which, int64_t *out,
+            char *err, size_t errlen)
 {
+    const char *pre = param ? "Validation failed\n\n" : "";
+    const char *post = param ? "\n" : "";
     char term[128];
 
     erl_term(value, term, sizeof(term));
-    for (int i = 0; i < WR_VHOST_NLIMITS; i++) {
-        if (strcmp(name, wr_vhost_limit_names[i]) != 0)
+    for (int i = 0; i < n; i++) {
+        if (strcmp(name, names[i]) != 0)
             continue;
         if (!json_is_integer(value)) {
-            snprintf(err, errlen,
-                     "Validation failed\n\n%s should be a number, actually "
-                     "was %s\n",
-                     name, term);
+            snprintf(err, errlen, "%s%s should be a number, actually was %s%s",
+                     pre, name, term, post);
             return -1;
         }
         *which = i;
         *out = json_integer_value(value);
         return 0;
     }
-    snprintf(err, errlen,
-             "Validation failed\n\nUnrecognised terms [{<<\"%.64s\">>,%s}] "
-             "in limits\n",
-             name, term);
+    snprintf(err, errlen, "%sUnrecognised terms [{<<\"%.64s\">>,%s}] in %s%s",
+             pre, name, term, where, post);
     return -1;
+}
+
+int
+wr_defs_vhost_limit(const char *name, const json_t *value, int *which,
+                    int64_t *out, char *err, size_t errlen)
+{
+    return check_limit(wr_vhost_limit_names, WR_VHOST_NLIMITS, "limits", true,
+                       name, value, which, out, err, errlen);
+}
+
+const char *const wr_user_limit_names[WR_USER_NLIMITS] = {"max-channels",
+                                                          "max-connections"};
+
+int64_t *
+wr_user_limit(struct wr_user *u, int i)
+{
+    return i == 0 ? &u->max_channels : &u->max_connections;
+}
+
+int
+wr_defs_user_limit(const char *name, const json_t *value, int *which,
+                   int64_t *out, char *err, size_t errlen)
+{
+    return check_limit(wr_user_limit_names, WR_USER_NLIMITS, "user-limits",
+                       false, name, value, which, out, err, errlen);
+}
+
+json_t *
+wr_defs_user_limits_json(const struct wr_user *u)
+{
+    json_t *o = json_object();
+
+    for (int i = 0; i < WR_USER_NLIMITS; i++) {
+        int64_t v = *wr_user_limit((struct wr_user *)u, i);
+        if (v != WR_LIMIT_UNSET)
+            json_object_set_new(o, wr_user_limit_names[i], json_integer(v));
+    }
+    return o;
+}
+
+/* "limits" of a user in a definitions document: {} or {"max-channels": N,
+ * "max-connections": N}. Replaces usr's limits when given. */
+static int
+user_limits(struct wr_user *usr, const json_t *lim, char *msg, size_t cap)
+{
+    int64_t v[WR_USER_NLIMITS];
+    const char *key;
+    json_t *val;
+
+    if (lim == NULL)
+        return 0;
+    if (!json_is_object(lim)) {
+        snprintf(msg, cap, "limits must be an object");
+        return -1;
+    }
+    for (int i = 0; i < WR_USER_NLIMITS; i++)
+        v[i] = WR_LIMIT_UNSET;
+    json_object_foreach((json_t *)lim, key, val)
+    {
+        int which;
+        int64_t n;
+        if (wr_defs_user_limit(key, val, &which, &n, msg, cap))
+            return -1;
+        v[which] = n;
+    }
+    for (int i = 0; i < WR_USER_NLIMITS; i++)
+        *wr_user_limit(usr, i) = v[i];
+    return 0;
 }
 
 json_t *
@@ -295,6 +365,11 @@ apply(const json_t *root, const char *path, struct wr_users *users,
         if (pw == NULL && wr_user_set_hash(usr, h, hash ? hash : "") != WR_OK) {
             bad(err, errlen, path, "users", i,
                 "password_hash is not base64 of a 4-byte salt and a digest");
+            goto out;
+        }
+        if (user_limits(usr, json_object_get(item, "limits"), msg,
+                        sizeof(msg))) {
+            bad(err, errlen, path, "users", i, msg);
             goto out;
         }
     }
@@ -501,12 +576,12 @@ wr_defs_user_json(const struct wr_user *u)
             break;
         p = e + 1;
     }
-    return json_pack("{s:s, s:s, s:s, s:o, s:{}}", "name", u->name,
+    return json_pack("{s:s, s:s, s:s, s:o, s:o}", "name", u->name,
                      "password_hash", hash, "hashing_algorithm",
                      u->alg == WR_HASH_SHA512
                          ? "rabbit_password_hashing_sha512"
                          : "rabbit_password_hashing_sha256",
-                     "tags", tags, "limits");
+                     "tags", tags, "limits", wr_defs_user_limits_json(u));
 }
 
 json_t *

@@ -34,7 +34,8 @@ int wr_defs_check(const char *path, char *err, size_t errlen);
 /* ---- the codec the management API shares (one for file and API) ---- */
 
 /* {"name", "password_hash", "hashing_algorithm", "tags": [...],
- * "limits": {}}: a user as RabbitMQ exports and lists it. New reference. */
+ * "limits": {...}}: a user as RabbitMQ exports and lists it. New
+ * reference. */
 json_t *wr_defs_user_json(const struct wr_user *u);
 /* {"user", "vhost", "configure", "write", "read"}. New reference. */
 json_t *wr_defs_perm_json(const struct wr_user *u, const struct wr_perm *p);
@@ -61,6 +62,20 @@ int wr_defs_vhost_limit(const char *name, const json_t *value, int *which,
 /* {"max-connections": N, "max-queues": N} with the limits vh has set, or
  * NULL when none is. New reference. */
 json_t *wr_defs_vhost_limits_json(struct wr_vhost *vh);
+
+/* ---- user limits (RabbitMQ's, kept in the user's "limits") ---- */
+
+#define WR_USER_NLIMITS 2
+/* "max-channels", "max-connections": the limits by index. */
+extern const char *const wr_user_limit_names[WR_USER_NLIMITS];
+/* The field of u that holds limit i (WR_LIMIT_UNSET when not set). */
+int64_t *wr_user_limit(struct wr_user *u, int i);
+/* As wr_defs_vhost_limit, for user limits, with RabbitMQ's texts
+ * ("max-channels should be a number, actually was 1.5"). */
+int wr_defs_user_limit(const char *name, const json_t *value, int *which,
+                       int64_t *out, char *err, size_t errlen);
+/* The limits u has set, as an object ({} when none). New reference. */
+json_t *wr_defs_user_limits_json(const struct wr_user *u);
 
 /* Sets users, vhosts, permissions, topic_permissions and parameters
  * (vhost-limits) of s on root, sorted by name. */

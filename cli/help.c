@@ -648,6 +648,72 @@ static const char list_vhost_limits_help[] =
     "    warrenctl list_vhost_limits -p orders\n"
     "    warrenctl -f json list_vhost_limits --global\n";
 
+static const char set_user_limits_help[] =
+    "NAME\n"
+    "    warrenctl set_user_limits - limit a user's connections and channels\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    warrenctl set_user_limits USER JSON\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    Sets the user's limits, as rabbitmqctl's set_user_limits: JSON is\n"
+    "    an object with max-connections (connections open at once) and / or\n"
+    "    max-channels (channels open at once over all its connections). A\n"
+    "    limit left out of JSON is kept. -1 (or any negative number) means\n"
+    "    unlimited, 0 allows none.\n"
+    "\n"
+    "    Beyond max-connections connection.open is refused with 530\n"
+    "    NOT_ALLOWED (\"connection refused for user 'app': user connection\n"
+    "    limit (10) is reached\"); beyond max-channels channel.open closes\n"
+    "    the connection with 530 (\"number of channels opened for user\n"
+    "    'app' has reached the maximum allowed user limit of (100)\").\n"
+    "    Nothing open is closed when a limit is lowered. The limits are\n"
+    "    kept with the user in the definitions file.\n"
+    "\n"
+    "EXIT STATUS\n"
+    "    As every command (warrenctl --help); 1 for an unknown limit or a\n"
+    "    value that is not an integer, 5 when the user does not exist, 7\n"
+    "    when the login is not an administrator.\n"
+    "\n"
+    "EXAMPLES\n"
+    "    warrenctl set_user_limits app "
+    "'{\"max-connections\": 10, \"max-channels\": 100}'\n";
+
+static const char clear_user_limits_help[] =
+    "NAME\n"
+    "    warrenctl clear_user_limits - remove a user's limits\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    warrenctl clear_user_limits USER max-connections|max-channels|all\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    Clears one of the user's limits, or all of them.\n"
+    "\n"
+    "EXIT STATUS\n"
+    "    As every command (warrenctl --help); 5 when the user does not\n"
+    "    exist, 7 when the login is not an administrator.\n"
+    "\n"
+    "EXAMPLES\n"
+    "    warrenctl clear_user_limits app all\n";
+
+static const char list_user_limits_help[] =
+    "NAME\n"
+    "    warrenctl list_user_limits - show user limits\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    warrenctl list_user_limits [--user USER | --global]\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    One row per user that has limits (the user and its limits as\n"
+    "    JSON), or only USER's.\n"
+    "\n"
+    "EXIT STATUS\n"
+    "    As every command (warrenctl --help); 5 when the user does not\n"
+    "    exist, 7 when the login is not an administrator.\n"
+    "\n"
+    "EXAMPLES\n"
+    "    warrenctl list_user_limits --user app\n";
+
 const struct wc_command wc_commands[] = {
     {"declare", wc_cmd_declare, "declare an exchange, queue or binding",
      declare_help},
@@ -693,6 +759,12 @@ const struct wc_command wc_commands[] = {
      clear_vhost_limits_help},
     {"list_vhost_limits", wc_cmd_list_vhost_limits, "show vhost limits",
      list_vhost_limits_help},
+    {"set_user_limits", wc_cmd_set_user_limits,
+     "set a user's max-connections and max-channels", set_user_limits_help},
+    {"clear_user_limits", wc_cmd_clear_user_limits, "remove a user's limits",
+     clear_user_limits_help},
+    {"list_user_limits", wc_cmd_list_user_limits, "show user limits",
+     list_user_limits_help},
     {"help", wc_cmd_help, "show a command's help page", help_help},
 };
 

@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: MIT
-"""Virtual host limits (max-connections, max-queues): the management API's
-/api/vhost-limits with RabbitMQ's shapes and errors, their enforcement on
-connection.open, queue.declare and the API's queue PUT, definitions
+"""Virtual host limits (max-connections, max-queues) and user limits
+(max-connections, max-channels): the management API's
+/api/vhost-limits and /api/user-limits with RabbitMQ's shapes and errors,
+their enforcement on connection.open, channel.open, queue.declare and the
+API's queue PUT, definitions
 export / import, and warrenctl's set_vhost_limits / list_vhost_limits /
 clear_vhost_limits.
 
@@ -17,7 +19,7 @@ import pika
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from helpers import channel_error  # noqa: E402
+from helpers import channel_error, connection_error  # noqa: E402
 from mgmt_client import Api, q  # noqa: E402
 from test_warrenctl import ctl  # noqa: E402,F401  (the fixture)
 
@@ -255,3 +257,125 @@ def test_warrenctl_vhost_limits(api, amqp, ctl, vhost):
         assert page.startswith("NAME\n    warrenctl " + cmd)
         assert "SYNOPSIS" in page and "EXAMPLES" in page
     assert "set_vhost_limits" in ctl("--help").stdout.decode()
+
+
+# ---- user limits ----------------------------------------------------------------
+
+@pytest.fixture
+def user(api, uniq):
+    name = uniq + "-user"
+    assert api.put("users/" + q(name), {"password": "pw", "tags": ""}).status \
+        == 201
+    assert api.put("permissions/%2F/" + q(name),
+                   {"configure": ".*", "write": ".*", "read": ".*"}).status \
+        in (201, 204)
+    yield name
+    api.delete("users/" + q(name))
+
+
+def user_limits(api, u):
+    r = api.get("user-limits/" + q(u))
+    assert r.status == 200, r
+    return r.json
+
+
+def test_user_limits_api(api, user):
+    base = "user-limits/%s/" % q(user)
+    assert user_limits(api, user) == []
+    assert api.put(base + "max-channels", {"value": 3}).status == 204
+    assert api.put(base + "max-connections", {"value": 2}).status == 204
+    assert user_limits(api, user) == [
+        {"user": user, "value": {"max-channels": 3, "max-connections": 2}}]
+    assert {"user": user, "value": {"max-channels": 3, "max-connections": 2}} \
+        in api.ok("GET", "user-limits")
+    assert api.ok("GET", "users/" + q(user))["limits"] == {
+        "max-channels": 3, "max-connections": 2}
+    d = api.ok("GET", "definitions")
+    assert [u["limits"] for u in d["users"] if u["name"] == user] == [
+        {"max-channels": 3, "max-connections": 2}]
+    # RabbitMQ's texts (no "Validation failed" here)
+    r = api.put(base + "max-foo", {"value": 2})
+    assert r.status == 400 and r.json["reason"] == \
+        "Unrecognised terms [{<<\"max-foo\">>,2}] in user-limits"
+    r = api.put(base + "max-channels", {"value": 1.5})
+    assert r.status == 400 and r.json["reason"] == \
+        "max-channels should be a number, actually was 1.5"
+    r = api.put(base + "max-channels", {})
+    assert r.status == 400 and r.json["reason"] == "[{key_missing,value}]"
+    assert api.get("user-limits/no-such-user-x").status == 404
+    assert api.delete(base + "max-channels").status == 204
+    assert api.delete(base + "max-channels").status == 204
+    assert user_limits(api, user) == [
+        {"user": user, "value": {"max-connections": 2}}]
+    assert api.delete(base + "max-connections").status == 204
+    assert user_limits(api, user) == []
+    assert api.ok("GET", "users/" + q(user))["limits"] == {}
+
+
+@pytest.mark.warren_only
+def test_user_limits_unknown_user(api):
+    """404 (RabbitMQ 3.10: 400 ["no_such_user", ...] on PUT, 500 on
+    DELETE)."""
+    r = api.put("user-limits/no-such-user-x/max-channels", {"value": 1})
+    assert r.status == 404
+    assert r.json == {"error": "not_found", "reason": "user_not_found"}
+    assert api.delete("user-limits/no-such-user-x/max-channels").status == 404
+
+
+def test_user_limits_enforced(api, amqp, user):
+    base = "user-limits/%s/" % q(user)
+    assert api.put(base + "max-connections", {"value": 2}).status == 204
+    assert api.put(base + "max-channels", {"value": 2}).status == 204
+    c1 = amqp(user=user, password="pw")
+    c2 = amqp(user=user, password="pw")
+    with pytest.raises(pika.exceptions.ProbableAccessDeniedError) as ei:
+        amqp(user=user, password="pw")
+    assert ("(530) \"NOT_ALLOWED - connection refused for user '%s': user "
+            "connection limit (2) is reached\"" % user) in str(ei.value)
+    # channels count over all the user's connections
+    c1.channel()
+    c2.channel()
+    with connection_error(530) as ei:
+        c1.channel()
+    assert ei.value.reply_text == (
+        "NOT_ALLOWED - number of channels opened for user '%s' has reached "
+        "the maximum allowed user limit of (2)" % user)
+    # c1 is gone: room for one connection and one channel again
+    c3 = amqp(user=user, password="pw")
+    c3.channel().queue_declare("", exclusive=True)
+    assert c2.is_open
+    # other users are not limited
+    amqp().channel()
+
+
+@pytest.mark.warren_only
+def test_warrenctl_user_limits(api, ctl, user):
+    p = ctl("set_user_limits", user, '{"max-connections": 10}')
+    assert "limits of user '%s' set" % user in p.stdout.decode()
+    # rabbitmqctl's semantics here: limits left out are kept
+    ctl("set-user-limits", user, '{"max-channels": 20}')
+    assert user_limits(api, user) == [
+        {"user": user, "value": {"max-channels": 20, "max-connections": 10}}]
+    p = ctl("-f", "json", "list_user_limits", "--user", user)
+    assert json.loads(p.stdout) == user_limits(api, user)
+    p = ctl("-f", "tsv", "list_user_limits")
+    assert '%s\t{"max-channels":20,"max-connections":10}' % user \
+        in p.stdout.decode()
+    assert ctl("-f", "tsv", "list_user_limits", "--global").stdout == p.stdout
+    p = ctl("set_user_limits", user, '{"max-queues": 1}', expect=1)
+    assert p.stderr.decode() == ('warrenctl: Unrecognised terms '
+                                 '[{<<"max-queues">>,1}] in user-limits\n')
+    ctl("set_user_limits", user, "[]", expect=2)
+    p = ctl("set_user_limits", "no-such-user-x", '{"max-channels": 1}',
+            expect=5)
+    assert p.stderr.decode() == "warrenctl: not found: user 'no-such-user-x'\n"
+    ctl("list_user_limits", "--user", "no-such-user-x", expect=5)
+    ctl("clear_user_limits", user, "max-channels")
+    assert user_limits(api, user) == [
+        {"user": user, "value": {"max-connections": 10}}]
+    ctl("clear_user_limits", user, "all")
+    assert user_limits(api, user) == []
+    ctl("clear_user_limits", user, expect=2)
+    for cmd in ("set_user_limits", "clear_user_limits", "list_user_limits"):
+        page = ctl("help", cmd).stdout.decode()
+        assert page.startswith("NAME\n    warrenctl " + cmd)

@@ -524,6 +524,7 @@ START_TEST(defs_roundtrip)
     vh->max_queues = 0;
     ck_assert_int_eq(wr_server_add_vhost(&a, "v2", NULL, NULL), WR_ERR_EXISTS);
     wr_users_add(&a.users, "ann", "pw", "monitoring,management", &u);
+    u->max_channels = 7;
     wr_user_set_perm(&a.users, u, "v2", "^c", "^w", "^r", err, sizeof(err));
     wr_user_set_topic_perm(&a.users, u, "v2", "amq.topic", "^a", "^b", err,
                            sizeof(err));
@@ -544,6 +545,8 @@ START_TEST(defs_roundtrip)
     u = wr_users_get(&b.users, "ann");
     ck_assert(wr_user_check_password(u, "pw", 2));
     ck_assert_str_eq(u->tags, "monitoring,management");
+    ck_assert_int_eq(u->max_channels, 7);
+    ck_assert(u->max_connections == WR_LIMIT_UNSET);
     ck_assert(wr_perm_check(u, "v2", WR_PERM_WRITE, "wx", 2));
     ck_assert(!wr_perm_check(u, "v2", WR_PERM_WRITE, "cx", 2));
     ck_assert(!wr_topic_check(u, "v2", "amq.topic", WR_PERM_WRITE, "b", 1));
@@ -625,6 +628,24 @@ START_TEST(defs_vhost_limit_values)
     ck_assert_int_eq(
         wr_defs_vhost_limit("max-queues", v, &which, &n, err, sizeof(err)), -1);
     ck_assert_ptr_nonnull(strstr(err, "actually was 3.0\n"));
+    json_decref(v);
+    /* user limits: RabbitMQ words these without "Validation failed" */
+    v = json_real(2.5);
+    ck_assert_int_eq(
+        wr_defs_user_limit("max-channels", v, &which, &n, err, sizeof(err)),
+        -1);
+    ck_assert_str_eq(err, "max-channels should be a number, actually was 2.5");
+    json_decref(v);
+    v = json_integer(4);
+    ck_assert_int_eq(
+        wr_defs_user_limit("max-connections", v, &which, &n, err, sizeof(err)),
+        0);
+    ck_assert_int_eq(which, 1);
+    ck_assert_int_eq(n, 4);
+    ck_assert_int_eq(
+        wr_defs_user_limit("max-queues", v, &which, &n, err, sizeof(err)), -1);
+    ck_assert_str_eq(
+        err, "Unrecognised terms [{<<\"max-queues\">>,4}] in user-limits");
     json_decref(v);
     v = json_string("10");
     ck_assert_int_eq(
