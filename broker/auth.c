@@ -245,15 +245,38 @@ wr_auth_vhost_refusal(struct wr_conn *c, struct wr_vhost *vh, char *buf,
                  vh->name, c->user);
         return buf;
     }
-    if (vh->max_connections >= 0 &&
-        (int64_t)vh->nconns >= vh->max_connections) {
+    if (wr_limit_reached(vh->max_connections, vh->nconns)) {
         snprintf(buf, cap,
                  "access to vhost '%s' refused for user '%s': connection "
                  "limit (%lld) is reached",
                  vh->name, c->user, (long long)vh->max_connections);
         return buf;
     }
+    if (c->u->max_connections != WR_LIMIT_UNSET &&
+        wr_limit_reached(c->u->max_connections,
+                         wr_auth_user_count(c->srv, c->u, false))) {
+        snprintf(buf, cap,
+                 "connection refused for user '%s': user connection limit "
+                 "(%lld) is reached",
+                 c->user, (long long)c->u->max_connections);
+        return buf;
+    }
     return NULL;
+}
+
+uint64_t
+wr_auth_user_count(struct wr_server *s, const struct wr_user *u, bool channels)
+{
+    struct wr_list *pos, *tmp;
+    uint64_t n = 0;
+
+    wr_list_for_each_safe(pos, tmp, &s->conns)
+    {
+        const struct wr_conn *c = WR_CONTAINER_OF(pos, struct wr_conn, link);
+        if (c->vh != NULL && c->u == u)
+            n += channels ? c->open_chans : 1;
+    }
+    return n;
 }
 
 /* ---- channel checks ---------------------------------------------------- */
@@ -271,6 +294,7 @@ wr_access_allowed(const struct wr_user *u, const char *vhost,
         name = WR_BYTES_LIT("amq.default");
     err->code = WR_REPLY_ACCESS_REFUSED;
     err->hard = false;
+    err->bare = false;
     snprintf(err->text, sizeof(err->text),
              "access to %s '%.*s' in vhost '%s' refused for user '%s'", what,
              (int)WR_MIN(name.len, 255u), name.ptr, vhost, u ? u->name : "");
@@ -288,6 +312,7 @@ wr_access_topic_allowed(const struct wr_user *u, const char *vhost,
         return true;
     err->code = WR_REPLY_ACCESS_REFUSED;
     err->hard = false;
+    err->bare = false;
     snprintf(err->text, sizeof(err->text),
              "%s access to topic '%.*s' in exchange '%s' in vhost '%s' "
              "refused for user '%s'",

@@ -93,7 +93,10 @@ struct wr_vhost {
     struct wr_hmap exchanges; /* name -> struct wr_exchange */
     struct wr_hmap queues;    /* name -> struct wr_queue */
     char *description;
-    int64_t max_connections; /* vhost limit max-connections, -1 = none */
+    /* vhost limits (RabbitMQ's vhost-limits parameter): WR_LIMIT_UNSET,
+     * or the value set (negative = unlimited, 0 = none allowed) */
+    int64_t max_connections; /* max-connections: open connections */
+    int64_t max_queues;      /* max-queues: queues, exclusive ones too */
     struct wr_list conns;    /* of wr_conn.vh_link: open connections */
     uint32_t nconns;
     struct wr_vhost_stats stats;
@@ -476,8 +479,14 @@ void wr_auth_mechanisms(const struct wr_conn *c, char *out, size_t cap);
  * recent failures from the same host (brute-force slowdown). */
 uint32_t wr_auth_fail_delay(struct wr_server *s, const char *host);
 void wr_auth_fails_cleanup(struct wr_server *s);
-/* connection.open: may c's user use vh? NULL if yes, else the reason
- * for the 530 reply. */
+/* The open connections of user u (connection.open done), or with
+ * channels their open channels: what the user limits count. O(number of
+ * connections): used only when a limit is set. */
+uint64_t wr_auth_user_count(struct wr_server *s, const struct wr_user *u,
+                            bool channels);
+/* connection.open: may c's user use vh (permissions, the vhost's
+ * max-connections, the user's max-connections, in RabbitMQ's order)?
+ * NULL if yes, else the reason for the 530 reply. */
 const char *wr_auth_vhost_refusal(struct wr_conn *c, struct wr_vhost *vh,
                                   char *buf, size_t cap);
 

@@ -229,6 +229,28 @@ consumer_priority(struct wr_chan *ch, struct wr_queue *q, struct wr_table args,
     return true;
 }
 
+/* consumer_max_per_channel: a consume with a tag the channel does not
+ * have yet (an empty one always makes a new one), on a channel that has
+ * that many consumers (the direct reply-to one included), closes the
+ * connection with 530, as RabbitMQ does; before any other check, as there.
+ * Returns true after the error. */
+static bool
+consumer_limit_reached(struct wr_chan *ch, struct wr_bytes tag)
+{
+    uint32_t max = ch->conn->srv->cfg.consumer_max;
+    size_t n = ch->consumers_by_tag.count + (ch->reply_tag != NULL);
+
+    if (max == 0 || n < max)
+        return false;
+    if (tag.len > 0 && (wr_hmap_get(&ch->consumers_by_tag, tag.ptr, tag.len) ||
+                        (ch->reply_tag && strlen(ch->reply_tag) == tag.len &&
+                         memcmp(ch->reply_tag, tag.ptr, tag.len) == 0)))
+        return false; /* a reused tag: that error comes later */
+    wr_conn_error(ch->conn, WR_REPLY_NOT_ALLOWED, WR_BASIC_CONSUME,
+                  "reached maximum (%u) of consumers per channel", max);
+    return true;
+}
+
 static void
 basic_consume(struct wr_chan *ch, const struct wr_basic_consume *a)
 {
@@ -239,6 +261,8 @@ basic_consume(struct wr_chan *ch, const struct wr_basic_consume *a)
     struct wr_list *pos, *tmp;
     int32_t priority;
 
+    if (consumer_limit_reached(ch, a->consumer_tag))
+        return;
     /* direct reply-to: no queue, so no queue permission either */
     if (wr_reply_to_is_pseudo(a->queue)) {
         wr_reply_to_consume(ch, a->consumer_tag, a->no_ack, a->no_wait);

@@ -347,6 +347,7 @@ static const struct num_key nums[] = {
     NUM("channel_max", 1, 65535, channel_max),
     NUM("max_message_size", 1, 536870912, max_message_size),
     NUM("connection_max", 0, 10000000, connection_max),
+    NUM("consumer_max_per_channel", 0, 10000000, consumer_max),
     NUM("handshake_timeout", 100, 3600000, handshake_timeout),
     NUM("output_limit", 65536, 1u << 30, output_limit),
     NUM("management.tcp.port", 0, 65535, mgmt_port),

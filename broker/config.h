@@ -38,6 +38,7 @@ struct wr_config {
     uint16_t channel_max;      /* channel_max offered in connection.tune */
     uint64_t max_message_size; /* max_message_size (bytes) */
     uint32_t connection_max;   /* connection_max, 0 = unlimited */
+    uint32_t consumer_max;     /* consumer_max_per_channel, 0 = unlimited */
     uint32_t handshake_timeout; /* handshake_timeout (ms) */
     size_t output_limit;        /* per-connection output bound before pausing */
     uint64_t mem_absolute;      /* vm_memory_high_watermark.absolute, 0 = off */

@@ -463,6 +463,17 @@ channel_open(struct wr_conn *c, uint16_t id)
 {
     struct wr_method ok = {.id = WR_CHANNEL_OPEN_OK};
 
+    /* RabbitMQ's user limit max-channels: over all the user's
+     * connections; a connection error. */
+    if (c->u->max_channels != WR_LIMIT_UNSET &&
+        wr_limit_reached(c->u->max_channels,
+                         wr_auth_user_count(c->srv, c->u, true))) {
+        wr_conn_error(c, WR_REPLY_NOT_ALLOWED, WR_CHANNEL_OPEN,
+                      "number of channels opened for user '%s' has reached "
+                      "the maximum allowed user limit of (%lld)",
+                      c->user, (long long)c->u->max_channels);
+        return;
+    }
     if (id >= c->nchans) {
         uint32_t n = c->nchans ? c->nchans : 8;
         while (n <= id)

@@ -16,12 +16,186 @@
 
 #define DEFS_MAX_SIZE (64u << 20)
 
-/* The vhosts a file names, collected before they are created. */
+/* The vhosts a file names, collected before they are created, and the
+ * vhost-limits parameters it has (for those vhosts or existing ones). */
 struct vh_decl {
     const char *name;
     const char *description;
-    int64_t max_connections;
+    bool declared;   /* in "vhosts" (else only named by a parameter) */
+    bool has_limits; /* a vhost-limits parameter replaces its limits */
+    int64_t limits[WR_VHOST_NLIMITS];
 };
+
+const char *const wr_vhost_limit_names[WR_VHOST_NLIMITS] = {"max-connections",
+                                                            "max-queues"};
+
+int64_t *
+wr_vhost_limit(struct wr_vhost *vh, int i)
+{
+    return i == 0 ? &vh->max_connections : &vh->max_queues;
+}
+
+/* A JSON value as Erlang prints the term RabbitMQ decodes it to (enough
+ * for its validation messages). */
+static void
+erl_term(const json_t *v, char *out, size_t cap)
+{
+    char *j;
+
+    switch (json_typeof(v)) {
+    case JSON_INTEGER:
+        snprintf(out, cap, "%lld", (long long)json_integer_value(v));
+        return;
+    case JSON_REAL:
+        snprintf(out, cap, "%.15g", json_real_value(v));
+        if (strpbrk(out, ".en") == NULL && strlen(out) + 2 < cap)
+            strcat(out, ".0");
+        return;
+    case JSON_STRING:
+        snprintf(out, cap, "<<\"%s\">>", json_string_value(v));
+        return;
+    case JSON_TRUE:
+        snprintf(out, cap, "true");
+        return;
+    case JSON_FALSE:
+        snprintf(out, cap, "false");
+        return;
+    case JSON_NULL:
+        snprintf(out, cap, "null");
+        return;
+    default:
+        j = json_dumps(v, JSON_COMPACT);
+        snprintf(out, cap, "%s", j ? j : "?");
+        wr_free(j);
+    }
+}
+
+/* One limit of names[n]: a known name and an integer value. RabbitMQ
+ * words the errors of vhost limits (a runtime parameter) as "Validation
+ * failed\n\n...\n" and those of user limits plainly. */
+static int
+check_limit(const char *const *names, int n, const char *where, bool param,
+            const char *name, const json_t *value, int *which, int64_t *out,
+            char *err, size_t errlen)
+{
+    const char *pre = param ? "Validation failed\n\n" : "";
+    const char *post = param ? "\n" : "";
+    char term[128];
+
+    erl_term(value, term, sizeof(term));
+    for (int i = 0; i < n; i++) {
+        if (strcmp(name, names[i]) != 0)
+            continue;
+        if (!json_is_integer(value)) {
+            snprintf(err, errlen, "%s%s should be a number, actually was %s%s",
+                     pre, name, term, post);
+            return -1;
+        }
+        *which = i;
+        *out = json_integer_value(value);
+        return 0;
+    }
+    snprintf(err, errlen, "%sUnrecognised terms [{<<\"%.64s\">>,%s}] in %s%s",
+             pre, name, term, where, post);
+    return -1;
+}
+
+int
+wr_defs_vhost_limit(const char *name, const json_t *value, int *which,
+                    int64_t *out, char *err, size_t errlen)
+{
+    return check_limit(wr_vhost_limit_names, WR_VHOST_NLIMITS, "limits", true,
+                       name, value, which, out, err, errlen);
+}
+
+const char *const wr_user_limit_names[WR_USER_NLIMITS] = {"max-channels",
+                                                          "max-connections"};
+
+int64_t *
+wr_user_limit(struct wr_user *u, int i)
+{
+    return i == 0 ? &u->max_channels : &u->max_connections;
+}
+
+int
+wr_defs_user_limit(const char *name, const json_t *value, int *which,
+                   int64_t *out, char *err, size_t errlen)
+{
+    return check_limit(wr_user_limit_names, WR_USER_NLIMITS, "user-limits",
+                       false, name, value, which, out, err, errlen);
+}
+
+json_t *
+wr_defs_user_limits_json(const struct wr_user *u)
+{
+    json_t *o = json_object();
+
+    for (int i = 0; i < WR_USER_NLIMITS; i++) {
+        int64_t v = *wr_user_limit((struct wr_user *)u, i);
+        if (v != WR_LIMIT_UNSET)
+            json_object_set_new(o, wr_user_limit_names[i], json_integer(v));
+    }
+    return o;
+}
+
+/* "limits" of a user in a definitions document: {} or {"max-channels": N,
+ * "max-connections": N}. Replaces usr's limits when given. */
+static int
+user_limits(struct wr_user *usr, const json_t *lim, char *msg, size_t cap)
+{
+    int64_t v[WR_USER_NLIMITS];
+    const char *key;
+    json_t *val;
+
+    if (lim == NULL)
+        return 0;
+    if (!json_is_object(lim)) {
+        snprintf(msg, cap, "limits must be an object");
+        return -1;
+    }
+    for (int i = 0; i < WR_USER_NLIMITS; i++)
+        v[i] = WR_LIMIT_UNSET;
+    json_object_foreach((json_t *)lim, key, val)
+    {
+        int which;
+        int64_t n;
+        if (wr_defs_user_limit(key, val, &which, &n, msg, cap))
+            return -1;
+        v[which] = n;
+    }
+    for (int i = 0; i < WR_USER_NLIMITS; i++)
+        *wr_user_limit(usr, i) = v[i];
+    return 0;
+}
+
+json_t *
+wr_defs_vhost_limits_json(struct wr_vhost *vh)
+{
+    json_t *o = NULL;
+
+    for (int i = 0; i < WR_VHOST_NLIMITS; i++) {
+        int64_t v = *wr_vhost_limit(vh, i);
+        if (v == WR_LIMIT_UNSET)
+            continue;
+        if (o == NULL)
+            o = json_object();
+        json_object_set_new(o, wr_vhost_limit_names[i], json_integer(v));
+    }
+    return o;
+}
+
+/* The entry of vhs for name, or a new one (capacity permitting). */
+static struct vh_decl *
+vh_find(struct vh_decl *vhs, size_t *nvh, const char *name)
+{
+    for (size_t j = 0; j < *nvh; j++)
+        if (strcmp(vhs[j].name, name) == 0)
+            return &vhs[j];
+    vhs[*nvh].name = name;
+    for (int k = 0; k < WR_VHOST_NLIMITS; k++)
+        vhs[*nvh].limits[k] = WR_LIMIT_UNSET;
+    return &vhs[(*nvh)++];
+}
 
 static int
 bad(char *err, size_t errlen, const char *path, const char *section, size_t i,
@@ -89,7 +263,7 @@ apply(const json_t *root, const char *path, struct wr_users *users,
       size_t errlen)
 {
     json_t *a, *item;
-    struct vh_decl *vhs = NULL;
+    struct vh_decl *vhs = NULL, *d;
     size_t nvh = 0, i;
     char msg[256], tags[512];
     int rc = -1;
@@ -99,8 +273,10 @@ apply(const json_t *root, const char *path, struct wr_users *users,
         return -1;
     }
     a = section(root, "vhosts");
+    vhs = wr_calloc(json_array_size(a) +
+                        json_array_size(section(root, "parameters")) + 1,
+                    sizeof(*vhs));
     if (a) {
-        vhs = wr_calloc(json_array_size(a) + 1, sizeof(*vhs));
         json_array_foreach(a, i, item)
         {
             const char *name = get_str(item, "name");
@@ -113,30 +289,45 @@ apply(const json_t *root, const char *path, struct wr_users *users,
                     bad(err, errlen, path, "vhosts", i, "duplicate name");
                     goto out;
                 }
-            vhs[nvh].name = name;
-            vhs[nvh].description = get_str(item, "description");
-            vhs[nvh].max_connections = -1;
-            nvh++;
+            d = vh_find(vhs, &nvh, name);
+            d->description = get_str(item, "description");
+            d->declared = true;
         }
     }
+    /* RabbitMQ keeps vhost limits as the runtime parameter "limits" of
+     * component "vhost-limits": {"max-connections": N, "max-queues": N}. */
     a = section(root, "parameters");
     json_array_foreach(a, i, item)
     {
         const char *comp = get_str(item, "component");
         const char *vh = get_str(item, "vhost");
-        json_t *mc =
-            json_object_get(json_object_get(item, "value"), "max-connections");
+        json_t *val = json_object_get(item, "value");
+        const char *key;
+        json_t *v;
         if (comp == NULL || strcmp(comp, "vhost-limits") != 0)
             continue;
-        if (vh == NULL || !json_is_number(mc) || json_number_value(mc) < -1 ||
-            json_number_value(mc) > 1e9) {
+        if (vh == NULL || !json_is_object(val)) {
             bad(err, errlen, path, "parameters", i,
-                "vhost-limits needs a vhost and a max-connections number");
+                "vhost-limits needs a vhost and a value object");
             goto out;
         }
-        for (size_t j = 0; j < nvh; j++)
-            if (strcmp(vhs[j].name, vh) == 0)
-                vhs[j].max_connections = (int64_t)json_number_value(mc);
+        d = vh_find(vhs, &nvh, vh);
+        d->has_limits = true;
+        json_object_foreach(val, key, v)
+        {
+            int which;
+            int64_t n;
+            if (wr_defs_vhost_limit(key, v, &which, &n, msg, sizeof(msg))) {
+                /* one line: "Validation failed: max-queues should be ..." */
+                char *p = strstr(msg, "\n\n");
+                if (p)
+                    p[0] = ':', p[1] = ' ';
+                msg[strcspn(msg, "\n")] = '\0';
+                bad(err, errlen, path, "parameters", i, msg);
+                goto out;
+            }
+            d->limits[which] = n;
+        }
     }
     a = section(root, "users");
     json_array_foreach(a, i, item)
@@ -174,6 +365,11 @@ apply(const json_t *root, const char *path, struct wr_users *users,
         if (pw == NULL && wr_user_set_hash(usr, h, hash ? hash : "") != WR_OK) {
             bad(err, errlen, path, "users", i,
                 "password_hash is not base64 of a 4-byte salt and a digest");
+            goto out;
+        }
+        if (user_limits(usr, json_object_get(item, "limits"), msg,
+                        sizeof(msg))) {
+            bad(err, errlen, path, "users", i, msg);
             goto out;
         }
     }
@@ -231,6 +427,8 @@ apply(const json_t *root, const char *path, struct wr_users *users,
         for (i = 0; i < nvh; i++) {
             struct wr_vhost *vh =
                 wr_hmap_get(&s->vhosts, vhs[i].name, strlen(vhs[i].name));
+            if (vh == NULL && !vhs[i].declared)
+                continue; /* limits of a vhost that does not exist */
             if (vh == NULL) {
                 vh = wr_vhost_new(s, vhs[i].name);
                 wr_hmap_put(&s->vhosts, vh->name, strlen(vh->name), vh, NULL);
@@ -239,7 +437,9 @@ apply(const json_t *root, const char *path, struct wr_users *users,
                 wr_free(vh->description);
                 vh->description = wr_strdup(vhs[i].description);
             }
-            vh->max_connections = vhs[i].max_connections;
+            if (vhs[i].has_limits)
+                for (int k = 0; k < WR_VHOST_NLIMITS; k++)
+                    *wr_vhost_limit(vh, k) = vhs[i].limits[k];
         }
     }
     rc = 0;
@@ -376,12 +576,12 @@ wr_defs_user_json(const struct wr_user *u)
             break;
         p = e + 1;
     }
-    return json_pack("{s:s, s:s, s:s, s:o, s:{}}", "name", u->name,
+    return json_pack("{s:s, s:s, s:s, s:o, s:o}", "name", u->name,
                      "password_hash", hash, "hashing_algorithm",
                      u->alg == WR_HASH_SHA512
                          ? "rabbit_password_hashing_sha512"
                          : "rabbit_password_hashing_sha256",
-                     "tags", tags, "limits");
+                     "tags", tags, "limits", wr_defs_user_limits_json(u));
 }
 
 json_t *
@@ -436,12 +636,12 @@ wr_defs_export(struct wr_server *s, json_t *root)
         json_array_append_new(
             vhosts, json_pack("{s:s, s:s}", "name", vhs[i]->name, "description",
                               vhs[i]->description ? vhs[i]->description : ""));
-        if (vhs[i]->max_connections >= 0)
+        json_t *lim = wr_defs_vhost_limits_json(vhs[i]);
+        if (lim)
             json_array_append_new(
-                params, json_pack("{s:s, s:s, s:s, s:{s:I}}", "vhost",
+                params, json_pack("{s:o, s:s, s:s, s:s}", "value", lim, "vhost",
                                   vhs[i]->name, "component", "vhost-limits",
-                                  "name", "limits", "value", "max-connections",
-                                  (json_int_t)vhs[i]->max_connections));
+                                  "name", "limits"));
     }
     json_object_set_new(root, "users", users);
     json_object_set_new(root, "vhosts", vhosts);

@@ -8,6 +8,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct wr_server;
 struct wr_user;
@@ -33,7 +34,8 @@ int wr_defs_check(const char *path, char *err, size_t errlen);
 /* ---- the codec the management API shares (one for file and API) ---- */
 
 /* {"name", "password_hash", "hashing_algorithm", "tags": [...],
- * "limits": {}}: a user as RabbitMQ exports and lists it. New reference. */
+ * "limits": {...}}: a user as RabbitMQ exports and lists it. New
+ * reference. */
 json_t *wr_defs_user_json(const struct wr_user *u);
 /* {"user", "vhost", "configure", "write", "read"}. New reference. */
 json_t *wr_defs_perm_json(const struct wr_user *u, const struct wr_perm *p);
@@ -43,6 +45,38 @@ json_t *wr_defs_topic_perm_json(const struct wr_user *u,
 /* RabbitMQ's tags: a list ["a", "b"] (3.9+) or a string "a,b" (older) into
  * "a,b". Returns 0, or -1 when t is neither or too long. */
 int wr_defs_tags(const json_t *t, char *out, size_t cap);
+/* ---- vhost limits (RabbitMQ's "vhost-limits" parameter) ---- */
+
+struct wr_vhost;
+#define WR_VHOST_NLIMITS 2
+/* "max-connections", "max-queues": the limits by index. */
+extern const char *const wr_vhost_limit_names[WR_VHOST_NLIMITS];
+/* The field of vh that holds limit i (WR_LIMIT_UNSET when not set). */
+int64_t *wr_vhost_limit(struct wr_vhost *vh, int i);
+/* Validates one limit as RabbitMQ does: a known name and an integer
+ * value (any: negative is unlimited). Returns 0 with *which (its index)
+ * and *out set, or -1 with RabbitMQ's reason in err ("Validation
+ * failed\n\nmax-queues should be a number, actually was 1.5\n"). */
+int wr_defs_vhost_limit(const char *name, const json_t *value, int *which,
+                        int64_t *out, char *err, size_t errlen);
+/* {"max-connections": N, "max-queues": N} with the limits vh has set, or
+ * NULL when none is. New reference. */
+json_t *wr_defs_vhost_limits_json(struct wr_vhost *vh);
+
+/* ---- user limits (RabbitMQ's, kept in the user's "limits") ---- */
+
+#define WR_USER_NLIMITS 2
+/* "max-channels", "max-connections": the limits by index. */
+extern const char *const wr_user_limit_names[WR_USER_NLIMITS];
+/* The field of u that holds limit i (WR_LIMIT_UNSET when not set). */
+int64_t *wr_user_limit(struct wr_user *u, int i);
+/* As wr_defs_vhost_limit, for user limits, with RabbitMQ's texts
+ * ("max-channels should be a number, actually was 1.5"). */
+int wr_defs_user_limit(const char *name, const json_t *value, int *which,
+                       int64_t *out, char *err, size_t errlen);
+/* The limits u has set, as an object ({} when none). New reference. */
+json_t *wr_defs_user_limits_json(const struct wr_user *u);
+
 /* Sets users, vhosts, permissions, topic_permissions and parameters
  * (vhost-limits) of s on root, sorted by name. */
 void wr_defs_export(struct wr_server *s, json_t *root);

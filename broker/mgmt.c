@@ -108,6 +108,14 @@ static const struct route routes[] = {
      NULL, ADMIN},
     {"definitions/*", wr_mgmt_get_definitions, NULL, wr_mgmt_post_definitions,
      NULL, ADMIN},
+    {"vhost-limits", wr_mgmt_get_vhost_limits, NULL, NULL, NULL, ADMIN},
+    {"vhost-limits/*", wr_mgmt_get_vhost_limit, NULL, NULL, NULL, ADMIN},
+    {"vhost-limits/*/*", NULL, wr_mgmt_put_vhost_limit, NULL,
+     wr_mgmt_delete_vhost_limit, ADMIN},
+    {"user-limits", wr_mgmt_get_user_limits, NULL, NULL, NULL, ADMIN},
+    {"user-limits/*", wr_mgmt_get_user_limit, NULL, NULL, NULL, ADMIN},
+    {"user-limits/*/*", NULL, wr_mgmt_put_user_limit, NULL,
+     wr_mgmt_delete_user_limit, ADMIN},
     {"aliveness-test/*", wr_mgmt_get_aliveness, NULL, NULL, NULL, ANY},
     {"health/checks/alarms", wr_mgmt_get_health_ok, NULL, NULL, NULL, ANY},
     {"health/checks/local-alarms", wr_mgmt_get_health_ok, NULL, NULL, NULL,
@@ -321,6 +329,10 @@ wr_mgmt_op_error(struct wr_mgmt_req *r, const struct wr_op_err *err)
 {
     const char *name = wr_reply_name(err->code);
 
+    if (err->bare) {
+        wr_mgmt_error(r, 400, "bad_request", "%s", err->text);
+        return;
+    }
     switch (err->code) {
     case WR_REPLY_NOT_FOUND:
         wr_mgmt_error(r, 404, "not_found", "%s - %s", name, err->text);

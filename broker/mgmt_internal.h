@@ -252,6 +252,17 @@ void wr_mgmt_get_topic_permission(struct wr_mgmt_req *r);
 void wr_mgmt_put_topic_permission(struct wr_mgmt_req *r);
 void wr_mgmt_delete_topic_permission(struct wr_mgmt_req *r);
 
+/* mgmt_limits.c: vhost limits */
+void wr_mgmt_get_vhost_limits(struct wr_mgmt_req *r);
+void wr_mgmt_get_vhost_limit(struct wr_mgmt_req *r);
+void wr_mgmt_put_vhost_limit(struct wr_mgmt_req *r);
+void wr_mgmt_delete_vhost_limit(struct wr_mgmt_req *r);
+/* ... and user limits */
+void wr_mgmt_get_user_limits(struct wr_mgmt_req *r);
+void wr_mgmt_get_user_limit(struct wr_mgmt_req *r);
+void wr_mgmt_put_user_limit(struct wr_mgmt_req *r);
+void wr_mgmt_delete_user_limit(struct wr_mgmt_req *r);
+
 /* mgmt_metrics.c: the Prometheus text exposition (not JSON). */
 void wr_mgmt_metrics(struct wr_mgmt *m, struct evhttp_request *req);
 

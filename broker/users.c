@@ -89,6 +89,8 @@ wr_users_add(struct wr_users *u, const char *name, const char *password,
     usr = wr_calloc(1, sizeof(*usr));
     usr->name = wr_strdup(name);
     usr->tags = wr_strdup("");
+    usr->max_channels = WR_LIMIT_UNSET;
+    usr->max_connections = WR_LIMIT_UNSET;
     wr_hmap_init(&usr->perms);
     wr_user_set_password(usr, password);
     wr_user_set_tags(usr, tags ? tags : "");

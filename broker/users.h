@@ -7,6 +7,8 @@
 #include "../common/hmap.h"
 
 #include <regex.h>
+#include <stdbool.h>
+#include <stdint.h>
 
 /* Which permission an operation needs (RabbitMQ access control). */
 enum wr_perm_kind {
@@ -39,6 +41,17 @@ struct wr_topic_perm {
     regex_t re[2];
 };
 
+/* A vhost or user limit that is not set (absent from RabbitMQ's
+ * definitions); a negative value set means unlimited too. */
+#define WR_LIMIT_UNSET INT64_MIN
+
+/* Whether n objects reach limit: a limit set to 0 or more. */
+static inline bool
+wr_limit_reached(int64_t limit, uint64_t n)
+{
+    return limit >= 0 && n >= (uint64_t)limit;
+}
+
 struct wr_user {
     char *name;
     enum wr_hash_alg alg;
@@ -48,6 +61,9 @@ struct wr_user {
     struct wr_hmap perms;     /* vhost -> struct wr_perm */
     struct wr_topic_perm *tp; /* topic permissions */
     size_t ntp;
+    /* user limits (RabbitMQ's): WR_LIMIT_UNSET or the value set */
+    int64_t max_channels;    /* max-channels: over all its connections */
+    int64_t max_connections; /* max-connections: open at once */
 };
 
 struct wr_users {

@@ -20,7 +20,8 @@ wr_vhost_new(struct wr_server *srv, const char *name)
 
     vh->name = wr_strdup(name);
     vh->srv = srv;
-    vh->max_connections = -1;
+    vh->max_connections = WR_LIMIT_UNSET;
+    vh->max_queues = WR_LIMIT_UNSET;
     wr_list_init(&vh->conns);
     wr_hmap_init(&vh->exchanges);
     wr_hmap_init(&vh->queues);

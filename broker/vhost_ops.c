@@ -17,6 +17,7 @@ fail(struct wr_op_err *err, uint16_t code, const char *fmt, ...)
 
     err->code = code;
     err->hard = code >= 500;
+    err->bare = false;
     va_start(ap, fmt);
     vsnprintf(err->text, sizeof(err->text), fmt, ap);
     va_end(ap);
@@ -279,6 +280,15 @@ wr_vhost_declare_queue(struct wr_vhost *vh, const struct wr_queue_decl *d,
         wr_queue_touch(q); /* a redeclare counts as use (x-expires) */
         *out = q;
         return WR_OK;
+    }
+    if (wr_limit_reached(vh->max_queues, vh->queues.count)) {
+        /* RabbitMQ enforces the limit on new queues only. */
+        fail(err, WR_REPLY_PRECONDITION_FAILED,
+             "cannot declare queue '%.*s': queue limit in vhost '%s' (%lld) "
+             "is reached",
+             n, name, vh->name, (long long)vh->max_queues);
+        err->bare = true;
+        return WR_ERR_INVALID;
     }
     if (wr_queue_args_parse(d->args, &args, &why) != WR_OK)
         /* RabbitMQ's text: "invalid arg 'x-message-ttl' for queue 'q' in

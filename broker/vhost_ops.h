@@ -11,6 +11,8 @@
 struct wr_op_err {
     uint16_t code;  /* AMQP reply code: 403, 404, 405, 406 or 503 */
     bool hard;      /* AMQP makes it a connection error (503) */
+    bool bare;      /* the HTTP API gives text alone, without the reply
+                       code's name (RabbitMQ's API checks this one itself) */
     char text[240]; /* RabbitMQ's text, without the "NOT_FOUND - " prefix */
 };
 
@@ -43,9 +45,11 @@ int wr_vhost_declare_exchange(struct wr_vhost *vh,
 /* Declares queue d->name for requester (the connection asking, NULL for
  * the HTTP API; it becomes the owner of an exclusive queue), or checks the
  * existing one: 405 locked by another connection or exclusive mismatch,
- * 406 inequivalent durable / auto_delete / arguments; a new queue's
- * arguments are validated (406). 403 for the "amq." prefix. Returns WR_OK
- * or WR_ERR_INVALID with err set. AMQP 0-9-1 queue.declare. */
+ * 406 inequivalent durable / auto_delete / arguments; a new queue is
+ * refused with 406 when the vhost has max-queues queues (before its
+ * arguments are looked at, as in RabbitMQ), and its arguments are
+ * validated (406). 403 for the "amq." prefix. Returns WR_OK or
+ * WR_ERR_INVALID with err set. AMQP 0-9-1 queue.declare. */
 int wr_vhost_declare_queue(struct wr_vhost *vh, const struct wr_queue_decl *d,
                            struct wr_conn *requester, struct wr_queue **out,
                            bool *created, struct wr_op_err *err);

@@ -21,6 +21,7 @@ const char wc_main_help[] =
     "    moves definitions between brokers. It speaks RabbitMQ's management\n"
     "    API (as rabbitmqadmin does), so it works against RabbitMQ too.\n"
     "    Objects live in the vhost given by --vhost (default /).\n"
+    "    Command names may be written with - for _ (set-vhost-limits).\n"
     "\n"
     "COMMANDS\n"
     "%s"
@@ -574,6 +575,145 @@ static const char clear_topic_permissions_help[] =
     "EXAMPLES\n"
     "    warrenctl clear_topic_permissions app amq.topic\n";
 
+static const char set_vhost_limits_help[] =
+    "NAME\n"
+    "    warrenctl set_vhost_limits - limit a vhost's connections and queues\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    warrenctl set_vhost_limits [-p VHOST] JSON\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    Sets the vhost's limits, as rabbitmqctl's set_vhost_limits: JSON\n"
+    "    is an object with max-connections (client connections open at\n"
+    "    once) and / or max-queues (queues, exclusive ones included). A\n"
+    "    limit left out of JSON is cleared. -1 (or any negative number)\n"
+    "    means unlimited, 0 allows none.\n"
+    "\n"
+    "    Beyond max-connections a new connection to the vhost is refused\n"
+    "    with 530 NOT_ALLOWED (\"access to vhost '/' refused for user\n"
+    "    'app': connection limit (10) is reached\"). Beyond max-queues a\n"
+    "    queue.declare that would create a queue closes the channel with\n"
+    "    406 PRECONDITION_FAILED (\"cannot declare queue 'q': queue limit in\n"
+    "    vhost '/' (100) is reached\"); redeclaring an existing queue still\n"
+    "    works, and the API's queue declare is refused the same way.\n"
+    "    Connections and queues already there are kept when a limit is\n"
+    "    lowered below their number. The limits are kept in the\n"
+    "    definitions file and exported with the definitions.\n"
+    "\n"
+    "EXIT STATUS\n"
+    "    As every command (warrenctl --help); 1 for an unknown limit or a\n"
+    "    value that is not an integer, 5 when the vhost does not exist, 7\n"
+    "    when the login is not an administrator.\n"
+    "\n"
+    "EXAMPLES\n"
+    "    warrenctl set_vhost_limits -p orders "
+    "'{\"max-connections\": 10, \"max-queues\": 100}'\n"
+    "    warrenctl set_vhost_limits '{\"max-queues\": 0}'\n";
+
+static const char clear_vhost_limits_help[] =
+    "NAME\n"
+    "    warrenctl clear_vhost_limits - remove a vhost's limits\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    warrenctl clear_vhost_limits [-p VHOST]\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    Clears max-connections and max-queues: the vhost is unlimited\n"
+    "    again.\n"
+    "\n"
+    "EXIT STATUS\n"
+    "    As every command (warrenctl --help); 5 when the vhost does not\n"
+    "    exist, 7 when the login is not an administrator.\n"
+    "\n"
+    "EXAMPLES\n"
+    "    warrenctl clear_vhost_limits -p orders\n";
+
+static const char list_vhost_limits_help[] =
+    "NAME\n"
+    "    warrenctl list_vhost_limits - show vhost limits\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    warrenctl list_vhost_limits [-p VHOST]\n"
+    "    warrenctl list_vhost_limits --global\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    One row with the vhost and its limits as JSON (none when it has\n"
+    "    none); with --global, one row per vhost that has limits.\n"
+    "\n"
+    "EXIT STATUS\n"
+    "    As every command (warrenctl --help); 5 when the vhost does not\n"
+    "    exist, 7 when the login is not an administrator.\n"
+    "\n"
+    "EXAMPLES\n"
+    "    warrenctl list_vhost_limits -p orders\n"
+    "    warrenctl -f json list_vhost_limits --global\n";
+
+static const char set_user_limits_help[] =
+    "NAME\n"
+    "    warrenctl set_user_limits - limit a user's connections and channels\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    warrenctl set_user_limits USER JSON\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    Sets the user's limits, as rabbitmqctl's set_user_limits: JSON is\n"
+    "    an object with max-connections (connections open at once) and / or\n"
+    "    max-channels (channels open at once over all its connections). A\n"
+    "    limit left out of JSON is kept. -1 (or any negative number) means\n"
+    "    unlimited, 0 allows none.\n"
+    "\n"
+    "    Beyond max-connections connection.open is refused with 530\n"
+    "    NOT_ALLOWED (\"connection refused for user 'app': user connection\n"
+    "    limit (10) is reached\"); beyond max-channels channel.open closes\n"
+    "    the connection with 530 (\"number of channels opened for user\n"
+    "    'app' has reached the maximum allowed user limit of (100)\").\n"
+    "    Nothing open is closed when a limit is lowered. The limits are\n"
+    "    kept with the user in the definitions file.\n"
+    "\n"
+    "EXIT STATUS\n"
+    "    As every command (warrenctl --help); 1 for an unknown limit or a\n"
+    "    value that is not an integer, 5 when the user does not exist, 7\n"
+    "    when the login is not an administrator.\n"
+    "\n"
+    "EXAMPLES\n"
+    "    warrenctl set_user_limits app "
+    "'{\"max-connections\": 10, \"max-channels\": 100}'\n";
+
+static const char clear_user_limits_help[] =
+    "NAME\n"
+    "    warrenctl clear_user_limits - remove a user's limits\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    warrenctl clear_user_limits USER max-connections|max-channels|all\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    Clears one of the user's limits, or all of them.\n"
+    "\n"
+    "EXIT STATUS\n"
+    "    As every command (warrenctl --help); 5 when the user does not\n"
+    "    exist, 7 when the login is not an administrator.\n"
+    "\n"
+    "EXAMPLES\n"
+    "    warrenctl clear_user_limits app all\n";
+
+static const char list_user_limits_help[] =
+    "NAME\n"
+    "    warrenctl list_user_limits - show user limits\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    warrenctl list_user_limits [--user USER | --global]\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    One row per user that has limits (the user and its limits as\n"
+    "    JSON), or only USER's.\n"
+    "\n"
+    "EXIT STATUS\n"
+    "    As every command (warrenctl --help); 5 when the user does not\n"
+    "    exist, 7 when the login is not an administrator.\n"
+    "\n"
+    "EXAMPLES\n"
+    "    warrenctl list_user_limits --user app\n";
+
 const struct wc_command wc_commands[] = {
     {"declare", wc_cmd_declare, "declare an exchange, queue or binding",
      declare_help},
@@ -613,18 +753,42 @@ const struct wc_command wc_commands[] = {
      "restrict routing keys on a topic exchange", set_topic_permissions_help},
     {"clear_topic_permissions", wc_cmd_clear_topic_permissions,
      "remove a user's topic permissions", clear_topic_permissions_help},
+    {"set_vhost_limits", wc_cmd_set_vhost_limits,
+     "set a vhost's max-connections and max-queues", set_vhost_limits_help},
+    {"clear_vhost_limits", wc_cmd_clear_vhost_limits, "remove a vhost's limits",
+     clear_vhost_limits_help},
+    {"list_vhost_limits", wc_cmd_list_vhost_limits, "show vhost limits",
+     list_vhost_limits_help},
+    {"set_user_limits", wc_cmd_set_user_limits,
+     "set a user's max-connections and max-channels", set_user_limits_help},
+    {"clear_user_limits", wc_cmd_clear_user_limits, "remove a user's limits",
+     clear_user_limits_help},
+    {"list_user_limits", wc_cmd_list_user_limits, "show user limits",
+     list_user_limits_help},
     {"help", wc_cmd_help, "show a command's help page", help_help},
 };
+
+/* Command names compare with '-' and '_' alike: set-vhost-limits is
+ * set_vhost_limits. */
+static bool
+name_eq(const char *a, const char *b)
+{
+    for (; *a && *b; a++, b++)
+        if (*a != *b && !((*a == '-' || *a == '_') && (*b == '-' || *b == '_')))
+            return false;
+    return *a == *b;
+}
 
 bool
 wc_command_takes_vhost_p(const char *name)
 {
     static const char *const names[] = {
-        "set_permissions", "clear_permissions", "list_permissions",
-        "set_topic_permissions", "clear_topic_permissions"};
+        "set_permissions",       "clear_permissions",       "list_permissions",
+        "set_topic_permissions", "clear_topic_permissions", "set_vhost_limits",
+        "clear_vhost_limits",    "list_vhost_limits"};
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-        if (strcmp(names[i], name) == 0)
+        if (name_eq(names[i], name))
             return true;
     return false;
 }
@@ -634,7 +798,7 @@ const struct wc_command *
 wc_command_find(const char *name)
 {
     for (size_t i = 0; i < wc_ncommands; i++)
-        if (strcmp(wc_commands[i].name, name) == 0)
+        if (name_eq(wc_commands[i].name, name))
             return &wc_commands[i];
     return NULL;
 }
@@ -662,7 +826,7 @@ wc_cmd_help(const struct wc_settings *s, int argc, char **argv)
 
     (void)s;
     if (argc == 0) {
-        char list[2048];
+        char list[4096];
         size_t o = 0;
         for (size_t i = 0; i < wc_ncommands; i++)
             o += (size_t)snprintf(list + o, sizeof(list) - o, "    %-9s %s\n",

@@ -164,11 +164,31 @@ starts(const char *s, const char *prefix)
     return s && strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+/* Prints a reason on one line: RabbitMQ's validation errors have blank
+ * lines ("Validation failed\n\nmax-queues should be ..."). */
+static void
+print_reason(const char *reason)
+{
+    fputs("warrenctl: ", stderr);
+    for (const char *p = reason; *p; p++) {
+        if (*p != '\n') {
+            fputc(*p, stderr);
+            continue;
+        }
+        while (p[1] == '\n')
+            p++;
+        if (p[1] != '\0')
+            fputs(": ", stderr);
+    }
+    fputc('\n', stderr);
+}
+
 int
 wc_fail(const struct wc_settings *s, const struct wc_reply *rep,
         const char *what)
 {
     const char *reason = reason_of(rep);
+    size_t rlen = reason ? strlen(reason) : 0;
 
     if (rep->status == 401 && strcmp(error_of(rep), "not_authorised") != 0) {
         fprintf(stderr,
@@ -177,21 +197,26 @@ wc_fail(const struct wc_settings *s, const struct wc_reply *rep,
         return WC_EXIT_AUTH;
     }
     if (rep->status == 404) {
-        if (reason == NULL || strcmp(reason, "Not Found") == 0)
+        /* "Not Found", or RabbitMQ's "vhost_not_found" */
+        if (reason == NULL || strcmp(reason, "Not Found") == 0 ||
+            (rlen > 10 && strcmp(reason + rlen - 10, "_not_found") == 0))
             fprintf(stderr, "warrenctl: not found: %s\n", what);
         else
-            fprintf(stderr, "warrenctl: %s\n", reason);
+            print_reason(reason);
         return WC_EXIT_NOT_FOUND;
     }
     if (reason)
-        fprintf(stderr, "warrenctl: %s\n", reason);
+        print_reason(reason);
     else
         fprintf(stderr, "warrenctl: the broker answered HTTP status %ld\n",
                 rep->status);
     if (rep->status == 401 || rep->status == 403 ||
         starts(reason, "ACCESS_REFUSED"))
         return WC_EXIT_ACCESS;
-    if (starts(reason, "PRECONDITION_FAILED"))
+    /* a queue over its vhost's max-queues is 406 over AMQP; RabbitMQ's
+     * API gives the text alone */
+    if (starts(reason, "PRECONDITION_FAILED") ||
+        (reason && strstr(reason, "queue limit in vhost")))
         return WC_EXIT_PRECONDITION;
     if (starts(reason, "RESOURCE_LOCKED"))
         return WC_EXIT_LOCKED;

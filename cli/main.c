@@ -58,6 +58,16 @@ main(int argc, char **argv)
             for (int j = i + 1; j < argc; j++)
                 if (strcmp(argv[j], "-p") == 0)
                     argv[j] = "-V";
+        /* rabbitmqctl's "list_vhost_limits --global", "list_user_limits
+         * --user U": not options of ours, so they reach the command as
+         * words */
+        if (wc_command_find(argv[i]) &&
+            (wc_command_find(argv[i])->run == wc_cmd_list_vhost_limits ||
+             wc_command_find(argv[i])->run == wc_cmd_list_user_limits))
+            for (int j = i + 1; j < argc; j++)
+                if (strcmp(argv[j], "--global") == 0 ||
+                    strcmp(argv[j], "--user") == 0)
+                    argv[j] += 2;
         break;
     }
     while ((opt = getopt_long(argc, argv, "U:H:P:u:p:V:f:qt:c:h", opts,

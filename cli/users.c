@@ -396,3 +396,183 @@ wc_cmd_clear_topic_permissions(const struct wc_settings *s, int argc,
                argv[0], s->vhost);
     return rc;
 }
+
+/* ---- vhost limits -------------------------------------------------------- */
+
+/* The limits RabbitMQ has; set_vhost_limits replaces them all, as
+ * rabbitmqctl's does (a limit its JSON leaves out is cleared). */
+static const char *const vhost_limit_names[] = {"max-connections",
+                                                "max-queues"};
+#define N_VHOST_LIMITS                                                         \
+    (sizeof(vhost_limit_names) / sizeof(vhost_limit_names[0]))
+
+/* PUT (value given) or DELETE vhost-limits/VHOST/NAME. */
+static int
+vhost_limit_call(const struct wc_settings *s, const char *name, json_t *value)
+{
+    char v[800], n[400], path[1300], what[400];
+
+    snprintf(path, sizeof(path), "vhost-limits/%s/%s",
+             wc_seg(s->vhost, v, sizeof(v)), wc_seg(name, n, sizeof(n)));
+    snprintf(what, sizeof(what), "vhost '%s'", s->vhost);
+    if (value == NULL)
+        return call_done(s, "DELETE", path, NULL, what);
+    return call_done(s, "PUT", path, json_pack("{s:O}", "value", value), what);
+}
+
+int
+wc_cmd_set_vhost_limits(const struct wc_settings *s, int argc, char **argv)
+{
+    json_t *defn, *v;
+    const char *key;
+    int rc = WC_EXIT_OK;
+
+    if (argc != 1)
+        return wc_usage("set_vhost_limits",
+                        "expected: set_vhost_limits [-p VHOST] JSON");
+    defn = json_loads(argv[0], JSON_DECODE_ANY, NULL);
+    if (!json_is_object(defn)) {
+        json_decref(defn);
+        return wc_usage("set_vhost_limits",
+                        "expected a JSON object such as "
+                        "'{\"max-connections\": 10, \"max-queues\": 100}'");
+    }
+    json_object_foreach(defn, key, v)
+    {
+        if ((rc = vhost_limit_call(s, key, v)) != WC_EXIT_OK)
+            goto out;
+    }
+    for (size_t i = 0; i < N_VHOST_LIMITS; i++)
+        if (json_object_get(defn, vhost_limit_names[i]) == NULL &&
+            (rc = vhost_limit_call(s, vhost_limit_names[i], NULL)) !=
+                WC_EXIT_OK)
+            goto out;
+    wc_say(s, "limits of vhost '%s' set", s->vhost);
+out:
+    json_decref(defn);
+    return rc;
+}
+
+int
+wc_cmd_clear_vhost_limits(const struct wc_settings *s, int argc, char **argv)
+{
+    int rc;
+
+    (void)argv;
+    if (argc != 0)
+        return wc_usage("clear_vhost_limits",
+                        "expected: clear_vhost_limits [-p VHOST]");
+    for (size_t i = 0; i < N_VHOST_LIMITS; i++)
+        if ((rc = vhost_limit_call(s, vhost_limit_names[i], NULL)) !=
+            WC_EXIT_OK)
+            return rc;
+    wc_say(s, "limits of vhost '%s' cleared", s->vhost);
+    return WC_EXIT_OK;
+}
+
+int
+wc_cmd_list_vhost_limits(const struct wc_settings *s, int argc, char **argv)
+{
+    static const struct wc_column cols[] = {{"vhost", "vhost"},
+                                            {"value", "limits"}};
+    char v[800], path[900], what[400];
+
+    if (argc == 1 && strcmp(argv[0], "global") == 0) /* main.c: --global */
+        return list(s, "vhost-limits", "vhost limits", cols, 2);
+    if (argc != 0)
+        return wc_usage("list_vhost_limits",
+                        "expected: list_vhost_limits [-p VHOST] | --global");
+    snprintf(path, sizeof(path), "vhost-limits/%s",
+             wc_seg(s->vhost, v, sizeof(v)));
+    snprintf(what, sizeof(what), "vhost '%s'", s->vhost);
+    return list(s, path, what, cols, 2);
+}
+
+/* ---- user limits --------------------------------------------------------- */
+
+static const char *const user_limit_names[] = {"max-channels",
+                                               "max-connections"};
+#define N_USER_LIMITS (sizeof(user_limit_names) / sizeof(user_limit_names[0]))
+
+/* PUT (value given) or DELETE user-limits/USER/NAME. */
+static int
+user_limit_call(const struct wc_settings *s, const char *user, const char *name,
+                json_t *value)
+{
+    char u[800], n[400], path[1300], what[400];
+
+    snprintf(path, sizeof(path), "user-limits/%s/%s",
+             wc_seg(user, u, sizeof(u)), wc_seg(name, n, sizeof(n)));
+    snprintf(what, sizeof(what), "user '%s'", user);
+    if (value == NULL)
+        return call_done(s, "DELETE", path, NULL, what);
+    return call_done(s, "PUT", path, json_pack("{s:O}", "value", value), what);
+}
+
+int
+wc_cmd_set_user_limits(const struct wc_settings *s, int argc, char **argv)
+{
+    json_t *defn, *v;
+    const char *key;
+    int rc = WC_EXIT_OK;
+
+    if (argc != 2)
+        return wc_usage("set_user_limits",
+                        "expected: set_user_limits USER JSON");
+    defn = json_loads(argv[1], JSON_DECODE_ANY, NULL);
+    if (!json_is_object(defn)) {
+        json_decref(defn);
+        return wc_usage("set_user_limits",
+                        "expected a JSON object such as "
+                        "'{\"max-connections\": 10, \"max-channels\": 100}'");
+    }
+    json_object_foreach(defn, key, v)
+    {
+        if ((rc = user_limit_call(s, argv[0], key, v)) != WC_EXIT_OK)
+            goto out;
+    }
+    wc_say(s, "limits of user '%s' set", argv[0]);
+out:
+    json_decref(defn);
+    return rc;
+}
+
+int
+wc_cmd_clear_user_limits(const struct wc_settings *s, int argc, char **argv)
+{
+    int rc;
+
+    if (argc != 2)
+        return wc_usage("clear_user_limits",
+                        "expected: clear_user_limits USER NAME|all");
+    for (size_t i = 0; i < N_USER_LIMITS; i++) {
+        if (strcmp(argv[1], "all") != 0 &&
+            strcmp(argv[1], user_limit_names[i]) != 0)
+            continue;
+        if ((rc = user_limit_call(s, argv[0], user_limit_names[i], NULL)) !=
+            WC_EXIT_OK)
+            return rc;
+    }
+    wc_say(s, "limit%s %s of user '%s' cleared",
+           strcmp(argv[1], "all") == 0 ? "s" : "", argv[1], argv[0]);
+    return WC_EXIT_OK;
+}
+
+int
+wc_cmd_list_user_limits(const struct wc_settings *s, int argc, char **argv)
+{
+    static const struct wc_column cols[] = {{"user", "user"},
+                                            {"value", "limits"}};
+    char u[800], path[900], what[400];
+
+    /* main.c turns --user and --global into words */
+    if (argc == 0 || (argc == 1 && strcmp(argv[0], "global") == 0))
+        return list(s, "user-limits", "user limits", cols, 2);
+    if (argc != 2 || strcmp(argv[0], "user") != 0)
+        return wc_usage("list_user_limits",
+                        "expected: list_user_limits [--user USER | --global]");
+    snprintf(path, sizeof(path), "user-limits/%s",
+             wc_seg(argv[1], u, sizeof(u)));
+    snprintf(what, sizeof(what), "user '%s'", argv[1]);
+    return list(s, path, what, cols, 2);
+}

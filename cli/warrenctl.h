@@ -157,6 +157,15 @@ int wc_cmd_set_topic_permissions(const struct wc_settings *s, int argc,
                                  char **argv);
 int wc_cmd_clear_topic_permissions(const struct wc_settings *s, int argc,
                                    char **argv);
+int wc_cmd_set_vhost_limits(const struct wc_settings *s, int argc, char **argv);
+int wc_cmd_clear_vhost_limits(const struct wc_settings *s, int argc,
+                              char **argv);
+int wc_cmd_list_vhost_limits(const struct wc_settings *s, int argc,
+                             char **argv);
+int wc_cmd_set_user_limits(const struct wc_settings *s, int argc, char **argv);
+int wc_cmd_clear_user_limits(const struct wc_settings *s, int argc,
+                             char **argv);
+int wc_cmd_list_user_limits(const struct wc_settings *s, int argc, char **argv);
 /* Whether a command takes rabbitmqctl's "-p VHOST" (main.c maps it to
  * --vhost; elsewhere -p is --password). */
 bool wc_command_takes_vhost_p(const char *name);

@@ -198,6 +198,15 @@ START_TEST(config_numbers_and_unknown)
     ck_assert_int_eq(cfg.mgmt_port, 15673);
     ck_assert_int_eq(set("max_message_size", "1024"), 0);
     ck_assert_uint_eq(cfg.max_message_size, 1024);
+    /* consumer_max_per_channel: 0 (the default) = unlimited */
+    ck_assert_uint_eq(cfg.consumer_max, 0);
+    ck_assert_int_eq(set("consumer_max_per_channel", "100"), 0);
+    ck_assert_uint_eq(cfg.consumer_max, 100);
+    ck_assert_int_eq(set("consumer_max_per_channel", "0"), 0);
+    ck_assert_uint_eq(cfg.consumer_max, 0);
+    ck_assert_int_eq(set("consumer_max_per_channel", "-1"), -1);
+    ck_assert_int_eq(set("consumer_max_per_channel", "infinity"), -1);
+    ck_assert_int_eq(set("consumer_max_per_channel", "10000001"), -1);
     ck_assert_int_eq(set("no.such.key", "1"), -1);
     ck_assert_str_eq(err, "unknown key 'no.such.key'");
     ck_assert_int_eq(set("log.level", "loud"), -1);
@@ -512,8 +521,10 @@ START_TEST(defs_roundtrip)
     ck_assert_int_eq(wr_server_add_vhost(&a, "v2", "second \"one\"", &vh),
                      WR_OK);
     vh->max_connections = 3;
+    vh->max_queues = 0;
     ck_assert_int_eq(wr_server_add_vhost(&a, "v2", NULL, NULL), WR_ERR_EXISTS);
     wr_users_add(&a.users, "ann", "pw", "monitoring,management", &u);
+    u->max_channels = 7;
     wr_user_set_perm(&a.users, u, "v2", "^c", "^w", "^r", err, sizeof(err));
     wr_user_set_topic_perm(&a.users, u, "v2", "amq.topic", "^a", "^b", err,
                            sizeof(err));
@@ -527,9 +538,15 @@ START_TEST(defs_roundtrip)
     ck_assert_ptr_nonnull(vh);
     ck_assert_str_eq(vh->description, "second \"one\"");
     ck_assert_int_eq(vh->max_connections, 3);
+    ck_assert_int_eq(vh->max_queues, 0);
+    vh = wr_hmap_get(&b.vhosts, "/", 1);
+    ck_assert(vh->max_connections == WR_LIMIT_UNSET);
+    ck_assert(vh->max_queues == WR_LIMIT_UNSET);
     u = wr_users_get(&b.users, "ann");
     ck_assert(wr_user_check_password(u, "pw", 2));
     ck_assert_str_eq(u->tags, "monitoring,management");
+    ck_assert_int_eq(u->max_channels, 7);
+    ck_assert(u->max_connections == WR_LIMIT_UNSET);
     ck_assert(wr_perm_check(u, "v2", WR_PERM_WRITE, "wx", 2));
     ck_assert(!wr_perm_check(u, "v2", WR_PERM_WRITE, "cx", 2));
     ck_assert(!wr_topic_check(u, "v2", "amq.topic", WR_PERM_WRITE, "b", 1));
@@ -579,6 +596,87 @@ START_TEST(defs_errors_name_the_entry)
 }
 END_TEST
 
+/* RabbitMQ's vhost-limits validation (rabbit_vhost_limit): two names,
+ * integer values, its texts. */
+START_TEST(defs_vhost_limit_values)
+{
+    json_t *v;
+    int which = -1;
+    int64_t n = 0;
+
+    v = json_integer(-1);
+    ck_assert_int_eq(
+        wr_defs_vhost_limit("max-queues", v, &which, &n, err, sizeof(err)), 0);
+    ck_assert_int_eq(which, 1);
+    ck_assert_int_eq(n, -1);
+    ck_assert_int_eq(
+        wr_defs_vhost_limit("max-connections", v, &which, &n, err, sizeof(err)),
+        0);
+    ck_assert_int_eq(which, 0);
+    ck_assert_int_eq(
+        wr_defs_vhost_limit("max-foo", v, &which, &n, err, sizeof(err)), -1);
+    ck_assert_str_eq(err, "Validation failed\n\nUnrecognised terms "
+                          "[{<<\"max-foo\">>,-1}] in limits\n");
+    json_decref(v);
+    v = json_real(1.5);
+    ck_assert_int_eq(
+        wr_defs_vhost_limit("max-queues", v, &which, &n, err, sizeof(err)), -1);
+    ck_assert_str_eq(err, "Validation failed\n\nmax-queues should be a "
+                          "number, actually was 1.5\n");
+    json_decref(v);
+    v = json_real(3.0);
+    ck_assert_int_eq(
+        wr_defs_vhost_limit("max-queues", v, &which, &n, err, sizeof(err)), -1);
+    ck_assert_ptr_nonnull(strstr(err, "actually was 3.0\n"));
+    json_decref(v);
+    /* user limits: RabbitMQ words these without "Validation failed" */
+    v = json_real(2.5);
+    ck_assert_int_eq(
+        wr_defs_user_limit("max-channels", v, &which, &n, err, sizeof(err)),
+        -1);
+    ck_assert_str_eq(err, "max-channels should be a number, actually was 2.5");
+    json_decref(v);
+    v = json_integer(4);
+    ck_assert_int_eq(
+        wr_defs_user_limit("max-connections", v, &which, &n, err, sizeof(err)),
+        0);
+    ck_assert_int_eq(which, 1);
+    ck_assert_int_eq(n, 4);
+    ck_assert_int_eq(
+        wr_defs_user_limit("max-queues", v, &which, &n, err, sizeof(err)), -1);
+    ck_assert_str_eq(
+        err, "Unrecognised terms [{<<\"max-queues\">>,4}] in user-limits");
+    json_decref(v);
+    v = json_string("10");
+    ck_assert_int_eq(
+        wr_defs_vhost_limit("max-queues", v, &which, &n, err, sizeof(err)), -1);
+    ck_assert_ptr_nonnull(strstr(err, "actually was <<\"10\">>\n"));
+    json_decref(v);
+}
+END_TEST
+
+START_TEST(defs_vhost_limits_file)
+{
+    char path[] = "/tmp/check_broker_defsXXXXXX";
+    int fd = mkstemp(path);
+    FILE *f = fdopen(fd, "w");
+    char want[200];
+
+    fputs("{\"vhosts\": [{\"name\": \"/\"}], \"parameters\": [{\"vhost\": "
+          "\"/\", \"component\": \"vhost-limits\", \"name\": \"limits\", "
+          "\"value\": {\"max-queues\": \"x\"}}]}",
+          f);
+    fclose(f);
+    ck_assert_int_eq(wr_defs_check(path, err, sizeof(err)), -1);
+    snprintf(want, sizeof(want),
+             "%s: parameters[0]: Validation failed: max-queues should be a "
+             "number, actually was <<\"x\">>",
+             path);
+    ck_assert_str_eq(err, want);
+    unlink(path);
+}
+END_TEST
+
 static Suite *
 broker_suite(void)
 {
@@ -619,6 +717,8 @@ broker_suite(void)
     tcase_add_checked_fixture(tc, leak_setup, leak_teardown);
     tcase_add_test(tc, defs_roundtrip);
     tcase_add_test(tc, defs_errors_name_the_entry);
+    tcase_add_test(tc, defs_vhost_limit_values);
+    tcase_add_test(tc, defs_vhost_limits_file);
     suite_add_tcase(s, tc);
     return s;
 }
