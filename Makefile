@@ -104,13 +104,23 @@ $(BUILD)/warrenctl: $(call obj,$(CLI_SRC)) $(BUILD)/libwarren.a
 $(BUILD)/warren-bench: $(call obj,$(BENCH_SRC)) $(BUILD)/libwarren.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(SSL_LIBS) -lm
 
-# Unit tests: check_client* link libwarren; the rest link the broker + core.
-$(BUILD)/tests/check_client%: tests/unit/check_client%.c $(BUILD)/libwarren.a
+# Unit tests: one Check suite per module, built into check_NAME. The suite
+# and main() are in tests/unit/check_NAME.c; a suite too big for one file
+# keeps its test cases in tests/unit/NAME/*.c (one TCase builder each)
+# with what they share in tests/unit/NAME/*.h, and every file there is
+# part of it. check_client* suites link libwarren; the rest link the
+# broker + core.
+is_client = $(filter client%,$(1))
+suite_files = tests/unit/check_$(1).c $(wildcard tests/unit/$(1)/*.[ch])
+suite_libs = $(if $(call is_client,$(1)),$(BUILD)/libwarren.a,\
+	$(BUILD)/libwrbroker.a $(BUILD)/libwrcore.a)
+.SECONDEXPANSION:
+$(BUILD)/tests/check_%: $$(call suite_files,$$*) $$(call suite_libs,$$*) \
+		$(BUILD)/cflags
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(CHECK_LIBS) $(SSL_LIBS)
-$(BUILD)/tests/check_%: tests/unit/check_%.c $(BUILD)/libwrbroker.a $(BUILD)/libwrcore.a
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(BROKER_CFLAGS) -o $@ $^ $(LDFLAGS) $(CHECK_LIBS) $(BROKER_LIBS)
+	$(CC) $(CFLAGS) $(if $(call is_client,$*),,$(BROKER_CFLAGS)) -o $@ \
+	    $(filter %.c %.a,$^) $(LDFLAGS) $(CHECK_LIBS) \
+	    $(if $(call is_client,$*),$(SSL_LIBS),$(BROKER_LIBS))
 
 # ---- libwarren: examples, install with a pkg-config file ----------------
 EXAMPLES = producer consumer rpc_client rpc_server
@@ -128,12 +138,6 @@ $(BUILD)/examples/%: examples/%.c client/warren.h $(BUILD)/libwarren.so
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Iclient -o $@ $< -L$(BUILD) -lwarren \
 	    -Wl,-rpath,'$$ORIGIN/..' $(LDFLAGS)
-
-# check_client% needs a non-empty stem, so check_client itself would fall
-# to check_% (broker libraries): give it its own rule.
-$(BUILD)/tests/check_client: tests/unit/check_client.c $(BUILD)/libwarren.a
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(CHECK_LIBS) $(SSL_LIBS)
 
 # check_client starts $(BUILD)/warren-server; test_examples.py runs these.
 test-unit: $(BUILD)/warren-server
