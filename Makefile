@@ -13,7 +13,10 @@ SANFLAGS ?=
 
 WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes
 CFLAGS ?= -O2 -g
-override CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) -fPIC $(SANFLAGS)
+# -fvisibility=hidden: libwarren.so exports only what warren.h marks
+# WARREN_EXPORT (the warren_* API); static linking is unaffected.
+override CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) -fPIC -fvisibility=hidden \
+	$(SANFLAGS)
 LDFLAGS += $(SANFLAGS)
 PKGS_BROKER = libevent libevent_openssl openssl jansson
 PKGS_CLI = libcurl jansson
@@ -42,12 +45,22 @@ CLIENT_OBJ = $(call obj,$(COMMON_SRC) $(PROTO_SRC) $(CLIENT_SRC))
 UNIT_BIN = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
 PROGRAMS = $(BUILD)/warren-server $(BUILD)/warrenctl $(BUILD)/warren-bench
-LIBS = $(BUILD)/libwarren.a $(BUILD)/libwarren.so
+
+# libwarren.so.$(WARREN_VERSION) is the file, libwarren.so.$(SOVERSION) its
+# soname (what programs record and load), libwarren.so the link-time name.
+# Bump SOVERSION when a warren_* function or public struct changes in a way
+# that breaks programs built against the old one.
+WARREN_VERSION = $(shell sed -n 's/^\#define WARREN_VERSION "\(.*\)"/\1/p' client/warren.h)
+SOVERSION = 0
+LIB_SONAME = libwarren.so.$(SOVERSION)
+LIB_REAL = libwarren.so.$(WARREN_VERSION)
+LIBS = $(BUILD)/libwarren.a $(BUILD)/$(LIB_REAL) $(BUILD)/$(LIB_SONAME) \
+	$(BUILD)/libwarren.so
 
 .PHONY: all run install test check test-unit test-proto test-interop test-soak soak \
-	test-security test-admin test-style \
+	test-security test-admin test-style test-lib \
 	bench asan ubsan valgrind fuzz format format-check deps deps-run \
-	clean gen
+	clean gen FORCE
 
 all: $(PROGRAMS) $(LIBS)
 
@@ -56,7 +69,14 @@ deps:
 deps-run:
 	@sh scripts/deps.sh run
 
-$(BUILD)/obj/%.o: %.c
+# Objects depend on the compiler and its flags too: a change to either
+# (here or on the command line) rebuilds them.
+$(BUILD)/cflags: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(CC) $(CFLAGS)' | cmp -s - $@ || echo '$(CC) $(CFLAGS)' > $@
+FORCE:
+
+$(BUILD)/obj/%.o: %.c $(BUILD)/cflags
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(BROKER_CFLAGS) $(CLI_CFLAGS) -MMD -MP -c $< -o $@
 
@@ -72,21 +92,35 @@ $(BUILD)/warren-server: $(call obj,broker/main.c) $(BUILD)/libwrbroker.a $(BUILD
 
 $(BUILD)/libwarren.a: $(CLIENT_OBJ)
 	rm -f $@ && ar rcs $@ $^
-$(BUILD)/libwarren.so: $(CLIENT_OBJ)
-	$(CC) $(LDFLAGS) -shared -o $@ $^ $(SSL_LIBS)
+$(BUILD)/$(LIB_REAL): $(CLIENT_OBJ)
+	$(CC) $(LDFLAGS) -shared -Wl,-soname,$(LIB_SONAME) -o $@ $^ $(SSL_LIBS)
+$(BUILD)/$(LIB_SONAME): $(BUILD)/$(LIB_REAL)
+	ln -sf $(LIB_REAL) $@
+$(BUILD)/libwarren.so: $(BUILD)/$(LIB_SONAME)
+	ln -sf $(LIB_SONAME) $@
 
 $(BUILD)/warrenctl: $(call obj,$(CLI_SRC)) $(BUILD)/libwarren.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(CLI_LIBS) $(SSL_LIBS)
 $(BUILD)/warren-bench: $(call obj,$(BENCH_SRC)) $(BUILD)/libwarren.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(SSL_LIBS) -lm
 
-# Unit tests: check_client* link libwarren; the rest link the broker + core.
-$(BUILD)/tests/check_client%: tests/unit/check_client%.c $(BUILD)/libwarren.a
+# Unit tests: one Check suite per module, built into check_NAME. The suite
+# and main() are in tests/unit/check_NAME.c; a suite too big for one file
+# keeps its test cases in tests/unit/NAME/*.c (one TCase builder each)
+# with what they share in tests/unit/NAME/*.h, and every file there is
+# part of it. check_client* suites link libwarren; the rest link the
+# broker + core.
+is_client = $(filter client%,$(1))
+suite_files = tests/unit/check_$(1).c $(wildcard tests/unit/$(1)/*.[ch])
+suite_libs = $(if $(call is_client,$(1)),$(BUILD)/libwarren.a,\
+	$(BUILD)/libwrbroker.a $(BUILD)/libwrcore.a)
+.SECONDEXPANSION:
+$(BUILD)/tests/check_%: $$(call suite_files,$$*) $$(call suite_libs,$$*) \
+		$(BUILD)/cflags
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(CHECK_LIBS) $(SSL_LIBS)
-$(BUILD)/tests/check_%: tests/unit/check_%.c $(BUILD)/libwrbroker.a $(BUILD)/libwrcore.a
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(BROKER_CFLAGS) -o $@ $^ $(LDFLAGS) $(CHECK_LIBS) $(BROKER_LIBS)
+	$(CC) $(CFLAGS) $(if $(call is_client,$*),,$(BROKER_CFLAGS)) -o $@ \
+	    $(filter %.c %.a,$^) $(LDFLAGS) $(CHECK_LIBS) \
+	    $(if $(call is_client,$*),$(SSL_LIBS),$(BROKER_LIBS))
 
 # ---- libwarren: examples, install with a pkg-config file ----------------
 EXAMPLES = producer consumer rpc_client rpc_server
@@ -94,20 +128,16 @@ EXAMPLE_BIN = $(patsubst %,$(BUILD)/examples/%,$(EXAMPLES))
 PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
-WARREN_VERSION = $(shell sed -n 's/^\#define WARREN_VERSION "\(.*\)"/\1/p' client/warren.h)
 
 all: $(EXAMPLE_BIN)
 
-# The examples build as an application would: <warren.h> and the library.
-$(BUILD)/examples/%: examples/%.c client/warren.h $(BUILD)/libwarren.a
+# The examples build as an application would: <warren.h> and the shared
+# library, so that they use nothing it does not export. They find it in
+# the build directory when run ($ORIGIN/..).
+$(BUILD)/examples/%: examples/%.c client/warren.h $(BUILD)/libwarren.so
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Iclient -o $@ $< $(BUILD)/libwarren.a $(LDFLAGS) $(SSL_LIBS)
-
-# check_client% needs a non-empty stem, so check_client itself would fall
-# to check_% (broker libraries): give it its own rule.
-$(BUILD)/tests/check_client: tests/unit/check_client.c $(BUILD)/libwarren.a
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(CHECK_LIBS) $(SSL_LIBS)
+	$(CC) $(CFLAGS) -Iclient -o $@ $< -L$(BUILD) -lwarren \
+	    -Wl,-rpath,'$$ORIGIN/..' $(LDFLAGS)
 
 # check_client starts $(BUILD)/warren-server; test_examples.py runs these.
 test-unit: $(BUILD)/warren-server
@@ -121,7 +151,9 @@ install: all
 	install -m 755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 client/warren.h $(DESTDIR)$(INCLUDEDIR)/
 	install -m 644 $(BUILD)/libwarren.a $(DESTDIR)$(LIBDIR)/
-	install -m 755 $(BUILD)/libwarren.so $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(BUILD)/$(LIB_REAL) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(LIB_REAL) $(DESTDIR)$(LIBDIR)/$(LIB_SONAME)
+	ln -sf $(LIB_SONAME) $(DESTDIR)$(LIBDIR)/libwarren.so
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(WARREN_VERSION)|g' \
 	    client/warren.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/warren.pc
@@ -135,11 +167,17 @@ run: deps-run $(BUILD)/warren-server
 
 test check: deps
 	$(MAKE) all $(UNIT_BIN)
-	$(MAKE) test-style format-check test-unit test-proto test-interop \
-	  test-security test-admin test-soak
+	$(MAKE) test-style format-check test-lib test-unit test-proto \
+	  test-interop test-security test-admin test-soak
 
 test-style:
 	@sh scripts/check-style.sh
+
+# libwarren.so: exports, soname, and make install + pkg-config as an
+# application would use them (tests/client/check_lib.sh).
+test-lib: $(LIBS)
+	@CC="$(CC)" APP_FLAGS="$(SANFLAGS)" MAKE="$(MAKE)" BUILD="$(BUILD)" \
+	  sh tests/client/check_lib.sh
 
 test-unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done

@@ -462,8 +462,6 @@ wc_cmd_list(const struct wc_settings *s, int argc, char **argv)
     struct wc_column cols[32];
     size_t ncols = 0;
     char v[800], path[4000], what[600], q[3000] = "";
-    struct wc_reply rep;
-    int rc;
 
     if (argc < 1)
         return wc_usage("list", "expected what to list: queues, exchanges, "
@@ -502,16 +500,7 @@ wc_cmd_list(const struct wc_settings *s, int argc, char **argv)
     else
         snprintf(path, sizeof(path), "%s%s", l->name, q);
     snprintf(what, sizeof(what), "vhost '%s'", s->vhost);
-    if ((rc = wc_call(s, "GET", path, NULL, what, &rep)) != WC_EXIT_OK)
-        return rc;
-    if (!json_is_array(rep.json)) {
-        fprintf(stderr, "warrenctl: the broker's answer is not a list\n");
-        wc_reply_cleanup(&rep);
-        return WC_EXIT_ERROR;
-    }
-    wc_print_list(s, rep.json, cols, ncols);
-    wc_reply_cleanup(&rep);
-    return WC_EXIT_OK;
+    return wc_list(s, path, what, cols, ncols);
 }
 
 /* ---- publish, get -----------------------------------------------------------

@@ -21,26 +21,6 @@ call_done(const struct wc_settings *s, const char *method, const char *path,
     return rc;
 }
 
-/* GETs path and prints the list with cols. */
-static int
-list(const struct wc_settings *s, const char *path, const char *what,
-     const struct wc_column *cols, size_t ncols)
-{
-    struct wc_reply rep;
-    int rc = wc_call(s, "GET", path, NULL, what, &rep);
-
-    if (rc != WC_EXIT_OK)
-        return rc;
-    if (!json_is_array(rep.json)) {
-        fprintf(stderr, "warrenctl: the broker's answer is not a list\n");
-        wc_reply_cleanup(&rep);
-        return WC_EXIT_ERROR;
-    }
-    wc_print_list(s, rep.json, cols, ncols);
-    wc_reply_cleanup(&rep);
-    return WC_EXIT_OK;
-}
-
 /* The user's current record (GET /api/users/NAME), or NULL after
  * printing why (*rc set). */
 static json_t *
@@ -186,7 +166,7 @@ wc_cmd_list_users(const struct wc_settings *s, int argc, char **argv)
     (void)argv;
     if (argc != 0)
         return wc_usage("list_users", "expected no arguments");
-    return list(s, "users", "users", cols, 2);
+    return wc_list(s, "users", "users", cols, 2);
 }
 
 /* ---- vhosts -------------------------------------------------------------- */
@@ -248,7 +228,7 @@ wc_cmd_list_vhosts(const struct wc_settings *s, int argc, char **argv)
     (void)argv;
     if (argc != 0)
         return wc_usage("list_vhosts", "expected no arguments");
-    return list(s, "vhosts", "vhosts", cols, 2);
+    return wc_list(s, "vhosts", "vhosts", cols, 2);
 }
 
 /* ---- permissions --------------------------------------------------------- */
@@ -324,7 +304,7 @@ wc_cmd_list_permissions(const struct wc_settings *s, int argc, char **argv)
     snprintf(path, sizeof(path), "vhosts/%s/permissions",
              wc_seg(s->vhost, v, sizeof(v)));
     snprintf(what, sizeof(what), "vhost '%s'", s->vhost);
-    return list(s, path, what, cols, 4);
+    return wc_list(s, path, what, cols, 4);
 }
 
 int
@@ -342,7 +322,7 @@ wc_cmd_list_user_permissions(const struct wc_settings *s, int argc, char **argv)
     snprintf(path, sizeof(path), "users/%s/permissions",
              wc_seg(argv[0], u, sizeof(u)));
     snprintf(what, sizeof(what), "user '%s'", argv[0]);
-    return list(s, path, what, cols, 4);
+    return wc_list(s, path, what, cols, 4);
 }
 
 int
@@ -478,14 +458,14 @@ wc_cmd_list_vhost_limits(const struct wc_settings *s, int argc, char **argv)
     char v[800], path[900], what[400];
 
     if (argc == 1 && strcmp(argv[0], "global") == 0) /* main.c: --global */
-        return list(s, "vhost-limits", "vhost limits", cols, 2);
+        return wc_list(s, "vhost-limits", "vhost limits", cols, 2);
     if (argc != 0)
         return wc_usage("list_vhost_limits",
                         "expected: list_vhost_limits [-p VHOST] | --global");
     snprintf(path, sizeof(path), "vhost-limits/%s",
              wc_seg(s->vhost, v, sizeof(v)));
     snprintf(what, sizeof(what), "vhost '%s'", s->vhost);
-    return list(s, path, what, cols, 2);
+    return wc_list(s, path, what, cols, 2);
 }
 
 /* ---- user limits --------------------------------------------------------- */
@@ -567,12 +547,12 @@ wc_cmd_list_user_limits(const struct wc_settings *s, int argc, char **argv)
 
     /* main.c turns --user and --global into words */
     if (argc == 0 || (argc == 1 && strcmp(argv[0], "global") == 0))
-        return list(s, "user-limits", "user limits", cols, 2);
+        return wc_list(s, "user-limits", "user limits", cols, 2);
     if (argc != 2 || strcmp(argv[0], "user") != 0)
         return wc_usage("list_user_limits",
                         "expected: list_user_limits [--user USER | --global]");
     snprintf(path, sizeof(path), "user-limits/%s",
              wc_seg(argv[1], u, sizeof(u)));
     snprintf(what, sizeof(what), "user '%s'", argv[1]);
-    return list(s, path, what, cols, 2);
+    return wc_list(s, path, what, cols, 2);
 }

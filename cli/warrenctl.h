@@ -96,6 +96,12 @@ struct wc_column {
 /* Prints items (a JSON array of objects) as a table, TSV or JSON. */
 void wc_print_list(const struct wc_settings *s, json_t *items,
                    const struct wc_column *cols, size_t ncols);
+/* GETs path (as wc_call, what naming it in errors) and prints the array
+ * the broker answers with, as wc_print_list. Returns WC_EXIT_OK, or the
+ * exit status after printing why (WC_EXIT_ERROR for an answer that is
+ * not a list). */
+int wc_list(const struct wc_settings *s, const char *path, const char *what,
+            const struct wc_column *cols, size_t ncols);
 /* Prints label/value pairs (status). */
 void wc_print_pairs(const struct wc_settings *s, const char *const *labels,
                     const char *const *values, size_t n);

@@ -15,6 +15,14 @@ extern "C" {
 
 #define WARREN_VERSION "0.1.0"
 
+/* Marks the library's API. libwarren is built with -fvisibility=hidden, so
+ * libwarren.so exports these functions and nothing else. */
+#if defined(__GNUC__) || defined(__clang__)
+#define WARREN_EXPORT __attribute__((visibility("default")))
+#else
+#define WARREN_EXPORT
+#endif
+
 /* ==== conventions =========================================================
  *
  * Results. Every function that can fail returns int: WARREN_OK (0) or a
@@ -110,10 +118,10 @@ enum warren_result {
 
 /* A static, human-readable name for a result code ("timed out", ...).
  * Never NULL. Any thread. */
-const char *warren_strerror(int rc);
+WARREN_EXPORT const char *warren_strerror(int rc);
 
 /* The library version, WARREN_VERSION at build time. */
-const char *warren_version(void);
+WARREN_EXPORT const char *warren_version(void);
 
 /* ---- plain data ------------------------------------------------------ */
 
@@ -280,40 +288,42 @@ struct warren_callbacks {
  * timeout 30 s, RPC timeout 30 s, the broker's heartbeat, TLS peer
  * verification on. Returns WARREN_OK and *out, or WARREN_ERR_NOMEM. The
  * caller owns *out and frees it with warren_conn_free. */
-int warren_conn_new(struct warren_conn **out);
+WARREN_EXPORT int warren_conn_new(struct warren_conn **out);
 
 /* Closes the connection if it is still open (as warren_close, errors
  * ignored), then frees it with its channels, undelivered messages and
  * buffers. Owned deliveries you hold stay valid (not their channel
  * pointer). NULL is a no-op. Blocks
  * up to the RPC timeout. Must not be called from a callback. */
-void warren_conn_free(struct warren_conn *c);
+WARREN_EXPORT void warren_conn_free(struct warren_conn *c);
 
 /* Copies *cbs into c (the struct may be discarded afterwards). Set them
  * before warren_connect_url to hear about handshake failures in the log.
  * Returns WARREN_OK, or WARREN_ERR_INVALID if cbs is NULL. Never blocks. */
-int warren_set_callbacks(struct warren_conn *c,
-                         const struct warren_callbacks *cbs);
+WARREN_EXPORT int warren_set_callbacks(struct warren_conn *c,
+                                       const struct warren_callbacks *cbs);
 
 /* connect_ms bounds warren_connect_url (TCP, TLS and AMQP handshakes);
  * rpc_ms bounds each wait for a synchronous reply, a flush, and
  * warren_close. 0 keeps the current value; default 30000 each. A URL's
  * connection_timeout overrides connect_ms. Returns WARREN_OK, or
  * WARREN_ERR_INVALID for negative values. Never blocks. */
-int warren_set_timeouts(struct warren_conn *c, int connect_ms, int rpc_ms);
+WARREN_EXPORT int warren_set_timeouts(struct warren_conn *c, int connect_ms,
+                                      int rpc_ms);
 
 /* Heartbeat interval to ask for, in seconds: -1 (default) accepts the
  * broker's proposal, 0 disables heartbeats, n > 0 asks for n (the smaller
  * of n and the broker's proposal when the broker proposes one). A URL's
  * heartbeat parameter overrides it. Returns WARREN_OK, or
  * WARREN_ERR_INVALID outside -1..65535. Call before connecting. */
-int warren_set_heartbeat(struct warren_conn *c, int seconds);
+WARREN_EXPORT int warren_set_heartbeat(struct warren_conn *c, int seconds);
 
 /* A name for this connection, sent as the connection_name client property
  * (RabbitMQ's management UI and warren's API show it; NULL clears). At
  * most 255 bytes; copied. Returns WARREN_OK, WARREN_ERR_INVALID (too long)
  * or WARREN_ERR_NOMEM. Call before connecting. Never blocks. */
-int warren_set_client_name(struct warren_conn *c, const char *name);
+WARREN_EXPORT int warren_set_client_name(struct warren_conn *c,
+                                         const char *name);
 
 /* TLS settings for amqps:// URLs (ignored for amqp://). ca_file: PEM CA
  * bundle to verify the broker with (NULL: the system's default store).
@@ -324,8 +334,9 @@ int warren_set_client_name(struct warren_conn *c, const char *name);
  * certfile, keyfile and verify override these. Returns WARREN_OK,
  * WARREN_ERR_NOMEM, or WARREN_ERR_INVALID (only one of cert/key).
  * Call before connecting. */
-int warren_set_tls(struct warren_conn *c, const char *ca_file,
-                   const char *cert_file, const char *key_file, bool verify);
+WARREN_EXPORT int warren_set_tls(struct warren_conn *c, const char *ca_file,
+                                 const char *cert_file, const char *key_file,
+                                 bool verify);
 
 /* Connects to the broker named by url and logs in (PLAIN):
  *   amqp[s]://[user[:password]@]host[:port][/vhost][?key=value&...]
@@ -349,26 +360,28 @@ int warren_set_tls(struct warren_conn *c, const char *ca_file,
  *   WARREN_ERR_TIMEOUT   the handshake took longer than the timeout
  *   WARREN_ERR_NOMEM
  * On failure warren_last_close(c) explains it; free c afterwards. */
-int warren_connect_url(struct warren_conn *c, const char *url);
+WARREN_EXPORT int warren_connect_url(struct warren_conn *c, const char *url);
 
 /* Closes the connection politely (connection.close 200, waits for
  * close-ok up to the RPC timeout) and the socket. Channels become closed;
  * free c afterwards. Returns WARREN_OK (also if it was already closed) or
  * WARREN_ERR_INVALID when called from a callback. Problems during the
  * close (I/O, timeout) are ignored: the socket is closed either way. */
-int warren_close(struct warren_conn *c);
+WARREN_EXPORT int warren_close(struct warren_conn *c);
 
 /* true while the connection is open (handshake done, not closed). */
-bool warren_is_open(const struct warren_conn *c);
+WARREN_EXPORT bool warren_is_open(const struct warren_conn *c);
 
 /* The most recent close of the connection or any of its channels, or NULL
  * if none happened. Valid until the next call on c. */
-const struct warren_close *warren_last_close(const struct warren_conn *c);
+WARREN_EXPORT const struct warren_close *
+warren_last_close(const struct warren_conn *c);
 
 /* The broker's server-properties table (product, version, capabilities)
  * as an encoded table for warren_table_get / warren_table_next. A view
  * valid until c is freed; empty before the handshake. */
-struct warren_bytes warren_server_properties(const struct warren_conn *c);
+WARREN_EXPORT struct warren_bytes
+warren_server_properties(const struct warren_conn *c);
 
 /* Waits up to timeout_ms (0: don't wait, -1: forever) for frames and
  * dispatches everything that arrived: deliveries to consumer callbacks,
@@ -382,13 +395,13 @@ struct warren_bytes warren_server_properties(const struct warren_conn *c);
  *   heartbeats), WARREN_ERR_TLS, WARREN_ERR_NOMEM: the connection is lost
  *   WARREN_ERR_INVALID  called from a callback
  * A channel closed by the broker is reported through on_close, not here. */
-int warren_process(struct warren_conn *c, int timeout_ms);
+WARREN_EXPORT int warren_process(struct warren_conn *c, int timeout_ms);
 
 /* Writes everything buffered (publishes made with WARREN_MORE) to the
  * socket. Blocks until written or the RPC timeout. Returns WARREN_OK,
  * WARREN_ERR_CONNECTION_CLOSED, WARREN_ERR_IO, WARREN_ERR_TLS or
  * WARREN_ERR_TIMEOUT. Allowed in callbacks. */
-int warren_flush(struct warren_conn *c);
+WARREN_EXPORT int warren_flush(struct warren_conn *c);
 
 /* The next delivery for a consumer started without a callback (cb NULL in
  * warren_consume), waiting up to timeout_ms (0: don't wait, -1: forever)
@@ -396,17 +409,17 @@ int warren_flush(struct warren_conn *c);
  * owned copy the caller frees with warren_delivery_free; WARREN_AGAIN with
  * *out = NULL if none arrived in time; or the fatal codes of
  * warren_process (*out = NULL). WARREN_ERR_INVALID in a callback. */
-int warren_next_delivery(struct warren_conn *c, int timeout_ms,
-                         struct warren_delivery **out);
+WARREN_EXPORT int warren_next_delivery(struct warren_conn *c, int timeout_ms,
+                                       struct warren_delivery **out);
 
 /* Copies d (a view, e.g. in a callback) into one new allocation the
  * caller owns. Returns WARREN_OK and *out, or WARREN_ERR_NOMEM. */
-int warren_delivery_copy(const struct warren_delivery *d,
-                         struct warren_delivery **out);
+WARREN_EXPORT int warren_delivery_copy(const struct warren_delivery *d,
+                                       struct warren_delivery **out);
 
 /* Frees an owned delivery (from warren_delivery_copy, warren_get or
  * warren_next_delivery). NULL is a no-op. Never pass a callback's view. */
-void warren_delivery_free(struct warren_delivery *d);
+WARREN_EXPORT void warren_delivery_free(struct warren_delivery *d);
 
 /* ---- channels -------------------------------------------------------- */
 
@@ -415,7 +428,8 @@ void warren_delivery_free(struct warren_delivery *d);
  * warren_channel_close), or WARREN_ERR_NOMEM, WARREN_ERR_INVALID (in a
  * callback, or channel_max reached), WARREN_ERR_CHANNEL_CLOSED (refused),
  * or a fatal connection code. Blocks up to the RPC timeout. */
-int warren_channel_open(struct warren_conn *c, struct warren_channel **out);
+WARREN_EXPORT int warren_channel_open(struct warren_conn *c,
+                                      struct warren_channel **out);
 
 /* Closes ch politely if it is still open (channel.close 200, waits for
  * close-ok) and frees it; deliveries for it still waiting for
@@ -423,17 +437,17 @@ int warren_channel_open(struct warren_conn *c, struct warren_channel **out);
  * Returns WARREN_OK also when the broker had closed it or the connection is
  * gone; WARREN_ERR_INVALID in a callback (ch is then not freed); or a fatal
  * connection code if the close handshake failed (ch is freed anyway). */
-int warren_channel_close(struct warren_channel *ch);
+WARREN_EXPORT int warren_channel_close(struct warren_channel *ch);
 
 /* The channel number (1..channel_max). */
-uint16_t warren_channel_id(const struct warren_channel *ch);
+WARREN_EXPORT uint16_t warren_channel_id(const struct warren_channel *ch);
 
 /* true until the broker closes ch or the connection goes away. */
-bool warren_channel_is_open(const struct warren_channel *ch);
+WARREN_EXPORT bool warren_channel_is_open(const struct warren_channel *ch);
 
 /* Why ch was closed by the broker or with its connection, or NULL while
  * it is open. Valid until ch is freed. */
-const struct warren_close *
+WARREN_EXPORT const struct warren_close *
 warren_channel_last_close(const struct warren_channel *ch);
 
 /* Common to the synchronous channel calls below (they block up to the RPC
@@ -455,22 +469,27 @@ struct warren_table;
 /* exchange.declare. type: "direct", "fanout", "topic", "headers", ...
  * flags: WARREN_PASSIVE, WARREN_DURABLE, WARREN_AUTO_DELETE,
  * WARREN_INTERNAL. Returns the common codes. */
-int warren_exchange_declare(struct warren_channel *ch, const char *name,
-                            const char *type, int flags,
-                            const struct warren_table *args);
+WARREN_EXPORT int warren_exchange_declare(struct warren_channel *ch,
+                                          const char *name, const char *type,
+                                          int flags,
+                                          const struct warren_table *args);
 
 /* exchange.delete. flags: WARREN_IF_UNUSED. Returns the common codes. */
-int warren_exchange_delete(struct warren_channel *ch, const char *name,
-                           int flags);
+WARREN_EXPORT int warren_exchange_delete(struct warren_channel *ch,
+                                         const char *name, int flags);
 
 /* exchange.bind / exchange.unbind (RabbitMQ extension): messages routed to
  * source with a matching key flow on to destination. Common codes. */
-int warren_exchange_bind(struct warren_channel *ch, const char *destination,
-                         const char *source, const char *routing_key,
-                         const struct warren_table *args);
-int warren_exchange_unbind(struct warren_channel *ch, const char *destination,
-                           const char *source, const char *routing_key,
-                           const struct warren_table *args);
+WARREN_EXPORT int warren_exchange_bind(struct warren_channel *ch,
+                                       const char *destination,
+                                       const char *source,
+                                       const char *routing_key,
+                                       const struct warren_table *args);
+WARREN_EXPORT int warren_exchange_unbind(struct warren_channel *ch,
+                                         const char *destination,
+                                         const char *source,
+                                         const char *routing_key,
+                                         const struct warren_table *args);
 
 /* What queue.declare-ok says. */
 struct warren_queue_info {
@@ -483,31 +502,36 @@ struct warren_queue_info {
  * info->name). flags: WARREN_PASSIVE, WARREN_DURABLE, WARREN_EXCLUSIVE,
  * WARREN_AUTO_DELETE. args: e.g. x-max-priority. info may be NULL.
  * Returns the common codes. */
-int warren_queue_declare(struct warren_channel *ch, const char *name, int flags,
-                         const struct warren_table *args,
-                         struct warren_queue_info *info);
+WARREN_EXPORT int warren_queue_declare(struct warren_channel *ch,
+                                       const char *name, int flags,
+                                       const struct warren_table *args,
+                                       struct warren_queue_info *info);
 
 /* queue.bind / queue.unbind. Common codes. */
-int warren_queue_bind(struct warren_channel *ch, const char *queue,
-                      const char *exchange, const char *routing_key,
-                      const struct warren_table *args);
-int warren_queue_unbind(struct warren_channel *ch, const char *queue,
-                        const char *exchange, const char *routing_key,
-                        const struct warren_table *args);
+WARREN_EXPORT int warren_queue_bind(struct warren_channel *ch,
+                                    const char *queue, const char *exchange,
+                                    const char *routing_key,
+                                    const struct warren_table *args);
+WARREN_EXPORT int warren_queue_unbind(struct warren_channel *ch,
+                                      const char *queue, const char *exchange,
+                                      const char *routing_key,
+                                      const struct warren_table *args);
 
 /* queue.purge: drops the ready messages; *count (may be NULL) gets how
  * many. Common codes. */
-int warren_queue_purge(struct warren_channel *ch, const char *queue,
-                       uint32_t *count);
+WARREN_EXPORT int warren_queue_purge(struct warren_channel *ch,
+                                     const char *queue, uint32_t *count);
 
 /* queue.delete. flags: WARREN_IF_UNUSED, WARREN_IF_EMPTY. *count (may be
  * NULL) gets the number of messages deleted. Common codes. */
-int warren_queue_delete(struct warren_channel *ch, const char *queue, int flags,
-                        uint32_t *count);
+WARREN_EXPORT int warren_queue_delete(struct warren_channel *ch,
+                                      const char *queue, int flags,
+                                      uint32_t *count);
 
 /* basic.qos: at most prefetch_count unacked deliveries per consumer (or
  * for the channel with WARREN_GLOBAL); 0 is unlimited. Common codes. */
-int warren_qos(struct warren_channel *ch, uint16_t prefetch_count, int flags);
+WARREN_EXPORT int warren_qos(struct warren_channel *ch, uint16_t prefetch_count,
+                             int flags);
 
 #define WARREN_TAG_MAX 256 /* consumer tags: 255 bytes + NUL */
 
@@ -516,15 +540,17 @@ int warren_qos(struct warren_channel *ch, uint16_t prefetch_count, int flags);
  * flags: WARREN_NO_ACK, WARREN_EXCLUSIVE, WARREN_NO_LOCAL. Each delivery
  * goes to cb(d, arg) as a view; with cb NULL deliveries are copied and
  * queued for warren_next_delivery. Returns the common codes. */
-int warren_consume(struct warren_channel *ch, const char *queue,
-                   const char *tag, int flags, const struct warren_table *args,
-                   warren_delivery_cb cb, void *arg, char *tag_out);
+WARREN_EXPORT int warren_consume(struct warren_channel *ch, const char *queue,
+                                 const char *tag, int flags,
+                                 const struct warren_table *args,
+                                 warren_delivery_cb cb, void *arg,
+                                 char *tag_out);
 
 /* basic.cancel for one of this channel's consumers; after it returns no
  * more deliveries reach its callback (unacked ones are requeued when the
  * channel closes). Returns the common codes, WARREN_ERR_NOT_FOUND for an
  * unknown tag. */
-int warren_cancel(struct warren_channel *ch, const char *tag);
+WARREN_EXPORT int warren_cancel(struct warren_channel *ch, const char *tag);
 
 /* basic.publish of body[0..len) to exchange ("" is the default exchange,
  * which routes by queue name) with routing_key. props may be NULL. flags:
@@ -538,17 +564,17 @@ int warren_cancel(struct warren_channel *ch, const char *tag);
  * not a valid table), WARREN_ERR_CHANNEL_CLOSED, WARREN_ERR_NOMEM, or a
  * fatal connection code from the write (blocks up to the RPC timeout when
  * the socket is full, e.g. while the broker blocks publishers). */
-int warren_publish(struct warren_channel *ch, const char *exchange,
-                   const char *routing_key, int flags,
-                   const struct warren_props *props, const void *body,
-                   size_t len);
+WARREN_EXPORT int warren_publish(struct warren_channel *ch,
+                                 const char *exchange, const char *routing_key,
+                                 int flags, const struct warren_props *props,
+                                 const void *body, size_t len);
 
 /* basic.get: fetches one message from queue. flags: WARREN_NO_ACK.
  * Returns WARREN_OK with *out an owned delivery (free it with
  * warren_delivery_free), or WARREN_OK with *out = NULL if the queue was
  * empty; otherwise the common codes (*out = NULL). */
-int warren_get(struct warren_channel *ch, const char *queue, int flags,
-               struct warren_delivery **out);
+WARREN_EXPORT int warren_get(struct warren_channel *ch, const char *queue,
+                             int flags, struct warren_delivery **out);
 
 /* basic.ack / basic.nack / basic.reject of a delivery tag from this
  * channel. ack flags: WARREN_MULTIPLE. nack flags: WARREN_MULTIPLE,
@@ -557,21 +583,24 @@ int warren_get(struct warren_channel *ch, const char *queue, int flags,
  * returns). Allowed in callbacks. Returns WARREN_OK, WARREN_ERR_INVALID
  * (flags), WARREN_ERR_CHANNEL_CLOSED, or a fatal connection code. An
  * unknown tag makes the broker close the channel (406) later. */
-int warren_ack(struct warren_channel *ch, uint64_t delivery_tag, int flags);
-int warren_nack(struct warren_channel *ch, uint64_t delivery_tag, int flags);
-int warren_reject(struct warren_channel *ch, uint64_t delivery_tag, int flags);
+WARREN_EXPORT int warren_ack(struct warren_channel *ch, uint64_t delivery_tag,
+                             int flags);
+WARREN_EXPORT int warren_nack(struct warren_channel *ch, uint64_t delivery_tag,
+                              int flags);
+WARREN_EXPORT int warren_reject(struct warren_channel *ch,
+                                uint64_t delivery_tag, int flags);
 
 /* basic.recover: redeliver this channel's unacked messages (flags:
  * WARREN_REQUEUE; RabbitMQ requires it). Common codes. */
-int warren_recover(struct warren_channel *ch, int flags);
+WARREN_EXPORT int warren_recover(struct warren_channel *ch, int flags);
 
 /* confirm.select: from now on the broker acks or nacks every publish on
  * ch; publishes are numbered 1, 2, ... (warren_next_seq). Common codes. */
-int warren_confirm_select(struct warren_channel *ch);
+WARREN_EXPORT int warren_confirm_select(struct warren_channel *ch);
 
 /* The sequence number the next publish on ch will get in confirm mode,
  * 0 when confirms are off. */
-uint64_t warren_next_seq(const struct warren_channel *ch);
+WARREN_EXPORT uint64_t warren_next_seq(const struct warren_channel *ch);
 
 /* Waits until the broker confirmed every publish made so far on ch, up to
  * timeout_ms (0: don't wait, -1: forever; the RPC timeout does not
@@ -581,13 +610,14 @@ uint64_t warren_next_seq(const struct warren_channel *ch);
  * some are still outstanding at the timeout; WARREN_ERR_INVALID if
  * confirms are off or in a callback; WARREN_ERR_CHANNEL_CLOSED; or a fatal
  * connection code. */
-int warren_wait_confirms(struct warren_channel *ch, int timeout_ms);
+WARREN_EXPORT int warren_wait_confirms(struct warren_channel *ch,
+                                       int timeout_ms);
 
 /* tx.select / tx.commit / tx.rollback: publishes and acks on ch become
  * atomic per commit. Common codes. */
-int warren_tx_select(struct warren_channel *ch);
-int warren_tx_commit(struct warren_channel *ch);
-int warren_tx_rollback(struct warren_channel *ch);
+WARREN_EXPORT int warren_tx_select(struct warren_channel *ch);
+WARREN_EXPORT int warren_tx_commit(struct warren_channel *ch);
+WARREN_EXPORT int warren_tx_rollback(struct warren_channel *ch);
 
 /* ---- field tables ---------------------------------------------------- */
 
@@ -596,28 +626,31 @@ int warren_tx_rollback(struct warren_channel *ch);
 
 /* Returns WARREN_OK and a new empty table (*out, caller owns it), or
  * WARREN_ERR_NOMEM. */
-int warren_table_new(struct warren_table **out);
+WARREN_EXPORT int warren_table_new(struct warren_table **out);
 /* Frees t. NULL is a no-op. */
-void warren_table_free(struct warren_table *t);
+WARREN_EXPORT void warren_table_free(struct warren_table *t);
 
 /* Append one entry (keys are not deduplicated; at most 255 bytes). Return
  * WARREN_OK, WARREN_ERR_INVALID (key too long, NULL), WARREN_ERR_NOMEM.
  * add_str: a long string ('S'); add_int: 'I' when it fits in 32 bits,
  * else 'l'; add_bool: 't'; add_double: 'd'; add_table: a copy of sub
  * ('F'). */
-int warren_table_add_str(struct warren_table *t, const char *key,
-                         const char *value);
-int warren_table_add_int(struct warren_table *t, const char *key,
-                         int64_t value);
-int warren_table_add_bool(struct warren_table *t, const char *key, bool value);
-int warren_table_add_double(struct warren_table *t, const char *key,
-                            double value);
-int warren_table_add_table(struct warren_table *t, const char *key,
-                           const struct warren_table *sub);
+WARREN_EXPORT int warren_table_add_str(struct warren_table *t, const char *key,
+                                       const char *value);
+WARREN_EXPORT int warren_table_add_int(struct warren_table *t, const char *key,
+                                       int64_t value);
+WARREN_EXPORT int warren_table_add_bool(struct warren_table *t, const char *key,
+                                        bool value);
+WARREN_EXPORT int warren_table_add_double(struct warren_table *t,
+                                          const char *key, double value);
+WARREN_EXPORT int warren_table_add_table(struct warren_table *t,
+                                         const char *key,
+                                         const struct warren_table *sub);
 
 /* The encoded entries of t (what props.headers wants): a view valid until
  * t is changed or freed. */
-struct warren_bytes warren_table_bytes(const struct warren_table *t);
+WARREN_EXPORT struct warren_bytes
+warren_table_bytes(const struct warren_table *t);
 
 /* One decoded value. type is the AMQP type octet; the fields that apply:
  *   't'                          b (and i = 0 / 1)
@@ -643,14 +676,15 @@ struct warren_value {
  * WARREN_OK with *key and *val (views into table), WARREN_ERR_NOT_FOUND
  * after the last entry, or WARREN_ERR_SYNTAX / WARREN_ERR_FIELD_TYPE for
  * malformed bytes. */
-int warren_table_next(struct warren_bytes table, size_t *pos,
-                      struct warren_bytes *key, struct warren_value *val);
+WARREN_EXPORT int warren_table_next(struct warren_bytes table, size_t *pos,
+                                    struct warren_bytes *key,
+                                    struct warren_value *val);
 
 /* Looks up the first entry named key. Returns WARREN_OK and *val (views
  * into table), WARREN_ERR_NOT_FOUND, or WARREN_ERR_SYNTAX /
  * WARREN_ERR_FIELD_TYPE for malformed bytes. */
-int warren_table_get(struct warren_bytes table, const char *key,
-                     struct warren_value *val);
+WARREN_EXPORT int warren_table_get(struct warren_bytes table, const char *key,
+                                   struct warren_value *val);
 
 #ifdef __cplusplus
 }
