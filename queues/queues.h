@@ -54,6 +54,11 @@ struct wr_msg_spec {
     struct wr_bytes exchange, rkey; /* at most 255 bytes each */
     const uint8_t *props;           /* encoded property list, may be NULL */
     uint32_t props_len;
+    /* The same property list already decoded by the caller (only its
+     * priority, delivery mode and expiration are read), or NULL: then
+     * wr_msg_build decodes props itself. Lets a publish decode its content
+     * header once. */
+    const struct wr_props *decoded;
     /* Extra routing keys that must not be delivered (the BCC header,
      * RabbitMQ's sender-selected distribution): the encoded body of a
      * field array of long strings. Kept for routing only. */
@@ -69,12 +74,13 @@ struct wr_msg_spec {
 };
 
 /* Allocates a message from spec (everything copied except a shared body).
- * Reads the priority, delivery mode and expiration out of the properties.
- * Returns a new reference (refcount 1), or NULL when out of memory, when
- * props do not decode (the caller validated them, so that is a bug or
- * OOM), or when exchange or routing key are longer than 255 bytes. A
- * message with its own body is filled by the caller through m->body (the
- * caller counts what it wrote); a shared body is complete at once. */
+ * Reads the priority, delivery mode and expiration out of the properties
+ * (spec->decoded, or props decoded here). Returns a new reference
+ * (refcount 1), or NULL when out of memory, when props do not decode (the
+ * caller validated them, so that is a bug or OOM), or when exchange or routing
+ * key are longer than 255 bytes. A message with its own body is filled by the
+ * caller through m->body (the caller counts what it wrote); a shared body is
+ * complete at once. */
 struct wr_msg *wr_msg_build(const struct wr_msg_spec *spec);
 
 /* Body bytes a message built with body_grows has room for before

@@ -156,6 +156,36 @@ START_TEST(msg_layout)
 }
 END_TEST
 
+/* A publish hands its decoded header in: wr_msg_build reads priority,
+ * delivery mode and expiration from it and does not decode the bytes
+ * again (these bytes would not decode). */
+START_TEST(msg_build_with_decoded_props)
+{
+    static const uint8_t undecodable[] = {0xff, 0xff};
+    struct wr_props p;
+    struct wr_msg_spec sp = {.exchange = WR_BYTES_LIT("x"),
+                             .rkey = WR_BYTES_LIT("k"),
+                             .props = undecodable,
+                             .props_len = sizeof(undecodable),
+                             .body_size = 1};
+    struct wr_msg *m;
+
+    ck_assert_ptr_null(wr_msg_build(&sp));
+    memset(&p, 0, sizeof(p));
+    p.flags = WR_PROP_PRIORITY | WR_PROP_DELIVERY_MODE | WR_PROP_EXPIRATION;
+    p.priority = 3;
+    p.delivery_mode = 2;
+    p.expiration = WR_BYTES_LIT("1500");
+    sp.decoded = &p;
+    ck_assert_ptr_nonnull(m = wr_msg_build(&sp));
+    ck_assert_uint_eq(m->priority, 3);
+    ck_assert_uint_eq(m->persistent, 1);
+    ck_assert_int_eq(m->ttl, 1500);
+    ck_assert_mem_eq(wr_msg_props_data(m), undecodable, sizeof(undecodable));
+    wr_msg_unref(&m);
+}
+END_TEST
+
 START_TEST(msg_one_allocation)
 {
     struct wr_msg *m;
@@ -1808,6 +1838,7 @@ queues_suite(void)
     tc = tcase_create("message");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, msg_layout);
+    tcase_add_test(tc, msg_build_with_decoded_props);
     tcase_add_test(tc, msg_one_allocation);
     tcase_add_test(tc, msg_defaults_and_errors);
     tcase_add_test(tc, msg_body_grows_with_bytes);
