@@ -209,11 +209,21 @@ struct wr_queue;
 struct wr_consumer;
 struct wr_cgroup;
 
-/* One message handed out of a queue or back into it. */
+/* One message handed out of a queue (delivery, basic.get, peek) or into
+ * it. Not how it is stored: a queue holds 16-byte slots (wr_qslot). */
 struct wr_qentry {
     struct wr_msg *msg; /* reference held */
     int64_t expires;    /* deadline (ms), WR_NEVER when none */
-    uint32_t xnode;     /* queues/ internal: expiry index node, 0 = none */
+    bool redelivered;
+};
+
+/* How a queue stores an entry: every queued message pays for one (or two,
+ * while its ring is half empty), so 16 bytes. The deadline is not here:
+ * an entry with one owns a node of the queue's expiry index, which holds
+ * it (queues_internal.h); most entries have none. */
+struct wr_qslot {
+    struct wr_msg *msg; /* reference held; NULL in a dead slot */
+    uint32_t xnode;     /* expiry index node, 0 = no deadline */
     bool redelivered;
 };
 
@@ -272,13 +282,15 @@ struct wr_queue_kind {
     const char *name;
     int (*init)(struct wr_queue *q);
     void (*cleanup)(struct wr_queue *q); /* unrefs every stored message */
-    /* Appends e (takes the entry's reference). WR_OK or WR_ERR_NOMEM. */
-    int (*push)(struct wr_queue *q, struct wr_qentry e);
-    /* Puts e back in front of everything of its priority that was not
+    /* Appends s (takes the slot's reference). WR_OK or WR_ERR_NOMEM. */
+    int (*push)(struct wr_queue *q, struct wr_qslot s);
+    /* Puts s back in front of everything of its priority that was not
      * requeued before it, in publish order (wr_msg.seq) among requeued
      * ones. */
-    int (*push_front)(struct wr_queue *q, struct wr_qentry e);
-    /* Removes the next entry into *e (ownership moves). false if empty. */
+    int (*push_front)(struct wr_queue *q, struct wr_qslot s);
+    /* Removes the next entry into *e (ownership moves; its deadline is
+     * read out of the expiry index, whose node is freed). false if
+     * empty. */
     bool (*pop)(struct wr_queue *q, struct wr_qentry *e);
     /* The ring holding priority level `level` (0 for a FIFO). */
     struct wr_fifo *(*ring)(struct wr_queue *q, uint32_t level);

@@ -1177,6 +1177,9 @@ END_TEST
  * counted from the push into this queue. */
 START_TEST(expire_queue_and_message_ttl)
 {
+    /* Every queued message pays for its slot: the deadline is kept by the
+     * expiry index, not there (MEMORY.md). */
+    ck_assert_uint_eq(sizeof(struct wr_qslot), sizeof(void *) + 8);
     struct wr_queue_args a = {.has_message_ttl = true, .message_ttl = 200};
     struct wr_queue *q = mk_queue_args(&a);
     struct wr_qentry e;
@@ -1362,6 +1365,9 @@ START_TEST(peek_non_destructive)
     ck_assert_uint_eq(out[1].msg->seq, 4);
     ck_assert_uint_eq(out[2].msg->seq, 1);
     ck_assert_uint_eq(out[3].msg->seq, 3);
+    /* deadlines come from the expiry index, not the slots */
+    ck_assert_int_eq(out[3].expires, 10);
+    ck_assert_int_eq(out[2].expires, WR_NEVER);
     ck_assert_uint_eq(wr_queue_peek(q, 0, out, 2), 2);
     ck_assert_uint_eq(out[1].msg->seq, 4);
     /* expired (not yet reaped) ones are not shown */
