@@ -115,11 +115,9 @@ wr_msg_build(const struct wr_msg_spec *sp)
         memcpy(pd + sp->props_len, sp->bcc.ptr, sp->bcc.len);
     if (owner) {
         m->body_owner = wr_msg_ref(owner);
-        m->body = owner->body;
         m->body_size = owner->body_size;
     } else {
         m->body_owner = NULL;
-        m->body = pd + sp->props_len + sp->bcc.len;
         m->body_size = sp->body_size;
     }
     return m;
@@ -160,12 +158,10 @@ wr_msg_body_append(struct wr_msg **mp, uint64_t *received, const uint8_t *p,
         nm = wr_realloc(m, fixed + (size_t)need);
         if (nm == NULL)
             return WR_ERR_NOMEM;
-        nm->body =
-            (uint8_t *)wr_msg_props_data(nm) + nm->props_len + nm->bcc_len;
         *mp = m = nm;
     }
     if (n)
-        memcpy(m->body + got, p, n);
+        memcpy(wr_msg_body(m) + got, p, n);
     *received = got + n;
     return WR_OK;
 }

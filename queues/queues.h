@@ -24,13 +24,13 @@
  *
  * A derived message (dead-lettered, or redelivered with a new
  * x-delivery-count) has its own exchange, routing key and properties but
- * shares the body of the message it came from: body points into
- * body_owner's allocation, and the derived message holds a reference to
- * it. */
+ * shares the body of the message it came from: its body is in
+ * body_owner's allocation (wr_msg_body), and the derived message holds a
+ * reference to it. */
 struct wr_msg {
-    /* Every queued message pays for this header: keep it small (56 bytes;
-     * the props pointer is derived, the assembly count lives in the
-     * channel). */
+    /* Every queued message pays for this header: keep it small (48 bytes;
+     * the props and body pointers are derived, the assembly count lives in
+     * the channel). */
     uint32_t refcount;
     uint8_t priority;        /* basic property, 0 when absent */
     uint8_t exchange_len;    /* exchange name length */
@@ -44,7 +44,6 @@ struct wr_msg {
                            with serial-number arithmetic (wraps) */
     int64_t ttl;        /* expiration property in ms, -1 when absent */
     uint64_t body_size; /* declared by the content header */
-    uint8_t *body;      /* -> data, or into body_owner's data */
     struct wr_msg *body_owner; /* reference held when the body is shared */
     uint8_t data[];            /* exchange, routing key, props, bcc, body */
 };
@@ -79,8 +78,8 @@ struct wr_msg_spec {
  * (refcount 1), or NULL when out of memory, when props do not decode (the
  * caller validated them, so that is a bug or OOM), or when exchange or routing
  * key are longer than 255 bytes. A message with its own body is filled by the
- * caller through m->body (the caller counts what it wrote); a shared body is
- * complete at once. */
+ * caller through wr_msg_body(m) (the caller counts what it wrote); a shared
+ * body is complete at once. */
 struct wr_msg *wr_msg_build(const struct wr_msg_spec *spec);
 
 /* Body bytes a message built with body_grows has room for before
@@ -122,6 +121,18 @@ static inline const uint8_t *
 wr_msg_props_data(const struct wr_msg *m)
 {
     return m->data + m->exchange_len + m->rkey_len;
+}
+
+/* The body, body_size bytes: it follows the BCC keys in data, or in
+ * body_owner's data when shared (an owner never shares another's body).
+ * Writable only while the message is being assembled. */
+static inline uint8_t *
+wr_msg_body(const struct wr_msg *m)
+{
+    const struct wr_msg *o = m->body_owner ? m->body_owner : m;
+
+    return (uint8_t *)o->data + o->exchange_len + o->rkey_len + o->props_len +
+           o->bcc_len;
 }
 
 /* Views of the stored exchange name and routing key. */
