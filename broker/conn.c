@@ -22,6 +22,8 @@
  * this bounds what a blocked publisher can add past the memory
  * watermark. */
 #define READ_CHUNK 16384
+/* What libevent 2.1 reads per read event at most (EVBUFFER_MAX_READ). */
+#define LIBEVENT_MAX_READ 4096
 /* Bytes written to one peer per write call: libevent's default is 16 KiB;
  * more per call means fewer system calls and fewer wakeups of the peer
  * when deliveries are large. */
@@ -632,7 +634,9 @@ read_more(struct wr_conn *c, struct evbuffer *in)
     ssize_t got;
     int n;
 
-    if (c->tls || fd < 0 || have >= READ_CHUNK)
+    /* libevent read what the socket had when that was less than 4 KiB: a
+     * read of ours would find nothing (the usual case at low rates). */
+    if (c->tls || fd < 0 || have < LIBEVENT_MAX_READ || have >= READ_CHUNK)
         return;
     /* A socket bufferevent keeps its input's end frozen between its own
      * reads; thaw it for ours, as libevent's read does. */
