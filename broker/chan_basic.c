@@ -73,7 +73,7 @@ send_content(struct wr_chan *ch, uint8_t *buf, size_t cap, size_t mlen,
             wr_frame_header_encode(buf + off, WR_FRAME_BODY, ch->id,
                                    (uint32_t)left);
             off += WR_FRAME_HEADER_SIZE;
-            memcpy(buf + off, m->body, left);
+            memcpy(buf + off, wr_msg_body(m), left);
             off += left;
             buf[off++] = WR_FRAME_END;
         }
@@ -97,7 +97,7 @@ send_content(struct wr_chan *ch, uint8_t *buf, size_t cap, size_t mlen,
             size_t n = (size_t)WR_MIN((uint64_t)chunk, m->body_size - pos);
             uint8_t *tail = wr_malloc(1 + WR_FRAME_HEADER_SIZE);
             size_t tl = 1;
-            evbuffer_add_reference(out, m->body + pos, n, unref_cleanup,
+            evbuffer_add_reference(out, wr_msg_body(m) + pos, n, unref_cleanup,
                                    wr_msg_ref(m));
             tail[0] = WR_FRAME_END;
             if (m->body_size - pos > n) {

@@ -176,6 +176,7 @@ dead_message(struct wr_queue *q, struct wr_msg *m, enum wr_dead_reason why)
             sp.bcc = (struct wr_bytes){wr_msg_bcc(m).ptr, m->bcc_len};
         /* The body is shared, not copied: dead-lettering a million large
          * messages costs their headers only. */
+        sp.decoded = &p;
         sp.share_body = m;
         out = wr_msg_build(&sp);
     }

@@ -103,15 +103,15 @@ wr_mgmt_post_publish(struct wr_mgmt_req *r)
     }
     if (enc[0] == 'b') {
         size_t n;
-        if (wr_json_b64_decode(payload, payload_len, m->body, body_len, &n) !=
-            WR_OK) {
+        if (wr_json_b64_decode(payload, payload_len, wr_msg_body(m), body_len,
+                               &n) != WR_OK) {
             wr_msg_unref(&m);
             wr_mgmt_error(r, 400, "bad_request", "payload is not base64");
             goto done;
         }
         m->body_size = n;
     } else if (payload_len) {
-        memcpy(m->body, payload, payload_len);
+        memcpy(wr_msg_body(m), payload, payload_len);
     }
     if (m->body_size > r->srv->cfg.max_message_size) {
         wr_msg_unref(&m);
@@ -150,11 +150,12 @@ message_json(struct wr_queue *q, struct wr_msg *m, bool redelivered,
     json_object_set_new(o, "routing_key", wr_json_bytes(k.ptr, k.len));
     json_object_set_new(o, "message_count", json_integer((json_int_t)q->ready));
     json_object_set_new(o, "properties", props);
-    if (!base64 && wr_json_utf8_ok(m->body, n)) {
-        json_object_set_new(o, "payload", wr_json_bytes(m->body, n));
+    if (!base64 && wr_json_utf8_ok(wr_msg_body(m), n)) {
+        json_object_set_new(o, "payload", wr_json_bytes(wr_msg_body(m), n));
         json_object_set_new(o, "payload_encoding", json_string("string"));
     } else {
-        json_object_set_new(o, "payload", wr_json_b64_encode(m->body, n));
+        json_object_set_new(o, "payload",
+                            wr_json_b64_encode(wr_msg_body(m), n));
         json_object_set_new(o, "payload_encoding", json_string("base64"));
     }
     return o;

@@ -91,6 +91,9 @@ wr_chan_publish_message(struct wr_chan *ch, struct wr_bytes exchange,
         sp.props = pbuf;
         sp.props_len = (uint32_t)len;
     }
+    /* p is what the stored bytes say (a rewrite changes neither priority,
+     * delivery mode nor expiration): the header is decoded once. */
+    sp.decoded = &p;
     m = wr_msg_build(&sp);
     if (m == NULL)
         wr_conn_error(ch->conn, WR_REPLY_SYNTAX_ERROR, WR_BASIC_PUBLISH,

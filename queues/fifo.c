@@ -9,21 +9,28 @@
 #define FIFO_SHRINK_CAP 64  /* never shrink below this */
 #define FIFO_COMPACT_MIN 32 /* dead slots tolerated before compacting */
 
-static struct wr_qentry *
+static struct wr_qslot *
 slot(const struct wr_fifo *f, size_t off)
 {
     return &f->v[(f->head + off) & (f->cap - 1)];
 }
 
-/* Tells the expiry index where entry e now lives (offset off). */
+/* Tells the expiry index where slot s now lives (offset off). */
 static void
-track(struct wr_fifo *f, const struct wr_qentry *e, size_t off)
+track(struct wr_fifo *f, const struct wr_qslot *s, size_t off)
 {
-    if (e->xnode != 0) {
-        struct wr_xnode *n = wr_xindex_node(f->xi, e->xnode);
+    if (s->xnode != 0) {
+        struct wr_xnode *n = wr_xindex_node(f->xi, s->xnode);
         n->pos = f->base + off;
         n->level = f->level;
     }
+}
+
+/* The deadline of slot s: kept by its expiry node, if it has one. */
+static int64_t
+deadline(const struct wr_fifo *f, const struct wr_qslot *s)
+{
+    return s->xnode ? wr_xindex_node(f->xi, s->xnode)->at : WR_NEVER;
 }
 
 /* Moves the entries to a new array of ncap slots, in order, head at 0.
@@ -31,7 +38,7 @@ track(struct wr_fifo *f, const struct wr_qentry *e, size_t off)
 static int
 resize(struct wr_fifo *f, size_t ncap)
 {
-    struct wr_qentry *nv;
+    struct wr_qslot *nv;
     size_t first;
 
     wr_assert(ncap >= f->count);
@@ -55,7 +62,7 @@ reserve_one(struct wr_fifo *f)
 {
     if (f->count < f->cap)
         return WR_OK;
-    if (f->cap > SIZE_MAX / 2 / sizeof(struct wr_qentry))
+    if (f->cap > SIZE_MAX / 2 / sizeof(struct wr_qslot))
         return WR_ERR_NOMEM;
     return resize(f, f->cap ? f->cap * 2 : FIFO_MIN_CAP);
 }
@@ -90,11 +97,11 @@ compact(struct wr_fifo *f)
     size_t w = 0;
 
     for (size_t r = 0; r < f->count; r++) {
-        struct wr_qentry e = *slot(f, r);
-        if (e.msg == NULL)
+        struct wr_qslot s = *slot(f, r);
+        if (s.msg == NULL)
             continue;
-        *slot(f, w) = e;
-        track(f, &e, w);
+        *slot(f, w) = s;
+        track(f, &s, w);
         w++;
     }
     f->count = w;
@@ -103,20 +110,20 @@ compact(struct wr_fifo *f)
 }
 
 int
-wr_fifo_push(struct wr_fifo *f, struct wr_qentry e)
+wr_fifo_push(struct wr_fifo *f, struct wr_qslot s)
 {
     int rc = reserve_one(f);
 
     if (rc != WR_OK)
         return rc;
-    *slot(f, f->count) = e;
-    track(f, &e, f->count);
+    *slot(f, f->count) = s;
+    track(f, &s, f->count);
     f->count++;
     return WR_OK;
 }
 
 int
-wr_fifo_push_front(struct wr_fifo *f, struct wr_qentry e)
+wr_fifo_push_front(struct wr_fifo *f, struct wr_qslot s)
 {
     size_t pos = 0;
     int rc;
@@ -130,9 +137,9 @@ wr_fifo_push_front(struct wr_fifo *f, struct wr_qentry e)
      * dead slots among them). The broker requeues newest first, so this is
      * usually zero steps. */
     while (pos < f->count) {
-        const struct wr_qentry *at = slot(f, pos);
+        const struct wr_qslot *at = slot(f, pos);
         if (at->msg != NULL &&
-            !(at->redelivered && (int32_t)(at->msg->seq - e.msg->seq) < 0))
+            !(at->redelivered && (int32_t)(at->msg->seq - s.msg->seq) < 0))
             break;
         pos++;
     }
@@ -142,8 +149,8 @@ wr_fifo_push_front(struct wr_fifo *f, struct wr_qentry e)
         *slot(f, k) = *slot(f, k + 1);
         track(f, slot(f, k), k);
     }
-    *slot(f, pos) = e;
-    track(f, &e, pos);
+    *slot(f, pos) = s;
+    track(f, &s, pos);
     f->count++;
     return WR_OK;
 }
@@ -151,33 +158,36 @@ wr_fifo_push_front(struct wr_fifo *f, struct wr_qentry e)
 bool
 wr_fifo_pop(struct wr_fifo *f, struct wr_qentry *e)
 {
+    struct wr_qslot s;
+
     trim_head(f);
     if (f->count == 0)
         return false;
-    *e = f->v[f->head];
+    s = f->v[f->head];
     f->head = (f->head + 1) & (f->cap - 1);
     f->base++;
     f->count--;
-    if (e->xnode != 0) {
-        wr_xindex_del(f->xi, e->xnode);
-        e->xnode = 0;
-    }
+    e->msg = s.msg;
+    e->redelivered = s.redelivered;
+    e->expires = deadline(f, &s);
+    if (s.xnode != 0)
+        wr_xindex_del(f->xi, s.xnode);
     trim_head(f);
     maybe_shrink(f);
     return true;
 }
 
-void
-wr_fifo_kill(struct wr_fifo *f, uint64_t pos, uint32_t id, struct wr_qentry *e)
+struct wr_msg *
+wr_fifo_kill(struct wr_fifo *f, uint64_t pos, uint32_t id)
 {
     uint64_t off = pos - f->base; /* wraps correctly */
-    struct wr_qentry *s;
+    struct wr_qslot *s;
+    struct wr_msg *m;
 
     wr_assert(off < f->count);
     s = slot(f, (size_t)off);
     wr_assert(s->msg != NULL && s->xnode == id);
-    *e = *s;
-    e->xnode = 0;
+    m = s->msg;
     s->msg = NULL;
     s->xnode = 0;
     f->dead++;
@@ -185,6 +195,7 @@ wr_fifo_kill(struct wr_fifo *f, uint64_t pos, uint32_t id, struct wr_qentry *e)
     trim_head(f);
     if (f->dead > FIFO_COMPACT_MIN && f->dead > f->count / 2)
         compact(f);
+    return m;
 }
 
 size_t
@@ -194,9 +205,10 @@ wr_fifo_peek(const struct wr_fifo *f, int64_t now, struct wr_qentry *out,
     size_t got = 0;
 
     for (size_t i = 0; i < f->count && got < n; i++) {
-        const struct wr_qentry *e = slot(f, i);
-        if (e->msg != NULL && e->expires > now)
-            out[got++] = *e;
+        const struct wr_qslot *s = slot(f, i);
+        int64_t at = deadline(f, s);
+        if (s->msg != NULL && at > now)
+            out[got++] = (struct wr_qentry){s->msg, at, s->redelivered};
     }
     return got;
 }
@@ -205,9 +217,9 @@ void
 wr_fifo_cleanup(struct wr_fifo *f)
 {
     for (size_t i = 0; i < f->count; i++) {
-        struct wr_qentry *e = slot(f, i);
-        if (e->msg != NULL)
-            wr_msg_unref(&e->msg);
+        struct wr_qslot *s = slot(f, i);
+        if (s->msg != NULL)
+            wr_msg_unref(&s->msg);
     }
     wr_free(f->v);
     wr_fifo_init(f, f->xi, f->level);
@@ -240,15 +252,15 @@ fifo_cleanup(struct wr_queue *q)
 }
 
 static int
-fifo_push(struct wr_queue *q, struct wr_qentry e)
+fifo_push(struct wr_queue *q, struct wr_qslot s)
 {
-    return wr_fifo_push(q->storage, e);
+    return wr_fifo_push(q->storage, s);
 }
 
 static int
-fifo_push_front(struct wr_queue *q, struct wr_qentry e)
+fifo_push_front(struct wr_queue *q, struct wr_qslot s)
 {
-    return wr_fifo_push_front(q->storage, e);
+    return wr_fifo_push_front(q->storage, s);
 }
 
 static bool

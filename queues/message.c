@@ -59,7 +59,8 @@ body_room(uint64_t body_size, uint64_t received)
 struct wr_msg *
 wr_msg_build(const struct wr_msg_spec *sp)
 {
-    struct wr_props p;
+    struct wr_props own;
+    const struct wr_props *p = sp->decoded;
     struct wr_msg *m, *owner = NULL;
     size_t fixed;
     uint64_t own_body = sp->body_size;
@@ -68,10 +69,13 @@ wr_msg_build(const struct wr_msg_spec *sp)
 
     if (sp->exchange.len > 255 || sp->rkey.len > 255)
         return NULL;
-    memset(&p, 0, sizeof(p));
-    if (sp->props_len > 0 &&
-        wr_props_decode(sp->props, sp->props_len, &p) != WR_OK)
-        return NULL;
+    if (p == NULL) {
+        p = &own;
+        memset(&own, 0, sizeof(own));
+        if (sp->props_len > 0 &&
+            wr_props_decode(sp->props, sp->props_len, &own) != WR_OK)
+            return NULL;
+    }
     if (sp->share_body) {
         owner = sp->share_body->body_owner ? sp->share_body->body_owner
                                            : sp->share_body;
@@ -87,17 +91,17 @@ wr_msg_build(const struct wr_msg_spec *sp)
     if (m == NULL)
         return NULL;
     m->refcount = 1;
-    m->priority = (p.flags & WR_PROP_PRIORITY) ? p.priority : 0;
+    m->priority = (p->flags & WR_PROP_PRIORITY) ? p->priority : 0;
     m->exchange_len = (uint8_t)sp->exchange.len;
     m->rkey_len = (uint8_t)sp->rkey.len;
-    m->persistent = (p.flags & WR_PROP_DELIVERY_MODE) && p.delivery_mode == 2;
+    m->persistent = (p->flags & WR_PROP_DELIVERY_MODE) && p->delivery_mode == 2;
     m->props_len = sp->props_len;
     m->bcc_len = sp->bcc.len;
     m->delivery_count = 0;
     m->body_grows = sp->body_grows && !owner;
     m->ttl = -1;
-    if ((p.flags & WR_PROP_EXPIRATION) &&
-        wr_expiration_parse(p.expiration, &m->ttl, why, sizeof(why)) != WR_OK)
+    if ((p->flags & WR_PROP_EXPIRATION) &&
+        wr_expiration_parse(p->expiration, &m->ttl, why, sizeof(why)) != WR_OK)
         m->ttl = -1; /* the broker refused those; be safe anyway */
     m->seq = 0;
     if (sp->exchange.len)
@@ -111,11 +115,9 @@ wr_msg_build(const struct wr_msg_spec *sp)
         memcpy(pd + sp->props_len, sp->bcc.ptr, sp->bcc.len);
     if (owner) {
         m->body_owner = wr_msg_ref(owner);
-        m->body = owner->body;
         m->body_size = owner->body_size;
     } else {
         m->body_owner = NULL;
-        m->body = pd + sp->props_len + sp->bcc.len;
         m->body_size = sp->body_size;
     }
     return m;
@@ -156,12 +158,10 @@ wr_msg_body_append(struct wr_msg **mp, uint64_t *received, const uint8_t *p,
         nm = wr_realloc(m, fixed + (size_t)need);
         if (nm == NULL)
             return WR_ERR_NOMEM;
-        nm->body =
-            (uint8_t *)wr_msg_props_data(nm) + nm->props_len + nm->bcc_len;
         *mp = m = nm;
     }
     if (n)
-        memcpy(m->body + got, p, n);
+        memcpy(wr_msg_body(m) + got, p, n);
     *received = got + n;
     return WR_OK;
 }
@@ -277,6 +277,7 @@ wr_msg_with_delivery_count(struct wr_msg *m, uint32_t count)
     sp.props = pbuf;
     sp.props_len = (uint32_t)plen;
     sp.bcc = (struct wr_bytes){wr_msg_bcc(m).ptr, m->bcc_len};
+    sp.decoded = &p;
     sp.share_body = m;
     out = wr_msg_build(&sp);
     if (out) {

@@ -69,11 +69,11 @@ prio_cleanup(struct wr_queue *q)
 }
 
 static int
-prio_push(struct wr_queue *q, struct wr_qentry e)
+prio_push(struct wr_queue *q, struct wr_qslot s)
 {
     struct prio *pq = q->storage;
-    unsigned lvl = level_of(pq, e.msg);
-    int rc = wr_fifo_push(&pq->level[lvl], e);
+    unsigned lvl = level_of(pq, s.msg);
+    int rc = wr_fifo_push(&pq->level[lvl], s);
 
     if (rc == WR_OK)
         mark(pq, lvl);
@@ -81,11 +81,11 @@ prio_push(struct wr_queue *q, struct wr_qentry e)
 }
 
 static int
-prio_push_front(struct wr_queue *q, struct wr_qentry e)
+prio_push_front(struct wr_queue *q, struct wr_qslot s)
 {
     struct prio *pq = q->storage;
-    unsigned lvl = level_of(pq, e.msg);
-    int rc = wr_fifo_push_front(&pq->level[lvl], e);
+    unsigned lvl = level_of(pq, s.msg);
+    int rc = wr_fifo_push_front(&pq->level[lvl], s);
 
     if (rc == WR_OK)
         mark(pq, lvl);

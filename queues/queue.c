@@ -142,29 +142,29 @@ over_limit(const struct wr_queue *q, uint64_t ready, uint64_t bytes)
            (q->args.has_max_bytes && bytes > q->args.max_bytes);
 }
 
-/* Stores e (takes its reference) with an expiry node when it has a
- * deadline, and counts it ready. */
+/* Stores e (takes its reference) in a slot, with an expiry node holding
+ * its deadline when it has one, and counts it ready. */
 static int
 store(struct wr_queue *q, struct wr_qentry e, bool front)
 {
+    struct wr_qslot s = {e.msg, 0, e.redelivered};
     int rc;
 
-    e.xnode = 0;
     if (e.expires != WR_NEVER) {
         /* The ring sets the real position when it stores the entry. */
-        rc = wr_xindex_add(q->expiry, e.expires, 0, 0, &e.xnode);
+        rc = wr_xindex_add(q->expiry, e.expires, 0, 0, &s.xnode);
         if (rc != WR_OK)
             return rc;
     }
-    rc = front ? q->kind->push_front(q, e) : q->kind->push(q, e);
+    rc = front ? q->kind->push_front(q, s) : q->kind->push(q, s);
     if (rc != WR_OK) {
-        if (e.xnode)
-            wr_xindex_del(q->expiry, e.xnode);
+        if (s.xnode)
+            wr_xindex_del(q->expiry, s.xnode);
         return rc;
     }
     q->ready++;
     q->ready_bytes += e.msg->body_size;
-    if (e.xnode && wr_xindex_top(q->expiry) == e.xnode && q->hooks &&
+    if (s.xnode && wr_xindex_top(q->expiry) == s.xnode && q->hooks &&
         q->hooks->deadline)
         q->hooks->deadline(q, e.expires);
     return WR_OK;
@@ -197,7 +197,7 @@ drop_head(struct wr_queue *q)
 int
 wr_queue_push(struct wr_queue *q, struct wr_msg *m, int64_t now)
 {
-    struct wr_qentry e = {m, deadline_of(q, m, now), 0, false};
+    struct wr_qentry e = {m, deadline_of(q, m, now), false};
     int rc;
 
     /* reject-publish: refuse what would pass a limit (RabbitMQ's
@@ -223,7 +223,7 @@ void
 wr_queue_requeue(struct wr_queue *q, struct wr_msg *m, int64_t expires,
                  int64_t now)
 {
-    struct wr_qentry e = {m, expires, 0, true};
+    struct wr_qentry e = {m, expires, true};
 
     /* unacked is the broker's to decrement: it knows which delivery. */
     if (q->deleted) {
@@ -268,15 +268,15 @@ wr_queue_expire(struct wr_queue *q, int64_t now)
 
     while ((id = wr_xindex_top(q->expiry)) != 0) {
         struct wr_xnode *x = wr_xindex_node(q->expiry, id);
-        struct wr_qentry e;
+        struct wr_msg *m;
 
         if (x->at > now)
             break;
-        wr_fifo_kill(q->kind->ring(q, x->level), x->pos, id, &e);
-        wr_assert(q->ready > 0 && q->ready_bytes >= e.msg->body_size);
+        m = wr_fifo_kill(q->kind->ring(q, x->level), x->pos, id);
+        wr_assert(q->ready > 0 && q->ready_bytes >= m->body_size);
         q->ready--;
-        q->ready_bytes -= e.msg->body_size;
-        wr_queue_dead(q, e.msg, WR_DEAD_EXPIRED);
+        q->ready_bytes -= m->body_size;
+        wr_queue_dead(q, m, WR_DEAD_EXPIRED);
         n++;
     }
     return n;

@@ -24,13 +24,13 @@
  *
  * A derived message (dead-lettered, or redelivered with a new
  * x-delivery-count) has its own exchange, routing key and properties but
- * shares the body of the message it came from: body points into
- * body_owner's allocation, and the derived message holds a reference to
- * it. */
+ * shares the body of the message it came from: its body is in
+ * body_owner's allocation (wr_msg_body), and the derived message holds a
+ * reference to it. */
 struct wr_msg {
-    /* Every queued message pays for this header: keep it small (56 bytes;
-     * the props pointer is derived, the assembly count lives in the
-     * channel). */
+    /* Every queued message pays for this header: keep it small (48 bytes;
+     * the props and body pointers are derived, the assembly count lives in
+     * the channel). */
     uint32_t refcount;
     uint8_t priority;        /* basic property, 0 when absent */
     uint8_t exchange_len;    /* exchange name length */
@@ -44,7 +44,6 @@ struct wr_msg {
                            with serial-number arithmetic (wraps) */
     int64_t ttl;        /* expiration property in ms, -1 when absent */
     uint64_t body_size; /* declared by the content header */
-    uint8_t *body;      /* -> data, or into body_owner's data */
     struct wr_msg *body_owner; /* reference held when the body is shared */
     uint8_t data[];            /* exchange, routing key, props, bcc, body */
 };
@@ -54,6 +53,11 @@ struct wr_msg_spec {
     struct wr_bytes exchange, rkey; /* at most 255 bytes each */
     const uint8_t *props;           /* encoded property list, may be NULL */
     uint32_t props_len;
+    /* The same property list already decoded by the caller (only its
+     * priority, delivery mode and expiration are read), or NULL: then
+     * wr_msg_build decodes props itself. Lets a publish decode its content
+     * header once. */
+    const struct wr_props *decoded;
     /* Extra routing keys that must not be delivered (the BCC header,
      * RabbitMQ's sender-selected distribution): the encoded body of a
      * field array of long strings. Kept for routing only. */
@@ -69,12 +73,13 @@ struct wr_msg_spec {
 };
 
 /* Allocates a message from spec (everything copied except a shared body).
- * Reads the priority, delivery mode and expiration out of the properties.
- * Returns a new reference (refcount 1), or NULL when out of memory, when
- * props do not decode (the caller validated them, so that is a bug or
- * OOM), or when exchange or routing key are longer than 255 bytes. A
- * message with its own body is filled by the caller through m->body (the
- * caller counts what it wrote); a shared body is complete at once. */
+ * Reads the priority, delivery mode and expiration out of the properties
+ * (spec->decoded, or props decoded here). Returns a new reference
+ * (refcount 1), or NULL when out of memory, when props do not decode (the
+ * caller validated them, so that is a bug or OOM), or when exchange or routing
+ * key are longer than 255 bytes. A message with its own body is filled by the
+ * caller through wr_msg_body(m) (the caller counts what it wrote); a shared
+ * body is complete at once. */
 struct wr_msg *wr_msg_build(const struct wr_msg_spec *spec);
 
 /* Body bytes a message built with body_grows has room for before
@@ -116,6 +121,18 @@ static inline const uint8_t *
 wr_msg_props_data(const struct wr_msg *m)
 {
     return m->data + m->exchange_len + m->rkey_len;
+}
+
+/* The body, body_size bytes: it follows the BCC keys in data, or in
+ * body_owner's data when shared (an owner never shares another's body).
+ * Writable only while the message is being assembled. */
+static inline uint8_t *
+wr_msg_body(const struct wr_msg *m)
+{
+    const struct wr_msg *o = m->body_owner ? m->body_owner : m;
+
+    return (uint8_t *)o->data + o->exchange_len + o->rkey_len + o->props_len +
+           o->bcc_len;
 }
 
 /* Views of the stored exchange name and routing key. */
@@ -203,11 +220,21 @@ struct wr_queue;
 struct wr_consumer;
 struct wr_cgroup;
 
-/* One message handed out of a queue or back into it. */
+/* One message handed out of a queue (delivery, basic.get, peek) or into
+ * it. Not how it is stored: a queue holds 16-byte slots (wr_qslot). */
 struct wr_qentry {
     struct wr_msg *msg; /* reference held */
     int64_t expires;    /* deadline (ms), WR_NEVER when none */
-    uint32_t xnode;     /* queues/ internal: expiry index node, 0 = none */
+    bool redelivered;
+};
+
+/* How a queue stores an entry: every queued message pays for one (or two,
+ * while its ring is half empty), so 16 bytes. The deadline is not here:
+ * an entry with one owns a node of the queue's expiry index, which holds
+ * it (queues_internal.h); most entries have none. */
+struct wr_qslot {
+    struct wr_msg *msg; /* reference held; NULL in a dead slot */
+    uint32_t xnode;     /* expiry index node, 0 = no deadline */
     bool redelivered;
 };
 
@@ -266,13 +293,15 @@ struct wr_queue_kind {
     const char *name;
     int (*init)(struct wr_queue *q);
     void (*cleanup)(struct wr_queue *q); /* unrefs every stored message */
-    /* Appends e (takes the entry's reference). WR_OK or WR_ERR_NOMEM. */
-    int (*push)(struct wr_queue *q, struct wr_qentry e);
-    /* Puts e back in front of everything of its priority that was not
+    /* Appends s (takes the slot's reference). WR_OK or WR_ERR_NOMEM. */
+    int (*push)(struct wr_queue *q, struct wr_qslot s);
+    /* Puts s back in front of everything of its priority that was not
      * requeued before it, in publish order (wr_msg.seq) among requeued
      * ones. */
-    int (*push_front)(struct wr_queue *q, struct wr_qentry e);
-    /* Removes the next entry into *e (ownership moves). false if empty. */
+    int (*push_front)(struct wr_queue *q, struct wr_qslot s);
+    /* Removes the next entry into *e (ownership moves; its deadline is
+     * read out of the expiry index, whose node is freed). false if
+     * empty. */
     bool (*pop)(struct wr_queue *q, struct wr_qentry *e);
     /* The ring holding priority level `level` (0 for a FIFO). */
     struct wr_fifo *(*ring)(struct wr_queue *q, uint32_t level);

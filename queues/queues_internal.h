@@ -19,8 +19,9 @@ struct wr_cgroup {
 /* ---- the expiry index ---------------------------------------------------
  *
  * A binary min-heap of deadlines over a pool of nodes. A queue entry with a
- * deadline owns one node (wr_qentry.xnode, 1-based); the node records where
- * the entry is: its ring (priority level) and its absolute position in that
+ * deadline owns one node (wr_qslot.xnode, 1-based), which is where its
+ * deadline is kept (a slot has no room for it); the node records where the
+ * entry is: its ring (priority level) and its absolute position in that
  * ring (wr_fifo.base counts positions). Rings keep node positions current
  * when they move entries, so the heap top leads straight to the entry that
  * expires next: O(log n) per expiry, no scan. */
@@ -67,7 +68,7 @@ wr_xindex_node(const struct wr_xindex *x, uint32_t id)
  * reach the head or the ring is compacted (when dead slots outnumber live
  * ones), so an expiry never moves other entries in the common case. */
 struct wr_fifo {
-    struct wr_qentry *v;  /* cap slots, or NULL */
+    struct wr_qslot *v;   /* cap slots, or NULL */
     size_t cap;           /* power of two, or 0 */
     size_t head;          /* index of the first entry */
     size_t count;         /* entries, dead slots included */
@@ -94,20 +95,20 @@ wr_fifo_live(const struct wr_fifo *f)
     return f->count - f->dead;
 }
 
-/* Appends e (takes the entry's reference). WR_OK or WR_ERR_NOMEM (then the
- * caller still owns the reference). */
-int wr_fifo_push(struct wr_fifo *f, struct wr_qentry e);
-/* Puts e back at the head, likewise: after the redelivered entries at the
+/* Appends s (takes the slot's reference; its expiry node, if any, is told
+ * where it lives). WR_OK or WR_ERR_NOMEM (then the caller still owns the
+ * reference and the node). */
+int wr_fifo_push(struct wr_fifo *f, struct wr_qslot s);
+/* Puts s back at the head, likewise: after the redelivered entries at the
  * head with a smaller wr_msg.seq, so requeued messages keep their publish
  * order. O(1) when requeued newest first. */
-int wr_fifo_push_front(struct wr_fifo *f, struct wr_qentry e);
-/* Removes the first live entry into *e (ownership moves; its expiry node
- * is freed); false when there is none. */
+int wr_fifo_push_front(struct wr_fifo *f, struct wr_qslot s);
+/* Removes the first live entry into *e (ownership moves; its deadline is
+ * read from its expiry node, which is freed); false when there is none. */
 bool wr_fifo_pop(struct wr_fifo *f, struct wr_qentry *e);
-/* Takes the entry at absolute position pos (which owns expiry node id)
- * out into *e, leaving a dead slot; frees the node. */
-void wr_fifo_kill(struct wr_fifo *f, uint64_t pos, uint32_t id,
-                  struct wr_qentry *e);
+/* Takes the message at absolute position pos (which owns expiry node id)
+ * out, leaving a dead slot; frees the node. Returns the reference. */
+struct wr_msg *wr_fifo_kill(struct wr_fifo *f, uint64_t pos, uint32_t id);
 /* Copies up to n live entries with a deadline after now, in order, into
  * out; returns how many. */
 size_t wr_fifo_peek(const struct wr_fifo *f, int64_t now, struct wr_qentry *out,

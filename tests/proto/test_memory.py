@@ -31,7 +31,7 @@ BOUND = {
     "channel": 2 * 1024,     # open, no consumers, no deliveries yet
     "consumer": 512,
     "queue": 1024,           # declared, empty, bound to the default exchange
-    "message16": 256,        # 16-byte body, no properties, in a FIFO queue
+    "message16": 160,        # 16-byte body, no properties, in a FIFO queue
     "unacked": 128,          # delivered, not acked: more than while queued
 }
 RSS_SLACK = 1.5  # RSS per object may exceed its bound by this factor

@@ -43,7 +43,7 @@ mk_msg(uint64_t id, int priority, const char *body)
     m = wr_msg_new(WR_BYTES_LIT("ex"), WR_BYTES_LIT("rk"), props,
                    (uint32_t)plen, blen);
     ck_assert_ptr_nonnull(m);
-    memcpy(m->body, body, blen);
+    memcpy(wr_msg_body(m), body, blen);
     m->seq = id;
     return m;
 }
@@ -126,6 +126,8 @@ START_TEST(msg_layout)
     p.delivery_mode = 2;
     p.content_type = WR_BYTES_LIT("text/plain");
     ck_assert_int_eq(wr_props_encode(&p, props, sizeof(props), &plen), WR_OK);
+    /* Every queued message pays for the header (MEMORY.md). */
+    ck_assert_uint_le(sizeof(struct wr_msg), 48);
     m = wr_msg_new(WR_BYTES_LIT("amq.topic"), WR_BYTES_LIT("a.b.c"), props,
                    (uint32_t)plen, 5);
     ck_assert_ptr_nonnull(m);
@@ -137,10 +139,10 @@ START_TEST(msg_layout)
     ck_assert(wr_bytes_eq_str(wr_msg_rkey(m), "a.b.c"));
     /* One block: exchange, routing key, props, body back to back. */
     ck_assert_ptr_eq(wr_msg_props_data(m), m->data + 9 + 5);
-    ck_assert_ptr_eq(m->body, wr_msg_props_data(m) + plen);
+    ck_assert_ptr_eq(wr_msg_body(m), wr_msg_props_data(m) + plen);
     ck_assert_mem_eq(wr_msg_props_data(m), props, plen);
     ck_assert_uint_eq(wr_msg_mem(m), sizeof(*m) + 9 + 5 + plen + 5);
-    memcpy(m->body, "hello", 5);
+    memcpy(wr_msg_body(m), "hello", 5);
     ck_assert_int_eq(wr_msg_props(m, &got), WR_OK);
     ck_assert_uint_eq(got.priority, 7);
     ck_assert(wr_bytes_eq_str(got.content_type, "text/plain"));
@@ -153,6 +155,36 @@ START_TEST(msg_layout)
     ck_assert_uint_eq(m->refcount, 1);
     wr_msg_unref(&m);
     ck_assert_ptr_null(m);
+}
+END_TEST
+
+/* A publish hands its decoded header in: wr_msg_build reads priority,
+ * delivery mode and expiration from it and does not decode the bytes
+ * again (these bytes would not decode). */
+START_TEST(msg_build_with_decoded_props)
+{
+    static const uint8_t undecodable[] = {0xff, 0xff};
+    struct wr_props p;
+    struct wr_msg_spec sp = {.exchange = WR_BYTES_LIT("x"),
+                             .rkey = WR_BYTES_LIT("k"),
+                             .props = undecodable,
+                             .props_len = sizeof(undecodable),
+                             .body_size = 1};
+    struct wr_msg *m;
+
+    ck_assert_ptr_null(wr_msg_build(&sp));
+    memset(&p, 0, sizeof(p));
+    p.flags = WR_PROP_PRIORITY | WR_PROP_DELIVERY_MODE | WR_PROP_EXPIRATION;
+    p.priority = 3;
+    p.delivery_mode = 2;
+    p.expiration = WR_BYTES_LIT("1500");
+    sp.decoded = &p;
+    ck_assert_ptr_nonnull(m = wr_msg_build(&sp));
+    ck_assert_uint_eq(m->priority, 3);
+    ck_assert_uint_eq(m->persistent, 1);
+    ck_assert_int_eq(m->ttl, 1500);
+    ck_assert_mem_eq(wr_msg_props_data(m), undecodable, sizeof(undecodable));
+    wr_msg_unref(&m);
 }
 END_TEST
 
@@ -235,9 +267,9 @@ START_TEST(msg_body_grows_with_bytes)
     /* doubling: at most twice what arrived */
     ck_assert_uint_lt(wr_alloc_used() - base, 2 * 100 * sizeof(chunk) + 1024);
     for (uint64_t i = 0; i < 100; i++)
-        ck_assert_uint_eq(m->body[i * sizeof(chunk) + 7], (uint8_t)i);
+        ck_assert_uint_eq(wr_msg_body(m)[i * sizeof(chunk) + 7], (uint8_t)i);
     ck_assert(wr_bytes_eq_str(wr_msg_rkey(m), "k"));
-    ck_assert_ptr_eq(m->body, wr_msg_props_data(m) + m->props_len);
+    ck_assert_ptr_eq(wr_msg_body(m), wr_msg_props_data(m) + m->props_len);
     wr_msg_unref(&m);
 }
 END_TEST
@@ -260,7 +292,7 @@ START_TEST(msg_body_append_limits)
                      WR_ERR_NOMEM);
     wr_alloc_fail_after(0);
     ck_assert_uint_eq(got, 2);
-    ck_assert_mem_eq(m->body, "ab", 2);
+    ck_assert_mem_eq(wr_msg_body(m), "ab", 2);
     wr_msg_unref(&m);
     /* a body that fits the first room, or a message built whole, never
      * moves */
@@ -1037,7 +1069,7 @@ mk_msg_ttl(uint64_t id, int priority, const char *expiration)
     m = wr_msg_new(WR_BYTES_LIT("ex"), WR_BYTES_LIT("rk"), props,
                    (uint32_t)plen, 4);
     ck_assert_ptr_nonnull(m);
-    memcpy(m->body, "body", 4);
+    memcpy(wr_msg_body(m), "body", 4);
     m->seq = id;
     return m;
 }
@@ -1147,6 +1179,9 @@ END_TEST
  * counted from the push into this queue. */
 START_TEST(expire_queue_and_message_ttl)
 {
+    /* Every queued message pays for its slot: the deadline is kept by the
+     * expiry index, not there (MEMORY.md). */
+    ck_assert_uint_eq(sizeof(struct wr_qslot), sizeof(void *) + 8);
     struct wr_queue_args a = {.has_message_ttl = true, .message_ttl = 200};
     struct wr_queue *q = mk_queue_args(&a);
     struct wr_qentry e;
@@ -1332,6 +1367,9 @@ START_TEST(peek_non_destructive)
     ck_assert_uint_eq(out[1].msg->seq, 4);
     ck_assert_uint_eq(out[2].msg->seq, 1);
     ck_assert_uint_eq(out[3].msg->seq, 3);
+    /* deadlines come from the expiry index, not the slots */
+    ck_assert_int_eq(out[3].expires, 10);
+    ck_assert_int_eq(out[2].expires, WR_NEVER);
     ck_assert_uint_eq(wr_queue_peek(q, 0, out, 2), 2);
     ck_assert_uint_eq(out[1].msg->seq, 4);
     /* expired (not yet reaped) ones are not shown */
@@ -1470,7 +1508,7 @@ START_TEST(delivery_limit_counts_returns)
         ck_assert_int_eq(delivery_count_header(e.msg), n);
         ck_assert_uint_eq(e.msg->delivery_count, (uint64_t)n);
         /* a new message around the same body, not a copy */
-        ck_assert_ptr_eq(e.msg->body, orig->body);
+        ck_assert_ptr_eq(wr_msg_body(e.msg), wr_msg_body(orig));
         ck_assert_ptr_eq(e.msg->body_owner, orig);
     }
     /* the third return passes the limit: dead, not redelivered */
@@ -1770,24 +1808,25 @@ START_TEST(msg_bcc_and_shared_body)
     sp.body_size = 3;
     m = wr_msg_build(&sp);
     ck_assert_ptr_nonnull(m);
-    memcpy(m->body, "abc", 3);
+    memcpy(wr_msg_body(m), "abc", 3);
     wr_array_iter_init(&it, wr_msg_bcc(m));
     while (wr_array_next(&it, &v) == WR_OK)
         n++;
     ck_assert_int_eq(n, 2);
-    ck_assert_ptr_eq(m->body, wr_msg_props_data(m) + m->props_len + m->bcc_len);
+    ck_assert_ptr_eq(wr_msg_body(m),
+                     wr_msg_props_data(m) + m->props_len + m->bcc_len);
 
     sp = (struct wr_msg_spec){.exchange = WR_BYTES_LIT("dlx"),
                               .rkey = WR_BYTES_LIT("dead"),
                               .share_body = m};
     d = wr_msg_build(&sp);
     ck_assert_ptr_nonnull(d);
-    ck_assert_ptr_eq(d->body, m->body);
+    ck_assert_ptr_eq(wr_msg_body(d), wr_msg_body(m));
     ck_assert_uint_eq(d->body_size, 3);
     ck_assert_uint_eq(m->refcount, 2);
     ck_assert_uint_eq(wr_msg_mem(d), sizeof(*d) + 3 + 4);
     wr_msg_unref(&m); /* the body stays with d */
-    ck_assert_mem_eq(d->body, "abc", 3);
+    ck_assert_mem_eq(wr_msg_body(d), "abc", 3);
     /* deriving from a derived message references the owner directly */
     sp.share_body = d;
     m = wr_msg_build(&sp);
@@ -1808,6 +1847,7 @@ queues_suite(void)
     tc = tcase_create("message");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, msg_layout);
+    tcase_add_test(tc, msg_build_with_decoded_props);
     tcase_add_test(tc, msg_one_allocation);
     tcase_add_test(tc, msg_defaults_and_errors);
     tcase_add_test(tc, msg_body_grows_with_bytes);
