@@ -838,7 +838,13 @@ def test_1000_connects_and_disconnects(srv, good):
                 s.close()
         for _ in range(n):
             socket.create_connection(addr).close()
-    check_case(srv, good, case, repeat=1)
+    # libevent keeps one slot per file descriptor number it has seen (an
+    # array that doubles, and a small entry per fd) until the base is
+    # freed. How high the fds go in a burst depends on how fast the
+    # previous connections' closes land, so a later run may reach a few
+    # hundred fds higher than the warm-up did: bounded by the fd limit, not
+    # a leak. A leak of the connections themselves would be ~1.5 MiB.
+    check_case(srv, good, case, repeat=1, alloc_tolerance=64 * 1024)
 
 
 def cpu_seconds(pid):
