@@ -130,13 +130,18 @@ def conn_sessions():
     from frames import (PROTOCOL_HEADER, frame, header_frame, heartbeat_frame,
                         method_frame as m, publish_frames)
 
-    def hello(channel_max=16, frame_max=4096):
+    def tick(ms=0, s=0):
+        """fuzz_conn's clock: the clock moves by ms milliseconds or s
+        seconds here (these bytes are not sent)."""
+        return b"TICK" + struct.pack(">H", 0x8000 + s if s else ms)
+
+    def hello(channel_max=16, frame_max=4096, heartbeat=0):
         return (PROTOCOL_HEADER
                 + m(0, "connection.start_ok", client_properties={
                     "product": "fuzz", "capabilities": {"consumer_cancel_notify": True}},
                     mechanism="PLAIN", response=b"\0guest\0guest", locale="en_US")
                 + m(0, "connection.tune_ok", channel_max=channel_max,
-                    frame_max=frame_max, heartbeat=0)
+                    frame_max=frame_max, heartbeat=heartbeat)
                 + m(0, "connection.open", virtual_host="/") + m(1, "channel.open"))
 
     bye = m(1, "channel.close", reply_code=200) + m(0, "connection.close", reply_code=200)
@@ -210,7 +215,36 @@ def conn_sessions():
                                  properties={"reply_to": "amq.rabbitmq.reply-to"})
                 + m(1, "basic.nack", delivery_tag=0, multiple=True, requeue=False)
                 + m(1, "basic.get", queue="dead", no_ack=True) + bye)
+    # time moves: heartbeats sent and missed, TTLs, x-expires, timeouts
+    heartbeats = (hello(heartbeat=2) + m(1, "queue.declare", queue="h")
+                  + tick(ms=1100) + heartbeat_frame() + tick(s=2)
+                  + heartbeat_frame() + tick(s=5))
+    ttl = (hello() + m(1, "exchange.declare", exchange="dlx", type="fanout")
+           + m(1, "queue.declare", queue="dead")
+           + m(1, "queue.bind", queue="dead", exchange="dlx")
+           + m(1, "queue.declare", queue="t", arguments={
+               "x-message-ttl": 500, "x-dead-letter-exchange": "dlx"})
+           + m(1, "queue.declare", queue="gone", arguments={"x-expires": 2000})
+           + publish_frames(1, b"soon", routing_key="t")
+           + publish_frames(1, b"later", routing_key="t",
+                            properties={"expiration": "3000"})
+           + tick(ms=600) + m(1, "basic.get", queue="t")
+           + tick(s=3) + m(1, "basic.get", queue="dead", no_ack=True)
+           + m(1, "queue.declare", queue="gone", passive=True) + tick(s=1) + bye)
+    slow = PROTOCOL_HEADER + tick(s=11)
+    refused = (PROTOCOL_HEADER
+               + m(0, "connection.start_ok", client_properties={
+                   "capabilities": {"authentication_failure_close": True}},
+                   mechanism="PLAIN", response=b"\0guest\0wrong", locale="en_US")
+               + tick(ms=999) + tick(ms=2))
+    no_close_ok = (hello() + m(0, "channel.open")
+                   + tick(s=1) + m(1, "channel.open") + tick(s=30))
     return {
+        "heartbeats": b"\x31\x41\x59\x21" + heartbeats,
+        "ttl": b"\x27\x18\x28\x19" + ttl,
+        "handshake_timeout": b"\x16\x18\x03\x39" + slow,
+        "refused_login": b"\x14\x14\x21\x31" + refused,
+        "no_close_ok": b"\x17\x32\x05\x09" + no_close_ok,
         "features": b"\x21\x43\x65\x89" + features,
         "basic": b"\x12\x34\x56\x79" + basic,
         "tx": b"\x9a\xbc\xde\xf1" + tx,
