@@ -269,6 +269,21 @@ def config_seeds():
     }
 
 
+def topic_seeds():
+    """fuzz_topic: "pattern\nrouting key" (AMQP 0-9-1, 3.1.3.3: words
+    split on '.', '*' one word, '#' zero or more)."""
+    pairs = {
+        "star_hash": ("a.*.#", "a.b.c"), "hash_only": ("#", ""),
+        "star_empty": ("*", ""), "hash_hash": ("#.#", "a"),
+        "hash_middle": ("a.#.b", "a.b"), "empty_words": ("..", ".."),
+        "star_star": ("*.*", "a."), "hash_star_hash": ("#.*.#", "a.b.c.d"),
+        "empty": ("", ""), "stock": ("stock.*.nyse", "stock.ibm.nyse"),
+        "trailing_hash": ("a.#", "a"), "no_match": ("a.b", "a.b.c"),
+        "literal": ("usd.#.eur.*", "usd.x.y.eur.z"),
+    }
+    return {k: (p + "\n" + r).encode() for k, (p, r) in pairs.items()}
+
+
 def mgmt_seeds():
     """Request sequences for fuzz_mgmt_json: "METHOD PATH [USER:PASS]",
     a newline, the JSON body; requests separated by a line "%%"."""
@@ -430,6 +445,7 @@ def main():
     CORPUS["fuzz_conn"] = conn_sessions()
     CORPUS["fuzz_config"] = config_seeds()
     CORPUS["fuzz_mgmt_json"] = mgmt_seeds()
+    CORPUS["fuzz_topic"] = topic_seeds()
     for target, seeds in CORPUS.items():
         d = os.path.join(root, target)
         os.makedirs(d, exist_ok=True)
