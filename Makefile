@@ -243,11 +243,17 @@ build-fuzz/fuzz_config: tests/fuzz/fuzz_config.c broker/config.c broker/log.c $(
 build-fuzz/fuzz_conn: tests/fuzz/fuzz_conn.c $(BROKER_SRC) $(COMMON_SRC) $(PROTO_SRC) $(QUEUES_SRC) $(EXCH_SRC)
 	@mkdir -p build-fuzz
 	$(FUZZ_CC) $(BROKER_CFLAGS) -o $@ $^ $(BROKER_LIBS)
+# The management API's request bodies, through its handlers (evhttp on a
+# UNIX socket; no TCP port).
+build-fuzz/fuzz_mgmt_json: tests/fuzz/fuzz_mgmt_json.c $(BROKER_SRC) $(COMMON_SRC) $(PROTO_SRC) $(QUEUES_SRC) $(EXCH_SRC)
+	@mkdir -p build-fuzz
+	$(FUZZ_CC) $(BROKER_CFLAGS) -o $@ $^ $(BROKER_LIBS)
 # New inputs go to build-fuzz/corpus-NAME; the committed seeds in
 # tests/fuzz/corpus/NAME are only read (merge new finds in by hand with
 # -merge=1 when they are worth keeping). A crash, leak or timeout fails
 # the target: its input is build-fuzz/NAME-crash-* (keep it in the
-# corpus once fixed), its log build-fuzz/NAME.log.
+# corpus as crash_<what> once fixed), its log build-fuzz/NAME.log. See
+# docs/internals/FUZZING.md.
 fuzz: deps $(FUZZ_BIN)
 	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); \
 	  mkdir -p build-fuzz/corpus-$$n tests/fuzz/corpus/$$n; \

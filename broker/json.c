@@ -383,7 +383,7 @@ wr_json_to_props(const json_t *obj, struct wr_props *p, uint8_t **buf,
                 seterr(err, errlen,
                        "property %s: expected a string of at most 255 bytes",
                        k);
-                return WR_ERR_INVALID;
+                goto fail;
             }
             *s = (struct wr_bytes){(const uint8_t *)json_string_value(v),
                                    (uint32_t)json_string_length(v)};
@@ -393,7 +393,7 @@ wr_json_to_props(const json_t *obj, struct wr_props *p, uint8_t **buf,
             if (!prop_int(v, 0, 255, &n)) {
                 seterr(err, errlen, "property %s: expected an integer 0..255",
                        k);
-                return WR_ERR_INVALID;
+                goto fail;
             }
             if (k[0] == 'd') {
                 p->delivery_mode = (uint8_t)n;
@@ -405,7 +405,7 @@ wr_json_to_props(const json_t *obj, struct wr_props *p, uint8_t **buf,
         } else if (strcmp(k, "timestamp") == 0) {
             if (!prop_int(v, 0, INT64_MAX, &n)) {
                 seterr(err, errlen, "property timestamp: expected seconds");
-                return WR_ERR_INVALID;
+                goto fail;
             }
             p->timestamp = (uint64_t)n;
             p->flags |= WR_PROP_TIMESTAMP;
@@ -414,15 +414,20 @@ wr_json_to_props(const json_t *obj, struct wr_props *p, uint8_t **buf,
             if (wr_json_to_table(v, buf, &p->headers, why, sizeof(why)) !=
                 WR_OK) {
                 seterr(err, errlen, "property headers: %s", why);
-                return WR_ERR_INVALID;
+                goto fail;
             }
             p->flags |= WR_PROP_HEADERS;
         } else {
             seterr(err, errlen, "unknown property '%.60s'", k);
-            return WR_ERR_INVALID;
+            goto fail;
         }
     }
     return WR_OK;
+fail:
+    /* headers may have been encoded before a later property failed */
+    wr_free(*buf);
+    *buf = NULL;
+    return WR_ERR_INVALID;
 }
 
 /* ---- base64 ------------------------------------------------------------- */

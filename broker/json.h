@@ -41,7 +41,7 @@ json_t *wr_json_from_props(const struct wr_props *p);
 /* Reads RabbitMQ's properties object into *p. String fields view obj's
  * strings; headers are encoded into *buf (wr_free it; may stay NULL).
  * Returns WR_OK, or WR_ERR_INVALID with a reason in err (unknown
- * property, wrong type, out of range). */
+ * property, wrong type, out of range) and *buf NULL. */
 int wr_json_to_props(const json_t *obj, struct wr_props *p, uint8_t **buf,
                      char *err, size_t errlen);
 

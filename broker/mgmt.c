@@ -1046,8 +1046,9 @@ https_start(struct wr_mgmt *m)
         cfg->mgmt_ssl_port, m->https_bound, sizeof(m->https_bound));
 }
 
-int
-wr_mgmt_start(struct wr_server *s)
+/* The API's state on s, with its evhttp not yet listening. */
+static struct wr_mgmt *
+mgmt_new(struct wr_server *s)
 {
     struct wr_mgmt *m = wr_calloc(1, sizeof(*m));
     char hn[64] = "localhost";
@@ -1058,16 +1059,39 @@ wr_mgmt_start(struct wr_server *s)
     s->mgmt = m;
     wr_hmap_init(&m->samples);
     m->http = http_new(m);
+    gethostname(hn, sizeof(hn) - 1);
+    hn[sizeof(hn) - 1] = '\0';
+    snprintf(m->node, sizeof(m->node), "warren@%s", hn);
+    m->started_ms = wr_mgmt_now_ms();
+    return m;
+}
+
+int
+wr_mgmt_start(struct wr_server *s)
+{
+    struct wr_mgmt *m = mgmt_new(s);
+
     if (m->http == NULL ||
         http_bind(m->http, "HTTP", s->cfg.mgmt_bind, s->cfg.mgmt_port, m->bound,
                   sizeof(m->bound)) != 0)
         return -1;
     if (s->cfg.mgmt_ssl_on && https_start(m) != 0)
         return -1;
-    gethostname(hn, sizeof(hn) - 1);
-    hn[sizeof(hn) - 1] = '\0';
-    snprintf(m->node, sizeof(m->node), "warren@%s", hn);
-    m->started_ms = wr_mgmt_now_ms();
+    wr_mgmt_stats_start(m);
+    return 0;
+}
+
+int
+wr_mgmt_start_fd(struct wr_server *s, int fd)
+{
+    struct wr_mgmt *m = mgmt_new(s);
+
+    if (m->http == NULL ||
+        evhttp_accept_socket_with_handle(m->http, fd) == NULL) {
+        close(fd);
+        return -1;
+    }
+    snprintf(m->bound, sizeof(m->bound), "fd %d", fd);
     wr_mgmt_stats_start(m);
     return 0;
 }

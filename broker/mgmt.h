@@ -12,6 +12,11 @@
  * that is set, and the statistics sampler. Sets s->mgmt. Returns 0, or -1
  * after logging why (bad address, port in use, certificate files). */
 int wr_mgmt_start(struct wr_server *s);
+/* Starts the API (plain HTTP, and the statistics sampler) on fd, a
+ * socket already listening, of any family: the fuzz target serves it on
+ * a UNIX socket, with no TCP port. Takes ownership of fd (closed by
+ * wr_mgmt_free, or at once on failure). Sets s->mgmt. Returns 0 or -1. */
+int wr_mgmt_start_fd(struct wr_server *s, int fd);
 /* "127.0.0.1:15672" once listening. */
 const char *wr_mgmt_address(const struct wr_mgmt *m);
 /* "127.0.0.1:15671" for HTTPS, or NULL when it is off. */

@@ -130,13 +130,18 @@ def conn_sessions():
     from frames import (PROTOCOL_HEADER, frame, header_frame, heartbeat_frame,
                         method_frame as m, publish_frames)
 
-    def hello(channel_max=16, frame_max=4096):
+    def tick(ms=0, s=0):
+        """fuzz_conn's clock: the clock moves by ms milliseconds or s
+        seconds here (these bytes are not sent)."""
+        return b"TICK" + struct.pack(">H", 0x8000 + s if s else ms)
+
+    def hello(channel_max=16, frame_max=4096, heartbeat=0):
         return (PROTOCOL_HEADER
                 + m(0, "connection.start_ok", client_properties={
                     "product": "fuzz", "capabilities": {"consumer_cancel_notify": True}},
                     mechanism="PLAIN", response=b"\0guest\0guest", locale="en_US")
                 + m(0, "connection.tune_ok", channel_max=channel_max,
-                    frame_max=frame_max, heartbeat=0)
+                    frame_max=frame_max, heartbeat=heartbeat)
                 + m(0, "connection.open", virtual_host="/") + m(1, "channel.open"))
 
     bye = m(1, "channel.close", reply_code=200) + m(0, "connection.close", reply_code=200)
@@ -210,7 +215,36 @@ def conn_sessions():
                                  properties={"reply_to": "amq.rabbitmq.reply-to"})
                 + m(1, "basic.nack", delivery_tag=0, multiple=True, requeue=False)
                 + m(1, "basic.get", queue="dead", no_ack=True) + bye)
+    # time moves: heartbeats sent and missed, TTLs, x-expires, timeouts
+    heartbeats = (hello(heartbeat=2) + m(1, "queue.declare", queue="h")
+                  + tick(ms=1100) + heartbeat_frame() + tick(s=2)
+                  + heartbeat_frame() + tick(s=5))
+    ttl = (hello() + m(1, "exchange.declare", exchange="dlx", type="fanout")
+           + m(1, "queue.declare", queue="dead")
+           + m(1, "queue.bind", queue="dead", exchange="dlx")
+           + m(1, "queue.declare", queue="t", arguments={
+               "x-message-ttl": 500, "x-dead-letter-exchange": "dlx"})
+           + m(1, "queue.declare", queue="gone", arguments={"x-expires": 2000})
+           + publish_frames(1, b"soon", routing_key="t")
+           + publish_frames(1, b"later", routing_key="t",
+                            properties={"expiration": "3000"})
+           + tick(ms=600) + m(1, "basic.get", queue="t")
+           + tick(s=3) + m(1, "basic.get", queue="dead", no_ack=True)
+           + m(1, "queue.declare", queue="gone", passive=True) + tick(s=1) + bye)
+    slow = PROTOCOL_HEADER + tick(s=11)
+    refused = (PROTOCOL_HEADER
+               + m(0, "connection.start_ok", client_properties={
+                   "capabilities": {"authentication_failure_close": True}},
+                   mechanism="PLAIN", response=b"\0guest\0wrong", locale="en_US")
+               + tick(ms=999) + tick(ms=2))
+    no_close_ok = (hello() + m(0, "channel.open")
+                   + tick(s=1) + m(1, "channel.open") + tick(s=30))
     return {
+        "heartbeats": b"\x31\x41\x59\x21" + heartbeats,
+        "ttl": b"\x27\x18\x28\x19" + ttl,
+        "handshake_timeout": b"\x16\x18\x03\x39" + slow,
+        "refused_login": b"\x14\x14\x21\x31" + refused,
+        "no_close_ok": b"\x17\x32\x05\x09" + no_close_ok,
         "features": b"\x21\x43\x65\x89" + features,
         "basic": b"\x12\x34\x56\x79" + basic,
         "tx": b"\x9a\xbc\xde\xf1" + tx,
@@ -235,10 +269,183 @@ def config_seeds():
     }
 
 
+def topic_seeds():
+    """fuzz_topic: "pattern\nrouting key" (AMQP 0-9-1, 3.1.3.3: words
+    split on '.', '*' one word, '#' zero or more)."""
+    pairs = {
+        "star_hash": ("a.*.#", "a.b.c"), "hash_only": ("#", ""),
+        "star_empty": ("*", ""), "hash_hash": ("#.#", "a"),
+        "hash_middle": ("a.#.b", "a.b"), "empty_words": ("..", ".."),
+        "star_star": ("*.*", "a."), "hash_star_hash": ("#.*.#", "a.b.c.d"),
+        "empty": ("", ""), "stock": ("stock.*.nyse", "stock.ibm.nyse"),
+        "trailing_hash": ("a.#", "a"), "no_match": ("a.b", "a.b.c"),
+        "literal": ("usd.#.eur.*", "usd.x.y.eur.z"),
+    }
+    return {k: (p + "\n" + r).encode() for k, (p, r) in pairs.items()}
+
+
+def mgmt_seeds():
+    """Request sequences for fuzz_mgmt_json: "METHOD PATH [USER:PASS]",
+    a newline, the JSON body; requests separated by a line "%%"."""
+    import json
+
+    def req(method, path, body=None, login=None):
+        line = method + " " + path + (" " + login if login else "")
+        if body is None:
+            return line + "\n"
+        return line + "\n" + (body if isinstance(body, str) else json.dumps(body))
+
+    def seq(*reqs):
+        return "\n%%\n".join(reqs).encode()
+
+    q = "/api/queues/%2F/"
+    x = "/api/exchanges/%2F/"
+    defs = {
+        "rabbit_version": "3.12.0",
+        "users": [{"name": "ann", "password_hash":
+                   "kI3GCqW5JLMJa4iX1lo7X4D6XbYqlLgxIs30+P6tENUV2POR",
+                   "hashing_algorithm": "rabbit_password_hashing_sha256",
+                   "tags": ["administrator"]},
+                  {"name": "bob", "password": "pw", "tags": "management,monitoring"}],
+        "vhosts": [{"name": "/"}, {"name": "dev", "description": "d"}],
+        "permissions": [{"user": "bob", "vhost": "dev", "configure": ".*",
+                         "write": "^amq\\.", "read": ""}],
+        "topic_permissions": [{"user": "bob", "vhost": "dev", "exchange": "amq.topic",
+                               "write": "^a\\.", "read": ".*"}],
+        "parameters": [{"vhost": "dev", "component": "vhost-limits", "name": "limits",
+                        "value": {"max-connections": 10}}],
+        "policies": [],
+        "queues": [{"name": "dq", "vhost": "dev", "durable": True, "auto_delete": False,
+                    "arguments": {"x-queue-type": "classic", "x-max-priority": 4,
+                                  "x-dead-letter-exchange": "dx"}}],
+        "exchanges": [{"name": "dx", "vhost": "dev", "type": "headers", "durable": True,
+                       "auto_delete": False, "internal": False,
+                       "arguments": {"alternate-exchange": "amq.fanout"}}],
+        "bindings": [{"source": "dx", "vhost": "dev", "destination": "dq",
+                      "destination_type": "queue", "routing_key": "",
+                      "arguments": {"x-match": "any", "a": 1, "b": "two"}},
+                     {"source": "amq.topic", "vhost": "dev", "destination": "dx",
+                      "destination_type": "exchange", "routing_key": "a.#",
+                      "arguments": {}}],
+    }
+    all_props = {"content_type": "text/plain", "content_encoding": "utf-8",
+                 "headers": {"i": 1, "big": 1 << 40, "f": 2.5, "s": "x", "t": True,
+                             "n": None, "a": [1, "b", [2], {"c": {}}], "o": {"p": -1}},
+                 "delivery_mode": 2, "priority": 3, "correlation_id": "c1",
+                 "reply_to": "r", "expiration": "60000", "message_id": "m1",
+                 "timestamp": 1600000000, "type": "t", "user_id": "guest",
+                 "app_id": "a", "cluster_id": "k"}
+    return {
+        "queue_lifecycle": seq(
+            req("PUT", q + "q1", {"durable": True, "auto_delete": False,
+                                  "arguments": {"x-max-length": 10, "x-overflow": "reject-publish"}}),
+            req("GET", q + "q1"), req("GET", "/api/queues?columns=name,messages&sort=name"),
+            req("DELETE", q + "q1/contents"), req("DELETE", q + "q1?if-empty=true")),
+        "queue_args": seq(req("PUT", q + "args", {"arguments": {
+            "x-message-ttl": 1000, "x-expires": 60000, "x-max-length-bytes": 4096,
+            "x-dead-letter-exchange": "dlx", "x-dead-letter-routing-key": "dead",
+            "x-max-priority": 9, "x-single-active-consumer": True,
+            "x-delivery-limit": 3, "x-queue-mode": "lazy", "x-queue-type": "classic"}})),
+        "queue_bad_args": seq(
+            req("PUT", q + "bad", {"arguments": {"x-max-priority": "ten"}}),
+            req("PUT", q + "bad", {"arguments": {"x-message-ttl": -1}}),
+            req("PUT", q + "bad", {"durable": "maybe"}),
+            req("PUT", q + "bad", "[1,2]"), req("PUT", q + "bad", "{\"durable\":"),
+            req("PUT", q + "amq.nope", {})),
+        "exchange_types": seq(
+            req("PUT", x + "t", {"type": "topic", "durable": True}),
+            req("PUT", x + "h", {"type": "headers", "arguments": {"alternate-exchange": "t"}}),
+            req("PUT", x + "f", {"type": "fanout", "internal": True, "auto_delete": True}),
+            req("PUT", x + "d", {"type": "direct"}), req("PUT", x + "z", {"type": "x-nope"}),
+            req("GET", x + "t"), req("DELETE", x + "d?if-unused=true")),
+        "bindings": seq(
+            req("PUT", q + "bq", {}), req("PUT", x + "bt", {"type": "topic"}),
+            req("POST", "/api/bindings/%2F/e/bt/q/bq", {"routing_key": "a.*.#",
+                                                        "arguments": {"k": [1, 2]}}),
+            req("POST", "/api/bindings/%2F/e/amq.topic/e/bt", {"routing_key": "#"}),
+            req("GET", "/api/bindings/%2F/e/bt/q/bq"),
+            req("GET", "/api/bindings/%2F/e/bt/q/bq/a.*.%23~1"),
+            req("DELETE", "/api/bindings/%2F/e/bt/q/bq/a.*.%23"),
+            req("GET", "/api/exchanges/%2F/bt/bindings/source")),
+        "publish_get": seq(
+            req("PUT", q + "pq", {}),
+            req("POST", x + "amq.default/publish",
+                {"routing_key": "pq", "payload": "hello", "payload_encoding": "string",
+                 "properties": all_props}),
+            req("POST", x + "amq.default/publish",
+                {"routing_key": "pq", "payload": "AAEC/w==", "payload_encoding": "base64",
+                 "properties": {"priority": 2}}),
+            req("GET", q + "pq/peek?count=2&encoding=base64&truncate=3"),
+            req("POST", q + "pq/get", {"count": 2, "ackmode": "reject_requeue_true",
+                                       "encoding": "auto", "truncate": 4}),
+            req("POST", q + "pq/get", {"count": "5", "ackmode": "ack_requeue_false",
+                                       "encoding": "base64"})),
+        "publish_bad": seq(
+            req("POST", x + "amq.direct/publish", {"routing_key": "k", "payload": "%%%",
+                                                   "payload_encoding": "base64"}),
+            req("POST", x + "amq.direct/publish", {"payload": "p", "properties":
+                                                   {"delivery_mode": 7, "nope": 1}}),
+            req("POST", x + "amq.direct/publish", {"routing_key": "k", "payload": "x",
+                                                   "properties": {"headers": [1]}}),
+            req("POST", x + "amq.topic/publish", {"routing_key": "a.b", "payload": "",
+                                                  "properties": {"headers": {"x": 1e308}}})),
+        "users": seq(
+            req("PUT", "/api/users/ann", {"password": "secret", "tags": "administrator"}),
+            req("PUT", "/api/users/bob", {"password_hash": "", "tags": ["management"]}),
+            req("PUT", "/api/users/cid", {"password_hash":
+                                          "kI3GCqW5JLMJa4iX1lo7X4D6XbYqlLgxIs30+P6tENUV2POR",
+                                          "hashing_algorithm": "rabbit_password_hashing_sha256",
+                                          "tags": ""}),
+            req("GET", "/api/users/ann"), req("GET", "/api/whoami", None, "ann:secret"),
+            req("DELETE", "/api/users/bob")),
+        "vhost_permissions": seq(
+            req("PUT", "/api/vhosts/dev", {"description": "dev vhost", "tags": "a,b"}),
+            req("PUT", "/api/users/eve", {"password": "e", "tags": "management"}),
+            req("PUT", "/api/permissions/dev/eve", {"configure": "^eve-.*", "write": ".*",
+                                                   "read": "(unclosed"}),
+            req("PUT", "/api/permissions/dev/eve", {"configure": "^eve-.*", "write": ".*",
+                                                   "read": ".*"}),
+            req("PUT", "/api/topic-permissions/dev/eve", {"exchange": "amq.topic",
+                                                         "write": "^{username}\\.",
+                                                         "read": ".*"}),
+            req("PUT", "/api/queues/dev/eve-q", {}, "eve:e"),
+            req("PUT", "/api/queues/dev/other", {}, "eve:e"),
+            req("POST", "/api/exchanges/dev/amq.topic/publish",
+                {"routing_key": "eve.x", "payload": "t"}, "eve:e"),
+            req("GET", "/api/vhosts/dev/permissions"),
+            req("DELETE", "/api/topic-permissions/dev/eve"),
+            req("DELETE", "/api/vhosts/dev")),
+        "definitions": seq(req("POST", "/api/definitions", defs),
+                           req("GET", "/api/definitions")),
+        "definitions_vhost": seq(
+            req("PUT", "/api/vhosts/v2", {}),
+            req("POST", "/api/definitions/v2",
+                {"queues": [{"name": "a", "durable": False, "auto_delete": True,
+                             "arguments": {"x-max-length": 1}}],
+                 "exchanges": [{"name": "e", "type": "fanout"}],
+                 "bindings": [{"source": "e", "destination": "a",
+                               "destination_type": "queue", "routing_key": "",
+                               "arguments": {"n": None}}]}),
+            req("GET", "/api/definitions/v2")),
+        "definitions_bad": seq(
+            req("POST", "/api/definitions", {"users": [{"name": "x", "tags": 5}]}),
+            req("POST", "/api/definitions", {"queues": [{"vhost": "nope", "name": "q"}]}),
+            req("POST", "/api/definitions", {"bindings": [{"destination_type": "thing"}]}),
+            req("POST", "/api/definitions", "{\"users\": {}}")),
+        "misc": seq(req("GET", "/api/overview"), req("OPTIONS", "/api/queues/%2F/x"),
+                    req("HEAD", "/api/vhosts"), req("POST", "/api/overview", {}),
+                    req("GET", "/api/aliveness-test/%2F"),
+                    req("GET", "/api/queues/%2F?page=2&page_size=1&name=a.*&use_regex=true"),
+                    req("GET", "/api/overview", None, "guest:wrong")),
+    }
+
+
 def main():
     root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "corpus")
     CORPUS["fuzz_conn"] = conn_sessions()
     CORPUS["fuzz_config"] = config_seeds()
+    CORPUS["fuzz_mgmt_json"] = mgmt_seeds()
+    CORPUS["fuzz_topic"] = topic_seeds()
     for target, seeds in CORPUS.items():
         d = os.path.join(root, target)
         os.makedirs(d, exist_ok=True)

@@ -182,6 +182,33 @@ START_TEST(props_refusals)
 }
 END_TEST
 
+/* fuzz_mgmt_json: headers encoded before a later property is refused
+ * were leaked by POST .../publish, which frees the buffer only on
+ * success. A refusal leaves no buffer (the teardown counts the bytes). */
+START_TEST(props_refusal_after_headers)
+{
+    static const char *const bad[] = {
+        "{\"headers\": {\"a\": 1}, \"clusTer_id\": \"k\"}",
+        "{\"headers\": {\"a\": [1, {}]}, \"priority\": 300}",
+        "{\"headers\": {}, \"timestamp\": -1}",
+        "{\"headers\": {\"b\": \"x\"}, \"app_id\": 7}",
+    };
+    json_error_t jerr;
+    struct wr_props p;
+    uint8_t *hdrs;
+    char err[128];
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        json_t *j = json_loads(bad[i], 0, &jerr);
+        ck_assert_ptr_nonnull(j);
+        ck_assert_int_eq(wr_json_to_props(j, &p, &hdrs, err, sizeof(err)),
+                         WR_ERR_INVALID);
+        ck_assert_ptr_null(hdrs);
+        json_decref(j);
+    }
+}
+END_TEST
+
 START_TEST(base64)
 {
     uint8_t out[16];
@@ -232,6 +259,7 @@ json_suite(void)
     tcase_add_checked_fixture(props, setup, teardown);
     tcase_add_test(props, props_round_trip);
     tcase_add_test(props, props_refusals);
+    tcase_add_test(props, props_refusal_after_headers);
     tcase_add_checked_fixture(text, setup, teardown);
     tcase_add_test(text, base64);
     tcase_add_test(text, utf8);
