@@ -66,7 +66,9 @@ def test_error_reasons_name_the_amqp_code(api, uniq):
     r = api.put(path, {"durable": True})
     assert r.status == 400
     assert r.json["reason"] == ("PRECONDITION_FAILED - inequivalent arg "
-                                "'durable' for queue '%s' in vhost '/'" % uniq)
+                                "'durable' for queue '%s' in vhost '/': "
+                                "received 'true' but current is 'false'"
+                                % uniq)
 
 
 def test_exchange_unknown_type(api, uniq):

@@ -57,9 +57,19 @@ def test_declare_reserved_amq_prefix_is_403(ch, uniq):
         ch.exchange_declare("amq.foo-" + uniq, exchange_type="direct")
 
 
-def test_delete_builtin_exchange_is_403(ch):
-    with channel_error(403):
+def test_delete_builtin_exchange_is_403(conn):
+    # RabbitMQ 3.10's texts (rabbit_channel, exchange.delete)
+    ch = conn.channel()
+    with channel_error(403) as ei:
         ch.exchange_delete("amq.direct")
+    assert ei.value.reply_text == ("ACCESS_REFUSED - deletion of system "
+                                   "exchange 'amq.direct' in vhost '/' not "
+                                   "allowed")
+    ch = conn.channel()
+    with channel_error(403) as ei:
+        ch.exchange_delete("")
+    assert ei.value.reply_text == ("ACCESS_REFUSED - operation not permitted "
+                                   "on the default exchange")
 
 
 @pytest.mark.parametrize("name,xtype", [
