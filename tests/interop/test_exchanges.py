@@ -86,6 +86,21 @@ def test_builtin_exchanges_exist(ch, name, xtype):
     assert bodies(ch, q) == [b"via " + name.encode()]
 
 
+def test_trace_exchange_exists_internal(conn):
+    """RabbitMQ's firehose exchange amq.rabbitmq.trace: a durable, internal
+    topic exchange in every vhost; clients may not publish to it."""
+    ch = conn.channel()
+    ch.exchange_declare("amq.rabbitmq.trace", "topic", passive=True)
+    ch.exchange_declare("amq.rabbitmq.trace", "topic", durable=True,
+                        internal=True)
+    with channel_error(403) as ei:
+        ch.basic_publish("amq.rabbitmq.trace", "publish.x", b"no")
+        ch.queue_declare("", exclusive=True)  # a round trip to see it
+    assert ei.value.reply_text == ("ACCESS_REFUSED - cannot publish to "
+                                   "internal exchange 'amq.rabbitmq.trace' "
+                                   "in vhost '/'")
+
+
 def test_default_exchange_routes_by_queue_name(ch, uniq):
     ch.queue_declare(uniq)
     ch.basic_publish("", uniq, b"one")
