@@ -34,7 +34,7 @@ static const char usage[] =
     "    -t, --type TYPE        declare the exchange as TYPE (direct)\n"
     "    -k, --routing-key KEY  routing key (default: the queue name)\n"
     "    -q, --queues N         queues bench-0 .. bench-N-1 (default 1);\n"
-    "                           consumer i reads queue i %% N; with an\n"
+    "                           consumer i reads queue i % N; with an\n"
     "                           exchange each queue is bound with KEY\n"
     "    -Q, --queue-prefix P   queue name prefix (default \"bench-\")\n"
     "        --topic-bindings N bind N wildcard patterns \"*.J.#\" spread\n"

@@ -509,8 +509,14 @@ basic_qos(struct wr_chan *ch, const struct wr_basic_qos *a)
     struct wr_method ok = {.id = WR_BASIC_QOS_OK};
 
     /* RabbitMQ: global=false applies to consumers created after; global=true
-     * is one limit shared by the channel. prefetch-size is not supported by
-     * RabbitMQ either and is ignored. */
+     * is one limit shared by the channel. Like RabbitMQ 3.10, a prefetch
+     * window in bytes is refused: connection.close 540. */
+    if (a->prefetch_size != 0) {
+        wr_conn_error(ch->conn, WR_REPLY_NOT_IMPLEMENTED, WR_BASIC_QOS,
+                      "prefetch_size!=0 (%lu)",
+                      (unsigned long)a->prefetch_size);
+        return;
+    }
     if (a->global)
         ch->prefetch_global = a->prefetch_count;
     else

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The management API's read-only views of the broker: overview, whoami,
- * nodes, vhosts, connections (and closing one), channels, consumers,
- * health checks. */
+ * nodes, vhosts, connections (and closing one), channels, consumers
+ * (health checks: mgmt_health.c). */
 #include "mgmt_internal.h"
 
 #include <event2/buffer.h>
@@ -311,13 +311,31 @@ node_json(struct wr_mgmt *m)
     long procs = sysconf(_SC_NPROCESSORS_ONLN);
 
     return json_pack(
-        "{s:s, s:s, s:b, s:I, s:I, s:I, s:b, s:b, s:I, s:i, s:i, s:s}", "name",
-        m->node, "type", "disc", "running", 1, "mem_used",
+        "{s:s, s:s, s:b, s:I, s:I, s:I, s:b, s:b, s:I, s:i, s:i, s:s, s:I}",
+        "name", m->node, "type", "disc", "running", 1, "mem_used",
         (json_int_t)wr_mgmt_rss(), "mem_allocated", (json_int_t)wr_alloc_used(),
         "uptime", (json_int_t)(wr_mgmt_now_ms() - m->started_ms), "mem_alarm",
-        0, "disk_free_alarm", 0, "sockets_used", (json_int_t)s->nconns,
-        "processors", (int)(procs > 0 ? procs : 1), "os_pid", (int)getpid(),
-        "rates_mode", "basic");
+        (int)s->mem_alarm, "disk_free_alarm", 0, "sockets_used",
+        (json_int_t)s->nconns, "processors", (int)(procs > 0 ? procs : 1),
+        "os_pid", (int)getpid(), "rates_mode", "basic", "mem_limit",
+        (json_int_t)s->watermark);
+}
+
+void
+wr_mgmt_get_cluster_name(struct wr_mgmt_req *r)
+{
+    wr_mgmt_reply(r, 200, json_pack("{s:s}", "name", r->m->node));
+}
+
+void
+wr_mgmt_get_policies(struct wr_mgmt_req *r)
+{
+    if (r->nseg >= 2 && wr_mgmt_vhost(r, 1) == NULL)
+        return;
+    if (r->nseg == 3) /* one policy by name: none exists */
+        wr_mgmt_not_found(r);
+    else
+        wr_mgmt_reply_list(r, json_array());
 }
 
 void
@@ -548,20 +566,4 @@ wr_mgmt_get_consumers(struct wr_mgmt_req *r)
         }
     }
     wr_mgmt_reply_list(r, arr);
-}
-
-/* ---- health -------------------------------------------------------------- */
-
-void
-wr_mgmt_get_aliveness(struct wr_mgmt_req *r)
-{
-    if (wr_mgmt_vhost(r, 1))
-        wr_mgmt_reply(r, 200, json_pack("{s:s}", "status", "ok"));
-}
-
-void
-wr_mgmt_get_health_ok(struct wr_mgmt_req *r)
-{
-    /* No memory or disk alarms exist yet: always healthy while serving. */
-    wr_mgmt_reply(r, 200, json_pack("{s:s}", "status", "ok"));
 }

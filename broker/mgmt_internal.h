@@ -190,6 +190,12 @@ void wr_mgmt_get_whoami(struct wr_mgmt_req *r);
 void wr_mgmt_get_vhosts(struct wr_mgmt_req *r);
 void wr_mgmt_get_vhost(struct wr_mgmt_req *r);
 void wr_mgmt_get_nodes(struct wr_mgmt_req *r);
+/* {"name": the node name}: one node is its own cluster. */
+void wr_mgmt_get_cluster_name(struct wr_mgmt_req *r);
+/* [] (404 for an unknown vhost or any one policy): warren has no
+ * policies; listing them (rabbitmqadmin list policies) finds none, and
+ * PUT is 405. */
+void wr_mgmt_get_policies(struct wr_mgmt_req *r);
 void wr_mgmt_get_node(struct wr_mgmt_req *r);
 void wr_mgmt_get_connections(struct wr_mgmt_req *r);
 void wr_mgmt_get_connection(struct wr_mgmt_req *r);
@@ -198,8 +204,20 @@ void wr_mgmt_get_connection_channels(struct wr_mgmt_req *r);
 void wr_mgmt_get_channels(struct wr_mgmt_req *r);
 void wr_mgmt_get_channel(struct wr_mgmt_req *r);
 void wr_mgmt_get_consumers(struct wr_mgmt_req *r);
+
+/* mgmt_health.c: RabbitMQ's health checks. alarms / local-alarms and the
+ * deprecated healthchecks/node answer 503 under the memory alarm; ok is
+ * virtual-hosts; single_node is node-is-quorum-critical and
+ * node-is-mirror-sync-critical; port- and protocol-listener check segment
+ * 3 against the AMQP, AMQPS, HTTP and HTTPS listeners. */
 void wr_mgmt_get_aliveness(struct wr_mgmt_req *r);
+void wr_mgmt_get_health_alarms(struct wr_mgmt_req *r);
+void wr_mgmt_get_health_local_alarms(struct wr_mgmt_req *r);
+void wr_mgmt_get_healthchecks_node(struct wr_mgmt_req *r);
 void wr_mgmt_get_health_ok(struct wr_mgmt_req *r);
+void wr_mgmt_get_health_single_node(struct wr_mgmt_req *r);
+void wr_mgmt_get_health_port_listener(struct wr_mgmt_req *r);
+void wr_mgmt_get_health_protocol_listener(struct wr_mgmt_req *r);
 
 /* mgmt_objects.c */
 void wr_mgmt_get_exchanges(struct wr_mgmt_req *r);

@@ -687,13 +687,59 @@ binding_ends(struct wr_mgmt_req *r, struct ends *e)
 
 /* Appends the bindings from e->src to e->dest (all, or the one whose
  * properties key is pk), the default exchange's implicit one included. */
+static int
+hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* A properties key from a path, in the form wr_mgmt_props_key writes.
+ * Clients send it URL-encoded once more (rabbitmqadmin: "a.%2523" for
+ * "a.%23"), and the router has decoded that; some send it only once
+ * ("a.%23" arrives as "a.#"). RabbitMQ unquotes the routing-key part
+ * again, so both name the binding of "a.#": unquote and quote again. */
+static void
+canonical_props_key(const char *pk, char *out, size_t cap)
+{
+    const char *tilde = strchr(pk, '~');
+    size_t n = tilde ? (size_t)(tilde - pk) : strlen(pk);
+    char raw[512] = "";
+    size_t r = 0, o;
+
+    for (size_t i = 0; i < n && r < sizeof(raw); i++) {
+        int hi, lo;
+        if (pk[i] == '%' && i + 2 < n && (hi = hexval(pk[i + 1])) >= 0 &&
+            (lo = hexval(pk[i + 2])) >= 0) {
+            raw[r++] = (char)(hi << 4 | lo);
+            i += 2;
+        } else {
+            raw[r++] = pk[i] == '+' ? ' ' : pk[i];
+        }
+    }
+    o = url_escape(raw, r, out, cap - 16, true);
+    if (tilde)
+        snprintf(out + o, cap - o, "%.15s", tilde);
+}
+
 static size_t
-between(const struct ends *e, const char *pk, json_t *arr,
+between(const struct ends *e, const char *pk_in, json_t *arr,
         struct wr_binding **found)
 {
     struct wr_list *pos, *tmp;
     size_t n = 0;
-    char key[1024];
+    char key[1024], canon[1024];
+    const char *pk = NULL;
+
+    if (pk_in) {
+        canonical_props_key(pk_in, canon, sizeof(canon));
+        pk = canon;
+    }
 
     if (e->src->name_len == 0) {
         const struct wr_queue *q = e->dest;

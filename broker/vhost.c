@@ -6,10 +6,11 @@
 #include <string.h>
 
 static void
-add_std(struct wr_vhost *vh, const char *name, const struct wr_exch_type *t)
+add_std(struct wr_vhost *vh, const char *name, const struct wr_exch_type *t,
+        bool internal)
 {
     struct wr_exchange *x = wr_vhost_add_exchange(
-        vh, wr_bytes_str(name), t, true, false, false, (struct wr_table){0});
+        vh, wr_bytes_str(name), t, true, false, internal, (struct wr_table){0});
     wr_assert(x != NULL);
 }
 
@@ -28,12 +29,16 @@ wr_vhost_new(struct wr_server *srv, const char *name)
     wr_hmap_init(&vh->replies);
     wr_vhost_dead_letters_init(vh);
     /* AMQP 0-9-1 3.1.3.1: the default exchange and the amq.* exchanges. */
-    add_std(vh, "", &wr_exch_direct);
-    add_std(vh, "amq.direct", &wr_exch_direct);
-    add_std(vh, "amq.fanout", &wr_exch_fanout);
-    add_std(vh, "amq.topic", &wr_exch_topic);
-    add_std(vh, "amq.headers", &wr_exch_headers);
-    add_std(vh, "amq.match", &wr_exch_headers);
+    add_std(vh, "", &wr_exch_direct, false);
+    add_std(vh, "amq.direct", &wr_exch_direct, false);
+    add_std(vh, "amq.fanout", &wr_exch_fanout, false);
+    add_std(vh, "amq.topic", &wr_exch_topic, false);
+    add_std(vh, "amq.headers", &wr_exch_headers, false);
+    add_std(vh, "amq.match", &wr_exch_headers, false);
+    /* RabbitMQ's firehose exchange, internal; warren has no tracing, so it
+     * exists for clients that look for it and stays empty, as RabbitMQ's
+     * does while tracing is off (its default). */
+    add_std(vh, "amq.rabbitmq.trace", &wr_exch_topic, true);
     return vh;
 }
 

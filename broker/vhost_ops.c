@@ -159,10 +159,15 @@ wr_vhost_remove_exchange(struct wr_vhost *vh, struct wr_bytes name,
 {
     struct wr_exchange *x;
 
-    if (name.len == 0 || reserved_name(name))
+    /* RabbitMQ's texts (rabbit_channel, exchange.delete). */
+    if (name.len == 0)
         return fail(err, WR_REPLY_ACCESS_REFUSED,
-                    "operation not permitted on exchange '%.*s'", (int)name.len,
-                    name.ptr);
+                    "operation not permitted on the default exchange");
+    if (reserved_name(name))
+        return fail(err, WR_REPLY_ACCESS_REFUSED,
+                    "deletion of system exchange '%.*s' in vhost '%s' not "
+                    "allowed",
+                    (int)name.len, name.ptr, vh->name);
     x = wr_vhost_exchange(vh, name);
     if (x == NULL)
         return fail(err, WR_REPLY_NOT_FOUND, "no exchange '%.*s' in vhost '%s'",
@@ -210,18 +215,105 @@ value_equal(const struct wr_value *a, const struct wr_value *b)
     return false;
 }
 
-/* Returns the first argument whose value differs, or NULL. */
+/* RabbitMQ's name for a field type (rabbit_binary_parser's atoms). */
 static const char *
-args_differ(struct wr_queue *q, struct wr_table given)
+type_name(uint8_t t)
+{
+    switch (t) {
+    case WR_FT_BOOL:
+        return "bool";
+    case WR_FT_I8:
+        return "byte";
+    case WR_FT_U8:
+        return "unsignedbyte";
+    case WR_FT_I16:
+        return "short";
+    case WR_FT_U16:
+        return "unsignedshort";
+    case WR_FT_I32:
+        return "signedint";
+    case WR_FT_U32:
+        return "unsignedint";
+    case WR_FT_I64:
+        return "long";
+    case WR_FT_FLOAT:
+        return "float";
+    case WR_FT_DOUBLE:
+        return "double";
+    case WR_FT_DECIMAL:
+        return "decimal";
+    case WR_FT_LONGSTR:
+        return "longstr";
+    case WR_FT_BYTES:
+        return "binary";
+    case WR_FT_ARRAY:
+        return "array";
+    case WR_FT_TIMESTAMP:
+        return "timestamp";
+    case WR_FT_TABLE:
+        return "table";
+    }
+    return "void";
+}
+
+/* Writes v as RabbitMQ prints an argument's value: integers in decimal,
+ * strings as they are (at most 99 bytes), booleans as true / false. */
+static void
+value_text(const struct wr_value *v, char *buf, size_t len)
+{
+    int64_t i;
+
+    if (wr_value_int(v, &i) == WR_OK)
+        snprintf(buf, len, "%lld", (long long)i);
+    else if (v->type == WR_FT_LONGSTR || v->type == WR_FT_BYTES)
+        snprintf(buf, len, "%.*s", v->v.str.len > 99 ? 99 : (int)v->v.str.len,
+                 (const char *)v->v.str.ptr);
+    else if (v->type == WR_FT_BOOL)
+        snprintf(buf, len, "%s", v->v.b ? "true" : "false");
+    else
+        snprintf(buf, len, "?");
+}
+
+/* One side of an inequivalence as RabbitMQ words it when the argument is
+ * missing on the other: "the value '10' of type 'signedint'" or "none". */
+static void
+side_text(const struct wr_value *v, bool has, char *buf, size_t len)
+{
+    char val[100];
+
+    if (!has) {
+        snprintf(buf, len, "none");
+        return;
+    }
+    value_text(v, val, sizeof(val));
+    snprintf(buf, len, "the value '%s' of type '%s'", val, type_name(v->type));
+}
+
+/* Returns the first argument whose value differs, or NULL; then why is
+ * RabbitMQ's "received X but current is Y" for it. */
+static const char *
+args_differ(struct wr_queue *q, struct wr_table given, char *why,
+            size_t why_len)
 {
     struct wr_table cur = {q->raw_args, q->raw_args_len};
 
     for (size_t i = 0; i < WR_ARRAY_LEN(equiv_args); i++) {
         struct wr_value a, b;
+        char ta[160], tb[160];
         bool ha = wr_table_get(given, equiv_args[i], &a) == WR_OK;
         bool hb = wr_table_get(cur, equiv_args[i], &b) == WR_OK;
-        if (ha != hb || (ha && !value_equal(&a, &b)))
+        if (ha && hb && !value_equal(&a, &b)) {
+            value_text(&a, ta, sizeof(ta));
+            value_text(&b, tb, sizeof(tb));
+            snprintf(why, why_len, "received '%s' but current is '%s'", ta, tb);
             return equiv_args[i];
+        }
+        if (ha != hb) {
+            side_text(&a, ha, ta, sizeof(ta));
+            side_text(&b, hb, tb, sizeof(tb));
+            snprintf(why, why_len, "received %s but current is %s", ta, tb);
+            return equiv_args[i];
+        }
     }
     return NULL;
 }
@@ -249,6 +341,7 @@ wr_vhost_declare_queue(struct wr_vhost *vh, const struct wr_queue_decl *d,
     struct wr_queue_args args;
     struct wr_args_error why = {0};
     const char *what;
+    char neq[400];
     int n = (int)d->name.len;
     const char *name = (const char *)d->name.ptr;
 
@@ -270,13 +363,22 @@ wr_vhost_declare_queue(struct wr_vhost *vh, const struct wr_queue_decl *d,
                         "property value does not match that of the "
                         "original declaration.",
                         q->name, vh->name);
-        what = q->durable != d->durable           ? "durable"
-               : q->auto_delete != d->auto_delete ? "auto_delete"
-                                                  : args_differ(q, d->args);
+        /* RabbitMQ's text: "inequivalent arg 'durable' for queue 'q' in
+         * vhost '/': received 'true' but current is 'false'" */
+        if (q->durable != d->durable || q->auto_delete != d->auto_delete) {
+            bool dur = q->durable != d->durable;
+            bool now = dur ? d->durable : d->auto_delete;
+            snprintf(neq, sizeof(neq), "received '%s' but current is '%s'",
+                     now ? "true" : "false", now ? "false" : "true");
+            what = dur ? "durable" : "auto_delete";
+        } else {
+            what = args_differ(q, d->args, neq, sizeof(neq));
+        }
         if (what)
             return fail(err, WR_REPLY_PRECONDITION_FAILED,
-                        "inequivalent arg '%s' for queue '%s' in vhost '%s'",
-                        what, q->name, vh->name);
+                        "inequivalent arg '%s' for queue '%s' in vhost '%s': "
+                        "%s",
+                        what, q->name, vh->name, neq);
         wr_queue_touch(q); /* a redeclare counts as use (x-expires) */
         *out = q;
         return WR_OK;

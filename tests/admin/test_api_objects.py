@@ -66,7 +66,9 @@ def test_error_reasons_name_the_amqp_code(api, uniq):
     r = api.put(path, {"durable": True})
     assert r.status == 400
     assert r.json["reason"] == ("PRECONDITION_FAILED - inequivalent arg "
-                                "'durable' for queue '%s' in vhost '/'" % uniq)
+                                "'durable' for queue '%s' in vhost '/': "
+                                "received 'true' but current is 'false'"
+                                % uniq)
 
 
 def test_exchange_unknown_type(api, uniq):
@@ -337,3 +339,22 @@ def test_amqp_sees_api_objects(api, amqp, uniq):
     api.wait_for("queues/%2F/" + q(uniq), lambda o: o.get("messages") == 1, timeout=12)
     _, _, body = ch.basic_get(uniq, auto_ack=True)
     assert body == b"via amqp"
+
+
+def test_binding_properties_key_encoded_once_or_twice(api, uniq):
+    """The properties key of routing key 'a.#' is 'a.%23'; rabbitmqadmin
+    puts it in the path encoded again ('a.%2523'), curl users often do not
+    ('a.%23', which arrives as 'a.#'). RabbitMQ finds the binding both
+    ways."""
+    api.ok("PUT", "exchanges/%2F/" + q(uniq), {"type": "topic"})
+    api.ok("PUT", "queues/%2F/" + q(uniq), {})
+    api.ok("POST", "bindings/%2F/e/" + q(uniq) + "/q/" + q(uniq),
+           {"routing_key": "a.#"})
+    base = "bindings/%2F/e/" + q(uniq) + "/q/" + q(uniq) + "/"
+    for pk in ("a.%2523", "a.%23"):
+        assert api.ok("GET", base + pk)["routing_key"] == "a.#", pk
+    assert api.get(base + "a.%2524").status == 404
+    assert api.delete(base + "a.%23").status == 204
+    assert api.ok("GET", base[:-1]) == []
+    api.ok("DELETE", "queues/%2F/" + q(uniq))
+    api.ok("DELETE", "exchanges/%2F/" + q(uniq))

@@ -4,8 +4,10 @@ vhosts, connections, channels, consumers, exchanges and queues with their
 message_stats and rates, and the list parameters (columns, sort,
 pagination) rabbitmqadmin and monitoring tools send."""
 
+import threading
 import time
 
+import pika
 import pytest
 
 from mgmt_client import q
@@ -289,3 +291,88 @@ def test_health(api):
     assert api.ok("GET", "aliveness-test/%2F")["status"] == "ok"
     assert api.get("aliveness-test/nosuch").status == 404
     assert api.ok("GET", "health/checks/alarms")["status"] == "ok"
+    assert api.ok("GET", "health/checks/local-alarms")["status"] == "ok"
+    assert api.ok("GET", "healthchecks/node")["status"] == "ok"
+    for name in ("node-is-quorum-critical", "node-is-mirror-sync-critical"):
+        assert api.ok("GET", "health/checks/" + name) == {
+            "status": "ok", "reason": "single node cluster"}
+
+
+def test_health_listeners(api, broker):
+    """RabbitMQ's port-listener and protocol-listener checks: 200 when a
+    listener is there, 503 with what there is when not."""
+    port = broker[1]
+    assert api.ok("GET", "health/checks/port-listener/%d" % port) == {
+        "status": "ok", "port": port}
+    r = api.get("health/checks/port-listener/1")
+    assert r.status == 503
+    assert r.json["status"] == "failed" and r.json["missing"] == 1
+    assert r.json["reason"] == "No active listener"
+    assert port in r.json["ports"] and api_port(api) in r.json["ports"]
+    for name in ("amqp", "AMQP091", "amqp0-9-1", "http"):
+        ok = api.ok("GET", "health/checks/protocol-listener/" + name)
+        assert ok["status"] == "ok"
+    assert ok["protocol"] == "http"
+    r = api.get("health/checks/protocol-listener/mqtt")
+    assert r.status == 503 and r.json["missing"] == "mqtt"
+    assert {"amqp", "http"} <= set(r.json["protocols"])
+
+
+def test_cluster_name(api):
+    assert api.ok("GET", "cluster-name") == {
+        "name": api.ok("GET", "overview")["cluster_name"]}
+
+
+def test_health_alarms_under_memory_alarm(fresh):
+    """The memory alarm (connection.blocked) fails the alarm checks with
+    503, as RabbitMQ's resource alarms do, and shows in nodes."""
+    srv, api = fresh("vm_memory_high_watermark.absolute = 8MiB")
+    node = api.ok("GET", "overview")["node"]
+    assert api.ok("GET", "health/checks/alarms") == {"status": "ok"}
+    assert api.ok("GET", "nodes")[0]["mem_limit"] == 8 << 20
+    c = pika.BlockingConnection(pika.ConnectionParameters(*srv.address))
+    ch = c.channel()
+    ch.queue_declare("big")
+    # Past the watermark; the broker stops reading mid-way, so from a thread.
+    t = threading.Thread(target=lambda: [ch.basic_publish("", "big", b"x" * (
+        1 << 20)) for _ in range(12)], daemon=True)
+    t.start()
+    deadline = time.monotonic() + 5
+    while (r := api.get("health/checks/alarms")).status != 503:
+        assert time.monotonic() < deadline, r
+        time.sleep(0.05)
+    assert r.json == {"status": "failed",
+                      "reason": "There are alarms in effect in the cluster",
+                      "alarms": [{"node": node, "resource": "memory"}]}
+    r = api.get("health/checks/local-alarms")
+    assert r.status == 503
+    assert r.json["reason"] == "There are alarms in effect on the node"
+    r = api.get("healthchecks/node")
+    assert r.status == 503 and r.json["reason"] == (
+        "resource alarm(s) in effect:[{resource_limit,memory,%s}]" % node)
+    assert api.ok("GET", "nodes")[0]["mem_alarm"] is True
+    api.ok("DELETE", "queues/%2F/big")  # frees the memory: the alarm clears
+    deadline = time.monotonic() + 5
+    while (r := api.get("health/checks/alarms")).status != 200:
+        assert time.monotonic() < deadline, r
+        time.sleep(0.05)
+    t.join(10)
+    c.close()
+
+
+def test_policies_list_empty(api):
+    """rabbitmqadmin list policies: warren has none."""
+    for path in ("policies", "policies/%2F", "operator-policies",
+                 "operator-policies/%2F"):
+        assert api.ok("GET", path) == [], path
+    assert api.get("policies/nosuch-vhost").status == 404
+
+
+@pytest.mark.warren_only
+def test_policies_cannot_be_set(api):
+    """warren has no policies (queue arguments do what they would):
+    setting one is 405, not a 404 for a path that seems mistyped."""
+    r = api.put("policies/%2F/p", {"pattern": ".*",
+                                    "definition": {"max-length": 1}})
+    assert r.status == 405
+    assert api.get("policies/%2F/p").status == 404

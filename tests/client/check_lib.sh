@@ -79,5 +79,21 @@ if [ -x "$tmp/app" ]; then
         bad "the application failed against the installed library"
     echo "test-lib: an application built with pkg-config runs: libwarren $out"
 fi
+
+# 4. The static build as the README writes it: the archive named through
+# pkg-config's libdir (a plain -lwarren would pick the .so).
+pc() {
+    PKG_CONFIG_SYSROOT_DIR=$stage PKG_CONFIG_PATH=$libdir/pkgconfig pkg-config "$@"
+}
+# shellcheck disable=SC2046 # flags are words
+$CC -std=c11 $APP_FLAGS -o "$tmp/app-static" "$tmp/app.c" \
+    $(pc --cflags warren) "$(pc --variable=libdir warren)/libwarren.a" \
+    $(pc --libs openssl) || bad "cannot build the static application"
+if [ -x "$tmp/app-static" ]; then
+    if readelf -d "$tmp/app-static" | grep -q 'NEEDED.*libwarren'; then
+        bad "the static application still needs libwarren.so"
+    fi
+    "$tmp/app-static" >/dev/null || bad "the static application failed"
+fi
 [ $fail -eq 0 ] && echo "test-lib: ok ($(echo "$exports" | wc -l) warren_* exports, soname $soname)"
 exit $fail

@@ -6,7 +6,8 @@ import time
 
 import pytest
 
-from helpers import WAIT, channel_error, consume_n, flush, wait_count
+from helpers import (WAIT, channel_error, connection_error, consume_n, flush,
+                     wait_count)
 
 
 def pump(conn, cond, timeout=WAIT):
@@ -202,6 +203,15 @@ def test_prefetch_count_limits_unacked(connections, uniq, prefetch):
     flush(conn, 0.3)
     assert len(got) == prefetch + 1
     assert [b for _, b in got] == [b"%d" % i for i in range(prefetch + 1)]
+
+
+def test_prefetch_size_is_not_implemented(conn):
+    """RabbitMQ 3.10 refuses a prefetch window in bytes: connection.close
+    540 NOT_IMPLEMENTED."""
+    ch = conn.channel()
+    with connection_error(540) as ei:
+        ch.basic_qos(prefetch_size=10, prefetch_count=5)
+    assert ei.value.reply_text == "NOT_IMPLEMENTED - prefetch_size!=0 (10)"
 
 
 def test_prefetch_per_consumer_vs_global(connections, uniq):

@@ -57,9 +57,19 @@ def test_declare_reserved_amq_prefix_is_403(ch, uniq):
         ch.exchange_declare("amq.foo-" + uniq, exchange_type="direct")
 
 
-def test_delete_builtin_exchange_is_403(ch):
-    with channel_error(403):
+def test_delete_builtin_exchange_is_403(conn):
+    # RabbitMQ 3.10's texts (rabbit_channel, exchange.delete)
+    ch = conn.channel()
+    with channel_error(403) as ei:
         ch.exchange_delete("amq.direct")
+    assert ei.value.reply_text == ("ACCESS_REFUSED - deletion of system "
+                                   "exchange 'amq.direct' in vhost '/' not "
+                                   "allowed")
+    ch = conn.channel()
+    with channel_error(403) as ei:
+        ch.exchange_delete("")
+    assert ei.value.reply_text == ("ACCESS_REFUSED - operation not permitted "
+                                   "on the default exchange")
 
 
 @pytest.mark.parametrize("name,xtype", [
@@ -74,6 +84,21 @@ def test_builtin_exchanges_exist(ch, name, xtype):
                      pika.BasicProperties(headers={"k": "v"}))
     assert wait_count(ch, q, 1) == 1
     assert bodies(ch, q) == [b"via " + name.encode()]
+
+
+def test_trace_exchange_exists_internal(conn):
+    """RabbitMQ's firehose exchange amq.rabbitmq.trace: a durable, internal
+    topic exchange in every vhost; clients may not publish to it."""
+    ch = conn.channel()
+    ch.exchange_declare("amq.rabbitmq.trace", "topic", passive=True)
+    ch.exchange_declare("amq.rabbitmq.trace", "topic", durable=True,
+                        internal=True)
+    with channel_error(403) as ei:
+        ch.basic_publish("amq.rabbitmq.trace", "publish.x", b"no")
+        ch.queue_declare("", exclusive=True)  # a round trip to see it
+    assert ei.value.reply_text == ("ACCESS_REFUSED - cannot publish to "
+                                   "internal exchange 'amq.rabbitmq.trace' "
+                                   "in vhost '/'")
 
 
 def test_default_exchange_routes_by_queue_name(ch, uniq):

@@ -249,6 +249,32 @@ def test_redeclare_with_different_flags_is_406(conn, uniq, flag):
     ch.queue_delete(uniq)
 
 
+@pytest.mark.parametrize("key,first,second,why", [
+    ("durable", {}, {"durable": True},
+     "received 'true' but current is 'false'"),
+    ("auto_delete", {"auto_delete": True}, {},
+     "received 'false' but current is 'true'"),
+    ("x-max-length", {"arguments": {"x-max-length": 10}},
+     {"arguments": {"x-max-length": 20}}, "received '20' but current is '10'"),
+    ("x-max-length", {}, {"arguments": {"x-max-length": 20}},
+     "received the value '20' of type 'signedint' but current is none"),
+    ("x-overflow", {"arguments": {"x-overflow": "reject-publish"}}, {},
+     "received none but current is the value 'reject-publish' of type "
+     "'longstr'"),
+])
+def test_redeclare_406_text_is_rabbitmqs(conn, uniq, key, first, second, why):
+    # RabbitMQ 3.10: "inequivalent arg 'K' for queue 'Q' in vhost '/': WHY"
+    ch = conn.channel()
+    ch.queue_declare(uniq, **first)
+    with channel_error(406) as ei:
+        ch.queue_declare(uniq, **second)
+    assert ei.value.reply_text == (
+        "PRECONDITION_FAILED - inequivalent arg '%s' for queue '%s' in vhost "
+        "'/': %s" % (key, uniq, why))
+    ch = conn.channel()
+    ch.queue_delete(uniq)
+
+
 def test_queue_fifo_order(ch, uniq):
     ch.queue_declare(uniq, exclusive=True)
     n = 500
