@@ -765,18 +765,6 @@ check_auth(struct wr_mgmt_req *r, const char **why)
 
 /* ---- dispatch ------------------------------------------------------------ */
 
-static int
-hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Splits the raw path after "/api/" into percent-decoded segments. A
  * trailing "/" is ignored. Returns false on a bad escape, a NUL, too many
  * or too long segments. */
@@ -791,7 +779,8 @@ split_path(struct wr_mgmt_req *r, const char *p)
         while (*p && *p != '/') {
             int c = (unsigned char)*p;
             if (c == '%') {
-                int hi = hexval(p[1]), lo = hi >= 0 ? hexval(p[2]) : -1;
+                int hi = wr_hex_digit(p[1]),
+                    lo = hi >= 0 ? wr_hex_digit(p[2]) : -1;
                 if (hi < 0 || lo < 0)
                     return false;
                 c = hi * 16 + lo;

@@ -685,20 +685,6 @@ binding_ends(struct wr_mgmt_req *r, struct ends *e)
     return true;
 }
 
-/* Appends the bindings from e->src to e->dest (all, or the one whose
- * properties key is pk), the default exchange's implicit one included. */
-static int
-hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* A properties key from a path, in the form wr_mgmt_props_key writes.
  * Clients send it URL-encoded once more (rabbitmqadmin: "a.%2523" for
  * "a.%23"), and the router has decoded that; some send it only once
@@ -714,8 +700,8 @@ canonical_props_key(const char *pk, char *out, size_t cap)
 
     for (size_t i = 0; i < n && r < sizeof(raw); i++) {
         int hi, lo;
-        if (pk[i] == '%' && i + 2 < n && (hi = hexval(pk[i + 1])) >= 0 &&
-            (lo = hexval(pk[i + 2])) >= 0) {
+        if (pk[i] == '%' && i + 2 < n && (hi = wr_hex_digit(pk[i + 1])) >= 0 &&
+            (lo = wr_hex_digit(pk[i + 2])) >= 0) {
             raw[r++] = (char)(hi << 4 | lo);
             i += 2;
         } else {
@@ -727,6 +713,8 @@ canonical_props_key(const char *pk, char *out, size_t cap)
         snprintf(out + o, cap - o, "%.15s", tilde);
 }
 
+/* Appends the bindings from e->src to e->dest (all, or the one whose
+ * properties key is pk), the default exchange's implicit one included. */
 static size_t
 between(const struct ends *e, const char *pk_in, json_t *arr,
         struct wr_binding **found)

@@ -215,47 +215,6 @@ value_equal(const struct wr_value *a, const struct wr_value *b)
     return false;
 }
 
-/* RabbitMQ's name for a field type (rabbit_binary_parser's atoms). */
-static const char *
-type_name(uint8_t t)
-{
-    switch (t) {
-    case WR_FT_BOOL:
-        return "bool";
-    case WR_FT_I8:
-        return "byte";
-    case WR_FT_U8:
-        return "unsignedbyte";
-    case WR_FT_I16:
-        return "short";
-    case WR_FT_U16:
-        return "unsignedshort";
-    case WR_FT_I32:
-        return "signedint";
-    case WR_FT_U32:
-        return "unsignedint";
-    case WR_FT_I64:
-        return "long";
-    case WR_FT_FLOAT:
-        return "float";
-    case WR_FT_DOUBLE:
-        return "double";
-    case WR_FT_DECIMAL:
-        return "decimal";
-    case WR_FT_LONGSTR:
-        return "longstr";
-    case WR_FT_BYTES:
-        return "binary";
-    case WR_FT_ARRAY:
-        return "array";
-    case WR_FT_TIMESTAMP:
-        return "timestamp";
-    case WR_FT_TABLE:
-        return "table";
-    }
-    return "void";
-}
-
 /* Writes v as RabbitMQ prints an argument's value: integers in decimal,
  * strings as they are (at most 99 bytes), booleans as true / false. */
 static void
@@ -286,7 +245,8 @@ side_text(const struct wr_value *v, bool has, char *buf, size_t len)
         return;
     }
     value_text(v, val, sizeof(val));
-    snprintf(buf, len, "the value '%s' of type '%s'", val, type_name(v->type));
+    snprintf(buf, len, "the value '%s' of type '%s'", val,
+             wr_field_type_name(v->type));
 }
 
 /* Returns the first argument whose value differs, or NULL; then why is

@@ -9,17 +9,6 @@
 #include <string.h>
 #include <strings.h>
 
-static int
-hexval(int ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    ch = tolower(ch);
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    return -1;
-}
-
 /* A percent-decoded copy of s[0..n) in *out. WR_OK, WR_ERR_INVALID (bad
  * escape or an encoded NUL) or WR_ERR_NOMEM. */
 static int
@@ -34,12 +23,13 @@ decode(const char *s, size_t n, char **out)
             *o++ = s[i];
             continue;
         }
-        if (n - i < 3 || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0 ||
-            (hexval(s[i + 1]) | hexval(s[i + 2])) == 0) {
+        if (n - i < 3 || wr_hex_digit(s[i + 1]) < 0 ||
+            wr_hex_digit(s[i + 2]) < 0 ||
+            (wr_hex_digit(s[i + 1]) | wr_hex_digit(s[i + 2])) == 0) {
             wr_free(d);
             return WR_ERR_INVALID;
         }
-        *o++ = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+        *o++ = (char)(wr_hex_digit(s[i + 1]) * 16 + wr_hex_digit(s[i + 2]));
         i += 2;
     }
     *o = '\0';

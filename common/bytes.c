@@ -22,6 +22,18 @@ wr_bytes_eq_str(struct wr_bytes a, const char *s)
     return wr_bytes_eq(a, wr_bytes_str(s));
 }
 
+int
+wr_hex_digit(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 const char *
 wr_strerror(int rc)
 {

@@ -51,6 +51,8 @@ struct wr_bytes wr_bytes_str(const char *s);
 bool wr_bytes_eq(struct wr_bytes a, struct wr_bytes b);
 /* true when a holds exactly the C string s. */
 bool wr_bytes_eq_str(struct wr_bytes a, const char *s);
+/* The value of a hexadecimal digit (either case), or -1. */
+int wr_hex_digit(int c);
 
 /* Allocation. All warren code allocates through these (STYLE.md 5.10): one
  * place for accounting and failure injection. wr_malloc returns NULL on

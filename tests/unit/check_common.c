@@ -369,6 +369,23 @@ START_TEST(bytes_helpers)
 }
 END_TEST
 
+START_TEST(hex_digits)
+{
+    const char *digits = "0123456789abcdef", *upper = "ABCDEF";
+
+    for (int i = 0; i < 16; i++)
+        ck_assert_int_eq(wr_hex_digit(digits[i]), i);
+    for (int i = 0; i < 6; i++)
+        ck_assert_int_eq(wr_hex_digit(upper[i]), 10 + i);
+    /* Every other byte, negative chars included, is not a digit. */
+    for (int c = -128; c < 256; c++) {
+        if (c >= 0 && c < 128 && c != 0 && strchr("0123456789abcdefABCDEF", c))
+            continue;
+        ck_assert_int_eq(wr_hex_digit(c), -1);
+    }
+}
+END_TEST
+
 START_TEST(strerror_names)
 {
     const char *seen[32];
@@ -460,6 +477,7 @@ common_suite(void)
 
     tc = tcase_create("bytes");
     tcase_add_test(tc, bytes_helpers);
+    tcase_add_test(tc, hex_digits);
     tcase_add_test(tc, strerror_names);
     tcase_add_test(tc, macros_and_list);
     suite_add_tcase(s, tc);
