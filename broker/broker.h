@@ -36,13 +36,15 @@ struct wr_server {
     struct wr_hmap auth_fails; /* peer host -> struct wr_auth_fail (auth.c) */
     struct event *sig_hup;     /* reloads TLS certificates */
     /* memory flow control (flow.c) */
-    uint64_t watermark;    /* bytes; 0 = off */
-    bool mem_alarm;        /* above the watermark: publishers blocked */
-    struct event *flow_ev; /* polls memory while the alarm is on */
-    uint64_t mem_peak;     /* highest wr_alloc_used() seen by the alarm */
-    struct wr_list conns;  /* of wr_conn.link */
-    struct wr_list reap;   /* closed connections waiting to be freed */
-    struct event *reap_ev; /* deferred free (STYLE 5.9) */
+    uint64_t watermark;     /* bytes; 0 = off */
+    bool mem_alarm;         /* above the watermark: publishers blocked */
+    struct event *flow_ev;  /* polls memory while the alarm is on */
+    uint64_t mem_peak;      /* highest wr_alloc_used() seen by the alarm */
+    struct wr_list conns;   /* of wr_conn.link */
+    struct wr_list reap;    /* closed connections waiting to be freed */
+    struct event *reap_ev;  /* deferred free (STYLE 5.9) */
+    struct wr_list flush;   /* connections with output to write this turn */
+    struct event *flush_ev; /* writes them before the loop sleeps */
     struct event *sig_int, *sig_term, *sig_pipe, *sig_usr1;
     struct event *stop_ev;   /* shutdown deadline */
     struct event *accept_ev; /* resumes accepting after EMFILE */
@@ -76,6 +78,8 @@ int wr_server_run(struct wr_server *s);
 void wr_server_cleanup(struct wr_server *s);
 /* Schedules the deferred reaper (frees connections in s->reap). */
 void wr_server_schedule_reap(struct wr_server *s);
+/* Makes s->flush_ev run at the end of this loop turn. */
+void wr_server_schedule_flush(struct wr_server *s);
 
 /* ---- vhosts ------------------------------------------------------------ */
 
@@ -263,6 +267,13 @@ struct wr_conn {
     bool cancel_notify; /* client capability consumer_cancel_notify */
     bool write_blocked; /* output above its bound: deliveries paused */
     bool read_paused;   /* output above its bound: not reading either */
+    /* Plain sockets write their output themselves, once per loop turn
+     * (wr_conn_flush_all); libevent writes it only while the socket
+     * would block (write_waiting). TLS and socket pairs leave every
+     * write to libevent. */
+    bool direct_write;
+    bool write_waiting;
+    struct wr_list flush_link; /* in srv->flush while output waits */
     struct wr_vhost *vh;
     char *user;
     char *client_name;      /* connection_name client property, if any */
@@ -295,6 +306,8 @@ void wr_conn_error(struct wr_conn *c, uint16_t code, uint32_t method_id,
 void wr_conn_drop(struct wr_conn *c, const char *why);
 /* Frees everything; only from the reaper. */
 void wr_conn_free(struct wr_conn *c);
+/* Writes the output of every connection on s->flush (flush_ev). */
+void wr_conn_flush_all(struct wr_server *s);
 /* Encodes and queues a method frame on channel ch. */
 void wr_conn_send_method(struct wr_conn *c, uint16_t ch,
                          const struct wr_method *m);

@@ -177,6 +177,7 @@ wr_conn_drop(struct wr_conn *c, const char *why)
     conn_teardown(c);
     c->state = WR_CONN_DEAD;
     bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+    wr_list_remove(&c->flush_link);
     if (c->timer)
         evtimer_del(c->timer);
     wr_list_remove(&c->link);
@@ -239,6 +240,7 @@ void
 wr_conn_free(struct wr_conn *c)
 {
     conn_teardown(c);
+    wr_list_remove(&c->flush_link);
     if (c->timer)
         event_free(c->timer);
     bufferevent_free(c->bev);
@@ -743,6 +745,12 @@ write_cb(struct bufferevent *bev, void *arg)
     struct wr_conn *c = arg;
     size_t left = evbuffer_get_length(bufferevent_get_output(bev));
 
+    if (c->write_waiting && left == 0) {
+        /* libevent wrote what the socket would not take: back to writing
+         * directly (wr_conn_flush_all). */
+        c->write_waiting = false;
+        bufferevent_disable(bev, EV_WRITE);
+    }
     if (c->state == WR_CONN_FLUSHING) {
         if (left == 0)
             wr_conn_drop(c, "closed");
@@ -762,6 +770,61 @@ write_cb(struct bufferevent *bev, void *arg)
         for (uint32_t i = 0; i < c->nchans; i++)
             if (c->chans[i])
                 wr_chan_kick(c->chans[i]);
+    }
+}
+
+/* Output added to a direct-write connection: write it at the end of this
+ * loop turn, after every callback that may add more. */
+static void
+output_cb(struct evbuffer *out, const struct evbuffer_cb_info *info, void *arg)
+{
+    struct wr_conn *c = arg;
+
+    (void)out;
+    if (info->n_added == 0 || c->write_waiting || c->state == WR_CONN_DEAD ||
+        !wr_list_empty(&c->flush_link))
+        return;
+    if (wr_list_empty(&c->srv->flush))
+        wr_server_schedule_flush(c->srv);
+    wr_list_push_back(&c->srv->flush, &c->flush_link);
+}
+
+/* One write of what this loop turn queued, as libevent's write callback
+ * does it (at most WRITE_CHUNK). What the socket does not take, and any
+ * error, is left to libevent: EV_WRITE on until the output is empty. */
+static void
+conn_flush(struct wr_conn *c)
+{
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    evutil_socket_t fd = bufferevent_getfd(c->bev);
+    int n;
+
+    if (evbuffer_get_length(out) == 0)
+        return;
+    /* A socket bufferevent keeps its output's start frozen between its
+     * own writes; thaw it for ours, as libevent's write does. */
+    evbuffer_unfreeze(out, 1);
+    n = evbuffer_write_atmost(out, fd, WRITE_CHUNK);
+    evbuffer_freeze(out, 1);
+    if (n <= 0 || evbuffer_get_length(out) > 0) {
+        c->write_waiting = true;
+        bufferevent_enable(c->bev, EV_WRITE);
+    }
+    if (n > 0)
+        write_cb(c->bev, c);
+}
+
+void
+wr_conn_flush_all(struct wr_server *s)
+{
+    /* A flush may resume deliveries (write_cb), which queue more output
+     * and put the connection back on the list. */
+    while (!wr_list_empty(&s->flush)) {
+        struct wr_conn *c =
+            WR_CONTAINER_OF(s->flush.next, struct wr_conn, flush_link);
+        wr_list_remove(&c->flush_link);
+        if (c->state != WR_CONN_DEAD && !c->write_waiting)
+            conn_flush(c);
     }
 }
 
@@ -900,13 +963,23 @@ wr_conn_attach(struct wr_server *s, struct bufferevent *bev,
     wr_list_init(&c->exclusive_queues);
     wr_list_init(&c->confirm_chans);
     wr_list_init(&c->vh_link);
+    wr_list_init(&c->flush_link);
     c->bev = bev;
+    c->direct_write = !tls && bufferevent_getfd(bev) >= 0;
     c->timer = evtimer_new(s->base, timer_cb, c);
     bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
     bufferevent_setwatermark(c->bev, EV_WRITE, s->cfg.output_limit / 2, 0);
     bufferevent_set_max_single_read(c->bev, READ_CHUNK);
     bufferevent_set_max_single_write(c->bev, WRITE_CHUNK);
-    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    if (c->direct_write) {
+        /* A new bufferevent has EV_WRITE on: that would make libevent
+         * watch the socket for every byte added. */
+        evbuffer_add_cb(bufferevent_get_output(bev), output_cb, c);
+        bufferevent_disable(c->bev, EV_WRITE);
+        bufferevent_enable(c->bev, EV_READ);
+    } else {
+        bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    }
     wr_list_push_back(&s->conns, &c->link);
     s->nconns++;
     arm_timer(c, s->cfg.handshake_timeout);

@@ -147,6 +147,20 @@ wr_server_schedule_reap(struct wr_server *s)
 }
 
 static void
+flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    wr_conn_flush_all(arg);
+}
+
+void
+wr_server_schedule_flush(struct wr_server *s)
+{
+    event_active(s->flush_ev, 0, 0);
+}
+
+static void
 stop_deadline_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct wr_server *s = arg;
@@ -343,6 +357,7 @@ wr_server_init(struct wr_server *s, const struct wr_config *cfg)
     s->cfg = *cfg;
     wr_list_init(&s->conns);
     wr_list_init(&s->reap);
+    wr_list_init(&s->flush);
     wr_hmap_init(&s->vhosts);
     wr_hmap_init(&s->auth_fails);
     wr_users_init(&s->users);
@@ -350,6 +365,7 @@ wr_server_init(struct wr_server *s, const struct wr_config *cfg)
     if (s->base == NULL)
         return -1;
     s->reap_ev = event_new(s->base, -1, 0, reap_cb, s);
+    s->flush_ev = event_new(s->base, -1, 0, flush_cb, s);
     wr_flow_init(s);
     if (load_definitions(s))
         return -1;
@@ -455,6 +471,8 @@ wr_server_cleanup(struct wr_server *s)
         event_free(s->accept_ev);
     if (s->reap_ev)
         event_free(s->reap_ev);
+    if (s->flush_ev)
+        event_free(s->flush_ev);
     if (s->sig_int) {
         event_free(s->sig_int);
         event_free(s->sig_term);
