@@ -10,6 +10,11 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+try:  # tests/proto/broker.py, on the path under pytest: > 1 under valgrind
+    from broker import SLOW
+except ImportError:
+    SLOW = 1
+
 
 def q(name):
     """A path segment: every reserved character percent-encoded."""
@@ -40,7 +45,7 @@ class Api:
         self.password = password
 
     def request(self, method, path, body=None, raw=None, headers=None,
-                auth=True, timeout=10):
+                auth=True, timeout=10 * SLOW):
         url = self.base + (path if path.startswith("/") else "/api/" + path)
         data = raw
         if body is not None:
@@ -80,7 +85,7 @@ class Api:
 
     def wait_for(self, path, pred, timeout=5.0):
         """Polls GET path until pred(json) is true; returns the JSON."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + timeout * SLOW
         while True:
             r = self.get(path)
             if r.status == 200 and pred(r.json):

@@ -15,14 +15,16 @@ import pika
 import pika.exceptions
 import pytest
 
-WAIT = 5.0  # seconds to wait for something that should arrive
+from broker import SLOW  # tests/proto/broker.py: > 1 under valgrind
+
+WAIT = 5.0 * SLOW  # seconds to wait for something that should arrive
 
 
 def params(broker, user="guest", password="guest", vhost="/", **kw):
     host, port = broker
-    kw.setdefault("socket_timeout", 5)
-    kw.setdefault("blocked_connection_timeout", 10)
-    kw.setdefault("stack_timeout", 10)
+    kw.setdefault("socket_timeout", 5 * SLOW)
+    kw.setdefault("blocked_connection_timeout", 10 * SLOW)
+    kw.setdefault("stack_timeout", 10 * SLOW)
     kw.setdefault("connection_attempts", 1)
     kw.setdefault("heartbeat", 0)
     return pika.ConnectionParameters(
@@ -96,8 +98,9 @@ def consume_n(ch, queue, n, auto_ack=False, timeout=WAIT, ack=False):
 
 
 def flush(conn, seconds=0.2):
-    """Let pending frames (deliveries, returns, cancels) arrive."""
-    conn.process_data_events(time_limit=seconds)
+    """Let pending frames (deliveries, returns, cancels) arrive (for
+    `seconds` times SLOW: a broker under valgrind is slower to send them)."""
+    conn.process_data_events(time_limit=seconds * SLOW)
 
 
 def _exists(conn, kind, name):

@@ -2,7 +2,9 @@
 """Issue 9: message TTL (x-message-ttl, the expiration property), TTL with
 dead-lettering, queue expiry (x-expires) and the queue-argument checks, as
 RabbitMQ's TTL docs describe them. Short TTLs, polled with deadlines: never
-a tight timing assertion."""
+a tight timing assertion. Under valgrind (SLOW > 1) every TTL and wait
+here is SLOW times longer: a message must still be there for the get that
+follows its publish."""
 
 import datetime
 import time
@@ -10,9 +12,10 @@ import time
 import pika
 import pytest
 
+from broker import SLOW
 from helpers import WAIT, channel_error, flush, wait_count, wait_gone
 
-TTL = 150  # ms
+TTL = int(150 * SLOW)  # ms
 
 
 def get_within(ch, queue, timeout=WAIT):
@@ -69,7 +72,7 @@ def test_expired_message_never_delivered(conn, uniq):
     ch = conn.channel()
     ch.queue_declare(uniq, exclusive=True, arguments={"x-message-ttl": TTL})
     ch.basic_publish("", uniq, b"stale")
-    time.sleep(TTL / 1000 + 0.3)
+    time.sleep(TTL / 1000 + 0.3 * SLOW)
     got = []
     ch.basic_consume(uniq, lambda c, m, p, b: got.append(b), auto_ack=True)
     flush(conn, 0.5)
@@ -120,7 +123,7 @@ def test_requeued_message_keeps_its_expiry(ch, uniq):
     ch.basic_publish("", uniq, b"x")
     m, _, _ = ch.basic_get(uniq)
     assert m is not None
-    time.sleep(TTL / 1000 + 0.3)  # unacked: not expired meanwhile
+    time.sleep(TTL / 1000 + 0.3 * SLOW)  # unacked: not expired meanwhile
     ch.basic_nack(m.delivery_tag, requeue=True)
     assert wait_count(ch, uniq, 0) == 0
     assert ch.basic_get(uniq, auto_ack=True)[0] is None
@@ -130,7 +133,7 @@ def test_unacked_message_does_not_expire(ch, uniq):
     ch.queue_declare(uniq, exclusive=True, arguments={"x-message-ttl": TTL})
     ch.basic_publish("", uniq, b"x")
     m, _, b = ch.basic_get(uniq)
-    time.sleep(TTL / 1000 + 0.3)
+    time.sleep(TTL / 1000 + 0.3 * SLOW)
     ch.basic_ack(m.delivery_tag)  # still known: no 406
     assert b == b"x"
 
@@ -212,7 +215,7 @@ def expired_within(conn, queue, timeout=WAIT):
 
 def test_unused_queue_expires(conn, uniq):
     ch = conn.channel()
-    ch.queue_declare(uniq, arguments={"x-expires": 300})
+    ch.queue_declare(uniq, arguments={"x-expires": int(300 * SLOW)})
     ch.basic_publish("", uniq, b"messages do not keep it alive")
     assert expired_within(conn, uniq)
     assert wait_gone(conn, "queue", uniq, timeout=0.1)
@@ -220,7 +223,7 @@ def test_unused_queue_expires(conn, uniq):
 
 def test_queue_with_consumer_does_not_expire(conn, uniq):
     ch = conn.channel()
-    ch.queue_declare(uniq, arguments={"x-expires": 300})
+    ch.queue_declare(uniq, arguments={"x-expires": int(300 * SLOW)})
     tag = ch.basic_consume(uniq, lambda *a: None)
     flush(conn, 1.0)
     probe = conn.channel()
@@ -233,12 +236,13 @@ def test_queue_with_consumer_does_not_expire(conn, uniq):
 
 def test_queue_use_resets_expiry(conn, uniq):
     ch = conn.channel()
-    ch.queue_declare(uniq, arguments={"x-expires": 600})
-    end = time.monotonic() + 1.5
+    expires = int(600 * SLOW)
+    ch.queue_declare(uniq, arguments={"x-expires": expires})
+    end = time.monotonic() + 1.5 * SLOW
     while time.monotonic() < end:  # basic.get counts as use
         ch.basic_get(uniq, auto_ack=True)
-        time.sleep(0.15)
-    ch.queue_declare(uniq, arguments={"x-expires": 600})  # so does declare
+        time.sleep(0.15 * SLOW)
+    ch.queue_declare(uniq, arguments={"x-expires": expires})  # so does declare
     assert expired_within(conn, uniq)
 
 

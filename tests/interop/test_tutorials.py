@@ -12,6 +12,7 @@ import uuid
 
 import pytest
 
+from broker import SLOW
 from helpers import connect
 
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tutorials")
@@ -26,7 +27,7 @@ def env(broker):
     return e
 
 
-def run(env, script, *args, timeout=15):
+def run(env, script, *args, timeout=15 * SLOW):
     p = subprocess.run([sys.executable, os.path.join(HERE, script)] + list(args),
                        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        timeout=timeout)
@@ -58,7 +59,7 @@ class Background:
             self.lines.append(line.decode())
         return True
 
-    def wait_for(self, predicate, timeout=10):
+    def wait_for(self, predicate, timeout=10 * SLOW):
         """Read output until predicate(lines) holds."""
         deadline = time.monotonic() + timeout
         while not predicate(self.lines):
@@ -67,7 +68,7 @@ class Background:
                                      % (self.lines, self.stderr_now()))
         return self.lines
 
-    def wait_line(self, text, timeout=10):
+    def wait_line(self, text, timeout=10 * SLOW):
         return self.wait_for(lambda ls: text in ls, timeout)
 
     def stderr_now(self):
@@ -145,7 +146,7 @@ def test_tutorial_2_work_queues(broker, env, background):
 
     def done(_):
         return sum(w.lines.count(" [x] Done") for w in (w1, w2)) >= len(tasks)
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + 15 * SLOW
     while not done(None) and time.monotonic() < deadline:
         for w in (w1, w2):
             try:
@@ -155,7 +156,7 @@ def test_tutorial_2_work_queues(broker, env, background):
     # worker.py prints " [x] Done" just before it acks: give the last ack a
     # moment to reach the broker, or stopping the worker requeues that
     # message and the other worker (rightly) gets it again.
-    time.sleep(0.5)
+    time.sleep(0.5 * SLOW)
     out1, out2 = w1.stop(), w2.stop()
     received = [l for l in out1 + out2 if l.startswith(" [x] Received")]
     assert sorted(received) == sorted(" [x] Received %r" % t for t in tasks)

@@ -25,6 +25,16 @@ REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 READY_RE = re.compile(rb"warren-server ready on amqp://([0-9.]+|\[[0-9a-fA-F:]+\]|[\w.-]+):(\d+)")
 MGMT_RE = re.compile(rb"warren-server management on http://([0-9.]+|\[[0-9a-fA-F:]+\]|[\w.-]+):(\d+)")
 STATS_RE = re.compile(rb"stats: connections=\d+ alloc_used=\d+")
+# make valgrind sets WARREN_UNDER_VALGRIND: every broker the tests start
+# runs under valgrind (scripts/valgrind-server.sh).
+UNDER_VALGRIND = bool(os.environ.get("WARREN_UNDER_VALGRIND"))
+# How many times longer to allow for anything the broker has to do in time
+# (answer, expire, deliver, close): under valgrind its own work runs 20-50x
+# slower (waiting on a socket or a timer is not), which stretches a round
+# trip from well under a millisecond to several; 5x covers a loaded 2-core
+# machine. Tests multiply their waits and time windows by it, never their
+# lower bounds; WARREN_TEST_SLOW overrides it.
+SLOW = float(os.environ.get("WARREN_TEST_SLOW", "5" if UNDER_VALGRIND else "1"))
 # make valgrind raises it: a broker under valgrind takes seconds to start.
 READY_TIMEOUT = float(os.environ.get("WARREN_TEST_READY_TIMEOUT", "10"))
 STOP_TIMEOUT = float(os.environ.get("WARREN_TEST_STOP_TIMEOUT", "10"))

@@ -72,7 +72,7 @@ class Broker:
         return self.srv.log_tail(1 << 20)
 
     def wait_log(self, pattern, timeout=5.0):
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + timeout * broker_mod.SLOW
         rx = re.compile(pattern)
         while time.monotonic() < deadline:
             m = rx.search(self.log())

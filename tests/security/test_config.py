@@ -15,7 +15,7 @@ import broker as broker_mod
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 
-def run(*args, timeout=10):
+def run(*args, timeout=10 * broker_mod.SLOW):
     return subprocess.run([broker_mod.server_binary()] + list(args),
                           capture_output=True, text=True, timeout=timeout)
 

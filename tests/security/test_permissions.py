@@ -9,6 +9,7 @@ import pika
 import pika.exceptions
 import pytest
 
+from broker import SLOW
 from conftest import definitions
 from helpers import connection_error
 
@@ -58,7 +59,7 @@ def connect(b, user, vhost="/"):
     return pika.BlockingConnection(pika.ConnectionParameters(
         host=b.host, port=b.port, virtual_host=vhost,
         credentials=pika.PlainCredentials(user, "pw"), connection_attempts=1,
-        socket_timeout=5, stack_timeout=10, heartbeat=0))
+        socket_timeout=5 * SLOW, stack_timeout=10 * SLOW, heartbeat=0))
 
 
 @pytest.fixture(scope="module")
@@ -251,7 +252,7 @@ def test_vhost_connection_limit(pbroker):
 def test_global_connection_max(start_broker):
     b = start_broker("connection_max = 2\n")
     params = pika.ConnectionParameters(host=b.host, port=b.port, connection_attempts=1,
-                                       socket_timeout=3, heartbeat=0)
+                                       socket_timeout=3 * SLOW, heartbeat=0)
     c1 = pika.BlockingConnection(params)
     c2 = pika.BlockingConnection(params)
     with pytest.raises(pika.exceptions.AMQPConnectionError):

@@ -15,6 +15,7 @@ import pika
 import pika.exceptions
 import pytest
 
+from broker import SLOW
 from conftest import definitions
 
 
@@ -37,14 +38,15 @@ def tls_params(b, pki, creds=None, **kw):
         host="127.0.0.1", port=b.tls_port,
         credentials=creds or pika.PlainCredentials("guest", "guest"),
         ssl_options=pika.SSLOptions(kw.pop("context", None) or ctx(pki), "127.0.0.1"),
-        connection_attempts=1, socket_timeout=5, stack_timeout=10, heartbeat=0, **kw)
+        connection_attempts=1, socket_timeout=5 * SLOW, stack_timeout=10 * SLOW,
+        heartbeat=0, **kw)
 
 
 def roundtrip(conn, body=b"over tls"):
     ch = conn.channel()
     q = ch.queue_declare("", exclusive=True).method.queue
     ch.basic_publish("", q, body)
-    for _ in range(50):
+    for _ in range(int(50 * SLOW)):
         m, _, got = ch.basic_get(q, auto_ack=True)
         if m:
             return got
@@ -57,7 +59,8 @@ def s_client(b, pki, *args, cert="alice", stdin=b""):
            "-CAfile", pki.path("ca.pem"), "-verify_return_error", "-brief"]
     if cert:
         cmd += ["-cert", pki.path(cert + ".pem"), "-key", pki.path(cert + ".key")]
-    return subprocess.run(cmd + list(args), input=stdin, capture_output=True, timeout=20)
+    return subprocess.run(cmd + list(args), input=stdin, capture_output=True,
+                          timeout=20 * SLOW)
 
 
 @pytest.fixture
@@ -166,10 +169,10 @@ def test_optional_client_certificate(start_broker, pki):
 
 def test_stalled_handshake_closed(start_broker, pki):
     b = start_broker(pki.conf(extra="handshake_timeout = 1000\n"))
-    s = socket.create_connection(("127.0.0.1", b.tls_port), timeout=5)
+    s = socket.create_connection(("127.0.0.1", b.tls_port), timeout=5 * SLOW)
     t0 = time.monotonic()
     assert s.recv(1) == b""  # closed by the broker
-    assert 0.8 < time.monotonic() - t0 < 4
+    assert 0.8 < time.monotonic() - t0 < 1 + 3 * SLOW
     s.close()
     b.wait_log(r"TLS handshake timeout")
 
