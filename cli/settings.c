@@ -41,8 +41,12 @@ wc_settings_url(struct wc_settings *s, const char *url)
     CURLU *u = curl_url();
     char scheme[16] = "", host[300] = "", port[16] = "", path[400] = "";
     bool amqp;
-    int rc = -1;
+    int rc = -1, w;
 
+    /* Every part is a piece of the URL: one that fits in the smallest
+     * field (user, password, vhost: 255 bytes) fits in each of them. */
+    if (strlen(url) >= sizeof(s->user))
+        goto too_long;
     if (u == NULL ||
         curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) !=
             CURLUE_OK ||
@@ -68,16 +72,18 @@ wc_settings_url(struct wc_settings *s, const char *url)
          * RabbitMQ's URI spec; the API is on its default port. */
         if (strlen(path) > 1)
             copy(s->vhost, sizeof(s->vhost), path + 1);
-        snprintf(s->base, sizeof(s->base), "%s://%s:15672",
-                 strcmp(scheme, "amqps") == 0 ? "https" : "http", host);
+        w = snprintf(s->base, sizeof(s->base), "%s://%s:15672",
+                     strcmp(scheme, "amqps") == 0 ? "https" : "http", host);
     } else {
         size_t n;
         if (port[0])
-            snprintf(s->base, sizeof(s->base), "%s://%s:%s%s", scheme, host,
-                     port, strcmp(path, "/") == 0 ? "" : path);
+            w = snprintf(s->base, sizeof(s->base), "%s://%s:%s%s", scheme, host,
+                         port, strcmp(path, "/") == 0 ? "" : path);
         else
-            snprintf(s->base, sizeof(s->base), "%s://%s%s", scheme, host,
-                     strcmp(path, "/") == 0 ? "" : path);
+            w = snprintf(s->base, sizeof(s->base), "%s://%s%s", scheme, host,
+                         strcmp(path, "/") == 0 ? "" : path);
+        if (w < 0 || (size_t)w >= sizeof(s->base))
+            goto too_long;
         n = strlen(s->base);
         while (n > 0 && s->base[n - 1] == '/')
             s->base[--n] = '\0';
@@ -85,7 +91,12 @@ wc_settings_url(struct wc_settings *s, const char *url)
         if (n >= 4 && strcmp(s->base + n - 4, "/api") == 0)
             s->base[n - 4] = '\0';
     }
+    if (w < 0 || (size_t)w >= sizeof(s->base))
+        goto too_long;
     rc = 0;
+    goto done;
+too_long:
+    fprintf(stderr, "warrenctl: URL too long: '%s'\n", url);
 done:
     curl_url_cleanup(u);
     return rc;

@@ -351,6 +351,10 @@ def test_settings_sources(ctl, mgmt, tmp_path, uniq):
         assert uniq in out(p).splitlines()  # tsv: no header
     rc.write_text("colour = blue\n")
     one_line_error(ctl("--config", str(rc), "status", url=False, expect=2))
+    # a URL too long to hold is refused, not cut
+    long_url = "http://%s:%d/%s" % (host, port, "a" * 600)
+    assert "URL too long" in one_line_error(
+        ctl("status", url=False, expect=2, env={"WARREN_MGMT_URL": long_url}))
     one_line_error(ctl("--config", str(tmp_path / "none"), "status",
                        url=False, expect=2))
 
