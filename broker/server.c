@@ -131,6 +131,8 @@ reap_cb(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
+    /* Also called from the SIGUSR1 handler, never from a connection's own
+     * callback: freeing here is safe. */
     wr_list_for_each_safe(pos, tmp, &s->reap)
     {
         wr_list_remove(pos);
@@ -215,6 +217,9 @@ on_signal(evutil_socket_t sig, short what, void *arg)
     if (sig == SIGPIPE)
         return;
     if (sig == SIGUSR1) {
+        /* Connections dropped in this loop turn are counted out already;
+         * free them first, so that the line shows live memory only. */
+        reap_cb(-1, 0, s);
         wr_server_log_stats(s);
         return;
     }
