@@ -3,14 +3,16 @@
 over aio_pika.patterns.RPC (exclusive callback queue, headers dead-letter
 exchange), channel errors (404, 405, 406) with the connection surviving,
 transactions, a 2 MiB message, 5,000 messages to competing consumers,
-consumer cancel notifications, auto-delete and exclusive lifetimes, and
-connection.close 320 on broker shutdown.
+consumer cancel notifications, auto-delete and exclusive lifetimes,
+heartbeats, connection.close 320 on broker shutdown, and connect_robust
+restoring its topology after a broker restart.
 
 Every test that is not warren_only passes against RabbitMQ 3.10 too.
 """
 
 import asyncio
 import os
+import socket
 
 import aio_pika
 import aio_pika.exceptions
@@ -432,3 +434,70 @@ def test_broker_shutdown_closes_with_320(broker_factory):
     exc = run(main())
     assert isinstance(exc, aiormq.exceptions.ConnectionClosed), repr(exc)
     assert exc.args[0] == 320, exc.args
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.warren_only
+def test_connect_robust_restores_topology_after_restart(broker_factory, uniq):
+    """connect_robust across a broker restart: the connection is closed
+    with 320, aio-pika reconnects to the new broker on the same port and
+    replays its channel's qos, exchange, queue, binding and consumer, so
+    a publish after the restart reaches the same callback. (Needs a
+    private broker to restart.)"""
+    port = _free_port()
+    srv = broker_factory("--port", str(port))
+
+    async def main():
+        nonlocal srv
+        conn = await connect(srv.address, robust=True, reconnect_interval=0.1)
+        async with conn:
+            reconnected = asyncio.Event()
+            conn.reconnect_callbacks.add(lambda *_: reconnected.set())
+            ch = await within(conn.channel())
+            await within(ch.set_qos(prefetch_count=5))
+            ex = await within(ch.declare_exchange(uniq, ExchangeType.TOPIC,
+                                                  auto_delete=True))
+            q = await within(ch.declare_queue(uniq, auto_delete=True))
+            await within(q.bind(ex, "a.#"))
+            got = asyncio.Queue()
+
+            async def on_message(msg):
+                async with msg.process():
+                    await got.put(msg.body)
+            await within(q.consume(on_message))
+            await within(ex.publish(Message(b"before"), "a.1"))
+            assert await within(got.get()) == b"before"
+
+            loop = asyncio.get_running_loop()
+            assert await loop.run_in_executor(None, srv.terminate) == 0
+            srv = broker_factory("--port", str(port))
+            await within(reconnected.wait(), 10 * WAIT)
+            await within(ch.channel.basic_qos(prefetch_count=5))  # reopened
+            await within(ex.publish(Message(b"after"), "a.2"))
+            assert await within(got.get()) == b"after"
+    run(main(), 60)
+
+
+def test_heartbeats_keep_idle_connection_open(broker, uniq):
+    """AMQP 0-9-1 heartbeats: with heartbeat=1 negotiated both ways, a
+    connection idle for over 3 heartbeat intervals stays open (the broker
+    sends heartbeats aiormq accepts and accepts aiormq's) and works."""
+    async def main():
+        host, port = broker
+        conn = await within(aio_pika.connect(
+            "amqp://guest:guest@%s:%d/?heartbeat=1" % (host, port),
+            timeout=WAIT))
+        async with conn:
+            assert conn.transport.connection.connection_tune.heartbeat == 1
+            ch = await within(conn.channel())
+            q = await within(ch.declare_queue(uniq, exclusive=True))
+            await asyncio.sleep(3.5)
+            assert not conn.is_closed
+            await within(ch.default_exchange.publish(Message(b"hb"), uniq))
+            assert (await get_message(q, no_ack=True)).body == b"hb"
+    run(main())
