@@ -393,40 +393,30 @@ wr_vhost_remove_queue(struct wr_vhost *vh, struct wr_bytes name,
 
 /* ---- bindings ----------------------------------------------------------- */
 
-/* Resolves both ends of a binding, in RabbitMQ's order of checks. */
+/* Resolves both ends of a binding in RabbitMQ's order of checks
+ * (rabbit_channel:binding_action, then rabbit_binding's lookup): 403 for
+ * the default exchange at either end, 404 for a missing source, 404 for a
+ * missing destination. Exclusive access (405) is left to the caller. */
 static int
 binding_ends(struct wr_vhost *vh, enum wr_dest_kind kind, struct wr_bytes src,
-             struct wr_bytes dest, struct wr_conn *requester,
-             struct wr_exchange **xs, void **d, struct wr_op_err *err)
+             struct wr_bytes dest, struct wr_exchange **xs, void **d,
+             struct wr_op_err *err)
 {
-    if (kind == WR_DEST_QUEUE) {
-        struct wr_queue *q = wr_vhost_queue(vh, dest);
-        if (q == NULL)
-            return fail(err, WR_REPLY_NOT_FOUND,
-                        "no queue '%.*s' in vhost '%s'", (int)dest.len,
-                        dest.ptr, vh->name);
-        if (wr_vhost_queue_check_access(vh, q, requester, err) != WR_OK)
-            return WR_ERR_INVALID;
-        if (src.len == 0)
-            return fail(err, WR_REPLY_ACCESS_REFUSED,
-                        "operation not permitted on the default exchange");
-        *d = q;
-    } else {
-        struct wr_exchange *xd;
-        if (dest.len == 0 || src.len == 0)
-            return fail(err, WR_REPLY_ACCESS_REFUSED,
-                        "operation not permitted on the default exchange");
-        xd = wr_vhost_exchange(vh, dest);
-        if (xd == NULL)
-            return fail(err, WR_REPLY_NOT_FOUND,
-                        "no exchange '%.*s' in vhost '%s'", (int)dest.len,
-                        dest.ptr, vh->name);
-        *d = xd;
-    }
+    bool queue = kind == WR_DEST_QUEUE;
+
+    if (src.len == 0 || (!queue && dest.len == 0))
+        return fail(err, WR_REPLY_ACCESS_REFUSED,
+                    "operation not permitted on the default exchange");
     *xs = wr_vhost_exchange(vh, src);
     if (*xs == NULL)
         return fail(err, WR_REPLY_NOT_FOUND, "no exchange '%.*s' in vhost '%s'",
                     (int)src.len, src.ptr, vh->name);
+    *d = queue ? (void *)wr_vhost_queue(vh, dest)
+               : (void *)wr_vhost_exchange(vh, dest);
+    if (*d == NULL)
+        return fail(err, WR_REPLY_NOT_FOUND, "no %s '%.*s' in vhost '%s'",
+                    queue ? "queue" : "exchange", (int)dest.len, dest.ptr,
+                    vh->name);
     return WR_OK;
 }
 
@@ -438,10 +428,13 @@ wr_vhost_bind(struct wr_vhost *vh, enum wr_dest_kind kind, struct wr_bytes src,
     struct wr_exchange *xs;
     void *d;
     const char *why = NULL;
-    int rc = binding_ends(vh, kind, src, dest, requester, &xs, &d, err);
+    int rc = binding_ends(vh, kind, src, dest, &xs, &d, err);
 
     if (rc != WR_OK)
         return rc;
+    if (kind == WR_DEST_QUEUE &&
+        wr_vhost_queue_check_access(vh, d, requester, err) != WR_OK)
+        return WR_ERR_INVALID;
     if (wr_exchange_bind(xs, kind, d, key, args, &why) != WR_OK)
         return fail(err, WR_REPLY_PRECONDITION_FAILED, "%s",
                     why ? why : "cannot bind");
@@ -455,15 +448,27 @@ wr_vhost_unbind(struct wr_vhost *vh, enum wr_dest_kind kind,
                 struct wr_op_err *err)
 {
     struct wr_exchange *xs;
+    struct wr_binding *b;
     void *d;
-    int rc = binding_ends(vh, kind, src, dest, requester, &xs, &d, err);
+    int rc = binding_ends(vh, kind, src, dest, &xs, &d, err);
 
     *existed = false;
+    /* RabbitMQ (rabbit_binding:remove): unbinding what is not bound is
+     * unbind-ok, even when an end is gone or the queue is another
+     * connection's. aio-pika's RPC.close unbinds its auto-delete reply
+     * queue after cancelling its consumer has deleted it. */
+    if (rc == WR_ERR_NOT_FOUND)
+        return WR_OK;
     if (rc != WR_OK)
         return rc;
-    if (wr_exchange_unbind(xs, kind, d, key, args) == WR_OK) {
-        *existed = true;
-        wr_vhost_exchange_maybe_autodelete(vh, xs);
-    }
+    b = wr_exchange_find_binding(xs, kind, d, key, args);
+    if (b == NULL)
+        return WR_OK;
+    if (kind == WR_DEST_QUEUE &&
+        wr_vhost_queue_check_access(vh, d, requester, err) != WR_OK)
+        return WR_ERR_INVALID;
+    wr_binding_free(b);
+    *existed = true;
+    wr_vhost_exchange_maybe_autodelete(vh, xs);
     return WR_OK;
 }

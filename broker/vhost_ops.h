@@ -73,18 +73,20 @@ int wr_vhost_remove_queue(struct wr_vhost *vh, struct wr_bytes name,
                           bool if_empty, uint64_t *count,
                           struct wr_op_err *err);
 
-/* Binds exchange src to queue or exchange dest (kind). Errors: 404 missing
- * queue or exchange, 405 locked queue, 403 the default exchange, 406 the
- * exchange type refused the arguments. AMQP 0-9-1 queue.bind,
- * RabbitMQ's exchange.bind. */
+/* Binds exchange src to queue or exchange dest (kind). Errors, in
+ * RabbitMQ's order: 403 the default exchange at either end, 404 missing
+ * source then destination, 405 locked queue, 406 the exchange type refused
+ * the arguments. AMQP 0-9-1 queue.bind, RabbitMQ's exchange.bind. */
 int wr_vhost_bind(struct wr_vhost *vh, enum wr_dest_kind kind,
                   struct wr_bytes src, struct wr_bytes dest,
                   struct wr_bytes key, struct wr_table args,
                   struct wr_conn *requester, struct wr_op_err *err);
 
-/* Removes the binding (same end checks as wr_vhost_bind); *existed says
- * whether there was one. An auto-delete source left without bindings goes
- * away. */
+/* Removes the binding; *existed says whether there was one. As in
+ * RabbitMQ, only the default exchange (403) and, for an existing binding,
+ * a locked queue (405) are errors: a binding that is not there, missing
+ * ends included, is WR_OK. An auto-delete source left without bindings
+ * goes away. */
 int wr_vhost_unbind(struct wr_vhost *vh, enum wr_dest_kind kind,
                     struct wr_bytes src, struct wr_bytes dest,
                     struct wr_bytes key, struct wr_table args,

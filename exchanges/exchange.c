@@ -224,21 +224,30 @@ wr_exchange_bind(struct wr_exchange *x, enum wr_dest_kind kind, void *dest,
     return WR_OK;
 }
 
-int
-wr_exchange_unbind(struct wr_exchange *x, enum wr_dest_kind kind, void *dest,
-                   struct wr_bytes key, struct wr_table args)
+struct wr_binding *
+wr_exchange_find_binding(struct wr_exchange *x, enum wr_dest_kind kind,
+                         void *dest, struct wr_bytes key, struct wr_table args)
 {
     struct wr_binding_int *bi;
     uint8_t k[IKEY_MAX];
     size_t klen;
 
     if (key.len > 255)
-        return WR_ERR_NOT_FOUND;
+        return NULL;
     klen = ikey(k, kind, dest, key);
     bi = chain_find(wr_hmap_get(&xint_of(x)->index, k, klen), args);
-    if (bi == NULL)
+    return bi ? &bi->b : NULL;
+}
+
+int
+wr_exchange_unbind(struct wr_exchange *x, enum wr_dest_kind kind, void *dest,
+                   struct wr_bytes key, struct wr_table args)
+{
+    struct wr_binding *b = wr_exchange_find_binding(x, kind, dest, key, args);
+
+    if (b == NULL)
         return WR_ERR_NOT_FOUND;
-    wr_binding_free(&bi->b);
+    wr_binding_free(b);
     return WR_OK;
 }
 

@@ -104,6 +104,12 @@ void wr_exchange_free(struct wr_exchange *x);
 int wr_exchange_bind(struct wr_exchange *x, enum wr_dest_kind kind, void *dest,
                      struct wr_bytes key, struct wr_table args,
                      const char **err);
+/* The binding (source x, destination, key, args), or NULL if there is
+ * none. Borrowed: valid until it is unbound. */
+struct wr_binding *wr_exchange_find_binding(struct wr_exchange *x,
+                                            enum wr_dest_kind kind, void *dest,
+                                            struct wr_bytes key,
+                                            struct wr_table args);
 /* Removes the matching binding. WR_OK, or WR_ERR_NOT_FOUND. */
 int wr_exchange_unbind(struct wr_exchange *x, enum wr_dest_kind kind,
                        void *dest, struct wr_bytes key, struct wr_table args);

@@ -49,6 +49,43 @@ START_TEST(bind_dedup)
 }
 END_TEST
 
+/* wr_exchange_find_binding looks up without removing (the broker's
+ * unbind checks exclusive access only when the binding is there). */
+START_TEST(find_binding)
+{
+    struct wr_exchange *x = mk_x("f", "topic");
+    struct wr_queue *q = mk_q("q"), *q2 = mk_q("q2");
+    struct wr_binding *b;
+    char long_key[300];
+
+    ck_assert_ptr_null(wr_exchange_find_binding(x, WR_DEST_QUEUE, q,
+                                                WR_BYTES_LIT("a.*"), no_args));
+    bind_q(x, q, "a.*", no_args);
+    b = wr_exchange_find_binding(x, WR_DEST_QUEUE, q, WR_BYTES_LIT("a.*"),
+                                 no_args);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_ptr_eq(b->source, x);
+    ck_assert_ptr_eq(b->dest.queue, q);
+    ck_assert_str_eq(b->key, "a.*");
+    ck_assert_uint_eq(x->binding_count, 1); /* still bound */
+    ck_assert_ptr_null(wr_exchange_find_binding(x, WR_DEST_QUEUE, q2,
+                                                WR_BYTES_LIT("a.*"), no_args));
+    ck_assert_ptr_null(wr_exchange_find_binding(x, WR_DEST_QUEUE, q,
+                                                WR_BYTES_LIT("a.#"), no_args));
+    memset(long_key, 'k', sizeof(long_key));
+    ck_assert_ptr_null(wr_exchange_find_binding(
+        x, WR_DEST_QUEUE, q,
+        (struct wr_bytes){(const uint8_t *)long_key, sizeof(long_key)},
+        no_args));
+    wr_binding_free(b);
+    ck_assert_uint_eq(x->binding_count, 0);
+    ck_assert_uint_eq(route(x, "a.b"), 0);
+    free_q(q);
+    free_q(q2);
+    wr_exchange_free(x);
+}
+END_TEST
+
 START_TEST(unbind_and_rebind)
 {
     const char *types[] = {"direct", "fanout", "topic", "headers"};
@@ -232,6 +269,7 @@ exchanges_bindings_tcase(void)
 
     tcase_add_test(tc, bind_dedup);
     tcase_add_test(tc, unbind_and_rebind);
+    tcase_add_test(tc, find_binding);
     tcase_add_test(tc, bind_key_too_long);
     tcase_add_test(tc, unbind_all_auto_delete);
     tcase_add_test(tc, unbind_all_many_sources);
