@@ -13,6 +13,7 @@ Every blocking call has a deadline: connect_timeout, drain_events(timeout=),
 SimpleQueue.get(timeout=), and tests/conftest.py arms a hard SIGALRM.
 """
 
+import datetime
 import socket
 import threading
 import time
@@ -229,6 +230,18 @@ def test_exchange_to_exchange_binding(kconn, uniq):
     assert [m.body for m in iter(lambda: q.get(no_ack=True), None)] == [b"yes"]
 
 
+def test_exclusive_queue_durable_flag_ignored(kconn, uniq):
+    """kombu's Queue is durable by default, exclusive or not; RabbitMQ never
+    makes an exclusive queue durable (rabbit_channel: Durable = durable
+    andalso not exclusive), so Queue(exclusive=True) and
+    Queue(exclusive=True, durable=False) declare the same queue: no 406."""
+    ch = kconn.channel()
+    Queue(uniq, exclusive=True)(ch).declare()
+    Queue(uniq, exclusive=True, durable=False)(ch).declare()
+    Producer(ch).publish(b"x", routing_key=uniq)
+    assert Queue(uniq, exclusive=True)(ch).get(no_ack=True).body == b"x"
+
+
 def test_json_serializer_round_trip(kconn, uniq):
     """Producer.publish(serializer='json'): content_type application/json,
     content_encoding utf-8, the payload decoded back to the same object."""
@@ -398,6 +411,153 @@ def test_prefetch_count_limits_unacked(kconn, uniq):
     quiet(kconn)
     assert [m.body for m in got] == [b"%d" % i for i in range(6)]
     c.cancel()
+
+
+def test_qos_global_shared_by_consumers(kconn, uniq):
+    """RabbitMQ basic.qos global=true (kombu apply_global=True): the limit is
+    shared by every consumer on the channel, not per consumer."""
+    ch = kconn.channel()
+    qs = [shared_queue("%s-%d" % (uniq, i)) for i in range(2)]
+    p = Producer(ch)
+    for q in qs:
+        q(ch).declare()
+        for i in range(5):
+            p.publish(b"%d" % i, routing_key=q.name)
+    got = []
+    c = Consumer(kconn.channel(), qs, callbacks=[lambda b, m: got.append(m)])
+    c.qos(prefetch_count=3, apply_global=True)
+    c.consume()
+    assert drain(kconn, lambda: len(got) >= 3)
+    quiet(kconn)
+    assert len(got) == 3
+    for m in got:
+        m.ack()
+    assert drain(kconn, lambda: len(got) >= 6)
+    quiet(kconn)
+    assert len(got) == 6
+    c.cancel()
+    for q in qs:
+        q(ch).delete()
+
+
+def test_consumer_priority(kconn, uniq):
+    """RabbitMQ consumer priorities (consumer_arguments x-priority): while
+    the high-priority consumer has credit it gets every message."""
+    ch = kconn.channel()
+    q = Queue(uniq, exclusive=True)
+    q(ch).declare()
+    low, high = [], []
+    c_low = Consumer(kconn.channel(), [q],
+                     callbacks=[lambda b, m: low.append(b)], no_ack=True)
+    c_high = Consumer(kconn.channel(),
+                      [Queue(uniq, exclusive=True,
+                             consumer_arguments={"x-priority": 10})],
+                      callbacks=[lambda b, m: high.append(b)], no_ack=True)
+    c_low.consume()
+    c_high.consume()
+    p = Producer(ch)
+    for i in range(20):
+        p.publish(b"%d" % i, routing_key=uniq)
+    assert drain(kconn, lambda: len(low) + len(high) >= 20)
+    assert (len(low), len(high)) == (0, 20)
+
+
+def test_recover_requeue(kconn, uniq):
+    """Consumer.recover(requeue=True) is basic.recover: every unacked
+    delivery comes back, redelivered=True."""
+    q = shared_queue(uniq)
+    ch = kconn.channel()
+    q(ch).declare()
+    p = Producer(ch)
+    for i in range(3):
+        p.publish(b"%d" % i, routing_key=uniq)
+    got = []
+    c = Consumer(kconn.channel(), [q], callbacks=[lambda b, m: got.append(m)])
+    c.consume()
+    assert drain(kconn, lambda: len(got) >= 3)
+    c.recover(requeue=True)
+    assert drain(kconn, lambda: len(got) >= 6)
+    again = got[3:]
+    assert sorted(m.body for m in again) == [b"0", b"1", b"2"]
+    assert all(m.delivery_info["redelivered"] for m in again)
+    for m in again:
+        m.ack()
+    c.cancel()
+    q(ch).delete()
+
+
+def test_dead_letter_x_death(kconn, uniq):
+    """RabbitMQ dead-lettering (x-dead-letter-exchange / -routing-key): a
+    rejected message lands in the DLQ with an x-death header py-amqp
+    decodes to RabbitMQ's shape and types (count, reason, queue, time,
+    exchange, routing-keys)."""
+    ch = kconn.channel()
+    dlq = Queue(uniq + "-dlq", exclusive=True)
+    dlq(ch).declare()
+    work = Queue(uniq, exclusive=True, queue_arguments={
+        "x-dead-letter-exchange": "",
+        "x-dead-letter-routing-key": uniq + "-dlq"})
+    work(ch).declare()
+    Producer(ch).publish({"job": 1}, routing_key=uniq, serializer="json",
+                         headers={"mine": "kept"})
+    m = None
+    deadline = time.monotonic() + WAIT
+    while m is None and time.monotonic() < deadline:
+        m = work(ch).get()
+    m.reject(requeue=False)
+    d = None
+    deadline = time.monotonic() + WAIT
+    while d is None and time.monotonic() < deadline:
+        d = dlq(ch).get(no_ack=True)
+    assert d is not None and d.payload == {"job": 1}
+    assert d.headers["mine"] == "kept"
+    (death,) = d.headers["x-death"]
+    assert death["count"] == 1 and type(death["count"]) is int
+    assert death["reason"] == "rejected"
+    assert death["queue"] == uniq
+    assert death["exchange"] == ""
+    assert death["routing-keys"] == [uniq]
+    assert isinstance(death["time"], datetime.datetime)
+    assert abs((datetime.datetime.utcnow() - death["time"]).total_seconds()) < 60
+    assert d.headers["x-first-death-reason"] == "rejected"
+    assert d.headers["x-first-death-queue"] == uniq
+    assert d.headers["x-first-death-exchange"] == ""
+
+
+def test_direct_reply_to_rpc(kconns, uniq):
+    """RabbitMQ direct reply-to with kombu: the client consumes the
+    amq.rabbitmq.reply-to pseudo-queue (no_ack), publishes a request with
+    reply_to=amq.rabbitmq.reply-to, the server answers to the generated
+    name with the correlation_id; the reply arrives on the client."""
+    client, server = kconns(), kconns()
+    rq = Queue(uniq, exclusive=False, auto_delete=True)
+    sch = server.channel()
+    served = []
+
+    def serve(body, message):
+        Producer(sch).publish(
+            {"answer": body["n"] * 2}, serializer="json",
+            routing_key=message.properties["reply_to"],
+            correlation_id=message.properties["correlation_id"])
+        served.append(message.properties["reply_to"])
+        message.ack()
+
+    replies = []
+    reply_q = Queue("amq.rabbitmq.reply-to", no_ack=True, no_declare=True)
+    cch = client.channel()
+    with Consumer(sch, [rq], callbacks=[serve], accept=["json"]):
+        with Consumer(cch, [reply_q], no_ack=True, accept=["json"],
+                      callbacks=[lambda b, m: replies.append((b, m))]):
+            Producer(cch).publish({"n": 21}, serializer="json",
+                                  routing_key=uniq,
+                                  reply_to="amq.rabbitmq.reply-to",
+                                  correlation_id="c-1")
+            assert drain(server, lambda: served)
+            assert served[0].startswith("amq.rabbitmq.reply-to.")
+            assert drain(client, lambda: replies)
+    (body, m), = replies
+    assert body == {"answer": 42}
+    assert m.properties["correlation_id"] == "c-1"
 
 
 def test_simple_queue_put_get(kconn, uniq):
