@@ -1,124 +1,24 @@
 # SPDX-License-Identifier: MIT
 """Interop through kombu (Debian python3-kombu on python3-amqp, "py-amqp",
 an AMQP 0-9-1 implementation independent of pika): what kombu users do.
-Connections and ensure_connection, kombu entities (Exchange, Queue, binding)
-of every exchange type, Producer.publish with the json serializer and raw
+Connections and ensure_connection, kombu entities (Exchange, Queue) of
+every exchange type, Producer.publish with the json serializer and raw
 bytes and every basic property, Consumer callbacks with manual ack, reject
-and requeue, prefetch, SimpleQueue, queue arguments kombu exposes, a large
-message and competing consumers. The py-amqp level (confirms, field tables,
-channel errors, heartbeats, cancel notification, connection.blocked) is in
-test_kombu_amqp.py.
-
-Every blocking call has a deadline: connect_timeout, drain_events(timeout=),
-SimpleQueue.get(timeout=), and tests/conftest.py arms a hard SIGALRM.
+and requeue, prefetch, SimpleQueue, a large message and competing
+consumers. RabbitMQ extensions through kombu are in test_kombu_features.py,
+the py-amqp level in test_kombu_amqp.py, helpers in kombu_helpers.py.
 """
 
-import datetime
 import socket
 import threading
 import time
 
 import pytest
-from kombu import Connection, Consumer, Exchange, Producer, Queue, binding
+from kombu import Connection, Consumer, Exchange, Producer, Queue
 
 from broker import SLOW  # tests/proto/broker.py: > 1 under valgrind
-
-WAIT = 5.0 * SLOW
-
-
-def url(broker):
-    host, port = broker
-    return "amqp://guest:guest@%s:%d//" % (host, port)
-
-
-@pytest.fixture
-def kconns(broker):
-    """Factory: kconns(**kw) -> connected kombu Connection, closed at the end."""
-    opened = []
-
-    def make(**kw):
-        kw.setdefault("connect_timeout", WAIT)
-        kw.setdefault("heartbeat", 0)
-        c = Connection(url(broker), **kw)
-        c.ensure_connection(max_retries=1, timeout=WAIT)
-        opened.append(c)
-        return c
-
-    yield make
-    for c in opened:
-        try:
-            c.release()
-        except Exception:
-            pass
-
-
-@pytest.fixture
-def kconn(kconns):
-    return kconns()
-
-
-def drain(conn, want, timeout=WAIT):
-    """drain_events until want() is true or nothing arrives for `timeout` s."""
-    deadline = time.monotonic() + timeout
-    while not want():
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return False
-        try:
-            conn.drain_events(timeout=min(left, 0.5))
-        except socket.timeout:
-            pass
-    return True
-
-
-def quiet(conn, seconds=0.3):
-    """Drain whatever arrives in `seconds` (to show nothing more does)."""
-    deadline = time.monotonic() + seconds * SLOW
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return
-        try:
-            conn.drain_events(timeout=left)
-        except socket.timeout:
-            return
-
-
-def ready_count(conn, name):
-    """Ready messages in queue `name` (passive queue.declare-ok)."""
-    ch = conn.channel()
-    try:
-        return ch.queue_declare(name, passive=True).message_count
-    finally:
-        ch.close()
-
-
-def wait_ready(conn, name, n, timeout=WAIT):
-    """Poll until queue `name` holds n ready messages; return the last count.
-    (RabbitMQ routes asynchronously: a count right after a publish, even on
-    the same channel, may not include it yet.)"""
-    deadline = time.monotonic() + timeout
-    while True:
-        got = ready_count(conn, name)
-        if got == n or time.monotonic() > deadline:
-            return got
-        time.sleep(0.02)
-
-
-def shared_queue(name, **kw):
-    """A queue that outlives its consumers (kombu makes exclusive queues
-    auto-delete, which deletes them with their last consumer); x-expires
-    removes it a minute after its last use."""
-    return Queue(name, durable=False, auto_delete=False, expires=60, **kw)
-
-
-def collect(conn, queue, n, no_ack=True, accept=None, timeout=WAIT):
-    """Consume n messages from a kombu Queue; returns [(body, message)]."""
-    got = []
-    with Consumer(conn, [queue], no_ack=no_ack, accept=accept,
-                  callbacks=[lambda body, m: got.append((body, m))]):
-        drain(conn, lambda: len(got) >= n, timeout)
-    return got
+from kombu_helpers import (WAIT, collect, drain, quiet, ready_count,
+                           shared_queue, wait_ready)
 
 
 def test_ensure_connection_and_capabilities(kconns):
@@ -191,57 +91,6 @@ def test_entities_declare_and_route(kconn, uniq, kind, key, args, routed):
     assert got == {n: b"hi" for n in routed}
 
 
-def test_binding_list_and_unbind(kconn, uniq):
-    """kombu Queue(bindings=[binding(...)]): several keys on one queue, then
-    unbind_from removes one (queue.unbind)."""
-    ex = Exchange(uniq, type="direct", auto_delete=True)
-    q = Queue(uniq, exclusive=True,
-              bindings=[binding(ex, routing_key="red"),
-                        binding(ex, routing_key="blue")])
-    ch = kconn.channel()
-    bq = q(ch)
-    bq.declare()
-    p = Producer(ch, exchange=ex, serializer="json")
-    for color in ("red", "blue", "green"):
-        p.publish({"c": color}, routing_key=color)
-    bodies = [m.payload["c"] for m in iter(lambda: bq.get(no_ack=True), None)]
-    assert bodies == ["red", "blue"]
-    bq.unbind_from(ex, routing_key="red")
-    for color in ("red", "blue"):
-        p.publish({"c": color}, routing_key=color)
-    bodies = [m.payload["c"] for m in iter(lambda: bq.get(no_ack=True), None)]
-    assert bodies == ["blue"]
-
-
-def test_exchange_to_exchange_binding(kconn, uniq):
-    """RabbitMQ exchange.bind via kombu Exchange.bind_to: messages flow from
-    the source exchange through the destination to its queue."""
-    src = Exchange(uniq + "-src", type="topic", auto_delete=True)
-    dst = Exchange(uniq + "-dst", type="fanout", auto_delete=True)
-    ch = kconn.channel()
-    src(ch).declare()
-    dst(ch).declare()
-    q = Queue(uniq, exchange=dst, exclusive=True)(ch)
-    q.declare()
-    dst(ch).bind_to(src, routing_key="a.*")
-    p = Producer(ch, exchange=src)
-    p.publish(b"yes", routing_key="a.b")
-    p.publish(b"no", routing_key="b.a")
-    assert [m.body for m in iter(lambda: q.get(no_ack=True), None)] == [b"yes"]
-
-
-def test_exclusive_queue_durable_flag_ignored(kconn, uniq):
-    """kombu's Queue is durable by default, exclusive or not; RabbitMQ never
-    makes an exclusive queue durable (rabbit_channel: Durable = durable
-    andalso not exclusive), so Queue(exclusive=True) and
-    Queue(exclusive=True, durable=False) declare the same queue: no 406."""
-    ch = kconn.channel()
-    Queue(uniq, exclusive=True)(ch).declare()
-    Queue(uniq, exclusive=True, durable=False)(ch).declare()
-    Producer(ch).publish(b"x", routing_key=uniq)
-    assert Queue(uniq, exclusive=True)(ch).get(no_ack=True).body == b"x"
-
-
 def test_json_serializer_round_trip(kconn, uniq):
     """Producer.publish(serializer='json'): content_type application/json,
     content_encoding utf-8, the payload decoded back to the same object."""
@@ -288,34 +137,6 @@ def test_raw_bytes_and_properties_round_trip(kconn, uniq):
     assert p["user_id"] == "guest"
     assert p["app_id"] == "app"
     assert p["timestamp"] == 1700000000
-
-
-def test_expiration_drops_message(kconn, uniq):
-    """Per-message TTL (RabbitMQ expiration property): expired messages are
-    never delivered."""
-    q = Queue(uniq, exclusive=True)
-    ch = kconn.channel()
-    p = Producer(ch, serializer="json")
-    p.publish({"i": 0}, routing_key=uniq, declare=[q], expiration=0.05)
-    p.publish({"i": 1}, routing_key=uniq)
-    time.sleep(0.2)
-    m = q(ch).get(no_ack=True)
-    assert m.payload == {"i": 1}
-    assert q(ch).get(no_ack=True) is None
-
-
-def test_priority_queue_order(kconn, uniq):
-    """kombu Queue(max_priority=) is x-max-priority: higher priority first,
-    FIFO within one priority (RabbitMQ priority queues)."""
-    q = Queue(uniq, exclusive=True, max_priority=5)
-    ch = kconn.channel()
-    p = Producer(ch, serializer="json")
-    q(ch).declare()
-    for i, prio in enumerate([1, 5, 3, 5, 0, 9]):
-        p.publish({"i": i}, routing_key=uniq, priority=prio)
-    order = [m.payload["i"] for m in iter(lambda: q(ch).get(no_ack=True), None)]
-    # 9 is capped at max_priority 5
-    assert order == [1, 3, 5, 2, 0, 4]
 
 
 def test_consumer_callbacks_manual_ack(kconn, uniq):
@@ -413,153 +234,6 @@ def test_prefetch_count_limits_unacked(kconn, uniq):
     c.cancel()
 
 
-def test_qos_global_shared_by_consumers(kconn, uniq):
-    """RabbitMQ basic.qos global=true (kombu apply_global=True): the limit is
-    shared by every consumer on the channel, not per consumer."""
-    ch = kconn.channel()
-    qs = [shared_queue("%s-%d" % (uniq, i)) for i in range(2)]
-    p = Producer(ch)
-    for q in qs:
-        q(ch).declare()
-        for i in range(5):
-            p.publish(b"%d" % i, routing_key=q.name)
-    got = []
-    c = Consumer(kconn.channel(), qs, callbacks=[lambda b, m: got.append(m)])
-    c.qos(prefetch_count=3, apply_global=True)
-    c.consume()
-    assert drain(kconn, lambda: len(got) >= 3)
-    quiet(kconn)
-    assert len(got) == 3
-    for m in got:
-        m.ack()
-    assert drain(kconn, lambda: len(got) >= 6)
-    quiet(kconn)
-    assert len(got) == 6
-    c.cancel()
-    for q in qs:
-        q(ch).delete()
-
-
-def test_consumer_priority(kconn, uniq):
-    """RabbitMQ consumer priorities (consumer_arguments x-priority): while
-    the high-priority consumer has credit it gets every message."""
-    ch = kconn.channel()
-    q = Queue(uniq, exclusive=True)
-    q(ch).declare()
-    low, high = [], []
-    c_low = Consumer(kconn.channel(), [q],
-                     callbacks=[lambda b, m: low.append(b)], no_ack=True)
-    c_high = Consumer(kconn.channel(),
-                      [Queue(uniq, exclusive=True,
-                             consumer_arguments={"x-priority": 10})],
-                      callbacks=[lambda b, m: high.append(b)], no_ack=True)
-    c_low.consume()
-    c_high.consume()
-    p = Producer(ch)
-    for i in range(20):
-        p.publish(b"%d" % i, routing_key=uniq)
-    assert drain(kconn, lambda: len(low) + len(high) >= 20)
-    assert (len(low), len(high)) == (0, 20)
-
-
-def test_recover_requeue(kconn, uniq):
-    """Consumer.recover(requeue=True) is basic.recover: every unacked
-    delivery comes back, redelivered=True."""
-    q = shared_queue(uniq)
-    ch = kconn.channel()
-    q(ch).declare()
-    p = Producer(ch)
-    for i in range(3):
-        p.publish(b"%d" % i, routing_key=uniq)
-    got = []
-    c = Consumer(kconn.channel(), [q], callbacks=[lambda b, m: got.append(m)])
-    c.consume()
-    assert drain(kconn, lambda: len(got) >= 3)
-    c.recover(requeue=True)
-    assert drain(kconn, lambda: len(got) >= 6)
-    again = got[3:]
-    assert sorted(m.body for m in again) == [b"0", b"1", b"2"]
-    assert all(m.delivery_info["redelivered"] for m in again)
-    for m in again:
-        m.ack()
-    c.cancel()
-    q(ch).delete()
-
-
-def test_dead_letter_x_death(kconn, uniq):
-    """RabbitMQ dead-lettering (x-dead-letter-exchange / -routing-key): a
-    rejected message lands in the DLQ with an x-death header py-amqp
-    decodes to RabbitMQ's shape and types (count, reason, queue, time,
-    exchange, routing-keys)."""
-    ch = kconn.channel()
-    dlq = Queue(uniq + "-dlq", exclusive=True)
-    dlq(ch).declare()
-    work = Queue(uniq, exclusive=True, queue_arguments={
-        "x-dead-letter-exchange": "",
-        "x-dead-letter-routing-key": uniq + "-dlq"})
-    work(ch).declare()
-    Producer(ch).publish({"job": 1}, routing_key=uniq, serializer="json",
-                         headers={"mine": "kept"})
-    m = None
-    deadline = time.monotonic() + WAIT
-    while m is None and time.monotonic() < deadline:
-        m = work(ch).get()
-    m.reject(requeue=False)
-    d = None
-    deadline = time.monotonic() + WAIT
-    while d is None and time.monotonic() < deadline:
-        d = dlq(ch).get(no_ack=True)
-    assert d is not None and d.payload == {"job": 1}
-    assert d.headers["mine"] == "kept"
-    (death,) = d.headers["x-death"]
-    assert death["count"] == 1 and type(death["count"]) is int
-    assert death["reason"] == "rejected"
-    assert death["queue"] == uniq
-    assert death["exchange"] == ""
-    assert death["routing-keys"] == [uniq]
-    assert isinstance(death["time"], datetime.datetime)
-    assert abs((datetime.datetime.utcnow() - death["time"]).total_seconds()) < 60
-    assert d.headers["x-first-death-reason"] == "rejected"
-    assert d.headers["x-first-death-queue"] == uniq
-    assert d.headers["x-first-death-exchange"] == ""
-
-
-def test_direct_reply_to_rpc(kconns, uniq):
-    """RabbitMQ direct reply-to with kombu: the client consumes the
-    amq.rabbitmq.reply-to pseudo-queue (no_ack), publishes a request with
-    reply_to=amq.rabbitmq.reply-to, the server answers to the generated
-    name with the correlation_id; the reply arrives on the client."""
-    client, server = kconns(), kconns()
-    rq = Queue(uniq, exclusive=False, auto_delete=True)
-    sch = server.channel()
-    served = []
-
-    def serve(body, message):
-        Producer(sch).publish(
-            {"answer": body["n"] * 2}, serializer="json",
-            routing_key=message.properties["reply_to"],
-            correlation_id=message.properties["correlation_id"])
-        served.append(message.properties["reply_to"])
-        message.ack()
-
-    replies = []
-    reply_q = Queue("amq.rabbitmq.reply-to", no_ack=True, no_declare=True)
-    cch = client.channel()
-    with Consumer(sch, [rq], callbacks=[serve], accept=["json"]):
-        with Consumer(cch, [reply_q], no_ack=True, accept=["json"],
-                      callbacks=[lambda b, m: replies.append((b, m))]):
-            Producer(cch).publish({"n": 21}, serializer="json",
-                                  routing_key=uniq,
-                                  reply_to="amq.rabbitmq.reply-to",
-                                  correlation_id="c-1")
-            assert drain(server, lambda: served)
-            assert served[0].startswith("amq.rabbitmq.reply-to.")
-            assert drain(client, lambda: replies)
-    (body, m), = replies
-    assert body == {"answer": 42}
-    assert m.properties["correlation_id"] == "c-1"
-
-
 def test_simple_queue_put_get(kconn, uniq):
     """kombu SimpleQueue: put with the json serializer, qsize, get_nowait
     (basic.get), clear (queue.purge), get (a consumer) and Empty raised
@@ -597,39 +271,6 @@ def test_simple_buffer_no_ack(kconn, uniq):
         assert sb.qsize() == 0
     finally:
         sb.close()
-
-
-def test_queue_arguments_and_purge(kconn, uniq):
-    """Queue(message_ttl=, max_length=, expires=) map to x-message-ttl,
-    x-max-length, x-expires; a redeclare with the same arguments is OK;
-    queue.purge returns the count."""
-    q = Queue(uniq, max_length=3, message_ttl=60, expires=30, auto_delete=True)
-    ch = kconn.channel()
-    bq = q(ch)
-    bq.declare()
-    bq.declare()  # same arguments: declare-ok
-    p = Producer(ch)
-    for i in range(5):
-        p.publish(b"%d" % i, routing_key=uniq)
-    assert wait_ready(kconn, uniq, 3) == 3  # x-max-length drops the head
-    assert bq.get(no_ack=True).body == b"2"
-    assert bq.purge() == 2
-    bq.delete()
-
-
-def test_mandatory_unroutable_returned(kconn, uniq):
-    """publish(mandatory=True) to no queue: basic.return 312 NO_ROUTE to
-    kombu's on_return callback."""
-    returned = []
-    ch = kconn.channel()
-
-    def on_return(exc, exchange, routing_key, message):
-        returned.append((exc.reply_code, routing_key, message.body))
-
-    p = Producer(ch, on_return=on_return)
-    p.publish(b"lost", routing_key=uniq + "-nowhere", mandatory=True)
-    assert drain(kconn, lambda: returned)
-    assert returned == [(312, uniq + "-nowhere", b"lost")]
 
 
 @pytest.mark.timeout(60)

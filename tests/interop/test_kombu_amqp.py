@@ -20,64 +20,7 @@ import pytest
 from kombu import Connection, Producer, Queue
 
 from broker import SLOW  # tests/proto/broker.py: > 1 under valgrind
-
-WAIT = 5.0 * SLOW
-
-
-@pytest.fixture
-def aconns(broker):
-    """Factory: aconns(**kw) -> connected amqp.Connection, closed at the end."""
-    opened = []
-
-    def make(address=None, **kw):
-        host, port = address or broker
-        kw.setdefault("connect_timeout", WAIT)
-        kw.setdefault("read_timeout", 2 * WAIT)
-        kw.setdefault("write_timeout", 2 * WAIT)
-        c = amqp.Connection("%s:%d" % (host, port), **kw)
-        c.connect()
-        opened.append(c)
-        return c
-
-    yield make
-    for c in opened:
-        try:
-            c.close()
-        except Exception:
-            pass
-
-
-@pytest.fixture
-def aconn(aconns):
-    return aconns()
-
-
-def wait_ready(conn, name, n, timeout=WAIT):
-    """Poll passive declares until queue `name` holds n ready messages
-    (RabbitMQ routes asynchronously)."""
-    ch = conn.channel()
-    deadline = time.monotonic() + timeout
-    try:
-        while True:
-            got = ch.queue_declare(name, passive=True).message_count
-            if got == n or time.monotonic() > deadline:
-                return got
-            time.sleep(0.02)
-    finally:
-        ch.close()
-
-
-def drain_until(conn, want, timeout=WAIT):
-    deadline = time.monotonic() + timeout
-    while not want():
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return False
-        try:
-            conn.drain_events(timeout=min(left, 0.5))
-        except socket.timeout:
-            pass
-    return True
+from kombu_helpers import WAIT, drain, url, wait_ready
 
 
 def test_confirm_publish_every_message_acked(aconns, uniq):
@@ -123,9 +66,7 @@ def test_reject_publish_overflow_is_nacked(aconns, uniq):
 def test_kombu_confirm_publish_nack_raises(broker, uniq):
     """The same through kombu: transport_options confirm_publish=True makes
     Producer.publish raise MessageNacked for a rejected publish."""
-    host, port = broker
-    conn = Connection("amqp://guest:guest@%s:%d//" % (host, port),
-                      connect_timeout=WAIT,
+    conn = Connection(url(broker), connect_timeout=WAIT,
                       transport_options={"confirm_publish": True})
     try:
         q = Queue(uniq, exclusive=True,
@@ -209,7 +150,7 @@ def test_header_table_every_type_round_trips(aconn, uniq):
     assert m.headers == HEADERS
     got = []
     ch.basic_consume(uniq, no_ack=True, callback=got.append)
-    assert drain_until(aconn, lambda: got)
+    assert drain(aconn, lambda: got)
     assert got[0].headers == HEADERS
     for k, v in HEADERS.items():  # types too, not just equal values
         assert type(got[0].headers[k]) is type(v), k
@@ -335,13 +276,25 @@ def test_exclusive_queue_of_other_connection_is_405(aconns, uniq):
                   lambda ch: ch.basic_consume(uniq))
 
 
-def test_delete_if_unused_is_406(aconn, uniq):
-    """queue.delete if-unused with a consumer: 406 PRECONDITION_FAILED."""
+def test_delete_if_unused_and_if_empty_are_406(aconn, uniq):
+    """queue.delete if-unused with a consumer, if-empty with a message: 406
+    PRECONDITION_FAILED with RabbitMQ's texts; without the flags the queue
+    goes and delete-ok counts its messages."""
     ch = aconn.channel()
-    ch.queue_declare(uniq, exclusive=True)
-    ch.basic_consume(uniq, callback=lambda m: None)
-    channel_error(aconn, ax.PreconditionFailed, 406,
-                  lambda c: c.queue_delete(uniq, if_unused=True))
+    ch.queue_declare(uniq, exclusive=True, auto_delete=False)
+    ch.basic_consume(uniq, consumer_tag="c1", callback=lambda m: None)
+    e = channel_error(aconn, ax.PreconditionFailed, 406,
+                      lambda c: c.queue_delete(uniq, if_unused=True))
+    assert e.reply_text == ("PRECONDITION_FAILED - queue '%s' in vhost '/' "
+                            "in use" % uniq)
+    ch.basic_cancel("c1")
+    ch.basic_publish(amqp.Message(b"x"), "", uniq)
+    assert wait_ready(aconn, uniq, 1) == 1
+    e = channel_error(aconn, ax.PreconditionFailed, 406,
+                      lambda c: c.queue_delete(uniq, if_empty=True))
+    assert e.reply_text == ("PRECONDITION_FAILED - queue '%s' in vhost '/' "
+                            "not empty" % uniq)
+    assert ch.queue_delete(uniq) == 1
 
 
 def test_qos_prefetch_size_is_540_connection_error(aconns):
@@ -425,7 +378,7 @@ def test_consumer_cancel_notify_on_queue_delete(aconns, uniq):
     ch.basic_consume(uniq + "-2", consumer_tag="tag2", callback=lambda m: None)
     other = aconns().channel()
     other.queue_delete(uniq)
-    assert drain_until(c, lambda: cancelled)
+    assert drain(c, lambda: cancelled)
     assert cancelled == [tag]
     assert ch.is_open
     other.queue_delete(uniq + "-2")
@@ -445,7 +398,7 @@ def test_consumer_tag_and_cancel_ok(aconn, uniq):
                            callback=got.append)
     assert tag == "my-tag"
     ch.basic_publish(amqp.Message(b"1"), "", uniq)
-    assert drain_until(aconn, lambda: got)
+    assert drain(aconn, lambda: got)
     assert got[0].delivery_info["consumer_tag"] == "my-tag"
     ch.basic_cancel("my-tag")
     ch.basic_publish(amqp.Message(b"2"), "", uniq)
@@ -481,5 +434,5 @@ def test_connection_blocked_and_unblocked(broker_factory, aconns, uniq):
     assert 0 < published < 64
     admin = aconns(srv.address).channel()
     assert admin.queue_purge(uniq) >= published
-    assert drain_until(pub, lambda: len(events) >= 2, timeout=WAIT)
+    assert drain(pub, lambda: len(events) >= 2, timeout=WAIT)
     assert events[1] == ("unblocked",)
