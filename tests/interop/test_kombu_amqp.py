@@ -364,6 +364,51 @@ def test_silent_client_is_dropped_after_missed_heartbeats(aconns):
     assert time.monotonic() - t0 < 10 * SLOW
 
 
+@pytest.mark.warren_only
+@pytest.mark.timeout(30)
+def test_heartbeat_zero_from_client_disables_it(broker_factory, aconns):
+    """AMQP 0-9-1 connection.tune-ok: heartbeat 0 means none. A private
+    broker proposing 1 s: py-amqp's default (heartbeat=0) answers 0 and an
+    idle connection outlives several intervals; a client asking for 5 gets
+    the lower value, 1. (warren_only: needs its own broker.)"""
+    srv = broker_factory("--set", "heartbeat=1")
+    c = aconns(srv.address)
+    assert (c.server_heartbeat, c.heartbeat) == (1, 0)
+    end = time.monotonic() + 4
+    while time.monotonic() < end:
+        try:
+            c.drain_events(timeout=0.5)
+        except socket.timeout:
+            pass
+    assert c.channel().queue_declare("", exclusive=True).queue
+    assert aconns(srv.address, heartbeat=5).heartbeat == 1
+
+
+@pytest.mark.warren_only
+def test_broker_shutdown_is_connection_forced(broker_factory):
+    """A broker stopping (SIGTERM) closes every connection with
+    connection.close 320 CONNECTION_FORCED, as RabbitMQ does on shutdown:
+    a kombu consumer's drain_events raises py-amqp ConnectionForced, which
+    kombu lists among its recoverable connection errors.
+    (warren_only: needs its own broker.)"""
+    srv = broker_factory()
+    c = Connection(url(srv.address), connect_timeout=WAIT, heartbeat=0)
+    try:
+        c.ensure_connection(max_retries=1, timeout=WAIT)
+        ch = c.channel()
+        ch.queue_declare("", exclusive=True)
+        assert srv.terminate() == 0
+        with pytest.raises(ax.ConnectionForced) as ei:
+            c.drain_events(timeout=WAIT)
+        assert ei.value.reply_code == 320
+        assert isinstance(ei.value, c.recoverable_connection_errors)
+    finally:
+        try:
+            c.release()
+        except Exception:
+            pass
+
+
 def test_consumer_cancel_notify_on_queue_delete(aconns, uniq):
     """RabbitMQ consumer_cancel_notify: deleting a consumed queue sends
     basic.cancel to the consumer; py-amqp calls on_cancel with the tag, and
@@ -427,7 +472,8 @@ def test_connection_blocked_and_unblocked(broker_factory, aconns, uniq):
         # the publish that crosses the watermark is confirmed, the next one
         # is not read: its confirm times out after blocked has arrived
         for _ in range(64):
-            ch.basic_publish(amqp.Message(body), "", uniq, confirm_timeout=1.0)
+            ch.basic_publish(amqp.Message(body), "", uniq,
+                             confirm_timeout=1.0 * SLOW)
             published += 1
     assert events and events[0][0] == "blocked", events
     assert "memory" in events[0][1] or events[0][1]
