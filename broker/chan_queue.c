@@ -48,9 +48,12 @@ static void
 declare(struct wr_chan *ch, const struct wr_queue_declare *a)
 {
     struct wr_vhost *vh = ch->conn->vh;
+    /* RabbitMQ (rabbit_channel): an exclusive queue dies with its
+     * connection, so it is never durable whatever the flag says; a
+     * redeclare with the other durable flag is then not a 406. */
     struct wr_queue_decl d = {
         .name = a->queue,
-        .durable = a->durable,
+        .durable = a->durable && !a->exclusive,
         .exclusive = a->exclusive,
         .auto_delete = a->auto_delete,
         .args = a->arguments,

@@ -386,7 +386,7 @@ wr_vhost_remove_queue(struct wr_vhost *vh, struct wr_bytes name,
                     "queue '%s' in vhost '%s' in use", q->name, vh->name);
     if (if_empty && q->ready > 0)
         return fail(err, WR_REPLY_PRECONDITION_FAILED,
-                    "queue '%s' in vhost '%s' is not empty", q->name, vh->name);
+                    "queue '%s' in vhost '%s' not empty", q->name, vh->name);
     *count = wr_vhost_delete_queue(vh, q);
     return WR_OK;
 }
