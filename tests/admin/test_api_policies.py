@@ -8,6 +8,7 @@ the definitions file across a restart.
 Each test works in a vhost of its own, deleted at the end (its policies
 go with it)."""
 
+import json
 import os
 import sys
 
@@ -261,7 +262,6 @@ def test_definitions_import_refuses_bad_policy(api, vhost):
 def test_import_rabbitmq_file_policies(fresh):
     """RabbitMQ's export carries its policies: they are no longer
     dropped."""
-    import json
     here = os.path.dirname(__file__)
     with open(os.path.join(here, "data",
                            "rabbitmq-3.10-definitions.json")) as f:
@@ -295,3 +295,92 @@ def test_policies_survive_restart(fresh, tmp_path):
     srv.terminate()
     srv, api = fresh("definitions.file = %s" % defs)
     assert api.get("policies/%2F/p").status == 404
+
+
+# ---- warrenctl ----------------------------------------------------------------
+
+from test_warrenctl import ctl  # noqa: E402,F401  (the fixture)
+
+CTL_COMMANDS = ("set_policy", "clear_policy", "list_policies",
+                "set_operator_policy", "clear_operator_policy",
+                "list_operator_policies")
+
+
+@pytest.mark.warren_only
+def test_warrenctl_help(ctl):
+    listing = ctl("--help", url=False).stdout.decode()
+    for cmd in CTL_COMMANDS:
+        assert "    %s " % cmd in listing, cmd
+        page = ctl("help", cmd, url=False).stdout.decode()
+        assert page.startswith("NAME\n    warrenctl " + cmd), cmd
+        for section in ("SYNOPSIS", "DESCRIPTION", "EXIT STATUS", "EXAMPLES"):
+            assert section in page, (cmd, section)
+        assert ctl(cmd, "--help", url=False).stdout.decode() == page
+
+
+@pytest.mark.warren_only
+def test_warrenctl_policies(api, ctl, vhost):
+    p = ctl("set_policy", "-p", vhost, "--priority", "7", "--apply-to",
+            "queues", "DLX", "^orders", '{"dead-letter-exchange":"dlx"}')
+    assert p.stdout.decode() == "policy 'DLX' in vhost '%s' set\n" % vhost
+    assert api.ok("GET", pol(vhost, "DLX")) == {
+        "vhost": vhost, "name": "DLX", "pattern": "^orders",
+        "apply-to": "queues", "priority": 7,
+        "definition": {"dead-letter-exchange": "dlx"}}
+    # rabbitmqctl's order with the options after the arguments; defaults
+    ctl("set_policy", "-p", vhost, "ttl", ".*", '{"message-ttl": 5}',
+        "--apply-to", "all")
+    assert api.ok("GET", pol(vhost, "ttl"))["priority"] == 0
+    p = ctl("-f", "tsv", "list_policies", "-p", vhost)
+    lines = p.stdout.decode().splitlines()
+    assert lines == [
+        '%s\tDLX\t^orders\tqueues\t{"dead-letter-exchange":"dlx"}\t7' % vhost,
+        '%s\tttl\t.*\tall\t{"message-ttl":5}\t0' % vhost]
+    p = ctl("-f", "json", "list_policies", "-p", vhost)
+    assert [x["name"] for x in json.loads(p.stdout)] == ["DLX", "ttl"]
+    p = ctl("clear_policy", "-p", vhost, "ttl")
+    assert p.stdout.decode() == "policy 'ttl' in vhost '%s' cleared\n" % vhost
+    assert api.get(pol(vhost, "ttl")).status == 404
+    # errors: one line each
+    p = ctl("set_policy", "-p", vhost, "bad", ".*", "{nope", expect=2)
+    err = p.stderr.decode()
+    assert err.startswith("warrenctl: set_policy: DEFINITION is not JSON: ")
+    assert err.count("\n") == 1
+    ctl("set_policy", "-p", vhost, "bad", ".*", "[1]", expect=2)
+    ctl("set_policy", "-p", vhost, "bad", ".*", expect=2)
+    ctl("set_policy", "--priority", "x", "bad", ".*", '{"expires":1}',
+        expect=2)
+    ctl("list_policies", "--priority", "1", expect=2)
+    p = ctl("set_policy", "-p", vhost, "bad", ".*", '{"message-ttl":"a"}',
+            expect=1)
+    assert p.stderr.decode() == (
+        'warrenctl: Validation failed: <<"a">> is not a valid message TTL\n')
+    p = ctl("set_policy", "-p", vhost, "bad", ".*", '{"nope":1}', expect=1)
+    assert "are not recognised policy settings" in p.stderr.decode()
+    p = ctl("clear_policy", "-p", vhost, "nosuch", expect=5)
+    assert p.stderr.decode() == \
+        "warrenctl: not found: policy 'nosuch' in vhost '%s'\n" % vhost
+    ctl("list_policies", "-p", "no-such-vhost-x", expect=5)
+    ctl("set_policy", "-p", "no-such-vhost-x", "p", ".*", '{"expires":1}',
+        expect=5)
+
+
+@pytest.mark.warren_only
+def test_warrenctl_operator_policies(api, ctl, vhost):
+    p = ctl("set_operator_policy", "-p", vhost, "--apply-to", "queues",
+            "cap", ".*", '{"max-length": 100}')
+    assert p.stdout.decode() == \
+        "operator policy 'cap' in vhost '%s' set\n" % vhost
+    assert api.ok("GET", pol(vhost, "cap", "operator-policies"))[
+        "definition"] == {"max-length": 100}
+    p = ctl("-f", "tsv", "list_operator_policies", "-p", vhost)
+    assert p.stdout.decode().splitlines()[0] == \
+        '%s\tcap\t.*\tqueues\t{"max-length":100}\t0' % vhost
+    assert ctl("-f", "tsv", "list_policies", "-p",
+               vhost).stdout.decode() == ""
+    p = ctl("set_operator_policy", "-p", vhost, "x", ".*",
+            '{"dead-letter-exchange": "d"}', expect=1)
+    assert "are not recognised policy settings" in p.stderr.decode()
+    ctl("clear_operator_policy", "-p", vhost, "cap")
+    assert api.ok("GET", "operator-policies/" + q(vhost)) == []
+    ctl("clear_operator_policy", "-p", vhost, "cap", expect=5)
