@@ -555,8 +555,8 @@ int wr_server_delete_user(struct wr_server *s, const char *name);
 /* Closes every connection of user name (password or tags changed). */
 void wr_server_close_user_conns(struct wr_server *s, const char *name,
                                 const char *why);
-/* Writes the definitions file (users, vhosts, permissions) if one is
- * configured. Returns WR_OK or WR_ERR_IO (logged). */
+/* Writes the definitions file (users, vhosts, permissions, limits,
+ * policies) if one is configured. Returns WR_OK or WR_ERR_IO (logged). */
 int wr_server_save_definitions(struct wr_server *s);
 
 /* Memory flow control: re-evaluates the watermark; sets or clears the
