@@ -296,3 +296,43 @@ def test_max_length_policy_reject_publish(connections, uniq, policy):
     with pytest.raises(pika.exceptions.NackError):
         ch.basic_publish("", uniq, b"2")
     assert wait_count(ch, uniq, 1) == 1
+
+
+def test_dead_letter_routing_key_policy(ch, uniq, policy):
+    dlx, dlq = uniq + "-dlx", uniq + "-dlq"
+    ch.exchange_declare(dlx, "direct", auto_delete=True)
+    ch.queue_declare(dlq, exclusive=True)
+    ch.queue_bind(dlq, dlx, "dead")
+    ch.queue_declare(uniq, exclusive=True)
+    policy.put(uniq + "-p", exact(uniq), {"dead-letter-exchange": dlx,
+                                          "dead-letter-routing-key": "dead"})
+    ch.basic_publish("", uniq, b"r")
+    m, _, _ = get_within_ack(ch, uniq)
+    ch.basic_reject(m.delivery_tag, requeue=False)
+    assert get_within(ch, dlq)[2] == b"r"
+
+
+def test_operator_policy_message_ttl(ch, uniq, policy):
+    """The smaller message-ttl wins: operator policy against policy."""
+    ch.queue_declare(uniq, exclusive=True)
+    policy.put(uniq + "-p", exact(uniq), {"message-ttl": 600000})
+    policy.put(uniq + "-o", exact(uniq), {"message-ttl": 50}, op=True)
+    ch.basic_publish("", uniq, b"gone soon")
+    assert wait_count(ch, uniq, 0) == 0
+
+
+@pytest.mark.warren_only
+def test_delivery_limit_policy(ch, uniq, policy):
+    """delivery-limit from a policy (warren's classic queues have it;
+    RabbitMQ 3.10 only on quorum queues)."""
+    dlx, dlq = dlx_pair(ch, uniq)
+    ch.queue_declare(uniq, exclusive=True)
+    policy.put(uniq + "-p", exact(uniq), {"delivery-limit": 1,
+                                          "dead-letter-exchange": dlx})
+    ch.basic_publish("", uniq, b"d")
+    for _ in range(2):
+        m, _, _ = get_within_ack(ch, uniq)
+        ch.basic_nack(m.delivery_tag, requeue=True)
+    _, props, body = get_within(ch, dlq)
+    assert body == b"d"
+    assert props.headers["x-death"][0]["reason"] == "delivery_limit"
