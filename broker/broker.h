@@ -8,6 +8,7 @@
 #include "../exchanges/exchanges.h"
 #include "config.h"
 #include "log.h"
+#include "policy.h"
 #include "users.h"
 
 #include <event2/event.h>
@@ -112,6 +113,9 @@ struct wr_vhost {
     /* direct reply-to (reply_to.c): "amq.rabbitmq.reply-to.<token>" ->
      * the struct wr_chan with that reply consumer */
     struct wr_hmap replies;
+    /* policies and operator policies (policy.c), sorted by name */
+    struct wr_policy_list policies;
+    struct wr_policy_list op_policies;
 };
 
 /* Per-queue broker state, in wr_queue.broker. */
@@ -157,6 +161,25 @@ void wr_vhost_exchange_maybe_autodelete(struct wr_vhost *vh,
 int wr_vhost_route(struct wr_vhost *vh, struct wr_exchange *x,
                    const struct wr_route_req *req, struct wr_route_set *out);
 
+/* ---- policies (policy.c) ----------------------------------------------- */
+
+/* Applies vh's policies to a queue just created (before its timers
+ * start). */
+void wr_vhost_policy_new_queue(struct wr_vhost *vh, struct wr_queue *q);
+/* Applies vh's policies to exchange x (its policy alternate-exchange). */
+void wr_vhost_policy_exchange(struct wr_vhost *vh, struct wr_exchange *x);
+/* Re-resolves every queue and exchange of vh after a policy changed: new
+ * effective settings at once (a smaller max-length trims backlogs, a new
+ * expires re-arms the queue's expiry from now, dead-lettered messages are
+ * routed before this returns). */
+void wr_vhost_policies_changed(struct wr_vhost *vh);
+/* Adds or replaces (same name) policy p (op: an operator policy; takes
+ * ownership) and re-resolves vh. Returns true when it is new. */
+bool wr_vhost_set_policy(struct wr_vhost *vh, bool op, struct wr_policy *p);
+/* Removes the policy named name and re-resolves vh; false when there is
+ * none. */
+bool wr_vhost_clear_policy(struct wr_vhost *vh, bool op, const char *name);
+
 /* ---- routing messages (route.c) ---------------------------------------- */
 
 /* Routes m from exchange x into *out: its routing key plus the CC header's
@@ -200,6 +223,9 @@ void wr_vhost_dead_letters_cleanup(struct wr_vhost *vh);
 int64_t wr_now_ms(void);
 /* Starts a new queue's timers (x-expires). */
 void wr_bqueue_timers_init(struct wr_bqueue *bq);
+/* q's effective x-expires changed (a policy): the unused timer restarts
+ * from now with the new interval, or stops when there is none. */
+void wr_bqueue_expires_changed(struct wr_bqueue *bq);
 /* Stops and frees them (queue deletion). */
 void wr_bqueue_timers_free(struct wr_bqueue *bq);
 /* Arms q's expiry timer for deadline at if it is earlier than the one set
@@ -529,8 +555,8 @@ int wr_server_delete_user(struct wr_server *s, const char *name);
 /* Closes every connection of user name (password or tags changed). */
 void wr_server_close_user_conns(struct wr_server *s, const char *name,
                                 const char *why);
-/* Writes the definitions file (users, vhosts, permissions) if one is
- * configured. Returns WR_OK or WR_ERR_IO (logged). */
+/* Writes the definitions file (users, vhosts, permissions, limits,
+ * policies) if one is configured. Returns WR_OK or WR_ERR_IO (logged). */
 int wr_server_save_definitions(struct wr_server *s);
 
 /* Memory flow control: re-evaluates the watermark; sets or clears the

@@ -94,7 +94,7 @@ death_headers(struct wr_tb *b, struct wr_queue *q, struct wr_msg *m,
     /* Keep everything else. x-first-death-* are written with the first
      * x-death only; a dead-letter routing key replaces the CC keys. */
     skip[ns++] = "x-death";
-    if (q->args.has_dlrk)
+    if (q->eff.has_dlrk)
         skip[ns++] = "CC";
     if (!has_xd) {
         skip[ns++] = "x-first-death-reason";
@@ -168,11 +168,11 @@ dead_message(struct wr_queue *q, struct wr_msg *m, enum wr_dead_reason why)
     cap = (size_t)m->props_len + b.len + 16;
     pbuf = wr_malloc(cap);
     if (wr_props_encode(&p, pbuf, cap, &plen) == WR_OK) {
-        sp.exchange = q->args.dlx;
-        sp.rkey = q->args.has_dlrk ? q->args.dlrk : wr_msg_rkey(m);
+        sp.exchange = q->eff.dlx;
+        sp.rkey = q->eff.has_dlrk ? q->eff.dlrk : wr_msg_rkey(m);
         sp.props = pbuf;
         sp.props_len = (uint32_t)plen;
-        if (!q->args.has_dlrk)
+        if (!q->eff.has_dlrk)
             sp.bcc = (struct wr_bytes){wr_msg_bcc(m).ptr, m->bcc_len};
         /* The body is shared, not copied: dead-lettering a million large
          * messages costs their headers only. */
@@ -195,7 +195,7 @@ hook_dead(struct wr_queue *q, struct wr_msg *m, enum wr_dead_reason why)
     struct wr_dead_letter *dl;
     struct wr_msg *n;
 
-    if (bq == NULL || q->deleted || !q->args.has_dlx) {
+    if (bq == NULL || q->deleted || !q->eff.has_dlx) {
         wr_msg_unref(&m);
         return;
     }

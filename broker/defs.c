@@ -35,10 +35,8 @@ wr_vhost_limit(struct wr_vhost *vh, int i)
     return i == 0 ? &vh->max_connections : &vh->max_queues;
 }
 
-/* A JSON value as Erlang prints the term RabbitMQ decodes it to (enough
- * for its validation messages). */
-static void
-erl_term(const json_t *v, char *out, size_t cap)
+void
+wr_defs_erl_term(const json_t *v, char *out, size_t cap)
 {
     char *j;
 
@@ -82,7 +80,7 @@ check_limit(const char *const *names, int n, const char *where, bool param,
     const char *post = param ? "\n" : "";
     char term[128];
 
-    erl_term(value, term, sizeof(term));
+    wr_defs_erl_term(value, term, sizeof(term));
     for (int i = 0; i < n; i++) {
         if (strcmp(name, names[i]) != 0)
             continue;
@@ -508,6 +506,8 @@ load(struct wr_server *s, struct wr_users *users, const char *path, char *err,
         return -1;
     }
     rc = apply(root, path, users, s, false, NULL, err, errlen);
+    if (rc == 0)
+        rc = wr_defs_policies(s, NULL, root, s != NULL, err, errlen);
     json_decref(root);
     return rc;
 }
@@ -614,7 +614,7 @@ wr_defs_export(struct wr_server *s, json_t *root)
     struct wr_vhost **vhs = wr_malloc((s->vhosts.count + 1) * sizeof(*vhs));
     json_t *users = json_array(), *vhosts = json_array();
     json_t *perms = json_array(), *tperms = json_array();
-    json_t *params = json_array();
+    json_t *params = json_array(), *policies = json_array();
     void *v;
 
     while (wr_hmap_next(&s->vhosts, &it, NULL, NULL, &v))
@@ -642,14 +642,121 @@ wr_defs_export(struct wr_server *s, json_t *root)
                 params, json_pack("{s:o, s:s, s:s, s:s}", "value", lim, "vhost",
                                   vhs[i]->name, "component", "vhost-limits",
                                   "name", "limits"));
+        wr_defs_export_policies(vhs[i], true, policies, params);
     }
     json_object_set_new(root, "users", users);
     json_object_set_new(root, "vhosts", vhosts);
     json_object_set_new(root, "permissions", perms);
     json_object_set_new(root, "topic_permissions", tperms);
     json_object_set_new(root, "parameters", params);
+    json_object_set_new(root, "policies", policies);
     wr_free(names);
     wr_free(vhs);
+}
+
+/* ---- policies ------------------------------------------------------------ */
+
+void
+wr_defs_export_policies(struct wr_vhost *vh, bool with_vhost, json_t *policies,
+                        json_t *params)
+{
+    const char *name = with_vhost ? vh->name : NULL;
+
+    for (size_t i = 0; i < vh->policies.n; i++)
+        json_array_append_new(policies,
+                              wr_policy_json(name, vh->policies.v[i]));
+    /* RabbitMQ keeps operator policies as runtime parameters of component
+     * "operator_policy". */
+    for (size_t i = 0; i < vh->op_policies.n; i++) {
+        const struct wr_policy *p = vh->op_policies.v[i];
+        json_t *val = wr_policy_json(NULL, p), *o = json_object();
+        json_object_del(val, "name");
+        json_object_set_new(o, "value", val);
+        if (name)
+            json_object_set_new(o, "vhost", json_string(name));
+        json_object_set_new(o, "component", json_string("operator_policy"));
+        json_object_set_new(o, "name", json_string(p->name));
+        json_array_append_new(params, o);
+    }
+}
+
+/* true when root's "vhosts" declares name. */
+static bool
+declares_vhost(const json_t *root, const char *name)
+{
+    size_t i;
+    json_t *item;
+
+    json_array_foreach(section(root, "vhosts"), i, item)
+    {
+        const char *n = get_str(item, "name");
+        if (n && strcmp(n, name) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* One policy item: parsed (and set into its vhost when apply). */
+static int
+one_policy(struct wr_server *s, struct wr_vhost *only, const json_t *root,
+           const json_t *item, const json_t *spec, const char *what, size_t i,
+           bool op, bool apply, char *err, size_t errlen)
+{
+    const char *name = get_str(item, "name");
+    const char *vname = only ? NULL : get_str(item, "vhost");
+    struct wr_vhost *vh = only;
+    struct wr_policy *p;
+    char msg[400];
+
+    if (name == NULL || name[0] == '\0' || strlen(name) > 255)
+        return bad(err, errlen, "definitions", what, i, "missing or bad name");
+    if (only == NULL && vname == NULL)
+        return bad(err, errlen, "definitions", what, i, "missing vhost");
+    if (vh == NULL && s)
+        vh = wr_hmap_get(&s->vhosts, vname, strlen(vname));
+    if (vh == NULL && (apply || !declares_vhost(root, vname))) {
+        snprintf(msg, sizeof(msg), "no vhost '%.200s'", vname);
+        return bad(err, errlen, "definitions", what, i, msg);
+    }
+    if (wr_policy_parse(name, spec, op, &p, msg, sizeof(msg)) != WR_OK)
+        return bad(err, errlen, "definitions", what, i, msg);
+    if (apply)
+        wr_vhost_set_policy(vh, op, p);
+    else
+        wr_policy_free(p);
+    return 0;
+}
+
+int
+wr_defs_policies(struct wr_server *s, struct wr_vhost *only, const json_t *root,
+                 bool apply, char *err, size_t errlen)
+{
+    size_t i;
+    json_t *item;
+
+    json_array_foreach(section(root, "policies"), i, item)
+    {
+        if (!json_is_object(item))
+            return bad(err, errlen, "definitions", "policies", i,
+                       "not an object");
+        if (one_policy(s, only, root, item, item, "policies", i, false, apply,
+                       err, errlen))
+            return -1;
+    }
+    json_array_foreach(section(root, "parameters"), i, item)
+    {
+        const char *comp = get_str(item, "component");
+        json_t *val = json_object_get(item, "value");
+        if (comp == NULL || strcmp(comp, "operator_policy") != 0)
+            continue;
+        if (!json_is_object(val))
+            return bad(err, errlen, "definitions", "parameters", i,
+                       "operator_policy needs a value object");
+        if (one_policy(s, only, root, item, val, "parameters", i, true, apply,
+                       err, errlen))
+            return -1;
+    }
+    return 0;
 }
 
 /* The file's contents, in RabbitMQ's definitions format. */
@@ -675,9 +782,14 @@ wr_defs_import(struct wr_server *s, const json_t *root, char *err,
     rc = apply(root, "definitions", &scratch, NULL, true, &s->users, err,
                errlen);
     wr_users_cleanup(&scratch);
+    if (rc == 0)
+        rc = wr_defs_policies(s, NULL, root, false, err, errlen);
     if (rc != 0)
         return rc;
-    return apply(root, "definitions", &s->users, s, true, NULL, err, errlen);
+    rc = apply(root, "definitions", &s->users, s, true, NULL, err, errlen);
+    if (rc == 0)
+        rc = wr_defs_policies(s, NULL, root, true, err, errlen);
+    return rc;
 }
 
 int

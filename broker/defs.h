@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* The definitions file: users, vhosts, permissions, topic permissions and
- * vhost limits in RabbitMQ's definitions JSON, loaded at start and
- * rewritten on every change. */
+/* The definitions file: users, vhosts, permissions, topic permissions,
+ * vhost limits, policies and operator policies in RabbitMQ's definitions
+ * JSON, loaded at start and rewritten on every change. */
 #ifndef WR_DEFS_H
 #define WR_DEFS_H
 
@@ -45,6 +45,9 @@ json_t *wr_defs_topic_perm_json(const struct wr_user *u,
 /* RabbitMQ's tags: a list ["a", "b"] (3.9+) or a string "a,b" (older) into
  * "a,b". Returns 0, or -1 when t is neither or too long. */
 int wr_defs_tags(const json_t *t, char *out, size_t cap);
+/* A JSON value as Erlang prints the term RabbitMQ decodes it to (enough
+ * for its validation messages): 5, 1.5, <<"abc">>, true. */
+void wr_defs_erl_term(const json_t *v, char *out, size_t cap);
 /* ---- vhost limits (RabbitMQ's "vhost-limits" parameter) ---- */
 
 struct wr_vhost;
@@ -77,8 +80,26 @@ int wr_defs_user_limit(const char *name, const json_t *value, int *which,
 /* The limits u has set, as an object ({} when none). New reference. */
 json_t *wr_defs_user_limits_json(const struct wr_user *u);
 
-/* Sets users, vhosts, permissions, topic_permissions and parameters
- * (vhost-limits) of s on root, sorted by name. */
+/* ---- policies ---- */
+
+/* Appends vh's policies to policies (RabbitMQ's export items) and its
+ * operator policies to params (as RabbitMQ keeps them: runtime
+ * parameters of component "operator_policy" whose value is the policy
+ * without its name); with_vhost names the vhost in each item. */
+void wr_defs_export_policies(struct wr_vhost *vh, bool with_vhost,
+                             json_t *policies, json_t *params);
+/* The "policies" and the operator_policy "parameters" of a definitions
+ * document: checked (apply false: each parses, its vhost exists in s or
+ * is declared in root) or set into their vhosts (apply true). With only
+ * set, every item goes to that vhost (a per-vhost document). s may be
+ * NULL when checking a file alone. Returns 0 or -1 with "definitions:
+ * policies[i]: reason" in err. */
+int wr_defs_policies(struct wr_server *s, struct wr_vhost *only,
+                     const json_t *root, bool apply, char *err, size_t errlen);
+
+/* Sets users, vhosts, permissions, topic_permissions, parameters
+ * (vhost-limits, operator policies) and policies of s on root, sorted by
+ * name. */
 void wr_defs_export(struct wr_server *s, json_t *root);
 /* Imports those sections of a parsed document into a running s: checks
  * all of it first (nothing changes when it is malformed), then creates

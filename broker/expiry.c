@@ -81,13 +81,13 @@ unused_cb(evutil_socket_t fd, short what, void *arg)
     /* RabbitMQ: unused means no consumers, no basic.get, no redeclare. */
     if (q->consumer_count > 0)
         bq->last_used = now;
-    left = bq->last_used + q->args.expires - now;
+    left = bq->last_used + q->eff.expires - now;
     if (left > 0) {
         arm(bq->unused_ev, left);
         return;
     }
     wr_log(WR_LOG_INFO, "vhost '%s': queue '%s' expired (x-expires %lld ms)",
-           bq->vh->name, q->name, (long long)q->args.expires);
+           bq->vh->name, q->name, (long long)q->eff.expires);
     /* Consumers (none, by the definition of unused) would hear
      * basic.cancel, as on queue.delete. */
     wr_vhost_delete_queue(bq->vh, q);
@@ -98,7 +98,7 @@ wr_queue_touch(struct wr_queue *q)
 {
     struct wr_bqueue *bq = q->broker;
 
-    if (bq != NULL && q->args.expires > 0)
+    if (bq != NULL && q->eff.expires > 0)
         bq->last_used = wr_now_ms();
 }
 
@@ -106,10 +106,26 @@ void
 wr_bqueue_timers_init(struct wr_bqueue *bq)
 {
     bq->expiry_at = WR_NEVER;
-    if (bq->q->args.expires > 0) {
+    if (bq->q->eff.expires > 0) {
         bq->last_used = wr_now_ms();
         bq->unused_ev = evtimer_new(bq->vh->srv->base, unused_cb, bq->q);
-        arm(bq->unused_ev, bq->q->args.expires);
+        arm(bq->unused_ev, bq->q->eff.expires);
+    }
+}
+
+void
+wr_bqueue_expires_changed(struct wr_bqueue *bq)
+{
+    int64_t expires = bq->q->eff.expires;
+
+    if (expires > 0) {
+        bq->last_used = wr_now_ms();
+        if (bq->unused_ev == NULL)
+            bq->unused_ev = evtimer_new(bq->vh->srv->base, unused_cb, bq->q);
+        arm(bq->unused_ev, expires);
+    } else if (bq->unused_ev) {
+        event_free(bq->unused_ev);
+        bq->unused_ev = NULL;
     }
 }
 

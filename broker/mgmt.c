@@ -28,6 +28,7 @@ enum route_access {
     MONITOR,     /* monitoring or administrator */
     ADMIN,       /* administrator, every method */
     ADMIN_WRITE, /* GET for any management user; PUT / DELETE administrator */
+    POLICY,      /* policymaker or administrator (is_authorized_policies) */
 };
 
 struct route {
@@ -132,12 +133,14 @@ static const struct route routes[] = {
      NULL, NULL, NULL, ANY},
     {"healthchecks/node", wr_mgmt_get_healthchecks_node, NULL, NULL, NULL, ANY},
     {"cluster-name", wr_mgmt_get_cluster_name, NULL, NULL, NULL, ANY},
-    {"policies", wr_mgmt_get_policies, NULL, NULL, NULL, ANY},
-    {"policies/*", wr_mgmt_get_policies, NULL, NULL, NULL, ANY},
-    {"policies/*/*", wr_mgmt_get_policies, NULL, NULL, NULL, ANY},
-    {"operator-policies", wr_mgmt_get_policies, NULL, NULL, NULL, ANY},
-    {"operator-policies/*", wr_mgmt_get_policies, NULL, NULL, NULL, ANY},
-    {"operator-policies/*/*", wr_mgmt_get_policies, NULL, NULL, NULL, ANY},
+    {"policies", wr_mgmt_get_policies, NULL, NULL, NULL, POLICY},
+    {"policies/*", wr_mgmt_get_policies, NULL, NULL, NULL, POLICY},
+    {"policies/*/*", wr_mgmt_get_policy, wr_mgmt_put_policy, NULL,
+     wr_mgmt_delete_policy, POLICY},
+    {"operator-policies", wr_mgmt_get_policies, NULL, NULL, NULL, ADMIN},
+    {"operator-policies/*", wr_mgmt_get_policies, NULL, NULL, NULL, ADMIN},
+    {"operator-policies/*/*", wr_mgmt_get_policy, wr_mgmt_put_policy, NULL,
+     wr_mgmt_delete_policy, ADMIN},
 };
 
 static bool
@@ -876,6 +879,12 @@ dispatch(struct wr_mgmt_req *r, enum evhttp_cmd_type method)
     if ((rt->access == ADMIN || (rt->access == ADMIN_WRITE && write)) &&
         !has_tag(r, "administrator")) {
         wr_mgmt_error(r, 401, "not_authorised", "Not administrator user");
+        return;
+    }
+    if (rt->access == POLICY && !has_tag(r, "administrator") &&
+        !has_tag(r, "policymaker")) {
+        wr_mgmt_error(r, 401, "not_authorised",
+                      "User not authorised to access object");
         return;
     }
     if (rt->access == MONITOR && !is_monitor(r)) {

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Definitions export (GET /api/definitions[/{vhost}]) and import (POST), in
  * RabbitMQ's format: exchanges, queues and bindings here; users, vhosts,
- * permissions, topic permissions and vhost limits through defs.c, the
- * codec of the definitions file. Policies are exported empty. */
+ * permissions, topic permissions, vhost limits, policies and operator
+ * policies through defs.c, the codec of the definitions file. */
 #include "defs.h"
 #include "mgmt_internal.h"
 
@@ -107,18 +107,21 @@ wr_mgmt_get_definitions(struct wr_mgmt_req *r)
     json_object_set_new(o, "product_name", json_string(WR_PRODUCT));
     json_object_set_new(o, "product_version", json_string(WR_VERSION));
     if (one) {
+        json_t *policies = json_array(), *params = json_array();
         export_vhost(one, false, queues, exchanges, bindings);
-        json_object_set_new(o, "parameters", json_array());
+        wr_defs_export_policies(one, false, policies, params);
+        json_object_set_new(o, "parameters", params);
+        json_object_set_new(o, "policies", policies);
     } else {
         nv = wr_mgmt_sorted_vhosts(r->srv, &vhs);
         for (size_t i = 0; i < nv; i++)
             export_vhost(vhs[i], true, queues, exchanges, bindings);
         wr_free(vhs);
-        /* users, vhosts, permissions, topic_permissions, parameters */
+        /* users, vhosts, permissions, topic_permissions, parameters,
+         * policies */
         wr_defs_export(r->srv, o);
         json_object_set_new(o, "global_parameters", json_array());
     }
-    json_object_set_new(o, "policies", json_array());
     json_object_set_new(o, "queues", queues);
     json_object_set_new(o, "exchanges", exchanges);
     json_object_set_new(o, "bindings", bindings);
@@ -375,6 +378,12 @@ import_all(struct import *im, json_t *body)
      * whole before changing anything), then the topology. */
     if (im->apply && im->only == NULL &&
         wr_defs_import(im->r->srv, body, im->err, sizeof(im->err)) != 0)
+        return false;
+    /* A per-vhost document's policies go to that vhost; the whole
+     * broker's were checked (and are applied) by wr_defs_import. */
+    if ((im->only || !im->apply) &&
+        wr_defs_policies(im->r->srv, im->only, body, im->apply, im->err,
+                         sizeof(im->err)) != 0)
         return false;
     return (exchanges == NULL || import_exchanges(im, exchanges)) &&
            (queues == NULL || import_queues(im, queues)) &&

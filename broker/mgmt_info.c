@@ -328,17 +328,6 @@ wr_mgmt_get_cluster_name(struct wr_mgmt_req *r)
 }
 
 void
-wr_mgmt_get_policies(struct wr_mgmt_req *r)
-{
-    if (r->nseg >= 2 && wr_mgmt_vhost(r, 1) == NULL)
-        return;
-    if (r->nseg == 3) /* one policy by name: none exists */
-        wr_mgmt_not_found(r);
-    else
-        wr_mgmt_reply_list(r, json_array());
-}
-
-void
 wr_mgmt_get_nodes(struct wr_mgmt_req *r)
 {
     wr_mgmt_reply_list(r, json_pack("[o]", node_json(r->m)));

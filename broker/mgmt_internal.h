@@ -192,10 +192,6 @@ void wr_mgmt_get_vhost(struct wr_mgmt_req *r);
 void wr_mgmt_get_nodes(struct wr_mgmt_req *r);
 /* {"name": the node name}: one node is its own cluster. */
 void wr_mgmt_get_cluster_name(struct wr_mgmt_req *r);
-/* [] (404 for an unknown vhost or any one policy): warren has no
- * policies; listing them (rabbitmqadmin list policies) finds none, and
- * PUT is 405. */
-void wr_mgmt_get_policies(struct wr_mgmt_req *r);
 void wr_mgmt_get_node(struct wr_mgmt_req *r);
 void wr_mgmt_get_connections(struct wr_mgmt_req *r);
 void wr_mgmt_get_connection(struct wr_mgmt_req *r);
@@ -280,6 +276,13 @@ void wr_mgmt_get_user_limits(struct wr_mgmt_req *r);
 void wr_mgmt_get_user_limit(struct wr_mgmt_req *r);
 void wr_mgmt_put_user_limit(struct wr_mgmt_req *r);
 void wr_mgmt_delete_user_limit(struct wr_mgmt_req *r);
+
+/* mgmt_policies.c: policies and operator policies (the same handlers
+ * serve both; segment 0 tells which) */
+void wr_mgmt_get_policies(struct wr_mgmt_req *r);
+void wr_mgmt_get_policy(struct wr_mgmt_req *r);
+void wr_mgmt_put_policy(struct wr_mgmt_req *r);
+void wr_mgmt_delete_policy(struct wr_mgmt_req *r);
 
 /* mgmt_metrics.c: the Prometheus text exposition (not JSON). */
 void wr_mgmt_metrics(struct wr_mgmt *m, struct evhttp_request *req);

@@ -102,7 +102,12 @@ exchange_json(struct wr_mgmt *m, struct wr_vhost *vh, struct wr_exchange *x)
     json_object_set_new(
         o, "message_stats",
         wr_mgmt_json_message_stats(WR_MGMT_K_EXCHANGE, &c, rates));
-    json_object_set_new(o, "policy", json_null());
+    {
+        const struct wr_policy *p =
+            wr_policy_match(&vh->policies, false, x->name, x->name_len);
+        json_object_set_new(o, "policy",
+                            p ? json_string(p->name) : json_null());
+    }
     return o;
 }
 
@@ -135,7 +140,19 @@ queue_json(struct wr_mgmt *m, struct wr_vhost *vh, struct wr_queue *q,
     json_object_set_new(o, "node", json_string(m->node));
     json_object_set_new(o, "state", json_string("running"));
     json_object_set_new(o, "type", json_string("classic"));
-    json_object_set_new(o, "policy", json_null());
+    {
+        /* RabbitMQ's policy, operator_policy, effective_policy_definition */
+        const struct wr_policy *p =
+            wr_policy_match(&vh->policies, true, q->name, q->name_len);
+        const struct wr_policy *op =
+            wr_policy_match(&vh->op_policies, true, q->name, q->name_len);
+        json_object_set_new(o, "policy",
+                            p ? json_string(p->name) : json_null());
+        json_object_set_new(o, "operator_policy",
+                            op ? json_string(op->name) : json_null());
+        json_object_set_new(o, "effective_policy_definition",
+                            wr_policy_effective_json(p, op));
+    }
     json_object_set_new(o, "exclusive_consumer_tag", json_null());
     json_object_set_new(o, "consumers", json_integer(q->consumer_count));
     wr_mgmt_json_counter(o, "messages", c.v[WR_MC_MESSAGES],

@@ -55,6 +55,8 @@ wr_vhost_free(struct wr_vhost *vh)
     while (wr_hmap_next(&vh->exchanges, &it, NULL, NULL, &v))
         wr_exchange_free(v);
     wr_vhost_dead_letters_cleanup(vh);
+    wr_policy_list_cleanup(&vh->policies);
+    wr_policy_list_cleanup(&vh->op_policies);
     wr_hmap_cleanup(&vh->replies);
     wr_hmap_cleanup(&vh->queues);
     wr_hmap_cleanup(&vh->exchanges);
@@ -89,6 +91,8 @@ wr_vhost_add_exchange(struct wr_vhost *vh, struct wr_bytes name,
     x->internal = internal;
     x->broker = vh;
     wr_hmap_put(&vh->exchanges, name.ptr, name.len, x, NULL);
+    if (vh->policies.n > 0)
+        wr_vhost_policy_exchange(vh, x);
     return x;
 }
 
@@ -138,6 +142,7 @@ wr_vhost_add_queue(struct wr_vhost *vh, struct wr_bytes name,
         wr_list_push_back(&owner->exclusive_queues, &bq->excl_link);
     }
     wr_hmap_put(&vh->queues, name.ptr, name.len, q, NULL);
+    wr_vhost_policy_new_queue(vh, q);
     wr_bqueue_timers_init(bq);
     return q;
 }

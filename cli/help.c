@@ -575,6 +575,161 @@ static const char clear_topic_permissions_help[] =
     "EXAMPLES\n"
     "    warrenctl clear_topic_permissions app amq.topic\n";
 
+static const char set_policy_help[] =
+    "NAME\n"
+    "    warrenctl set_policy - set a policy on a vhost's queues and "
+    "exchanges\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    warrenctl set_policy [-p VHOST] [--priority N]\n"
+    "                         [--apply-to queues|exchanges|all]\n"
+    "                         NAME PATTERN DEFINITION\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    Sets (or replaces) the policy NAME, as rabbitmqctl's set_policy:\n"
+    "    every queue and / or exchange of the vhost (default /) whose name\n"
+    "    PATTERN matches takes the settings of DEFINITION, a JSON object,\n"
+    "    at once: queues declared before the policy too, and those\n"
+    "    declared later. PATTERN is a POSIX extended regular expression\n"
+    "    matched anywhere in the name (anchor it with ^ and $).\n"
+    "\n"
+    "    Keys warren acts on: for queues message-ttl, expires, max-length,\n"
+    "    max-length-bytes, overflow, dead-letter-exchange,\n"
+    "    dead-letter-routing-key and delivery-limit; for exchanges\n"
+    "    alternate-exchange. queue-mode, ha-* and the other keys of\n"
+    "    features warren lacks are accepted and ignored. Against a queue's\n"
+    "    own x-arguments: message-ttl, expires, max-length,\n"
+    "    max-length-bytes and delivery-limit take the smaller value;\n"
+    "    dead-letter-exchange, dead-letter-routing-key, overflow and\n"
+    "    alternate-exchange take the argument when there is one.\n"
+    "\n"
+    "    At most one policy applies to a queue or exchange: the matching\n"
+    "    one with the highest --priority (default 0); between equal\n"
+    "    priorities, the name that sorts first. --apply-to defaults to\n"
+    "    all. Policies are kept in the definitions file.\n"
+    "\n"
+    "EXIT STATUS\n"
+    "    As every command (warrenctl --help); 2 when DEFINITION is not a\n"
+    "    JSON object (with the reason), 1 when the broker refuses the\n"
+    "    policy (with its reason: \"Validation failed: <<\\\"a\\\">> is not a\n"
+    "    valid message TTL\"), 5 when the vhost does not exist, 7 when the\n"
+    "    login is neither policymaker nor administrator.\n"
+    "\n"
+    "EXAMPLES\n"
+    "    warrenctl set_policy DLX '.*' '{\"dead-letter-exchange\":\"dlx\"}' "
+    "--apply-to queues\n"
+    "    warrenctl set_policy -p orders --priority 5 cap '^orders\\.' "
+    "'{\"max-length\": 10000}'\n"
+    "    warrenctl set_policy AE '^events$' "
+    "'{\"alternate-exchange\":\"unrouted\"}' --apply-to exchanges\n";
+
+static const char clear_policy_help[] =
+    "NAME\n"
+    "    warrenctl clear_policy - remove a policy\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    warrenctl clear_policy [-p VHOST] NAME\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    Removes the policy NAME of the vhost (default /), as rabbitmqctl's\n"
+    "    clear_policy. Its queues and exchanges go back to their own\n"
+    "    arguments (or to another matching policy) at once.\n"
+    "\n"
+    "EXIT STATUS\n"
+    "    As every command (warrenctl --help); 5 when there is no such\n"
+    "    policy or vhost.\n"
+    "\n"
+    "EXAMPLES\n"
+    "    warrenctl clear_policy DLX\n"
+    "    warrenctl clear_policy -p orders cap\n";
+
+static const char list_policies_help[] =
+    "NAME\n"
+    "    warrenctl list_policies - show a vhost's policies\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    warrenctl list_policies [-p VHOST]\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    Lists the policies of the vhost (default /) by name: vhost, name,\n"
+    "    pattern, apply-to, definition and priority, as rabbitmqctl's\n"
+    "    list_policies.\n"
+    "\n"
+    "EXIT STATUS\n"
+    "    As every command (warrenctl --help); 5 when the vhost does not\n"
+    "    exist.\n"
+    "\n"
+    "EXAMPLES\n"
+    "    warrenctl list_policies\n"
+    "    warrenctl -f json list_policies -p orders\n";
+
+static const char set_operator_policy_help[] =
+    "NAME\n"
+    "    warrenctl set_operator_policy - set an operator policy (limits "
+    "users\n"
+    "    cannot lift)\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    warrenctl set_operator_policy [-p VHOST] [--priority N]\n"
+    "                                  [--apply-to queues|exchanges|all]\n"
+    "                                  NAME PATTERN DEFINITION\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    Sets (or replaces) the operator policy NAME, as rabbitmqctl's\n"
+    "    set_operator_policy. Operator policies are a second set, kept\n"
+    "    apart from the policies, for the broker's operator: they apply to\n"
+    "    queues, and their keys are limited to expires, message-ttl,\n"
+    "    max-length, max-length-bytes and delivery-limit (max-in-memory-*\n"
+    "    accepted and ignored). Where a queue's argument or policy sets the\n"
+    "    same key, the smaller value wins. Matching and priority are those\n"
+    "    of set_policy. Only an administrator may set them.\n"
+    "\n"
+    "EXIT STATUS\n"
+    "    As set_policy.\n"
+    "\n"
+    "EXAMPLES\n"
+    "    warrenctl set_operator_policy cap '.*' "
+    "'{\"max-length-bytes\": 100000000}' --apply-to queues\n";
+
+static const char clear_operator_policy_help[] =
+    "NAME\n"
+    "    warrenctl clear_operator_policy - remove an operator policy\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    warrenctl clear_operator_policy [-p VHOST] NAME\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    Removes the operator policy NAME of the vhost (default /), as\n"
+    "    rabbitmqctl's clear_operator_policy; its queues are re-resolved\n"
+    "    at once.\n"
+    "\n"
+    "EXIT STATUS\n"
+    "    As every command (warrenctl --help); 5 when there is no such\n"
+    "    operator policy or vhost.\n"
+    "\n"
+    "EXAMPLES\n"
+    "    warrenctl clear_operator_policy cap\n";
+
+static const char list_operator_policies_help[] =
+    "NAME\n"
+    "    warrenctl list_operator_policies - show a vhost's operator "
+    "policies\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    warrenctl list_operator_policies [-p VHOST]\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    Lists the operator policies of the vhost (default /), as\n"
+    "    rabbitmqctl's list_operator_policies, with the columns of\n"
+    "    list_policies.\n"
+    "\n"
+    "EXIT STATUS\n"
+    "    As every command (warrenctl --help); 5 when the vhost does not\n"
+    "    exist, 7 when the login is not an administrator.\n"
+    "\n"
+    "EXAMPLES\n"
+    "    warrenctl list_operator_policies\n";
+
 static const char set_vhost_limits_help[] =
     "NAME\n"
     "    warrenctl set_vhost_limits - limit a vhost's connections and queues\n"
@@ -765,6 +920,18 @@ const struct wc_command wc_commands[] = {
      clear_user_limits_help},
     {"list_user_limits", wc_cmd_list_user_limits, "show user limits",
      list_user_limits_help},
+    {"set_policy", wc_cmd_set_policy,
+     "set a policy on a vhost's queues and exchanges", set_policy_help},
+    {"clear_policy", wc_cmd_clear_policy, "remove a policy", clear_policy_help},
+    {"list_policies", wc_cmd_list_policies, "show a vhost's policies",
+     list_policies_help},
+    {"set_operator_policy", wc_cmd_set_operator_policy,
+     "set an operator policy (limits users cannot lift)",
+     set_operator_policy_help},
+    {"clear_operator_policy", wc_cmd_clear_operator_policy,
+     "remove an operator policy", clear_operator_policy_help},
+    {"list_operator_policies", wc_cmd_list_operator_policies,
+     "show a vhost's operator policies", list_operator_policies_help},
     {"help", wc_cmd_help, "show a command's help page", help_help},
 };
 
@@ -782,10 +949,20 @@ name_eq(const char *a, const char *b)
 bool
 wc_command_takes_vhost_p(const char *name)
 {
-    static const char *const names[] = {
-        "set_permissions",       "clear_permissions",       "list_permissions",
-        "set_topic_permissions", "clear_topic_permissions", "set_vhost_limits",
-        "clear_vhost_limits",    "list_vhost_limits"};
+    static const char *const names[] = {"set_permissions",
+                                        "clear_permissions",
+                                        "list_permissions",
+                                        "set_topic_permissions",
+                                        "clear_topic_permissions",
+                                        "set_vhost_limits",
+                                        "clear_vhost_limits",
+                                        "list_vhost_limits",
+                                        "set_policy",
+                                        "clear_policy",
+                                        "list_policies",
+                                        "set_operator_policy",
+                                        "clear_operator_policy",
+                                        "list_operator_policies"};
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (name_eq(names[i], name))

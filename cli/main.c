@@ -29,11 +29,14 @@ main(int argc, char **argv)
         {"version", no_argument, NULL, 'v'},
         {"cacert", required_argument, NULL, 'A'},
         {"insecure", no_argument, NULL, 'k'},
+        {"priority", required_argument, NULL, 'R'},
+        {"apply-to", required_argument, NULL, 'T'},
         {NULL, 0, NULL, 0},
     };
     const char *url = NULL, *host = NULL, *port = NULL, *user = NULL,
                *pass = NULL, *vhost = NULL, *format = NULL, *timeout = NULL,
-               *config = NULL, *cacert = NULL;
+               *config = NULL, *cacert = NULL, *priority = NULL,
+               *apply_to = NULL;
     bool help = false, quiet = false, insecure = false;
     const struct wc_command *cmd;
     struct wc_settings s;
@@ -44,10 +47,11 @@ main(int argc, char **argv)
      * names -p is the vhost, not the password. */
     for (int i = 1; i < argc; i++) {
         static const char *const with_arg[] = {
-            "-U",       "-H",        "-P",         "-u",         "-p",
-            "-V",       "-f",        "-t",         "-c",         "--url",
-            "--host",   "--port",    "--username", "--password", "--vhost",
-            "--format", "--timeout", "--config",   "--cacert"};
+            "-U",        "-H",        "-P",         "-u",         "-p",
+            "-V",        "-f",        "-t",         "-c",         "--url",
+            "--host",    "--port",    "--username", "--password", "--vhost",
+            "--format",  "--timeout", "--config",   "--cacert",   "--priority",
+            "--apply-to"};
         if (argv[i][0] == '-') {
             for (size_t k = 0; k < sizeof(with_arg) / sizeof(with_arg[0]); k++)
                 if (strcmp(argv[i], with_arg[k]) == 0)
@@ -112,6 +116,12 @@ main(int argc, char **argv)
         case 'k':
             insecure = true;
             break;
+        case 'R':
+            priority = optarg;
+            break;
+        case 'T':
+            apply_to = optarg;
+            break;
         case 'v':
             printf("warrenctl %s\n", WC_VERSION);
             return WC_EXIT_OK;
@@ -173,6 +183,12 @@ main(int argc, char **argv)
     if (cacert)
         snprintf(s.cacert, sizeof(s.cacert), "%s", cacert);
     s.insecure = insecure;
+    if ((priority || apply_to) && cmd->run != wc_cmd_set_policy &&
+        cmd->run != wc_cmd_set_operator_policy)
+        return wc_usage(NULL, "--priority and --apply-to are for set_policy "
+                              "and set_operator_policy");
+    s.priority = priority;
+    s.apply_to = apply_to;
     curl_global_init(CURL_GLOBAL_DEFAULT);
     rc = cmd->run(&s, argc - optind - 1, argv + optind + 1);
     curl_global_cleanup();

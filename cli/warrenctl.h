@@ -39,6 +39,10 @@ struct wc_settings {
     bool quiet;
     char cacert[512]; /* --cacert: CA bundle for https ("" = system's) */
     bool insecure;    /* --insecure: do not verify the https certificate */
+    /* set_policy / set_operator_policy: --priority and --apply-to as
+     * given (NULL when not) */
+    const char *priority;
+    const char *apply_to;
 };
 
 /* Fills s from, lowest priority first: defaults, the rc file
@@ -172,6 +176,18 @@ int wc_cmd_set_user_limits(const struct wc_settings *s, int argc, char **argv);
 int wc_cmd_clear_user_limits(const struct wc_settings *s, int argc,
                              char **argv);
 int wc_cmd_list_user_limits(const struct wc_settings *s, int argc, char **argv);
+/* policies.c: rabbitmqctl's policy commands (set_policy NAME PATTERN
+ * DEFINITION with --priority and --apply-to from the settings;
+ * clear_policy NAME; list_policies), and the operator-policy ones. */
+int wc_cmd_set_policy(const struct wc_settings *s, int argc, char **argv);
+int wc_cmd_clear_policy(const struct wc_settings *s, int argc, char **argv);
+int wc_cmd_list_policies(const struct wc_settings *s, int argc, char **argv);
+int wc_cmd_set_operator_policy(const struct wc_settings *s, int argc,
+                               char **argv);
+int wc_cmd_clear_operator_policy(const struct wc_settings *s, int argc,
+                                 char **argv);
+int wc_cmd_list_operator_policies(const struct wc_settings *s, int argc,
+                                  char **argv);
 /* Whether a command takes rabbitmqctl's "-p VHOST" (main.c maps it to
  * --vhost; elsewhere -p is --password). */
 bool wc_command_takes_vhost_p(const char *name);

@@ -103,9 +103,43 @@ wr_exchange_free(struct wr_exchange *x)
             WR_CONTAINER_OF(x->bindings_in.next, struct wr_binding, dest_link));
     x->type->cleanup(x);
     wr_hmap_cleanup(&xi->index);
+    wr_free((void *)x->policy_alternate.ptr);
     wr_free(x->raw_args);
     wr_free(x->name);
     wr_free(xi);
+}
+
+int
+wr_exchange_set_policy_alternate(struct wr_exchange *x,
+                                 const struct wr_bytes *name)
+{
+    uint8_t *copy = NULL;
+
+    if (name) {
+        copy = wr_malloc(name->len ? name->len : 1);
+        if (copy == NULL)
+            return WR_ERR_NOMEM;
+        if (name->len)
+            memcpy(copy, name->ptr, name->len);
+    }
+    wr_free((void *)x->policy_alternate.ptr);
+    x->has_policy_alternate = name != NULL;
+    x->policy_alternate = (struct wr_bytes){copy, name ? name->len : 0};
+    return WR_OK;
+}
+
+bool
+wr_exchange_alternate(const struct wr_exchange *x, struct wr_bytes *out)
+{
+    if (x->has_alternate) {
+        *out = x->alternate;
+        return true;
+    }
+    if (x->has_policy_alternate) {
+        *out = x->policy_alternate;
+        return true;
+    }
+    return false;
 }
 
 /* ---- bindings ----------------------------------------------------------- */
@@ -424,6 +458,7 @@ wr_exchange_route(struct wr_exchange *x, const struct wr_route_req *req,
      * exhaust the C stack, and marks visit each exchange once. */
     while (rc.sp > 0) {
         struct wr_exchange *cur = rc.stack[--rc.sp], *ax;
+        struct wr_bytes ae;
 
         rc.hit = false;
         one.rkey = req->rkey;
@@ -434,9 +469,9 @@ wr_exchange_route(struct wr_exchange *x, const struct wr_route_req *req,
             one.rkey = req->more_keys[i];
             cur->type->route(cur, &one, emit, &rc);
         }
-        if (rc.hit || !cur->has_alternate || req->lookup == NULL)
+        if (rc.hit || req->lookup == NULL || !wr_exchange_alternate(cur, &ae))
             continue;
-        ax = req->lookup(req->lookup_ctx, cur->alternate);
+        ax = req->lookup(req->lookup_ctx, ae);
         if (ax != NULL && ax->route_mark != rc.epoch) {
             if (!push_exchange(&rc, ax)) {
                 rc.rc = WR_ERR_NOMEM;

@@ -82,7 +82,11 @@ struct wr_exchange {
      * cannot route go (RabbitMQ's alternate exchanges). */
     bool has_alternate;
     struct wr_bytes alternate; /* view into raw_args */
-    uint64_t n_in, n_out;      /* counters for the management API */
+    /* The alternate-exchange of the policy that applies, used when the
+     * argument is not given (wr_exchange_set_policy_alternate). */
+    bool has_policy_alternate;
+    struct wr_bytes policy_alternate; /* owned bytes */
+    uint64_t n_in, n_out;             /* counters for the management API */
 };
 
 /* Finds a registered type by name ("direct", "fanout", "topic",
@@ -94,6 +98,14 @@ const struct wr_exch_type *wr_exch_type_find(struct wr_bytes name);
 struct wr_exchange *wr_exchange_new(struct wr_bytes name,
                                     const struct wr_exch_type *type,
                                     struct wr_table raw_args);
+/* Sets (name not NULL; copied) or clears (NULL) the alternate exchange a
+ * policy gives x. The alternate-exchange argument, when declared, wins
+ * over it (RabbitMQ). Returns WR_OK or WR_ERR_NOMEM (nothing changed). */
+int wr_exchange_set_policy_alternate(struct wr_exchange *x,
+                                     const struct wr_bytes *name);
+/* The alternate exchange x hands unroutable messages to: the argument,
+ * else the policy's. false when there is none. */
+bool wr_exchange_alternate(const struct wr_exchange *x, struct wr_bytes *out);
 /* Removes every binding from and to x, then frees it. */
 void wr_exchange_free(struct wr_exchange *x);
 

@@ -157,6 +157,7 @@ parse_lengths(struct parse *ps, struct wr_queue_args *out)
         out->max_bytes = (uint64_t)n;
     if (str_arg(ps, "x-overflow", &found, &s))
         return WR_ERR_INVALID;
+    out->has_overflow = found;
     if (!found || wr_bytes_eq_str(s, "drop-head"))
         out->overflow = WR_OVERFLOW_DROP_HEAD;
     else if (wr_bytes_eq_str(s, "reject-publish"))
@@ -255,4 +256,64 @@ wr_queue_args_parse(struct wr_table args, struct wr_queue_args *out,
         parse_expiry(&ps, out) || parse_dead_letter(&ps, out))
         return WR_ERR_INVALID;
     return WR_OK;
+}
+
+/* The smaller of two optional limits into *has / *v. */
+static void
+min_opt(bool *has, uint64_t *v, bool bhas, uint64_t b)
+{
+    if (bhas && (!*has || b < *v)) {
+        *has = true;
+        *v = b;
+    }
+}
+
+static void
+merge_one(struct wr_queue_args *out, const struct wr_queue_args *p)
+{
+    uint64_t v;
+    bool has;
+
+    min_opt(&out->has_max_length, &out->max_length, p->has_max_length,
+            p->max_length);
+    min_opt(&out->has_max_bytes, &out->max_bytes, p->has_max_bytes,
+            p->max_bytes);
+    min_opt(&out->has_delivery_limit, &out->delivery_limit,
+            p->has_delivery_limit, p->delivery_limit);
+    has = out->has_message_ttl;
+    v = (uint64_t)out->message_ttl;
+    min_opt(&has, &v, p->has_message_ttl, (uint64_t)p->message_ttl);
+    out->has_message_ttl = has;
+    out->message_ttl = (int64_t)v;
+    /* expires: 0 is "not set" (x-expires is at least 1) */
+    has = out->expires > 0;
+    v = (uint64_t)out->expires;
+    min_opt(&has, &v, p->expires > 0, (uint64_t)p->expires);
+    out->expires = has ? (int64_t)v : 0;
+    /* the argument wins; among policies the first given */
+    if (!out->has_dlx && p->has_dlx) {
+        out->has_dlx = true;
+        out->dlx = p->dlx;
+    }
+    if (!out->has_dlrk && p->has_dlrk) {
+        out->has_dlrk = true;
+        out->dlrk = p->dlrk;
+    }
+    if (!out->has_overflow && p->has_overflow) {
+        out->has_overflow = true;
+        out->overflow = p->overflow;
+    }
+}
+
+void
+wr_queue_args_merge(const struct wr_queue_args *declared,
+                    const struct wr_queue_args *policy,
+                    const struct wr_queue_args *op_policy,
+                    struct wr_queue_args *out)
+{
+    *out = *declared;
+    if (policy)
+        merge_one(out, policy);
+    if (op_policy)
+        merge_one(out, op_policy);
 }

@@ -38,6 +38,7 @@ wr_queue_new(struct wr_bytes name, const struct wr_queue_args *args,
             args)
             q->args = *args;
     }
+    q->eff = q->args; /* no policy yet: views into raw_args */
     q->kind = q->args.max_priority > 0 ? &wr_queue_prio : &wr_queue_fifo;
     q->expiry = wr_malloc(sizeof(*q->expiry));
     if (q->expiry == NULL)
@@ -78,6 +79,7 @@ wr_queue_unref(struct wr_queue **qp)
     q->kind->cleanup(q);
     wr_xindex_cleanup(q->expiry);
     wr_free(q->expiry);
+    wr_free(q->eff_strs);
     wr_free(q->raw_args);
     wr_free(q->name);
     wr_free(q);
@@ -126,7 +128,7 @@ wr_queue_dead(struct wr_queue *q, struct wr_msg *m, enum wr_dead_reason why)
 static int64_t
 deadline_of(const struct wr_queue *q, const struct wr_msg *m, int64_t now)
 {
-    int64_t ttl = q->args.has_message_ttl ? q->args.message_ttl : -1;
+    int64_t ttl = q->eff.has_message_ttl ? q->eff.message_ttl : -1;
 
     if (m->ttl >= 0 && (ttl < 0 || m->ttl < ttl))
         ttl = m->ttl;
@@ -138,8 +140,8 @@ deadline_of(const struct wr_queue *q, const struct wr_msg *m, int64_t now)
 static bool
 over_limit(const struct wr_queue *q, uint64_t ready, uint64_t bytes)
 {
-    return (q->args.has_max_length && ready > q->args.max_length) ||
-           (q->args.has_max_bytes && bytes > q->args.max_bytes);
+    return (q->eff.has_max_length && ready > q->eff.max_length) ||
+           (q->eff.has_max_bytes && bytes > q->eff.max_bytes);
 }
 
 /* Stores e (takes its reference) in a slot, with an expiry node holding
@@ -188,10 +190,41 @@ drop_head(struct wr_queue *q)
 {
     struct wr_qentry old;
 
-    if (q->args.overflow != WR_OVERFLOW_DROP_HEAD)
+    if (q->eff.overflow != WR_OVERFLOW_DROP_HEAD)
         return;
     while (over_limit(q, q->ready, q->ready_bytes) && take(q, &old))
         wr_queue_dead(q, old.msg, WR_DEAD_MAXLEN);
+}
+
+int
+wr_queue_set_effective(struct wr_queue *q, const struct wr_queue_args *eff)
+{
+    struct wr_queue_args n = *eff;
+    size_t len =
+        (eff->has_dlx ? eff->dlx.len : 0) + (eff->has_dlrk ? eff->dlrk.len : 0);
+    uint8_t *strs = wr_malloc(len ? len : 1);
+
+    if (strs == NULL)
+        return WR_ERR_NOMEM;
+    /* Copy the names first: eff may point into the old eff_strs. */
+    if (n.has_dlx && n.dlx.len)
+        memcpy(strs, eff->dlx.ptr, eff->dlx.len);
+    n.dlx.ptr = strs;
+    if (!n.has_dlx)
+        n.dlx.len = 0;
+    if (n.has_dlrk && n.dlrk.len)
+        memcpy(strs + n.dlx.len, eff->dlrk.ptr, eff->dlrk.len);
+    n.dlrk.ptr = strs + n.dlx.len;
+    if (!n.has_dlrk)
+        n.dlrk.len = 0;
+    n.max_priority = q->args.max_priority;
+    n.single_active = q->args.single_active;
+    wr_free(q->eff_strs);
+    q->eff_strs = strs;
+    q->eff = n;
+    /* RabbitMQ's init_max_length: a smaller limit drops the head now. */
+    drop_head(q);
+    return WR_OK;
 }
 
 int
@@ -202,10 +235,10 @@ wr_queue_push(struct wr_queue *q, struct wr_msg *m, int64_t now)
 
     /* reject-publish: refuse what would pass a limit (RabbitMQ's
      * will_overflow: the queue as it would be with this message). */
-    if (q->args.overflow != WR_OVERFLOW_DROP_HEAD &&
+    if (q->eff.overflow != WR_OVERFLOW_DROP_HEAD &&
         over_limit(q, q->ready + 1, q->ready_bytes + m->body_size)) {
         q->n_rejected++;
-        if (q->args.overflow == WR_OVERFLOW_REJECT_DLX)
+        if (q->eff.overflow == WR_OVERFLOW_REJECT_DLX)
             wr_queue_dead(q, wr_msg_ref(m), WR_DEAD_MAXLEN);
         return WR_ERR_FULL;
     }
@@ -230,7 +263,7 @@ wr_queue_requeue(struct wr_queue *q, struct wr_msg *m, int64_t expires,
         wr_msg_unref(&e.msg);
         return;
     }
-    if (q->args.has_delivery_limit) {
+    if (q->eff.has_delivery_limit) {
         /* Quorum-queue semantics: every return counts; past the limit the
          * message is dead-lettered instead of redelivered. */
         uint32_t count = m->delivery_count + 1;
@@ -241,7 +274,7 @@ wr_queue_requeue(struct wr_queue *q, struct wr_msg *m, int64_t expires,
         } else {
             m->delivery_count = count; /* out of memory: count anyway */
         }
-        if (count > q->args.delivery_limit) {
+        if (count > q->eff.delivery_limit) {
             wr_queue_dead(q, e.msg, WR_DEAD_DELIVERY_LIMIT);
             return;
         }
@@ -389,7 +422,7 @@ wr_queue_consumer_remove(struct wr_queue *q, struct wr_consumer *c)
 struct wr_consumer *
 wr_queue_active_consumer(const struct wr_queue *q)
 {
-    if (!q->args.single_active || wr_list_empty(&q->consumers))
+    if (!q->eff.single_active || wr_list_empty(&q->consumers))
         return NULL;
     return WR_CONTAINER_OF(q->consumers.next, struct wr_consumer, link);
 }
@@ -402,7 +435,7 @@ pick(struct wr_queue *q)
 {
     struct wr_list *pos;
 
-    if (q->args.single_active) {
+    if (q->eff.single_active) {
         struct wr_consumer *c = wr_queue_active_consumer(q);
         return c && c->ops->can_take(c) ? c : NULL;
     }

@@ -182,6 +182,7 @@ struct wr_queue_args {
     uint64_t max_length;  /* x-max-length: ready messages kept */
     uint64_t max_bytes;   /* x-max-length-bytes: ready body bytes kept */
     uint8_t overflow;     /* x-overflow, enum wr_overflow */
+    bool has_overflow;    /* x-overflow given */
     bool has_message_ttl; /* x-message-ttl given */
     int64_t message_ttl;  /* x-message-ttl in ms */
     int64_t expires;      /* x-expires in ms, 0 = never */
@@ -213,6 +214,24 @@ const char *wr_field_type_name(uint8_t type);
  * point into args. */
 int wr_queue_args_parse(struct wr_table args, struct wr_queue_args *out,
                         struct wr_args_error *err);
+
+/* The effective settings of a queue from its declared arguments and the
+ * queue settings of the policy and the operator policy that apply to it
+ * (either may be NULL), as RabbitMQ resolves them for classic queues
+ * (rabbit_queue_type_util:args_policy_lookup, rabbit_policy:get):
+ *  - message-ttl, expires, max-length, max-length-bytes, delivery-limit:
+ *    the smallest of those given (argument, policy, operator policy);
+ *  - dead-letter-exchange, dead-letter-routing-key, overflow: the
+ *    argument when given, else the policy's (operator policies have
+ *    none);
+ *  - x-max-priority and x-single-active-consumer: always the argument's
+ *    (policies cannot change them).
+ * Each key is resolved on its own. Views (dlx, dlrk) are copied as they
+ * are: out points where its inputs point. Pure: no queue needed. */
+void wr_queue_args_merge(const struct wr_queue_args *declared,
+                         const struct wr_queue_args *policy,
+                         const struct wr_queue_args *op_policy,
+                         struct wr_queue_args *out);
 
 /* ---- consumers --------------------------------------------------------- */
 
@@ -318,7 +337,13 @@ struct wr_queue {
     uint32_t name_len;
     uint32_t refcount; /* registry + unacked deliveries */
     const struct wr_queue_kind *kind;
-    struct wr_queue_args args; /* dlx / dlrk views point into raw_args */
+    struct wr_queue_args args; /* as declared; dlx / dlrk views point into
+                                  raw_args (redeclare checks, export) */
+    /* What the queue does: args merged with the policies that apply
+     * (wr_queue_set_effective); its dlx / dlrk views point into eff_strs
+     * or raw_args. */
+    struct wr_queue_args eff;
+    uint8_t *eff_strs; /* owned: the effective dlx and dlrk, or NULL */
     uint8_t *raw_args; /* owned copy of the declare arguments (table body) */
     uint32_t raw_args_len;
     bool durable, exclusive, auto_delete;
@@ -354,6 +379,15 @@ struct wr_queue {
 struct wr_queue *wr_queue_new(struct wr_bytes name,
                               const struct wr_queue_args *args,
                               struct wr_table raw_args);
+/* Replaces q's effective settings with eff (from wr_queue_args_merge;
+ * its dlx / dlrk are copied, so eff may point anywhere; max_priority and
+ * single_active stay as declared). A smaller length limit applies at
+ * once: with drop-head the oldest ready messages die (WR_DEAD_MAXLEN)
+ * until the queue fits, as RabbitMQ does when a policy changes. A new
+ * message TTL applies to messages pushed from now on; x-expires is the
+ * caller's (it owns the timer). Returns WR_OK or WR_ERR_NOMEM (nothing
+ * changed). */
+int wr_queue_set_effective(struct wr_queue *q, const struct wr_queue_args *eff);
 /* Reference counting: the registry holds one reference, every unacked
  * delivery another. The last unref frees the queue and every stored
  * message. */

@@ -132,7 +132,8 @@ def test_round_trip_through_vhost_export(api, fresh, uniq):
 @pytest.mark.warren_only
 def test_import_rabbitmq_file(fresh):
     """A definitions file as RabbitMQ 3.10 exports it (users, permissions,
-    policies and parameters are ignored here)."""
+    policies and parameters are not checked here: test_api_policies.py
+    checks its policy)."""
     with open(os.path.join(HERE, "data", "rabbitmq-3.10-definitions.json")) as f:
         defs = json.load(f)
     srv, api = fresh()

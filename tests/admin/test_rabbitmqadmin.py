@@ -91,3 +91,26 @@ def test_export_import(admin, tmp_path, uniq):
     admin("import", path)
     out = admin("-f", "raw_json", "list", "queues", "name", "durable").stdout
     assert {"name": uniq, "durable": True} in json.loads(out)
+
+
+def test_policies(admin, api, uniq):
+    admin("declare", "policy", "name=" + uniq, "pattern=^" + uniq + "$",
+          'definition={"max-length": 1}', "priority=3", "apply-to=queues")
+    admin("declare", "operator_policy", "name=" + uniq + "-op",
+          "pattern=^" + uniq + "$", 'definition={"message-ttl": 60000}')
+    out = admin("-f", "raw_json", "list", "policies").stdout
+    mine = [p for p in json.loads(out) if p["name"] == uniq]
+    assert mine == [{"vhost": "/", "name": uniq, "pattern": "^%s$" % uniq,
+                     "apply-to": "queues", "definition": {"max-length": 1},
+                     "priority": 3}]
+    out = admin("-f", "raw_json", "list", "operator_policies").stdout
+    assert [p["definition"] for p in json.loads(out)
+            if p["name"] == uniq + "-op"] == [{"message-ttl": 60000}]
+    admin("declare", "queue", "name=" + uniq, "durable=false")
+    got = api.ok("GET", "queues/%2F/" + uniq)
+    assert (got["policy"], got["operator_policy"]) == (uniq, uniq + "-op")
+    admin("delete", "queue", "name=" + uniq)
+    admin("delete", "policy", "name=" + uniq)
+    admin("delete", "operator_policy", "name=" + uniq + "-op")
+    out = admin("-f", "raw_json", "list", "policies").stdout
+    assert [p for p in json.loads(out) if p["name"] == uniq] == []

@@ -274,6 +274,7 @@ static TCase *(*const cases[])(void) = {
     queues_consumer_selection_tcase,
     queues_args_and_messages_tcase,
     queues_lifetimes_tcase,
+    queues_policy_tcase,
 };
 
 static Suite *

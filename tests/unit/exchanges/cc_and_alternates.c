@@ -126,6 +126,57 @@ START_TEST(route_alternate_exchanges)
 }
 END_TEST
 
+/* A policy's alternate-exchange: used when the argument is not given,
+ * overridden by it, cleared with NULL. */
+START_TEST(route_policy_alternate)
+{
+    struct wr_exchange *a = wr_exchange_new(WR_BYTES_LIT("a"), &wr_exch_direct,
+                                            (struct wr_table){NULL, 0});
+    struct wr_exchange *b = mk_x_ae("b", "direct", "c");
+    struct wr_exchange *c = wr_exchange_new(WR_BYTES_LIT("c"), &wr_exch_fanout,
+                                            (struct wr_table){NULL, 0});
+    struct wr_exchange *d = wr_exchange_new(WR_BYTES_LIT("d"), &wr_exch_fanout,
+                                            (struct wr_table){NULL, 0});
+    struct wr_queue *qc = mk_q("qc"), *qd = mk_q("qd");
+    struct wr_route_req req = {.rkey = WR_BYTES_LIT("k"), .lookup = lookup};
+    char name[2] = "c";
+    struct wr_bytes n = {(const uint8_t *)name, 1}, got;
+
+    lookup_pool[0] = c;
+    lookup_pool[1] = d;
+    bind_q(c, qc, "", no_args);
+    bind_q(d, qd, "", no_args);
+    ck_assert(!wr_exchange_alternate(a, &got));
+    ck_assert_int_eq(wr_exchange_route(a, &req, &rs), WR_OK);
+    ck_assert_uint_eq(rs.count, 0);
+    /* from a policy (the name is copied) */
+    ck_assert_int_eq(wr_exchange_set_policy_alternate(a, &n), WR_OK);
+    name[0] = 'x';
+    ck_assert(wr_exchange_alternate(a, &got) && wr_bytes_eq_str(got, "c"));
+    ck_assert_int_eq(wr_exchange_route(a, &req, &rs), WR_OK);
+    ck_assert(rs.count == 1 && routed_to(qc));
+    /* replaced, then cleared */
+    n = WR_BYTES_LIT("d");
+    ck_assert_int_eq(wr_exchange_set_policy_alternate(a, &n), WR_OK);
+    ck_assert_int_eq(wr_exchange_route(a, &req, &rs), WR_OK);
+    ck_assert(rs.count == 1 && routed_to(qd));
+    ck_assert_int_eq(wr_exchange_set_policy_alternate(a, NULL), WR_OK);
+    ck_assert_int_eq(wr_exchange_route(a, &req, &rs), WR_OK);
+    ck_assert_uint_eq(rs.count, 0);
+    /* the argument wins over the policy */
+    ck_assert_int_eq(wr_exchange_set_policy_alternate(b, &n), WR_OK);
+    ck_assert_int_eq(wr_exchange_route(b, &req, &rs), WR_OK);
+    ck_assert(rs.count == 1 && routed_to(qc));
+    memset(lookup_pool, 0, sizeof(lookup_pool));
+    wr_exchange_free(a);
+    wr_exchange_free(b);
+    wr_exchange_free(c);
+    wr_exchange_free(d);
+    free_q(qc);
+    free_q(qd);
+}
+END_TEST
+
 TCase *
 exchanges_cc_and_alternates_tcase(void)
 {
@@ -133,5 +184,6 @@ exchanges_cc_and_alternates_tcase(void)
 
     tcase_add_test(tc, route_more_keys);
     tcase_add_test(tc, route_alternate_exchanges);
+    tcase_add_test(tc, route_policy_alternate);
     return tc;
 }

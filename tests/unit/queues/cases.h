@@ -25,6 +25,7 @@ TCase *queues_limits_tcase(void);
 TCase *queues_consumer_selection_tcase(void);
 TCase *queues_args_and_messages_tcase(void);
 TCase *queues_lifetimes_tcase(void);
+TCase *queues_policy_tcase(void);
 
 /* check_queues.c: a message with an optional priority property (-1 for
  * none), tagged with id in seq; a queue "q" with x-max-priority; a
