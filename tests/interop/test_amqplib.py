@@ -297,9 +297,13 @@ def _x_death(entry, reason, queue, **extra):
                          "exchange": "", "routing-keys": [queue]}, **extra)
 
 
+FIRST_DEATH_KEYS = ["count", "reason", "queue", "time", "exchange",
+                    "routing-keys"]
+
+
 def test_dead_letter_options_and_x_death(scenario, uniq):
     r = scenario("dead_letter")
-    rejected, expired, capped = r["dead"]
+    rejected, expired, capped, twice = r["dead"]
     for m, body, reason, q in ((rejected, "rejected", "rejected", "work"),
                                (expired, "expired", "expired", "ttl"),
                                (capped, "oldest", "maxlen", "capped")):
@@ -313,10 +317,24 @@ def test_dead_letter_options_and_x_death(scenario, uniq):
         assert h["x-first-death-reason"] == reason
         assert h["x-first-death-queue"] == q
         assert h["x-first-death-exchange"] == ""
+        # RabbitMQ writes the first x-death entry in this order...
+        assert m["deathKeys"] == [FIRST_DEATH_KEYS + list(extra)]
+    # ...and sorts the headers it rewrites by key (rabbit_misc:
+    # sort_field_table): amqplib shows that order in the object
+    assert rejected["keys"] == ["keep", "x-death", "x-first-death-exchange",
+                                "x-first-death-queue", "x-first-death-reason"]
     assert rejected["headers"]["keep"] == "me"
     # the per-message expiration is taken off (kept in x-death above)
     assert "expiration" not in expired
     assert r["cappedLeft"] == 1
+    # dead again in the same queue for the same reason: the same entry,
+    # count 2, its fields now sorted by key as well
+    assert twice["body"] == "rejected twice"
+    (entry,) = twice["headers"]["x-death"]
+    assert entry["count"] == 2 and entry["queue"] == uniq + ".work"
+    assert twice["deathKeys"] == [sorted(FIRST_DEATH_KEYS)]
+    assert twice["keys"] == rejected["keys"]
+    assert twice["headers"]["x-first-death-reason"] == "rejected"
 
 
 def test_cc_and_bcc_publish_options(scenario, uniq):

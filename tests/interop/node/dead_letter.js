@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 // assertQueue's option spellings (deadLetterExchange, deadLetterRoutingKey,
 // messageTtl, maxLength): a rejected, an expired and an overflowed message
-// are dead-lettered with the x-death header RabbitMQ writes.
+// are dead-lettered with the x-death header RabbitMQ writes, and a message
+// rejected a second time has its x-death entry's count bumped. Key order
+// shows: amqplib decodes a table into an object in wire order.
 'use strict';
 
 const { amqp, run, waitFor } = require('./common');
@@ -39,6 +41,8 @@ run(async (url, prefix) => {
       routingKey: d.fields.routingKey,
       exchange: d.fields.exchange,
       headers: d.properties.headers,
+      keys: Object.keys(d.properties.headers),
+      deathKeys: d.properties.headers['x-death'].map((e) => Object.keys(e)),
       expiration: d.properties.expiration,
     });
     ch.ack(d);
@@ -49,6 +53,14 @@ run(async (url, prefix) => {
   ch.sendToQueue(capped, Buffer.from('oldest'));
   ch.sendToQueue(capped, Buffer.from('newest'));
   await waitFor(() => deadMsgs.length >= 3, 5000, 'the overflowed message');
+
+  // Dead again in the same queue for the same reason: one x-death entry
+  // per (queue, reason), its count bumped.
+  ch.sendToQueue(work, Buffer.from('rejected twice'), { headers: deadMsgs[0].headers });
+  let again = null;
+  while (!(again = await ch.get(work)));
+  ch.reject(again, false);
+  await waitFor(() => deadMsgs.length >= 4, 5000, 'the twice rejected message');
 
   const cappedLeft = await ch.checkQueue(capped);
   for (const q of [dead, work, ttl, capped]) await ch.deleteQueue(q);
