@@ -185,7 +185,14 @@ test-unit: $(UNIT_BIN)
 test-proto: $(BUILD)/warren-server
 	WARREN_SERVER=$(BUILD)/warren-server $(PYTHON) -m pytest -q -p no:cacheprovider tests/proto
 
-test-interop: $(BUILD)/warren-server
+# amqplib for tests/interop/test_amqplib.py, as pinned by its lock file:
+# installed when node_modules is missing or older than package-lock.json.
+NODE_DIR = tests/interop/node
+$(NODE_DIR)/node_modules: $(NODE_DIR)/package-lock.json
+	cd $(NODE_DIR) && npm ci --no-audit --no-fund
+	@touch $@
+
+test-interop: $(BUILD)/warren-server $(NODE_DIR)/node_modules
 	WARREN_SERVER=$(BUILD)/warren-server $(PYTHON) -m pytest -q -p no:cacheprovider tests/interop
 
 # TLS, users and permissions, configuration errors, flow control; each test
@@ -230,7 +237,7 @@ VG_ENV = WARREN_SERVER=scripts/valgrind-server.sh WARREN_VALGRIND_LOGS=$(VG_LOGS
 	WARREN_TEST_READY_TIMEOUT=60 WARREN_TEST_STOP_TIMEOUT=60 \
 	WARRENCTL=$(abspath $(BUILD)/warrenctl) \
 	WARREN_EXAMPLES=$(abspath $(BUILD)/examples)
-valgrind: deps
+valgrind: deps $(NODE_DIR)/node_modules
 	$(MAKE) all
 	$(MAKE) BUILD=build-valgrind CFLAGS="-O1 -g" build-valgrind/warren-server \
 	  $(patsubst $(BUILD)/%,build-valgrind/%,$(UNIT_BIN))

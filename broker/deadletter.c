@@ -29,25 +29,24 @@ entry_str_is(struct wr_table t, const char *key, struct wr_bytes want)
            wr_bytes_eq(v.v.str, want);
 }
 
-/* The x-death entry for this death: new with count 1, or the matching
- * (queue, reason, exchange) one with its count bumped (RabbitMQ keeps its
- * other fields, time and routing-keys included). */
+/* The fields of the x-death entry for this death: new with count 1, or
+ * the matching (queue, reason, exchange) one with its count bumped
+ * (RabbitMQ keeps its other fields, time and routing-keys included). */
 static void
-add_death(struct wr_tb *b, const struct wr_props *p, struct wr_table match,
-          bool matched, struct wr_bytes qname, const char *reason,
-          struct wr_bytes exchange, struct wr_bytes rkey, struct wr_value *cc)
+death_fields(struct wr_tb *b, const struct wr_props *p, struct wr_table match,
+             bool matched, struct wr_bytes qname, const char *reason,
+             struct wr_bytes exchange, struct wr_bytes rkey,
+             struct wr_value *cc)
 {
     static const char *const skip_count[] = {"count", NULL};
     struct wr_value v;
     int64_t n = 0;
 
-    wr_tb_elem_begin_table(b);
     if (matched) {
         if (wr_table_get(match, "count", &v) == WR_OK)
             wr_value_int(&v, &n);
         wr_tb_add_int(b, "count", WR_FT_I64, n + 1);
         wr_headers_copy(b, match, skip_count);
-        wr_tb_end(b);
         return;
     }
     wr_tb_add_int(b, "count", WR_FT_I64, 1);
@@ -68,10 +67,45 @@ add_death(struct wr_tb *b, const struct wr_props *p, struct wr_table match,
     wr_tb_end(b);
     if (p->flags & WR_PROP_EXPIRATION)
         wr_tb_add_str(b, "original-expiration", p->expiration);
+}
+
+/* Adds the x-death entry for this death to the array open in b. The first
+ * one has its fields in the order above; one added to an existing x-death
+ * (new or bumped) has them sorted by key, as RabbitMQ 3.10 writes them
+ * (rabbit_misc:set_table_value sorts). */
+static void
+add_death(struct wr_tb *b, const struct wr_props *p, bool has_xd,
+          struct wr_table match, bool matched, struct wr_bytes qname,
+          const char *reason, struct wr_bytes exchange, struct wr_bytes rkey,
+          struct wr_value *cc)
+{
+    struct wr_tb t;
+    uint8_t *buf;
+    size_t cap;
+
+    wr_tb_elem_begin_table(b);
+    if (!has_xd) {
+        death_fields(b, p, match, matched, qname, reason, exchange, rkey, cc);
+        wr_tb_end(b);
+        return;
+    }
+    /* Every length here is that of a field of one message. */
+    cap = 256 + (size_t)match.len + qname.len + strlen(reason) + exchange.len +
+          rkey.len + (cc ? (size_t)cc->v.array.len : 0) + p->expiration.len;
+    buf = wr_malloc(cap);
+    wr_tb_init(&t, buf, cap);
+    death_fields(&t, p, match, matched, qname, reason, exchange, rkey, cc);
+    wr_tb_end(&t);
+    if (t.err != WR_OK)
+        b->err = t.err;
+    else
+        wr_headers_copy_sorted(b, wr_tb_table(&t));
+    wr_free(buf);
     wr_tb_end(b);
 }
 
-/* Writes m's headers as they are after dying in q for reason into b. */
+/* Writes m's headers as they are after dying in q for reason into b, in
+ * the order they are built here (dead_message sorts them). */
 static void
 death_headers(struct wr_tb *b, struct wr_queue *q, struct wr_msg *m,
               const struct wr_props *p, const char *reason)
@@ -122,7 +156,7 @@ death_headers(struct wr_tb *b, struct wr_queue *q, struct wr_msg *m,
     }
     /* The newest death first, then the others in their order. */
     wr_tb_begin_array(b, "x-death");
-    add_death(b, p, match, matched, qname, reason, exchange, rkey,
+    add_death(b, p, has_xd, match, matched, qname, reason, exchange, rkey,
               has_cc ? &cc : NULL);
     if (has_xd) {
         wr_array_iter_init(&it, xd.v.array);
@@ -140,11 +174,11 @@ static struct wr_msg *
 dead_message(struct wr_queue *q, struct wr_msg *m, enum wr_dead_reason why)
 {
     struct wr_props p;
-    struct wr_tb b;
+    struct wr_tb b, sorted;
     struct wr_msg_spec sp = {0};
     struct wr_msg *out = NULL;
     size_t cap, plen;
-    uint8_t *hbuf = NULL, *pbuf = NULL;
+    uint8_t *hbuf = NULL, *sbuf = NULL, *pbuf = NULL;
 
     if (wr_msg_props(m, &p) != WR_OK)
         return NULL;
@@ -160,8 +194,16 @@ dead_message(struct wr_queue *q, struct wr_msg *m, enum wr_dead_reason why)
         if (b.err != WR_ERR_NOSPACE || cap > ((size_t)64 << 20))
             return NULL;
     }
+    /* RabbitMQ sorts the headers it rewrites by key. The same entries
+     * make a table the same size; should that not hold, keep the order
+     * they were built in rather than lose the message. */
+    sbuf = wr_malloc(b.len);
+    wr_tb_init(&sorted, sbuf, b.len);
+    wr_headers_copy_sorted(&sorted, wr_tb_table(&b));
+    wr_tb_end(&sorted);
     p.flags |= WR_PROP_HEADERS;
-    p.headers = wr_tb_table(&b);
+    p.headers =
+        wr_tb_table(sorted.err == WR_OK && sorted.len == b.len ? &sorted : &b);
     /* RabbitMQ drops the expiration so the message does not expire again
      * wherever it goes; x-death keeps it as original-expiration. */
     p.flags &= (uint16_t)~WR_PROP_EXPIRATION;
@@ -181,6 +223,7 @@ dead_message(struct wr_queue *q, struct wr_msg *m, enum wr_dead_reason why)
         out = wr_msg_build(&sp);
     }
     wr_free(pbuf);
+    wr_free(sbuf);
     wr_free(hbuf);
     return out;
 }

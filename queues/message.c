@@ -6,6 +6,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Expirations are clamped here: 2^53 ms is 285,000 years. */
@@ -215,6 +216,20 @@ wr_msg_mem(const struct wr_msg *m)
            m->bcc_len + (m->body_owner ? 0 : (size_t)m->body_size);
 }
 
+/* Appends n raw bytes to b (sticky WR_ERR_NOSPACE). */
+static void
+tb_put_raw(struct wr_tb *b, const uint8_t *p, size_t n)
+{
+    if (b->err != WR_OK)
+        return;
+    if (n > b->cap - b->len) {
+        b->err = WR_ERR_NOSPACE;
+        return;
+    }
+    memcpy(b->buf + b->len, p, n);
+    b->len += n;
+}
+
 void
 wr_headers_copy(struct wr_tb *b, struct wr_table t, const char *const *skip)
 {
@@ -225,21 +240,63 @@ wr_headers_copy(struct wr_tb *b, struct wr_table t, const char *const *skip)
 
     wr_table_iter_init(&it, t);
     while (wr_table_next(&it, &key, &v) == WR_OK) {
-        size_t n = it.off - from;
         bool drop = false;
         for (size_t i = 0; skip && skip[i] && !drop; i++)
             drop = wr_bytes_eq_str(key, skip[i]);
-        if (!drop && b->err == WR_OK) {
-            /* The entry's bytes as they are: keys may hold any octet. */
-            if (n > b->cap - b->len)
-                b->err = WR_ERR_NOSPACE;
-            else
-                memcpy(b->buf + b->len, t.ptr + from, n);
-            if (b->err == WR_OK)
-                b->len += n;
-        }
+        /* The entry's bytes as they are: keys may hold any octet. */
+        if (!drop)
+            tb_put_raw(b, t.ptr + from, it.off - from);
         from = it.off;
     }
+}
+
+/* One entry of a table being sorted: its bytes, its key, its place. */
+struct sort_entry {
+    size_t off, len;
+    struct wr_bytes key;
+};
+
+/* Erlang's order on binaries: octet by octet, a prefix first. Equal keys
+ * keep their order (qsort is not stable: the offset decides). */
+static int
+sort_entry_cmp(const void *a, const void *b)
+{
+    const struct sort_entry *x = a, *y = b;
+    size_t n = x->key.len < y->key.len ? x->key.len : y->key.len;
+    int c = n ? memcmp(x->key.ptr, y->key.ptr, n) : 0;
+
+    if (c != 0)
+        return c;
+    if (x->key.len != y->key.len)
+        return x->key.len < y->key.len ? -1 : 1;
+    return x->off < y->off ? -1 : x->off > y->off;
+}
+
+void
+wr_headers_copy_sorted(struct wr_tb *b, struct wr_table t)
+{
+    struct wr_table_iter it;
+    struct wr_bytes key;
+    struct wr_value v;
+    struct sort_entry *e;
+    size_t n = 0, from = 0;
+
+    wr_table_iter_init(&it, t);
+    while (wr_table_next(&it, &key, &v) == WR_OK)
+        n++;
+    if (n == 0)
+        return;
+    e = wr_malloc(n * sizeof(*e));
+    n = 0;
+    wr_table_iter_init(&it, t);
+    while (wr_table_next(&it, &key, &v) == WR_OK) {
+        e[n++] = (struct sort_entry){from, it.off - from, key};
+        from = it.off;
+    }
+    qsort(e, n, sizeof(*e), sort_entry_cmp);
+    for (size_t i = 0; i < n; i++)
+        tb_put_raw(b, t.ptr + e[i].off, e[i].len);
+    wr_free(e);
 }
 
 struct wr_msg *

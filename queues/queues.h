@@ -160,6 +160,14 @@ int wr_expiration_parse(struct wr_bytes s, int64_t *ms, char *why, size_t cap);
 void wr_headers_copy(struct wr_tb *b, struct wr_table t,
                      const char *const *skip);
 
+/* Appends to b every entry of t, byte for byte, in the order of their
+ * keys: octet by octet, a prefix first, entries with equal keys in their
+ * order. That is RabbitMQ's rabbit_misc:sort_field_table, which it
+ * applies to the headers it rewrites when dead-lettering, so clients that
+ * see the table as an ordered map (amqplib's objects, pika's dicts) see
+ * the same order from warren. Errors are b's (sticky WR_ERR_NOSPACE). */
+void wr_headers_copy_sorted(struct wr_tb *b, struct wr_table t);
+
 /* Returns a message like m (body shared, exchange, routing key and BCC
  * keys kept) whose headers carry x-delivery-count = count and whose
  * delivery_count is count (x-delivery-limit: the header RabbitMQ's quorum

@@ -18,6 +18,12 @@ for p in $want; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
         missing="$missing $p"
 done
+# The amqplib tests need node and npm: any install will do (Debian's, or
+# NodeSource's nodejs that bundles npm), so look for the commands.
+if [ "$1" != run ]; then
+    command -v node >/dev/null 2>&1 || missing="$missing nodejs"
+    command -v npm >/dev/null 2>&1 || missing="$missing npm"
+fi
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
     echo "warren needs these Debian packages:$missing" >&2

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Test case "message" of the queues suite: the refcounted message
  * (layout, building from decoded properties, one allocation, a body
- * that grows with the bytes, limits, unref past zero). */
+ * that grows with the bytes, limits, unref past zero, headers sorted as
+ * RabbitMQ sorts them). */
 #include "cases.h"
 
 START_TEST(msg_layout)
@@ -217,6 +218,52 @@ START_TEST(msg_unref_zero_aborts)
 }
 END_TEST
 
+/* RabbitMQ sorts the headers it rewrites (rabbit_misc:sort_field_table):
+ * by key octet by octet, a prefix first; equal keys keep their order. */
+START_TEST(headers_copy_sorted_like_rabbitmq)
+{
+    static const char *const keys[] = {"b", "a", "ab", "\xff", "a", "A"};
+    static const char *const want_keys[] = {"A", "a", "a", "ab", "b", "\xff"};
+    static const int64_t want_vals[] = {6, 2, 5, 3, 1, 4};
+    uint8_t in[256], out[256], small[16];
+    struct wr_tb b, o;
+    struct wr_table_iter it;
+    struct wr_bytes key;
+    struct wr_value v;
+    int64_t n;
+    size_t i = 0;
+
+    wr_tb_init(&b, in, sizeof(in));
+    for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+        wr_tb_add_int(&b, keys[k], WR_FT_I8, (int64_t)k + 1);
+    wr_tb_end(&b);
+    ck_assert_int_eq(b.err, WR_OK);
+
+    wr_tb_init(&o, out, sizeof(out));
+    wr_headers_copy_sorted(&o, wr_tb_table(&b));
+    wr_tb_end(&o);
+    ck_assert_int_eq(o.err, WR_OK);
+    ck_assert_uint_eq(o.len, b.len); /* the same entries, byte for byte */
+    wr_table_iter_init(&it, wr_tb_table(&o));
+    while (wr_table_next(&it, &key, &v) == WR_OK) {
+        ck_assert_uint_lt(i, 6);
+        ck_assert(wr_bytes_eq_str(key, want_keys[i]));
+        ck_assert_int_eq(wr_value_int(&v, &n), WR_OK);
+        ck_assert_int_eq(n, want_vals[i]);
+        i++;
+    }
+    ck_assert_uint_eq(i, 6);
+
+    /* an empty table adds nothing; no room is b's sticky error */
+    wr_tb_init(&o, out, sizeof(out));
+    wr_headers_copy_sorted(&o, (struct wr_table){NULL, 0});
+    ck_assert_uint_eq(o.len, 4);
+    wr_tb_init(&o, small, sizeof(small));
+    wr_headers_copy_sorted(&o, wr_tb_table(&b));
+    ck_assert_int_eq(o.err, WR_ERR_NOSPACE);
+}
+END_TEST
+
 TCase *
 queues_message_tcase(void)
 {
@@ -228,6 +275,7 @@ queues_message_tcase(void)
     tcase_add_test(tc, msg_defaults_and_errors);
     tcase_add_test(tc, msg_body_grows_with_bytes);
     tcase_add_test(tc, msg_body_append_limits);
+    tcase_add_test(tc, headers_copy_sorted_like_rabbitmq);
     if (forking()) /* an abort needs its own process */
         tcase_add_test_raise_signal(tc, msg_unref_zero_aborts, SIGABRT);
     return tc;
