@@ -104,6 +104,20 @@ def test_connect_server_properties_and_clean_close(scenario):
     assert r["closed"] == {"closed": True, "status": "closed"}
 
 
+def test_unknown_vhost_raises_not_allowed_with_rabbitmq_text(scenario):
+    r = scenario("unknown_vhost")
+    # "amqp://host:port/" names the vhost "" (AMQP URI spec), which does
+    # not exist; RabbitMQ 3.10's text names the vhost without quotes
+    assert r["vhost_from_empty_path"] == ""
+    assert r["empty"] == {
+        "raised": "Bunny::NotAllowedError", "code": 530,
+        "message": "Connection-level error: NOT_ALLOWED - vhost  not found"}
+    assert r["missing"] == {
+        "raised": "Bunny::NotAllowedError", "code": 530,
+        "message": "Connection-level error: NOT_ALLOWED - "
+                   "vhost no-such-vhost not found"}
+    assert r["default_path"] == {"raised": None}  # no path: "/"
+
 def test_each_exchange_type_bind_unbind_and_exchange_to_exchange(
         scenario, uniq):
     r = scenario("declare_bind")
