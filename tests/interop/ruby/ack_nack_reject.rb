@@ -13,7 +13,9 @@ run do |url, prefix|
     deliveries << { body: body, redelivered: di.redelivered?, delivery_tag: di.delivery_tag.to_i }
     case body
     when "ack-me" then ch.ack(di.delivery_tag)
-    when "nack-me" then di.redelivered? ? ch.ack(di.delivery_tag) : ch.nack(di.delivery_tag, false, true)
+    when "nack-me"
+      # nack(requeue) the first time; ack the redelivery
+      di.redelivered? ? ch.ack(di.delivery_tag) : ch.nack(di.delivery_tag, false, true)
     when "reject-me" then ch.reject(di.delivery_tag, false)
     end
   end

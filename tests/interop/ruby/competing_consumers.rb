@@ -24,7 +24,9 @@ run do |url, prefix|
   pch.confirm_select
   total.times { |n| pch.default_exchange.publish(n.to_s, routing_key: q.name) }
   raise "publishes nacked" unless pch.wait_for_confirms
-  wait_for(30, "#{total} deliveries") { lock.synchronize { seen[0].length + seen[1].length } >= total }
+  wait_for(30, "#{total} deliveries") do
+    lock.synchronize { seen[0].length + seen[1].length } >= total
+  end
   sleep(0.1) # duplicates would show up here
   all = lock.synchronize { seen[0] + seen[1] }
   q.delete

@@ -10,8 +10,8 @@ run do |url, prefix|
   q = ch.queue("#{prefix}.cancel", durable: false)
   got = []
   cancelled = []
-  consumer = q.subscribe(manual_ack: false,
-                         on_cancellation: ->(c) { cancelled << c.consumer_tag }) do |_di, _props, body|
+  on_cancel = ->(c) { cancelled << c.consumer_tag }
+  consumer = q.subscribe(manual_ack: false, on_cancellation: on_cancel) do |_di, _props, body|
     got << body
   end
   ch.default_exchange.publish("before", routing_key: q.name)

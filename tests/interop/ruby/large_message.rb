@@ -12,15 +12,18 @@ run do |url, prefix|
   sent = { length: body.bytesize, sha256: Digest::SHA256.hexdigest(body) }
   ch.default_exchange.publish(body, routing_key: q.name, message_id: "big-1")
   ch.default_exchange.publish(body, routing_key: q.name, message_id: "big-2")
+  digest = lambda do |props, b|
+    { length: b.bytesize, sha256: Digest::SHA256.hexdigest(b), message_id: props.message_id }
+  end
   got = nil
   wait_for(10, "the first message") do
     _, props, b = q.pop
-    got = { length: b.bytesize, sha256: Digest::SHA256.hexdigest(b), message_id: props.message_id } if b
+    got = digest.call(props, b) if b
     !got.nil?
   end
   consumed = nil
   q.subscribe do |_di, props, b|
-    consumed = { length: b.bytesize, sha256: Digest::SHA256.hexdigest(b), message_id: props.message_id }
+    consumed = digest.call(props, b)
   end
   wait_for(10, "the second message") { !consumed.nil? }
   q.delete

@@ -8,8 +8,8 @@ run do |url, prefix|
   conn = connect(url)
   ch = conn.create_channel
   ch.confirm_select
-  q = ch.queue("#{prefix}.overflow", durable: false,
-                                     arguments: { "x-max-length" => 1, "x-overflow" => "reject-publish" })
+  args = { "x-max-length" => 1, "x-overflow" => "reject-publish" }
+  q = ch.queue("#{prefix}.overflow", durable: false, arguments: args)
   ch.default_exchange.publish("first", routing_key: q.name)
   first_ok = ch.wait_for_confirms
   first_nacked = ch.nacked_set.to_a
