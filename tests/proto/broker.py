@@ -159,6 +159,27 @@ class WarrenServer:
             time.sleep(0.02)
         raise BrokerError("no stats line from warren-server within %.0f s" % timeout)
 
+    def settled_stats(self, conns=0, timeout=15.0):
+        """Wait until `conns` connections are left and two stats readings
+        in a row agree; return the last. One reading is not enough: a
+        closed connection may still sit in the listen backlog (not counted
+        yet), and work the broker defers to a later loop turn (freeing a
+        deleted queue, a dropped connection) may not have run; a slow
+        broker (valgrind, a busy machine) shows both."""
+        deadline = time.monotonic() + timeout * SLOW
+        prev = None
+        while True:
+            st = self.stats()
+            if st["connections"] == conns and st == prev:
+                return st
+            if time.monotonic() > deadline:
+                if st["connections"] != conns:
+                    raise BrokerError("%d connections left, not %d: %s"
+                                      % (st["connections"], conns, st))
+                return st
+            prev = st
+            time.sleep(0.1)
+
     def rss_kib(self):
         """Resident set size of the broker process (/proc/PID/status)."""
         with open("/proc/%d/status" % self.proc.pid) as f:

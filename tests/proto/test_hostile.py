@@ -99,23 +99,10 @@ def good(srv):
     g.c.close_connection()
 
 
-def settle(srv, conns=1, timeout=15):
-    """Wait until only `conns` connections are left and two readings in a
-    row agree on alloc_used; return the stats. One reading is not enough:
-    sockets the client closed may still wait in the listen backlog (not
-    accepted, so not counted yet), which a slow broker (valgrind, a busy
-    machine) accepts and frees just after."""
-    deadline = time.monotonic() + timeout * broker_mod.SLOW
-    prev = None
-    while True:
-        st = srv.stats()
-        if st["connections"] == conns and st == prev:
-            return st
-        if time.monotonic() > deadline:
-            assert st["connections"] == conns, st
-            return st
-        prev = st
-        time.sleep(0.1)
+def settle(srv, conns=1):
+    """The stats once only `conns` connections are left and they hold
+    still (broker.WarrenServer.settled_stats)."""
+    return srv.settled_stats(conns)
 
 
 def check_case(srv, good, case, repeat=REPEAT, alloc_tolerance=ALLOC_TOLERANCE,
