@@ -8,7 +8,8 @@ RUN_PKGS="gcc make pkg-config libevent-dev libssl-dev libjansson-dev \
 libcurl4-openssl-dev"
 TEST_PKGS="$RUN_PKGS check clang libclang-rt-14-dev clang-format amqp-specs \
 python3 python3-pytest python3-pika python3-kombu python3-aio-pika amqp-tools \
-valgrind openssl iproute2"
+librabbitmq-client-java default-jdk-headless golang-go \
+golang-github-rabbitmq-amqp091-go-dev ruby-bunny valgrind openssl iproute2"
 case "$1" in
 run) want=$RUN_PKGS ;;
 *) want=$TEST_PKGS ;;
