@@ -114,6 +114,7 @@ def test_dial_dialconfig_server_properties_and_clean_close(scenario):
     assert r["closeErr"] is None
     assert r["notifyCloseClosed"] is True and r["notifyCloseValue"] is False
     assert r["isClosed"] is True
+    assert r["closeErrors"] == []  # 30 more Dial + Close, all clean
     # DialConfig: the client's heartbeat (10 s) is lower than the server's
     # and wins; frame max and channel max are the server's
     assert r["config"] == {"frameSize": 131072, "channelMax": 2047,

@@ -52,7 +52,20 @@ func connect(url, prefix string) result {
 	// the exclusive queue went with the first connection
 	passive := amqpError(err)
 	check(conn2.Close(), "close the second connection")
+	// a clean Close never reports an error through NotifyClose (the
+	// broker must not close the socket before the client has read
+	// close-ok: its reader would see EOF first)
+	closeErrors := []interface{}{}
+	for i := 0; i < 30; i++ {
+		c := dial(url)
+		n := c.NotifyClose(make(chan *amqp.Error, 1))
+		check(c.Close(), "close")
+		if e, ok, _ := poll(n, scaled(5*time.Second)); ok {
+			closeErrors = append(closeErrors, amqpError(e))
+		}
+	}
 	return result{
+		"closeErrors": closeErrors,
 		"serverProperties": result{
 			"product":      props["product"],
 			"version":      fmt.Sprintf("%T", props["version"]),
