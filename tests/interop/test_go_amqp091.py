@@ -409,3 +409,116 @@ def test_broker_shutdown_closes_connection_320(go_scenarios, broker_factory,
     assert r["isClosed"] is True
     # amqp091-go hands the connection's error to its channels too
     assert r["channel"] == r["connection"]
+
+
+def _expect(res, kind, code=None, reason=None):
+    """kind: None (nothing closed), "sync" (the call returned the channel
+    error and NotifyClose heard it), "async" (the call returned nil, then
+    the channel closed), "other" (another channel of the case failed),
+    "conn" (a connection error, heard by the channel and the connection)."""
+    if kind is None:
+        assert res == {"returned": None, "channel": None,
+                       "connection": None}, res
+        return
+    err = res["channel"] if kind in ("sync", "async", "conn") \
+        else res["returned"]
+    assert err["code"] == code and err["reason"] == reason, res
+    assert err["server"] is True and err["recover"] is (kind != "conn")
+    if kind == "sync":
+        assert res["returned"] == err and res["connection"] is None
+    elif kind == "async":
+        assert res["returned"] is None and res["connection"] is None
+    elif kind == "other":
+        assert res["channel"] is None and res["connection"] is None
+    else:
+        assert res["returned"] == err == res["connection"]
+
+
+def test_edge_cases_reply_codes_and_texts(scenario, uniq):
+    """Misuse a Go application can make, with RabbitMQ 3.10's reply code,
+    reply text, and whether it closes the call's channel, another one or
+    the connection."""
+    r = scenario("edges", timeout=30)
+    pre = "PRECONDITION_FAILED - "
+    q = "'%s.edge' in vhost '/'" % uniq
+
+    def arg(name, queue, why):
+        return (pre + "invalid arg '%s' for queue '%s.%s' in vhost '/': %s"
+                % (name, uniq, queue, why))
+
+    expected = {
+        "ackUnknownTag": ("async", 406, pre + "unknown delivery tag 99"),
+        "doubleAck": ("async", 406, pre + "unknown delivery tag 1"),
+        "nackMultipleZero": (None,),
+        "qosPrefetchSize": ("conn", 540,
+                            "NOT_IMPLEMENTED - prefetch_size!=0 (1000)"),
+        "qosGlobal": (None,),
+        "flowOn": (None,),
+        "commitWithoutTx": ("sync", 406, pre + "channel is not transactional"),
+        "rollbackWithoutTx": ("sync", 406,
+                              pre + "channel is not transactional"),
+        "confirmAfterTx": ("sync", 406,
+                           pre + "cannot switch from tx to confirm mode"),
+        "txAfterConfirm": ("sync", 406,
+                           pre + "cannot switch from confirm to tx mode"),
+        "reservedExchange": ("sync", 403,
+                             "ACCESS_REFUSED - exchange name 'amq.%s' "
+                             "contains reserved prefix 'amq.*'" % uniq),
+        "reservedQueue": ("sync", 403,
+                          "ACCESS_REFUSED - queue name 'amq.%s' contains "
+                          "reserved prefix 'amq.*'" % uniq),
+        "deleteDefaultExchange": ("sync", 403,
+                                  "ACCESS_REFUSED - deletion of system "
+                                  "exchange 'amq.direct' in vhost '/' not "
+                                  "allowed"),
+        "unknownExchangeType": ("conn", 503, "COMMAND_INVALID - unknown "
+                                "exchange type 'no-such-type'"),
+        "queueDeleteIfEmpty": ("sync", 406, pre + "queue %s not empty" % q),
+        "queueDeleteIfUnused": ("other", 406, pre + "queue %s in use" % q),
+        "exchangeDeleteIfUnused": ("sync", 406,
+                                   pre + "exchange '%s.used' in vhost '/' "
+                                   "in use" % uniq),
+        "queueDeleteMissing": (None,),  # idempotent since RabbitMQ 3.x
+        "exchangeDeleteMissing": (None,),
+        "bindMissingQueue": ("sync", 404, "NOT_FOUND - no queue '%s.never' "
+                             "in vhost '/'" % uniq),
+        "unbindMissingBinding": (None,),
+        "exclusiveConsumerTaken": ("other", 403, "ACCESS_REFUSED - queue %s "
+                                   "in exclusive use" % q),
+        "consumeWhileExclusive": ("other", 403, "ACCESS_REFUSED - queue %s "
+                                  "in exclusive use" % q),
+        "recover": (None,),
+        "cancelUnknown": (None,),
+        "publishToReplyToWithoutConsumer": (
+            "async", 406, pre + "fast reply consumer does not exist"),
+        "badExpiration": ("async", 406,
+                          pre + "invalid expiration 'soon': no_integer"),
+        "xMaxLengthString": ("sync", 406, arg(
+            "x-max-length", "bad", '"expected integer, got longstr"')),
+        "xMaxPriorityTooBig": ("sync", 406, arg(
+            "x-max-priority", "prio", "{max_value_exceeded,256}")),
+        "xExpiresZero": ("sync", 406, arg("x-expires", "exp",
+                                          "{value_zero,0}")),
+        "xMessageTtlNegative": ("sync", 406, arg(
+            "x-message-ttl", "ttl", "{value_negative,-1}")),
+        "xOverflowBad": ("sync", 406, arg("x-overflow", "ovf",
+                                          "invalid_overflow")),
+        "xQueueTypeStream": ("sync", 406, arg(
+            "x-queue-type", "qt", "\"unsupported queue type 'whatever'\"")),
+    }
+    assert set(r) == set(expected) | {"confirmMandatoryOrder"}
+    for name, want in expected.items():
+        try:
+            _expect(r[name], *want)
+        except AssertionError as e:
+            raise AssertionError("%s: %s" % (name, e)) from None
+    # mandatory + confirm, unroutable: basic.return before basic.ack
+    assert r["confirmMandatoryOrder"] == {"order": ["return NO_ROUTE", "ack"]}
+
+
+@pytest.mark.warren_only  # RabbitMQ 3.10: 540 NOT_IMPLEMENTED active=false
+def test_channel_flow_pauses_and_resumes_deliveries(scenario):
+    r = scenario("flow")
+    assert r["deliveredWhilePaused"] is False
+    assert r["afterResume"] == ["0", "1", "2"]
+    assert r["serverFlow"] is False
