@@ -51,17 +51,14 @@ func confirms(url, prefix string) result {
 			inOrder = false
 		}
 	}
-	// a deferred confirmation waits for its own ack
-	dc, err := ch.PublishWithDeferredConfirm("", q, false, false, text("deferred"))
-	check(err, "publish with deferred confirm")
-	waited := make(chan bool, 1)
-	go func() { waited <- dc.Wait() }()
-	deferredAck := recv(waited, 5*time.Second, "the deferred confirm")
+	// No PublishWithDeferredConfirm: amqp091-go 1.5.0 registers the
+	// deferred confirmation after it has sent the publish, so a fast
+	// broker's ack can come first and Wait never returns
+	// (rabbitmq/amqp091-go issue #182, fixed in later versions).
 	info, err := ch.QueueDeclarePassive(q, false, true, false, false, nil)
 	check(err, "passive declare")
 	return result{"published": total, "acked": acked, "nacked": nacked,
-		"inOrder": inOrder, "deferredTag": dc.DeliveryTag,
-		"deferredAck": deferredAck, "messages": info.Messages}
+		"inOrder": inOrder, "messages": info.Messages}
 }
 
 // rejectPublish: x-max-length 1 with x-overflow reject-publish; the second
