@@ -242,8 +242,10 @@ func edges(url, prefix string) result {
 		defer conn.Close()
 		ch := channel(conn)
 		check(ch.Confirm(false), "confirm")
-		rets := ch.NotifyReturn(make(chan amqp.Return, 1))
-		confs := ch.NotifyPublish(make(chan amqp.Confirmation, 1))
+		// unbuffered: the client's reader hands each one over in wire
+		// order (with both ready at once, select would pick at random)
+		rets := ch.NotifyReturn(make(chan amqp.Return))
+		confs := ch.NotifyPublish(make(chan amqp.Confirmation))
 		publish(ch, "amq.direct", prefix+".nowhere", true, text("x"))
 		var order []string
 		for len(order) < 2 {
