@@ -313,6 +313,7 @@ struct wr_conn {
     int64_t started;
     uint64_t frames_in;
     bool torn_down; /* channels and exclusive queues released */
+    bool linger;    /* sent close-ok: the peer closes the socket first */
 };
 
 /* Takes a new socket; tls selects the AMQPS listener's TLS context. */

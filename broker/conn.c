@@ -159,7 +159,7 @@ wr_conn_error(struct wr_conn *c, uint16_t code, uint32_t method_id,
 void
 wr_conn_shutdown(struct wr_conn *c)
 {
-    if (c->state < WR_CONN_AWAIT_START_OK) {
+    if (c->state < WR_CONN_AWAIT_START_OK || c->linger) {
         wr_conn_drop(c, "shutdown");
         return;
     }
@@ -186,9 +186,10 @@ wr_conn_drop(struct wr_conn *c, const char *why)
     wr_server_schedule_reap(c->srv);
 }
 
-/* Queue the last bytes, drop once they are written. Input that still
- * arrives is read and thrown away (read_cb): closing a socket with unread
- * input sends RST, which may destroy the last bytes still in flight. */
+/* Queue the last bytes, drop once they are written (with c->linger: once
+ * the peer closes, or CLOSE_OK_WAIT has passed). Input that still arrives
+ * is read and thrown away (read_cb): closing a socket with unread input
+ * sends RST, which may destroy the last bytes still in flight. */
 static void
 conn_flush_and_close(struct wr_conn *c)
 {
@@ -199,7 +200,7 @@ conn_flush_and_close(struct wr_conn *c)
             bufferevent_enable(c->bev, EV_READ);
     }
     bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
-    if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+    if (!c->linger && evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
         wr_conn_drop(c, "closed by peer");
     else
         arm_timer(c, CLOSE_OK_WAIT * 1000);
@@ -427,6 +428,11 @@ connection_method(struct wr_conn *c, const struct wr_method *m)
         struct wr_method ok = {.id = WR_CONNECTION_CLOSE_OK};
         conn_teardown(c);
         wr_conn_send_method(c, 0, &ok);
+        /* The client closes the socket once it has read close-ok, as
+         * RabbitMQ leaves it to: closing first races the client's reader,
+         * which may see EOF before close-ok is handled and report a lost
+         * connection (amqp091-go's NotifyClose gets 501 "EOF"). */
+        c->linger = true;
         conn_flush_and_close(c);
         return;
     }
@@ -753,7 +759,7 @@ write_cb(struct bufferevent *bev, void *arg)
         bufferevent_disable(bev, EV_WRITE);
     }
     if (c->state == WR_CONN_FLUSHING) {
-        if (left == 0)
+        if (left == 0 && !c->linger)
             wr_conn_drop(c, "closed");
         return;
     }
@@ -911,7 +917,8 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
         return;
     case WR_CONN_CLOSING:
     case WR_CONN_FLUSHING:
-        wr_conn_drop(c, "no close-ok from client");
+        wr_conn_drop(c, c->linger ? "socket still open after close-ok"
+                                  : "no close-ok from client");
         return;
     case WR_CONN_DEAD:
         return;

@@ -130,6 +130,34 @@ def test_connection_close_handshake(broker):
             c.recv_frame(timeout=0.3)
 
 
+def test_client_close_leaves_the_socket_to_the_client(broker):
+    """AMQP 0-9-1 connection.close-ok: after it the client closes the
+    socket, as RabbitMQ 3.10 leaves it to. A broker that closes first races
+    the client's reader, which may see EOF before it has handled close-ok:
+    amqp091-go then reports a clean Close as 501 "EOF" through NotifyClose
+    (tests/interop/test_go_amqp091.py)."""
+    with RawClient(*broker) as c:
+        c.handshake()
+        c.send_method(0, "connection.close", reply_code=200, reply_text="bye",
+                      class_id=0, method_id=0)
+        c.expect("connection.close_ok", 0)
+        with pytest.raises(TimeoutError):
+            c.recv_frame(timeout=0.5)
+
+
+@pytest.mark.warren_only  # RabbitMQ waits longer (its heartbeat, up to 30 s)
+def test_client_that_never_closes_after_close_ok_is_dropped(broker):
+    """...but not for ever: warren drops the socket 3 s after close-ok."""
+    with RawClient(*broker) as c:
+        c.handshake()
+        c.send_method(0, "connection.close", reply_code=200, reply_text="bye",
+                      class_id=0, method_id=0)
+        c.expect("connection.close_ok", 0)
+        t = time.monotonic()
+        assert c.wait_closed(timeout=10) == b""
+        assert 2 < time.monotonic() - t < 8
+
+
 def test_channel_close_handshake_and_reuse(broker):
     with RawClient(*broker) as c:
         c.handshake()

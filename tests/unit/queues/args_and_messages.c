@@ -59,7 +59,7 @@ START_TEST(args_issue9)
          "queue type 'stream' is not supported by warren yet; declare a "
          "classic queue"},
         {"x-queue-type", WR_FT_LONGSTR, 0, "lazy",
-         "unsupported queue type 'lazy'"},
+         "\"unsupported queue type 'lazy'\""},
     };
 
     for (size_t i = 0; i < WR_ARRAY_LEN(cases); i++) {
