@@ -13,7 +13,7 @@
 
 /* RabbitMQ (rabbit_amqqueue:check_max_priority_arg) takes any integer type
  * from 0 to 255; 0 makes a single-level queue, which behaves as a FIFO. */
-#define MAX_PRIORITY_ERR "x-max-priority must be an integer between 0 and 255"
+#define MAX_PRIORITY 255
 
 static bool
 is_int_type(uint8_t t)
@@ -215,12 +215,14 @@ parse_kind(struct parse *ps, struct wr_queue_args *out)
     bool found;
     int64_t n;
 
-    if (wr_table_get(ps->args, "x-max-priority", &v) == WR_OK) {
-        if (!is_int_type(v.type) || wr_value_int(&v, &n) != WR_OK || n < 0 ||
-            n > 255)
-            return fail(ps, "x-max-priority", MAX_PRIORITY_ERR);
+    /* check_non_neg_int_arg's reasons, then {max_value_exceeded,N} */
+    if (int_arg(ps, "x-max-priority", 0, -1, &found, &n))
+        return WR_ERR_INVALID;
+    if (found && n > MAX_PRIORITY)
+        return fail(ps, "x-max-priority", "{max_value_exceeded,%" PRId64 "}",
+                    n);
+    if (found)
         out->max_priority = (uint8_t)n;
-    }
     if (wr_table_get(ps->args, "x-single-active-consumer", &v) == WR_OK) {
         if (v.type != WR_FT_BOOL)
             return fail(ps, "x-single-active-consumer",
