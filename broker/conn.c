@@ -391,8 +391,9 @@ on_open(struct wr_conn *c, const struct wr_connection_open *m)
     char buf[512];
 
     if (vh == NULL) {
+        /* RabbitMQ's text, with the name unquoted (rabbit_reader) */
         wr_conn_error(c, WR_REPLY_NOT_ALLOWED, WR_CONNECTION_OPEN,
-                      "vhost '%.*s' not found", (int)m->virtual_host.len,
+                      "vhost %.*s not found", (int)m->virtual_host.len,
                       m->virtual_host.ptr);
         return;
     }
