@@ -399,3 +399,125 @@ def test_heartbeat_1s_survives_4s_idle(scenario):
     assert r["heartbeat"] == 1
     assert r["eventsDuringIdle"] == [] and r["openAfterIdle"] is True
     assert r["got"] == "after idle"
+
+
+# name -> (reply code, class id, method id, text), or None for success
+EDGE_CASES = {
+    "prefetchSize": (540, 60, 10, "NOT_IMPLEMENTED - prefetch_size!=0 (4096)"),
+    "globalQos": None,
+    "immediate": (540, 60, 40, "NOT_IMPLEMENTED - immediate=true"),
+    "amqPrefixExchange": (403, 40, 10, "ACCESS_REFUSED - exchange name "
+                          "'amq.{p}.' contains reserved prefix 'amq.*'"),
+    "deleteAmqDirect": (403, 40, 20, "ACCESS_REFUSED - deletion of system "
+                        "exchange 'amq.direct' in vhost '/' not allowed"),
+    "amqPrefixQueue": (403, 50, 10, "ACCESS_REFUSED - queue name 'amq.{p}.' "
+                       "contains reserved prefix 'amq.*'"),
+    "unknownExchangeType": (503, 40, 10, "COMMAND_INVALID - unknown exchange "
+                            "type 'x-no-such-type'"),
+    "publishInternal": (403, 60, 40, "ACCESS_REFUSED - cannot publish to "
+                        "internal exchange '{p}.internal' in vhost '/'"),
+    "bindMissingExchange": (404, 50, 20, "NOT_FOUND - no exchange '{p}.nox' "
+                            "in vhost '/'"),
+    "bindMissingQueue": (404, 50, 20, "NOT_FOUND - no queue '{p}.noq' in "
+                         "vhost '/'"),
+    "unbindMissingBinding": None,
+    "unknownDeliveryTag": (406, 60, 80, "PRECONDITION_FAILED - unknown "
+                           "delivery tag 99"),
+    "doubleAck": (406, 60, 80, "PRECONDITION_FAILED - unknown delivery tag 1"),
+    "duplicateConsumerTag": (530, 60, 20, "NOT_ALLOWED - attempt to reuse "
+                             "consumer tag 'tag-1'"),
+    "exclusiveConsumerTaken": (403, 60, 20, "ACCESS_REFUSED - queue '{p}.q' "
+                               "in vhost '/' in exclusive use"),
+    "txCommitWithoutSelect": (406, 90, 20, "PRECONDITION_FAILED - channel is "
+                              "not transactional"),
+    "confirmAfterTx": (406, 85, 10, "PRECONDITION_FAILED - cannot switch from "
+                       "tx to confirm mode"),
+    "txAfterConfirm": (406, 90, 10, "PRECONDITION_FAILED - cannot switch from "
+                       "confirm to tx mode"),
+    "negativeTtl": (406, 50, 10, "PRECONDITION_FAILED - invalid arg "
+                    "'x-message-ttl' for queue '{p}.ttl' in vhost '/': "
+                    "{{value_negative,-1}}"),
+    "stringMaxLength": (406, 50, 10, "PRECONDITION_FAILED - invalid arg "
+                        "'x-max-length' for queue '{p}.ml' in vhost '/': "
+                        '"expected integer, got longstr"'),
+    "badOverflow": (406, 50, 10, "PRECONDITION_FAILED - invalid arg "
+                    "'x-overflow' for queue '{p}.ov' in vhost '/': "
+                    "invalid_overflow"),
+    "badExpires": (406, 50, 10, "PRECONDITION_FAILED - invalid arg "
+                   "'x-expires' for queue '{p}.ex' in vhost '/': "
+                   "{{value_zero,0}}"),
+    "maxPriorityTooBig": (406, 50, 10, "PRECONDITION_FAILED - invalid arg "
+                          "'x-max-priority' for queue '{p}.pr' in vhost '/': "
+                          "{{max_value_exceeded,256}}"),
+    "purgeMissing": (404, 50, 30, "NOT_FOUND - no queue '{p}.noq' in "
+                     "vhost '/'"),
+    "deleteMissingQueue": None,
+    "deleteMissingExchange": None,
+    "deleteIfUnused": (406, 50, 40, "PRECONDITION_FAILED - queue '{p}.q' in "
+                       "vhost '/' in use"),
+    "deleteIfEmpty": (406, 50, 40, "PRECONDITION_FAILED - queue '{p}.full' "
+                      "in vhost '/' not empty"),
+    "exchangeDeleteIfUnused": (406, 40, 20, "PRECONDITION_FAILED - exchange "
+                               "'{p}.used' in vhost '/' in use"),
+    "redeclarePassiveMismatch": None,  # passive ignores the flags
+    "internalMismatch": (406, 40, 10, "PRECONDITION_FAILED - inequivalent arg "
+                         "'internal' for exchange '{p}.internal' in vhost "
+                         "'/': received 'false' but current is 'true'"),
+    "autoDeleteMismatch": (406, 40, 10, "PRECONDITION_FAILED - inequivalent "
+                           "arg 'auto_delete' for exchange '{p}.internal' in "
+                           "vhost '/': received 'true' but current is 'false'"),
+    "exchangeArgsMismatch": (406, 40, 10, "PRECONDITION_FAILED - inequivalent "
+                             "arg 'alternate-exchange' for exchange "
+                             "'{p}.internal' in vhost '/': received the value "
+                             "'ae' of type 'longstr' but current is none"),
+    "publishDefaultExchangeMissingQueue": None,  # dropped silently
+    "bindDefaultExchange": (403, 50, 20, "ACCESS_REFUSED - operation not "
+                            "permitted on the default exchange"),
+    "getMissingQueue": (404, 60, 70, "NOT_FOUND - no queue '{p}.noq' in "
+                        "vhost '/'"),
+    "consumeMissingQueue": (404, 60, 20, "NOT_FOUND - no queue '{p}.noq' in "
+                            "vhost '/'"),
+    "recover": None,
+    "recoverNoRequeue": (540, 60, 110, "NOT_IMPLEMENTED - requeue=false"),
+    "e2eMissingSource": (404, 40, 30, "NOT_FOUND - no exchange '{p}.nox' in "
+                         "vhost '/'"),
+    "e2eMissingDestination": (404, 40, 30, "NOT_FOUND - no exchange "
+                              "'{p}.nox' in vhost '/'"),
+}
+
+
+@pytest.mark.timeout(90)
+def test_error_codes_and_texts_as_rabbitmq(scenario, uniq):
+    """Forty-odd mistakes a Java application can make, each on a fresh
+    connection: the reply code, the failing method, the reply text the
+    client puts in its exception (RabbitMQ 3.10's words), and whether only
+    the channel or the whole connection went (codes >= 500)."""
+    r = scenario("edge_cases", timeout=60)
+    for name, want in EDGE_CASES.items():
+        got = r[name]
+        if want is None:
+            assert got == {"ok": True, "channelOpen": True,
+                           "connectionOpen": True}, name
+            continue
+        code, class_id, method_id, text = want
+        # a reply-less method (publish, ack) fails on the next call or
+        # while it waits: IOException or AlreadyClosedException
+        assert got["exception"] in ("java.io.IOException",
+                                    "com.rabbitmq.client.AlreadyClosedException"), (name, got)
+        assert (got["code"], got["classId"], got["methodId"]) == (
+            code, class_id, method_id), (name, got)
+        assert got["text"] == text.format(p=uniq), name
+        assert got["hard"] is (code >= 500), name
+        assert got["connectionOpen"] is (code < 500), name
+        # deleteIfUnused fails on a second channel
+        assert got["channelOpen"] is (name == "deleteIfUnused"), name
+    assert r["messageCount"] == 0 and r["consumerCount"] == 0
+    # authentication_failure_close: a refused login is an
+    # AuthenticationFailureException, not a dropped socket
+    assert r["wrongPassword"]["exception"] == \
+        "com.rabbitmq.client.AuthenticationFailureException"
+    assert r["wrongPassword"]["message"].startswith(
+        "ACCESS_REFUSED - Login was refused using authentication mechanism PLAIN")
+    assert {k: r["missingVhost"][k] for k in ("code", "classId", "methodId", "text")} == {
+        "code": 530, "classId": 10, "methodId": 40,
+        "text": "NOT_ALLOWED - vhost %s.novhost not found" % uniq}

@@ -109,6 +109,7 @@ public final class Scenarios {
         case "large_message": return largeMessage();
         case "competing_consumers": return competingConsumers();
         case "heartbeat": return heartbeat();
+        case "edge_cases": return edgeCases();
         default: throw new IllegalArgumentException("no scenario " + name);
         }
     }
@@ -297,6 +298,182 @@ public final class Scenarios {
             return r;
         }
         return obj("exception", null);
+    }
+
+
+    interface ChOp {
+        void run(Channel ch) throws Exception;
+    }
+
+    /** Run op on a fresh channel of a fresh connection: "ok", or the
+     *  channel or connection error it ended with. */
+    Map<String, Object> outcome(ChOp op) throws Exception {
+        Connection conn = factory().newConnection();
+        Channel ch = conn.createChannel();
+        Map<String, Object> r = obj("ok", true);
+        try {
+            op.run(ch);
+            // a sync round trip, so that an asynchronous error shows here
+            ch.queueDeclare();
+        } catch (Exception e) {
+            r = describe(e);
+        }
+        r.put("channelOpen", ch.isOpen());
+        r.put("connectionOpen", conn.isOpen());
+        if (conn.isOpen()) {
+            conn.close((int) ms(5000));
+        }
+        return r;
+    }
+
+    static Map<String, Object> describe(Throwable e) {
+        Map<String, Object> r = obj("exception", e.getClass().getName());
+        Throwable t = e;
+        while (t != null && !(t instanceof ShutdownSignalException)) {
+            t = t.getCause();
+        }
+        if (t == null) {
+            r.put("message", String.valueOf(e.getMessage()));
+            return r;
+        }
+        ShutdownSignalException sse = (ShutdownSignalException) t;
+        Method m = sse.getReason();
+        r.put("hard", sse.isHardError());
+        if (m instanceof AMQP.Channel.Close) {
+            AMQP.Channel.Close c = (AMQP.Channel.Close) m;
+            r.put("code", c.getReplyCode());
+            r.put("text", c.getReplyText());
+            r.put("classId", c.getClassId());
+            r.put("methodId", c.getMethodId());
+        } else if (m instanceof AMQP.Connection.Close) {
+            AMQP.Connection.Close c = (AMQP.Connection.Close) m;
+            r.put("code", c.getReplyCode());
+            r.put("text", c.getReplyText());
+            r.put("classId", c.getClassId());
+            r.put("methodId", c.getMethodId());
+        } else {
+            r.put("reason", String.valueOf(m));
+        }
+        return r;
+    }
+
+    /** Edge cases a Java application runs into, each on its own connection. */
+    Map<String, Object> edgeCases() throws Exception {
+        Map<String, Object> r = new LinkedHashMap<>();
+        String x = prefix + ".";
+        Connection keep = factory().newConnection();
+        Channel kc = keep.createChannel();
+        kc.queueDeclare(x + "q", false, false, false, null);
+        kc.exchangeDeclare(x + "internal", "fanout", false, false, true, null);
+        r.put("prefetchSize", outcome(ch -> ch.basicQos(4096, 10, false)));
+        r.put("globalQos", outcome(ch -> ch.basicQos(0, 10, true)));
+        r.put("immediate", outcome(ch -> ch.basicPublish("", x + "q", false, true, null, utf8("i"))));
+        r.put("amqPrefixExchange", outcome(ch -> ch.exchangeDeclare("amq." + x, "direct")));
+        r.put("deleteAmqDirect", outcome(ch -> ch.exchangeDelete("amq.direct")));
+        r.put("amqPrefixQueue", outcome(ch -> ch.queueDeclare("amq." + x, false, false, true, null)));
+        r.put("unknownExchangeType", outcome(ch -> ch.exchangeDeclare(x + "bad", "x-no-such-type")));
+        r.put("publishInternal", outcome(ch -> ch.basicPublish(x + "internal", "", null, utf8("i"))));
+        r.put("bindMissingExchange", outcome(ch -> ch.queueBind(x + "q", x + "nox", "k")));
+        r.put("bindMissingQueue", outcome(ch -> ch.queueBind(x + "noq", "amq.direct", "k")));
+        r.put("unbindMissingBinding", outcome(ch -> ch.queueUnbind(x + "q", "amq.direct", "nothing")));
+        r.put("unknownDeliveryTag", outcome(ch -> ch.basicAck(99, false)));
+        r.put("doubleAck", outcome(ch -> {
+            ch.basicPublish("", x + "q", null, utf8("d"));
+            GetResponse g = null;
+            long deadline = System.currentTimeMillis() + ms(5000);
+            while (g == null && System.currentTimeMillis() < deadline) {
+                g = ch.basicGet(x + "q", false);
+            }
+            ch.basicAck(g.getEnvelope().getDeliveryTag(), false);
+            ch.basicAck(g.getEnvelope().getDeliveryTag(), false);
+        }));
+        r.put("duplicateConsumerTag", outcome(ch -> {
+            ch.basicConsume(x + "q", true, "tag-1", new DefaultConsumer(ch));
+            ch.basicConsume(x + "q", true, "tag-1", new DefaultConsumer(ch));
+        }));
+        r.put("exclusiveConsumerTaken", outcome(ch -> {
+            Channel other = ch.getConnection().createChannel();
+            other.basicConsume(x + "q", true, "", false, true, null, new DefaultConsumer(other));
+            ch.basicConsume(x + "q", true, new DefaultConsumer(ch));
+        }));
+        r.put("txCommitWithoutSelect", outcome(ch -> ch.txCommit()));
+        r.put("confirmAfterTx", outcome(ch -> {
+            ch.txSelect();
+            ch.confirmSelect();
+        }));
+        r.put("txAfterConfirm", outcome(ch -> {
+            ch.confirmSelect();
+            ch.txSelect();
+        }));
+        r.put("negativeTtl", outcome(ch -> ch.queueDeclare(x + "ttl", false, false, true,
+                obj("x-message-ttl", -1))));
+        r.put("stringMaxLength", outcome(ch -> ch.queueDeclare(x + "ml", false, false, true,
+                obj("x-max-length", "ten"))));
+        r.put("badOverflow", outcome(ch -> ch.queueDeclare(x + "ov", false, false, true,
+                obj("x-overflow", "sideways"))));
+        r.put("badExpires", outcome(ch -> ch.queueDeclare(x + "ex", false, false, true,
+                obj("x-expires", 0))));
+        r.put("maxPriorityTooBig", outcome(ch -> ch.queueDeclare(x + "pr", false, false, true,
+                obj("x-max-priority", 256))));
+        r.put("purgeMissing", outcome(ch -> ch.queuePurge(x + "noq")));
+        r.put("deleteMissingQueue", outcome(ch -> ch.queueDelete(x + "noq")));
+        r.put("deleteMissingExchange", outcome(ch -> ch.exchangeDelete(x + "nox")));
+        r.put("deleteIfUnused", outcome(ch -> {
+            ch.basicConsume(x + "q", true, new DefaultConsumer(ch));
+            Channel other = ch.getConnection().createChannel();
+            other.queueDelete(x + "q", true, false);
+        }));
+        r.put("deleteIfEmpty", outcome(ch -> {
+            ch.queueDeclare(x + "full", false, false, true, null);
+            ch.basicPublish("", x + "full", null, utf8("x"));
+            ch.queueDelete(x + "full", false, true);
+        }));
+        r.put("exchangeDeleteIfUnused", outcome(ch -> {
+            ch.exchangeDeclare(x + "used", "direct", false, true, null);
+            ch.queueBind(x + "q", x + "used", "k");
+            ch.exchangeDelete(x + "used", true);
+        }));
+        r.put("redeclarePassiveMismatch", outcome(ch ->
+                ch.exchangeDeclarePassive(x + "internal")));
+        r.put("internalMismatch", outcome(ch ->
+                ch.exchangeDeclare(x + "internal", "fanout", false, false, false, null)));
+        r.put("autoDeleteMismatch", outcome(ch ->
+                ch.exchangeDeclare(x + "internal", "fanout", false, true, true, null)));
+        r.put("exchangeArgsMismatch", outcome(ch ->
+                ch.exchangeDeclare(x + "internal", "fanout", false, false, true,
+                        obj("alternate-exchange", "ae"))));
+        r.put("publishDefaultExchangeMissingQueue", outcome(ch ->
+                ch.basicPublish("", x + "noq", null, utf8("x"))));
+        r.put("bindDefaultExchange", outcome(ch -> ch.queueBind(x + "q", "", "k")));
+        r.put("getMissingQueue", outcome(ch -> ch.basicGet(x + "noq", true)));
+        r.put("consumeMissingQueue", outcome(ch ->
+                ch.basicConsume(x + "noq", true, new DefaultConsumer(ch))));
+        r.put("recover", outcome(ch -> ch.basicRecover(true)));
+        r.put("recoverNoRequeue", outcome(ch -> ch.basicRecover(false)));
+        r.put("e2eMissingSource", outcome(ch -> ch.exchangeBind("amq.fanout", x + "nox", "")));
+        r.put("e2eMissingDestination", outcome(ch -> ch.exchangeBind(x + "nox", "amq.fanout", "")));
+        r.put("messageCount", kc.messageCount(x + "q"));
+        r.put("consumerCount", kc.consumerCount(x + "q"));
+        ConnectionFactory bad = factory();
+        bad.setPassword("wrong");
+        try {
+            bad.newConnection().close();
+            r.put("wrongPassword", "connected");
+        } catch (Exception e) {
+            r.put("wrongPassword", describe(e));
+        }
+        ConnectionFactory novh = factory();
+        novh.setVirtualHost(x + "novhost");
+        try {
+            novh.newConnection().close();
+            r.put("missingVhost", "connected");
+        } catch (Exception e) {
+            r.put("missingVhost", describe(e));
+        }
+        kc.queueDelete(x + "q");
+        kc.exchangeDelete(x + "internal");
+        keep.close((int) ms(5000));
+        return r;
     }
 
     // ---- scenarios ----
