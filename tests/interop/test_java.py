@@ -520,3 +520,33 @@ def test_error_codes_and_texts_as_rabbitmq(scenario, uniq):
     assert {k: r["missingVhost"][k] for k in ("code", "classId", "methodId", "text")} == {
         "code": 530, "classId": 10, "methodId": 40,
         "text": "NOT_ALLOWED - vhost %s.novhost not found" % uniq}
+
+
+def test_counts_callbacks_amq_exchanges_ttl_priorities_small_frames(scenario, uniq):
+    r = scenario("misc")
+    assert r["getMessageCount"] == 2  # GetResponse: left after this one
+    assert r["whileConsuming"] == {"messageCount": 0, "consumerCount": 1}
+    assert r["consumerCalls"] == ["consumeOk:my-tag", "delivery:m1:false",
+                                  "delivery:m2:false", "cancelOk:my-tag"]
+    # basic.cancel leaves deliveries unacked; channel.close requeues them
+    assert r["afterCancel"] is True
+    assert r["afterClose"] == {"body": "m1", "redelivered": True,
+                               "messageCount": 1}
+    ok = {"ok": True, "channelOpen": True, "connectionOpen": True}
+    assert r["redeclareAmqDirect"] == ok and r["passiveAmqTopic"] == ok
+    e = r["redeclareAmqDirectTransient"]
+    assert (e["code"], e["text"]) == (406, "PRECONDITION_FAILED - inequivalent "
+                                      "arg 'durable' for exchange 'amq.direct' "
+                                      "in vhost '/': received 'false' but "
+                                      "current is 'true'")
+    for k in ("declareDefaultExchange", "passiveDefaultExchange"):
+        assert (r[k]["code"], r[k]["text"]) == (
+            403, "ACCESS_REFUSED - operation not permitted on the default "
+            "exchange"), k
+    assert r["exclusiveAfterOwnerClosed"]["code"] == 404
+    assert r["ttlZero"] == "kept"  # expiration "0" with nobody consuming
+    assert r["priorityConsumers"] == ["high"] * 4
+    assert r["customCloseOpen"] is False
+    assert r["customCloseText"] == "app says bye"
+    assert r["smallFrames"] == {"frameMax": 4096, "same": True}
+    assert r["abortedOpen"] is False

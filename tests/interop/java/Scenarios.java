@@ -110,6 +110,7 @@ public final class Scenarios {
         case "competing_consumers": return competingConsumers();
         case "heartbeat": return heartbeat();
         case "edge_cases": return edgeCases();
+        case "misc": return misc();
         default: throw new IllegalArgumentException("no scenario " + name);
         }
     }
@@ -354,6 +355,133 @@ public final class Scenarios {
         } else {
             r.put("reason", String.valueOf(m));
         }
+        return r;
+    }
+
+    /** Smaller things a Java application reads back from the broker. */
+    Map<String, Object> misc() throws Exception {
+        Map<String, Object> r = new LinkedHashMap<>();
+        String x = prefix + ".";
+        Connection conn = factory().newConnection();
+        Channel ch = conn.createChannel();
+        String q = x + "misc";
+        ch.queueDeclare(q, false, false, false, null);
+        for (int i = 0; i < 3; i++) {
+            ch.basicPublish("", q, null, utf8("m" + i));
+        }
+        GetResponse g = ch.basicGet(q, true);
+        r.put("getMessageCount", g == null ? null : g.getMessageCount());
+        // consume-ok and cancel-ok reach the consumer; counts follow
+        BlockingQueue<String> calls = new LinkedBlockingQueue<>();
+        String tag = ch.basicConsume(q, false, "my-tag", new DefaultConsumer(ch) {
+            @Override
+            public void handleConsumeOk(String ct) {
+                calls.add("consumeOk:" + ct);
+            }
+
+            @Override
+            public void handleCancelOk(String ct) {
+                calls.add("cancelOk:" + ct);
+            }
+
+            @Override
+            public void handleDelivery(String ct, Envelope env, AMQP.BasicProperties p, byte[] b) {
+                calls.add("delivery:" + str(b) + ":" + env.isRedeliver());
+            }
+        });
+        List<Object> seen = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            seen.add(poll(calls, 5000, "consume-ok and deliveries"));
+        }
+        AMQP.Queue.DeclareOk during = ch.queueDeclarePassive(q);
+        r.put("whileConsuming", obj("messageCount", during.getMessageCount(),
+                "consumerCount", during.getConsumerCount()));
+        ch.basicCancel(tag);
+        seen.add(poll(calls, 5000, "cancel-ok"));
+        r.put("consumerCalls", seen);
+        // the two deliveries stay unacked after the cancel; closing the
+        // channel puts them back, redelivered
+        Channel ch2 = conn.createChannel();
+        r.put("afterCancel", ch2.basicGet(q, true) == null);
+        ch.close();
+        GetResponse back = ch2.basicGet(q, true);
+        r.put("afterClose", back == null ? null : obj("body", str(back.getBody()),
+                "redelivered", back.getEnvelope().isRedeliver(),
+                "messageCount", back.getMessageCount()));
+        ch2.queueDelete(q);
+        // amq.* exchanges: redeclare as they are, passive, or differently
+        r.put("redeclareAmqDirect", outcome(c -> c.exchangeDeclare("amq.direct", "direct", true)));
+        r.put("passiveAmqTopic", outcome(c -> c.exchangeDeclarePassive("amq.topic")));
+        r.put("redeclareAmqDirectTransient",
+                outcome(c -> c.exchangeDeclare("amq.direct", "direct", false)));
+        r.put("declareDefaultExchange", outcome(c -> c.exchangeDeclare("", "direct", true)));
+        r.put("passiveDefaultExchange", outcome(c -> c.exchangeDeclarePassive("")));
+        // an exclusive queue goes with its connection
+        Connection owner = factory().newConnection();
+        owner.createChannel().queueDeclare(x + "excl", false, true, false, null);
+        owner.close((int) ms(5000));
+        r.put("exclusiveAfterOwnerClosed", outcome(c -> c.queueDeclarePassive(x + "excl")));
+        // per-message TTL 0: expires unless a consumer takes it at once
+        Channel ch3 = conn.createChannel();
+        ch3.queueDeclare(x + "ttl", false, false, true, null);
+        ch3.basicPublish("", x + "ttl",
+                new AMQP.BasicProperties.Builder().expiration("0").build(), utf8("gone"));
+        ch3.basicPublish("", x + "ttl", null, utf8("kept"));
+        GetResponse t = ch3.basicGet(x + "ttl", true);
+        r.put("ttlZero", t == null ? null : str(t.getBody()));
+        // consumer priorities: the x-priority 10 consumer gets them all
+        // while it has credit
+        ch3.basicQos(5);
+        BlockingQueue<String> prio = new LinkedBlockingQueue<>();
+        ch3.basicConsume(x + "ttl", false, "low", false, false, obj("x-priority", 1),
+                new DefaultConsumer(ch3) {
+                    @Override
+                    public void handleDelivery(String ct, Envelope e, AMQP.BasicProperties p, byte[] b) {
+                        prio.add(ct);
+                    }
+                });
+        ch3.basicConsume(x + "ttl", false, "high", false, false, obj("x-priority", 10),
+                new DefaultConsumer(ch3) {
+                    @Override
+                    public void handleDelivery(String ct, Envelope e, AMQP.BasicProperties p, byte[] b) {
+                        prio.add(ct);
+                    }
+                });
+        for (int i = 0; i < 4; i++) {
+            ch3.basicPublish("", x + "ttl", null, utf8("p" + i));
+        }
+        List<Object> prioTags = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            prioTags.add(poll(prio, 5000, "a delivery to a prioritised consumer"));
+        }
+        r.put("priorityConsumers", prioTags);
+        // channel.close with the application's own reason
+        Channel ch4 = conn.createChannel();
+        ch4.close(200, "app says bye");
+        r.put("customCloseOpen", ch4.isOpen());
+        r.put("customCloseText", ((AMQP.Channel.Close) ch4.getCloseReason().getReason()).getReplyText());
+        conn.close((int) ms(5000));
+        // frame_max 4096 from the client: 100 KiB in 25 body frames
+        ConnectionFactory small = factory();
+        small.setRequestedFrameMax(4096);
+        Connection sc = small.newConnection();
+        Channel sch = sc.createChannel();
+        String sq = sch.queueDeclare().getQueue();
+        byte[] body = new byte[100 * 1024];
+        for (int i = 0; i < body.length; i++) {
+            body[i] = (byte) i;
+        }
+        sch.basicPublish("", sq, new AMQP.BasicProperties.Builder().headers(
+                obj("pad", new String(new char[3000]).replace('\0', 'p'))).build(), body);
+        GetResponse sg = null;
+        long deadline = System.currentTimeMillis() + ms(5000);
+        while (sg == null && System.currentTimeMillis() < deadline) {
+            sg = sch.basicGet(sq, true);
+        }
+        r.put("smallFrames", obj("frameMax", sc.getFrameMax(),
+                "same", sg != null && Arrays.equals(sg.getBody(), body)));
+        sc.abort((int) ms(5000));
+        r.put("abortedOpen", sc.isOpen());
         return r;
     }
 
