@@ -550,3 +550,24 @@ def test_counts_callbacks_amq_exchanges_ttl_priorities_small_frames(scenario, un
     assert r["customCloseText"] == "app says bye"
     assert r["smallFrames"] == {"frameMax": 4096, "same": True}
     assert r["abortedOpen"] is False
+
+
+def test_dead_letter_headers_with_java_types(scenario, uniq):
+    """What a Java consumer of a dead-letter queue casts: x-death is a
+    List of Map, count a Long, time a Date, the rest LongString."""
+    r = scenario("dead_letter")
+    h = r["headers"]
+    ls = lambda s: _t("LongString", s)  # noqa: E731
+    work = uniq + ".work"
+    (death,) = h.pop("x-death")["v"]
+    assert death["t"] == "Map"
+    entry = death["v"]
+    assert entry.pop("time")["t"] == "Date"
+    assert entry == {"count": _t("Long", 1), "reason": ls("rejected"),
+                     "queue": ls(work), "exchange": ls(""),
+                     "routing-keys": _t("List", [ls(work)]),
+                     "original-expiration": ls("60000")}
+    assert h == {"keep": ls("me"), "x-first-death-reason": ls("rejected"),
+                 "x-first-death-queue": ls(work),
+                 "x-first-death-exchange": ls("")}
+    assert r["expiration"] is None and r["routingKey"] == uniq + ".dlq"

@@ -111,6 +111,7 @@ public final class Scenarios {
         case "heartbeat": return heartbeat();
         case "edge_cases": return edgeCases();
         case "misc": return misc();
+        case "dead_letter": return deadLetter();
         default: throw new IllegalArgumentException("no scenario " + name);
         }
     }
@@ -356,6 +357,37 @@ public final class Scenarios {
             r.put("reason", String.valueOf(m));
         }
         return r;
+    }
+
+    /** x-death and the x-first-death-* headers with their Java types. */
+    Map<String, Object> deadLetter() throws Exception {
+        Connection conn = factory().newConnection();
+        Channel ch = conn.createChannel();
+        String work = prefix + ".work";
+        String dlq = prefix + ".dlq";
+        ch.queueDeclare(dlq, false, false, true, null);
+        ch.queueDeclare(work, false, false, true, obj("x-dead-letter-exchange", "",
+                "x-dead-letter-routing-key", dlq));
+        ch.basicPublish("", work, new AMQP.BasicProperties.Builder()
+                .headers(obj("keep", "me")).expiration("60000").build(), utf8("rejected"));
+        GetResponse g = null;
+        long deadline = System.currentTimeMillis() + ms(5000);
+        while (g == null && System.currentTimeMillis() < deadline) {
+            g = ch.basicGet(work, false);
+        }
+        ch.basicReject(g.getEnvelope().getDeliveryTag(), false);
+        GetResponse d = null;
+        deadline = System.currentTimeMillis() + ms(5000);
+        while (d == null && System.currentTimeMillis() < deadline) {
+            d = ch.basicGet(dlq, true);
+        }
+        Map<String, Object> h = new LinkedHashMap<>();
+        for (Map.Entry<String, Object> e : d.getProps().getHeaders().entrySet()) {
+            h.put(e.getKey(), typed(e.getValue()));
+        }
+        conn.close((int) ms(5000));
+        return obj("headers", h, "expiration", d.getProps().getExpiration(),
+                "routingKey", d.getEnvelope().getRoutingKey());
     }
 
     /** Smaller things a Java application reads back from the broker. */
