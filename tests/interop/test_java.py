@@ -36,11 +36,13 @@ JVM_FLAGS = ["-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xss512k"]
 
 
 @pytest.fixture(scope="session")
-def java_classpath(tmp_path_factory):
-    """Compile tests/interop/java/*.java once; the run-time class path."""
+def java_run(tmp_path_factory):
+    """Compile tests/interop/java/*.java once; the java command with its
+    run-time class path."""
     missing = []
-    for tool in ("javac", "java"):
-        if shutil.which(tool) is None:
+    tools = {t: shutil.which(t) for t in ("javac", "java")}
+    for tool, path in tools.items():
+        if path is None:
             missing.append("%s is not installed: install Debian's "
                            "default-jdk-headless" % tool)
     if not os.path.isfile(AMQP_JAR):
@@ -54,14 +56,15 @@ def java_classpath(tmp_path_factory):
         pytest.fail("; ".join(missing), pytrace=False)
     out = str(tmp_path_factory.mktemp("java-classes"))
     sources = sorted(glob.glob(os.path.join(JAVA_DIR, "*.java")))
-    p = subprocess.run(["javac", "-encoding", "UTF-8", "-Xlint:all", "-Werror",
+    p = subprocess.run([tools["javac"], "-encoding", "UTF-8", "-Xlint:all", "-Werror",
                         "-cp", AMQP_JAR, "-d", out] + sources,
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                        timeout=180)
     if p.returncode != 0:
         pytest.fail("javac failed:\n" + p.stdout.decode("utf-8", "replace"),
                     pytrace=False)
-    return os.pathsep.join([out, AMQP_JAR] + SLF4J_JARS)
+    return [tools["java"]] + JVM_FLAGS + [
+        "-cp", os.pathsep.join([out, AMQP_JAR] + SLF4J_JARS)]
 
 
 def _uri(address):
@@ -72,12 +75,11 @@ def _uri(address):
 
 
 @pytest.fixture
-def java_cmd(java_classpath, broker, uniq):
+def java_cmd(java_run, broker, uniq):
     """java_cmd(name, limit, address=None) -> the command line of a scenario."""
     def cmd(name, limit, address=None):
-        return (["java"] + JVM_FLAGS
-                + ["-cp", java_classpath, "Scenarios", name,
-                   _uri(address or broker), uniq, "%g" % limit])
+        return java_run + ["Scenarios", name, _uri(address or broker), uniq,
+                           "%g" % limit]
     return cmd
 
 
