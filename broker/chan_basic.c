@@ -416,11 +416,15 @@ wr_chan_route_publish(struct wr_chan *ch, struct wr_msg *m, bool mandatory)
         basic_return(ch, m, WR_REPLY_NO_ROUTE, "NO_ROUTE");
     if (ch->confirm && rejected) {
         /* A queue refused it (x-overflow reject-publish): basic.nack for
-         * this one, after the acks owed for those before it. */
+         * this one, after the acks owed for those before it. Nothing
+         * before it is unconfirmed then, and RabbitMQ marks such a nack
+         * multiple (rabbit_channel:coalesce_and_send): a Java
+         * ConfirmListener sees handleNack(tag, true) from both. */
         struct wr_method n = {.id = WR_BASIC_NACK};
         wr_chan_flush_confirms(ch);
         ch->confirmed_upto = ++ch->publish_seq;
         n.u.basic_nack.delivery_tag = ch->publish_seq;
+        n.u.basic_nack.multiple = true;
         wr_conn_send_method(ch->conn, ch->id, &n);
     } else if (ch->confirm) {
         /* Transient queues hold the message now: confirm it (batched per

@@ -70,6 +70,60 @@ yn(bool b)
     return b ? "true" : "false";
 }
 
+/* Writes v as RabbitMQ prints an argument's value: integers in decimal,
+ * strings as they are (at most 99 bytes), booleans as true / false. */
+static void
+value_text(const struct wr_value *v, char *buf, size_t len)
+{
+    int64_t i;
+
+    if (wr_value_int(v, &i) == WR_OK)
+        snprintf(buf, len, "%lld", (long long)i);
+    else if (v->type == WR_FT_LONGSTR || v->type == WR_FT_BYTES)
+        snprintf(buf, len, "%.*s", v->v.str.len > 99 ? 99 : (int)v->v.str.len,
+                 (const char *)v->v.str.ptr);
+    else if (v->type == WR_FT_BOOL)
+        snprintf(buf, len, "%s", v->v.b ? "true" : "false");
+    else
+        snprintf(buf, len, "?");
+}
+
+/* One side of an inequivalence as RabbitMQ words it when the argument is
+ * missing on the other: "the value '10' of type 'signedint'" or "none". */
+static void
+side_text(const struct wr_value *v, bool has, char *buf, size_t len)
+{
+    char val[100];
+
+    if (!has) {
+        snprintf(buf, len, "none");
+        return;
+    }
+    value_text(v, val, sizeof(val));
+    snprintf(buf, len, "the value '%s' of type '%s'", val,
+             wr_field_type_name(v->type));
+}
+
+/* RabbitMQ's "received X but current is Y" (rabbit_misc:
+ * assert_args_equivalence) for an argument given, or not, on a redeclare
+ * and the one in place, or not. */
+static void
+neq_text(const struct wr_value *got, bool has_got, const struct wr_value *cur,
+         bool has_cur, char *buf, size_t len)
+{
+    char tg[160], tc[160];
+
+    if (has_got && has_cur) {
+        value_text(got, tg, sizeof(tg));
+        value_text(cur, tc, sizeof(tc));
+        snprintf(buf, len, "received '%s' but current is '%s'", tg, tc);
+    } else {
+        side_text(got, has_got, tg, sizeof(tg));
+        side_text(cur, has_cur, tc, sizeof(tc));
+        snprintf(buf, len, "received %s but current is %s", tg, tc);
+    }
+}
+
 /* ---- exchanges ---------------------------------------------------------- */
 
 int
@@ -132,22 +186,20 @@ wr_vhost_declare_exchange(struct wr_vhost *vh, const struct wr_exchange_decl *d,
                     what, n, name, vh->name, got, cur);
     /* RabbitMQ compares alternate-exchange too (assert_args_equivalence). */
     {
-        struct wr_value v;
+        struct wr_value v,
+            have = {.type = WR_FT_LONGSTR, .v.str = x->alternate};
         bool given = wr_table_get(d->args, "alternate-exchange", &v) == WR_OK &&
                      v.type == WR_FT_LONGSTR;
+        char neq[400];
+
         if (given != x->has_alternate ||
-            (given && !wr_bytes_eq(v.v.str, x->alternate)))
+            (given && !wr_bytes_eq(v.v.str, x->alternate))) {
+            neq_text(&v, given, &have, x->has_alternate, neq, sizeof(neq));
             return fail(err, WR_REPLY_PRECONDITION_FAILED,
                         "inequivalent arg 'alternate-exchange' for exchange "
-                        "'%.*s' in vhost '%s': received %s%.*s%s but current "
-                        "is %s%.*s%s",
-                        n, name, vh->name, given ? "'" : "none",
-                        given ? (int)v.v.str.len : 0,
-                        given ? (const char *)v.v.str.ptr : "",
-                        given ? "'" : "", x->has_alternate ? "'" : "none",
-                        (int)x->alternate.len,
-                        x->has_alternate ? (const char *)x->alternate.ptr : "",
-                        x->has_alternate ? "'" : "");
+                        "'%.*s' in vhost '%s': %s",
+                        n, name, vh->name, neq);
+        }
     }
     *out = x;
     return WR_OK;
@@ -215,40 +267,6 @@ value_equal(const struct wr_value *a, const struct wr_value *b)
     return false;
 }
 
-/* Writes v as RabbitMQ prints an argument's value: integers in decimal,
- * strings as they are (at most 99 bytes), booleans as true / false. */
-static void
-value_text(const struct wr_value *v, char *buf, size_t len)
-{
-    int64_t i;
-
-    if (wr_value_int(v, &i) == WR_OK)
-        snprintf(buf, len, "%lld", (long long)i);
-    else if (v->type == WR_FT_LONGSTR || v->type == WR_FT_BYTES)
-        snprintf(buf, len, "%.*s", v->v.str.len > 99 ? 99 : (int)v->v.str.len,
-                 (const char *)v->v.str.ptr);
-    else if (v->type == WR_FT_BOOL)
-        snprintf(buf, len, "%s", v->v.b ? "true" : "false");
-    else
-        snprintf(buf, len, "?");
-}
-
-/* One side of an inequivalence as RabbitMQ words it when the argument is
- * missing on the other: "the value '10' of type 'signedint'" or "none". */
-static void
-side_text(const struct wr_value *v, bool has, char *buf, size_t len)
-{
-    char val[100];
-
-    if (!has) {
-        snprintf(buf, len, "none");
-        return;
-    }
-    value_text(v, val, sizeof(val));
-    snprintf(buf, len, "the value '%s' of type '%s'", val,
-             wr_field_type_name(v->type));
-}
-
 /* Returns the first argument whose value differs, or NULL; then why is
  * RabbitMQ's "received X but current is Y" for it. */
 static const char *
@@ -259,19 +277,10 @@ args_differ(struct wr_queue *q, struct wr_table given, char *why,
 
     for (size_t i = 0; i < WR_ARRAY_LEN(equiv_args); i++) {
         struct wr_value a, b;
-        char ta[160], tb[160];
         bool ha = wr_table_get(given, equiv_args[i], &a) == WR_OK;
         bool hb = wr_table_get(cur, equiv_args[i], &b) == WR_OK;
-        if (ha && hb && !value_equal(&a, &b)) {
-            value_text(&a, ta, sizeof(ta));
-            value_text(&b, tb, sizeof(tb));
-            snprintf(why, why_len, "received '%s' but current is '%s'", ta, tb);
-            return equiv_args[i];
-        }
-        if (ha != hb) {
-            side_text(&a, ha, ta, sizeof(ta));
-            side_text(&b, hb, tb, sizeof(tb));
-            snprintf(why, why_len, "received %s but current is %s", ta, tb);
+        if (ha != hb || (ha && !value_equal(&a, &b))) {
+            neq_text(&a, ha, &b, hb, why, why_len);
             return equiv_args[i];
         }
     }

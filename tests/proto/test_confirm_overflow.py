@@ -81,3 +81,22 @@ def test_reject_publish_dlx_nacks_too(client):
     client.send(b"".join(publish_frames(1, b"x", routing_key=q)
                          for _ in range(3)))
     assert collect(client, 3) == {1: "ack", 2: "nack", 3: "nack"}
+
+
+def test_lone_nack_is_multiple_as_rabbitmq(client):
+    """RabbitMQ 3.10 (rabbit_channel:coalesce_and_send) sends a nack for a
+    publish below every unconfirmed one with multiple=true, while a lone
+    ack goes out with multiple=false; a Java ConfirmListener sees
+    handleNack(2, true). Every earlier publish is acked by then, so it
+    settles tag 2 alone either way."""
+    q = uname("lone")
+    client.rpc(1, "queue.declare", "queue.declare_ok", queue=q,
+               exclusive=True,
+               arguments={"x-max-length": 1, "x-overflow": "reject-publish"})
+    client.rpc(1, "confirm.select", "confirm.select_ok")
+    client.send(publish_frames(1, b"first", routing_key=q))
+    _, m = client.recv_method()
+    assert (m.name, m.delivery_tag, m.multiple) == ("basic.ack", 1, False)
+    client.send(publish_frames(1, b"second", routing_key=q))
+    _, m = client.recv_method()
+    assert (m.name, m.delivery_tag, m.multiple) == ("basic.nack", 2, True)
