@@ -238,6 +238,8 @@ void wr_queue_touch(struct wr_queue *q);
 /* ---- direct reply-to (reply_to.c) -------------------------------------- */
 
 #define WR_REPLY_TO "amq.rabbitmq.reply-to"
+/* The most bytes of client properties a connection keeps for the API. */
+#define WR_CLIENT_PROPS_MAX 2048
 /* true for exactly "amq.rabbitmq.reply-to". */
 bool wr_reply_to_is_pseudo(struct wr_bytes name);
 /* true for "amq.rabbitmq.reply-to." followed by anything. */
@@ -302,7 +304,11 @@ struct wr_conn {
     struct wr_list flush_link; /* in srv->flush while output waits */
     struct wr_vhost *vh;
     char *user;
-    char *client_name;      /* connection_name client property, if any */
+    char *client_name;     /* connection_name client property, if any */
+    uint8_t *client_props; /* start-ok's client-properties table, as
+                            * sent (for the API), if at most
+                            * WR_CLIENT_PROPS_MAX bytes */
+    uint32_t client_props_len;
     struct wr_chan **chans; /* indexed by channel id, size nchans */
     uint32_t nchans;
     uint32_t open_chans;

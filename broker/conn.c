@@ -248,6 +248,7 @@ wr_conn_free(struct wr_conn *c)
     wr_free(c->chans);
     wr_free(c->user);
     wr_free(c->client_name);
+    wr_free(c->client_props);
     wr_free(c->cert_cn);
     wr_free(c);
 }
@@ -331,6 +332,16 @@ on_start_ok(struct wr_conn *c, const struct wr_connection_start_ok *m)
     if (wr_table_get(m->client_properties, "connection_name", &v) == WR_OK &&
         v.type == WR_FT_LONGSTR)
         c->client_name = wr_strndup(v.v.str.ptr, WR_MIN(v.v.str.len, 255));
+    /* Kept for the management API (product, version, capabilities, ...).
+     * Clients send a few hundred bytes; a bigger table is not kept, so an
+     * idle connection stays within its bound (MEMORY.md). */
+    if (m->client_properties.len > 0 &&
+        m->client_properties.len <= WR_CLIENT_PROPS_MAX &&
+        (c->client_props = wr_malloc(m->client_properties.len)) != NULL) {
+        memcpy(c->client_props, m->client_properties.ptr,
+               m->client_properties.len);
+        c->client_props_len = m->client_properties.len;
+    }
     if (!wr_bytes_eq_str(m->mechanism, "PLAIN") &&
         !wr_bytes_eq_str(m->mechanism, "AMQPLAIN") &&
         !wr_bytes_eq_str(m->mechanism, "EXTERNAL")) {

@@ -63,7 +63,10 @@ connection_json(struct wr_mgmt *m, struct wr_conn *c)
 {
     char name[200], host[80], lhost[80];
     int port, lport;
-    json_t *o = json_object(), *props = json_object();
+    json_t *o = json_object();
+    json_t *props = c->client_props ? wr_json_from_table((struct wr_table){
+                                          c->client_props, c->client_props_len})
+                                    : json_object();
     int64_t age = wr_now() - c->started;
 
     wr_mgmt_conn_name(c, name, sizeof(name));

@@ -91,6 +91,13 @@ def test_connections_channels_consumers(api, amqp, uniq):
     assert c["channels"] == 1
     assert c["protocol"] == "AMQP 0-9-1"
     assert c["client_properties"]["connection_name"] == uniq
+    # the rest of what pika sent in connection.start-ok, as RabbitMQ shows
+    # it: strings, and the capabilities table as an object of booleans
+    props = c["client_properties"]
+    assert props["product"] == "Pika Python Client Library"
+    assert props["platform"].startswith("Python")
+    assert props["capabilities"]["consumer_cancel_notify"] is True
+    assert props["capabilities"]["publisher_confirms"] is True
     assert isinstance(c["peer_port"], int)
     one = api.ok("GET", "connections/" + q(c["name"]))
     assert one["name"] == c["name"]
