@@ -329,6 +329,13 @@ on_start_ok(struct wr_conn *c, const struct wr_connection_start_ok *m)
         c->cancel_notify = capability(v.v.table, "consumer_cancel_notify");
         c->blocked_cap = capability(v.v.table, "connection.blocked");
     }
+    /* A refused login leaves the connection waiting out its delay, during
+     * which more start-oks may come: keep the last one's properties. */
+    wr_free(c->client_name);
+    c->client_name = NULL;
+    wr_free(c->client_props);
+    c->client_props = NULL;
+    c->client_props_len = 0;
     if (wr_table_get(m->client_properties, "connection_name", &v) == WR_OK &&
         v.type == WR_FT_LONGSTR)
         c->client_name = wr_strndup(v.v.str.ptr, WR_MIN(v.v.str.len, 255));

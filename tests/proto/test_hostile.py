@@ -892,3 +892,32 @@ def test_out_of_file_descriptors(tmp_path):
         assert b"Error from accept() call" not in log
     finally:
         s.stop_checked()
+
+
+def test_start_ok_repeated_during_login_delay(tmp_path):
+    """A refused login waits out auth_failure_delay before its 403; start-oks
+    sent meanwhile are handled too, and each one's client properties (kept
+    for the API) replace the last one's instead of leaking. fuzz_conn found
+    the leak (corpus: crash_start_ok_repeated)."""
+    s = broker_mod.WarrenServer(["--set", "auth_failure_delay=300"],
+                                log_dir=str(tmp_path)).start()
+    try:
+        base = s.settled_stats(0)["alloc_used"]
+        props = {"product": "hostile", "connection_name": "n" * 200,
+                 "information": "i" * 1700}
+        for _ in range(3):
+            c = connect(s.address)
+            c.send(PROTOCOL_HEADER)
+            c.expect("connection.start")
+            c.send(b"".join(start_ok_frame(client_properties=props,
+                                           response=b"\0guest\0wrong")
+                            for _ in range(5)))
+            m = c.expect_connection_close(timeout=10)
+            assert m.reply_code == 403, m
+            c.close()
+        # five start-oks of 2 KiB on each of three connections: a leak of
+        # the replaced ones would be 24 KiB
+        grew = s.settled_stats(0)["alloc_used"] - base
+        assert grew < 8 * 1024, grew
+    finally:
+        s.stop_checked()
