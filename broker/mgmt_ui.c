@@ -21,8 +21,8 @@
     "manifest-src 'self'; form-action 'self'; base-uri 'none'; "               \
     "frame-ancestors 'none'"
 
-#define UI_MAX_PATH 128            /* longest path served */
-#define UI_MAX_FILE (4u << 20)     /* largest file served */
+#define UI_MAX_PATH 128        /* longest path served */
+#define UI_MAX_FILE (4u << 20) /* largest file served */
 
 struct ui_type {
     const char *ext;
@@ -92,8 +92,7 @@ ui_dir_ok(const char *dir)
 {
     char f[PATH_MAX];
 
-    return (size_t)snprintf(f, sizeof(f), "%s/index.html", dir) <
-               sizeof(f) &&
+    return (size_t)snprintf(f, sizeof(f), "%s/index.html", dir) < sizeof(f) &&
            access(f, R_OK) == 0;
 }
 
@@ -171,8 +170,7 @@ serve_file(struct evhttp_request *req, const char *dir, const char *rel,
     struct stat st;
     int fd;
 
-    if ((size_t)snprintf(file, sizeof(file), "%s/%s", dir, rel) >=
-        sizeof(file))
+    if ((size_t)snprintf(file, sizeof(file), "%s/%s", dir, rel) >= sizeof(file))
         return not_found(req);
     fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
