@@ -25,6 +25,7 @@ try {
   await page.fill('#password', 'guest');
   await page.click('#login-form button[type=submit]');
   await page.locator('.page-title', { hasText: 'Overview' }).waitFor();
+  await page.mouse.move(720, 890);
   await page.waitForTimeout(Number(process.env.HISTORY_MS || '60000')); // chart history
   await shot('overview');
   await tab('Connections');

@@ -31,7 +31,7 @@ async function list(view, ctx) {
       { title: 'Client', get: client },
       { title: 'State', get: (c) => stateBadge(c.state) },
       { title: 'TLS', get: (c) => (c.ssl ? badge('TLS', 'good') : h('span.dim', '–')) },
-      { title: 'Protocol', get: (c) => c.protocol },
+      { title: 'Protocol', get: (c) => c.protocol, cls: 'nowrap' },
       { title: 'Channels', get: (c) => num(c.channels), cls: 'num' },
       { title: 'From client', get: (c) => byteRate(detailRate(c, 'recv_oct')), cls: 'num' },
       { title: 'To client', get: (c) => byteRate(detailRate(c, 'send_oct')), cls: 'num' },
