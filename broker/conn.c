@@ -172,8 +172,8 @@ wr_conn_drop(struct wr_conn *c, const char *why)
 {
     if (c->state == WR_CONN_DEAD)
         return;
-    wr_log(WR_LOG_INFO, "conn %llu %s: closed (%s)", (unsigned long long)c->id,
-           c->peer, why);
+    wr_log(WR_LOG_NOTICE, "conn %llu %s: closed (%s)",
+           (unsigned long long)c->id, c->peer, why);
     conn_teardown(c);
     c->state = WR_CONN_DEAD;
     bufferevent_disable(c->bev, EV_READ | EV_WRITE);
@@ -426,7 +426,7 @@ on_open(struct wr_conn *c, const struct wr_connection_open *m)
     vh->nconns++;
     wr_conn_send_method(c, 0, &ok);
     c->state = WR_CONN_OPEN;
-    wr_log(WR_LOG_INFO, "conn %llu %s: user '%s' opened vhost '%s'",
+    wr_log(WR_LOG_NOTICE, "conn %llu %s: user '%s' opened vhost '%s'",
            (unsigned long long)c->id, c->peer, c->user, vh->name);
     /* AMQP 0-9-1 4.2.7: send a heartbeat every half interval; a peer silent
      * for two intervals is gone. */
@@ -1009,7 +1009,7 @@ wr_conn_attach(struct wr_server *s, struct bufferevent *bev,
     wr_list_push_back(&s->conns, &c->link);
     s->nconns++;
     arm_timer(c, s->cfg.handshake_timeout);
-    wr_log(WR_LOG_INFO, "conn %llu %s: accepted%s", (unsigned long long)c->id,
+    wr_log(WR_LOG_NOTICE, "conn %llu %s: accepted%s", (unsigned long long)c->id,
            c->peer, tls ? " on the TLS listener" : "");
 }
 

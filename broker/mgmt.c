@@ -1091,6 +1091,7 @@ wr_mgmt_start(struct wr_server *s)
         return -1;
     if (s->cfg.mgmt_ssl_on && https_start(m) != 0)
         return -1;
+    wr_mgmt_prom_start(m);
     wr_mgmt_stats_start(m);
     return 0;
 }
@@ -1140,6 +1141,8 @@ wr_mgmt_free(struct wr_mgmt *m)
     /* after the connections using it are gone */
     if (m->https)
         evhttp_free(m->https);
+    if (m->prom)
+        evhttp_free(m->prom);
     wr_tls_free(m->tls);
     wr_mgmt_stats_cleanup(m);
     wr_route_set_cleanup(&m->route);

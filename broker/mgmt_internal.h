@@ -75,6 +75,8 @@ struct wr_mgmt {
     uint64_t epoch;            /* sampling pass, for sweeping stale samples */
     int64_t last_sample_ms;    /* monotonic */
     struct wr_route_set route; /* scratch for publish */
+    struct evhttp *prom;       /* prometheus.tcp.port, or NULL */
+    char prom_bound[96];
 };
 
 struct wr_mgmt_req {
@@ -286,5 +288,9 @@ void wr_mgmt_delete_policy(struct wr_mgmt_req *r);
 
 /* mgmt_metrics.c: the Prometheus text exposition (not JSON). */
 void wr_mgmt_metrics(struct wr_mgmt *m, struct evhttp_request *req);
+/* mgmt_prom.c: /metrics alone on prometheus.tcp.ip:port (RabbitMQ's
+ * rabbitmq_prometheus listener, 15692). A port already taken is logged
+ * and leaves m->prom NULL: metrics stay on the management port. */
+void wr_mgmt_prom_start(struct wr_mgmt *m);
 
 #endif
