@@ -12,24 +12,11 @@
 #include <string.h>
 #include <strings.h>
 
-/* RabbitMQ's level names (debug, info, notice, warning, error, critical,
- * alert, emergency, none) and warren's own (warn). none = WR_LOG_NONE. */
 static int
 parse_level(const char *v)
 {
-    static const struct {
-        const char *name;
-        int level;
-    } more[] = {
-        {"warning", WR_LOG_WARN}, {"critical", WR_LOG_ERROR},
-        {"alert", WR_LOG_ERROR},  {"emergency", WR_LOG_ERROR},
-        {"none", WR_LOG_NONE},
-    };
-    int l = wr_log_parse_level(v);
+    int l = wr_log_parse_any_level(v);
 
-    for (size_t i = 0; l < 0 && i < sizeof(more) / sizeof(more[0]); i++)
-        if (strcasecmp(v, more[i].name) == 0)
-            l = more[i].level;
     return l == -1 ? -100 : l;
 }
 

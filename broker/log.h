@@ -38,6 +38,14 @@ int wr_log_setup(const char *file, int file_level, bool console,
 /* Reopens the log file (after logrotate moved it: SIGUSR1, SIGHUP).
  * Returns 0, or -1 (the old file is kept) with a message in err. */
 int wr_log_reopen(char *err, size_t errlen);
+/* rabbitmqctl set_log_level: every output at level from now on. */
+void wr_log_set_level(int level);
+/* The name of a level ("debug" .. "error", "none"). */
+const char *wr_log_level_name(int level);
+/* Parses RabbitMQ's level names (debug, info, notice, warning, error,
+ * critical, alert, emergency, none) and warren's (warn). Returns the level,
+ * WR_LOG_NONE for none, or -1 if unknown. */
+int wr_log_parse_any_level(const char *s);
 /* Closes the log file. */
 void wr_log_close(void);
 /* Writes one formatted line ("TIMESTAMP LEVEL message" in stamped, the

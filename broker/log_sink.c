@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -56,6 +57,16 @@ open_file(const char *path, char *err, size_t errlen)
     return f;
 }
 
+static void
+max_level(void)
+{
+    wr_log_level = WR_LOG_NONE;
+    if (out.console && out.console_level > wr_log_level)
+        wr_log_level = out.console_level;
+    if (out.file && out.file_level > wr_log_level)
+        wr_log_level = out.file_level;
+}
+
 int
 wr_log_setup(const char *file, int file_level, bool console, int console_level,
              int level, char *err, size_t errlen)
@@ -74,12 +85,42 @@ wr_log_setup(const char *file, int file_level, bool console, int console_level,
     out.console_level = console_level == -1 ? level : console_level;
     out.journal = stderr_is_journal();
     out.checked = true;
-    wr_log_level = WR_LOG_NONE;
-    if (out.console && out.console_level > wr_log_level)
-        wr_log_level = out.console_level;
-    if (out.file && out.file_level > wr_log_level)
-        wr_log_level = out.file_level;
+    max_level();
     return 0;
+}
+
+void
+wr_log_set_level(int level)
+{
+    out.console_level = level;
+    out.file_level = level;
+    max_level();
+}
+
+const char *
+wr_log_level_name(int level)
+{
+    return level >= WR_LOG_ERROR && level <= WR_LOG_DEBUG ? names[level]
+                                                          : "none";
+}
+
+int
+wr_log_parse_any_level(const char *v)
+{
+    static const struct {
+        const char *name;
+        int level;
+    } more[] = {
+        {"warning", WR_LOG_WARN}, {"critical", WR_LOG_ERROR},
+        {"alert", WR_LOG_ERROR},  {"emergency", WR_LOG_ERROR},
+        {"none", WR_LOG_NONE},
+    };
+    int l = wr_log_parse_level(v);
+
+    for (size_t i = 0; l < 0 && i < sizeof(more) / sizeof(more[0]); i++)
+        if (strcasecmp(v, more[i].name) == 0)
+            l = more[i].level;
+    return l;
 }
 
 int

@@ -133,6 +133,8 @@ static const struct route routes[] = {
      NULL, NULL, NULL, ANY},
     {"healthchecks/node", wr_mgmt_get_healthchecks_node, NULL, NULL, NULL, ANY},
     {"cluster-name", wr_mgmt_get_cluster_name, NULL, NULL, NULL, ANY},
+    {"log-level", wr_mgmt_get_log_level, wr_mgmt_put_log_level, NULL, NULL,
+     ADMIN},
     {"policies", wr_mgmt_get_policies, NULL, NULL, NULL, POLICY},
     {"policies/*", wr_mgmt_get_policies, NULL, NULL, NULL, POLICY},
     {"policies/*/*", wr_mgmt_get_policy, wr_mgmt_put_policy, NULL,

@@ -194,6 +194,9 @@ void wr_mgmt_get_vhost(struct wr_mgmt_req *r);
 void wr_mgmt_get_nodes(struct wr_mgmt_req *r);
 /* {"name": the node name}: one node is its own cluster. */
 void wr_mgmt_get_cluster_name(struct wr_mgmt_req *r);
+/* mgmt_log.c: GET / PUT /api/log-level (warren's own). */
+void wr_mgmt_get_log_level(struct wr_mgmt_req *r);
+void wr_mgmt_put_log_level(struct wr_mgmt_req *r);
 void wr_mgmt_get_node(struct wr_mgmt_req *r);
 void wr_mgmt_get_connections(struct wr_mgmt_req *r);
 void wr_mgmt_get_connection(struct wr_mgmt_req *r);
