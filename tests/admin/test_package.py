@@ -67,8 +67,10 @@ def test_deb_file_list(deb):
     entries = [l.split()[5] for l in r.stdout.splitlines()]
     files = {e for e in entries if not e.endswith("/")}
     docs = {f for f in files if f.startswith("./usr/share/doc/warren/") and f.endswith(".md")}
-    assert files - docs == FILES - docs, sorted(files ^ FILES)
+    ui = {f for f in files if f.startswith("./usr/share/warren/ui/")}
+    assert files - docs - ui == FILES - docs, sorted((files - ui) ^ FILES)
     assert "./usr/share/doc/warren/internals/MEMORY.md" in docs
+    assert "./usr/share/warren/ui/index.html" in ui  # the web UI
     modes = {l.split()[5]: l.split()[0] for l in r.stdout.splitlines()}
     assert modes["./usr/sbin/warren-server"].startswith("-rwxr-xr-x")
     assert modes["./etc/warren/warren.conf"].startswith("-rw-r--r--")
