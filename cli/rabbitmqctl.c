@@ -18,8 +18,8 @@ struct item {
 
 struct ctl_list {
     const char *cmd;
-    const char *api;            /* the API's list */
-    bool per_vhost;             /* rabbitmqctl's -p VHOST applies */
+    const char *api;             /* the API's list */
+    bool per_vhost;              /* rabbitmqctl's -p VHOST applies */
     const char *const *defaults; /* rabbitmqctl's default info items */
     const struct item *items;
 };
@@ -45,10 +45,14 @@ static const struct item queue_items[] = {
 static const char *const queue_defaults[] = {"name", "messages", NULL};
 
 static const struct item exchange_items[] = {
-    {"name", "name", NULL},         {"vhost", "vhost", NULL},
-    {"type", "type", NULL},         {"durable", "durable", NULL},
-    {"auto_delete", "auto_delete", NULL}, {"internal", "internal", NULL},
-    {"arguments", "arguments", NULL}, {"policy", "policy", NULL},
+    {"name", "name", NULL},
+    {"vhost", "vhost", NULL},
+    {"type", "type", NULL},
+    {"durable", "durable", NULL},
+    {"auto_delete", "auto_delete", NULL},
+    {"internal", "internal", NULL},
+    {"arguments", "arguments", NULL},
+    {"policy", "policy", NULL},
     {NULL, NULL, NULL},
 };
 static const char *const exchange_defaults[] = {"name", "type", NULL};
@@ -63,9 +67,13 @@ static const struct item binding_items[] = {
     {"vhost", "vhost", NULL},
     {NULL, NULL, NULL},
 };
-static const char *const binding_defaults[] = {
-    "source_name", "source_kind", "destination_name", "destination_kind",
-    "routing_key", "arguments",   NULL};
+static const char *const binding_defaults[] = {"source_name",
+                                               "source_kind",
+                                               "destination_name",
+                                               "destination_kind",
+                                               "routing_key",
+                                               "arguments",
+                                               NULL};
 
 static const struct item connection_items[] = {
     {"name", "name", NULL},
@@ -105,8 +113,9 @@ static const struct item consumer_items[] = {
     {NULL, NULL, NULL},
 };
 static const char *const consumer_defaults[] = {
-    "queue_name", "channel_pid",     "consumer_tag", "ack_required",
-    "prefetch_count", "active", "activity_status", "arguments", NULL};
+    "queue_name",      "channel_pid",    "consumer_tag",
+    "ack_required",    "prefetch_count", "active",
+    "activity_status", "arguments",      NULL};
 
 static const struct item channel_items[] = {
     {"pid", "name", NULL},
@@ -124,8 +133,8 @@ static const struct item channel_items[] = {
     {"global_prefetch_count", "global_prefetch_count", NULL},
     {NULL, NULL, NULL},
 };
-static const char *const channel_defaults[] = {
-    "pid", "user", "consumer_count", "messages_unacknowledged", NULL};
+static const char *const channel_defaults[] = {"pid", "user", "consumer_count",
+                                               "messages_unacknowledged", NULL};
 
 static const struct ctl_list lists[] = {
     {"list_queues", "queues", true, queue_defaults, queue_items},
@@ -170,8 +179,8 @@ ctl_list(const struct wc_settings *s, const char *cmd, int argc, char **argv)
             for (const struct item *it = l->items; it->name; it++)
                 o += (size_t)snprintf(known + o, sizeof(known) - o, "%s%s",
                                       o ? ", " : "", it->name);
-            return wc_usage(cmd, "invalid info key '%s' (one of: %s)",
-                            argv[a], known);
+            return wc_usage(cmd, "invalid info key '%s' (one of: %s)", argv[a],
+                            known);
         }
         n++;
     }
@@ -266,7 +275,8 @@ wc_cmd_close_connection(const struct wc_settings *s, int argc, char **argv)
         return wc_usage("close_connection",
                         "expected: close_connection NAME EXPLANATION");
     with_reason.x_reason = argv[1];
-    snprintf(path, sizeof(path), "connections/%s", wc_seg(argv[0], c, sizeof(c)));
+    snprintf(path, sizeof(path), "connections/%s",
+             wc_seg(argv[0], c, sizeof(c)));
     snprintf(what, sizeof(what), "connection '%s'", argv[0]);
     rc = wc_call(&with_reason, "DELETE", path, NULL, what, &rep);
     if (rc != WC_EXIT_OK)
@@ -298,8 +308,7 @@ wc_cmd_purge_queue(const struct wc_settings *s, int argc, char **argv)
     if (argc != 1)
         return wc_usage("purge_queue", "expected: purge_queue [-p VHOST] "
                                        "QUEUE");
-    queue_path(s, argv[0], "/contents", path, sizeof(path), what,
-               sizeof(what));
+    queue_path(s, argv[0], "/contents", path, sizeof(path), what, sizeof(what));
     rc = wc_call(s, "DELETE", path, NULL, what, &rep);
     if (rc != WC_EXIT_OK)
         return rc;
@@ -331,8 +340,7 @@ wc_cmd_delete_queue(const struct wc_settings *s, int argc, char **argv)
         return wc_usage("delete_queue",
                         "expected: delete_queue [-p VHOST] QUEUE "
                         "[--if-empty] [--if-unused]");
-    snprintf(suffix, sizeof(suffix), "%s%s%s",
-             if_empty || if_unused ? "?" : "",
+    snprintf(suffix, sizeof(suffix), "%s%s%s", if_empty || if_unused ? "?" : "",
              if_empty ? "if-empty=true" : "",
              if_unused ? (if_empty ? "&if-unused=true" : "if-unused=true")
                        : "");
