@@ -154,6 +154,7 @@ flush_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     wr_conn_flush_all(arg);
+    wr_credit_check(arg);
 }
 
 void
@@ -372,6 +373,7 @@ wr_server_init(struct wr_server *s, const struct wr_config *cfg)
     s->reap_ev = event_new(s->base, -1, 0, reap_cb, s);
     s->flush_ev = event_new(s->base, -1, 0, flush_cb, s);
     wr_flow_init(s);
+    wr_credit_init(s);
     if (load_definitions(s))
         return -1;
     if (s->watermark)
@@ -468,6 +470,7 @@ wr_server_cleanup(struct wr_server *s)
         evconnlistener_free(s->ssl_listener);
     wr_tls_free(s->tls);
     wr_flow_cleanup(s);
+    wr_credit_cleanup(s);
     if (s->sig_hup)
         event_free(s->sig_hup);
     if (s->stop_ev)
