@@ -21,7 +21,8 @@ LDFLAGS += $(SANFLAGS)
 PKGS_BROKER = libevent libevent_openssl openssl jansson
 PKGS_CLI = libcurl jansson
 BROKER_CFLAGS = $(shell pkg-config --cflags $(PKGS_BROKER) 2>/dev/null)
-BROKER_LIBS = $(shell pkg-config --libs $(PKGS_BROKER) 2>/dev/null) -lm
+# -pthread: store/ syncs on a thread of its own.
+BROKER_LIBS = $(shell pkg-config --libs $(PKGS_BROKER) 2>/dev/null) -lm -pthread
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 SSL_LIBS = $(shell pkg-config --libs openssl 2>/dev/null)
 CLI_CFLAGS = $(shell pkg-config --cflags $(PKGS_CLI) 2>/dev/null)
@@ -29,6 +30,7 @@ CLI_LIBS = $(shell pkg-config --libs $(PKGS_CLI) 2>/dev/null)
 
 COMMON_SRC = $(wildcard common/*.c)
 PROTO_SRC = $(wildcard protocol/*.c)
+STORE_SRC = $(wildcard store/*.c)
 QUEUES_SRC = $(wildcard queues/*.c)
 EXCH_SRC = $(wildcard exchanges/*.c)
 BROKER_SRC = $(filter-out broker/main.c,$(wildcard broker/*.c))
@@ -39,7 +41,8 @@ UNIT_SRC = $(wildcard tests/unit/check_*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
-CORE_OBJ = $(call obj,$(COMMON_SRC) $(PROTO_SRC) $(QUEUES_SRC) $(EXCH_SRC))
+CORE_OBJ = $(call obj,$(COMMON_SRC) $(PROTO_SRC) $(STORE_SRC) $(QUEUES_SRC) \
+	$(EXCH_SRC))
 BROKER_OBJ = $(call obj,$(BROKER_SRC))
 CLIENT_OBJ = $(call obj,$(COMMON_SRC) $(PROTO_SRC) $(CLIENT_SRC))
 UNIT_BIN = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
@@ -109,6 +112,12 @@ $(BUILD)/warrenctl: $(call obj,$(CLI_SRC)) $(BUILD)/libwarren.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(CLI_LIBS) $(SSL_LIBS)
 $(BUILD)/warren-bench: $(call obj,$(BENCH_SRC)) $(BUILD)/libwarren.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(SSL_LIBS) -lm
+
+# The store's own benchmark (docs/internals/STORE.md "Measured"): built with
+# everything, run by hand, never by make test.
+all: $(BUILD)/store-bench
+$(BUILD)/store-bench: $(call obj,tests/perf/store_bench.c) $(BUILD)/libwrcore.a
+	$(CC) $(LDFLAGS) -o $@ $^ -pthread
 
 # Unit tests: one Check suite per module, built into check_NAME. The suite
 # and main() are in tests/unit/check_NAME.c; a suite too big for one file
@@ -307,6 +316,10 @@ FUZZ_CC = clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefine
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(COMMON_SRC) $(PROTO_SRC) $(QUEUES_SRC) $(EXCH_SRC)
 	@mkdir -p build-fuzz
 	$(FUZZ_CC) -o $@ $^
+# Recovery over arbitrary segment bytes.
+build-fuzz/fuzz_store: tests/fuzz/fuzz_store.c $(STORE_SRC) $(COMMON_SRC)
+	@mkdir -p build-fuzz
+	$(FUZZ_CC) -pthread -o $@ $^
 # The configuration parser and the logger it reports through.
 FUZZ_CONFIG_SRC = broker/config.c broker/config_service.c broker/rabbit_keys.c \
 	broker/log.c broker/log_sink.c
