@@ -78,6 +78,8 @@ struct wr_mgmt {
     uint64_t epoch;            /* sampling pass, for sweeping stale samples */
     int64_t last_sample_ms;    /* monotonic */
     struct wr_route_set route; /* scratch for publish */
+    struct evhttp *prom;       /* prometheus.tcp.port, or NULL */
+    char prom_bound[96];
 };
 
 struct wr_mgmt_req {
@@ -201,6 +203,9 @@ void wr_mgmt_get_vhost(struct wr_mgmt_req *r);
 void wr_mgmt_get_nodes(struct wr_mgmt_req *r);
 /* {"name": the node name}: one node is its own cluster. */
 void wr_mgmt_get_cluster_name(struct wr_mgmt_req *r);
+/* mgmt_log.c: GET / PUT /api/log-level (warren's own). */
+void wr_mgmt_get_log_level(struct wr_mgmt_req *r);
+void wr_mgmt_put_log_level(struct wr_mgmt_req *r);
 void wr_mgmt_get_node(struct wr_mgmt_req *r);
 void wr_mgmt_get_connections(struct wr_mgmt_req *r);
 void wr_mgmt_get_connection(struct wr_mgmt_req *r);
@@ -298,6 +303,10 @@ void wr_mgmt_delete_policy(struct wr_mgmt_req *r);
 
 /* mgmt_metrics.c: the Prometheus text exposition (not JSON). */
 void wr_mgmt_metrics(struct wr_mgmt *m, struct evhttp_request *req);
+/* mgmt_prom.c: /metrics alone on prometheus.tcp.ip:port (RabbitMQ's
+ * rabbitmq_prometheus listener, 15692). A port already taken is logged
+ * and leaves m->prom NULL: metrics stay on the management port. */
+void wr_mgmt_prom_start(struct wr_mgmt *m);
 
 /* mgmt_ui.c: the web UI's files (GET / and below, every path outside
  * /api/ and /metrics): replies to req, 404 for anything not a UI file. */
