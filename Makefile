@@ -61,7 +61,7 @@ LIBS = $(BUILD)/libwarren.a $(BUILD)/$(LIB_REAL) $(BUILD)/$(LIB_SONAME) \
 	$(BUILD)/libwarren.so
 
 .PHONY: all run install deb test check test-unit test-proto test-interop test-soak soak \
-	test-security test-admin test-browser test-style test-lib \
+	test-security test-admin test-browser ui-screenshots test-style test-lib \
 	bench asan ubsan valgrind fuzz format format-check deps deps-run \
 	clean gen FORCE
 
@@ -279,6 +279,11 @@ test-browser: $(BUILD)/warren-server $(BROWSER_DIR)/node_modules
 	WARREN_SERVER=$(BUILD)/warren-server WARREN_UI_ARTIFACTS=$(abspath $(BUILD)/browser-artifacts) \
 	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/browser \
 	  --junitxml=$(RESULTS)/browser.xml
+
+# docs/ui/*.png: a broker with some traffic, one screenshot per tab (about
+# 90 s: the charts need a minute of samples).
+ui-screenshots: $(BUILD)/warren-server $(BROWSER_DIR)/node_modules
+	WARREN_SERVER=$(BUILD)/warren-server $(PYTHON) tests/browser/docs_screenshots.py
 
 # No-loss soak (tests/soak): confirmed publishes, consumers SIGKILLed at
 # random; a short one in make test, 200,000 messages a queue in make soak.

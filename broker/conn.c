@@ -743,6 +743,8 @@ read_cb(struct bufferevent *bev, void *arg)
         }
         handle_frame(c, &f);
         evbuffer_drain(in, used);
+        c->frames_in++;
+        c->bytes_in += used;
         /* What the frame dead-lettered is routed before the next frame. */
         if (c->vh)
             wr_vhost_drain_dead_letters(c->vh);
@@ -803,14 +805,27 @@ write_cb(struct bufferevent *bev, void *arg)
     }
 }
 
-/* Output added to a direct-write connection: write it at the end of this
- * loop turn, after every callback that may add more. */
+/* Output added to a connection libevent writes (TLS): counted only. */
+static void
+count_output_cb(struct evbuffer *out, const struct evbuffer_cb_info *info,
+                void *arg)
+{
+    struct wr_conn *c = arg;
+
+    (void)out;
+    c->bytes_out += info->n_added;
+}
+
+/* Output added to a direct-write connection: counted (send_oct) and
+ * written at the end of this loop turn, after every callback that may add
+ * more. */
 static void
 output_cb(struct evbuffer *out, const struct evbuffer_cb_info *info, void *arg)
 {
     struct wr_conn *c = arg;
 
     (void)out;
+    c->bytes_out += info->n_added;
     if (info->n_added == 0 || c->write_waiting || c->state == WR_CONN_DEAD ||
         !wr_list_empty(&c->flush_link))
         return;
@@ -1010,6 +1025,7 @@ wr_conn_attach(struct wr_server *s, struct bufferevent *bev,
         bufferevent_disable(c->bev, EV_WRITE);
         bufferevent_enable(c->bev, EV_READ);
     } else {
+        evbuffer_add_cb(bufferevent_get_output(bev), count_output_cb, c);
         bufferevent_enable(c->bev, EV_READ | EV_WRITE);
     }
     wr_list_push_back(&s->conns, &c->link);

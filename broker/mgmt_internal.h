@@ -43,6 +43,8 @@ struct wr_mgmt_counters {
 #define WR_MGMT_K_EXCHANGE 'e'
 #define WR_MGMT_K_VHOST 'v'
 #define WR_MGMT_K_ALL 'a'
+#define WR_MGMT_K_CONN 'c' /* recv_oct in PUBLISH, send_oct in PUBLISH_OUT */
+#define WR_MGMT_K_CHAN 'h' /* publish, confirm, deliver_get, ack */
 
 void wr_mgmt_queue_counters(const struct wr_queue *q,
                             struct wr_mgmt_counters *c);
@@ -158,6 +160,12 @@ int wr_mgmt_field_str(struct wr_mgmt_req *r, const json_t *o, const char *key,
 void wr_mgmt_json_counter(json_t *o, const char *name, uint64_t v, double r);
 /* The message_stats object from counters and rates; kind selects which
  * counters apply. */
+/* Adds recv_oct, send_oct (bytes) and their _details.rate to o. */
+void wr_mgmt_json_conn_stats(struct wr_mgmt *m, const struct wr_conn *c,
+                             json_t *o);
+/* Adds message_stats (publish, confirm, deliver_get, ack with rates) to o. */
+void wr_mgmt_json_chan_stats(struct wr_mgmt *m, const struct wr_chan *ch,
+                             json_t *o);
 json_t *wr_mgmt_json_message_stats(char kind, const struct wr_mgmt_counters *c,
                                    const double *rates);
 /* "NAME -> BOUND", RabbitMQ's connection name. */
