@@ -43,6 +43,7 @@ struct wr_server {
     /* credit flow (credit.c) */
     struct wr_list credit_waiters; /* throttled wr_conn.credit_link */
     struct event *credit_ev;       /* re-checks them while there are any */
+    struct event *ctimeout_ev;     /* consumer_timeout checks (ack_timeout.c) */
     uint64_t mem_peak;      /* highest wr_alloc_used() seen by the alarm */
     struct wr_list conns;   /* of wr_conn.link */
     struct wr_list reap;    /* closed connections waiting to be freed */
@@ -387,6 +388,7 @@ struct wr_unacked {
     struct wr_queue *queue;        /* reference held */
     struct wr_bconsumer *consumer; /* for credit; NULL for basic.get */
     int64_t expires;               /* deadline kept across a requeue */
+    int64_t delivered; /* wr_now_ms() when sent (consumer_timeout) */
 };
 
 struct wr_tx_op; /* chan_tx.c */
@@ -605,6 +607,13 @@ void wr_credit_check(struct wr_server *s);
 bool wr_credit_in_flow(const struct wr_conn *c, int64_t now_ms);
 /* Drops c's throttle (the connection is closing). */
 void wr_credit_forget(struct wr_conn *c);
+/* ack_timeout.c: RabbitMQ's consumer_timeout. A channel whose oldest
+ * unacknowledged delivery is older than cfg.consumer_timeout is closed
+ * with 406 PRECONDITION_FAILED and RabbitMQ's text (its deliveries are
+ * requeued, as on any channel close). Checked on a timer (at most every
+ * second); 0 turns it off. */
+void wr_ack_timeout_init(struct wr_server *s);
+void wr_ack_timeout_cleanup(struct wr_server *s);
 void wr_credit_init(struct wr_server *s);
 void wr_credit_cleanup(struct wr_server *s);
 

@@ -157,6 +157,7 @@ wr_chan_record_delivery(struct wr_chan *ch, struct wr_queue *q,
     u->queue = wr_queue_ref(q);
     u->consumer = bc;
     u->expires = expires;
+    u->delivered = wr_now_ms();
     q->unacked++;
     ch->unacked_count++;
     if (bc)
