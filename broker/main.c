@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+#include "broker_internal.h"
 /* warren-server: command line, configuration, run. */
-#include "broker.h"
-#include "defs.h"
-#include "tls.h"
 
 #include <event2/event.h>
 #include <getopt.h>
