@@ -9,7 +9,10 @@ libcurl4-openssl-dev"
 TEST_PKGS="$RUN_PKGS check clang libclang-rt-14-dev clang-format amqp-specs \
 python3 python3-pytest python3-pika python3-kombu python3-aio-pika amqp-tools \
 librabbitmq-client-java default-jdk-headless golang-go \
-golang-github-rabbitmq-amqp091-go-dev ruby-bunny valgrind openssl iproute2"
+golang-github-rabbitmq-amqp091-go-dev ruby-bunny valgrind openssl iproute2 \
+rabbitmq-server"
+# rabbitmq-server: its rabbitmqadmin for tests/admin, and the RabbitMQ that
+# make bench and the same-tests-against-RabbitMQ runs compare with.
 case "$1" in
 run) want=$RUN_PKGS ;;
 *) want=$TEST_PKGS ;;
