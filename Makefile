@@ -21,7 +21,8 @@ LDFLAGS += $(SANFLAGS)
 PKGS_BROKER = libevent libevent_openssl openssl jansson
 PKGS_CLI = libcurl jansson
 BROKER_CFLAGS = $(shell pkg-config --cflags $(PKGS_BROKER) 2>/dev/null)
-BROKER_LIBS = $(shell pkg-config --libs $(PKGS_BROKER) 2>/dev/null) -lm
+# -pthread: store/ syncs on a thread of its own.
+BROKER_LIBS = $(shell pkg-config --libs $(PKGS_BROKER) 2>/dev/null) -lm -pthread
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 SSL_LIBS = $(shell pkg-config --libs openssl 2>/dev/null)
 CLI_CFLAGS = $(shell pkg-config --cflags $(PKGS_CLI) 2>/dev/null)
@@ -115,6 +116,12 @@ $(BUILD)/warrenctl: $(call obj,$(CLI_SRC)) $(BUILD)/libwarren.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(CLI_LIBS) $(SSL_LIBS)
 $(BUILD)/warren-bench: $(call obj,$(BENCH_SRC)) $(BUILD)/libwarren.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(SSL_LIBS) -lm
+
+# The store's own benchmark (docs/internals/STORE.md "Measured"): built with
+# everything, run by hand, never by make test.
+all: $(BUILD)/store-bench
+$(BUILD)/store-bench: $(call obj,tests/perf/store_bench.c) $(BUILD)/libwrcore.a
+	$(CC) $(LDFLAGS) -o $@ $^ -pthread
 
 # Unit tests: one Check suite per module, built into check_NAME. The suite
 # and main() are in tests/unit/check_NAME.c; a suite too big for one file
@@ -289,6 +296,10 @@ FUZZ_CC = clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefine
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CORE_SRC)
 	@mkdir -p build-fuzz
 	$(FUZZ_CC) -o $@ $^
+# Recovery over arbitrary segment bytes.
+build-fuzz/fuzz_store: tests/fuzz/fuzz_store.c $(STORE_SRC) $(COMMON_SRC)
+	@mkdir -p build-fuzz
+	$(FUZZ_CC) -pthread -o $@ $^
 # The configuration parser and the logger it reports through.
 build-fuzz/fuzz_config: tests/fuzz/fuzz_config.c runtime/config.c runtime/log.c $(COMMON_SRC)
 	@mkdir -p build-fuzz

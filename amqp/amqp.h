@@ -26,15 +26,24 @@ struct wr_conn {
     struct wr_list link; /* in srv->conns, then srv->reap */
     uint64_t id;
     char peer[64];
-    char host[48];          /* peer address without the port */
-    bool loopback;          /* peer address is 127.0.0.0/8 or ::1 */
-    bool tls;               /* accepted on the AMQPS listener */
-    bool tls_up;            /* TLS handshake finished */
-    bool auth_failed;       /* login refused: the close waits on the timer */
-    bool blocked_cap;       /* client capability connection.blocked */
-    bool published;         /* sent basic.publish at least once */
-    bool flow_blocked;      /* memory alarm: not reading from this peer */
-    struct wr_user *u;      /* authenticated user (valid while open) */
+    char host[48];     /* peer address without the port */
+    bool loopback;     /* peer address is 127.0.0.0/8 or ::1 */
+    bool tls;          /* accepted on the AMQPS listener */
+    bool tls_up;       /* TLS handshake finished */
+    bool auth_failed;  /* login refused: the close waits on the timer */
+    bool blocked_cap;  /* client capability connection.blocked */
+    bool published;    /* sent basic.publish at least once */
+    bool flow_blocked; /* memory alarm: not reading from this peer */
+    /* credit flow (credit.c): while credit_queue is set, c is not read
+     * from, until that queue's consumers have caught up */
+    struct wr_queue *credit_queue; /* reference held */
+    struct wr_list credit_link;    /* in srv->credit_waiters */
+    uint64_t credit_mark;          /* credit_queue->n_delivered seen last */
+    int64_t credit_since;          /* ms: when n_delivered last moved */
+    int64_t credit_last;           /* ms: last throttled (API state) */
+    const void *credit_exempt;     /* a stalled queue, compared only */
+    uint64_t credit_exempt_mark;   /* its n_delivered when it stalled */
+    struct wr_user *u;             /* authenticated user (valid while open) */
     char *cert_cn;          /* CN of the verified client certificate, owned */
     char mech[16];          /* mechanism of a refused login */
     struct wr_list vh_link; /* in vh->conns once open */
@@ -347,5 +356,23 @@ void wr_flow_check(struct wr_server *s);
 void wr_flow_on_publish(struct wr_conn *c);
 void wr_flow_init(struct wr_server *s);
 void wr_flow_cleanup(struct wr_server *s);
+
+/* ---- credit flow (credit.c) -------------------------------------------- */
+
+/* After c's publish was routed to the queues in rs, throttles c (stops
+ * reading it) when one of them has consumers and a backlog they are not
+ * keeping up with. */
+void wr_credit_after_publish(struct wr_conn *c, const struct wr_route_set *rs);
+/* Lets throttled connections go on whose queue has drained, lost its
+ * consumers, or whose consumers took nothing for a while. Called at the
+ * end of every loop turn that wrote output, and by a timer while any
+ * connection is throttled. */
+void wr_credit_check(struct wr_server *s);
+/* "flow" in the API: throttled now or within the last second. */
+bool wr_credit_in_flow(const struct wr_conn *c, int64_t now_ms);
+/* Drops c's throttle (the connection is closing). */
+void wr_credit_forget(struct wr_conn *c);
+void wr_credit_init(struct wr_server *s);
+void wr_credit_cleanup(struct wr_server *s);
 
 #endif

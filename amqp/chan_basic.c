@@ -412,6 +412,7 @@ wr_chan_route_publish(struct wr_chan *ch, struct wr_msg *m, bool mandatory)
         return;
     }
     wr_vhost_publish(vh, x, m, mandatory, &ch->route, &routed, &rejected);
+    wr_credit_after_publish(ch->conn, &ch->route);
     if (!routed && mandatory)
         basic_return(ch, m, WR_REPLY_NO_ROUTE, "NO_ROUTE");
     if (ch->confirm && rejected) {

@@ -184,6 +184,7 @@ static void
 conn_flush_and_close(struct wr_conn *c)
 {
     c->state = WR_CONN_FLUSHING;
+    wr_credit_forget(c);
     if (c->read_paused) {
         c->read_paused = false;
         if (!c->flow_blocked)
@@ -201,6 +202,7 @@ conn_teardown(struct wr_conn *c)
 {
     struct wr_list *pos, *tmp;
 
+    wr_credit_forget(c);
     if (c->torn_down)
         return;
     c->torn_down = true;
@@ -700,7 +702,10 @@ read_cb(struct bufferevent *bev, void *arg)
         read_more(c, in);
     if (c->state == WR_CONN_AWAIT_HEADER)
         read_header(c, in);
-    while (c->state > WR_CONN_AWAIT_HEADER && c->state < WR_CONN_FLUSHING) {
+    /* Throttled by credit flow (credit.c): what is left stays in the
+     * input buffer until the queue has drained. */
+    while (c->state > WR_CONN_AWAIT_HEADER && c->state < WR_CONN_FLUSHING &&
+           c->credit_queue == NULL) {
         uint8_t hdr[WR_FRAME_HEADER_SIZE];
         size_t len = evbuffer_get_length(in), used = 0;
         struct wr_frame f;
@@ -777,7 +782,7 @@ write_cb(struct bufferevent *bev, void *arg)
     if (c->read_paused) {
         c->read_paused = false;
         c->last_recv = wr_now(); /* it read our output: it is alive */
-        if (!c->flow_blocked)
+        if (!c->flow_blocked && c->credit_queue == NULL)
             bufferevent_enable(bev, EV_READ);
     }
     if (c->write_blocked) {
@@ -910,7 +915,7 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
         /* A blocked publisher, or a peer whose output is over its bound,
          * is not read from, so its heartbeats are not seen either
          * (RabbitMQ suspends the check the same way). */
-        if (!c->flow_blocked && !c->read_paused &&
+        if (!c->flow_blocked && !c->read_paused && c->credit_queue == NULL &&
             now - c->last_recv > 2 * (int64_t)c->heartbeat) {
             wr_log(WR_LOG_NOTICE,
                    "conn %llu %s: missed heartbeats from "
@@ -980,6 +985,7 @@ wr_conn_attach(struct wr_server *s, struct bufferevent *bev,
     wr_list_init(&c->confirm_chans);
     wr_list_init(&c->vh_link);
     wr_list_init(&c->flush_link);
+    wr_list_init(&c->credit_link);
     c->bev = bev;
     c->direct_write = !tls && bufferevent_getfd(bev) >= 0;
     c->timer = evtimer_new(s->base, timer_cb, c);
@@ -1052,6 +1058,7 @@ flush_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     wr_conn_flush_all(arg);
+    wr_credit_check(arg);
 }
 
 void

@@ -41,7 +41,9 @@ conn_state(const struct wr_conn *c)
 {
     switch (c->state) {
     case WR_CONN_OPEN:
-        return c->write_blocked ? "flow" : "running";
+        return c->write_blocked || wr_credit_in_flow(c, wr_now_ms())
+                   ? "flow"
+                   : "running";
     case WR_CONN_CLOSING:
     case WR_CONN_FLUSHING:
         return "closing";

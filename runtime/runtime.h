@@ -203,9 +203,12 @@ struct wr_server {
     struct wr_hmap auth_fails; /* peer host -> failures (amqp/login.c) */
     struct event *sig_hup;     /* reloads TLS certificates */
     /* memory flow control (amqp/flow.c) */
-    uint64_t watermark;     /* bytes; 0 = off */
-    bool mem_alarm;         /* above the watermark: publishers blocked */
-    struct event *flow_ev;  /* polls memory while the alarm is on */
+    uint64_t watermark;    /* bytes; 0 = off */
+    bool mem_alarm;        /* above the watermark: publishers blocked */
+    struct event *flow_ev; /* polls memory while the alarm is on */
+    /* credit flow (amqp/credit.c) */
+    struct wr_list credit_waiters; /* throttled wr_conn.credit_link */
+    struct event *credit_ev;       /* re-checks them while there are any */
     uint64_t mem_peak;      /* highest wr_alloc_used() seen by the alarm */
     struct wr_list conns;   /* of wr_conn.link (amqp/) */
     struct wr_list reap;    /* closed connections waiting to be freed */
