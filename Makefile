@@ -70,8 +70,8 @@ LIB_REAL = libwarren.so.$(WARREN_VERSION)
 LIBS = $(BUILD)/libwarren.a $(BUILD)/$(LIB_REAL) $(BUILD)/$(LIB_SONAME) \
 	$(BUILD)/libwarren.so
 
-.PHONY: all run install test check test-unit test-proto test-interop test-soak soak \
-	test-security test-admin test-browser test-style test-lib \
+.PHONY: all run install deb test check test-unit test-proto test-interop test-soak soak \
+	test-security test-admin test-browser ui-screenshots test-style test-lib \
 	bench asan ubsan valgrind fuzz format format-check deps deps-run \
 	clean gen FORCE
 
@@ -91,7 +91,13 @@ FORCE:
 
 $(BUILD)/obj/%.o: %.c $(BUILD)/cflags
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(BROKER_CFLAGS) $(CLI_CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS) -I$(BUILD)/gen $(BROKER_CFLAGS) $(CLI_CFLAGS) -MMD -MP -c $< -o $@
+
+# RabbitMQ's rabbitmq.conf keys (scripts/rabbit-keys.sh) as C strings.
+%/gen/rabbit_keys.inc: runtime/rabbit_keys.txt
+	@mkdir -p $(dir $@)
+	sed -e '/^#/d' -e 's/.*/"&",/' $< > $@
+$(BUILD)/obj/runtime/rabbit_keys.o: $(BUILD)/gen/rabbit_keys.inc
 
 $(BUILD)/libwrcore.a: $(CORE_OBJ)
 	@mkdir -p $(dir $@)
@@ -163,11 +169,23 @@ test-unit: $(BUILD)/warren-server
 test-interop: export WARREN_EXAMPLES = $(abspath $(BUILD)/examples)
 test-interop: $(EXAMPLE_BIN)
 
+# Where make install puts things (all under DESTDIR when set). make deb
+# installs with PREFIX=/usr SYSCONFDIR=/etc UNITDIR=/lib/systemd/system.
+BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+SYSCONFDIR ?= $(PREFIX)/etc
+MANDIR ?= $(PREFIX)/share/man
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+MANPAGES = man/warren-server.8 man/warren.conf.5 man/warrenctl.1 man/libwarren.3
+
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(INCLUDEDIR) \
-	    $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(PREFIX)/etc/warren \
-	    $(DESTDIR)$(PREFIX)/share/doc/warren/internals
-	install -m 755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(INCLUDEDIR) \
+	    $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(SYSCONFDIR)/warren \
+	    $(DESTDIR)$(SYSCONFDIR)/logrotate.d $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)$(PREFIX)/share/doc/warren/internals \
+	    $(foreach s,1 3 5 8,$(DESTDIR)$(MANDIR)/man$(s))
+	install -m 755 $(BUILD)/warren-server $(DESTDIR)$(SBINDIR)/
+	install -m 755 $(BUILD)/warrenctl $(BUILD)/warren-bench $(DESTDIR)$(BINDIR)/
 	@# the web UI, found by warren-server as ../share/warren/ui next to it
 	cd mgmt/ui && find . -type d -exec install -d \
 	    '$(DESTDIR)$(PREFIX)/share/warren/ui/{}' ';' && \
@@ -181,13 +199,25 @@ install: all
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(WARREN_VERSION)|g' \
 	    client/warren.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/warren.pc
-	install -m 644 etc/warren.conf $(DESTDIR)$(PREFIX)/etc/warren/
+	install -m 644 etc/warren.conf $(DESTDIR)$(SYSCONFDIR)/warren/
+	install -m 644 etc/logrotate.d/warren $(DESTDIR)$(SYSCONFDIR)/logrotate.d/
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	    -e 's|@UNITDIR@|$(UNITDIR)|g' etc/systemd/warren-server.service.in \
+	    > $(DESTDIR)$(UNITDIR)/warren-server.service
+	for m in $(MANPAGES); do s=$${m##*.}; \
+	    install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
 	install -m 644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/warren/
 	install -m 644 docs/internals/*.md \
 	    $(DESTDIR)$(PREFIX)/share/doc/warren/internals/
 
+# A Debian package, build/warren_VERSION_ARCH.deb: make install staged with
+# Debian's paths, plus packaging/debian (control, maintainer scripts).
+deb: all
+	@BUILD="$(BUILD)" MAKE="$(MAKE)" VERSION="$(WARREN_VERSION)" sh scripts/mkdeb.sh
+
+# make run ARGS="--port 5673 --mgmt-port 15673": flags win over the file.
 run: deps-run $(BUILD)/warren-server
-	$(BUILD)/warren-server --config etc/warren.conf
+	$(BUILD)/warren-server --config etc/warren.conf $(ARGS)
 
 test check: deps
 	$(MAKE) all $(UNIT_BIN)
@@ -238,6 +268,11 @@ $(BROWSER_DIR)/node_modules: $(BROWSER_DIR)/package-lock.json
 test-browser: $(BUILD)/warren-server $(BROWSER_DIR)/node_modules
 	WARREN_SERVER=$(BUILD)/warren-server WARREN_UI_ARTIFACTS=$(abspath $(BUILD)/browser-artifacts) \
 	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/browser
+
+# docs/ui/*.png: a broker with some traffic, one screenshot per tab (about
+# 90 s: the charts need a minute of samples).
+ui-screenshots: $(BUILD)/warren-server $(BROWSER_DIR)/node_modules
+	WARREN_SERVER=$(BUILD)/warren-server $(PYTHON) tests/browser/docs_screenshots.py
 
 # No-loss soak (tests/soak): confirmed publishes, consumers SIGKILLed at
 # random; a short one in make test, 200,000 messages a queue in make soak.
@@ -301,18 +336,23 @@ build-fuzz/fuzz_store: tests/fuzz/fuzz_store.c $(STORE_SRC) $(COMMON_SRC)
 	@mkdir -p build-fuzz
 	$(FUZZ_CC) -pthread -o $@ $^
 # The configuration parser and the logger it reports through.
-build-fuzz/fuzz_config: tests/fuzz/fuzz_config.c runtime/config.c runtime/log.c $(COMMON_SRC)
+FUZZ_CONFIG_SRC = runtime/config.c runtime/config_service.c runtime/rabbit_keys.c \
+	runtime/log.c runtime/log_sink.c
+build-fuzz/fuzz_config: tests/fuzz/fuzz_config.c $(FUZZ_CONFIG_SRC) $(COMMON_SRC) \
+		build-fuzz/gen/rabbit_keys.inc
 	@mkdir -p build-fuzz
-	$(FUZZ_CC) -o $@ $^
+	$(FUZZ_CC) -Ibuild-fuzz/gen -o $@ $(filter %.c,$^)
 # A whole connection: the broker on libevent, with no sockets.
-build-fuzz/fuzz_conn: tests/fuzz/fuzz_conn.c $(BROKER_SRC) $(CORE_SRC)
+build-fuzz/fuzz_conn: tests/fuzz/fuzz_conn.c $(BROKER_SRC) $(CORE_SRC) \
+		build-fuzz/gen/rabbit_keys.inc
 	@mkdir -p build-fuzz
-	$(FUZZ_CC) $(BROKER_CFLAGS) -o $@ $^ $(BROKER_LIBS)
+	$(FUZZ_CC) -Ibuild-fuzz/gen $(BROKER_CFLAGS) -o $@ $(filter %.c,$^) $(BROKER_LIBS)
 # The management API's request bodies, through its handlers (evhttp on a
 # UNIX socket; no TCP port).
-build-fuzz/fuzz_mgmt_json: tests/fuzz/fuzz_mgmt_json.c $(BROKER_SRC) $(CORE_SRC)
+build-fuzz/fuzz_mgmt_json: tests/fuzz/fuzz_mgmt_json.c $(BROKER_SRC) $(CORE_SRC) \
+		build-fuzz/gen/rabbit_keys.inc
 	@mkdir -p build-fuzz
-	$(FUZZ_CC) $(BROKER_CFLAGS) -o $@ $^ $(BROKER_LIBS)
+	$(FUZZ_CC) -Ibuild-fuzz/gen $(BROKER_CFLAGS) -o $@ $(filter %.c,$^) $(BROKER_LIBS)
 # New inputs go to build-fuzz/corpus-NAME; the committed seeds in
 # tests/fuzz/corpus/NAME are only read (merge new finds in by hand with
 # -merge=1 when they are worth keeping). A crash, leak or timeout fails

@@ -76,9 +76,10 @@ struct wr_conn {
     struct event *timer;             /* heartbeats and handshake timeout */
     int64_t last_recv, last_send;    /* monotonic seconds */
     int64_t started;
-    uint64_t frames_in;
-    bool torn_down; /* channels and exclusive queues released */
-    bool linger;    /* sent close-ok: the peer closes the socket first */
+    uint64_t frames_in;           /* frames received (recv_cnt) */
+    uint64_t bytes_in, bytes_out; /* recv_oct, send_oct */
+    bool torn_down;               /* channels and exclusive queues released */
+    bool linger; /* sent close-ok: the peer closes the socket first */
 };
 
 /* Takes a new socket; tls selects the AMQPS listener's TLS context. */
@@ -176,8 +177,11 @@ struct wr_chan {
     uint64_t ring_cap;
     uint64_t first_tag, next_tag;
     /* publisher confirms */
-    uint64_t publish_seq;        /* last sequence number assigned */
-    uint64_t confirmed_upto;     /* last sequence number confirmed */
+    uint64_t publish_seq;    /* last sequence number assigned */
+    uint64_t confirmed_upto; /* last sequence number confirmed */
+    /* message_stats for the API: publishes routed, acked to the publisher
+     * under confirms, deliveries (consume and get), acks received */
+    uint64_t n_published, n_confirmed, n_delivered, n_acked;
     struct wr_list confirm_link; /* in conn->confirm_chans when pending */
     /* transactions */
     struct wr_tx_op *tx_head, **tx_tail;

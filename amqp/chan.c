@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-#include "amqp_internal.h"
 /* Channels: lifecycle, the close handshake, content assembly
  * (basic.publish + header + body frames), the unacked ring indexed by
  * delivery tag, settlement (ack / nack / reject) and requeueing. */
+#include "amqp_internal.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -147,6 +147,7 @@ wr_chan_record_delivery(struct wr_chan *ch, struct wr_queue *q,
     struct wr_unacked *u = ring_reserve(ch);
     uint64_t tag = ch->next_tag++;
 
+    ch->n_delivered++;
     if (m == NULL) { /* no-ack: nothing to remember */
         u->msg = NULL;
         ring_advance(ch);
@@ -177,6 +178,7 @@ settle_one(struct wr_chan *ch, struct wr_unacked *u, bool ack, bool requeue,
         u->consumer->unacked--;
     if (ack) {
         q->n_acked++;
+        ch->n_acked++;
         wr_msg_unref(&u->msg);
     } else if (requeue) {
         wr_queue_requeue(q, u->msg, u->expires, now);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-#include "amqp_internal.h"
 /* The basic class: publish and routing, consumers and deliveries, get,
  * qos, ack / nack / reject, recover. */
+#include "amqp_internal.h"
 
 #include <event2/buffer.h>
 #include <stdio.h>
@@ -413,6 +413,7 @@ wr_chan_route_publish(struct wr_chan *ch, struct wr_msg *m, bool mandatory)
     }
     wr_vhost_publish(vh, x, m, mandatory, &ch->route, &routed, &rejected);
     wr_credit_after_publish(ch->conn, &ch->route);
+    ch->n_published++;
     if (!routed && mandatory)
         basic_return(ch, m, WR_REPLY_NO_ROUTE, "NO_ROUTE");
     if (ch->confirm && rejected) {
@@ -432,6 +433,7 @@ wr_chan_route_publish(struct wr_chan *ch, struct wr_msg *m, bool mandatory)
          * read pass, see conn.c). */
         ch->publish_seq++;
         ch->conn->vh->stats.confirmed++;
+        ch->n_confirmed++;
         if (wr_list_empty(&ch->confirm_link))
             wr_list_push_back(&ch->conn->confirm_chans, &ch->confirm_link);
     }

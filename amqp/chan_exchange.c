@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-#include "amqp_internal.h"
 /* The exchange class: declare, delete, bind, unbind (RabbitMQ's
  * exchange-to-exchange bindings). */
+#include "amqp_internal.h"
 
 #include <string.h>
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-#include "amqp_internal.h"
 /* The queue class: declare, bind, unbind, purge, delete. */
+#include "amqp_internal.h"
 
 #include <stdio.h>
 #include <string.h>

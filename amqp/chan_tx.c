@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-#include "amqp_internal.h"
 /* Transactions (tx.select / commit / rollback, as RabbitMQ implements them:
  * publishes and acks take effect at commit) and confirm.select. */
+#include "amqp_internal.h"
 
 struct wr_tx_op {
     struct wr_tx_op *next;

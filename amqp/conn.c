@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-#include "amqp_internal.h"
 /* One AMQP connection: reads every complete frame in the input buffer in
  * one pass, runs the connection-class handshake (start, tune, open),
  * heartbeats both ways and the close handshake, and hands channel frames
  * to their channel. */
+#include "amqp_internal.h"
 
 #include <arpa/inet.h>
 #include <event2/buffer.h>
@@ -162,8 +162,8 @@ wr_conn_drop(struct wr_conn *c, const char *why)
 {
     if (c->state == WR_CONN_DEAD)
         return;
-    wr_log(WR_LOG_INFO, "conn %llu %s: closed (%s)", (unsigned long long)c->id,
-           c->peer, why);
+    wr_log(WR_LOG_NOTICE, "conn %llu %s: closed (%s)",
+           (unsigned long long)c->id, c->peer, why);
     conn_teardown(c);
     c->state = WR_CONN_DEAD;
     bufferevent_disable(c->bev, EV_READ | EV_WRITE);
@@ -418,7 +418,7 @@ on_open(struct wr_conn *c, const struct wr_connection_open *m)
     vh->nconns++;
     wr_conn_send_method(c, 0, &ok);
     c->state = WR_CONN_OPEN;
-    wr_log(WR_LOG_INFO, "conn %llu %s: user '%s' opened vhost '%s'",
+    wr_log(WR_LOG_NOTICE, "conn %llu %s: user '%s' opened vhost '%s'",
            (unsigned long long)c->id, c->peer, c->user, vh->name);
     /* AMQP 0-9-1 4.2.7: send a heartbeat every half interval; a peer silent
      * for two intervals is gone. */
@@ -733,6 +733,8 @@ read_cb(struct bufferevent *bev, void *arg)
         }
         handle_frame(c, &f);
         evbuffer_drain(in, used);
+        c->frames_in++;
+        c->bytes_in += used;
         /* What the frame dead-lettered is routed before the next frame. */
         if (c->vh)
             wr_vhost_drain_dead_letters(c->vh);
@@ -793,14 +795,27 @@ write_cb(struct bufferevent *bev, void *arg)
     }
 }
 
-/* Output added to a direct-write connection: write it at the end of this
- * loop turn, after every callback that may add more. */
+/* Output added to a connection libevent writes (TLS): counted only. */
+static void
+count_output_cb(struct evbuffer *out, const struct evbuffer_cb_info *info,
+                void *arg)
+{
+    struct wr_conn *c = arg;
+
+    (void)out;
+    c->bytes_out += info->n_added;
+}
+
+/* Output added to a direct-write connection: counted (send_oct) and
+ * written at the end of this loop turn, after every callback that may add
+ * more. */
 static void
 output_cb(struct evbuffer *out, const struct evbuffer_cb_info *info, void *arg)
 {
     struct wr_conn *c = arg;
 
     (void)out;
+    c->bytes_out += info->n_added;
     if (info->n_added == 0 || c->write_waiting || c->state == WR_CONN_DEAD ||
         !wr_list_empty(&c->flush_link))
         return;
@@ -1000,12 +1015,13 @@ wr_conn_attach(struct wr_server *s, struct bufferevent *bev,
         bufferevent_disable(c->bev, EV_WRITE);
         bufferevent_enable(c->bev, EV_READ);
     } else {
+        evbuffer_add_cb(bufferevent_get_output(bev), count_output_cb, c);
         bufferevent_enable(c->bev, EV_READ | EV_WRITE);
     }
     wr_list_push_back(&s->conns, &c->link);
     s->nconns++;
     arm_timer(c, s->cfg.handshake_timeout);
-    wr_log(WR_LOG_INFO, "conn %llu %s: accepted%s", (unsigned long long)c->id,
+    wr_log(WR_LOG_NOTICE, "conn %llu %s: accepted%s", (unsigned long long)c->id,
            c->peer, tls ? " on the TLS listener" : "");
 }
 

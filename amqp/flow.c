@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-#include "amqp_internal.h"
 /* Memory flow control, as RabbitMQ's memory alarm: every allocation is
  * counted (wr_alloc_used, libevent and OpenSSL included); above the
  * watermark each publishing connection gets connection.blocked and is no
  * longer read from, consumers keep draining; below it, connection.unblocked
  * and reading resumes. */
+#include "amqp_internal.h"
 
 #include <event2/bufferevent.h>
 #include <string.h>

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-#include "amqp_internal.h"
 /* Authentication (PLAIN, AMQPLAIN, EXTERNAL), loopback-only users, the
  * brute-force slowdown, vhost access at connection.open, and the channel
  * permission checks (RabbitMQ's access control mapping). */
+#include "amqp_internal.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-#include "amqp_internal.h"
 /* What a publish's properties must be and what the broker changes in them
  * before the message is stored: the expiration property (per-message TTL)
  * is checked, the CC and BCC headers (sender-selected distribution) are
  * checked and BCC is taken out of the delivered headers, and a direct
  * reply-to address is made unique to the publishing channel. Everything
  * else is stored as the publisher sent it. */
+#include "amqp_internal.h"
 
 #include <string.h>
 

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-#include "amqp_internal.h"
 /* Direct reply-to (RabbitMQ's amq.rabbitmq.reply-to): a channel consumes
  * from the pseudo-queue in no-ack mode; requests it publishes with
  * reply_to "amq.rabbitmq.reply-to" carry a name unique to that channel
  * instead (publish.c rewrites it); a reply published to the default
  * exchange with that name as routing key goes straight to the channel, no
  * queue involved. */
+#include "amqp_internal.h"
 
 #include <string.h>
 #include <sys/random.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-#include "auth_internal.h"
 /* SHA-256 / SHA-512, random bytes, constant-time compare and base64 through
  * OpenSSL: the password hashes RabbitMQ stores (rabbit_password_hashing_*). */
+#include "auth_internal.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-#include "auth_internal.h"
 /* Users with salted password hashes, tags, and per-vhost permission regexes
  * (configure / write / read) plus topic permissions, checked the way
  * RabbitMQ's internal auth backend checks them. */
+#include "auth_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>

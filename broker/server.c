@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-#include "broker_internal.h"
 /* The event base, the AMQP listener, signals and the deferred reaper. */
+#include "broker_internal.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -132,6 +132,16 @@ reload_tls(struct wr_server *s)
                err);
 }
 
+/* SIGUSR1, SIGHUP: logrotate moved log.file away; write to a new one. */
+static void
+reopen_log(void)
+{
+    char err[600];
+
+    if (wr_log_reopen(err, sizeof(err)))
+        wr_log(WR_LOG_ERROR, "log file not reopened: %s", err);
+}
+
 static void
 on_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -146,10 +156,12 @@ on_signal(evutil_socket_t sig, short what, void *arg)
         /* Connections dropped in this loop turn are counted out already;
          * free them first, so that the line shows live memory only. */
         wr_amqp_reap(s);
+        reopen_log();
         wr_server_log_stats(s);
         return;
     }
     if (sig == SIGHUP) {
+        reopen_log();
         reload_tls(s);
         return;
     }
@@ -352,6 +364,10 @@ wr_server_run(struct wr_server *s)
         fprintf(stderr, "warren-server TLS listener on amqps://%s\n",
                 s->ssl_bound);
     fprintf(stderr, "warren-server ready on amqp://%s\n", s->bound);
+    /* before the management line, which tests take as the last one */
+    if (wr_mgmt_prom_address(s->mgmt))
+        fprintf(stderr, "warren-server prometheus on http://%s/metrics\n",
+                wr_mgmt_prom_address(s->mgmt));
     if (s->mgmt)
         fprintf(stderr, "warren-server management on http://%s\n",
                 wr_mgmt_address(s->mgmt));

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-#include "mgmt_internal.h"
 /* Runtime administration of vhosts and users with their effects on live
  * connections (320 CONNECTION_FORCED), and persistence of the definitions
  * file after each change. */
+#include "mgmt_internal.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-#include "mgmt_internal.h"
 /* The management API's health checks, RabbitMQ's /api/health/checks/...
  * and /api/aliveness-test: 200 {"status":"ok"} or 503 with the reason. */
+#include "mgmt_internal.h"
 
 #include <ctype.h>
 #include <stdio.h>

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-#include "mgmt_internal.h"
 /* The management API's read-only views of the broker: overview, whoami,
  * nodes, vhosts, connections (and closing one), channels, consumers
- * (health checks: mgmt_health.c). */
+ * (health checks: mgmt/health.c). */
+#include "mgmt_internal.h"
 
 #include <event2/buffer.h>
 #include <stdio.h>
@@ -95,6 +95,7 @@ connection_json(struct wr_mgmt *m, struct wr_conn *c)
     json_object_set_new(o, "connected_at",
                         json_integer(wr_mgmt_now_ms() - age * 1000));
     json_object_set_new(o, "recv_cnt", json_integer((json_int_t)c->frames_in));
+    wr_mgmt_json_conn_stats(m, c, o);
     json_object_set_new(
         o, "send_pend",
         json_integer(c->bev ? (json_int_t)evbuffer_get_length(wr_conn_output(c))
@@ -159,6 +160,7 @@ channel_json(struct wr_mgmt *m, struct wr_chan *ch)
                         json_integer(ch->prefetch_global));
     json_object_set_new(o, "confirm", json_boolean(ch->confirm));
     json_object_set_new(o, "transactional", json_boolean(ch->tx));
+    wr_mgmt_json_chan_stats(m, ch, o);
     return o;
 }
 

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-#include "mgmt_internal.h"
 /* JSON <-> AMQP conversions for the HTTP API: field tables both ways (queue
  * and exchange arguments, binding arguments, message headers), the basic
  * properties, base64 payloads. RabbitMQ's rabbit_mgmt_format decides the
  * shapes. */
+#include "mgmt_internal.h"
 
 #include <math.h>
 #include <stdarg.h>

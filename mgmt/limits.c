@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-#include "mgmt_internal.h"
 /* Virtual host limits (max-connections, max-queues) and user limits
  * (max-connections, max-channels) over the management API, in RabbitMQ's
  * paths and shapes: /api/vhost-limits[/{vhost}[/{name}]] and
  * /api/user-limits[/{user}[/{name}]]. Enforcement is in auth.c
  * (connection.open), vhost_ops.c (a new queue) and conn.c (channel.open). */
+#include "mgmt_internal.h"
 
 #include <stdio.h>
 #include <string.h>

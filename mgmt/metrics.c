@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-#include "mgmt_internal.h"
 /* GET /metrics: the Prometheus text exposition format (version 0.0.4), with
  * the metric names of RabbitMQ's rabbitmq_prometheus plugin where one
  * exists, so its dashboards and alerts carry over. Unauthenticated, as that
  * plugin's endpoint is. */
+#include "mgmt_internal.h"
 
 #include <event2/buffer.h>
 #include <stdio.h>

@@ -92,6 +92,8 @@ struct wr_mgmt_counters {
 #define WR_MGMT_K_EXCHANGE 'e'
 #define WR_MGMT_K_VHOST 'v'
 #define WR_MGMT_K_ALL 'a'
+#define WR_MGMT_K_CONN 'c' /* recv_oct in PUBLISH, send_oct in PUBLISH_OUT */
+#define WR_MGMT_K_CHAN 'h' /* publish, confirm, deliver_get, ack */
 
 void wr_mgmt_queue_counters(const struct wr_queue *q,
                             struct wr_mgmt_counters *c);
@@ -125,6 +127,8 @@ struct wr_mgmt {
     uint64_t epoch;            /* sampling pass, for sweeping stale samples */
     int64_t last_sample_ms;    /* monotonic */
     struct wr_route_set route; /* scratch for publish */
+    struct evhttp *prom;       /* prometheus.tcp.port, or NULL */
+    char prom_bound[96];
 };
 
 struct wr_mgmt_req {
@@ -205,6 +209,12 @@ int wr_mgmt_field_str(struct wr_mgmt_req *r, const json_t *o, const char *key,
 void wr_mgmt_json_counter(json_t *o, const char *name, uint64_t v, double r);
 /* The message_stats object from counters and rates; kind selects which
  * counters apply. */
+/* Adds recv_oct, send_oct (bytes) and their _details.rate to o. */
+void wr_mgmt_json_conn_stats(struct wr_mgmt *m, const struct wr_conn *c,
+                             json_t *o);
+/* Adds message_stats (publish, confirm, deliver_get, ack with rates) to o. */
+void wr_mgmt_json_chan_stats(struct wr_mgmt *m, const struct wr_chan *ch,
+                             json_t *o);
 json_t *wr_mgmt_json_message_stats(char kind, const struct wr_mgmt_counters *c,
                                    const double *rates);
 /* "NAME -> BOUND", RabbitMQ's connection name. */
@@ -234,7 +244,7 @@ json_t *wr_mgmt_json_default_binding(const struct wr_vhost *vh,
 /* ---- handlers (one file per area) ------------------------------------------
  */
 
-/* mgmt_info.c */
+/* info.c */
 void wr_mgmt_get_overview(struct wr_mgmt_req *r);
 void wr_mgmt_get_whoami(struct wr_mgmt_req *r);
 void wr_mgmt_get_vhosts(struct wr_mgmt_req *r);
@@ -242,6 +252,9 @@ void wr_mgmt_get_vhost(struct wr_mgmt_req *r);
 void wr_mgmt_get_nodes(struct wr_mgmt_req *r);
 /* {"name": the node name}: one node is its own cluster. */
 void wr_mgmt_get_cluster_name(struct wr_mgmt_req *r);
+/* log.c: GET / PUT /api/log-level (warren's own). */
+void wr_mgmt_get_log_level(struct wr_mgmt_req *r);
+void wr_mgmt_put_log_level(struct wr_mgmt_req *r);
 void wr_mgmt_get_node(struct wr_mgmt_req *r);
 void wr_mgmt_get_connections(struct wr_mgmt_req *r);
 void wr_mgmt_get_connection(struct wr_mgmt_req *r);
@@ -251,7 +264,7 @@ void wr_mgmt_get_channels(struct wr_mgmt_req *r);
 void wr_mgmt_get_channel(struct wr_mgmt_req *r);
 void wr_mgmt_get_consumers(struct wr_mgmt_req *r);
 
-/* mgmt_health.c: RabbitMQ's health checks. alarms / local-alarms and the
+/* health.c: RabbitMQ's health checks. alarms / local-alarms and the
  * deprecated healthchecks/node answer 503 under the memory alarm; ok is
  * virtual-hosts; single_node is node-is-quorum-critical and
  * node-is-mirror-sync-critical; port- and protocol-listener check segment
@@ -265,7 +278,7 @@ void wr_mgmt_get_health_single_node(struct wr_mgmt_req *r);
 void wr_mgmt_get_health_port_listener(struct wr_mgmt_req *r);
 void wr_mgmt_get_health_protocol_listener(struct wr_mgmt_req *r);
 
-/* mgmt_objects.c */
+/* objects.c */
 void wr_mgmt_get_exchanges(struct wr_mgmt_req *r);
 void wr_mgmt_get_exchange(struct wr_mgmt_req *r);
 void wr_mgmt_put_exchange(struct wr_mgmt_req *r);
@@ -283,22 +296,22 @@ void wr_mgmt_post_binding(struct wr_mgmt_req *r);
 void wr_mgmt_get_binding(struct wr_mgmt_req *r);
 void wr_mgmt_delete_binding(struct wr_mgmt_req *r);
 
-/* mgmt_msgs.c */
+/* msgs.c */
 void wr_mgmt_post_publish(struct wr_mgmt_req *r);
 void wr_mgmt_post_get(struct wr_mgmt_req *r);
 /* GET .../peek?count=N[&encoding=auto|base64][&truncate=N]: the first N
  * ready messages, as POST .../get shows them, without taking, moving or
  * marking any of them (warren's addition; RabbitMQ cannot do this). */
 void wr_mgmt_get_peek(struct wr_mgmt_req *r);
-/* mgmt_move.c: POST .../move {"destination", "count"}: ready messages from
+/* move.c: POST .../move {"destination", "count"}: ready messages from
  * the head of one queue to the tail of another (warren's addition). */
 void wr_mgmt_post_move(struct wr_mgmt_req *r);
 
-/* mgmt_defs.c */
+/* defs.c */
 void wr_mgmt_get_definitions(struct wr_mgmt_req *r);
 void wr_mgmt_post_definitions(struct wr_mgmt_req *r);
 
-/* mgmt_users.c: users, vhosts (PUT, DELETE), permissions, topic
+/* users.c: users, vhosts (PUT, DELETE), permissions, topic
  * permissions */
 void wr_mgmt_get_users(struct wr_mgmt_req *r);
 void wr_mgmt_get_user(struct wr_mgmt_req *r);
@@ -319,7 +332,7 @@ void wr_mgmt_get_topic_permission(struct wr_mgmt_req *r);
 void wr_mgmt_put_topic_permission(struct wr_mgmt_req *r);
 void wr_mgmt_delete_topic_permission(struct wr_mgmt_req *r);
 
-/* mgmt_limits.c: vhost limits */
+/* limits.c: vhost limits */
 void wr_mgmt_get_vhost_limits(struct wr_mgmt_req *r);
 void wr_mgmt_get_vhost_limit(struct wr_mgmt_req *r);
 void wr_mgmt_put_vhost_limit(struct wr_mgmt_req *r);
@@ -330,17 +343,21 @@ void wr_mgmt_get_user_limit(struct wr_mgmt_req *r);
 void wr_mgmt_put_user_limit(struct wr_mgmt_req *r);
 void wr_mgmt_delete_user_limit(struct wr_mgmt_req *r);
 
-/* mgmt_policies.c: policies and operator policies (the same handlers
+/* policies.c: policies and operator policies (the same handlers
  * serve both; segment 0 tells which) */
 void wr_mgmt_get_policies(struct wr_mgmt_req *r);
 void wr_mgmt_get_policy(struct wr_mgmt_req *r);
 void wr_mgmt_put_policy(struct wr_mgmt_req *r);
 void wr_mgmt_delete_policy(struct wr_mgmt_req *r);
 
-/* mgmt_metrics.c: the Prometheus text exposition (not JSON). */
+/* metrics.c: the Prometheus text exposition (not JSON). */
 void wr_mgmt_metrics(struct wr_mgmt *m, struct evhttp_request *req);
+/* prom.c: /metrics alone on prometheus.tcp.ip:port (RabbitMQ's
+ * rabbitmq_prometheus listener, 15692). A port already taken is logged
+ * and leaves m->prom NULL: metrics stay on the management port. */
+void wr_mgmt_prom_start(struct wr_mgmt *m);
 
-/* mgmt_ui.c: the web UI's files (GET / and below, every path outside
+/* ui.c: the web UI's files (GET / and below, every path outside
  * /api/ and /metrics): replies to req, 404 for anything not a UI file. */
 void wr_mgmt_ui_serve(struct wr_mgmt *m, struct evhttp_request *req,
                       const char *path);

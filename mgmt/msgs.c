@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-#include "mgmt_internal.h"
 /* Messages through the management API: POST .../publish routes a message
  * exactly as basic.publish does (wr_vhost_publish); POST .../get takes
  * messages as basic.get does, then acks or requeues them (ackmode). */
+#include "mgmt_internal.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-#include "mgmt_internal.h"
 /* The management API's exchanges, queues and bindings: listing, declare
  * (PUT), delete, bind (POST) and unbind, and queue purge. Declare, delete
  * and bind go through vhost_ops.c, as AMQP does, so the checks and error
  * texts are the same. */
+#include "mgmt_internal.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-#include "mgmt_internal.h"
 /* Policies and operator policies over the management API, in RabbitMQ's
  * paths and shapes: /api/policies[/{vhost}[/{name}]] (policymaker or
  * administrator) and /api/operator-policies[/{vhost}[/{name}]]
  * (administrator). Validation and application are in policy.c. */
+#include "mgmt_internal.h"
 
 #include <string.h>
 

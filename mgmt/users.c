@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-#include "mgmt_internal.h"
 /* Users, vhost creation and deletion, permissions and topic permissions
  * over the management API, in RabbitMQ's paths and shapes. Every change
  * goes through users.c / access.c and rewrites the definitions file. */
+#include "mgmt_internal.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -81,16 +81,29 @@ struct wr_config {
     bool mgmt_ssl_verify_peer;             /* management.ssl.verify */
     bool
         mgmt_ssl_fail_if_no_peer_cert; /* management.ssl.fail_if_no_peer_cert */
+    /* config_service.c: running as a service, RabbitMQ's keys */
+    char log_file[WR_PATH_MAX];         /* log.file, "" = none */
+    int log_file_level;                 /* log.file.level, -1 = log.level */
+    bool log_console;                   /* log.console (stderr) */
+    int log_console_level;              /* log.console.level, -1 = log.level */
+    uint64_t disk_free_limit;           /* disk_free_limit.absolute (bytes) */
+    char load_definitions[WR_PATH_MAX]; /* load_definitions, "" = none */
+    uint32_t consumer_timeout;          /* consumer_timeout (ms), 0 = off */
+    int prometheus_port;                /* prometheus.tcp.port, -1 = off */
+    char prometheus_bind[64];           /* prometheus.tcp.ip */
 };
 
 /* Fills in the defaults. */
 void wr_config_defaults(struct wr_config *cfg);
-/* Reads a key = value file. On error returns -1 with a message
- * "FILE:LINE: ..." in err. */
+/* Reads a key = value file. Logs a warning "FILE:LINE: KEY: ignored: no
+ * effect in warren" for each RabbitMQ key warren has no use for. On
+ * error returns -1 with a message "FILE:LINE: ..." in err. */
 int wr_config_load(struct wr_config *cfg, const char *path, char *err,
                    size_t errlen);
 /* Applies one key = value pair (shared by the file, --set and tests).
- * Returns 0 or -1 with a message in err. */
+ * Returns 0, 1 for a key RabbitMQ knows that warren has no use for
+ * (accepted, "KEY: ignored: no effect in warren" in err: the caller warns),
+ * or -1 with a message in err. */
 int wr_config_set(struct wr_config *cfg, const char *key, const char *value,
                   char *err, size_t errlen);
 /* Checks combinations (certificate files when TLS is on, ...). Returns 0
@@ -102,6 +115,15 @@ int wr_config_parse_size(const char *v, uint64_t *out);
 /* The memory watermark in bytes: absolute when set, else relative times
  * physical memory. */
 uint64_t wr_config_watermark(const struct wr_config *cfg);
+/* config_service.c: the keys for running as a service (log.*,
+ * disk_free_limit.*, load_definitions, consumer_timeout, prometheus.*).
+ * Returns 0, -1 with a message, or 1 when key is not one of them. */
+int wr_config_set_service(struct wr_config *cfg, const char *key,
+                          const char *value, char *err, size_t errlen);
+/* rabbit_keys.c: whether key is one of RabbitMQ's rabbitmq.conf keys
+ * (rabbit_keys.txt, from RabbitMQ's schemas; `$name` there stands for any
+ * one segment). */
+bool wr_rabbit_key_known(const char *key);
 /* Whether user is in loopback_users. */
 bool wr_config_loopback_user(const struct wr_config *cfg, const char *user);
 
@@ -115,6 +137,9 @@ enum wr_log_level {
     WR_LOG_DEBUG,
 };
 
+/* A log.file.level or log.console.level that turns its output off. */
+#define WR_LOG_NONE (-2)
+
 extern int wr_log_level;
 
 #define wr_log(level, ...)                                                     \
@@ -125,6 +150,31 @@ extern int wr_log_level;
 
 void wr_log_write(int level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* log_sink.c: where lines go. Until wr_log_setup, every line goes to
+ * stderr. Then to stderr when console (lines "<N>level message", syslog
+ * priorities, when stderr is the journal: systemd's JOURNAL_STREAM) at
+ * console_level, and appended to file (unless "") at file_level; -1 for
+ * either level means level. Sets wr_log_level to the most verbose.
+ * Returns 0, or -1 with a message when file cannot be opened. */
+int wr_log_setup(const char *file, int file_level, bool console,
+                 int console_level, int level, char *err, size_t errlen);
+/* Reopens the log file (after logrotate moved it: SIGUSR1, SIGHUP).
+ * Returns 0, or -1 (the old file is kept) with a message in err. */
+int wr_log_reopen(char *err, size_t errlen);
+/* rabbitmqctl set_log_level: every output at level from now on. */
+void wr_log_set_level(int level);
+/* The name of a level ("debug" .. "error", "none"). */
+const char *wr_log_level_name(int level);
+/* Parses RabbitMQ's level names (debug, info, notice, warning, error,
+ * critical, alert, emergency, none) and warren's (warn). Returns the level,
+ * WR_LOG_NONE for none, or -1 if unknown. */
+int wr_log_parse_any_level(const char *s);
+/* Closes the log file. */
+void wr_log_close(void);
+/* Writes one formatted line ("TIMESTAMP LEVEL message" in stamped, the
+ * message alone in msg) to the outputs that take level. */
+void wr_log_emit(int level, const char *stamped, const char *msg);
+
 /* Parses "error", "warn", "notice", "info", "debug"; -1 if unknown. */
 int wr_log_parse_level(const char *s);
 /* Writes a printable, bounded sample of bytes (non-printables as '.') into

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-#include "runtime_internal.h"
 /* Server TLS for the AMQPS listener (ssl_options.*) and the HTTPS API
  * (management.ssl.*): OpenSSL contexts, bufferevent_openssl filters,
  * reload on SIGHUP, peer certificate checks for SASL EXTERNAL. */
+#include "runtime_internal.h"
 
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>

@@ -46,7 +46,7 @@ vhost/vhost.c:../amqp/amqp.h
 out=$(echo "$layers" | while read -r dir allowed; do
     [ -n "$dir" ] || continue
     for f in $(echo "$files" | grep "^$dir/"); do
-        grep -n '^#include "' "$f" | sed 's/^\([0-9]*\):#include "\(.*\)".*/\1 \2/' |
+        grep -n '^#include "' "$f" | sed 's/^\([0-9]*\):#include "\([^"]*\)".*/\1 \2/' |
         while read -r line inc; do
             case "$inc" in
             ../*/*_internal.h) ;;
@@ -55,6 +55,7 @@ out=$(echo "$layers" | while read -r dir allowed; do
                 d=${inc#../}; d=${d%%/*}
                 [ "$inc" = "../$d/$d.h" ] || [ "$d" = client ] &&
                     echo " $allowed " | grep -q " $d " && continue ;;
+            *.inc) continue ;;
             */*) ;;
             *) [ -f "$dir/$inc" ] && continue ;;
             esac

@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: MIT */
-#include "vhost_internal.h"
 /* Dead-lettering, as RabbitMQ does it (rabbit_dead_letter): a message that
  * dies in a queue with x-dead-letter-exchange (rejected without requeue,
  * expired, dropped or refused by a length limit, past its delivery limit)
@@ -7,6 +6,7 @@
  * carries an updated x-death header; routing cuts fully automatic cycles.
  * Dead letters queue up per vhost and are routed after the operation that
  * killed them, never from inside a queue operation. */
+#include "vhost_internal.h"
 
 #include <string.h>
 #include <time.h>

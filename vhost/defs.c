@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-#include "vhost_internal.h"
 /* Loads and writes the definitions file (RabbitMQ's definitions JSON:
  * users with rabbit_password_hashing_sha256 hashes, vhosts, permissions,
  * topic_permissions, vhost-limits parameters). */
+#include "vhost_internal.h"
 #include <jansson.h>
 
 #include <errno.h>

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-#include "vhost_internal.h"
 /* The clock and the timers behind expiry: one libevent timer per queue
  * armed for its earliest message deadline (queues/ keep the deadlines in
  * an index and announce a new earliest one through a hook), and one for
  * x-expires, which deletes a queue left unused for the interval. */
+#include "vhost_internal.h"
 
 #include <time.h>
 

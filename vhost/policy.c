@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-#include "vhost_internal.h"
 /* Policies and operator policies: validation with RabbitMQ's texts
  * (rabbit_policy, rabbit_policies), matching by regex and priority, and
  * re-resolving a vhost's queues and exchanges whenever they change. */
+#include "vhost_internal.h"
 
 #include <stdarg.h>
 #include <stdio.h>

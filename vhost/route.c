@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-#include "vhost_internal.h"
 /* TEMPORARY upward include (issue 14 step 2 removes it) */
+#include "vhost_internal.h"
 #include "../amqp/amqp.h"
 /* Routing a whole message: its routing keys (the routing key, then the CC
  * header's and the BCC keys: RabbitMQ's sender-selected distribution),

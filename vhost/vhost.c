@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-#include "vhost_internal.h"
 /* TEMPORARY upward include (issue 14 step 2 removes it) */
+#include "vhost_internal.h"
 #include "../amqp/amqp.h"
 /* Virtual hosts: the registries of exchanges and queues, the standard
  * exchanges every vhost has, and queue deletion with its consequences. */

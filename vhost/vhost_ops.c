@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-#include "vhost_internal.h"
 /* Declare, delete, bind, unbind and publish on a vhost with RabbitMQ's
  * checks and error texts, shared by the AMQP handlers and the HTTP API. */
+#include "vhost_internal.h"
 
 #include <stdarg.h>
 #include <stdio.h>

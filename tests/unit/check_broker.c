@@ -212,6 +212,57 @@ START_TEST(config_numbers_and_unknown)
 }
 END_TEST
 
+/* issue 19: rabbitmq.conf keys warren acts on, and the ones it ignores */
+START_TEST(config_service_keys)
+{
+    ck_assert_int_eq(cfg.consumer_timeout, 1800000);
+    ck_assert_int_eq(cfg.prometheus_port, 15692);
+    ck_assert(cfg.log_console);
+    ck_assert_int_eq(cfg.log_file_level, -1);
+    ck_assert_int_eq(set("log.file", "/var/log/warren/warren.log"), 0);
+    ck_assert_str_eq(cfg.log_file, "/var/log/warren/warren.log");
+    ck_assert_int_eq(set("log.file", "false"), 0);
+    ck_assert_str_eq(cfg.log_file, "");
+    ck_assert_int_eq(set("log.file.level", "warning"), 0);
+    ck_assert_int_eq(cfg.log_file_level, WR_LOG_WARN);
+    ck_assert_int_eq(set("log.console.level", "critical"), 0);
+    ck_assert_int_eq(cfg.log_console_level, WR_LOG_ERROR);
+    ck_assert_int_eq(set("log.console.level", "none"), 0);
+    ck_assert_int_eq(cfg.log_console_level, WR_LOG_NONE);
+    ck_assert_int_eq(set("log.default.level", "debug"), 0);
+    ck_assert_int_eq(cfg.log_level, WR_LOG_DEBUG);
+    ck_assert_int_eq(set("log.console", "false"), 0);
+    ck_assert(!cfg.log_console);
+    ck_assert_int_eq(set("log.console", "0"), -1);
+    ck_assert_int_eq(set("disk_free_limit.absolute", "1GB"), 0);
+    ck_assert_uint_eq(cfg.disk_free_limit, 1000000000);
+    ck_assert_int_eq(set("disk_free_limit.absolute", "1 GB"), -1);
+    ck_assert_int_eq(set("consumer_timeout", "60000"), 0);
+    ck_assert_uint_eq(cfg.consumer_timeout, 60000);
+    ck_assert_int_eq(set("consumer_timeout", "4294967296"), -1);
+    ck_assert_int_eq(set("prometheus.tcp.port", "9419"), 0);
+    ck_assert_int_eq(cfg.prometheus_port, 9419);
+    ck_assert_int_eq(set("prometheus.tcp.port", "none"), 0);
+    ck_assert_int_eq(cfg.prometheus_port, -1);
+    ck_assert_int_eq(set("load_definitions", "/etc/warren/defs.json"), 0);
+    ck_assert_str_eq(cfg.load_definitions, "/etc/warren/defs.json");
+    /* RabbitMQ knows these; warren has no use for them */
+    ck_assert_int_eq(set("disk_free_limit.relative", "2.0"), 1);
+    ck_assert_str_eq(err,
+                     "disk_free_limit.relative: ignored: no effect in warren");
+    ck_assert_int_eq(set("cluster_formation.classic_config.nodes.1", "r@h"), 1);
+    ck_assert_int_eq(set("mqtt.listeners.tcp.default", "1883"), 1);
+    /* "$name" is one segment, not several or none */
+    ck_assert_int_eq(set("cluster_formation.classic_config.nodes", "x"), -1);
+    ck_assert_int_eq(set("mqtt.listeners.tcp.a.b", "1883"), -1);
+    ck_assert_int_eq(set("mqtt.listeners.tcp.", "1883"), -1);
+    ck_assert_int_eq(set("cluster_formaton.peer_discovery_backend", "x"), -1);
+    ck_assert(wr_rabbit_key_known("log.syslog.ssl_options.versions.1"));
+    ck_assert(!wr_rabbit_key_known("log"));
+    ck_assert(!wr_rabbit_key_known(""));
+}
+END_TEST
+
 START_TEST(config_file_line_numbers)
 {
     char path[] = "/tmp/check_broker_confXXXXXX";
@@ -691,6 +742,7 @@ broker_suite(void)
     tcase_add_test(tc, config_sizes_and_watermark);
     tcase_add_test(tc, config_numbers_and_unknown);
     tcase_add_test(tc, config_file_line_numbers);
+    tcase_add_test(tc, config_service_keys);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("hashing");
