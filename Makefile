@@ -219,10 +219,21 @@ deb: all
 run: deps-run $(BUILD)/warren-server
 	$(BUILD)/warren-server --config etc/warren.conf $(ARGS)
 
+# Every part runs, even after one failed; the last line is the total,
+# "N passed, N failed" (scripts/test-summary.py, from the JUnit XML the
+# pytest suites write and the Check summaries in $(RESULTS)), and make
+# test fails when anything did.
+RESULTS = $(BUILD)/results
+TEST_PARTS = test-style format-check test-lib test-unit test-proto \
+	test-interop test-security test-admin test-browser test-soak
 test check: deps
 	$(MAKE) all $(UNIT_BIN)
-	$(MAKE) test-style format-check test-lib test-unit test-proto \
-	  test-interop test-security test-admin test-browser test-soak
+	@rm -rf $(RESULTS); mkdir -p $(RESULTS); \
+	for t in $(TEST_PARTS); do \
+	  if $(MAKE) --no-print-directory $$t; then r=ok; else r=failed; fi; \
+	  echo "$$t $$r" >> $(RESULTS)/targets; \
+	done; \
+	$(PYTHON) scripts/test-summary.py $(RESULTS)
 
 test-style:
 	@sh scripts/check-style.sh
@@ -233,11 +244,17 @@ test-lib: $(LIBS)
 	@CC="$(CC)" APP_FLAGS="$(SANFLAGS)" MAKE="$(MAKE)" BUILD="$(BUILD)" \
 	  sh tests/client/check_lib.sh
 
+# Each suite's output is kept in $(RESULTS)/unit.log too (for the total).
 test-unit: $(UNIT_BIN)
-	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+	@mkdir -p $(RESULTS); rm -f $(RESULTS)/unit.log; fail=0; \
+	for t in $(UNIT_BIN); do echo "== $$t"; \
+	  $$t > $(RESULTS)/unit.part 2>&1 || fail=1; \
+	  cat $(RESULTS)/unit.part; cat $(RESULTS)/unit.part >> $(RESULTS)/unit.log; \
+	done; rm -f $(RESULTS)/unit.part; exit $$fail
 
 test-proto: $(BUILD)/warren-server
-	WARREN_SERVER=$(BUILD)/warren-server $(PYTHON) -m pytest -q -p no:cacheprovider tests/proto
+	WARREN_SERVER=$(BUILD)/warren-server $(PYTHON) -m pytest -q -p no:cacheprovider tests/proto \
+	  --junitxml=$(RESULTS)/proto.xml
 
 # amqplib for tests/interop/test_amqplib.py, as pinned by its lock file:
 # installed when node_modules is missing or older than package-lock.json.
@@ -247,15 +264,18 @@ $(NODE_DIR)/node_modules: $(NODE_DIR)/package-lock.json
 	@touch $@
 
 test-interop: $(BUILD)/warren-server $(NODE_DIR)/node_modules
-	WARREN_SERVER=$(BUILD)/warren-server $(PYTHON) -m pytest -q -p no:cacheprovider tests/interop
+	WARREN_SERVER=$(BUILD)/warren-server $(PYTHON) -m pytest -q -p no:cacheprovider tests/interop \
+	  --junitxml=$(RESULTS)/interop.xml
 
 # TLS, users and permissions, configuration errors, flow control; each test
 # starts its own broker (certificates are made at test time by openssl).
 test-security: $(BUILD)/warren-server $(BUILD)/warrenctl
-	WARREN_SERVER=$(BUILD)/warren-server WARRENCTL=$(BUILD)/warrenctl $(PYTHON) -m pytest -q -p no:cacheprovider tests/security
+	WARREN_SERVER=$(BUILD)/warren-server WARRENCTL=$(BUILD)/warrenctl $(PYTHON) -m pytest -q -p no:cacheprovider tests/security \
+	  --junitxml=$(RESULTS)/security.xml
 
 test-admin: $(BUILD)/warren-server $(BUILD)/warrenctl
-	WARREN_SERVER=$(BUILD)/warren-server WARRENCTL=$(BUILD)/warrenctl $(PYTHON) -m pytest -q -p no:cacheprovider tests/admin
+	WARREN_SERVER=$(BUILD)/warren-server WARRENCTL=$(BUILD)/warrenctl $(PYTHON) -m pytest -q -p no:cacheprovider tests/admin \
+	  --junitxml=$(RESULTS)/admin.xml
 
 # The web UI in Debian's chromium, headless, driven by playwright-core as
 # pinned by tests/browser/package-lock.json (npm ci when node_modules is
@@ -267,7 +287,8 @@ $(BROWSER_DIR)/node_modules: $(BROWSER_DIR)/package-lock.json
 
 test-browser: $(BUILD)/warren-server $(BROWSER_DIR)/node_modules
 	WARREN_SERVER=$(BUILD)/warren-server WARREN_UI_ARTIFACTS=$(abspath $(BUILD)/browser-artifacts) \
-	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/browser
+	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/browser \
+	  --junitxml=$(RESULTS)/browser.xml
 
 # docs/ui/*.png: a broker with some traffic, one screenshot per tab (about
 # 90 s: the charts need a minute of samples).
@@ -277,7 +298,8 @@ ui-screenshots: $(BUILD)/warren-server $(BROWSER_DIR)/node_modules
 # No-loss soak (tests/soak): confirmed publishes, consumers SIGKILLed at
 # random; a short one in make test, 200,000 messages a queue in make soak.
 test-soak: $(BUILD)/warren-server
-	WARREN_SERVER=$(BUILD)/warren-server $(PYTHON) -m pytest -q -s -p no:cacheprovider tests/soak
+	WARREN_SERVER=$(BUILD)/warren-server $(PYTHON) -m pytest -q -s -p no:cacheprovider tests/soak \
+	  --junitxml=$(RESULTS)/soak.xml
 
 SOAK_MESSAGES ?= 200000
 soak: deps $(BUILD)/warren-server

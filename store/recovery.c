@@ -245,7 +245,8 @@ wr_store_recover(struct wr_store *st, wr_store_record_cb cb,
         if (data < 0 || (uint64_t)data > seg->size)
             data = seg->size;
         if (data > 0) {
-            map = mmap(NULL, (size_t)data, PROT_READ, MAP_SHARED, seg->fd, 0);
+            map = mmap(NULL, (size_t)data, PROT_READ, MAP_SHARED | MAP_POPULATE,
+                       seg->fd, 0);
             if (map == MAP_FAILED)
                 return WR_ERR_IO;
             madvise(map, (size_t)data, MADV_SEQUENTIAL);

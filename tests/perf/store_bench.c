@@ -187,6 +187,59 @@ pipelined(uint32_t size, unsigned batch, unsigned rounds)
     wr_store_close(st);
 }
 
+/* Paced: `rate` records a second, one loop turn a millisecond (append
+ * that turn's records, flush, poll), as a broker under a steady load.
+ * Latency is from a turn's flush to the poll that shows it durable: what
+ * a publisher's confirm waits on top of the network. */
+static void
+paced(uint32_t size, unsigned rate, unsigned seconds)
+{
+    struct wr_store *st = open_fresh();
+    static uint8_t body[1024];
+    struct wr_bytes part = {body, size};
+    unsigned turns = seconds * 1000, per = rate / 1000, done = 0;
+    double *lat = malloc(turns * sizeof *lat), *sent, t0;
+    uint64_t *end = malloc(turns * sizeof *end);
+    struct wr_store_stats stats;
+    struct wr_store_loc loc;
+
+    sent = malloc(turns * sizeof *sent);
+    memset(body, 'p', sizeof body);
+    t0 = now_s();
+    for (unsigned r = 0; r < turns || done < turns;) {
+        uint64_t durable;
+        int rc;
+
+        if (r < turns && now_s() >= t0 + r / 1000.0) {
+            for (unsigned i = 0; i < per; i++)
+                if ((rc = wr_store_append(st, 1, &part, 1, 0, &loc)) != WR_OK)
+                    die("append", rc);
+            if ((rc = wr_store_flush(st, now_ms())) != WR_OK)
+                die("flush", rc);
+            end[r] = loc.offset + 1;
+            sent[r] = now_s();
+            r++;
+        } else {
+            usleep(20);
+        }
+        if ((rc = wr_store_poll(st, &durable)) != WR_OK)
+            die("poll", rc);
+        while (done < r && end[done] <= durable)
+            lat[done] = now_s() - sent[done], done++;
+    }
+    wr_store_stats(st, &stats);
+    qsort(lat, turns, sizeof *lat, cmp_double);
+    printf("paced      %4u B at %6u/s (%u a 1 ms turn): %6.0f syncs/s,"
+           " flush->durable p50 %6.0f us p99 %6.0f us max %6.0f us\n",
+           size, rate, per, (double)stats.syncs / (now_s() - t0),
+           lat[turns / 2] * 1e6, lat[turns * 99 / 100] * 1e6,
+           lat[turns - 1] * 1e6);
+    free(lat);
+    free(sent);
+    free(end);
+    wr_store_close(st);
+}
+
 static uint64_t scanned;
 
 static int
@@ -296,6 +349,9 @@ main(int argc, char **argv)
         lockstep(16, b, rounds);
         lockstep(1024, b, rounds);
     }
+    paced(1024, 10000, quick ? 1 : 5);
+    paced(16, 10000, quick ? 1 : 5);
+    paced(1024, 100000, quick ? 1 : 5);
     pipelined(16, 100, quick ? 200 : 2000);
     pipelined(1024, 100, quick ? 200 : 2000);
     pipelined(1024, 1000, quick ? 50 : 500);

@@ -10,6 +10,7 @@
 
 #include <arpa/inet.h>
 #include <check.h>
+#include <event2/event.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -532,7 +533,8 @@ END_TEST
 
 /* ==== definitions file ================================================== */
 
-/* A server with only what definitions need (no event base). */
+/* A server with only what definitions need, and an event base for the
+ * events a vhost and its queues create (never dispatched). */
 static void
 mini_server(struct wr_server *s, const char *path)
 {
@@ -543,6 +545,8 @@ mini_server(struct wr_server *s, const char *path)
     wr_list_init(&s->conns);
     wr_hmap_init(&s->vhosts);
     wr_users_init(&s->users);
+    s->base = event_base_new();
+    ck_assert_ptr_nonnull(s->base);
 }
 
 static void
@@ -555,6 +559,7 @@ mini_server_cleanup(struct wr_server *s)
         wr_vhost_free(v);
     wr_hmap_cleanup(&s->vhosts);
     wr_users_cleanup(&s->users);
+    event_base_free(s->base);
 }
 
 START_TEST(defs_roundtrip)
