@@ -725,12 +725,14 @@ read_frames_in_place(struct wr_conn *c, struct evbuffer *in)
             break;
         handle_frame(c, &f);
         off += used;
+        c->frames_in++;
         /* What the frame dead-lettered is routed before the next frame. */
         if (c->vh && !wr_list_empty(&c->vh->dead_letters))
             wr_vhost_drain_dead_letters(c->vh);
     }
     if (off > 0)
         evbuffer_drain(in, off);
+    c->bytes_in += off;
     return off > 0;
 }
 
