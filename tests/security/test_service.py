@@ -432,3 +432,61 @@ def test_consumer_timeout_off():
         c.close()
     finally:
         assert srv.terminate() == 0
+
+
+def wait_closed(c, ch, closed, limit):
+    start_t = time.time()
+    while ch.is_open and time.time() - start_t < limit:
+        c.process_data_events(0.05)
+    return time.time() - start_t
+
+
+def test_queue_consumer_timeout_argument_and_policy():
+    """RabbitMQ 3.12's x-consumer-timeout queue argument and
+    consumer-timeout policy key: the queue's own timeout, the smaller of
+    the two, even with consumer_timeout off."""
+    import urllib.request
+    import base64
+    srv = start("--set", "consumer_timeout=0")
+    try:
+        c = connect(srv)
+        ch = c.channel()
+        ch.queue_declare("own", arguments={"x-consumer-timeout": 400})
+        ch.queue_declare("plain")
+        ch.basic_publish("", "plain", b"p")
+        ch.basic_publish("", "own", b"o")
+        closed = []
+        ch._impl.add_on_close_callback(lambda chan, reason: closed.append(reason))
+        # the plain queue's delivery first: the timed-out one is not at the
+        # front of the channel's unacked deliveries
+        assert ch.basic_get("plain")[0] is not None
+        assert ch.basic_get("own")[0] is not None
+        waited = wait_closed(c, ch, closed, 20 * SLOW)
+        assert waited >= 0.35 and closed, waited
+        assert closed[0].reply_code == 406
+        assert "Timeout value used: 400 ms." in closed[0].reply_text
+        # a policy's consumer-timeout applies to a queue without one
+        req = urllib.request.Request(
+            "http://%s:%d/api/policies/%%2F/ct" % srv.mgmt_address,
+            data=json.dumps({"pattern": "^pol", "definition": {"consumer-timeout": 300},
+                             "apply-to": "queues"}).encode(), method="PUT",
+            headers={"Content-Type": "application/json",
+                     "Authorization": "Basic " + base64.b64encode(b"guest:guest").decode()})
+        assert urllib.request.urlopen(req, timeout=5).status in (201, 204)
+        ch = c.channel()
+        ch.queue_declare("pol.q")
+        ch.basic_publish("", "pol.q", b"x")
+        closed = []
+        ch._impl.add_on_close_callback(lambda chan, reason: closed.append(reason))
+        assert ch.basic_get("pol.q")[0] is not None
+        wait_closed(c, ch, closed, 20 * SLOW)
+        assert closed and "Timeout value used: 300 ms." in closed[0].reply_text
+        # a bad value is refused as RabbitMQ refuses bad arguments
+        ch = c.channel()
+        with pytest.raises(pika.exceptions.ChannelClosedByBroker) as e:
+            ch.queue_declare("bad", arguments={"x-consumer-timeout": -1})
+        assert e.value.reply_code == 406
+        assert "invalid arg 'x-consumer-timeout'" in e.value.reply_text
+        c.close()
+    finally:
+        assert srv.terminate() == 0
