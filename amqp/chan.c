@@ -148,6 +148,9 @@ wr_chan_record_delivery(struct wr_chan *ch, struct wr_queue *q,
     u->queue = wr_queue_ref(q);
     u->consumer = bc;
     u->expires = expires;
+    u->delivered = wr_now_ms();
+    if (q->eff.has_consumer_timeout)
+        ch->ctimeout_per_queue = true;
     q->unacked++;
     ch->unacked_count++;
     if (bc)
