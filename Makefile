@@ -58,7 +58,7 @@ LIBS = $(BUILD)/libwarren.a $(BUILD)/$(LIB_REAL) $(BUILD)/$(LIB_SONAME) \
 	$(BUILD)/libwarren.so
 
 .PHONY: all run install test check test-unit test-proto test-interop test-soak soak \
-	test-security test-admin test-style test-lib \
+	test-security test-admin test-browser test-style test-lib \
 	bench asan ubsan valgrind fuzz format format-check deps deps-run \
 	clean gen FORCE
 
@@ -149,6 +149,11 @@ install: all
 	    $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(PREFIX)/etc/warren \
 	    $(DESTDIR)$(PREFIX)/share/doc/warren/internals
 	install -m 755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
+	@# the web UI, found by warren-server as ../share/warren/ui next to it
+	cd mgmt/ui && find . -type d -exec install -d \
+	    '$(DESTDIR)$(PREFIX)/share/warren/ui/{}' ';' && \
+	  find . -type f -exec install -m 644 '{}' \
+	    '$(DESTDIR)$(PREFIX)/share/warren/ui/{}' ';'
 	install -m 644 client/warren.h $(DESTDIR)$(INCLUDEDIR)/
 	install -m 644 $(BUILD)/libwarren.a $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(BUILD)/$(LIB_REAL) $(DESTDIR)$(LIBDIR)/
@@ -168,7 +173,7 @@ run: deps-run $(BUILD)/warren-server
 test check: deps
 	$(MAKE) all $(UNIT_BIN)
 	$(MAKE) test-style format-check test-lib test-unit test-proto \
-	  test-interop test-security test-admin test-soak
+	  test-interop test-security test-admin test-browser test-soak
 
 test-style:
 	@sh scripts/check-style.sh
@@ -202,6 +207,18 @@ test-security: $(BUILD)/warren-server $(BUILD)/warrenctl
 
 test-admin: $(BUILD)/warren-server $(BUILD)/warrenctl
 	WARREN_SERVER=$(BUILD)/warren-server WARRENCTL=$(BUILD)/warrenctl $(PYTHON) -m pytest -q -p no:cacheprovider tests/admin
+
+# The web UI in Debian's chromium, headless, driven by playwright-core as
+# pinned by tests/browser/package-lock.json (npm ci when node_modules is
+# missing or older than the lock file). Screenshots: build/browser-artifacts.
+BROWSER_DIR = tests/browser
+$(BROWSER_DIR)/node_modules: $(BROWSER_DIR)/package-lock.json
+	cd $(BROWSER_DIR) && npm ci --no-audit --no-fund
+	@touch $@
+
+test-browser: $(BUILD)/warren-server $(BROWSER_DIR)/node_modules
+	WARREN_SERVER=$(BUILD)/warren-server WARREN_UI_ARTIFACTS=$(abspath $(BUILD)/browser-artifacts) \
+	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/browser
 
 # No-loss soak (tests/soak): confirmed publishes, consumers SIGKILLed at
 # random; a short one in make test, 200,000 messages a queue in make soak.

@@ -23,6 +23,13 @@ static const char usage[] =
     "    a message count, and prints throughput and end-to-end latency\n"
     "    (from a send timestamp carried in each body). Works against any\n"
     "    AMQP 0-9-1 broker (warren, RabbitMQ, ...).\n"
+    "    A time-bound run (-z) stops producers and consumers together, as\n"
+    "    PerfTest does: sent/s and received/s are over the same window,\n"
+    "    latency percentiles (p50, p95, p99, max) cover the messages\n"
+    "    received in it, and the backlog is what was sent but not yet\n"
+    "    received when it closed. Producers write once per 64 messages,\n"
+    "    not once per message; at a rate (-r) the messages that are due\n"
+    "    go out together in one write.\n"
     "\n"
     "OPTIONS\n"
     "    -u, --uri URI          broker (default amqp://guest:guest@127.0.0.1)\n"
@@ -336,8 +343,9 @@ main(int argc, char **argv)
     static struct bench_shared sh;
     struct bench_thread *ps, *cs;
     struct bench_hist *all;
-    uint64_t t0, t_pub_end, t_end, sent = 0, received = 0;
+    uint64_t t0, t_stop = 0, t_pub_end, t_end, sent = 0, received = 0;
     uint64_t first = UINT64_MAX, last = 0;
+    uint64_t backlog, copies;
     double pub_s, total_s;
     int errors;
 
@@ -369,9 +377,14 @@ main(int argc, char **argv)
                 atomic_load(&sh.received) >=
                     o.cmessages * (uint64_t)o.consumers - 1023)
                 break;
-            sleep_s(0.01);
+            sleep_s(0.001);
         }
+        /* Producers and consumers stop together: the rates are over the
+         * same window and undelivered messages stay behind as backlog. */
+        if (o.producers > 0 && !o.cmessages)
+            atomic_store(&sh.stop_consumers, true);
         atomic_store(&sh.stop_producers, true);
+        t_stop = bench_now_ns();
     }
     for (int i = 0; i < o.producers; i++)
         pthread_join(ps[i].tid, NULL);
@@ -399,12 +412,20 @@ main(int argc, char **argv)
         warren_conn_free(cs[i].conn);
     }
     cleanup_queues(&sh);
-    pub_s = (double)(t_pub_end - t0) / 1e9;
-    total_s = (double)(t_end - t0) / 1e9;
+    /* A time-bound run rates both sides over its window; a counted one
+     * over the time each side took. */
+    pub_s = (double)((t_stop ? t_stop : t_pub_end) - t0) / 1e9;
+    total_s = (double)((t_stop ? t_stop : t_end) - t0) / 1e9;
+    /* Sent but not received: queued or in flight at the end. Through an
+     * exchange every queue is bound to every message, except with topic
+     * bindings, where each routing key matches one queue. */
+    copies = o.exchange[0] && !o.topic_bindings ? (uint64_t)o.queues : 1;
+    backlog = sent * copies > received ? sent * copies - received : 0;
     printf("sent %llu in %.2f s (%.0f msg/s), received %llu in %.2f s "
-           "(%.0f msg/s)\n",
+           "(%.0f msg/s), backlog %llu\n",
            (unsigned long long)sent, pub_s, sent / pub_s,
-           (unsigned long long)received, total_s, received / total_s);
+           (unsigned long long)received, total_s, received / total_s,
+           (unsigned long long)backlog);
     printf("latency us: p50 %.1f  p95 %.1f  p99 %.1f  max %.1f\n",
            bench_hist_quantile(all, 0.50) / 1e3,
            bench_hist_quantile(all, 0.95) / 1e3,
@@ -414,12 +435,14 @@ main(int argc, char **argv)
                (unsigned long long)atomic_load(&sh.confirmed),
                (unsigned long long)atomic_load(&sh.nacked));
     if (o.json)
-        printf("{\"sent\":%llu,\"received\":%llu,\"confirmed\":%llu,"
+        printf("{\"sent\":%llu,\"received\":%llu,\"backlog\":%llu,"
+               "\"confirmed\":%llu,"
                "\"nacked\":%llu,\"publish_seconds\":%.3f,\"seconds\":%.3f,"
                "\"send_rate\":%.0f,\"receive_rate\":%.0f,\"p50_us\":%.1f,"
                "\"p95_us\":%.1f,\"p99_us\":%.1f,\"max_us\":%.1f,"
                "\"consume_seconds\":%.3f,\"errors\":%d}\n",
                (unsigned long long)sent, (unsigned long long)received,
+               (unsigned long long)backlog,
                (unsigned long long)atomic_load(&sh.confirmed),
                (unsigned long long)atomic_load(&sh.nacked), pub_s, total_s,
                sent / pub_s, received / total_s,

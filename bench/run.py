@@ -56,7 +56,8 @@ class Warren:
         self.port = free_port()
         self.log = open(os.path.join(tmp, "warren.log"), "w")
         self.proc = subprocess.Popen(
-            [SERVER, "--port", str(self.port), "--log-level", "warn"],
+            [SERVER, "--port", str(self.port), "--mgmt-port", "0",
+             "--log-level", "warn"],
             stderr=subprocess.PIPE, text=True)
         line = self.proc.stderr.readline()
         if "ready on" not in line:
@@ -163,6 +164,8 @@ SCENARIOS = [
      ["-x", "1", "-y", "1", "-c", "1000", "-p", "100"]),
     (8, "latency at a fixed 10,000 msg/s, prefetch 100",
      ["-x", "1", "-y", "1", "-r", "10000", "-p", "100"]),
+    (11, "publisher paced at 200,000 msg/s, manual acks, prefetch 100",
+     ["-x", "1", "-y", "1", "-r", "200000", "-p", "100"]),
 ]
 
 
@@ -260,12 +263,16 @@ def main():
                 runs = [run_throughput(b, args, a.seconds)
                         for _ in range(a.runs)]
                 res = {k: median_of(runs, k) for k in
-                       ("receive_rate", "send_rate", "cpu_us_per_msg",
-                        "p50_us", "p99_us", "max_us")}
+                       ("receive_rate", "send_rate", "backlog",
+                        "cpu_us_per_msg", "p50_us", "p95_us", "p99_us",
+                        "max_us")}
                 results[(kind.name, num)] = res
-                print(f"{kind.name} {num}: {fmt_rate(res['receive_rate'])} "
-                      f"msg/s, {res['cpu_us_per_msg']:.2f} us/msg, "
-                      f"p99 {res['p99_us']:.0f} us", flush=True)
+                print(f"{kind.name} {num}: sent {fmt_rate(res['send_rate'])}"
+                      f" msg/s, received {fmt_rate(res['receive_rate'])} "
+                      f"msg/s, backlog {fmt_rate(res['backlog'])}, "
+                      f"{res['cpu_us_per_msg']:.2f} us/msg, "
+                      f"p50 {res['p50_us']:.0f} p99 {res['p99_us']:.0f} us",
+                      flush=True)
         finally:
             b.stop()
         # Memory is measured on a fresh broker each time: a heap that an
@@ -309,20 +316,24 @@ def write_report(a, kinds, results):
              "delivered; it does not depend on how fast the clients are.\n")
     if not has_r:
         L.append("RabbitMQ was not installed, so only warren is shown.\n")
-    hdr = "| # | scenario | warren msg/s |"
-    sep = "|---|---|---:|"
+    brokers = ["warren"] + (["RabbitMQ"] if has_r else [])
+    L.append("Rates are over the run's window, as PerfTest reports them: "
+             "producers and consumers stop together, sent/s counts "
+             "publishes, received/s deliveries inside the window, and the "
+             "backlog is what was sent but not received when the window "
+             "closed (queued or in flight). Latency is publish to consume "
+             "(the send time travels in each body), over the messages "
+             "received inside the window.\n")
+    hdr = "| # | scenario |"
+    sep = "|---|---|"
+    for b in brokers:
+        hdr += f" {b} sent/s | {b} received/s | {b} backlog |"
+        sep += "---:|---:|---:|"
     if has_r:
-        hdr += " RabbitMQ msg/s | ratio |"
-        sep += "---:|---:|"
-    hdr += " warren CPU us/msg |"
-    sep += "---:|"
-    if has_r:
-        hdr += " RabbitMQ CPU us/msg |"
+        hdr += " received ratio |"
         sep += "---:|"
-    hdr += " warren p99 us |"
-    sep += "---:|"
-    if has_r:
-        hdr += " RabbitMQ p99 us |"
+    for b in brokers:
+        hdr += f" {b} CPU us/msg |"
         sep += "---:|"
     L += [hdr, sep]
     for num, title, args in SCENARIOS:
@@ -330,16 +341,35 @@ def write_report(a, kinds, results):
         if not w:
             continue
         r = results.get(("RabbitMQ", num))
-        row = f"| {num} | {title} | {fmt_rate(w['receive_rate'])} |"
+        row = f"| {num} | {title} |"
+        for b in brokers:
+            x = results.get((b, num))
+            row += (f" {fmt_rate(x['send_rate'])} |"
+                    f" {fmt_rate(x['receive_rate'])} |"
+                    f" {fmt_rate(x['backlog'])} |") if x else " - | - | - |"
         if has_r:
-            row += (f" {fmt_rate(r['receive_rate']) if r else '-'} |"
-                    f" {ratio(w['receive_rate'], r and r['receive_rate'])} |")
-        row += f" {w['cpu_us_per_msg']:.2f} |"
-        if has_r:
-            row += f" {r['cpu_us_per_msg']:.2f} |" if r else " - |"
-        row += f" {w['p99_us']:.0f} |"
-        if has_r:
-            row += f" {r['p99_us']:.0f} |" if r else " - |"
+            row += f" {ratio(w['receive_rate'], r and r['receive_rate'])} |"
+        for b in brokers:
+            x = results.get((b, num))
+            row += f" {x['cpu_us_per_msg']:.2f} |" if x else " - |"
+        L.append(row)
+    L.append("")
+    L.append("Publish-to-consume latency, microseconds:\n")
+    hdr = "| # |"
+    sep = "|---|"
+    for b in brokers:
+        for q in ("p50", "p95", "p99", "max"):
+            hdr += f" {b} {q} |"
+            sep += "---:|"
+    L += [hdr, sep]
+    for num, title, args in SCENARIOS:
+        if not results.get(("warren", num)):
+            continue
+        row = f"| {num} |"
+        for b in brokers:
+            x = results.get((b, num))
+            for q in ("p50", "p95", "p99", "max"):
+                row += f" {x[q + '_us']:,.0f} |" if x else " - |"
         L.append(row)
     L.append("")
     w9, r9 = results.get(("warren", 9)), results.get(("RabbitMQ", 9))
@@ -379,12 +409,16 @@ def write_report(a, kinds, results):
     L.append("Every scenario is `build/warren-bench -u URI --json ARGS "
              f"-z {a.seconds:g}`:\n")
     for num, title, args in SCENARIOS:
-        L.append(f"{num}. `{' '.join(args)}`")
+        if num < 9:
+            L.append(f"{num}. `{' '.join(args)}`")
     L.append(f"9. `-x 1 -y 0 -C {a.backlog} -s 16 --keep -Q bench-backlog-`, "
              "then RSS sampled; drain with "
              f"`-x 0 -y 1 -D {a.backlog} -a --no-declare -Q bench-backlog-`")
     L.append("10. `--idle-connections N --hold 6` (heartbeats off), RSS "
              "sampled 3 s after the connections are open")
+    for num, title, args in SCENARIOS:
+        if num > 10:
+            L.append(f"{num}. `{' '.join(args)}`")
     L.append("")
     with open(a.out, "w") as f:
         f.write("\n".join(L))

@@ -88,6 +88,7 @@ struct wr_vhost_stats {
     uint64_t published; /* messages published to its exchanges */
     uint64_t returned;  /* unroutable, mandatory: basic.return */
     uint64_t dropped;   /* unroutable, not mandatory */
+    uint64_t confirmed; /* publishes confirmed with basic.ack */
     uint64_t gone_delivered, gone_acked, gone_redelivered; /* deleted queues' */
 };
 

@@ -428,6 +428,7 @@ wr_chan_route_publish(struct wr_chan *ch, struct wr_msg *m, bool mandatory)
         /* Transient queues hold the message now: confirm it (batched per
          * read pass, see conn.c). */
         ch->publish_seq++;
+        ch->conn->vh->stats.confirmed++;
         if (wr_list_empty(&ch->confirm_link))
             wr_list_push_back(&ch->conn->confirm_chans, &ch->confirm_link);
     }

@@ -405,6 +405,7 @@ static const struct str_key strs[] = {
     STR("management.ssl.cacertfile", mgmt_ssl_cacertfile, true),
     STR("management.ssl.certfile", mgmt_ssl_certfile, true),
     STR("management.ssl.keyfile", mgmt_ssl_keyfile, true),
+    STR("management.ui.dir", mgmt_ui_dir, true),
 };
 
 int

@@ -59,6 +59,7 @@ struct wr_config {
     char mgmt_ssl_cacertfile[WR_PATH_MAX]; /* management.ssl.cacertfile */
     char mgmt_ssl_certfile[WR_PATH_MAX];   /* management.ssl.certfile */
     char mgmt_ssl_keyfile[WR_PATH_MAX];    /* management.ssl.keyfile */
+    char mgmt_ui_dir[WR_PATH_MAX];         /* management.ui.dir, "" = found */
     bool mgmt_ssl_verify_peer;             /* management.ssl.verify */
     bool
         mgmt_ssl_fail_if_no_peer_cert; /* management.ssl.fail_if_no_peer_cert */

@@ -38,7 +38,7 @@ struct route {
 };
 
 /* RabbitMQ's paths (rabbit_mgmt_dispatcher), the subset warren serves.
- * /queues/{vhost}/{name}/peek is warren's own. */
+ * /queues/{vhost}/{name}/peek and .../move are warren's own. */
 static const struct route routes[] = {
     {"overview", wr_mgmt_get_overview, NULL, NULL, NULL, ANY},
     {"whoami", wr_mgmt_get_whoami, NULL, NULL, NULL, ANY},
@@ -95,6 +95,7 @@ static const struct route routes[] = {
      ANY},
     {"queues/*/*/get", NULL, NULL, wr_mgmt_post_get, NULL, ANY},
     {"queues/*/*/peek", wr_mgmt_get_peek, NULL, NULL, NULL, ANY},
+    {"queues/*/*/move", NULL, NULL, wr_mgmt_post_move, NULL, ANY},
     {"bindings", wr_mgmt_get_bindings, NULL, NULL, NULL, ANY},
     {"bindings/*", wr_mgmt_get_bindings, NULL, NULL, NULL, ANY},
     {"bindings/*/e/*/q/*", wr_mgmt_get_bindings_between, NULL,
@@ -936,6 +937,10 @@ on_request(struct evhttp_request *req, void *arg)
             evhttp_send_reply(req, 405, "Method Not Allowed", NULL);
         else
             wr_mgmt_metrics(m, req);
+        return;
+    }
+    if (path && strncmp(path, "/api/", 5) != 0 && strcmp(path, "/api") != 0) {
+        wr_mgmt_ui_serve(m, req, path);
         return;
     }
     /* The request context holds the decoded path: keep it off the stack. */

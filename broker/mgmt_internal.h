@@ -27,6 +27,7 @@ enum wr_mgmt_counter {
     WR_MC_REDELIVER,
     WR_MC_RETURN,   /* return_unroutable */
     WR_MC_DROP,     /* drop_unroutable */
+    WR_MC_CONFIRM,  /* confirm: publishes acked to a confirming publisher */
     WR_MC_MESSAGES, /* gauges: ready + unacknowledged */
     WR_MC_READY,
     WR_MC_UNACKED,
@@ -240,6 +241,9 @@ void wr_mgmt_post_get(struct wr_mgmt_req *r);
  * ready messages, as POST .../get shows them, without taking, moving or
  * marking any of them (warren's addition; RabbitMQ cannot do this). */
 void wr_mgmt_get_peek(struct wr_mgmt_req *r);
+/* mgmt_move.c: POST .../move {"destination", "count"}: ready messages from
+ * the head of one queue to the tail of another (warren's addition). */
+void wr_mgmt_post_move(struct wr_mgmt_req *r);
 
 /* mgmt_defs.c */
 void wr_mgmt_get_definitions(struct wr_mgmt_req *r);
@@ -286,5 +290,10 @@ void wr_mgmt_delete_policy(struct wr_mgmt_req *r);
 
 /* mgmt_metrics.c: the Prometheus text exposition (not JSON). */
 void wr_mgmt_metrics(struct wr_mgmt *m, struct evhttp_request *req);
+
+/* mgmt_ui.c: the web UI's files (GET / and below, every path outside
+ * /api/ and /metrics): replies to req, 404 for anything not a UI file. */
+void wr_mgmt_ui_serve(struct wr_mgmt *m, struct evhttp_request *req,
+                      const char *path);
 
 #endif

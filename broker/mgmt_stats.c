@@ -69,6 +69,7 @@ wr_mgmt_vhost_counters(const struct wr_vhost *vh, struct wr_mgmt_counters *c)
     c->v[WR_MC_PUBLISH] = vh->stats.published;
     c->v[WR_MC_RETURN] = vh->stats.returned;
     c->v[WR_MC_DROP] = vh->stats.dropped;
+    c->v[WR_MC_CONFIRM] = vh->stats.confirmed;
     c->v[WR_MC_DELIVER_GET] = vh->stats.gone_delivered;
     c->v[WR_MC_ACK] = vh->stats.gone_acked;
     c->v[WR_MC_REDELIVER] = vh->stats.gone_redelivered;
@@ -269,6 +270,8 @@ wr_mgmt_json_message_stats(char kind, const struct wr_mgmt_counters *c,
                              rates[WR_MC_RETURN]);
         wr_mgmt_json_counter(o, "drop_unroutable", c->v[WR_MC_DROP],
                              rates[WR_MC_DROP]);
+        wr_mgmt_json_counter(o, "confirm", c->v[WR_MC_CONFIRM],
+                             rates[WR_MC_CONFIRM]);
     }
     return o;
 }

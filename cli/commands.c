@@ -739,6 +739,44 @@ done:
     return rc;
 }
 
+/* POST .../move: ready messages from the head of one queue to the tail of
+ * another (warren's addition to RabbitMQ's API). */
+int
+wc_cmd_move(const struct wc_settings *s, int argc, char **argv)
+{
+    static const char *const keys[] = {"queue", "to", "count", NULL};
+    char v[800], a[800], path[2000], what[1000];
+    const char *queue, *to;
+    json_t *body = json_object(), *moved;
+    struct wc_reply rep;
+    struct kv kv;
+    int rc;
+
+    if ((rc = parse_kv("move", argc, argv, &kv, keys)) ||
+        (rc = kv_need("move", &kv, "queue", &queue)) ||
+        (rc = kv_need("move", &kv, "to", &to)) ||
+        (rc = kv_int("move", &kv, "count", 0, body)))
+        goto done;
+    json_object_set_new(body, "destination", json_string(to));
+    snprintf(path, sizeof(path), "queues/%s/%s/move",
+             wc_seg(s->vhost, v, sizeof(v)), wc_seg(queue, a, sizeof(a)));
+    snprintf(what, sizeof(what), "queue '%s' in vhost '%s'", queue, s->vhost);
+    if ((rc = wc_call(s, "POST", path, body, what, &rep)) != WC_EXIT_OK)
+        goto done;
+    moved = json_object_get(rep.json, "moved");
+    if (s->format == WC_FMT_JSON && !s->quiet && rep.json) {
+        json_dumpf(rep.json, stdout, JSON_COMPACT);
+        putchar('\n');
+    }
+    wc_say(s, "moved %lld message%s from '%s' to '%s'",
+           (long long)json_integer_value(moved),
+           json_integer_value(moved) == 1 ? "" : "s", queue, to);
+    wc_reply_cleanup(&rep);
+done:
+    json_decref(body);
+    return rc;
+}
+
 /* ---- status, export, import ------------------------------------------------
  */
 

@@ -245,6 +245,28 @@ static const char peek_help[] =
     "    warrenctl peek queue=jobs count=20 truncate=64\n"
     "    warrenctl -f json peek queue=jobs encoding=base64\n";
 
+static const char move_help[] =
+    "NAME\n"
+    "    warrenctl move - move ready messages from one queue to another\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    warrenctl move queue=NAME to=DESTINATION [count=N]\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    Takes ready messages from the head of queue NAME (all of them, or\n"
+    "    the first N) and puts them at the tail of queue DESTINATION in the\n"
+    "    same vhost, unchanged: properties, headers, exchange and routing\n"
+    "    key stay as published, and they are not marked redelivered. For\n"
+    "    example a dead-letter queue back to the queue its messages came\n"
+    "    from (RabbitMQ needs the shovel plugin for this). Needs read\n"
+    "    permission on NAME and write on DESTINATION. A destination that\n"
+    "    refuses a message (x-overflow reject-publish) stops the move there;\n"
+    "    the rest stay in NAME. Prints how many were moved.\n"
+    "\n"
+    "EXAMPLES\n"
+    "    warrenctl move queue=orders.dlq to=orders\n"
+    "    warrenctl move queue=orders.dlq to=orders count=10\n";
+
 static const char status_help[] =
     "NAME\n"
     "    warrenctl status - the broker's identity, totals and rates\n"
@@ -881,6 +903,8 @@ const struct wc_command wc_commands[] = {
     {"get", wc_cmd_get, "fetch messages from a queue", get_help},
     {"peek", wc_cmd_peek, "show messages at the head of a queue, leaving them",
      peek_help},
+    {"move", wc_cmd_move, "move ready messages from one queue to another",
+     move_help},
     {"status", wc_cmd_status, "show the broker's totals and rates",
      status_help},
     {"export", wc_cmd_export, "save definitions to a file", export_help},

@@ -144,6 +144,7 @@ int wc_cmd_purge(const struct wc_settings *s, int argc, char **argv);
 int wc_cmd_publish(const struct wc_settings *s, int argc, char **argv);
 int wc_cmd_get(const struct wc_settings *s, int argc, char **argv);
 int wc_cmd_peek(const struct wc_settings *s, int argc, char **argv);
+int wc_cmd_move(const struct wc_settings *s, int argc, char **argv);
 int wc_cmd_status(const struct wc_settings *s, int argc, char **argv);
 int wc_cmd_export(const struct wc_settings *s, int argc, char **argv);
 int wc_cmd_import(const struct wc_settings *s, int argc, char **argv);

@@ -9,7 +9,10 @@ libcurl4-openssl-dev"
 TEST_PKGS="$RUN_PKGS check clang libclang-rt-14-dev clang-format amqp-specs \
 python3 python3-pytest python3-pika python3-kombu python3-aio-pika amqp-tools \
 librabbitmq-client-java default-jdk-headless golang-go \
-golang-github-rabbitmq-amqp091-go-dev ruby-bunny valgrind openssl iproute2"
+golang-github-rabbitmq-amqp091-go-dev ruby-bunny valgrind openssl iproute2 \
+rabbitmq-server chromium"
+# rabbitmq-server: its rabbitmqadmin for tests/admin, and the RabbitMQ that
+# make bench and the same-tests-against-RabbitMQ runs compare with.
 case "$1" in
 run) want=$RUN_PKGS ;;
 *) want=$TEST_PKGS ;;
@@ -19,8 +22,10 @@ for p in $want; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
         missing="$missing $p"
 done
-# The amqplib tests need node and npm: any install will do (Debian's, or
-# NodeSource's nodejs that bundles npm), so look for the commands.
+# chromium: the web UI's browser tests (tests/browser, with playwright-core
+# from npm). Those and the amqplib tests need node and npm: any install will
+# do (Debian's, or NodeSource's nodejs that bundles npm), so look for the
+# commands.
 if [ "$1" != run ]; then
     command -v node >/dev/null 2>&1 || missing="$missing nodejs"
     command -v npm >/dev/null 2>&1 || missing="$missing npm"

@@ -43,7 +43,7 @@ def test_malformed_authorization(api):
 
 
 def test_unknown_paths(api):
-    for path in ("/api/nosuch", "/api/queues/%2F/x/nosuch", "/", "/api",
+    for path in ("/api/nosuch", "/api/queues/%2F/x/nosuch", "/api",
                  "/api/", "/nosuch", "/api/overview/extra",
                  "/api/exchanges/%2F/x/bindings/sideways",
                  "/api/bindings/%2F/x/a/q/b"):

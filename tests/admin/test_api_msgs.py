@@ -8,7 +8,7 @@ import base64
 import pika
 import pytest
 
-from mgmt_client import q
+from mgmt_client import Api, q
 
 
 def publish(api, exchange, rkey, payload, props=None, enc="string"):
@@ -332,3 +332,104 @@ def test_peek_errors(api, uniq):
     assert api.get(path + "?encoding=hex").status == 400
     assert api.get("queues/%2F/" + q(uniq + "-none") + "/peek").status == 404
     assert api.post(path, {}).status == 405
+
+
+# ---- move (warren's addition; issue 18) --------------------------------------
+
+def move(api, queue, body):
+    return api.post("queues/%2F/" + q(queue) + "/move", body)
+
+
+@pytest.mark.warren_only
+def test_move_takes_head_to_tail_unchanged(api, amqp, uniq):
+    """POST .../move takes ready messages from the head of one queue and
+    puts them, properties and all, at the tail of another; a consumer of
+    the destination gets them in order, not marked redelivered."""
+    src, dst = uniq + "-dlq", uniq
+    for name in (src, dst):
+        api.ok("PUT", "queues/%2F/" + q(name), {})
+    publish(api, "amq.default", dst, "already-there")
+    for i in range(3):
+        publish(api, "amq.default", src, "m%d" % i,
+                {"headers": {"n": i}, "content_type": "text/plain"})
+    r = move(api, src, {"destination": dst, "count": 2})
+    assert r.status == 200 and r.json == {"moved": 2}
+    assert api.ok("GET", "queues/%2F/" + q(src))["messages_ready"] == 1
+    r = move(api, src, {"destination": dst})  # no count: all of them
+    assert r.json == {"moved": 1}
+    assert move(api, src, {"destination": dst}).json == {"moved": 0}
+    ch = amqp().channel()
+    got = []
+    for _ in range(4):
+        m, props, body = ch.basic_get(dst, auto_ack=True)
+        assert m.redelivered is False
+        got.append((body, props.headers, props.content_type))
+    assert got == [(b"already-there", None, None),
+                   (b"m0", {"n": 0}, "text/plain"),
+                   (b"m1", {"n": 1}, "text/plain"),
+                   (b"m2", {"n": 2}, "text/plain")]
+    assert ch.basic_get(dst, auto_ack=True) == (None, None, None)
+
+
+@pytest.mark.warren_only
+def test_move_to_a_consumer(api, amqp, uniq):
+    """A moved message reaches a consumer of the destination at once."""
+    src, dst = uniq + "-src", uniq
+    for name in (src, dst):
+        api.ok("PUT", "queues/%2F/" + q(name), {})
+    publish(api, "amq.default", src, "wake")
+    ch = amqp().channel()
+    got = []
+    ch.basic_consume(dst, lambda c, m, p, b: got.append(b), auto_ack=True)
+    assert move(api, src, {"destination": dst}).json == {"moved": 1}
+    deadline = 50
+    while not got and deadline:
+        ch.connection.process_data_events(time_limit=0.1)
+        deadline -= 1
+    assert got == [b"wake"]
+
+
+@pytest.mark.warren_only
+def test_move_stops_at_a_full_destination(api, uniq):
+    """A destination with x-overflow reject-publish takes what fits; the
+    rest stays in the source, in order."""
+    src, dst = uniq + "-src", uniq
+    api.ok("PUT", "queues/%2F/" + q(src), {})
+    api.ok("PUT", "queues/%2F/" + q(dst),
+           {"arguments": {"x-max-length": 2, "x-overflow": "reject-publish"}})
+    for i in range(4):
+        publish(api, "amq.default", src, "m%d" % i)
+    assert move(api, src, {"destination": dst}).json == {"moved": 2}
+    left = get(api, src, count=10).json
+    assert [m["payload"] for m in left] == ["m2", "m3"]
+    assert [m["payload"] for m in get(api, dst, count=10).json] == ["m0", "m1"]
+
+
+@pytest.mark.warren_only
+def test_move_errors(api, fresh, uniq):
+    api.ok("PUT", "queues/%2F/" + q(uniq), {})
+    r = move(api, uniq, {"destination": uniq + "-none"})
+    assert r.status == 404
+    assert r.json["reason"] == ("NOT_FOUND - no queue '%s-none' in vhost '/'"
+                                % uniq)
+    assert move(api, uniq + "-none", {"destination": uniq}).status == 404
+    assert move(api, uniq, {"destination": uniq}).status == 400
+    assert move(api, uniq, {}).status == 400
+    assert move(api, uniq, {"destination": uniq, "count": -1}).status == 400
+    assert move(api, uniq, {"destination": 5}).status == 400
+    assert api.get("queues/%2F/" + q(uniq) + "/move").status == 405
+    # read on the source and write on the destination, as a shovel needs
+    srv, admin = fresh()
+    for name in ("src", "dst", "other"):
+        admin.ok("PUT", "queues/%2F/" + name, {})
+    admin.ok("PUT", "users/mover", {"password": "pw", "tags": "management"})
+    admin.ok("PUT", "permissions/%2F/mover",
+             {"configure": "", "write": "^dst$", "read": "^src$"})
+    mover = Api(*srv.mgmt_address, user="mover", password="pw")
+    publish(admin, "amq.default", "src", "x")
+    assert mover.post("queues/%2F/src/move",
+                      {"destination": "other"}).status == 401
+    assert mover.post("queues/%2F/other/move",
+                      {"destination": "dst"}).status == 401
+    r = mover.post("queues/%2F/src/move", {"destination": "dst"})
+    assert r.status == 200 and r.json == {"moved": 1}

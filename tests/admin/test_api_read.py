@@ -374,3 +374,29 @@ def test_policies_lists(api):
                  "operator-policies/%2F"):
         assert isinstance(api.ok("GET", path), list), path
     assert api.get("policies/nosuch-vhost").status == 404
+
+
+@pytest.mark.warren_only
+def test_confirm_counted(fresh, uniq):
+    """message_stats.confirm (overview and vhost) counts publishes acked to
+    a publisher in confirm mode, as RabbitMQ's; a plain publish is not
+    one, nor is a nack."""
+    import pika
+    srv, api = fresh()
+    conn = pika.BlockingConnection(pika.ConnectionParameters(*srv.address))
+    plain = conn.channel()
+    plain.queue_declare(uniq)
+    plain.basic_publish("", uniq, b"not confirmed")
+    ch = conn.channel()
+    ch.confirm_delivery()
+    for _ in range(3):
+        ch.basic_publish("", uniq, b"confirmed")
+    ch.queue_declare(uniq + "-full", arguments={"x-max-length": 0,
+                                                "x-overflow": "reject-publish"})
+    with pytest.raises(pika.exceptions.NackError):
+        ch.basic_publish("", uniq + "-full", b"nacked")
+    assert api.ok("GET", "overview")["message_stats"]["confirm"] == 3
+    vh = api.ok("GET", "vhosts/%2F")
+    assert vh["message_stats"]["confirm"] == 3
+    assert "rate" in vh["message_stats"]["confirm_details"]
+    conn.close()

@@ -11,9 +11,15 @@ import sys
 
 import pytest
 
+from broker import require_tool
+
 ADMIN = shutil.which("rabbitmqadmin") or "/usr/bin/rabbitmqadmin"
-pytestmark = pytest.mark.skipif(not os.path.exists(ADMIN),
-                                reason="rabbitmqadmin is not installed")
+
+
+@pytest.fixture(autouse=True)
+def _rabbitmqadmin_installed():
+    require_tool(os.path.exists(ADMIN),
+                 "rabbitmqadmin (Debian package rabbitmq-server)")
 
 
 @pytest.fixture

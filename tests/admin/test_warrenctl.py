@@ -463,3 +463,25 @@ def test_peek(ctl, amqp, uniq):
     assert "is empty" in out(ctl("peek", "queue=" + uniq))
     ctl("peek", "queue=" + uniq + "-none", expect=5)
     ctl("peek", expect=2)
+
+
+def test_move(ctl, amqp, uniq):
+    """warrenctl move takes ready messages from one queue to another."""
+    src, dst = uniq + "-dlq", uniq
+    ctl("declare", "queue", "name=" + src)
+    ctl("declare", "queue", "name=" + dst)
+    ch = amqp().channel()
+    for i in range(3):
+        ch.basic_publish("", src, b"m%d" % i)
+    assert out(ctl("move", "queue=" + src, "to=" + dst, "count=2")) == (
+        "moved 2 messages from '%s' to '%s'\n" % (src, dst))
+    assert json.loads(out(ctl("-f", "json", "move", "queue=" + src,
+                              "to=" + dst))) == {"moved": 1}
+    got = json.loads(out(ctl("-f", "json", "get", "queue=" + dst,
+                             "count=5", "ackmode=ack")))
+    assert [m["payload"] for m in got] == ["m0", "m1", "m2"]
+    p = ctl("move", "queue=" + src, "to=" + uniq + "-none", expect=5)
+    assert "no queue '%s-none'" % uniq in one_line_error(p)
+    ctl("move", "queue=" + src, expect=2)
+    ctl("move", "to=" + dst, expect=2)
+    ctl("move", "queue=" + src, "to=" + dst, "count=x", expect=2)

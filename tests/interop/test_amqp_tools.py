@@ -7,10 +7,15 @@ import subprocess
 import pika
 import pytest
 
+from broker import require_tool
 from helpers import get_all, wait_count
 
-pytestmark = pytest.mark.skipif(shutil.which("amqp-publish") is None,
-                                reason="amqp-tools not installed")
+
+
+@pytest.fixture(autouse=True)
+def _amqp_tools_installed():
+    require_tool(shutil.which("amqp-publish") is not None,
+                 "amqp-publish (Debian package amqp-tools)")
 
 
 def tool(broker, name, *args, stdin=None, timeout=15, check=True):

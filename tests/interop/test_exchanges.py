@@ -139,8 +139,13 @@ def test_delete_if_unused_on_bound_exchange_is_406(conn, uniq):
 
 
 def test_delete_missing_exchange_is_ok(ch, uniq):
-    """RabbitMQ 3.x: exchange.delete of a missing exchange succeeds."""
-    ch.exchange_delete(uniq)
+    """RabbitMQ 3.x: exchange.delete of a missing exchange succeeds: the
+    reply is exchange.delete-ok and the channel stays open."""
+    ok = ch.exchange_delete(uniq)
+    assert isinstance(ok.method, pika.spec.Exchange.DeleteOk), ok
+    assert ch.is_open
+    with channel_error(404):
+        ch.exchange_declare(uniq, passive=True)
 
 
 def test_direct_routing_exact_key(ch, uniq):

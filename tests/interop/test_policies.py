@@ -230,11 +230,23 @@ def test_smaller_max_length_wins(ch, uniq, policy):
 
 
 def test_redeclare_unaffected_by_policy(ch, uniq, policy):
+    """A policy does not change a queue's declared arguments: redeclaring
+    with the arguments as declared is equivalent (declare-ok, channel
+    open), and the policy's smaller max-length still applies after it."""
     ch.queue_declare(uniq, exclusive=True, arguments={"x-max-length": 10})
     policy.put(uniq + "-p", exact(uniq), {"max-length": 1,
                                           "message-ttl": 5000})
+    fill(ch, uniq, 3)
+    assert wait_count(ch, uniq, 1) == 1
     # the same arguments as declared: equivalent
-    ch.queue_declare(uniq, exclusive=True, arguments={"x-max-length": 10})
+    ok = ch.queue_declare(uniq, exclusive=True,
+                          arguments={"x-max-length": 10})
+    assert isinstance(ok.method, pika.spec.Queue.DeclareOk), ok
+    assert ok.method.queue == uniq and ok.method.message_count == 1
+    assert ch.is_open
+    fill(ch, uniq, 3)
+    assert wait_count(ch, uniq, 1) == 1
+    assert get_within(ch, uniq)[2] == b"2"
 
 
 def test_clearing_policy_restores_declared_behaviour(ch, uniq, policy):

@@ -40,6 +40,16 @@ READY_TIMEOUT = float(os.environ.get("WARREN_TEST_READY_TIMEOUT", "10"))
 STOP_TIMEOUT = float(os.environ.get("WARREN_TEST_STOP_TIMEOUT", "10"))
 
 
+def require_tool(ok, what):
+    """A tool the tests need and scripts/deps.sh installs: when it is
+    missing the test fails, naming what to install, rather than skipping
+    (a skip would hide a missing install step in CI)."""
+    import pytest
+    if not ok:
+        pytest.fail("%s is not installed: run scripts/deps.sh test (as root)"
+                    % what, pytrace=False)
+
+
 def external_broker():
     """(host, port) from WARREN_TEST_BROKER, or None."""
     spec = os.environ.get("WARREN_TEST_BROKER")

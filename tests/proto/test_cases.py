@@ -19,6 +19,11 @@ from frames import RawClient
 CASES = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "cases", "*.json")))
 
 
+def test_cases_present():
+    """An empty or missing cases/ folder is a failure, not zero tests."""
+    assert len(CASES) >= 10, "tests/proto/cases/*.json: %d cases" % len(CASES)
+
+
 def load(path):
     with open(path) as f:
         return json.load(f)

@@ -181,8 +181,8 @@ class PKI:
 
 @pytest.fixture(scope="session")
 def pki(tmp_path_factory):
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl CLI not installed")
+    broker_mod.require_tool(shutil.which("openssl") is not None,
+                            "openssl (Debian package openssl)")
     p = PKI(tmp_path_factory.mktemp("pki"))
     p.make_ca("ca")
     p.make_ca("rogue")

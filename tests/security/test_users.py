@@ -181,10 +181,12 @@ def netns_available():
     return r.returncode == 0
 
 
-@pytest.mark.skipif(not netns_available(),
-                    reason="needs unshare -n (root) for a private network namespace; "
+@pytest.mark.skipif(os.geteuid() != 0,
+                    reason="needs root (unshare -n) for a private network namespace; "
                            "the address classification is unit-tested in check_broker")
 def test_guest_refused_from_non_loopback(tmp_path):
+    broker_mod.require_tool(netns_available(),
+                            "unshare -n with ip (util-linux, iproute2)")
     server = broker_mod.server_binary()
     (tmp_path / "defs.json").write_text(json.dumps(definitions(
         users=[("guest", "guest", ["administrator"]), ("ann", "pw", [])],

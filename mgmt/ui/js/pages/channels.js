@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: MIT
+// Channels: the list and one channel's detail with its consumers.
+
+import * as api from '../api.js';
+import { h, clear, num, section, table, kv, link, stateBadge } from '../dom.js';
+import { href } from '../app.js';
+import { mode } from './connections.js';
+
+export async function render(view, params, ctx) {
+  return params.length ? detail(view, params[0]) : list(view, ctx);
+}
+
+async function list(view, ctx) {
+  const body = h('div');
+  const count = h('span.count');
+  view.append(h('h1.page-title', 'Channels', count), section('All channels', body));
+  async function refresh() {
+    const chans = await api.get(ctx.vhost ? `vhosts/${api.seg(ctx.vhost)}/channels` : 'channels');
+    count.textContent = num(chans.length);
+    clear(body, table([
+      { title: 'Channel', get: (c) => link(href('channels', c.name), c.name) },
+      { title: 'Virtual host', get: (c) => c.vhost },
+      { title: 'User', get: (c) => c.user },
+      { title: 'Mode', get: mode },
+      { title: 'State', get: (c) => stateBadge(c.state) },
+      { title: 'Prefetch', get: (c) => num(c.prefetch_count), cls: 'num' },
+      { title: 'Consumers', get: (c) => num(c.consumer_count), cls: 'num' },
+      { title: 'Unacked', get: (c) => num(c.messages_unacknowledged), cls: 'num' },
+      { title: 'Unconfirmed', get: (c) => num(c.messages_unconfirmed), cls: 'num' },
+    ], chans, { empty: 'No channels.' }));
+  }
+  await refresh();
+  return { refresh };
+}
+
+async function detail(view, name) {
+  const info = h('div');
+  const consumers = h('div');
+  view.append(
+    h('p.crumbs', link(href('channels'), 'Channels'), ' / '),
+    h('h1.page-title', name),
+    section('Overview', info),
+    section('Consumers', consumers));
+  async function refresh() {
+    const c = await api.get('channels/' + api.seg(name));
+    const cons = (await api.get('consumers/' + api.seg(c.vhost))).filter((x) => x.channel_details && x.channel_details.name === name);
+    const cd = c.connection_details || {};
+    clear(info, kv([
+      ['Connection', link(href('connections', cd.name), cd.name)],
+      ['Virtual host', c.vhost],
+      ['User', c.user],
+      ['Number', String(c.number)],
+      ['State', stateBadge(c.state)],
+      ['Mode', c.confirm ? 'confirm' : c.transactional ? 'transactional' : 'plain'],
+      ['Prefetch', `${num(c.prefetch_count)} per consumer, ${num(c.global_prefetch_count)} per channel`],
+      ['Unacked', num(c.messages_unacknowledged)],
+      ['Unconfirmed', num(c.messages_unconfirmed)],
+      ['Uncommitted', `${num(c.messages_uncommitted)} messages, ${num(c.acks_uncommitted)} acks`],
+    ]));
+    clear(consumers, table([
+      { title: 'Consumer tag', get: (x) => x.consumer_tag },
+      { title: 'Queue', get: (x) => link(href('queues', x.queue.vhost, x.queue.name), x.queue.name) },
+      { title: 'Ack required', get: (x) => (x.ack_required ? 'yes' : 'no') },
+      { title: 'Exclusive', get: (x) => (x.exclusive ? 'yes' : 'no') },
+      { title: 'Prefetch', get: (x) => num(x.prefetch_count), cls: 'num' },
+      { title: 'Active', get: (x) => stateBadge(x.activity_status) },
+    ], cons, { empty: 'No consumers.' }));
+  }
+  await refresh();
+  return { refresh };
+}

@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: MIT
+// Connections: the list, one connection's detail (client properties,
+// channels) and closing it with a reason.
+
+import * as api from '../api.js';
+import { h, clear, num, duration, section, table, kv, link, stateBadge, badge, form, field, input, val, toast, confirmBox, act, json } from '../dom.js';
+import { href, listPath } from '../app.js';
+
+export function client(c) {
+  const p = c.client_properties || {};
+  const name = [p.product, p.version].filter(Boolean).join(' ');
+  return name ? h('span', name, p.platform ? h('span.dim', ' · ' + p.platform) : null) : h('span.dim', '–');
+}
+
+export async function render(view, params, ctx) {
+  return params.length ? detail(view, params[0], ctx) : list(view, ctx);
+}
+
+async function list(view, ctx) {
+  const body = h('div');
+  const count = h('span.count');
+  view.append(h('h1.page-title', 'Connections', count), section('All connections', body));
+  async function refresh() {
+    const conns = await api.get(ctx.vhost ? `vhosts/${api.seg(ctx.vhost)}/connections` : 'connections');
+    count.textContent = num(conns.length);
+    clear(body, table([
+      { title: 'Name', get: (c) => link(href('connections', c.name), c.name) },
+      { title: 'Virtual host', get: (c) => c.vhost },
+      { title: 'User', get: (c) => c.user },
+      { title: 'Client', get: client },
+      { title: 'State', get: (c) => stateBadge(c.state) },
+      { title: 'TLS', get: (c) => (c.ssl ? badge('TLS', 'good') : h('span.dim', '–')) },
+      { title: 'Protocol', get: (c) => c.protocol },
+      { title: 'Channels', get: (c) => num(c.channels), cls: 'num' },
+      { title: 'Frames in', get: (c) => num(c.recv_cnt), cls: 'num' },
+      { title: 'Connected', get: (c) => (c.connected_at ? duration(Date.now() - c.connected_at) + ' ago' : '–'), cls: 'num' },
+    ], conns, { empty: 'No connections.' }));
+  }
+  await refresh();
+  return { refresh };
+}
+
+async function detail(view, name) {
+  const path = 'connections/' + api.seg(name);
+  const info = h('div');
+  const props = h('div');
+  const chans = h('div');
+  const close = form('inline', [
+    field('Reason', input('reason', { value: 'Closed via management UI', size: '40' })),
+    h('button.danger', { type: 'submit' }, 'Force close'),
+  ], async (f) => {
+    if (!(await confirmBox(`Close connection ${name}?`, 'Close'))) return;
+    await act(async () => {
+      await api.del(path, { 'X-Reason': val(f, 'reason') });
+      toast('Connection closed');
+      location.hash = href('connections');
+    });
+  });
+  view.append(
+    h('p.crumbs', link(href('connections'), 'Connections'), ' / '),
+    h('h1.page-title', name),
+    h('div.grid2', section('Overview', info), section('Client properties', props)),
+    section('Channels', chans),
+    section('Close this connection', close));
+  async function refresh() {
+    const [c, ch] = await Promise.all([api.get(path), api.get(path + '/channels')]);
+    clear(info, kv([
+      ['Virtual host', c.vhost],
+      ['User', c.user],
+      ['State', stateBadge(c.state)],
+      ['Protocol', c.protocol],
+      ['TLS', c.ssl ? 'yes' : 'no'],
+      ['Peer', `${c.peer_host}:${c.peer_port}`],
+      ['Server port', String(c.port)],
+      ['Heartbeat', c.timeout ? c.timeout + ' s' : 'off'],
+      ['Frame max', num(c.frame_max) + ' bytes'],
+      ['Channel max', num(c.channel_max)],
+      ['Connected at', c.connected_at ? new Date(c.connected_at).toLocaleString() : '–'],
+    ]));
+    const cp = c.client_properties || {};
+    clear(props, kv(Object.entries(cp).map(([k, v]) => [k, typeof v === 'object' ? h('pre.small', json(v)) : String(v)])));
+    clear(chans, table([
+      { title: 'Channel', get: (x) => link(href('channels', x.name), x.name) },
+      { title: 'Mode', get: mode },
+      { title: 'Prefetch', get: (x) => num(x.prefetch_count), cls: 'num' },
+      { title: 'Consumers', get: (x) => num(x.consumer_count), cls: 'num' },
+      { title: 'Unacked', get: (x) => num(x.messages_unacknowledged), cls: 'num' },
+      { title: 'State', get: (x) => stateBadge(x.state) },
+    ], ch, { empty: 'No channels.' }));
+  }
+  await refresh();
+  return { refresh };
+}
+
+export function mode(x) {
+  const out = [];
+  if (x.confirm) out.push(badge('C', 'feat'));
+  if (x.transactional) out.push(badge('T', 'feat'));
+  return out.length ? h('span.feats', out) : h('span.dim', '–');
+}
