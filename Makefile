@@ -21,7 +21,8 @@ LDFLAGS += $(SANFLAGS)
 PKGS_BROKER = libevent libevent_openssl openssl jansson
 PKGS_CLI = libcurl jansson
 BROKER_CFLAGS = $(shell pkg-config --cflags $(PKGS_BROKER) 2>/dev/null)
-BROKER_LIBS = $(shell pkg-config --libs $(PKGS_BROKER) 2>/dev/null) -lm
+# -pthread: store/ syncs on a thread of its own.
+BROKER_LIBS = $(shell pkg-config --libs $(PKGS_BROKER) 2>/dev/null) -lm -pthread
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 SSL_LIBS = $(shell pkg-config --libs openssl 2>/dev/null)
 CLI_CFLAGS = $(shell pkg-config --cflags $(PKGS_CLI) 2>/dev/null)
@@ -29,6 +30,7 @@ CLI_LIBS = $(shell pkg-config --libs $(PKGS_CLI) 2>/dev/null)
 
 COMMON_SRC = $(wildcard common/*.c)
 PROTO_SRC = $(wildcard protocol/*.c)
+STORE_SRC = $(wildcard store/*.c)
 QUEUES_SRC = $(wildcard queues/*.c)
 EXCH_SRC = $(wildcard exchanges/*.c)
 BROKER_SRC = $(filter-out broker/main.c,$(wildcard broker/*.c))
@@ -39,7 +41,8 @@ UNIT_SRC = $(wildcard tests/unit/check_*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
-CORE_OBJ = $(call obj,$(COMMON_SRC) $(PROTO_SRC) $(QUEUES_SRC) $(EXCH_SRC))
+CORE_OBJ = $(call obj,$(COMMON_SRC) $(PROTO_SRC) $(STORE_SRC) $(QUEUES_SRC) \
+	$(EXCH_SRC))
 BROKER_OBJ = $(call obj,$(BROKER_SRC))
 CLIENT_OBJ = $(call obj,$(COMMON_SRC) $(PROTO_SRC) $(CLIENT_SRC))
 UNIT_BIN = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
@@ -57,8 +60,8 @@ LIB_REAL = libwarren.so.$(WARREN_VERSION)
 LIBS = $(BUILD)/libwarren.a $(BUILD)/$(LIB_REAL) $(BUILD)/$(LIB_SONAME) \
 	$(BUILD)/libwarren.so
 
-.PHONY: all run install test check test-unit test-proto test-interop test-soak soak \
-	test-security test-admin test-browser test-style test-lib \
+.PHONY: all run install deb test check test-unit test-proto test-interop test-soak soak \
+	test-security test-admin test-browser ui-screenshots test-style test-lib \
 	bench asan ubsan valgrind fuzz format format-check deps deps-run \
 	clean gen FORCE
 
@@ -78,7 +81,13 @@ FORCE:
 
 $(BUILD)/obj/%.o: %.c $(BUILD)/cflags
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(BROKER_CFLAGS) $(CLI_CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS) -I$(BUILD)/gen $(BROKER_CFLAGS) $(CLI_CFLAGS) -MMD -MP -c $< -o $@
+
+# RabbitMQ's rabbitmq.conf keys (scripts/rabbit-keys.sh) as C strings.
+%/gen/rabbit_keys.inc: broker/rabbit_keys.txt
+	@mkdir -p $(dir $@)
+	sed -e '/^#/d' -e 's/.*/"&",/' $< > $@
+$(BUILD)/obj/broker/rabbit_keys.o: $(BUILD)/gen/rabbit_keys.inc
 
 $(BUILD)/libwrcore.a: $(CORE_OBJ)
 	@mkdir -p $(dir $@)
@@ -103,6 +112,12 @@ $(BUILD)/warrenctl: $(call obj,$(CLI_SRC)) $(BUILD)/libwarren.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(CLI_LIBS) $(SSL_LIBS)
 $(BUILD)/warren-bench: $(call obj,$(BENCH_SRC)) $(BUILD)/libwarren.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(SSL_LIBS) -lm
+
+# The store's own benchmark (docs/internals/STORE.md "Measured"): built with
+# everything, run by hand, never by make test.
+all: $(BUILD)/store-bench
+$(BUILD)/store-bench: $(call obj,tests/perf/store_bench.c) $(BUILD)/libwrcore.a
+	$(CC) $(LDFLAGS) -o $@ $^ -pthread
 
 # Unit tests: one Check suite per module, built into check_NAME. The suite
 # and main() are in tests/unit/check_NAME.c; a suite too big for one file
@@ -144,11 +159,23 @@ test-unit: $(BUILD)/warren-server
 test-interop: export WARREN_EXAMPLES = $(abspath $(BUILD)/examples)
 test-interop: $(EXAMPLE_BIN)
 
+# Where make install puts things (all under DESTDIR when set). make deb
+# installs with PREFIX=/usr SYSCONFDIR=/etc UNITDIR=/lib/systemd/system.
+BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+SYSCONFDIR ?= $(PREFIX)/etc
+MANDIR ?= $(PREFIX)/share/man
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+MANPAGES = man/warren-server.8 man/warren.conf.5 man/warrenctl.1 man/libwarren.3
+
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(INCLUDEDIR) \
-	    $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(PREFIX)/etc/warren \
-	    $(DESTDIR)$(PREFIX)/share/doc/warren/internals
-	install -m 755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(INCLUDEDIR) \
+	    $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(SYSCONFDIR)/warren \
+	    $(DESTDIR)$(SYSCONFDIR)/logrotate.d $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)$(PREFIX)/share/doc/warren/internals \
+	    $(foreach s,1 3 5 8,$(DESTDIR)$(MANDIR)/man$(s))
+	install -m 755 $(BUILD)/warren-server $(DESTDIR)$(SBINDIR)/
+	install -m 755 $(BUILD)/warrenctl $(BUILD)/warren-bench $(DESTDIR)$(BINDIR)/
 	@# the web UI, found by warren-server as ../share/warren/ui next to it
 	cd mgmt/ui && find . -type d -exec install -d \
 	    '$(DESTDIR)$(PREFIX)/share/warren/ui/{}' ';' && \
@@ -162,18 +189,41 @@ install: all
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(WARREN_VERSION)|g' \
 	    client/warren.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/warren.pc
-	install -m 644 etc/warren.conf $(DESTDIR)$(PREFIX)/etc/warren/
+	install -m 644 etc/warren.conf $(DESTDIR)$(SYSCONFDIR)/warren/
+	install -m 644 etc/logrotate.d/warren $(DESTDIR)$(SYSCONFDIR)/logrotate.d/
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	    -e 's|@UNITDIR@|$(UNITDIR)|g' etc/systemd/warren-server.service.in \
+	    > $(DESTDIR)$(UNITDIR)/warren-server.service
+	for m in $(MANPAGES); do s=$${m##*.}; \
+	    install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
 	install -m 644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/warren/
 	install -m 644 docs/internals/*.md \
 	    $(DESTDIR)$(PREFIX)/share/doc/warren/internals/
 
-run: deps-run $(BUILD)/warren-server
-	$(BUILD)/warren-server --config etc/warren.conf
+# A Debian package, build/warren_VERSION_ARCH.deb: make install staged with
+# Debian's paths, plus packaging/debian (control, maintainer scripts).
+deb: all
+	@BUILD="$(BUILD)" MAKE="$(MAKE)" VERSION="$(WARREN_VERSION)" sh scripts/mkdeb.sh
 
+# make run ARGS="--port 5673 --mgmt-port 15673": flags win over the file.
+run: deps-run $(BUILD)/warren-server
+	$(BUILD)/warren-server --config etc/warren.conf $(ARGS)
+
+# Every part runs, even after one failed; the last line is the total,
+# "N passed, N failed" (scripts/test-summary.py, from the JUnit XML the
+# pytest suites write and the Check summaries in $(RESULTS)), and make
+# test fails when anything did.
+RESULTS = $(BUILD)/results
+TEST_PARTS = test-style format-check test-lib test-unit test-proto \
+	test-interop test-security test-admin test-browser test-soak
 test check: deps
 	$(MAKE) all $(UNIT_BIN)
-	$(MAKE) test-style format-check test-lib test-unit test-proto \
-	  test-interop test-security test-admin test-browser test-soak
+	@rm -rf $(RESULTS); mkdir -p $(RESULTS); \
+	for t in $(TEST_PARTS); do \
+	  if $(MAKE) --no-print-directory $$t; then r=ok; else r=failed; fi; \
+	  echo "$$t $$r" >> $(RESULTS)/targets; \
+	done; \
+	$(PYTHON) scripts/test-summary.py $(RESULTS)
 
 test-style:
 	@sh scripts/check-style.sh
@@ -184,11 +234,17 @@ test-lib: $(LIBS)
 	@CC="$(CC)" APP_FLAGS="$(SANFLAGS)" MAKE="$(MAKE)" BUILD="$(BUILD)" \
 	  sh tests/client/check_lib.sh
 
+# Each suite's output is kept in $(RESULTS)/unit.log too (for the total).
 test-unit: $(UNIT_BIN)
-	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+	@mkdir -p $(RESULTS); rm -f $(RESULTS)/unit.log; fail=0; \
+	for t in $(UNIT_BIN); do echo "== $$t"; \
+	  $$t > $(RESULTS)/unit.part 2>&1 || fail=1; \
+	  cat $(RESULTS)/unit.part; cat $(RESULTS)/unit.part >> $(RESULTS)/unit.log; \
+	done; rm -f $(RESULTS)/unit.part; exit $$fail
 
 test-proto: $(BUILD)/warren-server
-	WARREN_SERVER=$(BUILD)/warren-server $(PYTHON) -m pytest -q -p no:cacheprovider tests/proto
+	WARREN_SERVER=$(BUILD)/warren-server $(PYTHON) -m pytest -q -p no:cacheprovider tests/proto \
+	  --junitxml=$(RESULTS)/proto.xml
 
 # amqplib for tests/interop/test_amqplib.py, as pinned by its lock file:
 # installed when node_modules is missing or older than package-lock.json.
@@ -198,15 +254,18 @@ $(NODE_DIR)/node_modules: $(NODE_DIR)/package-lock.json
 	@touch $@
 
 test-interop: $(BUILD)/warren-server $(NODE_DIR)/node_modules
-	WARREN_SERVER=$(BUILD)/warren-server $(PYTHON) -m pytest -q -p no:cacheprovider tests/interop
+	WARREN_SERVER=$(BUILD)/warren-server $(PYTHON) -m pytest -q -p no:cacheprovider tests/interop \
+	  --junitxml=$(RESULTS)/interop.xml
 
 # TLS, users and permissions, configuration errors, flow control; each test
 # starts its own broker (certificates are made at test time by openssl).
 test-security: $(BUILD)/warren-server $(BUILD)/warrenctl
-	WARREN_SERVER=$(BUILD)/warren-server WARRENCTL=$(BUILD)/warrenctl $(PYTHON) -m pytest -q -p no:cacheprovider tests/security
+	WARREN_SERVER=$(BUILD)/warren-server WARRENCTL=$(BUILD)/warrenctl $(PYTHON) -m pytest -q -p no:cacheprovider tests/security \
+	  --junitxml=$(RESULTS)/security.xml
 
 test-admin: $(BUILD)/warren-server $(BUILD)/warrenctl
-	WARREN_SERVER=$(BUILD)/warren-server WARRENCTL=$(BUILD)/warrenctl $(PYTHON) -m pytest -q -p no:cacheprovider tests/admin
+	WARREN_SERVER=$(BUILD)/warren-server WARRENCTL=$(BUILD)/warrenctl $(PYTHON) -m pytest -q -p no:cacheprovider tests/admin \
+	  --junitxml=$(RESULTS)/admin.xml
 
 # The web UI in Debian's chromium, headless, driven by playwright-core as
 # pinned by tests/browser/package-lock.json (npm ci when node_modules is
@@ -218,12 +277,19 @@ $(BROWSER_DIR)/node_modules: $(BROWSER_DIR)/package-lock.json
 
 test-browser: $(BUILD)/warren-server $(BROWSER_DIR)/node_modules
 	WARREN_SERVER=$(BUILD)/warren-server WARREN_UI_ARTIFACTS=$(abspath $(BUILD)/browser-artifacts) \
-	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/browser
+	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/browser \
+	  --junitxml=$(RESULTS)/browser.xml
+
+# docs/ui/*.png: a broker with some traffic, one screenshot per tab (about
+# 90 s: the charts need a minute of samples).
+ui-screenshots: $(BUILD)/warren-server $(BROWSER_DIR)/node_modules
+	WARREN_SERVER=$(BUILD)/warren-server $(PYTHON) tests/browser/docs_screenshots.py
 
 # No-loss soak (tests/soak): confirmed publishes, consumers SIGKILLed at
 # random; a short one in make test, 200,000 messages a queue in make soak.
 test-soak: $(BUILD)/warren-server
-	WARREN_SERVER=$(BUILD)/warren-server $(PYTHON) -m pytest -q -s -p no:cacheprovider tests/soak
+	WARREN_SERVER=$(BUILD)/warren-server $(PYTHON) -m pytest -q -s -p no:cacheprovider tests/soak \
+	  --junitxml=$(RESULTS)/soak.xml
 
 SOAK_MESSAGES ?= 200000
 soak: deps $(BUILD)/warren-server
@@ -277,19 +343,28 @@ FUZZ_CC = clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefine
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(COMMON_SRC) $(PROTO_SRC) $(QUEUES_SRC) $(EXCH_SRC)
 	@mkdir -p build-fuzz
 	$(FUZZ_CC) -o $@ $^
+# Recovery over arbitrary segment bytes.
+build-fuzz/fuzz_store: tests/fuzz/fuzz_store.c $(STORE_SRC) $(COMMON_SRC)
+	@mkdir -p build-fuzz
+	$(FUZZ_CC) -pthread -o $@ $^
 # The configuration parser and the logger it reports through.
-build-fuzz/fuzz_config: tests/fuzz/fuzz_config.c broker/config.c broker/log.c $(COMMON_SRC)
+FUZZ_CONFIG_SRC = broker/config.c broker/config_service.c broker/rabbit_keys.c \
+	broker/log.c broker/log_sink.c
+build-fuzz/fuzz_config: tests/fuzz/fuzz_config.c $(FUZZ_CONFIG_SRC) $(COMMON_SRC) \
+		build-fuzz/gen/rabbit_keys.inc
 	@mkdir -p build-fuzz
-	$(FUZZ_CC) -o $@ $^
+	$(FUZZ_CC) -Ibuild-fuzz/gen -o $@ $(filter %.c,$^)
 # A whole connection: the broker on libevent, with no sockets.
-build-fuzz/fuzz_conn: tests/fuzz/fuzz_conn.c $(BROKER_SRC) $(COMMON_SRC) $(PROTO_SRC) $(QUEUES_SRC) $(EXCH_SRC)
+build-fuzz/fuzz_conn: tests/fuzz/fuzz_conn.c $(BROKER_SRC) $(COMMON_SRC) $(PROTO_SRC) $(QUEUES_SRC) $(EXCH_SRC) \
+		build-fuzz/gen/rabbit_keys.inc
 	@mkdir -p build-fuzz
-	$(FUZZ_CC) $(BROKER_CFLAGS) -o $@ $^ $(BROKER_LIBS)
+	$(FUZZ_CC) -Ibuild-fuzz/gen $(BROKER_CFLAGS) -o $@ $(filter %.c,$^) $(BROKER_LIBS)
 # The management API's request bodies, through its handlers (evhttp on a
 # UNIX socket; no TCP port).
-build-fuzz/fuzz_mgmt_json: tests/fuzz/fuzz_mgmt_json.c $(BROKER_SRC) $(COMMON_SRC) $(PROTO_SRC) $(QUEUES_SRC) $(EXCH_SRC)
+build-fuzz/fuzz_mgmt_json: tests/fuzz/fuzz_mgmt_json.c $(BROKER_SRC) $(COMMON_SRC) $(PROTO_SRC) $(QUEUES_SRC) $(EXCH_SRC) \
+		build-fuzz/gen/rabbit_keys.inc
 	@mkdir -p build-fuzz
-	$(FUZZ_CC) $(BROKER_CFLAGS) -o $@ $^ $(BROKER_LIBS)
+	$(FUZZ_CC) -Ibuild-fuzz/gen $(BROKER_CFLAGS) -o $@ $(filter %.c,$^) $(BROKER_LIBS)
 # New inputs go to build-fuzz/corpus-NAME; the committed seeds in
 # tests/fuzz/corpus/NAME are only read (merge new finds in by hand with
 # -merge=1 when they are worth keeping). A crash, leak or timeout fails

@@ -37,9 +37,12 @@ struct wr_server {
     struct wr_hmap auth_fails; /* peer host -> struct wr_auth_fail (auth.c) */
     struct event *sig_hup;     /* reloads TLS certificates */
     /* memory flow control (flow.c) */
-    uint64_t watermark;     /* bytes; 0 = off */
-    bool mem_alarm;         /* above the watermark: publishers blocked */
-    struct event *flow_ev;  /* polls memory while the alarm is on */
+    uint64_t watermark;    /* bytes; 0 = off */
+    bool mem_alarm;        /* above the watermark: publishers blocked */
+    struct event *flow_ev; /* polls memory while the alarm is on */
+    /* credit flow (credit.c) */
+    struct wr_list credit_waiters; /* throttled wr_conn.credit_link */
+    struct event *credit_ev;       /* re-checks them while there are any */
     uint64_t mem_peak;      /* highest wr_alloc_used() seen by the alarm */
     struct wr_list conns;   /* of wr_conn.link */
     struct wr_list reap;    /* closed connections waiting to be freed */
@@ -276,15 +279,24 @@ struct wr_conn {
     struct wr_list link; /* in srv->conns, then srv->reap */
     uint64_t id;
     char peer[64];
-    char host[48];          /* peer address without the port */
-    bool loopback;          /* peer address is 127.0.0.0/8 or ::1 */
-    bool tls;               /* accepted on the AMQPS listener */
-    bool tls_up;            /* TLS handshake finished */
-    bool auth_failed;       /* login refused: the close waits on the timer */
-    bool blocked_cap;       /* client capability connection.blocked */
-    bool published;         /* sent basic.publish at least once */
-    bool flow_blocked;      /* memory alarm: not reading from this peer */
-    struct wr_user *u;      /* authenticated user (valid while open) */
+    char host[48];     /* peer address without the port */
+    bool loopback;     /* peer address is 127.0.0.0/8 or ::1 */
+    bool tls;          /* accepted on the AMQPS listener */
+    bool tls_up;       /* TLS handshake finished */
+    bool auth_failed;  /* login refused: the close waits on the timer */
+    bool blocked_cap;  /* client capability connection.blocked */
+    bool published;    /* sent basic.publish at least once */
+    bool flow_blocked; /* memory alarm: not reading from this peer */
+    /* credit flow (credit.c): while credit_queue is set, c is not read
+     * from, until that queue's consumers have caught up */
+    struct wr_queue *credit_queue; /* reference held */
+    struct wr_list credit_link;    /* in srv->credit_waiters */
+    uint64_t credit_mark;        /* credit_queue's delivered count seen last */
+    int64_t credit_since;        /* ms: when that count last moved */
+    int64_t credit_last;         /* ms: last throttled (API state) */
+    const void *credit_exempt;   /* a stalled queue, compared only */
+    uint64_t credit_exempt_mark; /* its delivered count when it stalled */
+    struct wr_user *u;           /* authenticated user (valid while open) */
     char *cert_cn;          /* CN of the verified client certificate, owned */
     char mech[16];          /* mechanism of a refused login */
     struct wr_list vh_link; /* in vh->conns once open */
@@ -317,9 +329,10 @@ struct wr_conn {
     struct event *timer;             /* heartbeats and handshake timeout */
     int64_t last_recv, last_send;    /* monotonic seconds */
     int64_t started;
-    uint64_t frames_in;
-    bool torn_down; /* channels and exclusive queues released */
-    bool linger;    /* sent close-ok: the peer closes the socket first */
+    uint64_t frames_in;           /* frames received (recv_cnt) */
+    uint64_t bytes_in, bytes_out; /* recv_oct, send_oct */
+    bool torn_down;               /* channels and exclusive queues released */
+    bool linger; /* sent close-ok: the peer closes the socket first */
 };
 
 /* Takes a new socket; tls selects the AMQPS listener's TLS context. */
@@ -409,8 +422,11 @@ struct wr_chan {
     uint64_t ring_cap;
     uint64_t first_tag, next_tag;
     /* publisher confirms */
-    uint64_t publish_seq;        /* last sequence number assigned */
-    uint64_t confirmed_upto;     /* last sequence number confirmed */
+    uint64_t publish_seq;    /* last sequence number assigned */
+    uint64_t confirmed_upto; /* last sequence number confirmed */
+    /* message_stats for the API: publishes routed, acked to the publisher
+     * under confirms, deliveries (consume and get), acks received */
+    uint64_t n_published, n_confirmed, n_delivered, n_acked;
     struct wr_list confirm_link; /* in conn->confirm_chans when pending */
     /* transactions */
     struct wr_tx_op *tx_head, **tx_tail;
@@ -575,5 +591,21 @@ void wr_flow_check(struct wr_server *s);
 void wr_flow_on_publish(struct wr_conn *c);
 void wr_flow_init(struct wr_server *s);
 void wr_flow_cleanup(struct wr_server *s);
+
+/* Credit flow (credit.c): after c's publish was routed to the queues in
+ * rs, throttles c (stops reading it) when one of them has consumers and a
+ * backlog they are not keeping up with. */
+void wr_credit_after_publish(struct wr_conn *c, const struct wr_route_set *rs);
+/* Lets throttled connections go on whose queue has drained, lost its
+ * consumers, or whose consumers took nothing for a while. Called at the
+ * end of every loop turn that wrote output, and by a timer while any
+ * connection is throttled. */
+void wr_credit_check(struct wr_server *s);
+/* "flow" in the API: throttled now or within the last second. */
+bool wr_credit_in_flow(const struct wr_conn *c, int64_t now_ms);
+/* Drops c's throttle (the connection is closing). */
+void wr_credit_forget(struct wr_conn *c);
+void wr_credit_init(struct wr_server *s);
+void wr_credit_cleanup(struct wr_server *s);
 
 #endif

@@ -146,6 +146,7 @@ wr_chan_record_delivery(struct wr_chan *ch, struct wr_queue *q,
     struct wr_unacked *u = ring_reserve(ch);
     uint64_t tag = ch->next_tag++;
 
+    ch->n_delivered++;
     if (q == NULL) { /* no-ack: nothing to remember */
         u->queue = NULL;
         ring_advance(ch);
@@ -172,6 +173,8 @@ settle_one(struct wr_chan *ch, struct wr_unacked *u, enum wr_settle how,
     ch->unacked_count--;
     if (u->consumer)
         u->consumer->unacked--;
+    if (how == WR_SETTLE_ACK)
+        ch->n_acked++;
     u->consumer = NULL;
     u->queue = NULL;
     wr_queue_settle(q, u->id, u->handle, how, now);

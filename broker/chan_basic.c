@@ -410,6 +410,8 @@ wr_chan_route_publish(struct wr_chan *ch, struct wr_msg *m, bool mandatory)
         return;
     }
     wr_vhost_publish(vh, x, m, mandatory, &ch->route, &routed, &rejected);
+    wr_credit_after_publish(ch->conn, &ch->route);
+    ch->n_published++;
     if (!routed && mandatory)
         basic_return(ch, m, WR_REPLY_NO_ROUTE, "NO_ROUTE");
     if (ch->confirm && rejected) {
@@ -429,6 +431,7 @@ wr_chan_route_publish(struct wr_chan *ch, struct wr_msg *m, bool mandatory)
          * read pass, see conn.c). */
         ch->publish_seq++;
         ch->conn->vh->stats.confirmed++;
+        ch->n_confirmed++;
         if (wr_list_empty(&ch->confirm_link))
             wr_list_push_back(&ch->conn->confirm_chans, &ch->confirm_link);
     }

@@ -48,6 +48,13 @@ wr_config_defaults(struct wr_config *cfg)
     cfg->stats_interval = 5000;
     cfg->mgmt_max_body = 20u << 20;
     cfg->mgmt_ssl_port = 15671;
+    cfg->log_file_level = -1;
+    cfg->log_console = true;
+    cfg->log_console_level = -1;
+    cfg->disk_free_limit = 50000000; /* RabbitMQ's default, 50MB */
+    cfg->consumer_timeout = 1800000; /* RabbitMQ's default, 30 minutes */
+    cfg->prometheus_port = 15692;
+    snprintf(cfg->prometheus_bind, sizeof(cfg->prometheus_bind), "127.0.0.1");
 }
 
 static int
@@ -535,6 +542,13 @@ wr_config_set(struct wr_config *cfg, const char *key, const char *v, char *err,
         store_num(cfg, &nums[i], n);
         return 0;
     }
+    rc = wr_config_set_service(cfg, key, v, err, errlen);
+    if (rc <= 0)
+        return rc;
+    if (wr_rabbit_key_known(key)) {
+        snprintf(err, errlen, "%s: ignored: no effect in warren", key);
+        return 1;
+    }
     snprintf(err, errlen, "unknown key '%s'", key);
     return -1;
 }
@@ -590,7 +604,13 @@ wr_config_load(struct wr_config *cfg, const char *path, char *err,
             fclose(f);
             return -1;
         }
-        if (wr_config_set(cfg, trim(s), trim(eq + 1), msg, sizeof(msg))) {
+        switch (wr_config_set(cfg, trim(s), trim(eq + 1), msg, sizeof(msg))) {
+        case 0:
+            break;
+        case 1:
+            wr_log(WR_LOG_WARN, "%s:%d: %s", path, lineno, msg);
+            break;
+        default:
             snprintf(err, errlen, "%s:%d: %s", path, lineno, msg);
             fclose(f);
             return -1;

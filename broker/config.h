@@ -63,16 +63,29 @@ struct wr_config {
     bool mgmt_ssl_verify_peer;             /* management.ssl.verify */
     bool
         mgmt_ssl_fail_if_no_peer_cert; /* management.ssl.fail_if_no_peer_cert */
+    /* config_service.c: running as a service, RabbitMQ's keys */
+    char log_file[WR_PATH_MAX];         /* log.file, "" = none */
+    int log_file_level;                 /* log.file.level, -1 = log.level */
+    bool log_console;                   /* log.console (stderr) */
+    int log_console_level;              /* log.console.level, -1 = log.level */
+    uint64_t disk_free_limit;           /* disk_free_limit.absolute (bytes) */
+    char load_definitions[WR_PATH_MAX]; /* load_definitions, "" = none */
+    uint32_t consumer_timeout;          /* consumer_timeout (ms), 0 = off */
+    int prometheus_port;                /* prometheus.tcp.port, -1 = off */
+    char prometheus_bind[64];           /* prometheus.tcp.ip */
 };
 
 /* Fills in the defaults. */
 void wr_config_defaults(struct wr_config *cfg);
-/* Reads a key = value file. On error returns -1 with a message
- * "FILE:LINE: ..." in err. */
+/* Reads a key = value file. Logs a warning "FILE:LINE: KEY: ignored: no
+ * effect in warren" for each RabbitMQ key warren has no use for. On
+ * error returns -1 with a message "FILE:LINE: ..." in err. */
 int wr_config_load(struct wr_config *cfg, const char *path, char *err,
                    size_t errlen);
 /* Applies one key = value pair (shared by the file, --set and tests).
- * Returns 0 or -1 with a message in err. */
+ * Returns 0, 1 for a key RabbitMQ knows that warren has no use for
+ * (accepted, "KEY: ignored: no effect in warren" in err: the caller warns),
+ * or -1 with a message in err. */
 int wr_config_set(struct wr_config *cfg, const char *key, const char *value,
                   char *err, size_t errlen);
 /* Checks combinations (certificate files when TLS is on, ...). Returns 0
@@ -84,6 +97,15 @@ int wr_config_parse_size(const char *v, uint64_t *out);
 /* The memory watermark in bytes: absolute when set, else relative times
  * physical memory. */
 uint64_t wr_config_watermark(const struct wr_config *cfg);
+/* config_service.c: the keys for running as a service (log.*,
+ * disk_free_limit.*, load_definitions, consumer_timeout, prometheus.*).
+ * Returns 0, -1 with a message, or 1 when key is not one of them. */
+int wr_config_set_service(struct wr_config *cfg, const char *key,
+                          const char *value, char *err, size_t errlen);
+/* rabbit_keys.c: whether key is one of RabbitMQ's rabbitmq.conf keys
+ * (rabbit_keys.txt, from RabbitMQ's schemas; `$name` there stands for any
+ * one segment). */
+bool wr_rabbit_key_known(const char *key);
 /* Whether user is in loopback_users. */
 bool wr_config_loopback_user(const struct wr_config *cfg, const char *user);
 

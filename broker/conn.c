@@ -172,8 +172,8 @@ wr_conn_drop(struct wr_conn *c, const char *why)
 {
     if (c->state == WR_CONN_DEAD)
         return;
-    wr_log(WR_LOG_INFO, "conn %llu %s: closed (%s)", (unsigned long long)c->id,
-           c->peer, why);
+    wr_log(WR_LOG_NOTICE, "conn %llu %s: closed (%s)",
+           (unsigned long long)c->id, c->peer, why);
     conn_teardown(c);
     c->state = WR_CONN_DEAD;
     bufferevent_disable(c->bev, EV_READ | EV_WRITE);
@@ -194,6 +194,7 @@ static void
 conn_flush_and_close(struct wr_conn *c)
 {
     c->state = WR_CONN_FLUSHING;
+    wr_credit_forget(c);
     if (c->read_paused) {
         c->read_paused = false;
         if (!c->flow_blocked)
@@ -211,6 +212,7 @@ conn_teardown(struct wr_conn *c)
 {
     struct wr_list *pos, *tmp;
 
+    wr_credit_forget(c);
     if (c->torn_down)
         return;
     c->torn_down = true;
@@ -426,7 +428,7 @@ on_open(struct wr_conn *c, const struct wr_connection_open *m)
     vh->nconns++;
     wr_conn_send_method(c, 0, &ok);
     c->state = WR_CONN_OPEN;
-    wr_log(WR_LOG_INFO, "conn %llu %s: user '%s' opened vhost '%s'",
+    wr_log(WR_LOG_NOTICE, "conn %llu %s: user '%s' opened vhost '%s'",
            (unsigned long long)c->id, c->peer, c->user, vh->name);
     /* AMQP 0-9-1 4.2.7: send a heartbeat every half interval; a peer silent
      * for two intervals is gone. */
@@ -710,7 +712,10 @@ read_cb(struct bufferevent *bev, void *arg)
         read_more(c, in);
     if (c->state == WR_CONN_AWAIT_HEADER)
         read_header(c, in);
-    while (c->state > WR_CONN_AWAIT_HEADER && c->state < WR_CONN_FLUSHING) {
+    /* Throttled by credit flow (credit.c): what is left stays in the
+     * input buffer until the queue has drained. */
+    while (c->state > WR_CONN_AWAIT_HEADER && c->state < WR_CONN_FLUSHING &&
+           c->credit_queue == NULL) {
         uint8_t hdr[WR_FRAME_HEADER_SIZE];
         size_t len = evbuffer_get_length(in), used = 0;
         struct wr_frame f;
@@ -738,6 +743,8 @@ read_cb(struct bufferevent *bev, void *arg)
         }
         handle_frame(c, &f);
         evbuffer_drain(in, used);
+        c->frames_in++;
+        c->bytes_in += used;
         /* What the frame dead-lettered is routed before the next frame. */
         if (c->vh)
             wr_vhost_drain_dead_letters(c->vh);
@@ -787,7 +794,7 @@ write_cb(struct bufferevent *bev, void *arg)
     if (c->read_paused) {
         c->read_paused = false;
         c->last_recv = wr_now(); /* it read our output: it is alive */
-        if (!c->flow_blocked)
+        if (!c->flow_blocked && c->credit_queue == NULL)
             bufferevent_enable(bev, EV_READ);
     }
     if (c->write_blocked) {
@@ -798,14 +805,27 @@ write_cb(struct bufferevent *bev, void *arg)
     }
 }
 
-/* Output added to a direct-write connection: write it at the end of this
- * loop turn, after every callback that may add more. */
+/* Output added to a connection libevent writes (TLS): counted only. */
+static void
+count_output_cb(struct evbuffer *out, const struct evbuffer_cb_info *info,
+                void *arg)
+{
+    struct wr_conn *c = arg;
+
+    (void)out;
+    c->bytes_out += info->n_added;
+}
+
+/* Output added to a direct-write connection: counted (send_oct) and
+ * written at the end of this loop turn, after every callback that may add
+ * more. */
 static void
 output_cb(struct evbuffer *out, const struct evbuffer_cb_info *info, void *arg)
 {
     struct wr_conn *c = arg;
 
     (void)out;
+    c->bytes_out += info->n_added;
     if (info->n_added == 0 || c->write_waiting || c->state == WR_CONN_DEAD ||
         !wr_list_empty(&c->flush_link))
         return;
@@ -920,7 +940,7 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
         /* A blocked publisher, or a peer whose output is over its bound,
          * is not read from, so its heartbeats are not seen either
          * (RabbitMQ suspends the check the same way). */
-        if (!c->flow_blocked && !c->read_paused &&
+        if (!c->flow_blocked && !c->read_paused && c->credit_queue == NULL &&
             now - c->last_recv > 2 * (int64_t)c->heartbeat) {
             wr_log(WR_LOG_NOTICE,
                    "conn %llu %s: missed heartbeats from "
@@ -990,6 +1010,7 @@ wr_conn_attach(struct wr_server *s, struct bufferevent *bev,
     wr_list_init(&c->confirm_chans);
     wr_list_init(&c->vh_link);
     wr_list_init(&c->flush_link);
+    wr_list_init(&c->credit_link);
     c->bev = bev;
     c->direct_write = !tls && bufferevent_getfd(bev) >= 0;
     c->timer = evtimer_new(s->base, timer_cb, c);
@@ -1004,12 +1025,13 @@ wr_conn_attach(struct wr_server *s, struct bufferevent *bev,
         bufferevent_disable(c->bev, EV_WRITE);
         bufferevent_enable(c->bev, EV_READ);
     } else {
+        evbuffer_add_cb(bufferevent_get_output(bev), count_output_cb, c);
         bufferevent_enable(c->bev, EV_READ | EV_WRITE);
     }
     wr_list_push_back(&s->conns, &c->link);
     s->nconns++;
     arm_timer(c, s->cfg.handshake_timeout);
-    wr_log(WR_LOG_INFO, "conn %llu %s: accepted%s", (unsigned long long)c->id,
+    wr_log(WR_LOG_NOTICE, "conn %llu %s: accepted%s", (unsigned long long)c->id,
            c->peer, tls ? " on the TLS listener" : "");
 }
 

@@ -38,7 +38,8 @@ unblock(struct wr_conn *c)
         return;
     /* Heartbeats were not read while blocked: start counting afresh. */
     c->last_recv = wr_now();
-    if (!c->read_paused) /* else write_cb resumes reading */
+    if (!c->read_paused && c->credit_queue == NULL) /* else write_cb or
+                                                     * credit.c resumes */
         bufferevent_enable(c->bev, EV_READ);
     if (c->blocked_cap) {
         struct wr_method m = {.id = WR_CONNECTION_UNBLOCKED};

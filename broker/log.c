@@ -16,7 +16,7 @@ static const char *const names[] = {"error", "warn", "notice", "info", "debug"};
 void
 wr_log_write(int level, const char *fmt, ...)
 {
-    char ts[32], line[1024];
+    char ts[32], line[1024], out[1100];
     struct timeval tv;
     struct tm tm;
     va_list ap;
@@ -27,8 +27,9 @@ wr_log_write(int level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
-    fprintf(stderr, "%s.%03dZ %-6s %s\n", ts, (int)(tv.tv_usec / 1000),
-            names[level], line);
+    snprintf(out, sizeof(out), "%s.%03dZ %-6s %s", ts, (int)(tv.tv_usec / 1000),
+             names[level], line);
+    wr_log_emit(level, out, line);
 }
 
 int

@@ -2,6 +2,8 @@
 /* warren-server: command line, configuration, run. */
 #include "broker.h"
 #include "defs.h"
+#include "mgmt.h"
+#include "service.h"
 #include "tls.h"
 
 #include <event2/event.h>
@@ -9,6 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+/* Read when there is no --config and no WARREN_CONFIG_FILE, if it exists
+ * (as RabbitMQ reads /etc/rabbitmq/rabbitmq.conf). */
+#define DEFAULT_CONFIG "/etc/warren/warren.conf"
 
 static const char usage[] =
     "NAME\n"
@@ -18,7 +25,7 @@ static const char usage[] =
     "    warren-server [--config FILE] [--bind ADDR] [--port N]\n"
     "                  [--ssl-port N] [--mgmt-port N] [--definitions FILE]\n"
     "                  [--set KEY=VALUE]... [--log-level LEVEL]\n"
-    "                  [--check-config]\n"
+    "                  [--pid-file FILE] [--check-config]\n"
     "\n"
     "DESCRIPTION\n"
     "    Accepts AMQP 0-9-1 connections (RabbitMQ's dialect: publisher\n"
@@ -40,11 +47,19 @@ static const char usage[] =
     "    HTTPS certificates.\n"
     "    SIGINT or SIGTERM closes every connection with connection.close\n"
     "    320 CONNECTION_FORCED and exits 0. SIGUSR1 logs a line with the\n"
-    "    number of connections and the bytes allocated.\n"
+    "    number of connections and the bytes allocated. SIGUSR1 and SIGHUP\n"
+    "    reopen log.file (for logrotate). Under systemd (Type=notify) it\n"
+    "    sends READY=1 to $NOTIFY_SOCKET once listening, and its stderr\n"
+    "    lines carry journald priorities (<N>) when $JOURNAL_STREAM says\n"
+    "    stderr is the journal.\n"
     "\n"
     "OPTIONS\n"
     "    -c, --config FILE     read key = value settings from FILE (see\n"
-    "                          etc/warren.conf for every key and default)\n"
+    "                          etc/warren.conf for every key and default);\n"
+    "                          without it, $WARREN_CONFIG_FILE, else\n"
+    "                          " DEFAULT_CONFIG " when it exists.\n"
+    "                          RabbitMQ's rabbitmq.conf keys that warren\n"
+    "                          has no use for are accepted with a warning\n"
     "    -b, --bind ADDR       listen address (default 127.0.0.1)\n"
     "    -p, --port N          AMQP port (default 5672; 0 = any free port)\n"
     "        --ssl-port N      turn on AMQPS on port N (needs\n"
@@ -55,6 +70,8 @@ static const char usage[] =
     "    -m, --mgmt-port N     HTTP API port (default 15672; 0 = any free\n"
     "                          port)\n"
     "    -l, --log-level L     error, warn, notice (default), info, debug\n"
+    "        --pid-file FILE   write the pid to FILE once listening;\n"
+    "                          removed at exit\n"
     "        --check-config    validate the configuration (keys, values,\n"
     "                          TLS files, definitions file) and exit\n"
     "    Flags override the configuration file, whatever their order.\n"
@@ -64,6 +81,28 @@ static const char usage[] =
     "EXIT STATUS\n"
     "    0 after a clean shutdown, 1 on a configuration or listen error,\n"
     "    2 on a usage error.\n";
+
+/* Loads the state, binds the listeners, writes the pid file. */
+static int
+start(struct wr_server *srv, const struct wr_config *cfg, const char *pid_file)
+{
+    char err[600];
+
+    if (wr_server_init(srv, cfg))
+        return -1;
+    if (cfg->load_definitions[0] &&
+        wr_mgmt_import_file(srv, cfg->load_definitions, err, sizeof(err))) {
+        wr_log(WR_LOG_ERROR, "load_definitions: %s", err);
+        return -1;
+    }
+    if (wr_server_listen(srv))
+        return -1;
+    if (pid_file && wr_service_write_pid(pid_file, err, sizeof(err))) {
+        wr_log(WR_LOG_ERROR, "%s", err);
+        return -1;
+    }
+    return 0;
+}
 
 int
 main(int argc, char **argv)
@@ -78,6 +117,7 @@ main(int argc, char **argv)
         {"ssl-port", required_argument, NULL, 'S'},
         {"definitions", required_argument, NULL, 'D'},
         {"set", required_argument, NULL, 's'},
+        {"pid-file", required_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -85,7 +125,7 @@ main(int argc, char **argv)
     const char *config = NULL, *bind = NULL, *port = NULL, *level = NULL;
     const char *sets[64];
     size_t nsets = 0;
-    const char *mgmt_port = NULL;
+    const char *mgmt_port = NULL, *pid_file = NULL;
     bool check_only = false;
     struct wr_config cfg;
     struct wr_server srv;
@@ -112,6 +152,9 @@ main(int argc, char **argv)
             break;
         case 'C':
             check_only = true;
+            break;
+        case 'P':
+            pid_file = optarg;
             break;
         case 'S':
         case 'D':
@@ -153,6 +196,11 @@ main(int argc, char **argv)
         return 2;
     }
     wr_config_defaults(&cfg);
+    if (config == NULL && getenv("WARREN_CONFIG_FILE") &&
+        getenv("WARREN_CONFIG_FILE")[0])
+        config = getenv("WARREN_CONFIG_FILE");
+    if (config == NULL && access(DEFAULT_CONFIG, F_OK) == 0)
+        config = DEFAULT_CONFIG;
     if (config && wr_config_load(&cfg, config, err, sizeof(err))) {
         fprintf(stderr, "warren-server: %s\n", err);
         return 1;
@@ -166,10 +214,13 @@ main(int argc, char **argv)
             return 2;
         }
         *eq = '\0';
-        if (wr_config_set(&cfg, kv, eq + 1, err, sizeof(err))) {
+        rc = wr_config_set(&cfg, kv, eq + 1, err, sizeof(err));
+        if (rc < 0) {
             fprintf(stderr, "warren-server: %s\n", err);
             return 2;
         }
+        if (rc > 0)
+            wr_log(WR_LOG_WARN, "--set %s", err);
     }
     if (level && wr_config_set(&cfg, "log.level", level, err, sizeof(err))) {
         fprintf(stderr, "warren-server: %s\n", err);
@@ -227,17 +278,31 @@ main(int argc, char **argv)
             fprintf(stderr, "warren-server: %s\n", err);
             return 1;
         }
-        printf("configuration ok\n");
+        if (config)
+            printf("configuration ok: %s\n", config);
+        else
+            printf("configuration ok (no configuration file)\n");
         return 0;
     }
-    wr_log_level = cfg.log_level;
-    wr_alloc_set_abort_on_oom(true);
-    if (wr_server_init(&srv, &cfg) || wr_server_listen(&srv)) {
-        wr_server_cleanup(&srv);
+    if (wr_log_setup(cfg.log_file, cfg.log_file_level, cfg.log_console,
+                     cfg.log_console_level, cfg.log_level, err, sizeof(err))) {
+        fprintf(stderr, "warren-server: %s\n", err);
         return 1;
     }
+    wr_alloc_set_abort_on_oom(true);
+    if (start(&srv, &cfg, pid_file)) {
+        wr_server_cleanup(&srv);
+        wr_log_close();
+        return 1;
+    }
+    /* systemd's Type=notify: the listeners are bound */
+    wr_service_notify("READY=1");
     rc = wr_server_run(&srv);
+    wr_service_notify("STOPPING=1");
     wr_server_cleanup(&srv);
+    if (pid_file)
+        wr_service_remove_pid(pid_file);
     wr_log(WR_LOG_NOTICE, "stopped");
+    wr_log_close();
     return rc;
 }

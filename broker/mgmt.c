@@ -134,6 +134,8 @@ static const struct route routes[] = {
      NULL, NULL, NULL, ANY},
     {"healthchecks/node", wr_mgmt_get_healthchecks_node, NULL, NULL, NULL, ANY},
     {"cluster-name", wr_mgmt_get_cluster_name, NULL, NULL, NULL, ANY},
+    {"log-level", wr_mgmt_get_log_level, wr_mgmt_put_log_level, NULL, NULL,
+     ADMIN},
     {"policies", wr_mgmt_get_policies, NULL, NULL, NULL, POLICY},
     {"policies/*", wr_mgmt_get_policies, NULL, NULL, NULL, POLICY},
     {"policies/*/*", wr_mgmt_get_policy, wr_mgmt_put_policy, NULL,
@@ -1096,6 +1098,7 @@ wr_mgmt_start(struct wr_server *s)
         return -1;
     if (s->cfg.mgmt_ssl_on && https_start(m) != 0)
         return -1;
+    wr_mgmt_prom_start(m);
     wr_mgmt_stats_start(m);
     return 0;
 }
@@ -1145,6 +1148,8 @@ wr_mgmt_free(struct wr_mgmt *m)
     /* after the connections using it are gone */
     if (m->https)
         evhttp_free(m->https);
+    if (m->prom)
+        evhttp_free(m->prom);
     wr_tls_free(m->tls);
     wr_mgmt_stats_cleanup(m);
     wr_route_set_cleanup(&m->route);

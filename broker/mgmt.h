@@ -26,6 +26,14 @@ const char *wr_mgmt_https_address(const struct wr_mgmt *m);
  * NULL); -1 with a message in err when a file is bad (the old context
  * stays). */
 int wr_mgmt_reload_tls(struct wr_mgmt *m, char *err, size_t errlen);
+/* RabbitMQ's load_definitions: imports a definitions file (users, vhosts,
+ * permissions, policies, exchanges, queues, bindings) at boot, as POST
+ * /api/definitions does; the whole file is checked before anything is
+ * applied. Returns 0 or -1 with a message "PATH: ..." in err. */
+int wr_mgmt_import_file(struct wr_server *s, const char *path, char *err,
+                        size_t errlen);
+/* "ADDR:PORT" of the Prometheus listener, or NULL when there is none. */
+const char *wr_mgmt_prom_address(const struct wr_mgmt *m);
 /* Stops listening and frees everything (m may be NULL). */
 void wr_mgmt_free(struct wr_mgmt *m);
 

@@ -416,3 +416,39 @@ wr_mgmt_post_definitions(struct wr_mgmt_req *r)
     wr_mgmt_saved(r);
     wr_mgmt_reply_empty(r, 204);
 }
+
+int
+wr_mgmt_import_file(struct wr_server *s, const char *path, char *err,
+                    size_t errlen)
+{
+    struct wr_mgmt_req r = {.srv = s};
+    struct import im = {.r = &r};
+    json_error_t je;
+    json_t *body = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+    bool ok;
+
+    if (body == NULL) {
+        snprintf(err, errlen, "%s:%d: %s", path, je.line, je.text);
+        return -1;
+    }
+    if (!json_is_object(body)) {
+        json_decref(body);
+        snprintf(err, errlen, "%s: expected a JSON object", path);
+        return -1;
+    }
+    ok = import_all(&im, body);
+    if (ok) {
+        im.apply = true;
+        ok = import_all(&im, body);
+    }
+    json_decref(body);
+    if (!ok) {
+        snprintf(err, errlen, "%s: %s", path, im.err);
+        return -1;
+    }
+    wr_log(WR_LOG_NOTICE, "definitions imported from %s (load_definitions)",
+           path);
+    if (s->cfg.definitions_file[0])
+        wr_server_save_definitions(s);
+    return 0;
+}

@@ -41,7 +41,9 @@ conn_state(const struct wr_conn *c)
 {
     switch (c->state) {
     case WR_CONN_OPEN:
-        return c->write_blocked ? "flow" : "running";
+        return c->write_blocked || wr_credit_in_flow(c, wr_now_ms())
+                   ? "flow"
+                   : "running";
     case WR_CONN_CLOSING:
     case WR_CONN_FLUSHING:
         return "closing";
@@ -93,6 +95,7 @@ connection_json(struct wr_mgmt *m, struct wr_conn *c)
     json_object_set_new(o, "connected_at",
                         json_integer(wr_mgmt_now_ms() - age * 1000));
     json_object_set_new(o, "recv_cnt", json_integer((json_int_t)c->frames_in));
+    wr_mgmt_json_conn_stats(m, c, o);
     json_object_set_new(
         o, "send_pend",
         json_integer(c->bev ? (json_int_t)evbuffer_get_length(wr_conn_output(c))
@@ -157,6 +160,7 @@ channel_json(struct wr_mgmt *m, struct wr_chan *ch)
                         json_integer(ch->prefetch_global));
     json_object_set_new(o, "confirm", json_boolean(ch->confirm));
     json_object_set_new(o, "transactional", json_boolean(ch->tx));
+    wr_mgmt_json_chan_stats(m, ch, o);
     return o;
 }
 

@@ -43,6 +43,8 @@ struct wr_mgmt_counters {
 #define WR_MGMT_K_EXCHANGE 'e'
 #define WR_MGMT_K_VHOST 'v'
 #define WR_MGMT_K_ALL 'a'
+#define WR_MGMT_K_CONN 'c' /* recv_oct in PUBLISH, send_oct in PUBLISH_OUT */
+#define WR_MGMT_K_CHAN 'h' /* publish, confirm, deliver_get, ack */
 
 void wr_mgmt_queue_counters(const struct wr_queue *q,
                             struct wr_mgmt_counters *c);
@@ -76,6 +78,8 @@ struct wr_mgmt {
     uint64_t epoch;            /* sampling pass, for sweeping stale samples */
     int64_t last_sample_ms;    /* monotonic */
     struct wr_route_set route; /* scratch for publish */
+    struct evhttp *prom;       /* prometheus.tcp.port, or NULL */
+    char prom_bound[96];
 };
 
 struct wr_mgmt_req {
@@ -156,6 +160,12 @@ int wr_mgmt_field_str(struct wr_mgmt_req *r, const json_t *o, const char *key,
 void wr_mgmt_json_counter(json_t *o, const char *name, uint64_t v, double r);
 /* The message_stats object from counters and rates; kind selects which
  * counters apply. */
+/* Adds recv_oct, send_oct (bytes) and their _details.rate to o. */
+void wr_mgmt_json_conn_stats(struct wr_mgmt *m, const struct wr_conn *c,
+                             json_t *o);
+/* Adds message_stats (publish, confirm, deliver_get, ack with rates) to o. */
+void wr_mgmt_json_chan_stats(struct wr_mgmt *m, const struct wr_chan *ch,
+                             json_t *o);
 json_t *wr_mgmt_json_message_stats(char kind, const struct wr_mgmt_counters *c,
                                    const double *rates);
 /* "NAME -> BOUND", RabbitMQ's connection name. */
@@ -193,6 +203,9 @@ void wr_mgmt_get_vhost(struct wr_mgmt_req *r);
 void wr_mgmt_get_nodes(struct wr_mgmt_req *r);
 /* {"name": the node name}: one node is its own cluster. */
 void wr_mgmt_get_cluster_name(struct wr_mgmt_req *r);
+/* mgmt_log.c: GET / PUT /api/log-level (warren's own). */
+void wr_mgmt_get_log_level(struct wr_mgmt_req *r);
+void wr_mgmt_put_log_level(struct wr_mgmt_req *r);
 void wr_mgmt_get_node(struct wr_mgmt_req *r);
 void wr_mgmt_get_connections(struct wr_mgmt_req *r);
 void wr_mgmt_get_connection(struct wr_mgmt_req *r);
@@ -290,6 +303,10 @@ void wr_mgmt_delete_policy(struct wr_mgmt_req *r);
 
 /* mgmt_metrics.c: the Prometheus text exposition (not JSON). */
 void wr_mgmt_metrics(struct wr_mgmt *m, struct evhttp_request *req);
+/* mgmt_prom.c: /metrics alone on prometheus.tcp.ip:port (RabbitMQ's
+ * rabbitmq_prometheus listener, 15692). A port already taken is logged
+ * and leaves m->prom NULL: metrics stay on the management port. */
+void wr_mgmt_prom_start(struct wr_mgmt *m);
 
 /* mgmt_ui.c: the web UI's files (GET / and below, every path outside
  * /api/ and /metrics): replies to req, 404 for anything not a UI file. */

@@ -99,6 +99,38 @@ wr_mgmt_all_counters(struct wr_server *s, struct wr_mgmt_counters *c)
     }
 }
 
+static void
+conn_counters(const struct wr_conn *c, struct wr_mgmt_counters *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->v[WR_MC_PUBLISH] = c->bytes_in;
+    out->v[WR_MC_PUBLISH_OUT] = c->bytes_out;
+}
+
+static void
+chan_counters(const struct wr_chan *ch, struct wr_mgmt_counters *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->v[WR_MC_PUBLISH] = ch->n_published;
+    out->v[WR_MC_CONFIRM] = ch->n_confirmed;
+    out->v[WR_MC_DELIVER_GET] = ch->n_delivered;
+    out->v[WR_MC_ACK] = ch->n_acked;
+}
+
+/* Samples of connections and channels are keyed by the connection id (and
+ * channel number): their names can repeat after a reconnect. */
+static void
+conn_key(const struct wr_conn *c, char *out, size_t cap)
+{
+    snprintf(out, cap, "%llu", (unsigned long long)c->id);
+}
+
+static void
+chan_key(const struct wr_chan *ch, char *out, size_t cap)
+{
+    snprintf(out, cap, "%llu/%u", (unsigned long long)ch->conn->id, ch->id);
+}
+
 /* ---- samples ------------------------------------------------------------ */
 
 /* kind, vhost, NUL, name: names hold no NUL in practice, and the kind
@@ -162,6 +194,7 @@ sample_all(struct wr_mgmt *m)
     int64_t now = mono_ms();
     double secs = m->last_sample_ms ? (now - m->last_sample_ms) / 1000.0 : 0;
     size_t it = 0, it2;
+    struct wr_list *pos, *tmp;
     void *v, *v2;
     const char *key;
     size_t klen;
@@ -189,6 +222,21 @@ sample_all(struct wr_mgmt *m)
         }
     }
     sample(m, WR_MGMT_K_ALL, "", "", &all, secs);
+    wr_list_for_each_safe(pos, tmp, &srv->conns)
+    {
+        struct wr_conn *cn = WR_CONTAINER_OF(pos, struct wr_conn, link);
+        char k[48];
+        conn_counters(cn, &c);
+        conn_key(cn, k, sizeof(k));
+        sample(m, WR_MGMT_K_CONN, "", k, &c, secs);
+        for (uint32_t i = 0; i < cn->nchans; i++) {
+            if (cn->chans[i] == NULL)
+                continue;
+            chan_counters(cn->chans[i], &c);
+            chan_key(cn->chans[i], k, sizeof(k));
+            sample(m, WR_MGMT_K_CHAN, "", k, &c, secs);
+        }
+    }
     /* Forget objects that are gone. */
     it = 0;
     while (wr_hmap_next(&m->samples, &it, &key, &klen, &v)) {
@@ -243,6 +291,46 @@ wr_mgmt_json_counter(json_t *o, const char *name, uint64_t v, double r)
     json_object_set_new(o, name, json_integer((json_int_t)v));
     snprintf(key, sizeof(key), "%s_details", name);
     json_object_set_new(o, key, json_pack("{s:f}", "rate", r));
+}
+
+void
+wr_mgmt_json_conn_stats(struct wr_mgmt *m, const struct wr_conn *c, json_t *o)
+{
+    struct wr_mgmt_counters n;
+    double rates[WR_MC_N];
+    char k[48];
+
+    conn_counters(c, &n);
+    conn_key(c, k, sizeof(k));
+    wr_mgmt_rates(m, WR_MGMT_K_CONN, "", k, rates);
+    wr_mgmt_json_counter(o, "recv_oct", n.v[WR_MC_PUBLISH],
+                         rates[WR_MC_PUBLISH]);
+    wr_mgmt_json_counter(o, "send_oct", n.v[WR_MC_PUBLISH_OUT],
+                         rates[WR_MC_PUBLISH_OUT]);
+}
+
+void
+wr_mgmt_json_chan_stats(struct wr_mgmt *m, const struct wr_chan *ch, json_t *o)
+{
+    static const struct {
+        const char *name;
+        int slot;
+    } stats[] = {{"publish", WR_MC_PUBLISH},
+                 {"confirm", WR_MC_CONFIRM},
+                 {"deliver_get", WR_MC_DELIVER_GET},
+                 {"ack", WR_MC_ACK}};
+    struct wr_mgmt_counters n;
+    double rates[WR_MC_N];
+    json_t *ms = json_object();
+    char k[48];
+
+    chan_counters(ch, &n);
+    chan_key(ch, k, sizeof(k));
+    wr_mgmt_rates(m, WR_MGMT_K_CHAN, "", k, rates);
+    for (size_t i = 0; i < WR_ARRAY_LEN(stats); i++)
+        wr_mgmt_json_counter(ms, stats[i].name, n.v[stats[i].slot],
+                             rates[stats[i].slot]);
+    json_object_set_new(o, "message_stats", ms);
 }
 
 json_t *

@@ -154,6 +154,7 @@ flush_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     wr_conn_flush_all(arg);
+    wr_credit_check(arg);
 }
 
 void
@@ -206,6 +207,16 @@ reload_tls(struct wr_server *s)
                err);
 }
 
+/* SIGUSR1, SIGHUP: logrotate moved log.file away; write to a new one. */
+static void
+reopen_log(void)
+{
+    char err[600];
+
+    if (wr_log_reopen(err, sizeof(err)))
+        wr_log(WR_LOG_ERROR, "log file not reopened: %s", err);
+}
+
 static void
 on_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -220,10 +231,12 @@ on_signal(evutil_socket_t sig, short what, void *arg)
         /* Connections dropped in this loop turn are counted out already;
          * free them first, so that the line shows live memory only. */
         reap_cb(-1, 0, s);
+        reopen_log();
         wr_server_log_stats(s);
         return;
     }
     if (sig == SIGHUP) {
+        reopen_log();
         reload_tls(s);
         return;
     }
@@ -372,6 +385,7 @@ wr_server_init(struct wr_server *s, const struct wr_config *cfg)
     s->reap_ev = event_new(s->base, -1, 0, reap_cb, s);
     s->flush_ev = event_new(s->base, -1, 0, flush_cb, s);
     wr_flow_init(s);
+    wr_credit_init(s);
     if (load_definitions(s))
         return -1;
     if (s->watermark)
@@ -426,6 +440,10 @@ wr_server_run(struct wr_server *s)
         fprintf(stderr, "warren-server TLS listener on amqps://%s\n",
                 s->ssl_bound);
     fprintf(stderr, "warren-server ready on amqp://%s\n", s->bound);
+    /* before the management line, which tests take as the last one */
+    if (wr_mgmt_prom_address(s->mgmt))
+        fprintf(stderr, "warren-server prometheus on http://%s/metrics\n",
+                wr_mgmt_prom_address(s->mgmt));
     if (s->mgmt)
         fprintf(stderr, "warren-server management on http://%s\n",
                 wr_mgmt_address(s->mgmt));
@@ -468,6 +486,7 @@ wr_server_cleanup(struct wr_server *s)
         evconnlistener_free(s->ssl_listener);
     wr_tls_free(s->tls);
     wr_flow_cleanup(s);
+    wr_credit_cleanup(s);
     if (s->sig_hup)
         event_free(s->sig_hup);
     if (s->stop_ev)

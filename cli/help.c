@@ -891,6 +891,129 @@ static const char list_user_limits_help[] =
     "EXAMPLES\n"
     "    warrenctl list_user_limits --user app\n";
 
+/* ---- rabbitmqctl's names (rabbitmqctl.c) ---- */
+
+#define LIST_HELP(cmd, what, defaults, items, extra)                           \
+    "NAME\n"                                                                   \
+    "    warrenctl " cmd " - list " what ", as rabbitmqctl does\n"             \
+    "\n"                                                                       \
+    "SYNOPSIS\n"                                                               \
+    "    warrenctl " cmd extra " [ITEM...]\n"                                  \
+    "\n"                                                                       \
+    "DESCRIPTION\n"                                                            \
+    "    One row per object with rabbitmqctl's default columns,\n"             \
+    "        " defaults "\n"                                                   \
+    "    or the info items named, in that order, from:\n"                      \
+    "        " items "\n"                                                      \
+    "    (the management API's fields under rabbitmqctl's names).\n"           \
+    "    -f tsv (tab-separated, as rabbitmqctl prints) or -f json for\n"       \
+    "    scripts.\n"
+
+static const char list_queues_help[] = LIST_HELP(
+    "list_queues", "queues", "name messages",
+    "name vhost durable auto_delete exclusive arguments policy\n"
+    "        messages messages_ready messages_unacknowledged message_bytes\n"
+    "        consumers memory state type",
+    " [-p VHOST]") "\n"
+                   "EXAMPLES\n"
+                   "    warrenctl list_queues\n"
+                   "    warrenctl list_queues -p orders name messages "
+                   "consumers\n";
+static const char list_exchanges_help[] =
+    LIST_HELP("list_exchanges", "exchanges", "name type",
+              "name vhost type durable auto_delete internal arguments policy",
+              " [-p VHOST]");
+static const char list_bindings_help[] =
+    LIST_HELP("list_bindings", "bindings",
+              "source_name source_kind destination_name destination_kind\n"
+              "        routing_key arguments",
+              "source_name source_kind destination_name destination_kind\n"
+              "        routing_key arguments vhost",
+              " [-p VHOST]");
+static const char list_connections_help[] = LIST_HELP(
+    "list_connections", "connections (of every vhost)",
+    "user peer_host peer_port state",
+    "name user vhost peer_host peer_port host port state channels\n"
+    "        protocol auth_mechanism ssl timeout frame_max channel_max\n"
+    "        client_properties recv_oct send_oct connected_at",
+    "") "\n"
+        "    The name column is what close_connection takes.\n";
+static const char list_consumers_help[] = LIST_HELP(
+    "list_consumers", "consumers",
+    "queue_name channel_pid consumer_tag ack_required prefetch_count\n"
+    "        active activity_status arguments",
+    "queue_name channel_pid consumer_tag ack_required prefetch_count\n"
+    "        active activity_status exclusive arguments",
+    " [-p VHOST]") "\n"
+                   "    channel_pid is the channel's name (warren has no "
+                   "Erlang pids).\n";
+static const char list_channels_help[] = LIST_HELP(
+    "list_channels", "channels (of every vhost)",
+    "pid user consumer_count messages_unacknowledged",
+    "pid name connection number user vhost transactional confirm\n"
+    "        consumer_count messages_unacknowledged messages_unconfirmed\n"
+    "        prefetch_count global_prefetch_count",
+    "") "\n"
+        "    pid is the channel's name (warren has no Erlang pids).\n";
+
+static const char close_connection_help[] =
+    "NAME\n"
+    "    warrenctl close_connection - close a client connection\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    warrenctl close_connection NAME EXPLANATION\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    Closes the connection called NAME (the name column of\n"
+    "    list_connections, \"127.0.0.1:40000 -> 127.0.0.1:5672\") with\n"
+    "    connection.close 320 CONNECTION_FORCED and EXPLANATION in the\n"
+    "    reply text, as rabbitmqctl close_connection does (which names it\n"
+    "    by Erlang pid). DELETE /api/connections/NAME with X-Reason.\n"
+    "\n"
+    "EXAMPLES\n"
+    "    warrenctl close_connection '127.0.0.1:40000 -> 127.0.0.1:5672' "
+    "'maintenance'\n";
+
+static const char purge_queue_help[] =
+    "NAME\n"
+    "    warrenctl purge_queue - drop a queue's ready messages\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    warrenctl purge_queue [-p VHOST] QUEUE\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    As rabbitmqctl purge_queue: the messages waiting in QUEUE are\n"
+    "    dropped; unacknowledged ones stay with their consumers.\n";
+
+static const char delete_queue_help[] =
+    "NAME\n"
+    "    warrenctl delete_queue - delete a queue\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    warrenctl delete_queue [-p VHOST] QUEUE [--if-empty] [--if-unused]\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    As rabbitmqctl delete_queue: deletes QUEUE and its messages; its\n"
+    "    consumers get basic.cancel. --if-empty and --if-unused refuse\n"
+    "    (exit 6) when it has messages or consumers.\n";
+
+static const char set_log_level_help[] =
+    "NAME\n"
+    "    warrenctl set_log_level - change the broker's log level\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    warrenctl set_log_level LEVEL\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    Sets the level of every log output (stderr and log.file) until\n"
+    "    the broker restarts, as rabbitmqctl set_log_level does: debug,\n"
+    "    info, notice, warning, error, critical (as error) or none.\n"
+    "    PUT /api/log-level {\"level\": LEVEL} (warren's own path;\n"
+    "    administrator tag).\n"
+    "\n"
+    "EXAMPLES\n"
+    "    warrenctl set_log_level debug\n";
+
 const struct wc_command wc_commands[] = {
     {"declare", wc_cmd_declare, "declare an exchange, queue or binding",
      declare_help},
@@ -956,6 +1079,28 @@ const struct wc_command wc_commands[] = {
      "remove an operator policy", clear_operator_policy_help},
     {"list_operator_policies", wc_cmd_list_operator_policies,
      "show a vhost's operator policies", list_operator_policies_help},
+    {"list_queues", wc_cmd_list_queues,
+     "rabbitmqctl's: queues (name messages, or the columns given)",
+     list_queues_help},
+    {"list_exchanges", wc_cmd_list_exchanges,
+     "rabbitmqctl's: exchanges (name type, or the columns given)",
+     list_exchanges_help},
+    {"list_bindings", wc_cmd_list_bindings, "rabbitmqctl's: bindings",
+     list_bindings_help},
+    {"list_connections", wc_cmd_list_connections,
+     "rabbitmqctl's: connections (user peer_host peer_port state)",
+     list_connections_help},
+    {"list_consumers", wc_cmd_list_consumers, "rabbitmqctl's: consumers",
+     list_consumers_help},
+    {"list_channels", wc_cmd_list_channels, "rabbitmqctl's: channels",
+     list_channels_help},
+    {"close_connection", wc_cmd_close_connection,
+     "close a connection, giving the client a reason", close_connection_help},
+    {"purge_queue", wc_cmd_purge_queue, "drop a queue's ready messages",
+     purge_queue_help},
+    {"delete_queue", wc_cmd_delete_queue, "delete a queue", delete_queue_help},
+    {"set_log_level", wc_cmd_set_log_level,
+     "change the broker's log level at run time", set_log_level_help},
     {"help", wc_cmd_help, "show a command's help page", help_help},
 };
 
@@ -986,7 +1131,13 @@ wc_command_takes_vhost_p(const char *name)
                                         "list_policies",
                                         "set_operator_policy",
                                         "clear_operator_policy",
-                                        "list_operator_policies"};
+                                        "list_operator_policies",
+                                        "list_queues",
+                                        "list_exchanges",
+                                        "list_bindings",
+                                        "list_consumers",
+                                        "purge_queue",
+                                        "delete_queue"};
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (name_eq(names[i], name))

@@ -111,6 +111,11 @@ wc_http(const struct wc_settings *s, const char *method, const char *path,
         hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
         hdrs = curl_slist_append(hdrs, "Expect:");
     }
+    if (s->x_reason) {
+        char h[1024];
+        snprintf(h, sizeof(h), "X-Reason: %s", s->x_reason);
+        hdrs = curl_slist_append(hdrs, h);
+    }
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     rc = curl_easy_perform(c);

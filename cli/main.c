@@ -72,6 +72,13 @@ main(int argc, char **argv)
                 if (strcmp(argv[j], "--global") == 0 ||
                     strcmp(argv[j], "--user") == 0)
                     argv[j] += 2;
+        /* rabbitmqctl's "delete_queue Q --if-empty --if-unused" */
+        if (wc_command_find(argv[i]) &&
+            wc_command_find(argv[i])->run == wc_cmd_delete_queue)
+            for (int j = i + 1; j < argc; j++)
+                if (strcmp(argv[j], "--if-empty") == 0 ||
+                    strcmp(argv[j], "--if-unused") == 0)
+                    argv[j] += 2;
         break;
     }
     while ((opt = getopt_long(argc, argv, "U:H:P:u:p:V:f:qt:c:h", opts,

@@ -43,6 +43,8 @@ struct wc_settings {
      * given (NULL when not) */
     const char *priority;
     const char *apply_to;
+    /* close_connection: sent as the X-Reason header (NULL: none) */
+    const char *x_reason;
 };
 
 /* Fills s from, lowest priority first: defaults, the rc file
@@ -189,6 +191,19 @@ int wc_cmd_clear_operator_policy(const struct wc_settings *s, int argc,
                                  char **argv);
 int wc_cmd_list_operator_policies(const struct wc_settings *s, int argc,
                                   char **argv);
+/* rabbitmqctl.c: rabbitmqctl's names for listing (its default columns,
+ * or the info items given), closing connections, purging and deleting
+ * queues, and the log level. */
+int wc_cmd_list_queues(const struct wc_settings *s, int argc, char **argv);
+int wc_cmd_list_exchanges(const struct wc_settings *s, int argc, char **argv);
+int wc_cmd_list_bindings(const struct wc_settings *s, int argc, char **argv);
+int wc_cmd_list_connections(const struct wc_settings *s, int argc, char **argv);
+int wc_cmd_list_consumers(const struct wc_settings *s, int argc, char **argv);
+int wc_cmd_list_channels(const struct wc_settings *s, int argc, char **argv);
+int wc_cmd_close_connection(const struct wc_settings *s, int argc, char **argv);
+int wc_cmd_purge_queue(const struct wc_settings *s, int argc, char **argv);
+int wc_cmd_delete_queue(const struct wc_settings *s, int argc, char **argv);
+int wc_cmd_set_log_level(const struct wc_settings *s, int argc, char **argv);
 /* Whether a command takes rabbitmqctl's "-p VHOST" (main.c maps it to
  * --vhost; elsewhere -p is --password). */
 bool wc_command_takes_vhost_p(const char *name);

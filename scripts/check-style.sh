@@ -18,5 +18,10 @@ for d in protocol queues exchanges; do
     out=$(git ls-files "$d/*.c" "$d/*.h" | xargs grep -nE '#include "\.\./(broker|client|cli)/' || true)
     [ -n "$out" ] && bad "$d/ includes a higher folder" "$out"
 done
+# store/ sits below queues/: common/ and POSIX only (STYLE.md section 2).
+out=$(git ls-files 'store/*.c' 'store/*.h' |
+    xargs grep -nE '#include ("\.\./[a-z]+/|<event2/|<openssl/)' |
+    grep -v '"\.\./common/' || true)
+[ -n "$out" ] && bad "store/ includes something above common/" "$out"
 if [ $fail -eq 0 ]; then echo "style: ok"; fi
 exit $fail

@@ -10,9 +10,11 @@ TEST_PKGS="$RUN_PKGS check clang libclang-rt-14-dev clang-format amqp-specs \
 python3 python3-pytest python3-pika python3-kombu python3-aio-pika amqp-tools \
 librabbitmq-client-java default-jdk-headless golang-go \
 golang-github-rabbitmq-amqp091-go-dev ruby-bunny valgrind openssl iproute2 \
-rabbitmq-server chromium"
+rabbitmq-server chromium systemd man-db groff-base"
 # rabbitmq-server: its rabbitmqadmin for tests/admin, and the RabbitMQ that
 # make bench and the same-tests-against-RabbitMQ runs compare with.
+# systemd (systemd-analyze), man-db and groff-base: the unit and man page
+# checks of tests/admin/test_package.py.
 case "$1" in
 run) want=$RUN_PKGS ;;
 *) want=$TEST_PKGS ;;

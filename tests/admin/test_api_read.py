@@ -400,3 +400,42 @@ def test_confirm_counted(fresh, uniq):
     assert vh["message_stats"]["confirm"] == 3
     assert "rate" in vh["message_stats"]["confirm_details"]
     conn.close()
+
+
+@pytest.mark.warren_only
+def test_connection_and_channel_rates(fresh, uniq):
+    """Connections count frames and bytes both ways (recv_cnt, recv_oct,
+    send_oct), channels their publishes, confirms, deliveries and acks,
+    each with a sampled rate, as RabbitMQ's."""
+    import pika
+    srv, api = fresh("collect_statistics_interval = 200")
+    conn = pika.BlockingConnection(pika.ConnectionParameters(*srv.address))
+    ch = conn.channel()
+    ch.confirm_delivery()
+    ch.queue_declare(uniq)
+    for _ in range(10):
+        ch.basic_publish("", uniq, b"x" * 1000)
+    for _ in range(4):
+        m, _p, _b = ch.basic_get(uniq)
+        ch.basic_ack(m.delivery_tag)
+    ch.basic_get(uniq, auto_ack=True)
+    c = api.ok("GET", "connections")[0]
+    # 10 publishes of 3 frames, 1,000 body bytes each, and more
+    assert c["recv_cnt"] > 30 and c["recv_oct"] > 10000
+    assert c["send_oct"] > 5000  # five deliveries of 1,000 bytes
+    assert "rate" in c["recv_oct_details"] and "rate" in c["send_oct_details"]
+    ms = api.ok("GET", "channels")[0]["message_stats"]
+    assert (ms["publish"], ms["confirm"], ms["deliver_get"], ms["ack"]) == (
+        10, 10, 5, 4)
+    assert "rate" in ms["publish_details"]
+    # the rates come from the sampler: positive while traffic flows
+    deadline = time.monotonic() + 10
+    rate = 0.0
+    while rate <= 0 and time.monotonic() < deadline:
+        for _ in range(20):
+            ch.basic_publish("", uniq, b"y")
+        time.sleep(0.25)
+        c = api.ok("GET", "connections")[0]
+        rate = c["recv_oct_details"]["rate"]
+    assert rate > 0
+    conn.close()

@@ -465,12 +465,67 @@ def mgmt_seeds():
     }
 
 
+def crc32c(data, crc=0):
+    """CRC32C (Castagnoli, reflected 0x82F63B78), bit by bit."""
+    crc ^= 0xFFFFFFFF
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
+    return crc ^ 0xFFFFFFFF
+
+
+def store_record(rtype, payload):
+    """docs/internals/STORE.md, Record: length, type, flags, 0, CRC32C."""
+    head = struct.pack(">IBBH", len(payload), rtype, 0, 0)
+    return head + struct.pack(">I", crc32c(head + payload)) + payload
+
+
+def store_chunk(first, payloads, time_ms=1700000000000, ctype=0x80):
+    """STORE.md, Chunk header: the stream protocol's 44 bytes + CRC32C."""
+    data = b"".join(store_record(1 + i % 3, p) for i, p in enumerate(payloads))
+    head = struct.pack(">BBHIqQQIII", 0xA1, ctype, len(payloads), len(payloads),
+                       time_ms, 0, first, 0, len(data), 0)
+    return head + struct.pack(">I", crc32c(head)) + data
+
+
+def store_segment(first, chunks, pad=256):
+    head = b"WRSTORE1" + struct.pack(">QqI", first, 1700000000000, 0)
+    head += struct.pack(">I", crc32c(head))
+    return head + b"".join(chunks) + b"\0" * pad
+
+
+def store_seeds():
+    """Mode byte (bit 0: two files, bit 1: through real files), a 16-bit
+    split point, then the segment bytes (tests/fuzz/fuzz_store.c)."""
+    one = store_segment(0, [store_chunk(0, [b"hello", b"", b"x" * 300]),
+                            store_chunk(3, [b"world"])])
+    a = store_segment(0, [store_chunk(0, [b"m1", b"m2"])], pad=0)
+    b = store_segment(2, [store_chunk(2, [b"enq", b"ack"])])
+    torn = one[:len(one) - 256 - 3]
+    flipped = bytearray(one)
+    flipped[32 + 48 + 12 + 2] ^= 0x40  # a byte of "hello"
+    split = struct.pack(">H", len(a))
+    return {
+        "one": b"\x00\x00\x00" + one,
+        "one_files": b"\x02\x00\x00" + one,
+        "two": b"\x01" + split + a + b,
+        "two_files": b"\x03" + split + a + b,
+        "torn": b"\x02\x00\x00" + torn,
+        "flipped": b"\x02\x00\x00" + bytes(flipped),
+        "user_chunk": b"\x00\x00\x00" + store_segment(
+            0, [store_chunk(0, [b"\x00\x00\x00\x01z"], ctype=0),
+                store_chunk(1, [b"after"])]),
+    }
+
+
 def main():
     root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "corpus")
     CORPUS["fuzz_conn"] = conn_sessions()
     CORPUS["fuzz_config"] = config_seeds()
     CORPUS["fuzz_mgmt_json"] = mgmt_seeds()
     CORPUS["fuzz_topic"] = topic_seeds()
+    CORPUS["fuzz_store"] = store_seeds()
     for target, seeds in CORPUS.items():
         d = os.path.join(root, target)
         os.makedirs(d, exist_ok=True)

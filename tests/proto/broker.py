@@ -23,6 +23,7 @@ import time
 
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 READY_RE = re.compile(rb"warren-server ready on amqp://([0-9.]+|\[[0-9a-fA-F:]+\]|[\w.-]+):(\d+)")
+PROM_RE = re.compile(rb"warren-server prometheus on http://([0-9.]+|\[[0-9a-fA-F:]+\]|[\w.-]+):(\d+)/metrics")
 MGMT_RE = re.compile(rb"warren-server management on http://([0-9.]+|\[[0-9a-fA-F:]+\]|[\w.-]+):(\d+)")
 STATS_RE = re.compile(rb"stats: connections=\d+ alloc_used=\d+")
 # make valgrind sets WARREN_UNDER_VALGRIND: every broker the tests start
@@ -34,6 +35,9 @@ UNDER_VALGRIND = bool(os.environ.get("WARREN_UNDER_VALGRIND"))
 # trip from well under a millisecond to several; 5x covers a loaded 2-core
 # machine. Tests multiply their waits and time windows by it, never their
 # lower bounds; WARREN_TEST_SLOW overrides it.
+# A broker the tests start reads no configuration file unless a test names
+# one: not the installed /etc/warren/warren.conf of the machine.
+os.environ.setdefault("WARREN_CONFIG_FILE", "/dev/null")
 SLOW = float(os.environ.get("WARREN_TEST_SLOW", "5" if UNDER_VALGRIND else "1"))
 # make valgrind raises it: a broker under valgrind takes seconds to start.
 READY_TIMEOUT = float(os.environ.get("WARREN_TEST_READY_TIMEOUT", "10"))
@@ -78,7 +82,7 @@ class WarrenServer:
     def __init__(self, extra_args=(), log_dir=None):
         self.binary = server_binary()
         self.args = [self.binary, "--bind", "127.0.0.1", "--port", "0",
-                     "--mgmt-port", "0"]
+                     "--mgmt-port", "0", "--set", "prometheus.tcp.port=0"]
         self.args += shlex.split(os.environ.get("WARREN_SERVER_ARGS", ""))
         self.args += list(extra_args)
         log_dir = log_dir or os.environ.get("WARREN_TEST_LOGDIR") or tempfile.gettempdir()
@@ -89,6 +93,7 @@ class WarrenServer:
         self.port = None
         self.mgmt_host = None
         self.mgmt_port = None
+        self.prom_port = None
         self._ready = threading.Event()
         self._drain = None
 
@@ -124,6 +129,9 @@ class WarrenServer:
                     if m:
                         self.host = m.group(1).decode().strip("[]")
                         self.port = int(m.group(2))
+                    m = PROM_RE.search(line)
+                    if m:
+                        self.prom_port = int(m.group(2))
                     # The management line follows the AMQP one.
                     m = MGMT_RE.search(line)
                     if m:

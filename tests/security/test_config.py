@@ -141,7 +141,8 @@ def test_check_config_ok_on_sample_file():
 def test_sample_file_lists_every_key():
     """etc/warren.conf names every key the parser knows, each with a
     comment line above it."""
-    src = open(os.path.join(ROOT, "broker", "config.c")).read()
+    src = "".join(open(os.path.join(ROOT, "broker", f)).read()
+                  for f in ("config.c", "config_service.c"))
     keys = set(re.findall(r'(?:NUM|STR)\("([a-z_.]+)"', src))
     keys |= set(re.findall(r'strcmp\(key, "([a-z_.]+)"\)', src))
     sample = open(os.path.join(ROOT, "etc", "warren.conf")).read()

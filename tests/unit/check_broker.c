@@ -11,6 +11,7 @@
 
 #include <arpa/inet.h>
 #include <check.h>
+#include <event2/event.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -210,6 +211,57 @@ START_TEST(config_numbers_and_unknown)
     ck_assert_int_eq(set("no.such.key", "1"), -1);
     ck_assert_str_eq(err, "unknown key 'no.such.key'");
     ck_assert_int_eq(set("log.level", "loud"), -1);
+}
+END_TEST
+
+/* issue 19: rabbitmq.conf keys warren acts on, and the ones it ignores */
+START_TEST(config_service_keys)
+{
+    ck_assert_int_eq(cfg.consumer_timeout, 1800000);
+    ck_assert_int_eq(cfg.prometheus_port, 15692);
+    ck_assert(cfg.log_console);
+    ck_assert_int_eq(cfg.log_file_level, -1);
+    ck_assert_int_eq(set("log.file", "/var/log/warren/warren.log"), 0);
+    ck_assert_str_eq(cfg.log_file, "/var/log/warren/warren.log");
+    ck_assert_int_eq(set("log.file", "false"), 0);
+    ck_assert_str_eq(cfg.log_file, "");
+    ck_assert_int_eq(set("log.file.level", "warning"), 0);
+    ck_assert_int_eq(cfg.log_file_level, WR_LOG_WARN);
+    ck_assert_int_eq(set("log.console.level", "critical"), 0);
+    ck_assert_int_eq(cfg.log_console_level, WR_LOG_ERROR);
+    ck_assert_int_eq(set("log.console.level", "none"), 0);
+    ck_assert_int_eq(cfg.log_console_level, WR_LOG_NONE);
+    ck_assert_int_eq(set("log.default.level", "debug"), 0);
+    ck_assert_int_eq(cfg.log_level, WR_LOG_DEBUG);
+    ck_assert_int_eq(set("log.console", "false"), 0);
+    ck_assert(!cfg.log_console);
+    ck_assert_int_eq(set("log.console", "0"), -1);
+    ck_assert_int_eq(set("disk_free_limit.absolute", "1GB"), 0);
+    ck_assert_uint_eq(cfg.disk_free_limit, 1000000000);
+    ck_assert_int_eq(set("disk_free_limit.absolute", "1 GB"), -1);
+    ck_assert_int_eq(set("consumer_timeout", "60000"), 0);
+    ck_assert_uint_eq(cfg.consumer_timeout, 60000);
+    ck_assert_int_eq(set("consumer_timeout", "4294967296"), -1);
+    ck_assert_int_eq(set("prometheus.tcp.port", "9419"), 0);
+    ck_assert_int_eq(cfg.prometheus_port, 9419);
+    ck_assert_int_eq(set("prometheus.tcp.port", "none"), 0);
+    ck_assert_int_eq(cfg.prometheus_port, -1);
+    ck_assert_int_eq(set("load_definitions", "/etc/warren/defs.json"), 0);
+    ck_assert_str_eq(cfg.load_definitions, "/etc/warren/defs.json");
+    /* RabbitMQ knows these; warren has no use for them */
+    ck_assert_int_eq(set("disk_free_limit.relative", "2.0"), 1);
+    ck_assert_str_eq(err,
+                     "disk_free_limit.relative: ignored: no effect in warren");
+    ck_assert_int_eq(set("cluster_formation.classic_config.nodes.1", "r@h"), 1);
+    ck_assert_int_eq(set("mqtt.listeners.tcp.default", "1883"), 1);
+    /* "$name" is one segment, not several or none */
+    ck_assert_int_eq(set("cluster_formation.classic_config.nodes", "x"), -1);
+    ck_assert_int_eq(set("mqtt.listeners.tcp.a.b", "1883"), -1);
+    ck_assert_int_eq(set("mqtt.listeners.tcp.", "1883"), -1);
+    ck_assert_int_eq(set("cluster_formaton.peer_discovery_backend", "x"), -1);
+    ck_assert(wr_rabbit_key_known("log.syslog.ssl_options.versions.1"));
+    ck_assert(!wr_rabbit_key_known("log"));
+    ck_assert(!wr_rabbit_key_known(""));
 }
 END_TEST
 
@@ -482,7 +534,8 @@ END_TEST
 
 /* ==== definitions file ================================================== */
 
-/* A server with only what definitions need (no event base). */
+/* A server with only what definitions need, and an event base for the
+ * events a vhost and its queues create (never dispatched). */
 static void
 mini_server(struct wr_server *s, const char *path)
 {
@@ -493,6 +546,8 @@ mini_server(struct wr_server *s, const char *path)
     wr_list_init(&s->conns);
     wr_hmap_init(&s->vhosts);
     wr_users_init(&s->users);
+    s->base = event_base_new();
+    ck_assert_ptr_nonnull(s->base);
 }
 
 static void
@@ -505,6 +560,7 @@ mini_server_cleanup(struct wr_server *s)
         wr_vhost_free(v);
     wr_hmap_cleanup(&s->vhosts);
     wr_users_cleanup(&s->users);
+    event_base_free(s->base);
 }
 
 START_TEST(defs_roundtrip)
@@ -692,6 +748,7 @@ broker_suite(void)
     tcase_add_test(tc, config_sizes_and_watermark);
     tcase_add_test(tc, config_numbers_and_unknown);
     tcase_add_test(tc, config_file_line_numbers);
+    tcase_add_test(tc, config_service_keys);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("hashing");

@@ -3,12 +3,12 @@
 // counters every collect_statistics_interval and the API gives each
 // rate; the UI keeps the last few minutes of what it read.
 
-import { h, num, rate } from './dom.js';
+import { h, num, rate, byteRate, bytes } from './dom.js';
 
 const NS = 'http://www.w3.org/2000/svg';
 const W = 640;
 const H = 170;
-const PAD = { l: 46, r: 8, t: 10, b: 22 };
+const PAD = { l: 58, r: 8, t: 10, b: 22 };
 const KEEP = 5 * 60 * 1000; // ms of history shown
 
 // History survives page changes: keyed by chart id.
@@ -20,11 +20,21 @@ function svg(tag, attrs = {}) {
   return el;
 }
 
-function niceMax(v) {
-  if (v <= 0) return 1;
-  const p = Math.pow(10, Math.floor(Math.log10(v)));
-  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
-  return 10 * p;
+// The top of the y axis: four steps of a round size (1, 2, 2.5 or 5
+// times a power of ten) that reach v.
+function niceMax(v, integer) {
+  if (v <= 0) return integer ? 4 : 1;
+  const raw = v / 4;
+  const p = Math.pow(10, Math.floor(Math.log10(raw)));
+  let step = 10 * p;
+  for (const m of [1, 2, 2.5, 5]) {
+    if (m * p >= raw) {
+      step = m * p;
+      break;
+    }
+  }
+  if (integer) step = Math.max(1, Math.ceil(step));
+  return step * 4;
 }
 
 // series: [{key, label, cls}]; kind 'rate' or 'count' (for the labels).
@@ -40,7 +50,14 @@ export class Chart {
   }
 
   fmt(v) {
+    if (this.kind === 'bytes') return byteRate(v);
     return this.kind === 'rate' ? rate(v) : num(Math.round(v));
+  }
+
+  tick(v) {
+    if (this.kind === 'bytes') return v ? bytes(v) : '0';
+    if (this.kind === 'rate') return String(Number(v.toFixed(v >= 10 ? 0 : 2)));
+    return num(Math.round(v));
   }
 
   // values: {key: number}
@@ -55,13 +72,15 @@ export class Chart {
   draw() {
     const hist = histories.get(this.id);
     const now = Date.now();
-    const x0 = now - KEEP;
+    // From the first sample (at least a minute) up to five minutes back.
+    const span = Math.min(KEEP, Math.max(60000, hist.length ? now - hist[0].t : 0));
+    const x0 = now - span;
     let max = 0;
     for (const p of hist) for (const s of this.series) max = Math.max(max, p.v[s.key] || 0);
-    max = niceMax(this.kind === 'count' ? Math.max(max, 4) : max);
+    max = niceMax(max, this.kind !== 'rate');
     const iw = W - PAD.l - PAD.r;
     const ih = H - PAD.t - PAD.b;
-    const X = (t) => PAD.l + ((t - x0) / KEEP) * iw;
+    const X = (t) => PAD.l + ((t - x0) / span) * iw;
     const Y = (v) => PAD.t + ih - (v / max) * ih;
     this.svg.replaceChildren();
     for (let i = 0; i <= 4; i++) {
@@ -69,12 +88,13 @@ export class Chart {
       const y = Y(v);
       this.svg.append(svg('line', { x1: PAD.l, x2: W - PAD.r, y1: y, y2: y, class: i ? 'grid' : 'axis' }));
       const label = svg('text', { x: PAD.l - 6, y: y + 4, class: 'tick', 'text-anchor': 'end' });
-      label.textContent = this.kind === 'rate' ? String(Number(v.toFixed(v >= 10 ? 0 : 2))) : num(Math.round(v));
+      label.textContent = this.tick(v);
       this.svg.append(label);
     }
-    for (const m of [5, 4, 3, 2, 1, 0]) {
-      const t = svg('text', { x: X(now - m * 60000), y: H - 6, class: 'tick', 'text-anchor': m === 0 ? 'end' : 'middle' });
-      t.textContent = m === 0 ? 'now' : '-' + m + ' min';
+    const step = [10000, 15000, 30000, 60000].find((s) => span / s <= 6) || 60000;
+    for (let back = 0; back <= span; back += step) {
+      const t = svg('text', { x: X(now - back), y: H - 6, class: 'tick', 'text-anchor': back === 0 ? 'end' : back + step > span ? 'start' : 'middle' });
+      t.textContent = back === 0 ? 'now' : back % 60000 ? '-' + back / 1000 + ' s' : '-' + back / 60000 + ' min';
       this.svg.append(t);
     }
     this.series.forEach((s, i) => {

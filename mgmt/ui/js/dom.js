@@ -55,6 +55,12 @@ export function rate(r) {
   return nf.format(Math.round(r)) + '/s';
 }
 
+// A byte rate: 1.2 KiB/s.
+export function byteRate(r) {
+  if (r === undefined || r === null) return '–';
+  return bytes(Math.round(r)) + '/s';
+}
+
 export function bytes(n) {
   if (n === undefined || n === null) return '–';
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];

@@ -6,6 +6,8 @@
 
 #include "../../../queues/queues_internal.h"
 
+#include "../quiet.h"
+
 #include <check.h>
 #include <signal.h>
 #include <stdbool.h>

@@ -2,8 +2,9 @@
 // Channels: the list and one channel's detail with its consumers.
 
 import * as api from '../api.js';
-import { h, clear, num, section, table, kv, link, stateBadge } from '../dom.js';
+import { h, clear, num, rate, detailRate, section, table, kv, link, stateBadge } from '../dom.js';
 import { href } from '../app.js';
+import { Chart } from '../chart.js';
 import { mode } from './connections.js';
 
 export async function render(view, params, ctx) {
@@ -26,7 +27,10 @@ async function list(view, ctx) {
       { title: 'Prefetch', get: (c) => num(c.prefetch_count), cls: 'num' },
       { title: 'Consumers', get: (c) => num(c.consumer_count), cls: 'num' },
       { title: 'Unacked', get: (c) => num(c.messages_unacknowledged), cls: 'num' },
-      { title: 'Unconfirmed', get: (c) => num(c.messages_unconfirmed), cls: 'num' },
+      { title: 'Publish', get: (c) => rate(detailRate(c.message_stats, 'publish')), cls: 'num' },
+      { title: 'Confirm', get: (c) => rate(detailRate(c.message_stats, 'confirm')), cls: 'num' },
+      { title: 'Deliver / get', get: (c) => rate(detailRate(c.message_stats, 'deliver_get')), cls: 'num' },
+      { title: 'Ack', get: (c) => rate(detailRate(c.message_stats, 'ack')), cls: 'num' },
     ], chans, { empty: 'No channels.' }));
   }
   await refresh();
@@ -36,15 +40,25 @@ async function list(view, ctx) {
 async function detail(view, name) {
   const info = h('div');
   const consumers = h('div');
+  const RATES = [
+    { key: 'publish', label: 'Publish' },
+    { key: 'confirm', label: 'Confirm' },
+    { key: 'deliver_get', label: 'Deliver / get' },
+    { key: 'ack', label: 'Ack' },
+  ];
+  const rates = new Chart('chan:' + name, RATES);
   view.append(
     h('p.crumbs', link(href('channels'), 'Channels'), ' / '),
     h('h1.page-title', name),
-    section('Overview', info),
+    h('div.grid2', section('Overview', info), section('Message rates', rates.el)),
     section('Consumers', consumers));
   async function refresh() {
     const c = await api.get('channels/' + api.seg(name));
     const cons = (await api.get('consumers/' + api.seg(c.vhost))).filter((x) => x.channel_details && x.channel_details.name === name);
     const cd = c.connection_details || {};
+    const r = {};
+    for (const s of RATES) r[s.key] = detailRate(c.message_stats, s.key) || 0;
+    rates.push(r);
     clear(info, kv([
       ['Connection', link(href('connections', cd.name), cd.name)],
       ['Virtual host', c.vhost],
@@ -56,6 +70,10 @@ async function detail(view, name) {
       ['Unacked', num(c.messages_unacknowledged)],
       ['Unconfirmed', num(c.messages_unconfirmed)],
       ['Uncommitted', `${num(c.messages_uncommitted)} messages, ${num(c.acks_uncommitted)} acks`],
+      ['Published', num(c.message_stats && c.message_stats.publish)],
+      ['Confirmed', num(c.message_stats && c.message_stats.confirm)],
+      ['Delivered / got', num(c.message_stats && c.message_stats.deliver_get)],
+      ['Acked', num(c.message_stats && c.message_stats.ack)],
     ]));
     clear(consumers, table([
       { title: 'Consumer tag', get: (x) => x.consumer_tag },

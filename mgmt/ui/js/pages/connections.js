@@ -3,8 +3,9 @@
 // channels) and closing it with a reason.
 
 import * as api from '../api.js';
-import { h, clear, num, duration, section, table, kv, link, stateBadge, badge, form, field, input, val, toast, confirmBox, act, json } from '../dom.js';
-import { href, listPath } from '../app.js';
+import { h, clear, num, rate, bytes, byteRate, detailRate, duration, section, table, kv, link, stateBadge, badge, form, field, input, val, toast, confirmBox, act, json } from '../dom.js';
+import { href } from '../app.js';
+import { Chart } from '../chart.js';
 
 export function client(c) {
   const p = c.client_properties || {};
@@ -30,9 +31,10 @@ async function list(view, ctx) {
       { title: 'Client', get: client },
       { title: 'State', get: (c) => stateBadge(c.state) },
       { title: 'TLS', get: (c) => (c.ssl ? badge('TLS', 'good') : h('span.dim', '–')) },
-      { title: 'Protocol', get: (c) => c.protocol },
+      { title: 'Protocol', get: (c) => c.protocol, cls: 'nowrap' },
       { title: 'Channels', get: (c) => num(c.channels), cls: 'num' },
-      { title: 'Frames in', get: (c) => num(c.recv_cnt), cls: 'num' },
+      { title: 'From client', get: (c) => byteRate(detailRate(c, 'recv_oct')), cls: 'num' },
+      { title: 'To client', get: (c) => byteRate(detailRate(c, 'send_oct')), cls: 'num' },
       { title: 'Connected', get: (c) => (c.connected_at ? duration(Date.now() - c.connected_at) + ' ago' : '–'), cls: 'num' },
     ], conns, { empty: 'No connections.' }));
   }
@@ -45,6 +47,7 @@ async function detail(view, name) {
   const info = h('div');
   const props = h('div');
   const chans = h('div');
+  const traffic = new Chart('conn:' + name, [{ key: 'recv', label: 'From client' }, { key: 'send', label: 'To client' }], 'bytes');
   const close = form('inline', [
     field('Reason', input('reason', { value: 'Closed via management UI', size: '40' })),
     h('button.danger', { type: 'submit' }, 'Force close'),
@@ -59,8 +62,9 @@ async function detail(view, name) {
   view.append(
     h('p.crumbs', link(href('connections'), 'Connections'), ' / '),
     h('h1.page-title', name),
-    h('div.grid2', section('Overview', info), section('Client properties', props)),
+    h('div.grid2', section('Overview', info), section('Data rates', traffic.el)),
     section('Channels', chans),
+    section('Client properties', props),
     section('Close this connection', close));
   async function refresh() {
     const [c, ch] = await Promise.all([api.get(path), api.get(path + '/channels')]);
@@ -74,9 +78,12 @@ async function detail(view, name) {
       ['Server port', String(c.port)],
       ['Heartbeat', c.timeout ? c.timeout + ' s' : 'off'],
       ['Frame max', num(c.frame_max) + ' bytes'],
+      ['Received', `${bytes(c.recv_oct)} in ${num(c.recv_cnt)} frames`],
+      ['Sent', bytes(c.send_oct)],
       ['Channel max', num(c.channel_max)],
       ['Connected at', c.connected_at ? new Date(c.connected_at).toLocaleString() : '–'],
     ]));
+    traffic.push({ recv: detailRate(c, 'recv_oct') || 0, send: detailRate(c, 'send_oct') || 0 });
     const cp = c.client_properties || {};
     clear(props, kv(Object.entries(cp).map(([k, v]) => [k, typeof v === 'object' ? h('pre.small', json(v)) : String(v)])));
     clear(chans, table([
@@ -85,6 +92,8 @@ async function detail(view, name) {
       { title: 'Prefetch', get: (x) => num(x.prefetch_count), cls: 'num' },
       { title: 'Consumers', get: (x) => num(x.consumer_count), cls: 'num' },
       { title: 'Unacked', get: (x) => num(x.messages_unacknowledged), cls: 'num' },
+      { title: 'Publish', get: (x) => rate(detailRate(x.message_stats, 'publish')), cls: 'num' },
+      { title: 'Deliver / get', get: (x) => rate(detailRate(x.message_stats, 'deliver_get')), cls: 'num' },
       { title: 'State', get: (x) => stateBadge(x.state) },
     ], ch, { empty: 'No channels.' }));
   }

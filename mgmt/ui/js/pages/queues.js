@@ -132,7 +132,7 @@ async function list(view, ctx) {
     clear(body, table([
       { title: 'Virtual host', get: (x) => x.vhost, sort: 'vhost' },
       { title: 'Name', get: (x) => link(href('queues', x.vhost, x.name), x.name), sort: 'name' },
-      { title: 'Type', get: (x) => x.type || 'classic' },
+      { title: 'Type', get: (x) => x.type || 'classic', cls: 'nowrap' },
       { title: 'Features', get: features },
       { title: 'State', get: (x) => stateBadge(x.state), sort: 'state' },
       { title: 'Consumers', get: (x) => num(x.consumers), cls: 'num', sort: 'consumers' },

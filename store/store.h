@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: MIT */
+/* The persistent log: append-only segment files of CRC32C-checked records,
+ * group-committed by a sync thread, scanned back by recovery. Knows records
+ * and offsets, nothing of AMQP; the caller passes the time. The contract is
+ * docs/internals/STORE.md. */
+#ifndef WR_STORE_H
+#define WR_STORE_H
+
+#include "../common/common.h"
+
+#include <stdint.h>
+
+struct wr_store;
+
+/* Where a record is: enough to read it back and to reference it. */
+struct wr_store_loc {
+    uint64_t offset; /* its number in the log */
+    uint32_t pos;    /* byte position of its header in its segment */
+    uint32_t len;    /* payload length */
+};
+
+#define WR_STORE_TYPE_MIN 1            /* callers' record types are 1..239 */
+#define WR_STORE_TYPE_MAX 239          /* 0 and 240..255 are the store's */
+#define WR_STORE_RECORD_MAX (1u << 30) /* largest payload */
+
+struct wr_store_opts {
+    uint32_t segment_size; /* bytes per segment file; 0: 64 MiB */
+    uint32_t chunk_max;    /* data bytes per chunk; 0: 1 MiB */
+    /* Test seam: syncs one file's data (NULL: fdatasync). Returns 0 or -1
+     * with errno set. Runs on the sync thread. */
+    int (*sync_fn)(int fd);
+};
+
+/* Damage found by recovery (STORE.md "Recovery"). */
+struct wr_store_damage {
+    const char *file;    /* segment file name (no directory) */
+    uint64_t pos;        /* byte position in the file */
+    uint64_t len;        /* bytes skipped or cut */
+    uint64_t first_lost; /* first offset lost, when known */
+    uint32_t records;    /* records lost, when known (else 0) */
+    bool torn;           /* a torn tail (cut), not corruption */
+    const char *what;    /* what was wrong, for the log */
+};
+
+/* Called by wr_store_recover for each good record, in log order. payload
+ * is borrowed for the call. time_ms is its chunk's timestamp. Return WR_OK,
+ * or an error to stop the recovery with it. */
+typedef int (*wr_store_record_cb)(void *arg, uint8_t type,
+                                  const struct wr_store_loc *loc,
+                                  struct wr_bytes payload, int64_t time_ms);
+/* Called by wr_store_recover for each piece of damage; d is borrowed. */
+typedef void (*wr_store_damage_cb)(void *arg, const struct wr_store_damage *d);
+
+/* Takes a non-blocking exclusive flock on dir/LOCK (creating dir, mode 0750,
+ * and the file when missing) and writes our pid there. Returns WR_OK and
+ * the held descriptor in *fd, WR_ERR_EXISTS when another process (or another
+ * open in this one) holds it, or WR_ERR_IO; err (may be NULL) gets a message
+ * for the log either way. */
+int wr_store_lock_dir(const char *dir, int *fd, char *err, size_t errlen);
+/* Releases a lock taken by wr_store_lock_dir (closes fd). */
+void wr_store_unlock_dir(int fd);
+
+/* Opens the store in dir (created when missing), locks it and lists its
+ * segments. Nothing can be appended before wr_store_recover has run.
+ * Starts the sync thread. opts may be NULL (defaults). Returns WR_OK and
+ * the store in *out, WR_ERR_EXISTS (locked by another), WR_ERR_INVALID (bad
+ * options), WR_ERR_IO or WR_ERR_NOMEM, with a message in err. */
+int wr_store_open(const char *dir, const struct wr_store_opts *opts,
+                  struct wr_store **out, char *err, size_t errlen);
+
+/* Scans every segment (STORE.md "Recovery"): cb for each good record,
+ * damage (may be NULL) for what is cut or skipped; cuts a torn tail in the
+ * last segment. All live counts start at 0: take a reference (wr_store_ref)
+ * on each record to keep; segments left with none are deleted at the end.
+ * Call once, after wr_store_open. now_ms stamps a new segment. Returns
+ * WR_OK, cb's error, WR_ERR_IO or WR_ERR_NOMEM. */
+int wr_store_recover(struct wr_store *st, wr_store_record_cb cb,
+                     wr_store_damage_cb damage, void *arg, int64_t now_ms);
+
+/* Flushes, waits for the last sync, stops the sync thread, closes the files
+ * and the lock. st may be NULL. */
+void wr_store_close(struct wr_store *st);
+
+/* Appends a record of the given type (WR_STORE_TYPE_MIN..MAX) whose payload
+ * is the n parts, concatenated (copied; borrowed for the call). Returns
+ * WR_OK and its location in *loc, holding one reference on it for the
+ * caller. No syscall unless the pending chunk was full or a new segment is
+ * needed. Returns WR_ERR_INVALID (bad type or too large), WR_ERR_FULL (no
+ * space for a new segment: nothing appended, try later), WR_ERR_IO (the
+ * store has failed), WR_ERR_NOMEM. */
+int wr_store_append(struct wr_store *st, uint8_t type,
+                    const struct wr_bytes *parts, unsigned n, int64_t now_ms,
+                    struct wr_store_loc *loc);
+
+/* Writes the pending chunk (one pwrite) and asks the sync thread to make
+ * everything written so far durable. Call once per loop turn. Returns WR_OK
+ * or WR_ERR_IO (the store has failed; see wr_store_failed). */
+int wr_store_flush(struct wr_store *st, int64_t now_ms);
+
+/* The offset the next record will get. */
+uint64_t wr_store_end(const struct wr_store *st);
+/* Every record whose offset is below this is on stable storage. */
+uint64_t wr_store_durable(struct wr_store *st);
+/* Readable when the durable position moved or the store failed: watch it
+ * in the event loop, then call wr_store_poll. */
+int wr_store_event_fd(const struct wr_store *st);
+/* Drains the event fd, deletes segments that nothing references any more
+ * and returns the durable position in *durable (may be NULL). Returns WR_OK
+ * or WR_ERR_IO when the store has failed. */
+int wr_store_poll(struct wr_store *st, uint64_t *durable);
+/* 0, or the errno of the write or sync that failed the store. */
+int wr_store_failed(struct wr_store *st);
+/* Blocks until the durable position reaches `offset` or the store fails:
+ * for shutdown and tests, never on the event loop. Returns WR_OK or
+ * WR_ERR_IO. */
+int wr_store_wait(struct wr_store *st, uint64_t offset);
+
+/* Reads the record at loc into buf (cap >= loc->len), checking its CRC32C;
+ * its type goes to *type (may be NULL). Returns WR_OK, WR_ERR_NOT_FOUND
+ * (no such segment: reclaimed), WR_ERR_NOSPACE (cap too small),
+ * WR_ERR_SYNTAX (the bytes fail their checksum or do not match loc) or
+ * WR_ERR_IO. */
+int wr_store_read(struct wr_store *st, const struct wr_store_loc *loc,
+                  void *buf, uint32_t cap, uint8_t *type);
+
+/* Reference counting of records, per segment (STORE.md "Reclamation"). */
+void wr_store_ref(struct wr_store *st, const struct wr_store_loc *loc);
+void wr_store_unref(struct wr_store *st, const struct wr_store_loc *loc);
+/* Keeps tomb's segment until target's segment is deleted (nothing if they
+ * are in the same one). target must be older than tomb. */
+void wr_store_pin(struct wr_store *st, const struct wr_store_loc *tomb,
+                  const struct wr_store_loc *target);
+
+struct wr_store_stats {
+    uint64_t segments;   /* files */
+    uint64_t disk_bytes; /* their sizes */
+    uint64_t live_refs;  /* references held, all segments */
+    uint64_t chunks;     /* chunks written since open */
+    uint64_t syncs;      /* fdatasync rounds since open */
+    uint64_t reclaimed;  /* segments deleted since open */
+};
+void wr_store_stats(struct wr_store *st, struct wr_store_stats *out);
+
+/* CRC32C (Castagnoli) of buf, continuing from crc (0 to start). */
+uint32_t wr_crc32c(uint32_t crc, const void *buf, size_t len);
+
+#endif

@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: MIT */
+/* store/'s cross-file internals: the on-disk layouts (STORE.md "Format"),
+ * the segment and store structs, and the functions the files share. */
+#ifndef WR_STORE_INTERNAL_H
+#define WR_STORE_INTERNAL_H
+
+#include "store.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#define WR_SEG_HDR_SIZE 32
+#define WR_SEG_MAGIC "WRSTORE1"
+#define WR_CHUNK_HDR_SIZE 48
+#define WR_CHUNK_MAGIC 0xA1
+#define WR_CHUNK_USER 0x00
+#define WR_CHUNK_RECORDS 0x80
+#define WR_CHUNK_MAX_RECORDS 65535u
+#define WR_REC_HDR_SIZE 12
+#define WR_SEG_NAME_LEN 28 /* 20 digits, ".seg", NUL */
+
+#define WR_STORE_DEFAULT_SEGMENT (64u << 20)
+#define WR_STORE_DEFAULT_CHUNK (1u << 20)
+
+/* ---- record.c: encodings ---------------------------------------------- */
+
+struct wr_chunk_hdr {
+    uint8_t type; /* WR_CHUNK_* */
+    uint16_t entries;
+    uint32_t records;
+    int64_t time_ms;
+    uint64_t epoch;
+    uint64_t first; /* first offset */
+    uint32_t data_crc;
+    uint32_t data_len;
+    uint32_t trailer_len;
+};
+
+void wr_store_put32(uint8_t *p, uint32_t v);
+void wr_store_put64(uint8_t *p, uint64_t v);
+uint32_t wr_store_get32(const uint8_t *p);
+uint64_t wr_store_get64(const uint8_t *p);
+
+/* Writes the 32-byte segment header. */
+void wr_seg_hdr_encode(uint8_t *p, uint64_t first, int64_t time_ms);
+/* WR_OK and the first offset, or WR_ERR_SYNTAX (bad magic or checksum). */
+int wr_seg_hdr_decode(const uint8_t *p, uint64_t *first);
+/* Writes the 48-byte chunk header, its checksum included. */
+void wr_chunk_hdr_encode(uint8_t *p, const struct wr_chunk_hdr *h);
+/* Decodes 48 bytes: WR_OK, or WR_ERR_SYNTAX (magic, checksum, type). */
+int wr_chunk_hdr_decode(const uint8_t *p, struct wr_chunk_hdr *h);
+/* Writes a whole record at p: the 12-byte header, then the n parts (len
+ * bytes in all), then its checksum into the header. */
+void wr_rec_encode(uint8_t *p, uint8_t type, const struct wr_bytes *parts,
+                   unsigned n, uint32_t len);
+/* Checks a whole record (header + len payload bytes). WR_OK or
+ * WR_ERR_SYNTAX. */
+int wr_rec_check(const uint8_t *hdr, const uint8_t *payload, uint32_t len);
+
+/* ---- recovery.c: the scanner over bytes ------------------------------- */
+
+struct wr_scan {
+    const char *file; /* for damage reports */
+    uint64_t expect;  /* next offset expected (in/out) */
+    uint64_t limit;   /* offsets must stay below (the next file's) */
+    uint32_t end;     /* out: position after the last good chunk */
+    bool torn;        /* out: the file ends in a torn tail at `end` */
+    wr_store_record_cb cb;
+    wr_store_damage_cb damage;
+    void *arg;
+    uint64_t records; /* out: good records given to cb */
+};
+
+/* Scans the chunks of one segment's bytes (header included) and calls
+ * s->cb for each good record with loc.pos relative to buf. last: this is
+ * the log's last segment (a trailing bad region is a torn tail, not
+ * corruption). Returns WR_OK or cb's error. Never reads outside buf. */
+int wr_store_scan(struct wr_scan *s, const uint8_t *buf, size_t len, bool last);
+
+/* ---- segment.c -------------------------------------------------------- */
+
+struct wr_store_pin_ent {
+    uint64_t seg;   /* first offset of the pinned (younger) segment */
+    uint64_t count; /* references held on it */
+};
+
+struct wr_store_seg {
+    uint64_t first; /* first offset: the file name */
+    uint64_t end;   /* offset after its last record written or pending */
+    uint32_t size;  /* file size */
+    uint32_t wpos;  /* bytes written (next chunk's position) */
+    int fd;
+    uint64_t live;                 /* references held */
+    struct wr_store_pin_ent *pins; /* released when this one is deleted */
+    size_t npins, cappins;
+    bool dirty; /* queued for the sync thread (under st->mu) */
+    char name[WR_SEG_NAME_LEN];
+};
+
+void wr_seg_name(char *out, uint64_t first);
+/* Parses "<20 digits>.seg": true and the offset. */
+bool wr_seg_parse_name(const char *name, uint64_t *first);
+/* Creates, preallocates and heads a new segment file. WR_OK, WR_ERR_FULL
+ * (ENOSPC), WR_ERR_IO, WR_ERR_NOMEM. */
+int wr_seg_create(struct wr_store *st, uint64_t first, uint32_t size,
+                  int64_t now_ms, struct wr_store_seg **out);
+/* Opens an existing segment file (read-write). */
+int wr_seg_open(struct wr_store *st, const char *name, uint64_t first,
+                struct wr_store_seg **out);
+/* Closes and frees (does not unlink). */
+void wr_seg_free(struct wr_store_seg *seg);
+/* The segment holding offset, or NULL. */
+struct wr_store_seg *wr_store_find_seg(struct wr_store *st, uint64_t offset);
+/* Inserts seg in offset order. WR_OK or WR_ERR_NOMEM. */
+int wr_store_add_seg(struct wr_store *st, struct wr_store_seg *seg);
+/* Deletes unreferenced, durable, inactive segments, oldest first. */
+void wr_store_reclaim(struct wr_store *st);
+
+struct wr_store_orphan {
+    uint64_t seg;   /* the pinned segment */
+    uint64_t count; /* references to drop */
+    uint64_t gen;   /* dir_req when its pinner was unlinked */
+};
+
+/* ---- the store -------------------------------------------------------- */
+
+struct wr_store {
+    char *dir;
+    int dirfd;
+    int lockfd;
+    int efd; /* eventfd: the sync thread's "durable moved" */
+    struct wr_store_opts opts;
+    struct wr_store_seg **segs; /* by first offset; the last is active */
+    size_t nsegs, capsegs;
+    bool recovered;
+    bool reclaim_due;
+
+    /* The pending chunk: WR_CHUNK_HDR_SIZE bytes of room, then records. */
+    uint8_t *buf;
+    size_t buf_len, buf_cap;
+    uint32_t pend_records;
+    uint64_t pend_first;
+    uint64_t next;      /* offset of the next record */
+    uint64_t written;   /* records below it are written (pwrite) */
+    uint64_t requested; /* asked of the sync thread */
+    bool dir_changed;   /* a segment was created since the last request */
+    int64_t last_now;   /* the latest time a caller gave */
+    int werr;           /* errno of a failed pwrite */
+
+    /* Shared with the sync thread, under mu. */
+    pthread_t thread;
+    bool thread_started;
+    pthread_mutex_t mu;
+    pthread_cond_t wake; /* to the thread: more to sync, or stop */
+    pthread_cond_t done; /* from the thread: a sync round ended */
+    uint64_t want;       /* wanted durable */
+    uint64_t durable;
+    int serr; /* errno of the failed sync */
+    bool stop;
+    struct wr_store_seg **dirty; /* segments written since the last round */
+    size_t ndirty, capdirty;
+    struct wr_store_seg **taken; /* the thread's list, swapped with it */
+    size_t captaken;
+    uint64_t taken_upto; /* the last round's target */
+    uint64_t dir_req;    /* directory changes made ... */
+    uint64_t dir_done;   /* ... and covered by an fsync of it */
+    uint64_t syncs;
+
+    /* Pins of deleted segments, released once the unlink is durable. */
+    struct wr_store_orphan *orphans;
+    size_t norphans, caporphans;
+
+    uint64_t chunks, reclaimed;
+};
+
+/* sync.c */
+int wr_store_sync_start(struct wr_store *st);
+void wr_store_sync_stop(struct wr_store *st);
+/* Queues seg for the next sync (loop thread). WR_OK or WR_ERR_NOMEM. */
+int wr_store_sync_mark(struct wr_store *st, struct wr_store_seg *seg);
+/* Asks for a sync up to `upto` (written records); dir: the directory
+ * changed too. */
+void wr_store_sync_request(struct wr_store *st, uint64_t upto, bool dir);
+
+#endif

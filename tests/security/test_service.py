@@ -1,0 +1,372 @@
+# SPDX-License-Identifier: MIT
+"""Running as a service (issue 19): a RabbitMQ user's rabbitmq.conf starts
+warren (keys it has a use for honoured, RabbitMQ's other known keys
+accepted with one warning each, typos refused); the configuration file
+from $WARREN_CONFIG_FILE; log.file appended to, reopened on SIGUSR1 and
+SIGHUP for logrotate, connections logged at the default level;
+journald priorities on stderr; --pid-file; systemd's READY=1; the
+Prometheus listener on its own port; load_definitions."""
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+
+import pika
+import pytest
+
+import broker as broker_mod
+
+pytestmark = pytest.mark.warren_only
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+SLOW = broker_mod.SLOW
+
+
+def run(*args, env=None, timeout=10 * SLOW):
+    return subprocess.run([broker_mod.server_binary()] + list(args),
+                          capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def start(*args):
+    return broker_mod.WarrenServer(args).start()
+
+
+def connect(srv):
+    c = pika.BlockingConnection(pika.ConnectionParameters(
+        host=srv.host, port=srv.port, connection_attempts=1))
+    c.channel()
+    return c
+
+
+def wait_for(pred, timeout=5 * SLOW):
+    end = time.time() + timeout
+    while time.time() < end:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return pred()
+
+
+def read(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
+# ---- rabbitmq.conf keys ------------------------------------------------
+
+RABBIT_CONF = """\
+# as a RabbitMQ 3.10 node's rabbitmq.conf might have it
+listeners.tcp.default = 5672
+log.file.level = info
+log.console = true
+log.console.level = warning
+log.file = {log}
+disk_free_limit.absolute = 2GB
+consumer_timeout = 900000
+prometheus.tcp.port = 15692
+cluster_formation.peer_discovery_backend = classic_config
+cluster_formation.classic_config.nodes.1 = rabbit@hostname1
+mqtt.listeners.tcp.default = 1883
+queue_master_locator = min-masters
+management.tcp.idle_timeout = 120000
+"""
+IGNORED = {10: "cluster_formation.peer_discovery_backend",
+           11: "cluster_formation.classic_config.nodes.1",
+           12: "mqtt.listeners.tcp.default", 13: "queue_master_locator",
+           14: "management.tcp.idle_timeout"}
+
+
+def test_rabbitmq_conf_starts_with_one_warning_per_ignored_key(tmp_path):
+    conf = tmp_path / "rabbitmq.conf"
+    conf.write_text(RABBIT_CONF.format(log=tmp_path / "w.log"))
+    r = run("--config", str(conf), "--check-config")
+    assert r.returncode == 0 and "configuration ok" in r.stdout, r.stderr
+    warnings = [l for l in r.stderr.splitlines() if "ignored" in l]
+    assert len(warnings) == len(IGNORED), r.stderr
+    for line, key in IGNORED.items():
+        assert any("%s:%d: %s: ignored: no effect in warren" % (conf, line, key) in w
+                   for w in warnings), (key, r.stderr)
+    for honoured in ("log.file", "log.console", "disk_free_limit", "consumer_timeout",
+                     "prometheus.tcp.port", "listeners.tcp.default"):
+        assert not re.search(r":\d+: %s" % re.escape(honoured), r.stderr), r.stderr
+
+
+@pytest.mark.parametrize("text,words", [
+    ("cluster_formaton.peer_discovery_backend = classic_config\n",
+     "unknown key 'cluster_formaton.peer_discovery_backend'"),
+    ("log.fiel = /tmp/x.log\n", "unknown key 'log.fiel'"),
+    ("log.file.level = loud\n", "log.file.level: expected debug, info"),
+    ("log.console = yes\n", "log.console: expected true or false"),
+    ("disk_free_limit.absolute = lots\n", "disk_free_limit.absolute: expected a size"),
+    ("consumer_timeout = -5\n", "consumer_timeout: expected milliseconds"),
+    ("prometheus.tcp.port = 99999\n", "prometheus.tcp.port: expected 0 to 65535"),
+])
+def test_typos_and_bad_values_still_refused(tmp_path, text, words):
+    conf = tmp_path / "bad.conf"
+    conf.write_text("heartbeat = 30\n" + text)
+    r = run("--config", str(conf), "--check-config")
+    assert r.returncode == 1, r.stderr
+    assert "%s:2: %s" % (conf, words) in r.stderr, r.stderr
+
+
+def test_known_key_through_set_warns(tmp_path):
+    r = run("--set", "cluster_name=prod", "--check-config")
+    assert r.returncode == 0, r.stderr
+    assert "--set cluster_name: ignored: no effect in warren" in r.stderr
+
+
+def test_key_list_comes_from_rabbitmq_schema():
+    """broker/rabbit_keys.txt is RabbitMQ's schema keys: spot checks of
+    keys from rabbit.schema and plugin schemas, and none invented."""
+    keys = [l.strip() for l in open(os.path.join(ROOT, "broker", "rabbit_keys.txt"))
+            if l.strip() and not l.startswith("#")]
+    assert keys == sorted(set(keys))
+    for k in ("log.file.level", "disk_free_limit.relative", "consumer_timeout",
+              "load_definitions", "prometheus.tcp.port", "vm_memory_high_watermark_paging_ratio",
+              "cluster_formation.peer_discovery_backend", "mqtt.listeners.tcp.$name",
+              "management.tcp.port"):
+        assert k in keys, k
+    assert "log.level" not in keys  # warren's own key, not RabbitMQ's
+
+
+# ---- where the configuration comes from ------------------------------
+
+def test_config_file_from_environment(tmp_path):
+    conf = tmp_path / "env.conf"
+    conf.write_text("heartbeat = 30\nlog.level = verbose\n")
+    env = dict(os.environ, WARREN_CONFIG_FILE=str(conf))
+    r = run("--check-config", env=env)
+    assert r.returncode == 1 and "%s:2: log.level" % conf in r.stderr, r.stderr
+    # --config wins over the environment
+    good = tmp_path / "good.conf"
+    good.write_text("heartbeat = 30\n")
+    r = run("--config", str(good), "--check-config", env=env)
+    assert r.returncode == 0 and "configuration ok: %s" % good in r.stdout, r.stderr
+    env["WARREN_CONFIG_FILE"] = str(tmp_path / "missing.conf")
+    r = run("--check-config", env=env)
+    assert r.returncode == 1 and "missing.conf: No such file" in r.stderr
+
+
+def test_default_config_path_named_in_help():
+    assert "/etc/warren/warren.conf" in run("--help").stdout
+
+
+# ---- logging -------------------------------------------------------------
+
+def test_log_file_connections_and_reopen(tmp_path):
+    log = tmp_path / "warren.log"
+    conf = tmp_path / "w.conf"
+    conf.write_text("log.file = %s\n" % log)
+    srv = start("--config", str(conf))
+    try:
+        c = connect(srv)
+        c.close()
+        # connection open and close at the default level (notice)
+        assert wait_for(lambda: "closed (" in read(log)), read(log)
+        text = read(log)
+        assert re.search(r"notice +conn \d+ 127\.0\.0\.1:\d+: accepted", text), text
+        assert "user 'guest' opened vhost '/'" in text
+        for n, sig in enumerate((signal.SIGUSR1, signal.SIGHUP)):
+            rotated = tmp_path / ("warren.log.%d" % n)
+            os.rename(log, rotated)
+            srv.proc.send_signal(sig)
+            assert wait_for(lambda: os.path.exists(log)), "log not reopened on %s" % sig
+            before = read(rotated)
+            c = connect(srv)
+            c.close()
+            assert wait_for(lambda: "closed (" in read(log)), read(log)
+            assert read(rotated) == before  # nothing more went to the old file
+        assert "stats: connections=" in read(tmp_path / "warren.log.1")  # SIGUSR1 still logs
+    finally:
+        assert srv.terminate() == 0
+    assert "stopped" in read(log)
+
+
+def test_log_file_levels(tmp_path):
+    log = tmp_path / "warren.log"
+    conf = tmp_path / "w.conf"
+    conf.write_text("log.file = %s\nlog.file.level = warning\nlog.console.level = debug\n"
+                    % log)
+    srv = start("--config", str(conf))
+    try:
+        connect(srv).close()
+        assert wait_for(lambda: "closed (" in srv.log_tail()), srv.log_tail()
+        assert re.search(r"Z info +no definitions.file", srv.log_tail()), srv.log_tail()
+    finally:
+        assert srv.terminate() == 0
+    assert "accepted" not in read(log) and "notice" not in read(log)
+
+
+def test_log_file_unwritable_refuses_to_start(tmp_path):
+    r = run("--port", "0", "--mgmt-port", "0", "--set",
+            "log.file=%s" % (tmp_path / "no" / "dir" / "w.log"))
+    assert r.returncode == 1 and "log.file" in r.stderr and "No such file" in r.stderr
+
+
+def test_journald_priorities_when_stderr_is_the_journal(tmp_path):
+    """systemd.exec(5): JOURNAL_STREAM=DEV:INODE names stderr; lines then
+    start with <N> (sd-daemon(3) priorities) and carry no timestamp."""
+    rfd, wfd = os.pipe()
+    st = os.fstat(wfd)
+    env = dict(os.environ, JOURNAL_STREAM="%d:%d" % (st.st_dev, st.st_ino))
+    p = subprocess.Popen([broker_mod.server_binary(), "--port", "0", "--mgmt-port", "0",
+                          "--set", "prometheus.tcp.port=none", "--set", "cluster_name=x"],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=wfd,
+                         env=env)
+    os.close(wfd)
+    f = os.fdopen(rfd, "r")
+    lines = []
+    try:
+        for line in f:
+            lines.append(line)
+            if "management on http" in line:
+                break
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(10 * SLOW) == 0
+        lines += f.readlines()
+    finally:
+        if p.poll() is None:
+            p.kill()
+        f.close()
+    text = "".join(lines)
+    assert re.search(r"^<4>warn --set cluster_name: ignored", text, re.M), text
+    assert re.search(r"^<5>notice stopped$", text, re.M), text
+    assert not re.search(r"^\d{4}-\d\d-\d\dT", text, re.M), text
+
+
+# ---- pid file and systemd readiness -------------------------------------
+
+def test_pid_file(tmp_path):
+    pid = tmp_path / "warren.pid"
+    srv = start("--pid-file", str(pid))
+    try:
+        assert read(pid) == "%d\n" % srv.proc.pid
+    finally:
+        assert srv.terminate() == 0
+    assert not pid.exists()
+
+
+def test_pid_file_unwritable(tmp_path):
+    r = run("--port", "0", "--mgmt-port", "0", "--pid-file",
+            str(tmp_path / "no" / "w.pid"))
+    assert r.returncode == 1 and "--pid-file" in r.stderr
+
+
+@pytest.mark.parametrize("abstract", [False, True], ids=["path", "abstract"])
+def test_sd_notify_ready_once_listening(tmp_path, monkeypatch, abstract):
+    """Type=notify: READY=1 arrives on $NOTIFY_SOCKET once the AMQP port
+    accepts connections; STOPPING=1 on SIGTERM."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    if abstract:
+        name = "@warren-test-%d-%d" % (os.getpid(), time.time_ns())
+        sock.bind("\0" + name[1:])
+    else:
+        name = str(tmp_path / "notify.sock")
+        sock.bind(name)
+    sock.settimeout(10 * SLOW)
+    monkeypatch.setenv("NOTIFY_SOCKET", name)
+    srv = start()
+    try:
+        msg = sock.recv(4096)
+        assert msg == b"READY=1", msg
+        socket.create_connection(srv.address, timeout=5).close()
+        srv.proc.send_signal(signal.SIGTERM)
+        assert sock.recv(4096) == b"STOPPING=1"
+        assert srv.proc.wait(10 * SLOW) == 0
+    finally:
+        srv.terminate()
+        sock.close()
+
+
+# ---- Prometheus ------------------------------------------------------------
+
+def get(host, port, path):
+    try:
+        with urllib.request.urlopen("http://%s:%d%s" % (host, port, path), timeout=5) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, ""
+
+
+def test_prometheus_on_its_own_port():
+    srv = start()
+    try:
+        assert srv.prom_port and srv.prom_port != srv.mgmt_port
+        c = connect(srv)
+        status, text = get(srv.host, srv.prom_port, "/metrics")
+        assert status == 200
+        for name in ("rabbitmq_connections", "rabbitmq_channels", "rabbitmq_queues"):
+            assert re.search(r"^%s \d+" % name, text, re.M), (name, text[:2000])
+        assert re.search(r"^rabbitmq_connections 1$", text, re.M), text[:2000]
+        # the same names on the management port
+        status2, text2 = get(srv.mgmt_host, srv.mgmt_port, "/metrics")
+        names = lambda t: sorted(set(re.findall(r"^# TYPE (\S+)", t, re.M)))
+        assert status2 == 200 and names(text) == names(text2)
+        # only /metrics there
+        assert get(srv.host, srv.prom_port, "/api/overview")[0] == 404
+        c.close()
+    finally:
+        assert srv.terminate() == 0
+
+
+def test_prometheus_port_taken_or_off(tmp_path):
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen(1)
+    try:
+        srv = start("--set", "prometheus.tcp.port=%d" % holder.getsockname()[1])
+        try:
+            assert srv.prom_port is None
+            assert "prometheus: cannot listen" in srv.log_tail()
+            assert get(srv.mgmt_host, srv.mgmt_port, "/metrics")[0] == 200
+        finally:
+            assert srv.terminate() == 0
+    finally:
+        holder.close()
+    srv = start("--set", "prometheus.tcp.port=none")
+    try:
+        assert srv.prom_port is None and "prometheus" not in srv.log_tail()
+    finally:
+        assert srv.terminate() == 0
+
+
+# ---- load_definitions ---------------------------------------------------
+
+def test_load_definitions_at_boot(tmp_path):
+    defs = tmp_path / "defs.json"
+    defs.write_text(json.dumps({
+        "vhosts": [{"name": "/"}],
+        "exchanges": [{"name": "orders", "vhost": "/", "type": "topic", "durable": True,
+                       "auto_delete": False, "internal": False, "arguments": {}}],
+        "queues": [{"name": "orders.eu", "vhost": "/", "durable": True,
+                    "auto_delete": False, "arguments": {"x-max-length": 10}}],
+        "bindings": [{"source": "orders", "vhost": "/", "destination": "orders.eu",
+                      "destination_type": "queue", "routing_key": "eu.#",
+                      "arguments": {}}],
+    }))
+    srv = start("--set", "load_definitions=%s" % defs)
+    try:
+        c = connect(srv)
+        ch = c.channel()
+        ch.queue_declare("orders.eu", passive=True)
+        ch.basic_publish("orders", "eu.fr", b"x")
+        assert wait_for(lambda: ch.queue_declare("orders.eu", passive=True)
+                        .method.message_count == 1)
+        c.close()
+    finally:
+        assert srv.terminate() == 0
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"queues": [{"name": "q", "vhost": "nope", "durable": true,'
+                   ' "auto_delete": false, "arguments": {}}]}')
+    r = run("--port", "0", "--mgmt-port", "0", "--set", "load_definitions=%s" % bad)
+    assert r.returncode == 1 and "load_definitions: %s: queues[0]: no vhost 'nope'" % bad \
+        in r.stderr, r.stderr
