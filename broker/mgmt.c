@@ -591,6 +591,13 @@ name_matches(json_t *item, const char *filter, regex_t *re)
 void
 wr_mgmt_reply_list(struct wr_mgmt_req *r, json_t *arr)
 {
+    wr_mgmt_reply_list_stubs(r, arr, NULL, NULL);
+}
+
+void
+wr_mgmt_reply_list_stubs(struct wr_mgmt_req *r, json_t *arr,
+                         wr_mgmt_expand_cb expand, void *ctx)
+{
     const char *columns = wr_mgmt_query(r, "columns");
     const char *sort = wr_mgmt_query(r, "sort");
     const char *rev = wr_mgmt_query(r, "sort_reverse");
@@ -653,9 +660,15 @@ wr_mgmt_reply_list(struct wr_mgmt_req *r, json_t *arr)
         first = (size_t)(page - 1) * (size_t)page_size;
         count = first < n ? WR_MIN(n - first, (size_t)page_size) : 0;
     }
-    for (i = first; i < first + count; i++)
-        json_array_append_new(out, columns ? project(items[i], columns)
-                                           : json_incref(items[i]));
+    for (i = first; i < first + count; i++) {
+        json_t *item = expand ? expand(ctx, items[i]) : json_incref(items[i]);
+        if (columns) {
+            json_array_append_new(out, project(item, columns));
+            json_decref(item);
+        } else {
+            json_array_append_new(out, item);
+        }
+    }
     if (page_s) {
         json_t *o = json_object();
         json_object_set_new(o, "filtered_count", json_integer((json_int_t)n));

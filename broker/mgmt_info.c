@@ -4,8 +4,10 @@
  * (health checks: mgmt_health.c). */
 #include "mgmt_internal.h"
 
+#include <dirent.h>
 #include <event2/buffer.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -311,13 +313,31 @@ wr_mgmt_get_whoami(struct wr_mgmt_req *r)
                             tags));
 }
 
+/* Open file descriptors (RabbitMQ's fd_used), -1 when /proc is missing. */
+static json_int_t
+fds_used(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    json_int_t n = 0;
+
+    if (d == NULL)
+        return -1;
+    while (readdir(d))
+        n++;
+    closedir(d);
+    return n - 3; /* ".", ".." and the DIR's own descriptor */
+}
+
 static json_t *
 node_json(struct wr_mgmt *m)
 {
     struct wr_server *s = m->srv;
     long procs = sysconf(_SC_NPROCESSORS_ONLN);
+    struct rlimit rl = {0, 0};
+    json_t *o;
 
-    return json_pack(
+    getrlimit(RLIMIT_NOFILE, &rl);
+    o = json_pack(
         "{s:s, s:s, s:b, s:I, s:I, s:I, s:b, s:b, s:I, s:i, s:i, s:s, s:I}",
         "name", m->node, "type", "disc", "running", 1, "mem_used",
         (json_int_t)wr_mgmt_rss(), "mem_allocated", (json_int_t)wr_alloc_used(),
@@ -326,6 +346,12 @@ node_json(struct wr_mgmt *m)
         (json_int_t)s->nconns, "processors", (int)(procs > 0 ? procs : 1),
         "os_pid", (int)getpid(), "rates_mode", "basic", "mem_limit",
         (json_int_t)s->watermark);
+    json_object_set_new(o, "fd_used", json_integer(fds_used()));
+    json_object_set_new(o, "fd_total",
+                        json_integer(rl.rlim_cur == RLIM_INFINITY
+                                         ? -1
+                                         : (json_int_t)rl.rlim_cur));
+    return o;
 }
 
 void

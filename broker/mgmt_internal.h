@@ -107,6 +107,13 @@ void wr_mgmt_reply_empty(struct wr_mgmt_req *r, int status);
  * pagination (page, page_size, name, use_regex) as RabbitMQ does. Steals
  * arr. */
 void wr_mgmt_reply_list(struct wr_mgmt_req *r, json_t *arr);
+/* Turns a list item built for sorting and filtering only into the item
+ * sent: returns a new reference. */
+typedef json_t *(*wr_mgmt_expand_cb)(void *ctx, json_t *item);
+/* wr_mgmt_reply_list where arr holds stubs (enough for the name filter
+ * and the sort) and expand builds each item of the page sent. */
+void wr_mgmt_reply_list_stubs(struct wr_mgmt_req *r, json_t *arr,
+                              wr_mgmt_expand_cb expand, void *ctx);
 /* {"error": error, "reason": ...} with status. */
 void wr_mgmt_error(struct wr_mgmt_req *r, int status, const char *error,
                    const char *fmt, ...) __attribute__((format(printf, 4, 5)));

@@ -494,12 +494,109 @@ wr_mgmt_get_exchange_bindings(struct wr_mgmt_req *r)
 
 /* ---- queues ------------------------------------------------------------- */
 
+/* The fields of a queue cheap enough for a stub (see queue_stub). */
+static const char *const stub_keys[] = {
+    "name",
+    "vhost",
+    "durable",
+    "auto_delete",
+    "exclusive",
+    "state",
+    "type",
+    "consumers",
+    "messages",
+    "messages_ready",
+    "messages_unacknowledged",
+    "message_bytes_ready",
+    "memory",
+};
+
+struct queue_ref {
+    struct wr_vhost *vh;
+    struct wr_queue *q;
+};
+
+struct queue_refs {
+    struct wr_mgmt *m;
+    struct queue_ref *v;
+};
+
+/* A paged list (the web UI's, 10,000 queues and more) sorted by a field
+ * of stub_keys is filtered, sorted and paged over stubs of the name, the
+ * vhost and that field; only the page gets the whole JSON (policies,
+ * arguments, rates). */
+static json_t *
+queue_stub(struct wr_queue *q, struct wr_vhost *vh, size_t i, const char *sort)
+{
+    json_t *o = json_pack("{s:o, s:s, s:I}", "name",
+                          wr_json_bytes(q->name, q->name_len), "vhost",
+                          vh->name, "#i", (json_int_t)i);
+    json_t *v = NULL;
+
+    if (sort == NULL || *sort == '\0' || strcmp(sort, "name") == 0 ||
+        strcmp(sort, "vhost") == 0)
+        return o;
+    if (strcmp(sort, "durable") == 0)
+        v = json_boolean(q->durable);
+    else if (strcmp(sort, "auto_delete") == 0)
+        v = json_boolean(q->auto_delete);
+    else if (strcmp(sort, "exclusive") == 0)
+        v = json_boolean(q->exclusive);
+    else if (strcmp(sort, "state") == 0)
+        v = json_string("running");
+    else if (strcmp(sort, "type") == 0)
+        v = json_string("classic");
+    else if (strcmp(sort, "consumers") == 0)
+        v = json_integer(q->consumer_count);
+    else if (strcmp(sort, "messages") == 0)
+        v = json_integer((json_int_t)(q->ready + q->unacked));
+    else if (strcmp(sort, "messages_ready") == 0)
+        v = json_integer((json_int_t)q->ready);
+    else if (strcmp(sort, "messages_unacknowledged") == 0)
+        v = json_integer((json_int_t)q->unacked);
+    else if (strcmp(sort, "message_bytes_ready") == 0)
+        v = json_integer((json_int_t)q->ready_bytes);
+    else if (strcmp(sort, "memory") == 0)
+        v = json_integer((json_int_t)queue_memory(q));
+    if (v)
+        json_object_set_new(o, sort, v);
+    return o;
+}
+
+static json_t *
+queue_expand(void *ctx, json_t *stub)
+{
+    struct queue_refs *refs = ctx;
+    struct queue_ref *ref =
+        &refs->v[json_integer_value(json_object_get(stub, "#i"))];
+
+    return queue_json(refs->m, ref->vh, ref->q, false);
+}
+
+/* Whether the request pages and sorts by a field a stub has. */
+static bool
+stubs_will_do(struct wr_mgmt_req *r)
+{
+    const char *sort = wr_mgmt_query(r, "sort");
+
+    if (wr_mgmt_query(r, "page") == NULL)
+        return false;
+    if (sort == NULL || *sort == '\0')
+        return true;
+    for (size_t i = 0; i < WR_ARRAY_LEN(stub_keys); i++)
+        if (strcmp(sort, stub_keys[i]) == 0)
+            return true;
+    return false;
+}
+
 void
 wr_mgmt_get_queues(struct wr_mgmt_req *r)
 {
     json_t *arr = json_array();
     struct wr_vhost **vhs, *one;
-    size_t nv;
+    struct queue_refs refs = {r->m, NULL};
+    bool stubs = stubs_will_do(r);
+    size_t nv, total = 0, k = 0;
 
     if (r->nseg == 2) {
         if ((one = wr_mgmt_vhost(r, 1)) == NULL) {
@@ -512,15 +609,33 @@ wr_mgmt_get_queues(struct wr_mgmt_req *r)
     } else {
         nv = wr_mgmt_visible_vhosts(r, &vhs);
     }
+    if (stubs) {
+        for (size_t v = 0; v < nv; v++)
+            total += vhs[v]->queues.count;
+        refs.v = wr_calloc(total ? total : 1, sizeof(*refs.v));
+    }
     for (size_t v = 0; v < nv; v++) {
         struct wr_queue **qs;
         size_t n = wr_mgmt_sorted_queues(vhs[v], &qs);
-        for (size_t i = 0; i < n; i++)
-            json_array_append_new(arr, queue_json(r->m, vhs[v], qs[i], false));
+        for (size_t i = 0; i < n; i++) {
+            if (stubs && k < total) {
+                refs.v[k] = (struct queue_ref){vhs[v], qs[i]};
+                json_array_append_new(
+                    arr,
+                    queue_stub(qs[i], vhs[v], k++, wr_mgmt_query(r, "sort")));
+            } else if (!stubs) {
+                json_array_append_new(arr,
+                                      queue_json(r->m, vhs[v], qs[i], false));
+            }
+        }
         wr_free(qs);
     }
     wr_free(vhs);
-    wr_mgmt_reply_list(r, arr);
+    if (stubs)
+        wr_mgmt_reply_list_stubs(r, arr, queue_expand, &refs);
+    else
+        wr_mgmt_reply_list(r, arr);
+    wr_free(refs.v);
 }
 
 static struct wr_queue *

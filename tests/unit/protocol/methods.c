@@ -238,6 +238,47 @@ static const char declare_bad_arg[] =
     "\x00\x00\x00\x03" "\x01" "a" "Z";      /* arguments {a: 'Z'?} */
 /* clang-format on */
 
+/* basic.publish and basic.ack have their own decoder (decode_hot): it
+ * must agree with the table's on every bit and reject what it rejects. */
+START_TEST(method_hot_paths)
+{
+    struct wr_method d;
+
+    /* publish: reserved 0x0102, exchange "x", key "", both bits set. */
+    ck_assert_int_eq(
+        wr_method_decode(G("\x00\x3C\x00\x28\x01\x02\x01x\x00\x03"), &d),
+        WR_OK);
+    ck_assert_uint_eq(d.id, WR_BASIC_PUBLISH);
+    ck_assert_uint_eq(d.u.basic_publish.reserved_1, 0x0102);
+    ck_assert(wr_bytes_eq_str(d.u.basic_publish.exchange, "x"));
+    ck_assert_uint_eq(d.u.basic_publish.routing_key.len, 0);
+    ck_assert(d.u.basic_publish.mandatory && d.u.basic_publish.immediate);
+    /* A byte too many, a key longer than the payload, no bits octet. */
+    ck_assert_int_eq(
+        wr_method_decode(G("\x00\x3C\x00\x28\x00\x00\x00\x00\x00\x00"), &d),
+        WR_ERR_SYNTAX);
+    ck_assert_int_eq(wr_method_decode(G("\x00\x3C\x00\x28\x00\x00\x00\x05"
+                                        "ab\x00"),
+                                      &d),
+                     WR_ERR_SYNTAX);
+    ck_assert_int_eq(
+        wr_method_decode(G("\x00\x3C\x00\x28\x00\x00\x00\x01k"), &d),
+        WR_ERR_SYNTAX);
+    /* ack: unknown bits are ignored, as the table decoder does. */
+    ck_assert_int_eq(
+        wr_method_decode(
+            G("\x00\x3C\x00\x50\x80\x00\x00\x00\x00\x00\x00\x01\xFE"), &d),
+        WR_OK);
+    ck_assert_uint_eq(d.id, WR_BASIC_ACK);
+    ck_assert_uint_eq(d.u.basic_ack.delivery_tag, 0x8000000000000001ull);
+    ck_assert(!d.u.basic_ack.multiple);
+    ck_assert_int_eq(
+        wr_method_decode(
+            G("\x00\x3C\x00\x50\x00\x00\x00\x00\x00\x00\x00\x01\x01\x00"), &d),
+        WR_ERR_SYNTAX);
+}
+END_TEST
+
 START_TEST(method_errors)
 {
     struct wr_method m = {.id = WR_BASIC_ACK}, d;
@@ -542,6 +583,7 @@ protocol_methods_tcase(void)
     tcase_add_test(tc, method_basic_deliver_golden);
     tcase_add_test(tc, method_basic_ack_nack_golden);
     tcase_add_test(tc, method_queue_declare_bits_golden);
+    tcase_add_test(tc, method_hot_paths);
     tcase_add_test(tc, method_errors);
     tcase_add_test(tc, method_deep_arguments);
     tcase_add_loop_test(tc, method_roundtrip_every, 0, WR_METHOD_COUNT);
