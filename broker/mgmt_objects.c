@@ -531,6 +531,7 @@ queue_stub(struct wr_queue *q, struct wr_vhost *vh, size_t i, const char *sort)
     json_t *o = json_pack("{s:o, s:s, s:I}", "name",
                           wr_json_bytes(q->name, q->name_len), "vhost",
                           vh->name, "#i", (json_int_t)i);
+    const struct wr_queue_counts *n = wr_queue_counts(q);
     json_t *v = NULL;
 
     if (sort == NULL || *sort == '\0' || strcmp(sort, "name") == 0 ||
@@ -549,13 +550,13 @@ queue_stub(struct wr_queue *q, struct wr_vhost *vh, size_t i, const char *sort)
     else if (strcmp(sort, "consumers") == 0)
         v = json_integer(q->consumer_count);
     else if (strcmp(sort, "messages") == 0)
-        v = json_integer((json_int_t)(q->ready + q->unacked));
+        v = json_integer((json_int_t)(n->ready + n->unacked));
     else if (strcmp(sort, "messages_ready") == 0)
-        v = json_integer((json_int_t)q->ready);
+        v = json_integer((json_int_t)n->ready);
     else if (strcmp(sort, "messages_unacknowledged") == 0)
-        v = json_integer((json_int_t)q->unacked);
+        v = json_integer((json_int_t)n->unacked);
     else if (strcmp(sort, "message_bytes_ready") == 0)
-        v = json_integer((json_int_t)q->ready_bytes);
+        v = json_integer((json_int_t)n->ready_bytes);
     else if (strcmp(sort, "memory") == 0)
         v = json_integer((json_int_t)queue_memory(q));
     if (v)
