@@ -1,10 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* warren-server: command line, configuration, run. */
-#include "broker.h"
-#include "defs.h"
-#include "mgmt.h"
-#include "service.h"
-#include "tls.h"
+#include "broker_internal.h"
 
 #include <event2/event.h>
 #include <getopt.h>

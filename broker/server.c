@@ -1,9 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The event base, the AMQP listener, signals and the deferred reaper. */
-#include "broker.h"
-#include "defs.h"
-#include "tls.h"
-#include "mgmt.h"
+#include "broker_internal.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -92,78 +89,6 @@ on_accept_error(struct evconnlistener *l, void *arg)
 }
 
 static void
-other_resume_cb(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    evconnlistener_enable(arg);
-}
-
-static void
-on_other_accept_error(struct evconnlistener *l, void *arg)
-{
-    static int64_t logged; /* monotonic seconds */
-    struct timeval pause = {0, ACCEPT_PAUSE_MS * 1000};
-    int err = EVUTIL_SOCKET_ERROR();
-
-    (void)arg;
-    if (wr_now() != logged) {
-        logged = wr_now();
-        wr_log(WR_LOG_WARN, "HTTP API: accept failed: %s; retrying every %d ms",
-               evutil_socket_error_to_string(err), ACCEPT_PAUSE_MS);
-    }
-    evconnlistener_disable(l);
-    event_base_once(evconnlistener_get_base(l), -1, EV_TIMEOUT, other_resume_cb,
-                    l, &pause);
-}
-
-void
-wr_listener_pause_on_error(struct evconnlistener *l)
-{
-    evconnlistener_set_error_cb(l, on_other_accept_error);
-}
-
-static void
-reap_cb(evutil_socket_t fd, short what, void *arg)
-{
-    struct wr_server *s = arg;
-    struct wr_list *pos, *tmp;
-
-    (void)fd;
-    (void)what;
-    /* Also called from the SIGUSR1 handler, never from a connection's own
-     * callback: freeing here is safe. */
-    wr_list_for_each_safe(pos, tmp, &s->reap)
-    {
-        wr_list_remove(pos);
-        wr_conn_free(WR_CONTAINER_OF(pos, struct wr_conn, link));
-    }
-    if (s->stopping && wr_list_empty(&s->conns))
-        event_base_loopexit(s->base, NULL);
-}
-
-void
-wr_server_schedule_reap(struct wr_server *s)
-{
-    event_active(s->reap_ev, 0, 0);
-}
-
-static void
-flush_cb(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    wr_conn_flush_all(arg);
-    wr_credit_check(arg);
-}
-
-void
-wr_server_schedule_flush(struct wr_server *s)
-{
-    event_active(s->flush_ev, 0, 0);
-}
-
-static void
 stop_deadline_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct wr_server *s = arg;
@@ -230,7 +155,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
     if (sig == SIGUSR1) {
         /* Connections dropped in this loop turn are counted out already;
          * free them first, so that the line shows live memory only. */
-        reap_cb(-1, 0, s);
+        wr_amqp_reap(s);
         reopen_log();
         wr_server_log_stats(s);
         return;
@@ -382,8 +307,7 @@ wr_server_init(struct wr_server *s, const struct wr_config *cfg)
     s->base = event_base_new();
     if (s->base == NULL)
         return -1;
-    s->reap_ev = event_new(s->base, -1, 0, reap_cb, s);
-    s->flush_ev = event_new(s->base, -1, 0, flush_cb, s);
+    wr_amqp_init(s);
     wr_flow_init(s);
     wr_credit_init(s);
     if (load_definitions(s))

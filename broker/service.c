@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* sd_notify without libsystemd (the protocol of sd_notify(3): a datagram
  * of newline-separated VAR=VALUE to $NOTIFY_SOCKET) and the pid file. */
-#include "service.h"
+#include "broker_internal.h"
 
 #include <errno.h>
 #include <stddef.h>

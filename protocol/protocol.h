@@ -51,6 +51,17 @@ enum wr_reply_code {
     WR_REPLY_INTERNAL_ERROR = 541,
 };
 
+/* An operation refused, as a value: the AMQP reply code and RabbitMQ's
+ * text. The layer that speaks to the client renders it (amqp/ as
+ * channel.close or connection.close, mgmt/ as an HTTP status). */
+struct wr_op_err {
+    uint16_t code;  /* AMQP reply code: 403, 404, 405, 406 or 503 */
+    bool hard;      /* AMQP makes it a connection error (503) */
+    bool bare;      /* the HTTP API gives text alone, without the reply
+                       code's name (RabbitMQ's API checks this one itself) */
+    char text[240]; /* RabbitMQ's text, without the "NOT_FOUND - " prefix */
+};
+
 /* ---- protocol header ------------------------------------------------- */
 
 /* Checks the first bytes a client sends (AMQP 0-9-1 section 4.2.2).

@@ -125,9 +125,9 @@ def test_known_key_through_set_warns(tmp_path):
 
 
 def test_key_list_comes_from_rabbitmq_schema():
-    """broker/rabbit_keys.txt is RabbitMQ's schema keys: spot checks of
+    """runtime/rabbit_keys.txt is RabbitMQ's schema keys: spot checks of
     keys from rabbit.schema and plugin schemas, and none invented."""
-    keys = [l.strip() for l in open(os.path.join(ROOT, "broker", "rabbit_keys.txt"))
+    keys = [l.strip() for l in open(os.path.join(ROOT, "runtime", "rabbit_keys.txt"))
             if l.strip() and not l.startswith("#")]
     assert keys == sorted(set(keys))
     for k in ("log.file.level", "disk_free_limit.relative", "consumer_timeout",
