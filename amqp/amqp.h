@@ -20,6 +20,9 @@ enum wr_conn_state {
     WR_CONN_DEAD,     /* on the reap list */
 };
 
+/* The most bytes of client properties a connection keeps for the API. */
+#define WR_CLIENT_PROPS_MAX 2048
+
 struct wr_conn {
     struct wr_server *srv;
     struct bufferevent *bev;
@@ -113,7 +116,8 @@ bool wr_conn_can_deliver(const struct wr_conn *c);
 void wr_conn_shutdown(struct wr_conn *c);
 struct evbuffer *wr_conn_output(struct wr_conn *c);
 
-/* Creates the server's deferred reaper and flush events (conn.c). */
+/* Creates the server's deferred reaper and flush events and sets
+ * s->consumer_cancel (conn.c). */
 void wr_amqp_init(struct wr_server *s);
 /* Frees the connections on s->reap now (from a signal handler, never
  * from a connection's own callback). */
@@ -197,6 +201,7 @@ struct wr_chan {
      * name requests carry ("amq.rabbitmq.reply-to.<token>") */
     char *reply_tag;
     char reply_key[64];
+    struct wr_reply_sink reply_sink; /* in vh->replies under reply_key */
 };
 
 struct wr_chan *wr_chan_new(struct wr_conn *c, uint16_t id);
@@ -289,15 +294,6 @@ void wr_chan_op_error(struct wr_chan *ch, uint32_t method_id,
 
 /* ---- direct reply-to (reply_to.c) -------------------------------------- */
 
-#define WR_REPLY_TO "amq.rabbitmq.reply-to"
-/* The most bytes of client properties a connection keeps for the API. */
-#define WR_CLIENT_PROPS_MAX 2048
-/* true for exactly "amq.rabbitmq.reply-to". */
-bool wr_reply_to_is_pseudo(struct wr_bytes name);
-/* true for "amq.rabbitmq.reply-to." followed by anything. */
-bool wr_reply_to_is_key(struct wr_bytes name);
-/* The channel whose reply consumer answers to name, or NULL. */
-struct wr_chan *wr_reply_to_find(struct wr_vhost *vh, struct wr_bytes name);
 /* basic.consume on the pseudo-queue: checks no-ack and that the channel
  * has no reply consumer yet (406 otherwise), registers it, replies. */
 void wr_reply_to_consume(struct wr_chan *ch, struct wr_bytes tag, bool no_ack,
@@ -305,9 +301,6 @@ void wr_reply_to_consume(struct wr_chan *ch, struct wr_bytes tag, bool no_ack,
 /* Forgets ch's reply consumer if it is tag (or any when tag.ptr is NULL).
  * Returns true when there was one. */
 bool wr_reply_to_cancel(struct wr_chan *ch, struct wr_bytes tag);
-/* Delivers a reply (borrowed) published to a reply key. false when no
- * channel answers to it (the reply is dropped, or returned). */
-bool wr_reply_to_deliver(struct wr_vhost *vh, struct wr_msg *m);
 
 /* ---- login (login.c) -------------------------------------------------- */
 

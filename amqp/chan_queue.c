@@ -31,7 +31,7 @@ declare_reply_to(struct wr_chan *ch, struct wr_bytes name, bool no_wait)
     struct wr_method ok = {.id = WR_QUEUE_DECLARE_OK};
 
     if (!wr_reply_to_is_pseudo(name) &&
-        wr_reply_to_find(ch->conn->vh, name) == NULL) {
+        wr_vhost_reply_find(ch->conn->vh, name) == NULL) {
         wr_chan_error(ch, WR_REPLY_NOT_FOUND, WR_QUEUE_DECLARE,
                       "no queue '%.*s' in vhost '%s'", (int)name.len, name.ptr,
                       ch->conn->vh->name);
@@ -99,6 +99,11 @@ declare(struct wr_chan *ch, const struct wr_queue_declare *a)
     if (wr_vhost_declare_queue(vh, &d, ch->conn, &q, &created, &err) != WR_OK) {
         wr_chan_op_error(ch, WR_QUEUE_DECLARE, &err);
         return;
+    }
+    if (created && q->exclusive) {
+        /* deleted with this connection (conn.c) */
+        struct wr_bqueue *bq = q->broker;
+        wr_list_push_back(&ch->conn->exclusive_queues, &bq->excl_link);
     }
     declare_ok(ch, q, a->no_wait);
 }

@@ -1137,9 +1137,18 @@ wr_amqp_reap(struct wr_server *s)
     reap_cb(-1, 0, s);
 }
 
+/* The registry deletes a queue: its consumers are cancelled here. */
+static void
+consumer_cancel(struct wr_consumer *c, bool notify)
+{
+    wr_chan_cancel_consumer(WR_CONTAINER_OF(c, struct wr_bconsumer, base),
+                            notify);
+}
+
 void
 wr_amqp_init(struct wr_server *s)
 {
+    s->consumer_cancel = consumer_cancel;
     s->reap_ev = event_new(s->base, -1, 0, reap_cb, s);
     s->flush_ev = event_new(s->base, -1, 0, flush_cb, s);
 }

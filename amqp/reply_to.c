@@ -37,23 +37,23 @@ reply_key(char *out, size_t cap)
     out[n] = '\0';
 }
 
-bool
-wr_reply_to_is_pseudo(struct wr_bytes name)
+/* The channel's reply sink: a reply published to its reply key. */
+static bool
+reply_deliver(struct wr_reply_sink *s, struct wr_msg *m)
 {
-    return wr_bytes_eq_str(name, WR_REPLY_TO);
-}
+    struct wr_chan *ch = WR_CONTAINER_OF(s, struct wr_chan, reply_sink);
+    struct wr_method d = {.id = WR_BASIC_DELIVER};
 
-bool
-wr_reply_to_is_key(struct wr_bytes name)
-{
-    return name.len >= sizeof(PREFIX) - 1 &&
-           memcmp(name.ptr, PREFIX, sizeof(PREFIX) - 1) == 0;
-}
-
-struct wr_chan *
-wr_reply_to_find(struct wr_vhost *vh, struct wr_bytes name)
-{
-    return wr_hmap_get(&vh->replies, name.ptr, name.len);
+    if (ch->closing)
+        return false;
+    /* no-ack: a delivery tag, nothing to remember */
+    d.u.basic_deliver.consumer_tag = wr_bytes_str(ch->reply_tag);
+    d.u.basic_deliver.delivery_tag =
+        wr_chan_record_delivery(ch, NULL, NULL, NULL);
+    d.u.basic_deliver.exchange = wr_msg_exchange(m);
+    d.u.basic_deliver.routing_key = wr_msg_rkey(m);
+    wr_chan_send_content(ch, &d, m);
+    return true;
 }
 
 void
@@ -86,8 +86,8 @@ wr_reply_to_consume(struct wr_chan *ch, struct wr_bytes tag, bool no_ack,
     }
     reply_key(ch->reply_key, sizeof(ch->reply_key));
     ch->reply_tag = wr_strdup(t);
-    wr_hmap_put(&ch->conn->vh->replies, ch->reply_key, strlen(ch->reply_key),
-                ch, NULL);
+    ch->reply_sink.deliver = reply_deliver;
+    wr_vhost_reply_register(ch->conn->vh, ch->reply_key, &ch->reply_sink);
     if (!no_wait) {
         struct wr_method ok = {.id = WR_BASIC_CONSUME_OK};
         ok.u.basic_consume_ok.consumer_tag = wr_bytes_str(t);
@@ -101,27 +101,9 @@ wr_reply_to_cancel(struct wr_chan *ch, struct wr_bytes tag)
     if (ch->reply_tag == NULL ||
         (tag.ptr != NULL && !wr_bytes_eq_str(tag, ch->reply_tag)))
         return false;
-    wr_hmap_del(&ch->conn->vh->replies, ch->reply_key, strlen(ch->reply_key));
+    wr_vhost_reply_unregister(ch->conn->vh, ch->reply_key);
     wr_free(ch->reply_tag);
     ch->reply_tag = NULL;
     ch->reply_key[0] = '\0';
-    return true;
-}
-
-bool
-wr_reply_to_deliver(struct wr_vhost *vh, struct wr_msg *m)
-{
-    struct wr_chan *ch = wr_reply_to_find(vh, wr_msg_rkey(m));
-    struct wr_method d = {.id = WR_BASIC_DELIVER};
-
-    if (ch == NULL || ch->closing)
-        return false;
-    /* no-ack: a delivery tag, nothing to remember */
-    d.u.basic_deliver.consumer_tag = wr_bytes_str(ch->reply_tag);
-    d.u.basic_deliver.delivery_tag =
-        wr_chan_record_delivery(ch, NULL, NULL, NULL);
-    d.u.basic_deliver.exchange = wr_msg_exchange(m);
-    d.u.basic_deliver.routing_key = wr_msg_rkey(m);
-    wr_chan_send_content(ch, &d, m);
     return true;
 }

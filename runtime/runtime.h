@@ -19,6 +19,7 @@ struct event;
 struct event_base;
 struct evconnlistener;
 struct sockaddr;
+struct wr_consumer;
 struct wr_mgmt;
 
 #define WR_PRODUCT "warren"
@@ -275,6 +276,11 @@ struct wr_server {
     char bound[96];       /* "127.0.0.1:5672" once listening */
     char ssl_bound[96];   /* same for AMQPS */
     struct wr_mgmt *mgmt; /* the HTTP management API (mgmt/) */
+    /* Cancels consumer c of a queue being deleted (its channel forgets
+     * it; notify: the client hears basic.cancel, if it asked to). Set by
+     * the layer that owns consumers (amqp/, wr_amqp_init); vhost/ calls
+     * it and never sees what a consumer is beyond struct wr_consumer. */
+    void (*consumer_cancel)(struct wr_consumer *c, bool notify);
 };
 
 #endif

@@ -1,11 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* TEMPORARY upward include (issue 14 step 2 removes it) */
-#include "vhost_internal.h"
-#include "../amqp/amqp.h"
 /* Routing a whole message: its routing keys (the routing key, then the CC
  * header's and the BCC keys: RabbitMQ's sender-selected distribution),
  * alternate exchanges, direct reply-to, then the enqueue into every target
  * queue with length limits and dispatch. */
+#include "vhost_internal.h"
 
 #include <string.h>
 
@@ -117,7 +115,8 @@ wr_vhost_publish(struct wr_vhost *vh, struct wr_exchange *x, struct wr_msg *m,
     x->n_in++;
     vh->stats.published++;
     if (x->name_len == 0 && wr_reply_to_is_key(wr_msg_rkey(m))) {
-        *routed = wr_reply_to_deliver(vh, m);
+        struct wr_reply_sink *sink = wr_vhost_reply_find(vh, wr_msg_rkey(m));
+        *routed = sink != NULL && sink->deliver(sink, m);
         scratch->count = 0;
     } else {
         wr_vhost_route_msg(vh, x, m, scratch);

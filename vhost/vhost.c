@@ -1,9 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* TEMPORARY upward include (issue 14 step 2 removes it) */
-#include "vhost_internal.h"
-#include "../amqp/amqp.h"
 /* Virtual hosts: the registries of exchanges and queues, the standard
  * exchanges every vhost has, and queue deletion with its consequences. */
+#include "vhost_internal.h"
 
 #include <string.h>
 
@@ -139,9 +137,9 @@ wr_vhost_add_queue(struct wr_vhost *vh, struct wr_bytes name,
     q->exclusive = exclusive;
     q->auto_delete = auto_delete;
     if (exclusive && owner) {
+        /* The owner links bq->excl_link into its own list. */
         bq->owner = owner;
         q->exclusive_owner = owner;
-        wr_list_push_back(&owner->exclusive_queues, &bq->excl_link);
     }
     wr_hmap_put(&vh->queues, name.ptr, name.len, q, NULL);
     wr_vhost_policy_new_queue(vh, q);
@@ -170,9 +168,7 @@ wr_vhost_delete_queue(struct wr_vhost *vh, struct wr_queue *q)
     wr_list_for_each_safe(pos, tmp, &q->consumers)
     {
         struct wr_consumer *wc = WR_CONTAINER_OF(pos, struct wr_consumer, link);
-        struct wr_bconsumer *bc =
-            WR_CONTAINER_OF(wc, struct wr_bconsumer, base);
-        wr_chan_cancel_consumer(bc, true);
+        vh->srv->consumer_cancel(wc, true);
     }
     wr_queue_unbind_all(q, source_empty, vh);
     if (bq) {

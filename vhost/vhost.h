@@ -110,8 +110,8 @@ struct wr_vhost {
     struct event *dead_ev;       /* routes them after the current event */
     struct wr_route_set dead_route;
     bool draining;
-    /* direct reply-to (reply_to.c): "amq.rabbitmq.reply-to.<token>" ->
-     * the struct wr_chan with that reply consumer */
+    /* direct reply-to (reply.c): "amq.rabbitmq.reply-to.<token>" ->
+     * the struct wr_reply_sink registered under it */
     struct wr_hmap replies;
     /* policies and operator policies (policy.c), sorted by name */
     struct wr_policy_list policies;
@@ -123,7 +123,7 @@ struct wr_bqueue {
     struct wr_queue *q; /* back pointer */
     struct wr_vhost *vh;
     struct wr_conn *owner;    /* exclusive owner, or NULL */
-    struct wr_list excl_link; /* in owner->exclusive_queues */
+    struct wr_list excl_link; /* the owner's, in its list of exclusive queues */
     /* expiry.c: message TTLs and x-expires */
     struct event *expiry_ev; /* fires at the earliest message deadline */
     int64_t expiry_at;       /* what expiry_ev is armed for, WR_NEVER */
@@ -143,7 +143,8 @@ struct wr_exchange *wr_vhost_add_exchange(struct wr_vhost *vh,
                                           bool durable, bool auto_delete,
                                           bool internal, struct wr_table args);
 void wr_vhost_delete_exchange(struct wr_vhost *vh, struct wr_exchange *x);
-/* Creates a queue; owner is the exclusive owner or NULL. */
+/* Creates a queue; owner is the exclusive owner or NULL (the owner links
+ * the queue's excl_link into its own list of exclusive queues). */
 struct wr_queue *wr_vhost_add_queue(struct wr_vhost *vh, struct wr_bytes name,
                                     const struct wr_queue_args *args,
                                     struct wr_table raw_args, bool durable,
@@ -193,7 +194,7 @@ int wr_vhost_route_msg(struct wr_vhost *vh, struct wr_exchange *x,
 bool wr_vhost_enqueue(struct wr_vhost *vh, struct wr_msg *m,
                       const struct wr_route_set *set, int64_t now);
 /* The whole publish of a complete message m (borrowed) to exchange x:
- * direct reply-to keys on the default exchange go to their channel,
+ * direct reply-to keys on the default exchange go to their reply sink,
  * everything else is routed (wr_vhost_route_msg, scratch holds the
  * result) and enqueued. *routed: some queue or reply consumer got it;
  * *rejected: some queue refused it. Counts the exchange and vhost
@@ -232,6 +233,33 @@ void wr_queue_arm_expiry(struct wr_queue *q, int64_t at);
 /* The queue was used (declare, basic.get, consume, cancel): x-expires
  * counts from now. */
 void wr_queue_touch(struct wr_queue *q);
+
+/* ---- direct reply-to (reply.c) ---------------------------------------- */
+
+#define WR_REPLY_TO "amq.rabbitmq.reply-to"
+
+/* Where a direct reply goes: a channel with a reply consumer registers
+ * one under its reply key ("amq.rabbitmq.reply-to.<token>"); a message
+ * published to the default exchange with that routing key is handed to
+ * it, no queue involved. */
+struct wr_reply_sink {
+    /* Takes reply m (borrowed). false when the sink cannot take it now
+     * (its channel is closing): the reply is then unroutable. */
+    bool (*deliver)(struct wr_reply_sink *s, struct wr_msg *m);
+};
+
+/* true for exactly "amq.rabbitmq.reply-to". */
+bool wr_reply_to_is_pseudo(struct wr_bytes name);
+/* true for "amq.rabbitmq.reply-to." followed by anything. */
+bool wr_reply_to_is_key(struct wr_bytes name);
+/* Registers s under key (a NUL-terminated string that lives as long as
+ * the registration). */
+void wr_vhost_reply_register(struct wr_vhost *vh, const char *key,
+                             struct wr_reply_sink *s);
+void wr_vhost_reply_unregister(struct wr_vhost *vh, const char *key);
+/* The sink registered under name, or NULL. */
+struct wr_reply_sink *wr_vhost_reply_find(struct wr_vhost *vh,
+                                          struct wr_bytes name);
 
 /* ---- declare, delete, bind (vhost_ops.c) ------------------------------- */
 
