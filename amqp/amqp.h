@@ -147,6 +147,7 @@ struct wr_unacked {
     uint64_t id;                   /* the entry's id in queue */
     uint32_t handle;               /* the queue's handle for it */
     struct wr_bconsumer *consumer; /* for credit; NULL for basic.get */
+    int64_t delivered; /* wr_now_ms() when sent (consumer_timeout) */
 };
 
 struct wr_tx_op; /* chan_tx.c */
@@ -160,7 +161,9 @@ enum wr_content_state {
 struct wr_chan {
     struct wr_conn *conn;
     uint16_t id;
-    bool closing; /* sent channel.close, waiting for close-ok */
+    bool closing;            /* sent channel.close, waiting for close-ok */
+    bool ctimeout_per_queue; /* delivered from a queue with its own
+                              * consumer timeout (ack_timeout.c) */
     bool flow_active;
     bool confirm;
     bool tx;
@@ -372,5 +375,13 @@ bool wr_credit_in_flow(const struct wr_conn *c, int64_t now_ms);
 void wr_credit_forget(struct wr_conn *c);
 void wr_credit_init(struct wr_server *s);
 void wr_credit_cleanup(struct wr_server *s);
+/* ack_timeout.c: RabbitMQ's consumer_timeout. A channel holding a delivery
+ * unacknowledged for longer than its queue's timeout (x-consumer-timeout,
+ * the consumer-timeout policy key) or else cfg.consumer_timeout is closed
+ * with 406 PRECONDITION_FAILED and RabbitMQ's text (its deliveries are
+ * requeued, as on any channel close). Checked on a timer (at most every
+ * second); 0 turns a timeout off. */
+void wr_ack_timeout_init(struct wr_server *s);
+void wr_ack_timeout_cleanup(struct wr_server *s);
 
 #endif

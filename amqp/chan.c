@@ -156,6 +156,9 @@ wr_chan_record_delivery(struct wr_chan *ch, struct wr_queue *q,
     u->id = d->id;
     u->handle = d->handle;
     u->consumer = bc;
+    u->delivered = wr_now_ms();
+    if (q->eff.has_consumer_timeout)
+        ch->ctimeout_per_queue = true;
     ch->unacked_count++;
     if (bc)
         bc->unacked++;

@@ -310,6 +310,7 @@ wr_server_init(struct wr_server *s, const struct wr_config *cfg)
     wr_amqp_init(s);
     wr_flow_init(s);
     wr_credit_init(s);
+    wr_ack_timeout_init(s);
     if (load_definitions(s))
         return -1;
     if (s->watermark)
@@ -411,6 +412,7 @@ wr_server_cleanup(struct wr_server *s)
     wr_tls_free(s->tls);
     wr_flow_cleanup(s);
     wr_credit_cleanup(s);
+    wr_ack_timeout_cleanup(s);
     if (s->sig_hup)
         event_free(s->sig_hup);
     if (s->stop_ev)

@@ -877,9 +877,13 @@ dispatch(struct wr_mgmt_req *r, enum evhttp_cmd_type method)
     case WR_MGMT_AUTH_OK:
         break;
     case WR_MGMT_AUTH_FAILED:
-        evhttp_add_header(evhttp_request_get_output_headers(r->req),
-                          "WWW-Authenticate",
-                          "Basic realm=\"RabbitMQ Management\"");
+        /* Not to the web UI (its fetches say X-Requested-With): a browser
+         * would answer the challenge with its own login dialog. */
+        if (evhttp_find_header(evhttp_request_get_input_headers(r->req),
+                               "X-Requested-With") == NULL)
+            evhttp_add_header(evhttp_request_get_output_headers(r->req),
+                              "WWW-Authenticate",
+                              "Basic realm=\"RabbitMQ Management\"");
         wr_mgmt_error(r, 401, "not_authorized", "%s", why);
         return;
     case WR_MGMT_AUTH_REFUSED:

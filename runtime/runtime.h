@@ -260,6 +260,8 @@ struct wr_server {
     /* credit flow (amqp/credit.c) */
     struct wr_list credit_waiters; /* throttled wr_conn.credit_link */
     struct event *credit_ev;       /* re-checks them while there are any */
+    struct event
+        *ctimeout_ev;       /* consumer_timeout checks (amqp/ack_timeout.c) */
     uint64_t mem_peak;      /* highest wr_alloc_used() seen by the alarm */
     struct wr_list conns;   /* of wr_conn.link (amqp/) */
     struct wr_list reap;    /* closed connections waiting to be freed */

@@ -46,6 +46,8 @@ static const struct key keys[] = {
      true},
     {"max-in-memory-bytes", K_INT0, "maximum memory in bytes", NULL, true},
     {"delivery-limit", K_INT0, "delivery limit", NULL, true},
+    /* RabbitMQ 3.12's; 3.10 does not know it */
+    {"consumer-timeout", K_INT0, "consumer timeout", NULL, false},
     {"overflow", K_ENUM, "overflow value", overflows, false},
     {"queue-mode", K_ENUM, "queue-mode value", queue_modes, false},
     {"queue-version", K_ANY, NULL, NULL, false},
@@ -148,6 +150,9 @@ take_key(struct wr_policy *p, const char *name, const json_t *v)
     } else if (strcmp(name, "delivery-limit") == 0) {
         a->has_delivery_limit = true;
         a->delivery_limit = (uint64_t)n;
+    } else if (strcmp(name, "consumer-timeout") == 0) {
+        a->has_consumer_timeout = true;
+        a->consumer_timeout = (uint64_t)n;
     } else if (strcmp(name, "overflow") == 0) {
         const char *s = json_string_value(v);
         a->has_overflow = true;

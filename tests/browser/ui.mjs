@@ -237,6 +237,25 @@ try {
   await kvValue('Overview', 'Ready').filter({ hasText: /^0$/ }).waitFor();
   assert.equal((await api('GET', 'queues/%2F/ui-orders')).messages, 0);
 
+  step('definitions: download, then upload a file');
+  await tab('Overview');
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    main.locator('button', { hasText: 'Download broker definitions' }).click(),
+  ]);
+  const defs = JSON.parse(fs.readFileSync(await download.path(), 'utf8'));
+  assert.ok(defs.queues.some((x) => x.name === 'ui-orders' && x.vhost === '/'));
+  assert.ok(defs.exchanges.some((x) => x.name === 'ui-events'));
+  await main.locator('input[type=file]').setInputFiles({
+    name: 'more.json',
+    mimeType: 'application/json',
+    buffer: Buffer.from(JSON.stringify({ queues: [{ name: 'ui-imported', vhost: '/', durable: true, auto_delete: false, arguments: {} }] })),
+  });
+  await main.locator('button', { hasText: 'Upload broker definitions' }).click();
+  await toast('Definitions imported');
+  assert.equal((await api('GET', 'queues/%2F/ui-imported')).durable, true);
+  await api('DELETE', 'queues/%2F/ui-imported');
+
   step('paging, filter and sort on the server');
   await tab('Queues');
   await page.locator('#vhost-filter').selectOption('bulk');
