@@ -85,7 +85,7 @@ connection_json(struct wr_mgmt *m, struct wr_conn *c)
     json_object_set_new(o, "state", json_string(conn_state(c)));
     json_object_set_new(o, "type", json_string("network"));
     json_object_set_new(o, "protocol", json_string("AMQP 0-9-1"));
-    json_object_set_new(o, "ssl", json_false());
+    json_object_set_new(o, "ssl", json_boolean(c->tls));
     json_object_set_new(o, "host", json_string(lhost));
     json_object_set_new(o, "port", json_integer(lport));
     json_object_set_new(o, "peer_host", json_string(host));
