@@ -192,7 +192,7 @@ wr_mgmt_json_consumer(const struct wr_bconsumer *bc)
                                   "peer_host", host, "peer_port", port, "user",
                                   c->user ? c->user : "", "node",
                                   c->srv->mgmt ? c->srv->mgmt->node : ""));
-    json_object_set_new(o, "ack_required", json_boolean(!bc->no_ack));
+    json_object_set_new(o, "ack_required", json_boolean(!bc->base.no_ack));
     json_object_set_new(o, "exclusive", json_boolean(bc->base.exclusive));
     json_object_set_new(o, "prefetch_count", json_integer(bc->prefetch));
     json_object_set_new(o, "active", json_true());
