@@ -288,6 +288,7 @@ struct wr_conn {
     bool blocked_cap;  /* client capability connection.blocked */
     bool published;    /* sent basic.publish at least once */
     bool flow_blocked; /* memory alarm: not reading from this peer */
+    bool preferred;    /* consumes: read first (wr_conn_prefer) */
     /* credit flow (credit.c): while credit_queue is set, c is not read
      * from, until that queue's consumers have caught up */
     struct wr_queue *credit_queue; /* reference held */
@@ -336,6 +337,14 @@ struct wr_conn {
     bool linger; /* sent close-ok: the peer closes the socket first */
 };
 
+/* Event priorities: a loop turn runs the ready events of the first
+ * level that has any, and only those. */
+#define WR_PRIO_CONSUMERS 0 /* consuming connections, the output flush */
+#define WR_PRIO_LEVELS 2    /* everything else: event_new's default, 1 */
+
+/* c consumes: from now on its input (acks) is read before that of
+ * connections that only publish, when both are waiting. */
+void wr_conn_prefer(struct wr_conn *c);
 /* Takes a new socket; tls selects the AMQPS listener's TLS context. */
 void wr_conn_accept(struct wr_server *s, int fd, const struct sockaddr *sa,
                     bool tls);

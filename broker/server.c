@@ -382,8 +382,14 @@ wr_server_init(struct wr_server *s, const struct wr_config *cfg)
     s->base = event_base_new();
     if (s->base == NULL)
         return -1;
+    /* Two priorities (fairness, FLOW.md): connections with consumers and
+     * the end-of-turn flush run before everything else that is ready, so
+     * acks and deliveries are not starved by publishers' input. */
+    if (event_base_priority_init(s->base, WR_PRIO_LEVELS) != 0)
+        return -1;
     s->reap_ev = event_new(s->base, -1, 0, reap_cb, s);
     s->flush_ev = event_new(s->base, -1, 0, flush_cb, s);
+    event_priority_set(s->flush_ev, WR_PRIO_CONSUMERS);
     wr_flow_init(s);
     wr_credit_init(s);
     if (load_definitions(s))
