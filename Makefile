@@ -28,12 +28,23 @@ SSL_LIBS = $(shell pkg-config --libs openssl 2>/dev/null)
 CLI_CFLAGS = $(shell pkg-config --cflags $(PKGS_CLI) 2>/dev/null)
 CLI_LIBS = $(shell pkg-config --libs $(PKGS_CLI) 2>/dev/null)
 
+# The server's layers, bottom up (each folder includes only those before
+# it; scripts/check-style.sh checks that): common protocol store queues
+# exchanges (libwrcore.a), then auth runtime vhost amqp mgmt broker
+# (libwrbroker.a, with main.c apart).
 COMMON_SRC = $(wildcard common/*.c)
 PROTO_SRC = $(wildcard protocol/*.c)
 STORE_SRC = $(wildcard store/*.c)
 QUEUES_SRC = $(wildcard queues/*.c)
 EXCH_SRC = $(wildcard exchanges/*.c)
-BROKER_SRC = $(filter-out broker/main.c,$(wildcard broker/*.c))
+AUTH_SRC = $(wildcard auth/*.c)
+RUNTIME_SRC = $(wildcard runtime/*.c)
+VHOST_SRC = $(wildcard vhost/*.c)
+AMQP_SRC = $(wildcard amqp/*.c)
+MGMT_SRC = $(wildcard mgmt/*.c)
+BROKER_SRC = $(AUTH_SRC) $(RUNTIME_SRC) $(VHOST_SRC) $(AMQP_SRC) $(MGMT_SRC) \
+	$(filter-out broker/main.c,$(wildcard broker/*.c))
+CORE_SRC = $(COMMON_SRC) $(PROTO_SRC) $(STORE_SRC) $(QUEUES_SRC) $(EXCH_SRC)
 CLIENT_SRC = $(wildcard client/*.c)
 CLI_SRC = $(wildcard cli/*.c)
 BENCH_SRC = $(wildcard bench/*.c)
@@ -41,8 +52,7 @@ UNIT_SRC = $(wildcard tests/unit/check_*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
-CORE_OBJ = $(call obj,$(COMMON_SRC) $(PROTO_SRC) $(STORE_SRC) $(QUEUES_SRC) \
-	$(EXCH_SRC))
+CORE_OBJ = $(call obj,$(CORE_SRC))
 BROKER_OBJ = $(call obj,$(BROKER_SRC))
 CLIENT_OBJ = $(call obj,$(COMMON_SRC) $(PROTO_SRC) $(CLIENT_SRC))
 UNIT_BIN = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
@@ -84,10 +94,10 @@ $(BUILD)/obj/%.o: %.c $(BUILD)/cflags
 	$(CC) $(CFLAGS) -I$(BUILD)/gen $(BROKER_CFLAGS) $(CLI_CFLAGS) -MMD -MP -c $< -o $@
 
 # RabbitMQ's rabbitmq.conf keys (scripts/rabbit-keys.sh) as C strings.
-%/gen/rabbit_keys.inc: broker/rabbit_keys.txt
+%/gen/rabbit_keys.inc: runtime/rabbit_keys.txt
 	@mkdir -p $(dir $@)
 	sed -e '/^#/d' -e 's/.*/"&",/' $< > $@
-$(BUILD)/obj/broker/rabbit_keys.o: $(BUILD)/gen/rabbit_keys.inc
+$(BUILD)/obj/runtime/rabbit_keys.o: $(BUILD)/gen/rabbit_keys.inc
 
 $(BUILD)/libwrcore.a: $(CORE_OBJ)
 	@mkdir -p $(dir $@)
@@ -340,7 +350,7 @@ FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN = $(patsubst tests/fuzz/%.c,build-fuzz/%,$(FUZZ_SRC))
 FUZZ_SECONDS ?= 60
 FUZZ_CC = clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined
-build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(COMMON_SRC) $(PROTO_SRC) $(QUEUES_SRC) $(EXCH_SRC)
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CORE_SRC)
 	@mkdir -p build-fuzz
 	$(FUZZ_CC) -o $@ $^
 # Recovery over arbitrary segment bytes.
@@ -348,20 +358,20 @@ build-fuzz/fuzz_store: tests/fuzz/fuzz_store.c $(STORE_SRC) $(COMMON_SRC)
 	@mkdir -p build-fuzz
 	$(FUZZ_CC) -pthread -o $@ $^
 # The configuration parser and the logger it reports through.
-FUZZ_CONFIG_SRC = broker/config.c broker/config_service.c broker/rabbit_keys.c \
-	broker/log.c broker/log_sink.c
+FUZZ_CONFIG_SRC = runtime/config.c runtime/config_service.c runtime/rabbit_keys.c \
+	runtime/log.c runtime/log_sink.c
 build-fuzz/fuzz_config: tests/fuzz/fuzz_config.c $(FUZZ_CONFIG_SRC) $(COMMON_SRC) \
 		build-fuzz/gen/rabbit_keys.inc
 	@mkdir -p build-fuzz
 	$(FUZZ_CC) -Ibuild-fuzz/gen -o $@ $(filter %.c,$^)
 # A whole connection: the broker on libevent, with no sockets.
-build-fuzz/fuzz_conn: tests/fuzz/fuzz_conn.c $(BROKER_SRC) $(COMMON_SRC) $(PROTO_SRC) $(QUEUES_SRC) $(EXCH_SRC) \
+build-fuzz/fuzz_conn: tests/fuzz/fuzz_conn.c $(BROKER_SRC) $(CORE_SRC) \
 		build-fuzz/gen/rabbit_keys.inc
 	@mkdir -p build-fuzz
 	$(FUZZ_CC) -Ibuild-fuzz/gen $(BROKER_CFLAGS) -o $@ $(filter %.c,$^) $(BROKER_LIBS)
 # The management API's request bodies, through its handlers (evhttp on a
 # UNIX socket; no TCP port).
-build-fuzz/fuzz_mgmt_json: tests/fuzz/fuzz_mgmt_json.c $(BROKER_SRC) $(COMMON_SRC) $(PROTO_SRC) $(QUEUES_SRC) $(EXCH_SRC) \
+build-fuzz/fuzz_mgmt_json: tests/fuzz/fuzz_mgmt_json.c $(BROKER_SRC) $(CORE_SRC) \
 		build-fuzz/gen/rabbit_keys.inc
 	@mkdir -p build-fuzz
 	$(FUZZ_CC) -Ibuild-fuzz/gen $(BROKER_CFLAGS) -o $@ $(filter %.c,$^) $(BROKER_LIBS)

@@ -1,9 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The event base, the AMQP listener, signals and the deferred reaper. */
-#include "broker.h"
-#include "defs.h"
-#include "tls.h"
-#include "mgmt.h"
+#include "broker_internal.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -92,78 +89,6 @@ on_accept_error(struct evconnlistener *l, void *arg)
 }
 
 static void
-other_resume_cb(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    evconnlistener_enable(arg);
-}
-
-static void
-on_other_accept_error(struct evconnlistener *l, void *arg)
-{
-    static int64_t logged; /* monotonic seconds */
-    struct timeval pause = {0, ACCEPT_PAUSE_MS * 1000};
-    int err = EVUTIL_SOCKET_ERROR();
-
-    (void)arg;
-    if (wr_now() != logged) {
-        logged = wr_now();
-        wr_log(WR_LOG_WARN, "HTTP API: accept failed: %s; retrying every %d ms",
-               evutil_socket_error_to_string(err), ACCEPT_PAUSE_MS);
-    }
-    evconnlistener_disable(l);
-    event_base_once(evconnlistener_get_base(l), -1, EV_TIMEOUT, other_resume_cb,
-                    l, &pause);
-}
-
-void
-wr_listener_pause_on_error(struct evconnlistener *l)
-{
-    evconnlistener_set_error_cb(l, on_other_accept_error);
-}
-
-static void
-reap_cb(evutil_socket_t fd, short what, void *arg)
-{
-    struct wr_server *s = arg;
-    struct wr_list *pos, *tmp;
-
-    (void)fd;
-    (void)what;
-    /* Also called from the SIGUSR1 handler, never from a connection's own
-     * callback: freeing here is safe. */
-    wr_list_for_each_safe(pos, tmp, &s->reap)
-    {
-        wr_list_remove(pos);
-        wr_conn_free(WR_CONTAINER_OF(pos, struct wr_conn, link));
-    }
-    if (s->stopping && wr_list_empty(&s->conns))
-        event_base_loopexit(s->base, NULL);
-}
-
-void
-wr_server_schedule_reap(struct wr_server *s)
-{
-    event_active(s->reap_ev, 0, 0);
-}
-
-static void
-flush_cb(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    wr_conn_flush_all(arg);
-    wr_credit_check(arg);
-}
-
-void
-wr_server_schedule_flush(struct wr_server *s)
-{
-    event_active(s->flush_ev, 0, 0);
-}
-
-static void
 stop_deadline_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct wr_server *s = arg;
@@ -230,7 +155,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
     if (sig == SIGUSR1) {
         /* Connections dropped in this loop turn are counted out already;
          * free them first, so that the line shows live memory only. */
-        reap_cb(-1, 0, s);
+        wr_amqp_reap(s);
         reopen_log();
         wr_server_log_stats(s);
         return;
@@ -281,7 +206,7 @@ parse_addr(const char *addr, int port, struct sockaddr_storage *ss, int *len)
         *len = sizeof(*in6);
         return 0;
     }
-    return -1;
+    return WR_ERR_INVALID;
 }
 
 /* Binds a listener on addr:port and records "ADDR:PORT" in bound. */
@@ -335,7 +260,7 @@ load_definitions(struct wr_server *s)
 
     if (rc < 0) {
         wr_log(WR_LOG_ERROR, "%s", err);
-        return -1;
+        return WR_ERR_IO;
     }
     if (rc == 0) {
         wr_log(WR_LOG_NOTICE,
@@ -381,19 +306,18 @@ wr_server_init(struct wr_server *s, const struct wr_config *cfg)
     wr_users_init(&s->users);
     s->base = event_base_new();
     if (s->base == NULL)
-        return -1;
+        return WR_ERR_IO;
     /* Two priorities (fairness, FLOW.md): connections with consumers and
      * the end-of-turn flush run before everything else that is ready, so
      * acks and deliveries are not starved by publishers' input. */
     if (event_base_priority_init(s->base, WR_PRIO_LEVELS) != 0)
-        return -1;
-    s->reap_ev = event_new(s->base, -1, 0, reap_cb, s);
-    s->flush_ev = event_new(s->base, -1, 0, flush_cb, s);
-    event_priority_set(s->flush_ev, WR_PRIO_CONSUMERS);
+        return WR_ERR_IO;
+    wr_amqp_init(s);
     wr_flow_init(s);
     wr_credit_init(s);
+    wr_ack_timeout_init(s);
     if (load_definitions(s))
-        return -1;
+        return WR_ERR_IO;
     if (s->watermark)
         wr_log(WR_LOG_INFO, "memory high watermark: %llu bytes",
                (unsigned long long)s->watermark);
@@ -420,21 +344,21 @@ wr_server_listen(struct wr_server *s)
     s->listener = listen_on(s, cfg->bind, cfg->port, on_accept, s->bound,
                             sizeof(s->bound));
     if (s->listener == NULL)
-        return -1;
+        return WR_ERR_IO;
     if (cfg->ssl_on) {
         s->tls = wr_tls_new(cfg, WR_TLS_AMQPS, err, sizeof(err));
         if (s->tls == NULL) {
             wr_log(WR_LOG_ERROR, "TLS: %s", err);
-            return -1;
+            return WR_ERR_IO;
         }
         s->ssl_listener = listen_on(
             s, cfg->ssl_bind[0] ? cfg->ssl_bind : cfg->bind, cfg->ssl_port,
             on_accept_tls, s->ssl_bound, sizeof(s->ssl_bound));
         if (s->ssl_listener == NULL)
-            return -1;
+            return WR_ERR_IO;
     }
     if (wr_mgmt_start(s) != 0)
-        return -1;
+        return WR_ERR_IO;
     return 0;
 }
 
@@ -493,6 +417,7 @@ wr_server_cleanup(struct wr_server *s)
     wr_tls_free(s->tls);
     wr_flow_cleanup(s);
     wr_credit_cleanup(s);
+    wr_ack_timeout_cleanup(s);
     if (s->sig_hup)
         event_free(s->sig_hup);
     if (s->stop_ev)

@@ -204,6 +204,11 @@ parse_dead_letter(struct parse *ps, struct wr_queue_args *out)
         return WR_ERR_INVALID;
     out->has_delivery_limit = found;
     out->delivery_limit = found ? (uint64_t)n : 0;
+    /* RabbitMQ 3.12's per-queue consumer_timeout (ms). */
+    if (int_arg(ps, "x-consumer-timeout", 0, UINT32_MAX, &found, &n))
+        return WR_ERR_INVALID;
+    out->has_consumer_timeout = found;
+    out->consumer_timeout = found ? (uint64_t)n : 0;
     return WR_OK;
 }
 
@@ -284,6 +289,8 @@ merge_one(struct wr_queue_args *out, const struct wr_queue_args *p)
             p->max_bytes);
     min_opt(&out->has_delivery_limit, &out->delivery_limit,
             p->has_delivery_limit, p->delivery_limit);
+    min_opt(&out->has_consumer_timeout, &out->consumer_timeout,
+            p->has_consumer_timeout, p->consumer_timeout);
     has = out->has_message_ttl;
     v = (uint64_t)out->message_ttl;
     min_opt(&has, &v, p->has_message_ttl, (uint64_t)p->message_ttl);

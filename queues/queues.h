@@ -201,6 +201,8 @@ struct wr_queue_args {
     bool single_active;      /* x-single-active-consumer */
     bool has_delivery_limit; /* x-delivery-limit */
     uint64_t delivery_limit;
+    bool has_consumer_timeout; /* x-consumer-timeout (RabbitMQ 3.12) */
+    uint64_t consumer_timeout; /* ms a delivery may stay unacked, 0 = off */
 };
 
 /* Why an argument was refused: the argument and RabbitMQ's reason, for
@@ -227,8 +229,9 @@ int wr_queue_args_parse(struct wr_table args, struct wr_queue_args *out,
  * queue settings of the policy and the operator policy that apply to it
  * (either may be NULL), as RabbitMQ resolves them for classic queues
  * (rabbit_queue_type_util:args_policy_lookup, rabbit_policy:get):
- *  - message-ttl, expires, max-length, max-length-bytes, delivery-limit:
- *    the smallest of those given (argument, policy, operator policy);
+ *  - message-ttl, expires, max-length, max-length-bytes, delivery-limit,
+ *    consumer-timeout: the smallest of those given (argument, policy,
+ *    operator policy);
  *  - dead-letter-exchange, dead-letter-routing-key, overflow: the
  *    argument when given, else the policy's (operator policies have
  *    none);

@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# Regenerates broker/rabbit_keys.txt, the rabbitmq.conf keys RabbitMQ knows,
+# Regenerates runtime/rabbit_keys.txt, the rabbitmq.conf keys RabbitMQ knows,
 # from the cuttlefish schemas of an installed rabbitmq-server (Debian's
 # package: its plugins' priv/schema/*.schema, and cuttlefish's
 # erlang_vm.schema): every `{mapping, "KEY", ...}`, sorted, one a line.
@@ -9,7 +9,7 @@
 set -e
 dir=${1:-$(ls -d /usr/lib/rabbitmq/lib/rabbitmq_server-*/plugins | tail -1)}
 ver=$(basename "$(dirname "$dir")")
-out=$(dirname "$0")/../broker/rabbit_keys.txt
+out=$(dirname "$0")/../runtime/rabbit_keys.txt
 {
     echo "# rabbitmq.conf keys known to $ver (all bundled plugins),"
     echo "# from their cuttlefish schemas by scripts/rabbit-keys.sh. warren"

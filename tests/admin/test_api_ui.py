@@ -9,6 +9,8 @@ import re
 
 import pytest
 
+from mgmt_client import Api
+
 pytestmark = pytest.mark.warren_only
 
 UI_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "mgmt", "ui")
@@ -80,6 +82,19 @@ def test_other_methods(api):
         assert r.headers["Allow"] == "GET, HEAD"
     r = api.request("HEAD", "/", auth=False)
     assert r.status == 200 and r.body == b""
+
+
+def test_no_browser_login_dialog_for_the_ui(api):
+    """A failed login answers WWW-Authenticate (rabbitmqadmin, curl), but
+    not to the UI's fetches (X-Requested-With), whose 401 would make the
+    browser open its own login dialog."""
+    host, port = api.base[len("http://"):].rsplit(":", 1)
+    bad = Api(host, int(port), "guest", "wrong")
+    r = bad.get("overview")
+    assert r.status == 401 and "WWW-Authenticate" in r.headers
+    r = bad.get("overview", headers={"X-Requested-With": "XMLHttpRequest"})
+    assert r.status == 401 and r.json["error"] == "not_authorized"
+    assert "WWW-Authenticate" not in r.headers
 
 
 def test_ui_dir_setting(fresh, tmp_path):

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 
+import pika
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -72,6 +73,7 @@ def test_ui_in_chromium(broker_factory):
     ch.basic_qos(prefetch_count=20)
     ch.basic_consume("ui-work", lambda c, m, p, b: c.basic_ack(m.delivery_tag))
     host, port = srv.mgmt_address
+    shutil.rmtree(ARTIFACTS, ignore_errors=True)  # this run's pictures only
     try:
         p = subprocess.run(
             [node, "ui.mjs", "http://%s:%d" % (host, port), ARTIFACTS],
@@ -80,9 +82,17 @@ def test_ui_in_chromium(broker_factory):
             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             timeout=120 * SLOW)
     finally:
-        conn.close()
+        closed = None  # the scenario closes it from the UI, with a reason
+        try:
+            conn.process_data_events(time_limit=0)
+            conn.close()
+        except pika.exceptions.ConnectionClosedByBroker as e:
+            closed = e
     out = p.stdout.decode("utf-8", "replace")
     err = p.stderr.decode("utf-8", "replace")
     assert p.returncode == 0, "ui.mjs failed at\n%s\n%s\nscreenshots: %s" % (
         "\n".join(out.splitlines()[-3:]), err, ARTIFACTS)
     assert out.strip().endswith("ok"), out
+    assert closed is not None, "the connection was not closed from the UI"
+    assert closed.reply_code == 320  # CONNECTION_FORCED, as RabbitMQ's
+    assert "closed from the UI test" in closed.reply_text

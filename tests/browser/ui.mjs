@@ -70,7 +70,8 @@ async function tab(name) {
   await page.locator('#tabs a', { hasText: name }).click();
   await page.locator('.page-title', { hasText: name }).first().waitFor();
 }
-const section = (title) => main.locator('section.panel', { has: page.locator('h2', { hasText: title }) });
+const exact = (text) => new RegExp('^' + text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') + '$');
+const section = (title) => main.locator('section.panel', { has: page.locator('h2', { hasText: exact(title) }) });
 const kvValue = (title, key) => section(title).locator('table.kv tr', { has: page.locator('th', { hasText: new RegExp('^' + key + '$') }) }).locator('td');
 
 try {
@@ -236,6 +237,25 @@ try {
   await kvValue('Overview', 'Ready').filter({ hasText: /^0$/ }).waitFor();
   assert.equal((await api('GET', 'queues/%2F/ui-orders')).messages, 0);
 
+  step('definitions: download, then upload a file');
+  await tab('Overview');
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    main.locator('button', { hasText: 'Download broker definitions' }).click(),
+  ]);
+  const defs = JSON.parse(fs.readFileSync(await download.path(), 'utf8'));
+  assert.ok(defs.queues.some((x) => x.name === 'ui-orders' && x.vhost === '/'));
+  assert.ok(defs.exchanges.some((x) => x.name === 'ui-events'));
+  await main.locator('input[type=file]').setInputFiles({
+    name: 'more.json',
+    mimeType: 'application/json',
+    buffer: Buffer.from(JSON.stringify({ queues: [{ name: 'ui-imported', vhost: '/', durable: true, auto_delete: false, arguments: {} }] })),
+  });
+  await main.locator('button', { hasText: 'Upload broker definitions' }).click();
+  await toast('Definitions imported');
+  assert.equal((await api('GET', 'queues/%2F/ui-imported')).durable, true);
+  await api('DELETE', 'queues/%2F/ui-imported');
+
   step('paging, filter and sort on the server');
   await tab('Queues');
   await page.locator('#vhost-filter').selectOption('bulk');
@@ -283,15 +303,83 @@ try {
   await tab('Queues');
   await screenshot('queues');
 
-  step('admin');
+  step('admin: a user, its permissions, a policy, a vhost limit');
   await tab('Admin');
   await main.locator('table.data a', { hasText: /^guest$/ }).waitFor();
   await screenshot('admin');
+  {
+    const f = main.locator('form.add-user');
+    await f.locator('[name=username]').fill('ui-ops');
+    await f.locator('[name=password]').fill('ops-secret');
+    await f.locator('[name=password2]').fill('ops-secret');
+    await f.locator('button.linkish', { hasText: /^management$/ }).click();
+    await f.locator('button[type=submit]').click();
+    await toast('User ui-ops added');
+  }
+  assert.deepEqual((await api('GET', 'users/ui-ops')).tags, ['management']);
+  await main.locator('table.data a', { hasText: /^ui-ops$/ }).click();
+  await main.locator('.sub-title', { hasText: 'ui-ops' }).waitFor();
+  await section('Permissions').locator('form button[type=submit]').click();
+  await toast('Permission set');
+  const perm = await api('GET', 'permissions/%2F/ui-ops');
+  assert.deepEqual([perm.configure, perm.write, perm.read], ['.*', '.*', '.*']);
+  await main.locator('.subnav a', { hasText: 'Policies' }).click();
+  {
+    const f = main.locator('form.add-policy').first();
+    await f.locator('[name=vhost]').selectOption('/');
+    await f.locator('[name=name]').fill('ui-ttl');
+    await f.locator('[name=pattern]').fill('^ui-');
+    await f.locator('[name=apply]').selectOption('queues');
+    await f.locator('.args-row .k').first().fill('message-ttl');
+    await f.locator('.args-row .v').first().fill('60000');
+    await f.locator('.args-row select').first().selectOption('number');
+    await f.locator('button[type=submit]').click();
+    await toast('Policy ui-ttl set');
+  }
+  const pol = await api('GET', 'policies/%2F/ui-ttl');
+  assert.deepEqual([pol.pattern, pol['apply-to'], pol.definition], ['^ui-', 'queues', { 'message-ttl': 60000 }]);
+  await page.goto(base + '/#/queues/%2F/ui-orders');
+  await kvValue('Arguments and policy', 'Policy').filter({ hasText: 'ui-ttl' }).waitFor();
+  await page.goto(base + '/#/admin/limits');
+  {
+    const f = main.locator('section.panel', { has: page.locator('h2', { hasText: 'Virtual host limits' }) }).locator('form');
+    await f.locator('[name=target]').selectOption('bulk');
+    await f.locator('[name=limit]').selectOption('max-queues');
+    await f.locator('[name=value]').fill('5000');
+    await f.locator('button[type=submit]').click();
+    await toast('Limit set');
+  }
+  assert.deepEqual(await api('GET', 'vhost-limits/bulk'), [{ vhost: 'bulk', value: { 'max-queues': 5000 } }]);
+
+  step('close a connection with a reason');
+  await tab('Connections');
+  await main.locator('table.data a').first().click();
+  await section('Close this connection').locator('[name=reason]').fill('closed from the UI test');
+  await section('Close this connection').locator('button[type=submit]').click();
+  await page.locator('.modal button.danger').click();
+  await toast('Connection closed');
+  await page.locator('.page-title', { hasText: 'Connections' }).waitFor();
+  for (let i = 0; i < 50 && (await api('GET', 'connections')).length; i++) await page.waitForTimeout(100);
+  assert.deepEqual(await api('GET', 'connections'), []);
 
   step('log out');
   await page.click('#logout');
   await page.locator('#login-form').waitFor();
   assert.equal(await page.evaluate(() => sessionStorage.getItem('warren.auth')), null);
+
+  step('a user with only the management tag sees its vhosts, no Admin tab');
+  await page.fill('#username', 'ui-ops');
+  await page.fill('#password', 'ops-secret');
+  await page.click('#login-form button[type=submit]');
+  await page.locator('.page-title', { hasText: 'Overview' }).waitFor();
+  assert.equal(await page.locator('#tabs a[data-tab=admin]').isHidden(), true);
+  assert.deepEqual(await page.locator('#vhost-filter option').allTextContents(), ['All', '/']);
+  for (const t of ['Connections', 'Channels', 'Exchanges', 'Queues', 'Overview']) await tab(t);
+  await page.goto(base + '/#/queues');
+  await main.locator('table.data a', { hasText: /^ui-orders$/ }).waitFor();
+  assert.equal(await main.locator('table.data a', { hasText: /^bulk-/ }).count(), 0);
+  await page.click('#logout');
+  await page.locator('#login-form').waitFor();
 
   step('nothing left the origin, nothing went to the console');
   assert.deepEqual(offOrigin, []);

@@ -3,8 +3,7 @@
  * memfd, as a file), and one key/value pair through wr_config_set. A
  * successful load leaves every value in its documented range, and a file
  * of nothing but comments and blank lines changes nothing. */
-#include "../../broker/config.h"
-#include "../../broker/log.h"
+#include "../../runtime/runtime.h"
 
 #include <ctype.h>
 #include <stdio.h>

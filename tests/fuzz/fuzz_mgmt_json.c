@@ -23,7 +23,7 @@
  *    "properties":{"headers":{"a":[1,2.5,null]}}}
  */
 #include "../../broker/broker.h"
-#include "../../broker/mgmt.h"
+#include "../../mgmt/mgmt.h"
 
 #include <errno.h>
 #include <event2/event.h>

@@ -141,7 +141,7 @@ def test_check_config_ok_on_sample_file():
 def test_sample_file_lists_every_key():
     """etc/warren.conf names every key the parser knows, each with a
     comment line above it."""
-    src = "".join(open(os.path.join(ROOT, "broker", f)).read()
+    src = "".join(open(os.path.join(ROOT, "runtime", f)).read()
                   for f in ("config.c", "config_service.c"))
     keys = set(re.findall(r'(?:NUM|STR)\("([a-z_.]+)"', src))
     keys |= set(re.findall(r'strcmp\(key, "([a-z_.]+)"\)', src))

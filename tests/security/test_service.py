@@ -125,9 +125,9 @@ def test_known_key_through_set_warns(tmp_path):
 
 
 def test_key_list_comes_from_rabbitmq_schema():
-    """broker/rabbit_keys.txt is RabbitMQ's schema keys: spot checks of
+    """runtime/rabbit_keys.txt is RabbitMQ's schema keys: spot checks of
     keys from rabbit.schema and plugin schemas, and none invented."""
-    keys = [l.strip() for l in open(os.path.join(ROOT, "broker", "rabbit_keys.txt"))
+    keys = [l.strip() for l in open(os.path.join(ROOT, "runtime", "rabbit_keys.txt"))
             if l.strip() and not l.startswith("#")]
     assert keys == sorted(set(keys))
     for k in ("log.file.level", "disk_free_limit.relative", "consumer_timeout",
@@ -370,3 +370,123 @@ def test_load_definitions_at_boot(tmp_path):
     r = run("--port", "0", "--mgmt-port", "0", "--set", "load_definitions=%s" % bad)
     assert r.returncode == 1 and "load_definitions: %s: queues[0]: no vhost 'nope'" % bad \
         in r.stderr, r.stderr
+
+
+# ---- consumer_timeout -----------------------------------------------------
+
+def test_consumer_timeout_closes_channel_and_requeues():
+    """RabbitMQ's delivery acknowledgement timeout: a delivery held
+    unacked past consumer_timeout closes its channel with 406 and
+    RabbitMQ's text; the message goes back to the queue, redelivered.
+    A delivery acked in time, and a no-ack consumer, are left alone."""
+    srv = start("--set", "consumer_timeout=600")
+    try:
+        c = connect(srv)
+        ch = c.channel()
+        ch.queue_declare("slow")
+        ch.queue_declare("quick")
+        ch.basic_publish("", "slow", b"held")
+        # acked well within the timeout, on another channel: never closed
+        quick = c.channel()
+        quick.basic_publish("", "quick", b"a")
+        m, _, _ = quick.basic_get("quick")
+        quick.basic_ack(m.delivery_tag)
+        # no-ack deliveries are never waited for
+        quick.basic_publish("", "quick", b"b")
+        assert quick.basic_get("quick", auto_ack=True)[0] is not None
+        got, closed = [], []
+        ch._impl.add_on_close_callback(lambda chan, reason: closed.append(reason))
+        ch.basic_consume("slow", lambda c_, m_, p_, b_: got.append(m_))
+        start_t = time.time()
+        while ch.is_open and time.time() - start_t < 20 * SLOW:
+            c.process_data_events(0.05)
+        waited = time.time() - start_t
+        assert got and not got[0].redelivered
+        assert len(closed) == 1
+        assert isinstance(closed[0], pika.exceptions.ChannelClosedByBroker)
+        assert closed[0].reply_code == 406
+        assert closed[0].reply_text == (
+            "PRECONDITION_FAILED - delivery acknowledgement on channel %d timed out. "
+            "Timeout value used: 600 ms. This timeout value can be configured, see "
+            "consumers doc guide to learn more" % ch.channel_number)
+        assert waited >= 0.5  # not before the timeout (the clock is coarse: a few ms)
+        assert quick.is_open
+        ch2 = c.channel()
+        m, _, body = ch2.basic_get("slow", auto_ack=True)
+        assert body == b"held" and m.redelivered
+        c.close()
+    finally:
+        assert srv.terminate() == 0
+
+
+def test_consumer_timeout_off():
+    srv = start("--set", "consumer_timeout=0")
+    try:
+        c = connect(srv)
+        ch = c.channel()
+        ch.queue_declare("q")
+        ch.basic_publish("", "q", b"x")
+        assert ch.basic_get("q")[0] is not None
+        c.process_data_events(1.5)
+        assert ch.is_open
+        c.close()
+    finally:
+        assert srv.terminate() == 0
+
+
+def wait_closed(c, ch, closed, limit):
+    start_t = time.time()
+    while ch.is_open and time.time() - start_t < limit:
+        c.process_data_events(0.05)
+    return time.time() - start_t
+
+
+def test_queue_consumer_timeout_argument_and_policy():
+    """RabbitMQ 3.12's x-consumer-timeout queue argument and
+    consumer-timeout policy key: the queue's own timeout, the smaller of
+    the two, even with consumer_timeout off."""
+    import urllib.request
+    import base64
+    srv = start("--set", "consumer_timeout=0")
+    try:
+        c = connect(srv)
+        ch = c.channel()
+        ch.queue_declare("own", arguments={"x-consumer-timeout": 400})
+        ch.queue_declare("plain")
+        ch.basic_publish("", "plain", b"p")
+        ch.basic_publish("", "own", b"o")
+        closed = []
+        ch._impl.add_on_close_callback(lambda chan, reason: closed.append(reason))
+        # the plain queue's delivery first: the timed-out one is not at the
+        # front of the channel's unacked deliveries
+        assert ch.basic_get("plain")[0] is not None
+        assert ch.basic_get("own")[0] is not None
+        waited = wait_closed(c, ch, closed, 20 * SLOW)
+        assert waited >= 0.35 and closed, waited
+        assert closed[0].reply_code == 406
+        assert "Timeout value used: 400 ms." in closed[0].reply_text
+        # a policy's consumer-timeout applies to a queue without one
+        req = urllib.request.Request(
+            "http://%s:%d/api/policies/%%2F/ct" % srv.mgmt_address,
+            data=json.dumps({"pattern": "^pol", "definition": {"consumer-timeout": 300},
+                             "apply-to": "queues"}).encode(), method="PUT",
+            headers={"Content-Type": "application/json",
+                     "Authorization": "Basic " + base64.b64encode(b"guest:guest").decode()})
+        assert urllib.request.urlopen(req, timeout=5).status in (201, 204)
+        ch = c.channel()
+        ch.queue_declare("pol.q")
+        ch.basic_publish("", "pol.q", b"x")
+        closed = []
+        ch._impl.add_on_close_callback(lambda chan, reason: closed.append(reason))
+        assert ch.basic_get("pol.q")[0] is not None
+        wait_closed(c, ch, closed, 20 * SLOW)
+        assert closed and "Timeout value used: 300 ms." in closed[0].reply_text
+        # a bad value is refused as RabbitMQ refuses bad arguments
+        ch = c.channel()
+        with pytest.raises(pika.exceptions.ChannelClosedByBroker) as e:
+            ch.queue_declare("bad", arguments={"x-consumer-timeout": -1})
+        assert e.value.reply_code == 406
+        assert "invalid arg 'x-consumer-timeout'" in e.value.reply_text
+        c.close()
+    finally:
+        assert srv.terminate() == 0

@@ -4,10 +4,9 @@
  * and RabbitMQ's resource mapping, topic permissions, loopback address
  * classification, the JSON reader and the definitions file. Suite
  * "broker". */
+#include "../../auth/auth_internal.h"
 #include "../../broker/broker.h"
-#include "../../broker/crypto.h"
-#include "../../broker/defs.h"
-#include "../../broker/json.h"
+#include "../../mgmt/mgmt_internal.h"
 
 #include <arpa/inet.h>
 #include <check.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests of broker/json.c: field tables <-> JSON in both directions,
+/* Unit tests of mgmt/json.c: field tables <-> JSON in both directions,
  * basic properties <-> JSON, UTF-8 repair and base64. Suite "json". */
-#include "../../broker/json.h"
+#include "../../mgmt/mgmt_internal.h"
 
 #include <check.h>
 #include <stdlib.h>

@@ -49,7 +49,9 @@ export function setLoggedOutHandler(fn) {
 // ApiError.
 export async function request(method, path, body, headers = {}) {
   const l = login();
-  const h = { ...headers };
+  // X-Requested-With: no WWW-Authenticate on a 401, so the browser shows
+  // no login dialog of its own.
+  const h = { 'X-Requested-With': 'XMLHttpRequest', ...headers };
   if (l) h.Authorization = 'Basic ' + l.token;
   let data;
   if (body !== undefined) {

@@ -51,6 +51,12 @@ START_TEST(args_issue9)
          "{unacceptable_type,signedint}"},
         {"x-delivery-limit", WR_FT_I32, -1, NULL, "{value_negative,-1}"},
         {"x-delivery-limit", WR_FT_U8, 0, NULL, NULL},
+        {"x-consumer-timeout", WR_FT_I32, -1, NULL, "{value_negative,-1}"},
+        {"x-consumer-timeout", WR_FT_I64, INT64_C(4294967296), NULL,
+         "{value_too_large,4294967296}"},
+        {"x-consumer-timeout", WR_FT_LONGSTR, 0, "60000",
+         "\"expected integer, got longstr\""},
+        {"x-consumer-timeout", WR_FT_I32, 60000, NULL, NULL},
         {"x-queue-type", WR_FT_LONGSTR, 0, "classic", NULL},
         {"x-queue-type", WR_FT_LONGSTR, 0, "quorum",
          "queue type 'quorum' is not supported by warren yet; declare a "
@@ -91,6 +97,7 @@ START_TEST(args_issue9)
     wr_tb_add_int(&b, "x-max-length-bytes", WR_FT_I64, 4096);
     wr_tb_add_bool(&b, "x-single-active-consumer", true);
     wr_tb_add_int(&b, "x-delivery-limit", WR_FT_I8, 3);
+    wr_tb_add_int(&b, "x-consumer-timeout", WR_FT_I32, 60000);
     wr_tb_end(&b);
     ck_assert_int_eq(wr_queue_args_parse(wr_tb_table(&b), &a, &err), WR_OK);
     ck_assert(a.has_message_ttl);
@@ -103,6 +110,7 @@ START_TEST(args_issue9)
     ck_assert(!a.has_max_length);
     ck_assert(a.single_active);
     ck_assert(a.has_delivery_limit && a.delivery_limit == 3);
+    ck_assert(a.has_consumer_timeout && a.consumer_timeout == 60000);
     /* the queue's views point into its own copy */
     {
         struct wr_queue *q =

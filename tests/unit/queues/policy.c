@@ -28,7 +28,9 @@ START_TEST(policy_merge_smaller_wins)
                                 .max_bytes = 100,
                                 .expires = 4000,
                                 .has_delivery_limit = true,
-                                .delivery_limit = 3};
+                                .delivery_limit = 3,
+                                .has_consumer_timeout = true,
+                                .consumer_timeout = 60000};
     struct wr_queue_args op = {.has_max_length = true,
                                .max_length = 7,
                                .has_max_bytes = true,
@@ -45,6 +47,16 @@ START_TEST(policy_merge_smaller_wins)
     ck_assert_uint_eq(out.max_bytes, 50); /* op < policy */
     ck_assert_int_eq(out.expires, 4000);  /* policy < argument */
     ck_assert_uint_eq(out.delivery_limit, 3);
+    ck_assert(out.has_consumer_timeout); /* the policy's: the only one */
+    ck_assert_uint_eq(out.consumer_timeout, 60000);
+    arg.has_consumer_timeout = true;
+    arg.consumer_timeout = 90000;
+    wr_queue_args_merge(&arg, &pol, &op, &out);
+    ck_assert_uint_eq(out.consumer_timeout, 60000); /* policy < argument */
+    arg.consumer_timeout = 1000;
+    wr_queue_args_merge(&arg, &pol, &op, &out);
+    ck_assert_uint_eq(out.consumer_timeout, 1000); /* argument < policy */
+    arg.has_consumer_timeout = false;
 
     /* a message TTL of 0 is a value, not "unset" */
     pol = (struct wr_queue_args){.has_message_ttl = true, .message_ttl = 0};

@@ -95,6 +95,7 @@ export async function render(view, _params, ctx) {
     clear(node, nodes.length ? table([
       { title: 'Name', get: (n) => n.name },
       { title: 'Memory', get: (n) => h('div.meter-cell', meter(n.mem_used, n.mem_limit), h('span', bytes(n.mem_used) + ' of ' + bytes(n.mem_limit))) },
+      { title: 'File descriptors', get: (n) => (n.fd_total > 0 ? h('div.meter-cell', meter(n.fd_used, n.fd_total), h('span', `${num(n.fd_used)} of ${num(n.fd_total)}`)) : num(n.fd_used)) },
       { title: 'Sockets', get: (n) => num(n.sockets_used), cls: 'num' },
       { title: 'Processors', get: (n) => num(n.processors), cls: 'num' },
       { title: 'Uptime', get: (n) => duration(n.uptime), cls: 'num' },

@@ -1,0 +1,552 @@
+/* SPDX-License-Identifier: MIT */
+/* Channels: lifecycle, the close handshake, content assembly
+ * (basic.publish + header + body frames), the unacked ring indexed by
+ * delivery tag, settlement (ack / nack / reject) and requeueing. */
+#include "amqp_internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+struct wr_chan *
+wr_chan_new(struct wr_conn *c, uint16_t id)
+{
+    struct wr_chan *ch = wr_calloc(1, sizeof(*ch));
+
+    ch->conn = c;
+    ch->id = id;
+    ch->flow_active = true;
+    ch->first_tag = ch->next_tag = 1;
+    ch->tx_tail = &ch->tx_head;
+    wr_hmap_init(&ch->consumers_by_tag);
+    wr_list_init(&ch->consumers);
+    wr_list_init(&ch->confirm_link);
+    return ch;
+}
+
+/* Releases what the channel holds (idempotent): consumers cancelled,
+ * unacked deliveries requeued, pending content and tx ops dropped. */
+static void
+chan_release(struct wr_chan *ch)
+{
+    struct wr_list *pos, *tmp;
+
+    /* Nothing more is delivered here, not even to a consumer of this
+     * channel that a cancel below makes the single active one. */
+    ch->closing = true;
+    wr_list_for_each_safe(pos, tmp, &ch->consumers)
+    {
+        wr_chan_cancel_consumer(
+            WR_CONTAINER_OF(pos, struct wr_bconsumer, chan_link), false);
+    }
+    wr_reply_to_cancel(ch, (struct wr_bytes){NULL, 0});
+    wr_chan_requeue_all(ch);
+    if (ch->pending)
+        wr_msg_unref(&ch->pending);
+    ch->cstate = WR_CONTENT_IDLE;
+    wr_chan_tx_cleanup(ch);
+    wr_list_remove(&ch->confirm_link);
+}
+
+void
+wr_chan_free(struct wr_chan *ch)
+{
+    chan_release(ch);
+    wr_route_set_cleanup(&ch->route);
+    wr_hmap_cleanup(&ch->consumers_by_tag);
+    wr_free(ch->ring);
+    wr_free(ch->last_queue);
+    wr_free(ch);
+}
+
+/* Frees the channel and its slot on the connection. */
+static void
+chan_close_slot(struct wr_chan *ch)
+{
+    struct wr_conn *c = ch->conn;
+
+    c->chans[ch->id] = NULL;
+    c->open_chans--;
+    wr_chan_free(ch);
+}
+
+void
+wr_chan_error(struct wr_chan *ch, uint16_t code, uint32_t method_id,
+              const char *fmt, ...)
+{
+    char text[256];
+    struct wr_method m = {.id = WR_CHANNEL_CLOSE};
+    va_list ap;
+
+    if (ch->closing)
+        return;
+    va_start(ap, fmt);
+    wr_reply_vformat(text, sizeof(text), code, fmt, ap);
+    va_end(ap);
+    wr_log(WR_LOG_INFO, "conn %llu %s ch %u: channel error %u %s",
+           (unsigned long long)ch->conn->id, ch->conn->peer, ch->id, code,
+           text);
+    m.u.channel_close.reply_code = code;
+    m.u.channel_close.reply_text = wr_bytes_str(text);
+    m.u.channel_close.class_id = WR_METHOD_CLASS(method_id);
+    m.u.channel_close.method_id = WR_METHOD_INDEX(method_id);
+    /* Flush confirms owed for publishes before the error. */
+    wr_chan_flush_confirms(ch);
+    wr_conn_send_method(ch->conn, ch->id, &m);
+    ch->closing = true;
+    chan_release(ch);
+}
+
+/* ---- the unacked ring -------------------------------------------------- */
+
+static struct wr_unacked *
+ring_at(struct wr_chan *ch, uint64_t tag)
+{
+    return &ch->ring[tag & (ch->ring_cap - 1)];
+}
+
+/* Makes room for tag next_tag; returns its slot. */
+static struct wr_unacked *
+ring_reserve(struct wr_chan *ch)
+{
+    if (ch->next_tag - ch->first_tag == ch->ring_cap) {
+        uint64_t ncap = ch->ring_cap ? ch->ring_cap * 2 : 64;
+        struct wr_unacked *n = wr_calloc(ncap, sizeof(*n));
+        for (uint64_t t = ch->first_tag; t < ch->next_tag; t++)
+            n[t & (ncap - 1)] = *ring_at(ch, t);
+        wr_free(ch->ring);
+        ch->ring = n;
+        ch->ring_cap = ncap;
+    }
+    return ring_at(ch, ch->next_tag);
+}
+
+/* Skips settled tags at the front of the window. */
+static void
+ring_advance(struct wr_chan *ch)
+{
+    while (ch->first_tag < ch->next_tag &&
+           ring_at(ch, ch->first_tag)->msg == NULL)
+        ch->first_tag++;
+}
+
+uint64_t
+wr_chan_record_delivery(struct wr_chan *ch, struct wr_queue *q,
+                        struct wr_msg *m, struct wr_bconsumer *bc,
+                        int64_t expires)
+{
+    struct wr_unacked *u = ring_reserve(ch);
+    uint64_t tag = ch->next_tag++;
+
+    ch->n_delivered++;
+    if (m == NULL) { /* no-ack: nothing to remember */
+        u->msg = NULL;
+        ring_advance(ch);
+        return tag;
+    }
+    u->msg = m;
+    u->queue = wr_queue_ref(q);
+    u->consumer = bc;
+    u->expires = expires;
+    u->delivered = wr_now_ms();
+    if (q->eff.has_consumer_timeout)
+        ch->ctimeout_per_queue = true;
+    q->unacked++;
+    ch->unacked_count++;
+    if (bc)
+        bc->unacked++;
+    return tag;
+}
+
+/* Settles one unacked delivery at time now: ack, requeue, or reject
+ * (dead-lettered when the queue has a dead-letter exchange). */
+static void
+settle_one(struct wr_chan *ch, struct wr_unacked *u, bool ack, bool requeue,
+           int64_t now)
+{
+    struct wr_queue *q = u->queue;
+
+    q->unacked--;
+    ch->unacked_count--;
+    if (u->consumer)
+        u->consumer->unacked--;
+    if (ack) {
+        q->n_acked++;
+        ch->n_acked++;
+        wr_msg_unref(&u->msg);
+    } else if (requeue) {
+        wr_queue_requeue(q, u->msg, u->expires, now);
+        u->msg = NULL;
+    } else {
+        /* nack / reject without requeue: dead-lettered or dropped (a
+         * deleted queue has no hooks left: dropped) */
+        wr_queue_dead(q, u->msg, WR_DEAD_REJECTED);
+        u->msg = NULL;
+    }
+    u->consumer = NULL;
+    u->queue = NULL;
+    wr_queue_unref(&q);
+}
+
+/* Dispatches each distinct queue in qs once, then unrefs them. */
+static void
+dispatch_and_unref(struct wr_queue **qs, size_t n, int64_t now)
+{
+    for (size_t i = 0; i < n; i++) {
+        bool seen = false;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = qs[j] == qs[i];
+        if (!seen && !qs[i]->deleted)
+            wr_queue_dispatch(qs[i], now);
+    }
+    for (size_t i = 0; i < n; i++)
+        wr_queue_unref(&qs[i]);
+}
+
+/* Requeues tags [lo, hi] (unsettled ones), highest first so they land at
+ * the head of their queues in their original order. */
+static void
+requeue_range(struct wr_chan *ch, uint64_t lo, uint64_t hi)
+{
+    struct wr_queue *small[16], **qs = small;
+    size_t n = 0, cap = WR_ARRAY_LEN(small);
+    int64_t now = wr_now_ms();
+
+    for (uint64_t t = hi + 1; t-- > lo;) {
+        struct wr_unacked *u = ring_at(ch, t);
+        if (u->msg == NULL)
+            continue;
+        bool seen = false;
+        for (size_t j = 0; j < n && !seen; j++)
+            seen = qs[j] == u->queue;
+        if (!seen) {
+            if (n == cap) {
+                struct wr_queue **nq = wr_malloc(cap * 2 * sizeof(*nq));
+                memcpy(nq, qs, n * sizeof(*nq));
+                if (qs != small)
+                    wr_free(qs);
+                qs = nq;
+                cap *= 2;
+            }
+            qs[n++] = wr_queue_ref(u->queue);
+        }
+        settle_one(ch, u, false, true, now);
+    }
+    ring_advance(ch);
+    dispatch_and_unref(qs, n, now);
+    if (qs != small)
+        wr_free(qs);
+}
+
+void
+wr_chan_requeue_all(struct wr_chan *ch)
+{
+    if (ch->next_tag > ch->first_tag)
+        requeue_range(ch, ch->first_tag, ch->next_tag - 1);
+}
+
+int
+wr_chan_settle(struct wr_chan *ch, uint64_t tag, bool multiple, bool ack,
+               bool requeue)
+{
+    uint64_t lo;
+
+    if (multiple && tag == 0) { /* AMQP 0-9-1: tag 0 + multiple = all */
+        if (ch->next_tag == ch->first_tag)
+            return WR_OK;
+        tag = ch->next_tag - 1;
+    } else if (tag < ch->first_tag || tag >= ch->next_tag ||
+               ring_at(ch, tag)->msg == NULL) {
+        return WR_ERR_NOT_FOUND;
+    }
+    lo = multiple ? ch->first_tag : tag;
+    if (!ack && requeue) {
+        requeue_range(ch, lo, tag);
+    } else {
+        int64_t now = wr_now_ms();
+        for (uint64_t t = lo; t <= tag; t++) {
+            struct wr_unacked *u = ring_at(ch, t);
+            if (u->msg)
+                settle_one(ch, u, ack, false, now);
+        }
+        ring_advance(ch);
+    }
+    /* Credit came back: let the channel's consumers take more. */
+    wr_chan_kick(ch);
+    return WR_OK;
+}
+
+void
+wr_chan_kick(struct wr_chan *ch)
+{
+    struct wr_list *pos, *tmp;
+    int64_t now;
+
+    if (ch->closing || !wr_conn_can_deliver(ch->conn))
+        return;
+    now = wr_now_ms();
+    wr_list_for_each_safe(pos, tmp, &ch->consumers)
+    {
+        struct wr_bconsumer *bc =
+            WR_CONTAINER_OF(pos, struct wr_bconsumer, chan_link);
+        if (bc->base.queue && bc->base.queue->ready)
+            wr_queue_dispatch(bc->base.queue, now);
+    }
+}
+
+/* ---- publisher confirms ----------------------------------------------- */
+
+void
+wr_chan_flush_confirms(struct wr_chan *ch)
+{
+    struct wr_method m = {.id = WR_BASIC_ACK};
+
+    wr_list_remove(&ch->confirm_link);
+    if (ch->publish_seq == ch->confirmed_upto)
+        return;
+    m.u.basic_ack.delivery_tag = ch->publish_seq;
+    m.u.basic_ack.multiple = ch->publish_seq - ch->confirmed_upto > 1;
+    ch->confirmed_upto = ch->publish_seq;
+    wr_conn_send_method(ch->conn, ch->id, &m);
+}
+
+/* ---- frames ------------------------------------------------------------ */
+
+static void content_complete(struct wr_chan *ch);
+
+static void
+content_header(struct wr_chan *ch, const struct wr_frame *f)
+{
+    struct wr_content_header h;
+    int rc = wr_content_header_decode(f->payload, f->size, &h);
+    uint64_t max = ch->conn->srv->cfg.max_message_size;
+
+    if (rc != WR_OK) {
+        wr_conn_error(ch->conn, WR_REPLY_SYNTAX_ERROR, WR_BASIC_PUBLISH,
+                      "malformed content header: %s", wr_strerror(rc));
+        return;
+    }
+    if (h.class_id != 60) {
+        wr_conn_error(ch->conn, WR_REPLY_UNEXPECTED_FRAME, WR_BASIC_PUBLISH,
+                      "content header for class %u, expected 60", h.class_id);
+        return;
+    }
+    if (h.body_size > max) {
+        ch->cstate = WR_CONTENT_IDLE;
+        wr_chan_error(ch, WR_REPLY_PRECONDITION_FAILED, WR_BASIC_PUBLISH,
+                      "message size %llu is larger than configured max "
+                      "size %llu",
+                      (unsigned long long)h.body_size, (unsigned long long)max);
+        return;
+    }
+    struct wr_bytes x = {ch->pending_names, ch->pending_xlen};
+    struct wr_bytes k = {ch->pending_names + ch->pending_xlen,
+                         ch->pending_klen};
+    struct wr_msg *m;
+    /* A channel or connection error while checking the properties ends
+     * this publish. */
+    ch->cstate = WR_CONTENT_IDLE;
+    m = wr_chan_publish_message(ch, x, k, &h);
+    if (m == NULL)
+        return;
+    ch->pending = m;
+    ch->pending_received = 0;
+    ch->cstate = WR_CONTENT_BODY;
+    /* RabbitMQ validates user-id against the authenticated user. */
+    if ((h.props.flags & WR_PROP_USER_ID) &&
+        !wr_bytes_eq_str(h.props.user_id, ch->conn->user)) {
+        wr_msg_unref(&ch->pending);
+        ch->cstate = WR_CONTENT_IDLE;
+        wr_chan_error(ch, WR_REPLY_PRECONDITION_FAILED, WR_BASIC_PUBLISH,
+                      "user_id property set to '%.*s' but authenticated "
+                      "user was '%s'",
+                      (int)h.props.user_id.len, h.props.user_id.ptr,
+                      ch->conn->user);
+        return;
+    }
+    if (h.body_size == 0)
+        content_complete(ch);
+}
+
+static void
+content_complete(struct wr_chan *ch)
+{
+    struct wr_msg *m = ch->pending;
+
+    ch->pending = NULL;
+    ch->cstate = WR_CONTENT_IDLE;
+    wr_chan_publish_complete(ch, m, ch->pending_mandatory);
+}
+
+static void
+content_body(struct wr_chan *ch, const struct wr_frame *f)
+{
+    struct wr_msg *m = ch->pending;
+    int rc;
+
+    if (f->size > m->body_size - ch->pending_received) {
+        wr_conn_error(ch->conn, WR_REPLY_FRAME_ERROR, WR_BASIC_PUBLISH,
+                      "content body larger than the %llu bytes declared",
+                      (unsigned long long)m->body_size);
+        return;
+    }
+    /* The size is checked above and out of memory aborts the broker. */
+    rc = wr_msg_body_append(&ch->pending, &ch->pending_received, f->payload,
+                            f->size);
+    wr_assert(rc == WR_OK);
+    if (ch->pending_received == ch->pending->body_size)
+        content_complete(ch);
+}
+
+void
+wr_chan_content_start(struct wr_chan *ch, struct wr_bytes exchange,
+                      struct wr_bytes rkey, bool mandatory)
+{
+    /* Kept until the header says how big the body is; then the message is
+     * allocated once, whole. Short strings: at most 255 bytes each. */
+    memcpy(ch->pending_names, exchange.ptr, exchange.len);
+    memcpy(ch->pending_names + exchange.len, rkey.ptr, rkey.len);
+    ch->pending_xlen = (uint8_t)exchange.len;
+    ch->pending_klen = (uint8_t)rkey.len;
+    ch->pending_mandatory = mandatory;
+    ch->cstate = WR_CONTENT_HEADER;
+}
+
+static void
+channel_method(struct wr_chan *ch, const struct wr_method *m)
+{
+    struct wr_conn *c = ch->conn;
+
+    switch (m->id) {
+    case WR_CHANNEL_CLOSE: {
+        struct wr_method ok = {.id = WR_CHANNEL_CLOSE_OK};
+        uint16_t id = ch->id;
+        chan_close_slot(ch);
+        wr_conn_send_method(c, id, &ok);
+        return;
+    }
+    case WR_CHANNEL_FLOW: {
+        struct wr_method ok = {.id = WR_CHANNEL_FLOW_OK};
+        ch->flow_active = m->u.channel_flow.active;
+        ok.u.channel_flow_ok.active = ch->flow_active;
+        wr_conn_send_method(c, ch->id, &ok);
+        if (ch->flow_active)
+            wr_chan_kick(ch);
+        return;
+    }
+    case WR_CHANNEL_FLOW_OK:
+        return; /* we never send channel.flow */
+    case WR_CHANNEL_CLOSE_OK:
+        wr_conn_error(c, WR_REPLY_COMMAND_INVALID, m->id,
+                      "unexpected channel.close-ok on channel %u", ch->id);
+        return;
+    }
+    wr_conn_error(c, WR_REPLY_COMMAND_INVALID, m->id, "unexpected %s",
+                  wr_method_name(m->id));
+}
+
+void
+wr_chan_frame(struct wr_chan *ch, const struct wr_frame *f,
+              const struct wr_method *m)
+{
+    if (ch->closing) {
+        /* AMQP 0-9-1 2.3.5.2: after channel.close, only close/close-ok. */
+        if (m && m->id == WR_CHANNEL_CLOSE_OK) {
+            chan_close_slot(ch);
+        } else if (m && m->id == WR_CHANNEL_CLOSE) {
+            struct wr_method ok = {.id = WR_CHANNEL_CLOSE_OK};
+            struct wr_conn *c = ch->conn;
+            uint16_t id = ch->id;
+            chan_close_slot(ch);
+            wr_conn_send_method(c, id, &ok);
+        }
+        return;
+    }
+    if (ch->cstate != WR_CONTENT_IDLE) {
+        if (f->type == WR_FRAME_HEADER && ch->cstate == WR_CONTENT_HEADER)
+            content_header(ch, f);
+        else if (f->type == WR_FRAME_BODY && ch->cstate == WR_CONTENT_BODY)
+            content_body(ch, f);
+        else
+            wr_conn_error(ch->conn, WR_REPLY_UNEXPECTED_FRAME, WR_BASIC_PUBLISH,
+                          "expected content %s, got frame type %u",
+                          ch->cstate == WR_CONTENT_HEADER ? "header" : "body",
+                          f->type);
+        return;
+    }
+    if (m == NULL) {
+        wr_conn_error(ch->conn, WR_REPLY_UNEXPECTED_FRAME, 0,
+                      "content frame type %u on channel %u without "
+                      "basic.publish",
+                      f->type, ch->id);
+        return;
+    }
+    switch (WR_METHOD_CLASS(m->id)) {
+    case 20:
+        channel_method(ch, m);
+        return;
+    case 40:
+        wr_chan_exchange(ch, m);
+        return;
+    case 50:
+        wr_chan_queue(ch, m);
+        return;
+    case 60:
+        wr_chan_basic(ch, m);
+        return;
+    case 85:
+        wr_chan_confirm(ch, m);
+        return;
+    case 90:
+        wr_chan_tx(ch, m);
+        return;
+    }
+    wr_conn_error(ch->conn, WR_REPLY_COMMAND_INVALID, m->id, "%s on channel %u",
+                  wr_method_name(m->id), ch->id);
+}
+
+/* ---- helpers shared by the class handlers ----------------------------- */
+
+bool
+wr_chan_queue_access(struct wr_chan *ch, struct wr_queue *q, uint32_t method_id)
+{
+    struct wr_op_err err;
+
+    if (wr_vhost_queue_check_access(ch->conn->vh, q, ch->conn, &err) == WR_OK)
+        return true;
+    wr_chan_op_error(ch, method_id, &err);
+    return false;
+}
+
+struct wr_queue *
+wr_chan_find_queue(struct wr_chan *ch, struct wr_bytes name, uint32_t method_id)
+{
+    struct wr_queue *q;
+
+    if (name.len == 0) {
+        if (ch->last_queue == NULL) {
+            wr_chan_error(ch, WR_REPLY_NOT_FOUND, method_id,
+                          "no previously declared queue");
+            return NULL;
+        }
+        name = wr_bytes_str(ch->last_queue);
+    }
+    q = wr_vhost_queue(ch->conn->vh, name);
+    if (q == NULL) {
+        wr_chan_error(ch, WR_REPLY_NOT_FOUND, method_id,
+                      "no queue '%.*s' in vhost '%s'", (int)name.len, name.ptr,
+                      ch->conn->vh->name);
+        return NULL;
+    }
+    return wr_chan_queue_access(ch, q, method_id) ? q : NULL;
+}
+
+void
+wr_chan_op_error(struct wr_chan *ch, uint32_t method_id,
+                 const struct wr_op_err *err)
+{
+    if (err->hard)
+        wr_conn_error(ch->conn, err->code, method_id, "%s", err->text);
+    else
+        wr_chan_error(ch, err->code, method_id, "%s", err->text);
+}

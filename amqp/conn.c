@@ -1,0 +1,1113 @@
+/* SPDX-License-Identifier: MIT */
+/* One AMQP connection: reads every complete frame in the input buffer in
+ * one pass, runs the connection-class handshake (start, tune, open),
+ * heartbeats both ways and the close handshake, and hands channel frames
+ * to their channel. */
+#include "amqp_internal.h"
+
+#include <arpa/inet.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <time.h>
+
+#define CLOSE_OK_WAIT 3 /* seconds to wait for connection.close-ok */
+/* Bytes read from one peer per read callback: with one frame in progress
+ * this bounds what a blocked publisher can add past the memory
+ * watermark. */
+#define READ_CHUNK 16384
+/* What libevent 2.1 reads per read event at most (EVBUFFER_MAX_READ). */
+#define LIBEVENT_MAX_READ 4096
+/* Bytes written to one peer per write call: libevent's default is 16 KiB;
+ * more per call means fewer system calls and fewer wakeups of the peer
+ * when deliveries are large. */
+#define WRITE_CHUNK (256 * 1024)
+
+static void conn_teardown(struct wr_conn *c);
+static void arm_timer(struct wr_conn *c, int64_t ms);
+
+struct evbuffer *
+wr_conn_output(struct wr_conn *c)
+{
+    return bufferevent_get_output(c->bev);
+}
+
+void
+wr_conn_send_raw(struct wr_conn *c, const void *p, size_t n)
+{
+    if (c->state >= WR_CONN_FLUSHING)
+        return;
+    evbuffer_add(bufferevent_get_output(c->bev), p, n);
+    c->last_send = wr_now();
+}
+
+void
+wr_conn_send_method(struct wr_conn *c, uint16_t ch, const struct wr_method *m)
+{
+    uint8_t buf[8192];
+    size_t len;
+    int rc = wr_method_frame_encode(ch, m, buf, sizeof(buf), &len);
+
+    if (rc != WR_OK) {
+        wr_log(WR_LOG_ERROR, "conn %llu: cannot encode %s: %s",
+               (unsigned long long)c->id, wr_method_name(m->id),
+               wr_strerror(rc));
+        return;
+    }
+    wr_conn_send_raw(c, buf, len);
+}
+
+bool
+wr_conn_can_deliver(const struct wr_conn *c)
+{
+    return c->state == WR_CONN_OPEN && !c->write_blocked;
+}
+
+void
+wr_conn_error(struct wr_conn *c, uint16_t code, uint32_t method_id,
+              const char *fmt, ...)
+{
+    char text[256];
+    struct wr_method m = {.id = WR_CONNECTION_CLOSE};
+    va_list ap;
+
+    if (c->state >= WR_CONN_CLOSING)
+        return;
+    va_start(ap, fmt);
+    m.u.connection_close.reply_text.len =
+        (uint32_t)wr_reply_vformat(text, sizeof(text), code, fmt, ap);
+    va_end(ap);
+    m.u.connection_close.reply_text.ptr = (const uint8_t *)text;
+    m.u.connection_close.reply_code = code;
+    m.u.connection_close.class_id = WR_METHOD_CLASS(method_id);
+    m.u.connection_close.method_id = WR_METHOD_INDEX(method_id);
+    wr_log(code == WR_REPLY_CONNECTION_FORCED ? WR_LOG_INFO : WR_LOG_NOTICE,
+           "conn %llu %s: closing: %d %s", (unsigned long long)c->id, c->peer,
+           code, text);
+    wr_conn_send_method(c, 0, &m);
+    conn_teardown(c);
+    c->state = WR_CONN_CLOSING;
+    arm_timer(c, CLOSE_OK_WAIT * 1000);
+}
+
+void
+wr_conn_shutdown(struct wr_conn *c)
+{
+    if (c->state < WR_CONN_AWAIT_START_OK || c->linger) {
+        wr_conn_drop(c, "shutdown");
+        return;
+    }
+    wr_conn_error(c, WR_REPLY_CONNECTION_FORCED, 0,
+                  "broker forced connection closure with reason 'shutdown'");
+}
+
+void
+wr_conn_drop(struct wr_conn *c, const char *why)
+{
+    if (c->state == WR_CONN_DEAD)
+        return;
+    wr_log(WR_LOG_NOTICE, "conn %llu %s: closed (%s)",
+           (unsigned long long)c->id, c->peer, why);
+    conn_teardown(c);
+    c->state = WR_CONN_DEAD;
+    bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+    wr_list_remove(&c->flush_link);
+    if (c->timer)
+        evtimer_del(c->timer);
+    wr_list_remove(&c->link);
+    wr_list_push_back(&c->srv->reap, &c->link);
+    c->srv->nconns--;
+    wr_server_schedule_reap(c->srv);
+}
+
+/* Queue the last bytes, drop once they are written (with c->linger: once
+ * the peer closes, or CLOSE_OK_WAIT has passed). Input that still arrives
+ * is read and thrown away (read_cb): closing a socket with unread input
+ * sends RST, which may destroy the last bytes still in flight. */
+static void
+conn_flush_and_close(struct wr_conn *c)
+{
+    c->state = WR_CONN_FLUSHING;
+    wr_credit_forget(c);
+    if (c->read_paused) {
+        c->read_paused = false;
+        if (!c->flow_blocked)
+            bufferevent_enable(c->bev, EV_READ);
+    }
+    bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+    if (!c->linger && evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+        wr_conn_drop(c, "closed by peer");
+    else
+        arm_timer(c, CLOSE_OK_WAIT * 1000);
+}
+
+static void
+conn_teardown(struct wr_conn *c)
+{
+    struct wr_list *pos, *tmp;
+
+    wr_credit_forget(c);
+    if (c->torn_down)
+        return;
+    c->torn_down = true;
+    for (uint32_t i = 0; i < c->nchans; i++) {
+        if (c->chans[i]) {
+            struct wr_chan *ch = c->chans[i];
+            c->chans[i] = NULL;
+            wr_chan_free(ch);
+        }
+    }
+    c->open_chans = 0;
+    wr_list_for_each_safe(pos, tmp, &c->exclusive_queues)
+    {
+        struct wr_bqueue *bq =
+            WR_CONTAINER_OF(pos, struct wr_bqueue, excl_link);
+        wr_list_remove(pos);
+        bq->owner = NULL;
+        wr_vhost_delete_queue(bq->vh, bq->q);
+    }
+    if (c->vh) {
+        wr_list_remove(&c->vh_link);
+        c->vh->nconns--;
+        c->vh = NULL;
+    }
+}
+
+void
+wr_conn_free(struct wr_conn *c)
+{
+    conn_teardown(c);
+    wr_list_remove(&c->flush_link);
+    if (c->timer)
+        event_free(c->timer);
+    bufferevent_free(c->bev);
+    wr_free(c->chans);
+    wr_free(c->user);
+    wr_free(c->client_name);
+    wr_free(c->client_props);
+    wr_free(c->cert_cn);
+    wr_free(c);
+}
+
+/* ---- the handshake ---------------------------------------------------- */
+
+static void
+send_start(struct wr_conn *c)
+{
+    uint8_t props[1024];
+    struct wr_tb b;
+    struct wr_method m = {.id = WR_CONNECTION_START};
+    char mechs[128];
+
+    wr_tb_init(&b, props, sizeof(props));
+    wr_tb_begin_table(&b, "capabilities");
+    wr_tb_add_bool(&b, "publisher_confirms", true);
+    wr_tb_add_bool(&b, "exchange_exchange_bindings", true);
+    wr_tb_add_bool(&b, "basic.nack", true);
+    wr_tb_add_bool(&b, "consumer_cancel_notify", true);
+    wr_tb_add_bool(&b, "connection.blocked", true);
+    wr_tb_add_bool(&b, "consumer_priorities", true);
+    wr_tb_add_bool(&b, "authentication_failure_close", true);
+    wr_tb_add_bool(&b, "per_consumer_qos", true);
+    wr_tb_add_bool(&b, "direct_reply_to", true);
+    wr_tb_end(&b);
+    wr_tb_add_str(&b, "cluster_name", wr_bytes_str("warren@localhost"));
+    wr_tb_add_str(&b, "copyright",
+                  wr_bytes_str("Copyright (c) 2026 The warren authors"));
+    wr_tb_add_str(&b, "information",
+                  wr_bytes_str("Licensed under the MIT licence"));
+    wr_tb_add_str(&b, "platform", wr_bytes_str("C11 / libevent"));
+    wr_tb_add_str(&b, "product", wr_bytes_str(WR_PRODUCT));
+    wr_tb_add_str(&b, "version", wr_bytes_str(WR_VERSION));
+    wr_tb_end(&b);
+    wr_assert(b.err == WR_OK);
+    m.u.connection_start.version_major = 0;
+    m.u.connection_start.version_minor = 9;
+    m.u.connection_start.server_properties = wr_tb_table(&b);
+    wr_auth_mechanisms(c, mechs, sizeof(mechs));
+    m.u.connection_start.mechanisms = wr_bytes_str(mechs);
+    m.u.connection_start.locales = wr_bytes_str("en_US");
+    wr_conn_send_method(c, 0, &m);
+    c->state = WR_CONN_AWAIT_START_OK;
+}
+
+/* A refused login is answered after a delay that grows with recent
+ * failures from the same host; meanwhile nothing more is read. */
+static void
+refuse_login(struct wr_conn *c, struct wr_bytes mech)
+{
+    uint32_t ms = wr_auth_fail_delay(c->srv, c->host);
+
+    snprintf(c->mech, sizeof(c->mech), "%.*s", (int)WR_MIN(mech.len, 15u),
+             mech.ptr);
+    c->auth_failed = true;
+    bufferevent_disable(c->bev, EV_READ);
+    arm_timer(c, ms);
+}
+
+static bool
+capability(struct wr_table caps, const char *name)
+{
+    struct wr_value cap;
+
+    return wr_table_get(caps, name, &cap) == WR_OK && cap.type == WR_FT_BOOL &&
+           cap.v.b;
+}
+
+static void
+on_start_ok(struct wr_conn *c, const struct wr_connection_start_ok *m)
+{
+    struct wr_value v;
+    struct wr_method t = {.id = WR_CONNECTION_TUNE};
+
+    if (wr_table_get(m->client_properties, "capabilities", &v) == WR_OK &&
+        v.type == WR_FT_TABLE) {
+        c->cancel_notify = capability(v.v.table, "consumer_cancel_notify");
+        c->blocked_cap = capability(v.v.table, "connection.blocked");
+    }
+    /* A refused login leaves the connection waiting out its delay, during
+     * which more start-oks may come: keep the last one's properties. */
+    wr_free(c->client_name);
+    c->client_name = NULL;
+    wr_free(c->client_props);
+    c->client_props = NULL;
+    c->client_props_len = 0;
+    if (wr_table_get(m->client_properties, "connection_name", &v) == WR_OK &&
+        v.type == WR_FT_LONGSTR)
+        c->client_name = wr_strndup(v.v.str.ptr, WR_MIN(v.v.str.len, 255));
+    /* Kept for the management API (product, version, capabilities, ...).
+     * Clients send a few hundred bytes; a bigger table is not kept, so an
+     * idle connection stays within its bound (MEMORY.md). */
+    if (m->client_properties.len > 0 &&
+        m->client_properties.len <= WR_CLIENT_PROPS_MAX &&
+        (c->client_props = wr_malloc(m->client_properties.len)) != NULL) {
+        memcpy(c->client_props, m->client_properties.ptr,
+               m->client_properties.len);
+        c->client_props_len = m->client_properties.len;
+    }
+    if (!wr_bytes_eq_str(m->mechanism, "PLAIN") &&
+        !wr_bytes_eq_str(m->mechanism, "AMQPLAIN") &&
+        !wr_bytes_eq_str(m->mechanism, "EXTERNAL")) {
+        /* AMQP 0-9-1 connection.start-ok: a mechanism that was not offered
+         * makes the server close without sending any further data. */
+        wr_log(WR_LOG_WARN, "conn %llu %s: unsupported mechanism '%.*s'",
+               (unsigned long long)c->id, c->peer,
+               (int)WR_MIN(m->mechanism.len, 64), m->mechanism.ptr);
+        wr_conn_drop(c, "unsupported authentication mechanism");
+        return;
+    }
+    if (!wr_auth_login(c, m->mechanism, m->response)) {
+        refuse_login(c, m->mechanism);
+        return;
+    }
+    t.u.connection_tune.channel_max = c->srv->cfg.channel_max;
+    t.u.connection_tune.frame_max = c->srv->cfg.frame_max;
+    t.u.connection_tune.heartbeat = c->srv->cfg.heartbeat;
+    wr_conn_send_method(c, 0, &t);
+    c->state = WR_CONN_AWAIT_TUNE_OK;
+}
+
+static void
+on_tune_ok(struct wr_conn *c, const struct wr_connection_tune_ok *m)
+{
+    const struct wr_config *cfg = &c->srv->cfg;
+
+    if (m->frame_max != 0 && m->frame_max < WR_FRAME_MIN_SIZE) {
+        wr_conn_error(c, WR_REPLY_NOT_ALLOWED, WR_CONNECTION_TUNE_OK,
+                      "frame_max=%u < %u min size", m->frame_max,
+                      WR_FRAME_MIN_SIZE);
+        return;
+    }
+    if (m->frame_max > cfg->frame_max) {
+        wr_conn_error(c, WR_REPLY_NOT_ALLOWED, WR_CONNECTION_TUNE_OK,
+                      "frame_max=%u > %u max size", m->frame_max,
+                      cfg->frame_max);
+        return;
+    }
+    if (m->channel_max > cfg->channel_max) {
+        wr_conn_error(c, WR_REPLY_NOT_ALLOWED, WR_CONNECTION_TUNE_OK,
+                      "channel_max=%u > %u max", m->channel_max,
+                      cfg->channel_max);
+        return;
+    }
+    c->frame_max = m->frame_max ? m->frame_max : cfg->frame_max;
+    c->channel_max = m->channel_max ? m->channel_max : cfg->channel_max;
+    c->heartbeat = m->heartbeat;
+    c->state = WR_CONN_AWAIT_OPEN;
+}
+
+static void
+on_open(struct wr_conn *c, const struct wr_connection_open *m)
+{
+    struct wr_method ok = {.id = WR_CONNECTION_OPEN_OK};
+    struct wr_vhost *vh =
+        wr_hmap_get(&c->srv->vhosts, m->virtual_host.ptr, m->virtual_host.len);
+    const char *why;
+    char buf[512];
+
+    if (vh == NULL) {
+        /* RabbitMQ's text, unquoted: clients show it as it is */
+        wr_conn_error(c, WR_REPLY_NOT_ALLOWED, WR_CONNECTION_OPEN,
+                      "vhost %.*s not found", (int)m->virtual_host.len,
+                      m->virtual_host.ptr);
+        return;
+    }
+    why = wr_auth_vhost_refusal(c, vh, buf, sizeof(buf));
+    if (why) {
+        wr_conn_error(c, WR_REPLY_NOT_ALLOWED, WR_CONNECTION_OPEN, "%s", why);
+        return;
+    }
+    c->vh = vh;
+    wr_list_push_back(&vh->conns, &c->vh_link);
+    vh->nconns++;
+    wr_conn_send_method(c, 0, &ok);
+    c->state = WR_CONN_OPEN;
+    wr_log(WR_LOG_NOTICE, "conn %llu %s: user '%s' opened vhost '%s'",
+           (unsigned long long)c->id, c->peer, c->user, vh->name);
+    /* AMQP 0-9-1 4.2.7: send a heartbeat every half interval; a peer silent
+     * for two intervals is gone. */
+    if (c->heartbeat)
+        arm_timer(c, (int64_t)c->heartbeat * 500);
+    else
+        evtimer_del(c->timer);
+}
+
+/* ---- frames ------------------------------------------------------------ */
+
+static void
+connection_method(struct wr_conn *c, const struct wr_method *m)
+{
+    switch (m->id) {
+    case WR_CONNECTION_CLOSE: {
+        struct wr_method ok = {.id = WR_CONNECTION_CLOSE_OK};
+        conn_teardown(c);
+        wr_conn_send_method(c, 0, &ok);
+        /* The client closes the socket once it has read close-ok, as
+         * RabbitMQ leaves it to: closing first races the client's reader,
+         * which may see EOF before close-ok is handled and report a lost
+         * connection (amqp091-go's NotifyClose gets 501 "EOF"). */
+        c->linger = true;
+        conn_flush_and_close(c);
+        return;
+    }
+    case WR_CONNECTION_CLOSE_OK:
+        if (c->state == WR_CONN_CLOSING)
+            wr_conn_drop(c, "close-ok");
+        return;
+    case WR_CONNECTION_UPDATE_SECRET: {
+        struct wr_method ok = {.id = WR_CONNECTION_UPDATE_SECRET_OK};
+        wr_conn_send_method(c, 0, &ok);
+        return;
+    }
+    }
+    wr_conn_error(c, WR_REPLY_COMMAND_INVALID, m->id,
+                  "unexpected method %s on channel 0", wr_method_name(m->id));
+}
+
+static void
+handshake_method(struct wr_conn *c, const struct wr_method *m)
+{
+    uint32_t want = c->state == WR_CONN_AWAIT_START_OK  ? WR_CONNECTION_START_OK
+                    : c->state == WR_CONN_AWAIT_TUNE_OK ? WR_CONNECTION_TUNE_OK
+                                                        : WR_CONNECTION_OPEN;
+
+    if (m->id == WR_CONNECTION_CLOSE) {
+        connection_method(c, m);
+        return;
+    }
+    if (m->id != want) {
+        wr_conn_error(c, WR_REPLY_COMMAND_INVALID, m->id, "expected %s, got %s",
+                      wr_method_name(want), wr_method_name(m->id));
+        return;
+    }
+    if (m->id == WR_CONNECTION_START_OK)
+        on_start_ok(c, &m->u.connection_start_ok);
+    else if (m->id == WR_CONNECTION_TUNE_OK)
+        on_tune_ok(c, &m->u.connection_tune_ok);
+    else
+        on_open(c, &m->u.connection_open);
+}
+
+static void
+channel_open(struct wr_conn *c, uint16_t id)
+{
+    struct wr_method ok = {.id = WR_CHANNEL_OPEN_OK};
+
+    /* RabbitMQ's user limit max-channels: over all the user's
+     * connections; a connection error. */
+    if (c->u->max_channels != WR_LIMIT_UNSET &&
+        wr_limit_reached(c->u->max_channels,
+                         wr_auth_user_count(c->srv, c->u, true))) {
+        wr_conn_error(c, WR_REPLY_NOT_ALLOWED, WR_CHANNEL_OPEN,
+                      "number of channels opened for user '%s' has reached "
+                      "the maximum allowed user limit of (%lld)",
+                      c->user, (long long)c->u->max_channels);
+        return;
+    }
+    if (id >= c->nchans) {
+        uint32_t n = c->nchans ? c->nchans : 8;
+        while (n <= id)
+            n *= 2;
+        struct wr_chan **nc = wr_realloc(c->chans, n * sizeof(*nc));
+        memset(nc + c->nchans, 0, (n - c->nchans) * sizeof(*nc));
+        c->chans = nc;
+        c->nchans = n;
+    }
+    c->chans[id] = wr_chan_new(c, id);
+    c->open_chans++;
+    wr_conn_send_method(c, id, &ok);
+}
+
+static void
+handle_frame(struct wr_conn *c, const struct wr_frame *f)
+{
+    struct wr_method m;
+    struct wr_chan *ch;
+    int rc;
+
+    if (f->type == WR_FRAME_HEARTBEAT) {
+        if (f->channel != 0)
+            wr_conn_error(c, WR_REPLY_UNEXPECTED_FRAME, 0,
+                          "heartbeat frame on channel %u", f->channel);
+        return;
+    }
+    if (f->type == WR_FRAME_METHOD) {
+        uint32_t id = f->size >= 4
+                          ? ((uint32_t)f->payload[0] << 24) |
+                                ((uint32_t)f->payload[1] << 16) |
+                                ((uint32_t)f->payload[2] << 8) | f->payload[3]
+                          : 0;
+        rc = wr_method_decode(f->payload, f->size, &m);
+        if (rc == WR_ERR_UNKNOWN_METHOD) {
+            wr_conn_error(c, WR_REPLY_NOT_IMPLEMENTED, id,
+                          "unknown method %u.%u", WR_METHOD_CLASS(id),
+                          WR_METHOD_INDEX(id));
+            return;
+        }
+        if (rc != WR_OK) {
+            char sample[64];
+            wr_log_sample(sample, sizeof(sample), f->payload, f->size);
+            wr_log(WR_LOG_INFO, "conn %llu %s: malformed method (%s): %s",
+                   (unsigned long long)c->id, c->peer, wr_strerror(rc), sample);
+            /* RabbitMQ reports an undecodable method as a frame error. */
+            wr_conn_error(c, WR_REPLY_FRAME_ERROR, id, "cannot decode %s: %s",
+                          wr_method_name(id) ? wr_method_name(id) : "method",
+                          wr_strerror(rc));
+            return;
+        }
+    }
+    if (c->state == WR_CONN_CLOSING) {
+        /* AMQP 0-9-1 2.2.4: after close, discard all but close/close-ok. */
+        if (f->type == WR_FRAME_METHOD && f->channel == 0 &&
+            (m.id == WR_CONNECTION_CLOSE || m.id == WR_CONNECTION_CLOSE_OK))
+            connection_method(c, &m);
+        return;
+    }
+    if (c->state != WR_CONN_OPEN) {
+        if (f->type != WR_FRAME_METHOD || f->channel != 0) {
+            wr_conn_error(c, WR_REPLY_UNEXPECTED_FRAME, 0,
+                          "frame type %u on channel %u during handshake",
+                          f->type, f->channel);
+            return;
+        }
+        handshake_method(c, &m);
+        return;
+    }
+    if (f->channel == 0) {
+        if (f->type != WR_FRAME_METHOD) {
+            wr_conn_error(c, WR_REPLY_UNEXPECTED_FRAME, 0,
+                          "content frame on channel 0");
+            return;
+        }
+        if (WR_METHOD_CLASS(m.id) != 10) {
+            wr_conn_error(c, WR_REPLY_CHANNEL_ERROR, m.id, "%s on channel 0",
+                          wr_method_name(m.id));
+            return;
+        }
+        connection_method(c, &m);
+        return;
+    }
+    if (f->channel > c->channel_max) {
+        wr_conn_error(c, WR_REPLY_CHANNEL_ERROR, 0,
+                      "channel %u above channel_max %u", f->channel,
+                      c->channel_max);
+        return;
+    }
+    ch = f->channel < c->nchans ? c->chans[f->channel] : NULL;
+    if (ch == NULL) {
+        if (f->type == WR_FRAME_METHOD && m.id == WR_CHANNEL_OPEN)
+            channel_open(c, f->channel);
+        else if (f->type == WR_FRAME_METHOD && m.id == WR_CHANNEL_CLOSE_OK)
+            ; /* late close-ok for a channel we already released */
+        else
+            wr_conn_error(c, WR_REPLY_CHANNEL_ERROR,
+                          f->type == WR_FRAME_METHOD ? m.id : 0,
+                          "expected 'channel.open' on channel %u", f->channel);
+        return;
+    }
+    if (f->type == WR_FRAME_METHOD && m.id == WR_CHANNEL_OPEN && !ch->closing) {
+        wr_conn_error(c, WR_REPLY_CHANNEL_ERROR, m.id,
+                      "second 'channel.open' seen on channel %u", f->channel);
+        return;
+    }
+    wr_chan_frame(ch, f, f->type == WR_FRAME_METHOD ? &m : NULL);
+}
+
+static void
+frame_error(struct wr_conn *c, int rc, const uint8_t *hdr, size_t n)
+{
+    char sample[32];
+
+    wr_log_sample(sample, sizeof(sample), hdr, n);
+    wr_log(WR_LOG_INFO, "conn %llu %s: frame error (%s): %s",
+           (unsigned long long)c->id, c->peer, wr_strerror(rc), sample);
+    wr_conn_error(c, WR_REPLY_FRAME_ERROR, 0, "%s", wr_strerror(rc));
+    /* Nothing after a broken frame can be parsed, not even a close-ok:
+     * send the close and drop the connection once it is written. */
+    conn_flush_and_close(c);
+}
+
+static void
+read_header(struct wr_conn *c, struct evbuffer *in)
+{
+    uint8_t hdr[WR_PROTO_HEADER_LEN];
+    size_t n = WR_MIN(evbuffer_get_length(in), sizeof(hdr));
+    int rc;
+
+    evbuffer_copyout(in, hdr, n);
+    rc = wr_proto_header_check(hdr, n);
+    if (rc == WR_AGAIN)
+        return;
+    if (rc != WR_OK) {
+        char sample[16];
+        wr_log_sample(sample, sizeof(sample), hdr, n);
+        wr_log(WR_LOG_INFO, "conn %llu %s: bad protocol header '%s'",
+               (unsigned long long)c->id, c->peer, sample);
+        /* AMQP 0-9-1 4.2.2: answer with our header, then close. */
+        wr_conn_send_raw(c, WR_PROTO_HEADER, WR_PROTO_HEADER_LEN);
+        conn_flush_and_close(c);
+        return;
+    }
+    evbuffer_drain(in, WR_PROTO_HEADER_LEN);
+    send_start(c);
+}
+
+/* libevent 2.1 reads at most 4 KiB per read event (EVBUFFER_MAX_READ,
+ * whatever bufferevent_set_max_single_read says), so a busy publisher of
+ * 1 KiB messages cost an epoll_wait, an ioctl and a readv per four
+ * messages. Top the input up to READ_CHUNK with one readv of our own into
+ * the input buffer. Plain sockets only (TLS reads go through OpenSSL); an
+ * EOF or error is left for libevent's next read to see. */
+static void
+read_more(struct wr_conn *c, struct evbuffer *in)
+{
+    size_t have = evbuffer_get_length(in);
+    evutil_socket_t fd = bufferevent_getfd(c->bev);
+    struct evbuffer_iovec v[2];
+    struct iovec iov[2];
+    ssize_t got;
+    int n;
+
+    /* libevent read what the socket had when that was less than 4 KiB: a
+     * read of ours would find nothing (the usual case at low rates). */
+    if (c->tls || fd < 0 || have < LIBEVENT_MAX_READ || have >= READ_CHUNK)
+        return;
+    /* A socket bufferevent keeps its input's end frozen between its own
+     * reads; thaw it for ours, as libevent's read does. */
+    evbuffer_unfreeze(in, 0);
+    n = evbuffer_reserve_space(in, (ev_ssize_t)(READ_CHUNK - have), v, 2);
+    if (n > 0) {
+        for (int i = 0; i < n; i++) {
+            iov[i].iov_base = v[i].iov_base;
+            iov[i].iov_len = v[i].iov_len;
+        }
+        got = readv(fd, iov, n);
+        /* On EOF or an error nothing is committed: the space stays
+         * unused. */
+        if (got > 0) {
+            for (int i = 0; i < n; i++) {
+                v[i].iov_len = WR_MIN(v[i].iov_len, (size_t)got);
+                got -= (ssize_t)v[i].iov_len;
+            }
+            evbuffer_commit_space(in, v, n);
+        }
+    }
+    evbuffer_freeze(in, 0);
+}
+
+/* Size of the frame whose header is at h, frame-end included. */
+static size_t
+frame_total(const uint8_t *h)
+{
+    return ((size_t)h[3] << 24 | (size_t)h[4] << 16 | (size_t)h[5] << 8 |
+            h[6]) +
+           WR_FRAME_OVERHEAD;
+}
+
+/* Handles every frame that lies whole in the input's first chain, then
+ * drains them at once. Returns false when there was none (the next frame
+ * is incomplete, spans chains, or is broken: the caller's frame-by-frame
+ * path deals with it). */
+static bool
+read_frames_in_place(struct wr_conn *c, struct evbuffer *in)
+{
+    struct evbuffer_iovec v;
+    const uint8_t *p;
+    size_t n, off = 0;
+
+    if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+        return false;
+    p = v.iov_base;
+    n = v.iov_len;
+    while (c->state > WR_CONN_AWAIT_HEADER && c->state < WR_CONN_FLUSHING &&
+           c->credit_queue == NULL && n - off >= WR_FRAME_HEADER_SIZE) {
+        size_t total = frame_total(p + off), used = 0;
+        struct wr_frame f;
+
+        if (total > n - off ||
+            wr_frame_decode(p + off, total, c->frame_max, &f, &used) != WR_OK)
+            break;
+        handle_frame(c, &f);
+        c->frames_in++;
+        off += used;
+        /* What the frame dead-lettered is routed before the next frame. */
+        if (c->vh && !wr_list_empty(&c->vh->dead_letters))
+            wr_vhost_drain_dead_letters(c->vh);
+    }
+    if (off > 0)
+        evbuffer_drain(in, off);
+    c->bytes_in += off;
+    return off > 0;
+}
+
+static void
+read_cb(struct bufferevent *bev, void *arg)
+{
+    struct wr_conn *c = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+
+    c->last_recv = wr_now();
+    if (c->state < WR_CONN_FLUSHING)
+        read_more(c, in);
+    if (c->state == WR_CONN_AWAIT_HEADER)
+        read_header(c, in);
+    /* Throttled by credit flow (credit.c): what is left stays in the
+     * input buffer until the queue has drained. */
+    while (c->state > WR_CONN_AWAIT_HEADER && c->state < WR_CONN_FLUSHING &&
+           c->credit_queue == NULL) {
+        uint8_t hdr[WR_FRAME_HEADER_SIZE];
+        size_t len = evbuffer_get_length(in), used = 0, total;
+        struct wr_frame f;
+        uint8_t *p;
+        int rc;
+
+        /* The frames that lie whole in the first chain are handled in
+         * place, with one drain for all of them; copyout, pullup and
+         * drain per frame cost more than decoding a small one. */
+        if (read_frames_in_place(c, in))
+            continue;
+        if (len < WR_FRAME_HEADER_SIZE)
+            break;
+        evbuffer_copyout(in, hdr, sizeof(hdr));
+        rc = wr_frame_decode(hdr, sizeof(hdr), c->frame_max, &f, &used);
+        if (rc != WR_AGAIN && rc != WR_OK) {
+            frame_error(c, rc, hdr, sizeof(hdr));
+            break;
+        }
+        total = frame_total(hdr);
+        if (len < total)
+            break;
+        p = evbuffer_pullup(in, (ev_ssize_t)total);
+        rc = wr_frame_decode(p, total, c->frame_max, &f, &used);
+        if (rc != WR_OK) {
+            frame_error(c, rc, p, WR_MIN(total, (size_t)16));
+            break;
+        }
+        handle_frame(c, &f);
+        evbuffer_drain(in, used);
+        c->frames_in++;
+        c->bytes_in += used;
+        /* What the frame dead-lettered is routed before the next frame. */
+        if (c->vh && !wr_list_empty(&c->vh->dead_letters))
+            wr_vhost_drain_dead_letters(c->vh);
+    }
+    /* One confirm per channel per read pass, multiple when it covers
+     * several publishes. */
+    while (!wr_list_empty(&c->confirm_chans)) {
+        struct wr_chan *ch = WR_CONTAINER_OF(c->confirm_chans.next,
+                                             struct wr_chan, confirm_link);
+        wr_chan_flush_confirms(ch);
+    }
+    if (c->state >= WR_CONN_FLUSHING) {
+        evbuffer_drain(in, evbuffer_get_length(in));
+    } else if (evbuffer_get_length(bufferevent_get_output(bev)) >=
+               c->srv->cfg.output_limit) {
+        /* A peer that does not read what we send (replies, returns,
+         * confirms, deliveries) must not make us buffer without limit:
+         * past output_limit, stop reading from it too, so TCP pushes back
+         * on it, until the output has drained to half (write_cb). */
+        c->write_blocked = true;
+        c->read_paused = true;
+        bufferevent_disable(bev, EV_READ);
+    }
+    wr_flow_check(c->srv);
+}
+
+static void
+write_cb(struct bufferevent *bev, void *arg)
+{
+    struct wr_conn *c = arg;
+    size_t left = evbuffer_get_length(bufferevent_get_output(bev));
+
+    if (c->write_waiting && left == 0) {
+        /* libevent wrote what the socket would not take: back to writing
+         * directly (wr_conn_flush_all). */
+        c->write_waiting = false;
+        bufferevent_disable(bev, EV_WRITE);
+    }
+    if (c->state == WR_CONN_FLUSHING) {
+        if (left == 0 && !c->linger)
+            wr_conn_drop(c, "closed");
+        return;
+    }
+    wr_flow_check(c->srv);
+    if (left > c->srv->cfg.output_limit / 2)
+        return;
+    if (c->read_paused) {
+        c->read_paused = false;
+        c->last_recv = wr_now(); /* it read our output: it is alive */
+        if (!c->flow_blocked && c->credit_queue == NULL)
+            bufferevent_enable(bev, EV_READ);
+    }
+    if (c->write_blocked) {
+        c->write_blocked = false;
+        for (uint32_t i = 0; i < c->nchans; i++)
+            if (c->chans[i])
+                wr_chan_kick(c->chans[i]);
+    }
+}
+
+/* Output added to a connection libevent writes (TLS): counted only. */
+static void
+count_output_cb(struct evbuffer *out, const struct evbuffer_cb_info *info,
+                void *arg)
+{
+    struct wr_conn *c = arg;
+
+    (void)out;
+    c->bytes_out += info->n_added;
+}
+
+/* Output added to a direct-write connection: counted (send_oct) and
+ * written at the end of this loop turn, after every callback that may add
+ * more. */
+static void
+output_cb(struct evbuffer *out, const struct evbuffer_cb_info *info, void *arg)
+{
+    struct wr_conn *c = arg;
+
+    (void)out;
+    c->bytes_out += info->n_added;
+    if (info->n_added == 0 || c->write_waiting || c->state == WR_CONN_DEAD ||
+        !wr_list_empty(&c->flush_link))
+        return;
+    if (wr_list_empty(&c->srv->flush))
+        wr_server_schedule_flush(c->srv);
+    wr_list_push_back(&c->srv->flush, &c->flush_link);
+}
+
+/* One write of what this loop turn queued, as libevent's write callback
+ * does it (at most WRITE_CHUNK). What the socket does not take, and any
+ * error, is left to libevent: EV_WRITE on until the output is empty. */
+static void
+conn_flush(struct wr_conn *c)
+{
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    evutil_socket_t fd = bufferevent_getfd(c->bev);
+    int n;
+
+    if (evbuffer_get_length(out) == 0)
+        return;
+    /* A socket bufferevent keeps its output's start frozen between its
+     * own writes; thaw it for ours, as libevent's write does. */
+    evbuffer_unfreeze(out, 1);
+    n = evbuffer_write_atmost(out, fd, WRITE_CHUNK);
+    evbuffer_freeze(out, 1);
+    if (n <= 0 || evbuffer_get_length(out) > 0) {
+        c->write_waiting = true;
+        bufferevent_enable(c->bev, EV_WRITE);
+    }
+    if (n > 0)
+        write_cb(c->bev, c);
+}
+
+void
+wr_conn_prefer(struct wr_conn *c)
+{
+    if (c->preferred)
+        return;
+    c->preferred = true;
+    bufferevent_priority_set(c->bev, WR_PRIO_CONSUMERS);
+}
+
+void
+wr_conn_flush_all(struct wr_server *s)
+{
+    /* A flush may resume deliveries (write_cb), which queue more output
+     * and put the connection back on the list. */
+    while (!wr_list_empty(&s->flush)) {
+        struct wr_conn *c =
+            WR_CONTAINER_OF(s->flush.next, struct wr_conn, flush_link);
+        wr_list_remove(&c->flush_link);
+        if (c->state != WR_CONN_DEAD && !c->write_waiting)
+            conn_flush(c);
+    }
+}
+
+static void
+event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    struct wr_conn *c = arg;
+    char why[300];
+
+    if ((what & BEV_EVENT_CONNECTED) && c->tls) {
+        char cn[256], desc[128];
+        c->tls_up = true;
+        wr_tls_describe(bev, desc, sizeof(desc));
+        if (wr_tls_peer_cn(bev, cn, sizeof(cn)))
+            c->cert_cn = wr_strdup(cn);
+        wr_log(WR_LOG_INFO,
+               "conn %llu %s: TLS established (%s), peer "
+               "certificate %s%s%s",
+               (unsigned long long)c->id, c->peer, desc,
+               c->cert_cn ? "CN '" : "none or unverified",
+               c->cert_cn ? c->cert_cn : "", c->cert_cn ? "'" : "");
+        return;
+    }
+    if (c->tls && !c->tls_up && (what & (BEV_EVENT_ERROR | BEV_EVENT_EOF))) {
+        /* Refused handshakes: plain AMQP on the TLS port, an untrusted or
+         * expired certificate, a missing one when required. */
+        wr_tls_error(bev, why, sizeof(why));
+        wr_log(WR_LOG_WARN, "conn %llu %s: TLS handshake failed: %s",
+               (unsigned long long)c->id, c->peer, why);
+        wr_conn_drop(c, "TLS handshake failed");
+        return;
+    }
+    if ((what & BEV_EVENT_ERROR) && c->tls) {
+        wr_tls_error(bev, why, sizeof(why));
+        wr_log(WR_LOG_INFO, "conn %llu %s: TLS error: %s",
+               (unsigned long long)c->id, c->peer, why);
+    }
+    if (what & BEV_EVENT_EOF)
+        wr_conn_drop(c, c->state == WR_CONN_FLUSHING
+                            ? "closed"
+                            : "peer closed the socket");
+    else if (what & BEV_EVENT_ERROR)
+        wr_conn_drop(c, "socket error");
+}
+
+static void
+timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct wr_conn *c = arg;
+    int64_t now = wr_now();
+
+    (void)fd;
+    (void)what;
+    if (c->auth_failed && c->state == WR_CONN_AWAIT_START_OK) {
+        /* The delayed answer to a refused login (authentication_failure_
+         * close capability): 403, then close once it is written. */
+        wr_conn_error(c, WR_REPLY_ACCESS_REFUSED, WR_CONNECTION_START_OK,
+                      "Login was refused using authentication mechanism %s. "
+                      "For details see the broker logfile.",
+                      c->mech);
+        conn_flush_and_close(c);
+        return;
+    }
+    switch (c->state) {
+    case WR_CONN_OPEN:
+        if (c->heartbeat == 0)
+            return;
+        /* A blocked publisher, or a peer whose output is over its bound,
+         * is not read from, so its heartbeats are not seen either
+         * (RabbitMQ suspends the check the same way). */
+        if (!c->flow_blocked && !c->read_paused && c->credit_queue == NULL &&
+            now - c->last_recv > 2 * (int64_t)c->heartbeat) {
+            wr_log(WR_LOG_NOTICE,
+                   "conn %llu %s: missed heartbeats from "
+                   "client, timeout: %us",
+                   (unsigned long long)c->id, c->peer, c->heartbeat);
+            wr_conn_drop(c, "heartbeat timeout");
+            return;
+        }
+        if (now - c->last_send >= (c->heartbeat + 1) / 2)
+            wr_conn_send_raw(c, wr_heartbeat_frame, sizeof(wr_heartbeat_frame));
+        arm_timer(c, (int64_t)c->heartbeat * 500);
+        return;
+    case WR_CONN_CLOSING:
+    case WR_CONN_FLUSHING:
+        wr_conn_drop(c, c->linger ? "socket still open after close-ok"
+                                  : "no close-ok from client");
+        return;
+    case WR_CONN_DEAD:
+        return;
+    default:
+        wr_log(WR_LOG_NOTICE, "conn %llu %s: %shandshake timeout",
+               (unsigned long long)c->id, c->peer,
+               c->tls && !c->tls_up ? "TLS " : "");
+        wr_conn_drop(c, "handshake timeout");
+        return;
+    }
+}
+
+static void
+arm_timer(struct wr_conn *c, int64_t ms)
+{
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+
+    evtimer_add(c->timer, &tv);
+}
+
+void
+wr_conn_attach(struct wr_server *s, struct bufferevent *bev,
+               const struct sockaddr *sa, bool tls)
+{
+    struct wr_conn *c;
+    char host[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+        port = ntohs(in->sin_port);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+        port = ntohs(in6->sin6_port);
+    }
+    c = wr_calloc(1, sizeof(*c));
+    c->srv = s;
+    c->id = ++s->next_conn_id;
+    snprintf(c->host, sizeof(c->host), "%s", host);
+    snprintf(c->peer, sizeof(c->peer),
+             sa->sa_family == AF_INET6 ? "[%s]:%d" : "%s:%d", host, port);
+    c->loopback = wr_addr_is_loopback(sa);
+    c->tls = tls;
+    c->state = WR_CONN_AWAIT_HEADER;
+    c->frame_max = WR_FRAME_MIN_SIZE;
+    c->channel_max = s->cfg.channel_max;
+    c->started = c->last_recv = c->last_send = wr_now();
+    wr_list_init(&c->exclusive_queues);
+    wr_list_init(&c->confirm_chans);
+    wr_list_init(&c->vh_link);
+    wr_list_init(&c->flush_link);
+    wr_list_init(&c->credit_link);
+    c->bev = bev;
+    c->direct_write = !tls && bufferevent_getfd(bev) >= 0;
+    c->timer = evtimer_new(s->base, timer_cb, c);
+    bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
+    bufferevent_setwatermark(c->bev, EV_WRITE, s->cfg.output_limit / 2, 0);
+    bufferevent_set_max_single_read(c->bev, READ_CHUNK);
+    bufferevent_set_max_single_write(c->bev, WRITE_CHUNK);
+    if (c->direct_write) {
+        /* A new bufferevent has EV_WRITE on: that would make libevent
+         * watch the socket for every byte added. */
+        evbuffer_add_cb(bufferevent_get_output(bev), output_cb, c);
+        bufferevent_disable(c->bev, EV_WRITE);
+        bufferevent_enable(c->bev, EV_READ);
+    } else {
+        evbuffer_add_cb(bufferevent_get_output(bev), count_output_cb, c);
+        bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    }
+    wr_list_push_back(&s->conns, &c->link);
+    s->nconns++;
+    arm_timer(c, s->cfg.handshake_timeout);
+    wr_log(WR_LOG_NOTICE, "conn %llu %s: accepted%s", (unsigned long long)c->id,
+           c->peer, tls ? " on the TLS listener" : "");
+}
+
+void
+wr_conn_accept(struct wr_server *s, int fd, const struct sockaddr *sa, bool tls)
+{
+    struct bufferevent *bev;
+    int one = 1;
+
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    evutil_make_socket_nonblocking(fd);
+    bev = tls ? wr_tls_bev_new(s->tls, s->base, fd)
+              : bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    if (bev == NULL) {
+        wr_log(WR_LOG_WARN, "cannot set up a%s connection", tls ? " TLS" : "");
+        evutil_closesocket(fd);
+        return;
+    }
+    wr_conn_attach(s, bev, sa, tls);
+}
+
+static void
+reap_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct wr_server *s = arg;
+    struct wr_list *pos, *tmp;
+
+    (void)fd;
+    (void)what;
+    /* Also called from the SIGUSR1 handler, never from a connection's own
+     * callback: freeing here is safe. */
+    wr_list_for_each_safe(pos, tmp, &s->reap)
+    {
+        wr_list_remove(pos);
+        wr_conn_free(WR_CONTAINER_OF(pos, struct wr_conn, link));
+    }
+    if (s->stopping && wr_list_empty(&s->conns))
+        event_base_loopexit(s->base, NULL);
+}
+
+void
+wr_server_schedule_reap(struct wr_server *s)
+{
+    event_active(s->reap_ev, 0, 0);
+}
+
+static void
+flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    wr_conn_flush_all(arg);
+    wr_credit_check(arg);
+}
+
+void
+wr_server_schedule_flush(struct wr_server *s)
+{
+    event_active(s->flush_ev, 0, 0);
+}
+
+void
+wr_amqp_reap(struct wr_server *s)
+{
+    reap_cb(-1, 0, s);
+}
+
+/* The registry deletes a queue: its consumers are cancelled here. */
+static void
+consumer_cancel(struct wr_consumer *c, bool notify)
+{
+    wr_chan_cancel_consumer(WR_CONTAINER_OF(c, struct wr_bconsumer, base),
+                            notify);
+}
+
+void
+wr_amqp_init(struct wr_server *s)
+{
+    s->consumer_cancel = consumer_cancel;
+    s->reap_ev = event_new(s->base, -1, 0, reap_cb, s);
+    s->flush_ev = event_new(s->base, -1, 0, flush_cb, s);
+    event_priority_set(s->flush_ev, WR_PRIO_CONSUMERS);
+}

@@ -1,0 +1,442 @@
+/* SPDX-License-Identifier: MIT */
+/* vhost/: the registry of exchanges, queues and bindings per vhost;
+ * declare / delete / bind with RabbitMQ's checks (one place for the AMQP
+ * methods and the HTTP API), routing, dead-lettering, expiry, policies,
+ * limits and the definitions file. Refusals come back as values
+ * (struct wr_op_err); no frames, no sockets, no HTTP. */
+#ifndef WR_VHOST_H
+#define WR_VHOST_H
+
+#include "../exchanges/exchanges.h"
+#include "../runtime/runtime.h"
+
+/* jansson's JSON value, for the definitions and policy codecs; the
+ * callers that build JSON include <jansson.h>. */
+typedef struct json_t json_t;
+
+struct wr_conn;
+struct wr_chan;
+
+/* ---- policies (policy.c) ----------------------------------------------- */
+
+/* What a policy applies to ("apply-to"). */
+enum wr_policy_apply {
+    WR_APPLY_ALL,       /* "all" (the default) */
+    WR_APPLY_QUEUES,    /* "queues", "classic_queues" */
+    WR_APPLY_EXCHANGES, /* "exchanges" */
+    WR_APPLY_NOTHING,   /* "quorum_queues", "streams": warren has none */
+};
+
+/* One policy (vhost_internal.h has its fields). */
+struct wr_policy;
+/* p's name. */
+const char *wr_policy_name(const struct wr_policy *p);
+
+/* A vhost's policies (or operator policies), sorted by name. */
+struct wr_policy_list {
+    struct wr_policy **v;
+    size_t n;
+};
+
+/* Parses and validates a policy named name from o, an object with
+ * "pattern" (string, required), "definition" (object, required),
+ * "priority" (integer, default 0) and "apply-to" (default "all"), as
+ * RabbitMQ's rabbit_policy validates it; op selects operator-policy
+ * rules (only expires, message-ttl, max-length, max-length-bytes,
+ * delivery-limit and max-in-memory-*). Returns WR_OK and a new policy in
+ * *out (wr_policy_free it), or WR_ERR_INVALID with RabbitMQ's reason in
+ * err (one line, without its "Validation failed" frame), e.g.
+ * "<<\"a\">> is not a valid message TTL" or "[{<<\"foo\">>,1}] are not
+ * recognised policy settings". A missing pattern or definition is
+ * "[{key_missing,pattern}]". */
+int wr_policy_parse(const char *name, const json_t *o, bool op,
+                    struct wr_policy **out, char *err, size_t cap);
+void wr_policy_free(struct wr_policy *p);
+/* {"vhost", "name", "pattern", "apply-to", "definition", "priority"} as
+ * RabbitMQ lists and exports a policy (vhost NULL: no "vhost" member).
+ * New reference. */
+json_t *wr_policy_json(const char *vhost, const struct wr_policy *p);
+/* The definition RabbitMQ shows as a queue's effective_policy_definition:
+ * the policy's keys, plus the operator policy's, the smaller value where
+ * both set one (either may be NULL). New reference. */
+json_t *wr_policy_effective_json(const struct wr_policy *p,
+                                 const struct wr_policy *op);
+
+/* The policy of l named name, or NULL. */
+struct wr_policy *wr_policy_list_get(const struct wr_policy_list *l,
+                                     const char *name);
+/* Adds p (takes ownership), replacing (and freeing) one of the same
+ * name. Returns true when p is new. */
+bool wr_policy_list_put(struct wr_policy_list *l, struct wr_policy *p);
+/* Removes and frees the policy named name; false when there is none. */
+bool wr_policy_list_del(struct wr_policy_list *l, const char *name);
+void wr_policy_list_cleanup(struct wr_policy_list *l);
+/* The policy of l that applies to the queue (queue true) or exchange
+ * named name: among those whose apply-to takes that kind and whose
+ * pattern matches anywhere in the name, the highest priority; on a tie,
+ * the one whose name sorts first (byte order). NULL when none. A name
+ * with a NUL byte matches nothing. */
+const struct wr_policy *wr_policy_match(const struct wr_policy_list *l,
+                                        bool queue, const char *name,
+                                        size_t len);
+
+/* ---- the registry (vhost.c)
+ * ------------------------------------------------------------ */
+
+/* Message counters of a vhost for the management API and /metrics. */
+struct wr_vhost_stats {
+    uint64_t published; /* messages published to its exchanges */
+    uint64_t returned;  /* unroutable, mandatory: basic.return */
+    uint64_t dropped;   /* unroutable, not mandatory */
+    uint64_t confirmed; /* publishes confirmed with basic.ack */
+    uint64_t gone_delivered, gone_acked, gone_redelivered; /* deleted queues' */
+};
+
+struct wr_vhost {
+    char *name;
+    struct wr_server *srv;
+    struct wr_hmap exchanges; /* name -> struct wr_exchange */
+    struct wr_hmap queues;    /* name -> struct wr_queue */
+    char *description;
+    /* vhost limits (RabbitMQ's vhost-limits parameter): WR_LIMIT_UNSET,
+     * or the value set (negative = unlimited, 0 = none allowed) */
+    int64_t max_connections; /* max-connections: open connections */
+    int64_t max_queues;      /* max-queues: queues, exclusive ones too */
+    struct wr_list conns;    /* of wr_conn.vh_link: open connections */
+    uint32_t nconns;
+    struct wr_vhost_stats stats;
+    /* dead-lettering (deadletter.c) */
+    struct wr_list dead_letters; /* of struct wr_dead_letter, to route */
+    struct event *dead_ev;       /* routes them after the current event */
+    struct wr_route_set dead_route;
+    bool draining;
+    /* direct reply-to (reply.c): "amq.rabbitmq.reply-to.<token>" ->
+     * the struct wr_reply_sink registered under it */
+    struct wr_hmap replies;
+    /* policies and operator policies (policy.c), sorted by name */
+    struct wr_policy_list policies;
+    struct wr_policy_list op_policies;
+};
+
+/* Per-queue broker state, in wr_queue.broker. */
+struct wr_bqueue {
+    struct wr_queue *q; /* back pointer */
+    struct wr_vhost *vh;
+    struct wr_conn *owner;    /* exclusive owner, or NULL */
+    struct wr_list excl_link; /* the owner's, in its list of exclusive queues */
+    /* expiry.c: message TTLs and x-expires */
+    struct event *expiry_ev; /* fires at the earliest message deadline */
+    int64_t expiry_at;       /* what expiry_ev is armed for, WR_NEVER */
+    struct event *unused_ev; /* x-expires: deletes the queue once unused */
+    int64_t last_used;       /* ms: declare, get, consume, last cancel */
+};
+
+struct wr_vhost *wr_vhost_new(struct wr_server *srv, const char *name);
+void wr_vhost_free(struct wr_vhost *vh);
+struct wr_exchange *wr_vhost_exchange(struct wr_vhost *vh,
+                                      struct wr_bytes name);
+struct wr_queue *wr_vhost_queue(struct wr_vhost *vh, struct wr_bytes name);
+/* Declares a new exchange (the caller checked it does not exist). */
+struct wr_exchange *wr_vhost_add_exchange(struct wr_vhost *vh,
+                                          struct wr_bytes name,
+                                          const struct wr_exch_type *type,
+                                          bool durable, bool auto_delete,
+                                          bool internal, struct wr_table args);
+void wr_vhost_delete_exchange(struct wr_vhost *vh, struct wr_exchange *x);
+/* Creates a queue; owner is the exclusive owner or NULL (the owner links
+ * the queue's excl_link into its own list of exclusive queues). */
+struct wr_queue *wr_vhost_add_queue(struct wr_vhost *vh, struct wr_bytes name,
+                                    const struct wr_queue_args *args,
+                                    struct wr_table raw_args, bool durable,
+                                    bool exclusive, bool auto_delete,
+                                    struct wr_conn *owner);
+/* Deletes q: cancels its consumers (notifying clients that asked for it),
+ * removes its bindings (auto-deleting exchanges left empty), drops its
+ * ready messages and the registry's reference. Returns the number of
+ * ready messages dropped. */
+uint64_t wr_vhost_delete_queue(struct wr_vhost *vh, struct wr_queue *q);
+/* Auto-deletes an exchange that lost its last binding. */
+void wr_vhost_exchange_maybe_autodelete(struct wr_vhost *vh,
+                                        struct wr_exchange *x);
+/* Routes a message from exchange x (NULL = default exchange) into *out. */
+int wr_vhost_route(struct wr_vhost *vh, struct wr_exchange *x,
+                   const struct wr_route_req *req, struct wr_route_set *out);
+
+/* ---- policies (policy.c) ----------------------------------------------- */
+
+/* Applies vh's policies to a queue just created (before its timers
+ * start). */
+void wr_vhost_policy_new_queue(struct wr_vhost *vh, struct wr_queue *q);
+/* Applies vh's policies to exchange x (its policy alternate-exchange). */
+void wr_vhost_policy_exchange(struct wr_vhost *vh, struct wr_exchange *x);
+/* Re-resolves every queue and exchange of vh after a policy changed: new
+ * effective settings at once (a smaller max-length trims backlogs, a new
+ * expires re-arms the queue's expiry from now, dead-lettered messages are
+ * routed before this returns). */
+void wr_vhost_policies_changed(struct wr_vhost *vh);
+/* Adds or replaces (same name) policy p (op: an operator policy; takes
+ * ownership) and re-resolves vh. Returns true when it is new. */
+bool wr_vhost_set_policy(struct wr_vhost *vh, bool op, struct wr_policy *p);
+/* Removes the policy named name and re-resolves vh; false when there is
+ * none. */
+bool wr_vhost_clear_policy(struct wr_vhost *vh, bool op, const char *name);
+
+/* ---- routing messages (route.c) ---------------------------------------- */
+
+/* Routes m from exchange x into *out: its routing key plus the CC header's
+ * and the BCC keys (sender-selected distribution), alternate exchanges
+ * followed. Borrows m. WR_OK or WR_ERR_NOMEM. */
+int wr_vhost_route_msg(struct wr_vhost *vh, struct wr_exchange *x,
+                       struct wr_msg *m, struct wr_route_set *out);
+/* Pushes m (borrowed) into every queue of set at time now (ms) and
+ * dispatches them. Returns true when some queue refused it (x-overflow
+ * reject-publish / reject-publish-dlx). */
+bool wr_vhost_enqueue(struct wr_vhost *vh, struct wr_msg *m,
+                      const struct wr_route_set *set, int64_t now);
+/* The whole publish of a complete message m (borrowed) to exchange x:
+ * direct reply-to keys on the default exchange go to their reply sink,
+ * everything else is routed (wr_vhost_route_msg, scratch holds the
+ * result) and enqueued. *routed: some queue or reply consumer got it;
+ * *rejected: some queue refused it. Counts the exchange and vhost
+ * statistics (an unroutable message counts as returned when mandatory,
+ * else dropped; the caller sends basic.return). For basic.publish and for
+ * anything else that publishes (the HTTP API). */
+void wr_vhost_publish(struct wr_vhost *vh, struct wr_exchange *x,
+                      struct wr_msg *m, bool mandatory,
+                      struct wr_route_set *scratch, bool *routed,
+                      bool *rejected);
+
+/* ---- dead-lettering (deadletter.c) ------------------------------------- */
+
+/* The hooks every broker queue has: dead messages are dead-lettered,
+ * deadlines arm the queue's expiry timer. */
+extern const struct wr_queue_hooks wr_bqueue_hooks;
+/* Routes the dead-lettered messages waiting in vh (their x-death built,
+ * cycles cut as RabbitMQ does). Runs after every frame and from a
+ * deferred event; never nested. */
+void wr_vhost_drain_dead_letters(struct wr_vhost *vh);
+void wr_vhost_dead_letters_init(struct wr_vhost *vh);
+void wr_vhost_dead_letters_cleanup(struct wr_vhost *vh);
+
+/* ---- time and expiry (expiry.c) ---------------------------------------- */
+
+/* Starts a new queue's timers (x-expires). */
+void wr_bqueue_timers_init(struct wr_bqueue *bq);
+/* q's effective x-expires changed (a policy): the unused timer restarts
+ * from now with the new interval, or stops when there is none. */
+void wr_bqueue_expires_changed(struct wr_bqueue *bq);
+/* Stops and frees them (queue deletion). */
+void wr_bqueue_timers_free(struct wr_bqueue *bq);
+/* Arms q's expiry timer for deadline at if it is earlier than the one set
+ * (the wr_queue_hooks.deadline hook). */
+void wr_queue_arm_expiry(struct wr_queue *q, int64_t at);
+/* The queue was used (declare, basic.get, consume, cancel): x-expires
+ * counts from now. */
+void wr_queue_touch(struct wr_queue *q);
+
+/* ---- direct reply-to (reply.c) ---------------------------------------- */
+
+#define WR_REPLY_TO "amq.rabbitmq.reply-to"
+
+/* Where a direct reply goes: a channel with a reply consumer registers
+ * one under its reply key ("amq.rabbitmq.reply-to.<token>"); a message
+ * published to the default exchange with that routing key is handed to
+ * it, no queue involved. */
+struct wr_reply_sink {
+    /* Takes reply m (borrowed). false when the sink cannot take it now
+     * (its channel is closing): the reply is then unroutable. */
+    bool (*deliver)(struct wr_reply_sink *s, struct wr_msg *m);
+};
+
+/* true for exactly "amq.rabbitmq.reply-to". */
+bool wr_reply_to_is_pseudo(struct wr_bytes name);
+/* true for "amq.rabbitmq.reply-to." followed by anything. */
+bool wr_reply_to_is_key(struct wr_bytes name);
+/* Registers s under key (a NUL-terminated string that lives as long as
+ * the registration). */
+void wr_vhost_reply_register(struct wr_vhost *vh, const char *key,
+                             struct wr_reply_sink *s);
+void wr_vhost_reply_unregister(struct wr_vhost *vh, const char *key);
+/* The sink registered under name, or NULL. */
+struct wr_reply_sink *wr_vhost_reply_find(struct wr_vhost *vh,
+                                          struct wr_bytes name);
+
+/* ---- declare, delete, bind (vhost_ops.c) ------------------------------- */
+
+struct wr_exchange_decl {
+    struct wr_bytes name;
+    struct wr_bytes type;
+    bool durable, auto_delete, internal;
+    struct wr_table args;
+};
+
+struct wr_queue_decl {
+    struct wr_bytes name;
+    bool durable, exclusive, auto_delete;
+    /* skip the reserved "amq." prefix check: a server-generated name, or a
+     * definitions import of what this broker exported */
+    bool allow_reserved;
+    struct wr_table args;
+};
+
+/* Declares exchange d->name, or checks that the existing one is
+ * equivalent (RabbitMQ's assert_equivalence: type, durable, auto_delete,
+ * internal). *created tells which. Returns WR_OK, or WR_ERR_INVALID with
+ * err set: 403 default exchange or "amq." prefix, 503 (hard) unknown type,
+ * 406 inequivalent. AMQP 0-9-1 exchange.declare. */
+int wr_vhost_declare_exchange(struct wr_vhost *vh,
+                              const struct wr_exchange_decl *d,
+                              struct wr_exchange **out, bool *created,
+                              struct wr_op_err *err);
+
+/* Declares queue d->name for requester (the connection asking, NULL for
+ * the HTTP API; it becomes the owner of an exclusive queue), or checks the
+ * existing one: 405 locked by another connection or exclusive mismatch,
+ * 406 inequivalent durable / auto_delete / arguments; a new queue is
+ * refused with 406 when the vhost has max-queues queues (before its
+ * arguments are looked at, as in RabbitMQ), and its arguments are
+ * validated (406). 403 for the "amq." prefix. Returns WR_OK or
+ * WR_ERR_INVALID with err set. AMQP 0-9-1 queue.declare. */
+int wr_vhost_declare_queue(struct wr_vhost *vh, const struct wr_queue_decl *d,
+                           struct wr_conn *requester, struct wr_queue **out,
+                           bool *created, struct wr_op_err *err);
+
+/* 405 when q is exclusive to a connection other than requester. */
+int wr_vhost_queue_check_access(struct wr_vhost *vh, struct wr_queue *q,
+                                struct wr_conn *requester,
+                                struct wr_op_err *err);
+
+/* Deletes exchange name. 403 for the default and "amq." exchanges, 406
+ * "in use" with if_unused, and WR_ERR_NOT_FOUND (err 404) when there is
+ * no such exchange (AMQP treats that as success). */
+int wr_vhost_remove_exchange(struct wr_vhost *vh, struct wr_bytes name,
+                             bool if_unused, struct wr_op_err *err);
+
+/* Deletes queue name (see wr_vhost_delete_queue); *count gets the number
+ * of ready messages dropped. 405 locked, 406 with if_unused / if_empty,
+ * WR_ERR_NOT_FOUND (err 404) when missing. */
+int wr_vhost_remove_queue(struct wr_vhost *vh, struct wr_bytes name,
+                          struct wr_conn *requester, bool if_unused,
+                          bool if_empty, uint64_t *count,
+                          struct wr_op_err *err);
+
+/* Binds exchange src to queue or exchange dest (kind). Errors, in
+ * RabbitMQ's order: 403 the default exchange at either end, 404 missing
+ * source then destination, 405 locked queue, 406 the exchange type refused
+ * the arguments. AMQP 0-9-1 queue.bind, RabbitMQ's exchange.bind. */
+int wr_vhost_bind(struct wr_vhost *vh, enum wr_dest_kind kind,
+                  struct wr_bytes src, struct wr_bytes dest,
+                  struct wr_bytes key, struct wr_table args,
+                  struct wr_conn *requester, struct wr_op_err *err);
+
+/* Removes the binding; *existed says whether there was one. As in
+ * RabbitMQ, only the default exchange (403) and, for an existing binding,
+ * a locked queue (405) are errors: a binding that is not there, missing
+ * ends included, is WR_OK. An auto-delete source left without bindings
+ * goes away. */
+int wr_vhost_unbind(struct wr_vhost *vh, enum wr_dest_kind kind,
+                    struct wr_bytes src, struct wr_bytes dest,
+                    struct wr_bytes key, struct wr_table args,
+                    struct wr_conn *requester, bool *existed,
+                    struct wr_op_err *err);
+
+/* ---- the definitions file (defs.c) ------------------------------------- */
+
+/* Loads path into s (users into s->users, vhosts created). Returns 0,
+ * 1 when the file does not exist (nothing loaded), or -1 with a message
+ * "PATH: ..." in err. */
+int wr_defs_load(struct wr_server *s, const char *path, char *err,
+                 size_t errlen);
+/* A fresh broker: default_user (tag administrator) with default_pass,
+ * default_vhost, and full permissions for the one on the other. */
+void wr_defs_bootstrap(struct wr_server *s);
+/* Writes the definitions to path atomically (temporary file + rename,
+ * mode 0600). Returns 0 or -1 with a message. */
+int wr_defs_save(struct wr_server *s, const char *path, char *err,
+                 size_t errlen);
+/* Parses and validates path without a running server (--check-config).
+ * Returns 0, 1 when missing, -1 with a message. */
+int wr_defs_check(const char *path, char *err, size_t errlen);
+
+/* ---- the codec the management API shares (one for file and API) ---- */
+
+/* {"name", "password_hash", "hashing_algorithm", "tags": [...],
+ * "limits": {...}}: a user as RabbitMQ exports and lists it. New
+ * reference. */
+json_t *wr_defs_user_json(const struct wr_user *u);
+/* {"user", "vhost", "configure", "write", "read"}. New reference. */
+json_t *wr_defs_perm_json(const struct wr_user *u, const struct wr_perm *p);
+/* {"user", "vhost", "exchange", "write", "read"}. New reference. */
+json_t *wr_defs_topic_perm_json(const struct wr_user *u,
+                                const struct wr_topic_perm *t);
+/* RabbitMQ's tags: a list ["a", "b"] (3.9+) or a string "a,b" (older) into
+ * "a,b". Returns 0, or -1 when t is neither or too long. */
+int wr_defs_tags(const json_t *t, char *out, size_t cap);
+/* A JSON value as Erlang prints the term RabbitMQ decodes it to (enough
+ * for its validation messages): 5, 1.5, <<"abc">>, true. */
+void wr_defs_erl_term(const json_t *v, char *out, size_t cap);
+/* ---- vhost limits (RabbitMQ's "vhost-limits" parameter) ---- */
+
+#define WR_VHOST_NLIMITS 2
+/* "max-connections", "max-queues": the limits by index. */
+extern const char *const wr_vhost_limit_names[WR_VHOST_NLIMITS];
+/* The field of vh that holds limit i (WR_LIMIT_UNSET when not set). */
+int64_t *wr_vhost_limit(struct wr_vhost *vh, int i);
+/* Validates one limit as RabbitMQ does: a known name and an integer
+ * value (any: negative is unlimited). Returns 0 with *which (its index)
+ * and *out set, or -1 with RabbitMQ's reason in err ("Validation
+ * failed\n\nmax-queues should be a number, actually was 1.5\n"). */
+int wr_defs_vhost_limit(const char *name, const json_t *value, int *which,
+                        int64_t *out, char *err, size_t errlen);
+/* {"max-connections": N, "max-queues": N} with the limits vh has set, or
+ * NULL when none is. New reference. */
+json_t *wr_defs_vhost_limits_json(struct wr_vhost *vh);
+
+/* ---- user limits (RabbitMQ's, kept in the user's "limits") ---- */
+
+#define WR_USER_NLIMITS 2
+/* "max-channels", "max-connections": the limits by index. */
+extern const char *const wr_user_limit_names[WR_USER_NLIMITS];
+/* The field of u that holds limit i (WR_LIMIT_UNSET when not set). */
+int64_t *wr_user_limit(struct wr_user *u, int i);
+/* As wr_defs_vhost_limit, for user limits, with RabbitMQ's texts
+ * ("max-channels should be a number, actually was 1.5"). */
+int wr_defs_user_limit(const char *name, const json_t *value, int *which,
+                       int64_t *out, char *err, size_t errlen);
+/* The limits u has set, as an object ({} when none). New reference. */
+json_t *wr_defs_user_limits_json(const struct wr_user *u);
+
+/* ---- policies ---- */
+
+/* Appends vh's policies to policies (RabbitMQ's export items) and its
+ * operator policies to params (as RabbitMQ keeps them: runtime
+ * parameters of component "operator_policy" whose value is the policy
+ * without its name); with_vhost names the vhost in each item. */
+void wr_defs_export_policies(struct wr_vhost *vh, bool with_vhost,
+                             json_t *policies, json_t *params);
+/* The "policies" and the operator_policy "parameters" of a definitions
+ * document: checked (apply false: each parses, its vhost exists in s or
+ * is declared in root) or set into their vhosts (apply true). With only
+ * set, every item goes to that vhost (a per-vhost document). s may be
+ * NULL when checking a file alone. Returns 0 or -1 with "definitions:
+ * policies[i]: reason" in err. */
+int wr_defs_policies(struct wr_server *s, struct wr_vhost *only,
+                     const json_t *root, bool apply, char *err, size_t errlen);
+
+/* Sets users, vhosts, permissions, topic_permissions, parameters
+ * (vhost-limits, operator policies) and policies of s on root, sorted by
+ * name. */
+void wr_defs_export(struct wr_server *s, json_t *root);
+/* Imports those sections of a parsed document into a running s: checks
+ * all of it first (nothing changes when it is malformed), then creates
+ * vhosts and creates or updates users (an existing user gets the
+ * document's hash and tags) and their permissions. Does not write the
+ * file. Returns 0 or -1 with a message in err. */
+int wr_defs_import(struct wr_server *s, const json_t *root, char *err,
+                   size_t errlen);
+
+/* Writes the definitions file (users, vhosts, permissions, limits,
+ * policies) if one is configured. Returns WR_OK or WR_ERR_IO (logged). */
+int wr_server_save_definitions(struct wr_server *s);
+
+#endif
