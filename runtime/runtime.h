@@ -279,7 +279,6 @@ struct wr_server {
     struct event *accept_ev; /* resumes accepting after EMFILE */
     bool accept_failing;     /* logged an accept error, none since */
     uint64_t next_conn_id;
-    uint64_t publish_seq; /* orders messages within queues (requeue) */
     uint32_t nconns;
     bool stopping;
     char bound[96];       /* "127.0.0.1:5672" once listening */
