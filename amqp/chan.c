@@ -74,23 +74,14 @@ void
 wr_chan_error(struct wr_chan *ch, uint16_t code, uint32_t method_id,
               const char *fmt, ...)
 {
-    static const char *const names[] = {
-        [WR_REPLY_ACCESS_REFUSED - 400] = "ACCESS_REFUSED",
-        [WR_REPLY_NOT_FOUND - 400] = "NOT_FOUND",
-        [WR_REPLY_RESOURCE_LOCKED - 400] = "RESOURCE_LOCKED",
-        [WR_REPLY_PRECONDITION_FAILED - 400] = "PRECONDITION_FAILED",
-    };
     char text[256];
     struct wr_method m = {.id = WR_CHANNEL_CLOSE};
-    const char *name = code >= 403 && code <= 406 ? names[code - 400] : NULL;
     va_list ap;
-    int n;
 
     if (ch->closing)
         return;
-    n = snprintf(text, sizeof(text), "%s - ", name ? name : "ERROR");
     va_start(ap, fmt);
-    vsnprintf(text + n, sizeof(text) - (size_t)n, fmt, ap);
+    wr_reply_vformat(text, sizeof(text), code, fmt, ap);
     va_end(ap);
     wr_log(WR_LOG_INFO, "conn %llu %s ch %u: channel error %u %s",
            (unsigned long long)ch->conn->id, ch->conn->peer, ch->id, code,

@@ -68,57 +68,6 @@ wr_conn_can_deliver(const struct wr_conn *c)
     return c->state == WR_CONN_OPEN && !c->write_blocked;
 }
 
-static const char *
-reply_name(uint16_t code)
-{
-    switch (code) {
-    case WR_REPLY_SUCCESS:
-        return "OK";
-    case WR_REPLY_CONNECTION_FORCED:
-        return "CONNECTION_FORCED";
-    case WR_REPLY_INVALID_PATH:
-        return "INVALID_PATH";
-    case WR_REPLY_ACCESS_REFUSED:
-        return "ACCESS_REFUSED";
-    case WR_REPLY_NOT_FOUND:
-        return "NOT_FOUND";
-    case WR_REPLY_RESOURCE_LOCKED:
-        return "RESOURCE_LOCKED";
-    case WR_REPLY_PRECONDITION_FAILED:
-        return "PRECONDITION_FAILED";
-    case WR_REPLY_FRAME_ERROR:
-        return "FRAME_ERROR";
-    case WR_REPLY_SYNTAX_ERROR:
-        return "SYNTAX_ERROR";
-    case WR_REPLY_COMMAND_INVALID:
-        return "COMMAND_INVALID";
-    case WR_REPLY_CHANNEL_ERROR:
-        return "CHANNEL_ERROR";
-    case WR_REPLY_UNEXPECTED_FRAME:
-        return "UNEXPECTED_FRAME";
-    case WR_REPLY_RESOURCE_ERROR:
-        return "RESOURCE_ERROR";
-    case WR_REPLY_NOT_ALLOWED:
-        return "NOT_ALLOWED";
-    case WR_REPLY_NOT_IMPLEMENTED:
-        return "NOT_IMPLEMENTED";
-    case WR_REPLY_INTERNAL_ERROR:
-        return "INTERNAL_ERROR";
-    }
-    return "ERROR";
-}
-
-/* Formats RabbitMQ's reply text: "NOT_FOUND - no queue 'q' in vhost '/'",
- * cut to fit a short string. */
-static size_t
-reply_text(char *out, uint16_t code, const char *fmt, va_list ap)
-{
-    int n = snprintf(out, 256, "%s - ", reply_name(code));
-
-    vsnprintf(out + n, 256 - (size_t)n, fmt, ap);
-    return strlen(out);
-}
-
 void
 wr_conn_error(struct wr_conn *c, uint16_t code, uint32_t method_id,
               const char *fmt, ...)
@@ -131,7 +80,7 @@ wr_conn_error(struct wr_conn *c, uint16_t code, uint32_t method_id,
         return;
     va_start(ap, fmt);
     m.u.connection_close.reply_text.len =
-        (uint32_t)reply_text(text, code, fmt, ap);
+        (uint32_t)wr_reply_vformat(text, sizeof(text), code, fmt, ap);
     va_end(ap);
     m.u.connection_close.reply_text.ptr = (const uint8_t *)text;
     m.u.connection_close.reply_code = code;

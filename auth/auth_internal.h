@@ -19,14 +19,15 @@ void wr_crypto_sha256(const void *a, size_t alen, const void *b, size_t blen,
 /* out = SHA-512(a || b). */
 void wr_crypto_sha512(const void *a, size_t alen, const void *b, size_t blen,
                       uint8_t out[WR_SHA512_LEN]);
-/* Fills out with n cryptographically random bytes. Returns 0 or -1. */
+/* Fills out with n cryptographically random bytes. Returns WR_OK or
+ * WR_ERR_IO. */
 int wr_crypto_random(void *out, size_t n);
 /* Constant-time comparison of n bytes. */
 bool wr_crypto_equal(const void *a, const void *b, size_t n);
 /* Base64 (RFC 4648, with padding). encode writes a NUL-terminated string
  * into out (cap >= 4 * ((n + 2) / 3) + 1) and returns its length, or -1.
  * decode returns the number of bytes written to out, or -1 on bad input
- * or when cap is too small. */
+ * or when cap is too small. (-1, not a WR_ERR_*: tests/unit pins it.) */
 int wr_base64_encode(const void *in, size_t n, char *out, size_t cap);
 int wr_base64_decode(const char *in, size_t n, uint8_t *out, size_t cap);
 

@@ -45,8 +45,8 @@ int
 wr_crypto_random(void *out, size_t n)
 {
     if (n == 0)
-        return 0;
-    return RAND_bytes(out, (int)n) == 1 ? 0 : -1;
+        return WR_OK;
+    return RAND_bytes(out, (int)n) == 1 ? WR_OK : WR_ERR_IO;
 }
 
 bool

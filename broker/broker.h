@@ -8,11 +8,12 @@
 
 /* Sets up the event base, the reaper, memory flow control and the
  * definitions (users, vhosts); no sockets, no signal handlers (the
- * connection fuzzer runs a server like this). Returns 0 or -1 (logged). */
+ * connection fuzzer runs a server like this). Returns WR_OK or WR_ERR_IO
+ * (logged). */
 int wr_server_init(struct wr_server *s, const struct wr_config *cfg);
 /* Installs the signal handlers (SIGINT/SIGTERM: shut down; SIGHUP: reload
  * the TLS certificates; SIGUSR1: log stats) and opens the AMQP and AMQPS
- * listeners. Returns 0 or -1 (logged). */
+ * listeners. Returns WR_OK or WR_ERR_IO (logged). */
 int wr_server_listen(struct wr_server *s);
 /* Logs one "stats: connections=N alloc_used=BYTES" line at NOTICE. */
 void wr_server_log_stats(struct wr_server *s);

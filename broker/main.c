@@ -85,17 +85,17 @@ start(struct wr_server *srv, const struct wr_config *cfg, const char *pid_file)
     char err[600];
 
     if (wr_server_init(srv, cfg))
-        return -1;
+        return WR_ERR_IO;
     if (cfg->load_definitions[0] &&
         wr_mgmt_import_file(srv, cfg->load_definitions, err, sizeof(err))) {
         wr_log(WR_LOG_ERROR, "load_definitions: %s", err);
-        return -1;
+        return WR_ERR_IO;
     }
     if (wr_server_listen(srv))
-        return -1;
+        return WR_ERR_IO;
     if (pid_file && wr_service_write_pid(pid_file, err, sizeof(err))) {
         wr_log(WR_LOG_ERROR, "%s", err);
-        return -1;
+        return WR_ERR_IO;
     }
     return 0;
 }

@@ -206,7 +206,7 @@ parse_addr(const char *addr, int port, struct sockaddr_storage *ss, int *len)
         *len = sizeof(*in6);
         return 0;
     }
-    return -1;
+    return WR_ERR_INVALID;
 }
 
 /* Binds a listener on addr:port and records "ADDR:PORT" in bound. */
@@ -260,7 +260,7 @@ load_definitions(struct wr_server *s)
 
     if (rc < 0) {
         wr_log(WR_LOG_ERROR, "%s", err);
-        return -1;
+        return WR_ERR_IO;
     }
     if (rc == 0) {
         wr_log(WR_LOG_NOTICE,
@@ -306,13 +306,13 @@ wr_server_init(struct wr_server *s, const struct wr_config *cfg)
     wr_users_init(&s->users);
     s->base = event_base_new();
     if (s->base == NULL)
-        return -1;
+        return WR_ERR_IO;
     wr_amqp_init(s);
     wr_flow_init(s);
     wr_credit_init(s);
     wr_ack_timeout_init(s);
     if (load_definitions(s))
-        return -1;
+        return WR_ERR_IO;
     if (s->watermark)
         wr_log(WR_LOG_INFO, "memory high watermark: %llu bytes",
                (unsigned long long)s->watermark);
@@ -339,21 +339,21 @@ wr_server_listen(struct wr_server *s)
     s->listener = listen_on(s, cfg->bind, cfg->port, on_accept, s->bound,
                             sizeof(s->bound));
     if (s->listener == NULL)
-        return -1;
+        return WR_ERR_IO;
     if (cfg->ssl_on) {
         s->tls = wr_tls_new(cfg, WR_TLS_AMQPS, err, sizeof(err));
         if (s->tls == NULL) {
             wr_log(WR_LOG_ERROR, "TLS: %s", err);
-            return -1;
+            return WR_ERR_IO;
         }
         s->ssl_listener = listen_on(
             s, cfg->ssl_bind[0] ? cfg->ssl_bind : cfg->bind, cfg->ssl_port,
             on_accept_tls, s->ssl_bound, sizeof(s->ssl_bound));
         if (s->ssl_listener == NULL)
-            return -1;
+            return WR_ERR_IO;
     }
     if (wr_mgmt_start(s) != 0)
-        return -1;
+        return WR_ERR_IO;
     return 0;
 }
 

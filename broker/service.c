@@ -26,14 +26,14 @@ wr_service_notify(const char *state)
         return 0;
     len = strlen(path);
     if ((path[0] != '/' && path[0] != '@') || len >= sizeof(sa.sun_path))
-        return -1;
+        return WR_ERR_IO;
     memcpy(sa.sun_path, path, len);
     if (path[0] == '@') /* an abstract socket: a leading NUL */
         sa.sun_path[0] = '\0';
     salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
     fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
-        return -1;
+        return WR_ERR_IO;
     n = sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&sa,
                salen);
     close(fd);
@@ -49,24 +49,24 @@ wr_service_write_pid(const char *path, char *err, size_t errlen)
 
     if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
         snprintf(err, errlen, "--pid-file: path too long");
-        return -1;
+        return WR_ERR_IO;
     }
     f = fopen(tmp, "w");
     if (f == NULL) {
         snprintf(err, errlen, "--pid-file %s: %s", path, strerror(errno));
-        return -1;
+        return WR_ERR_IO;
     }
     bad = fprintf(f, "%ld\n", (long)getpid()) < 0;
     bad |= fclose(f) != 0;
     if (bad) {
         snprintf(err, errlen, "--pid-file %s: cannot write", path);
         unlink(tmp);
-        return -1;
+        return WR_ERR_IO;
     }
     if (rename(tmp, path)) {
         snprintf(err, errlen, "--pid-file %s: %s", path, strerror(errno));
         unlink(tmp);
-        return -1;
+        return WR_ERR_IO;
     }
     return 0;
 }

@@ -10,7 +10,10 @@
 
 /* Result codes. Functions return WR_OK or a negative code; values come back
  * through pointer arguments. These are internal codes, not AMQP reply codes:
- * broker/ maps them to reply codes in one place. */
+ * a refusal a client hears is a struct wr_op_err (protocol.h) that amqp/
+ * and mgmt/ render. Still returning a bare -1 (== WR_AGAIN): the parsers
+ * whose unit tests pin it (runtime/config*.c, vhost/defs.c,
+ * wr_base64_*, wr_hex_digit) and lookups that return an index or -1. */
 enum wr_result {
     WR_OK = 0,
     WR_AGAIN = -1,              /* need more bytes / would block */

@@ -428,12 +428,12 @@ wr_mgmt_import_file(struct wr_server *s, const char *path, char *err,
 
     if (body == NULL) {
         snprintf(err, errlen, "%s:%d: %s", path, je.line, je.text);
-        return -1;
+        return WR_ERR_INVALID;
     }
     if (!json_is_object(body)) {
         json_decref(body);
         snprintf(err, errlen, "%s: expected a JSON object", path);
-        return -1;
+        return WR_ERR_INVALID;
     }
     ok = import_all(&im, body);
     if (ok) {
@@ -443,7 +443,7 @@ wr_mgmt_import_file(struct wr_server *s, const char *path, char *err,
     json_decref(body);
     if (!ok) {
         snprintf(err, errlen, "%s: %s", path, im.err);
-        return -1;
+        return WR_ERR_INVALID;
     }
     wr_log(WR_LOG_NOTICE, "definitions imported from %s (load_definitions)",
            path);

@@ -413,7 +413,7 @@ wr_mgmt_field_bool(struct wr_mgmt_req *r, const json_t *o, const char *key,
         return 0;
     }
     wr_mgmt_error(r, 400, "bad_request", "%s: expected true or false", key);
-    return -1;
+    return WR_ERR_INVALID;
 }
 
 int
@@ -445,7 +445,7 @@ bad:
     wr_mgmt_error(r, 400, "bad_request",
                   "%s: expected an integer from %lld to %lld", key,
                   (long long)lo, (long long)hi);
-    return -1;
+    return WR_ERR_INVALID;
 }
 
 int
@@ -457,7 +457,7 @@ wr_mgmt_field_str(struct wr_mgmt_req *r, const json_t *o, const char *key,
     if (v == NULL || json_is_null(v)) {
         if (def == NULL) {
             wr_mgmt_error(r, 400, "bad_request", "%s: missing", key);
-            return -1;
+            return WR_ERR_INVALID;
         }
         *out = def;
         if (len)
@@ -466,7 +466,7 @@ wr_mgmt_field_str(struct wr_mgmt_req *r, const json_t *o, const char *key,
     }
     if (!json_is_string(v)) {
         wr_mgmt_error(r, 400, "bad_request", "%s: expected a string", key);
-        return -1;
+        return WR_ERR_INVALID;
     }
     *out = json_string_value(v);
     if (len)
@@ -1028,7 +1028,7 @@ http_bind(struct evhttp *http, const char *what, const char *addr, int port,
                "management API: cannot listen for %s on %s "
                "port %d",
                what, addr, port);
-        return -1;
+        return WR_ERR_IO;
     }
     /* out of file descriptors: pause, do not spin (issue 7) */
     wr_listener_pause_on_error(evhttp_bound_socket_get_listener(sock));
@@ -1071,11 +1071,11 @@ https_start(struct wr_mgmt *m)
     m->tls = wr_tls_new(cfg, WR_TLS_MGMT, err, sizeof(err));
     if (m->tls == NULL) {
         wr_log(WR_LOG_ERROR, "management API: TLS: %s", err);
-        return -1;
+        return WR_ERR_IO;
     }
     m->https = http_new(m);
     if (m->https == NULL)
-        return -1;
+        return WR_ERR_IO;
     evhttp_set_bevcb(m->https, https_bev, m);
     return http_bind(
         m->https, "HTTPS",
@@ -1111,9 +1111,9 @@ wr_mgmt_start(struct wr_server *s)
     if (m->http == NULL ||
         http_bind(m->http, "HTTP", s->cfg.mgmt_bind, s->cfg.mgmt_port, m->bound,
                   sizeof(m->bound)) != 0)
-        return -1;
+        return WR_ERR_IO;
     if (s->cfg.mgmt_ssl_on && https_start(m) != 0)
-        return -1;
+        return WR_ERR_IO;
     wr_mgmt_prom_start(m);
     wr_mgmt_stats_start(m);
     return 0;
@@ -1127,7 +1127,7 @@ wr_mgmt_start_fd(struct wr_server *s, int fd)
     if (m->http == NULL ||
         evhttp_accept_socket_with_handle(m->http, fd) == NULL) {
         close(fd);
-        return -1;
+        return WR_ERR_IO;
     }
     snprintf(m->bound, sizeof(m->bound), "fd %d", fd);
     wr_mgmt_stats_start(m);

@@ -9,13 +9,14 @@
 
 /* Starts the API on cfg.mgmt_bind : cfg.mgmt_port of s (port 0 = any free
  * port), and over HTTPS on management.ssl.ip : management.ssl.port when
- * that is set, and the statistics sampler. Sets s->mgmt. Returns 0, or -1
- * after logging why (bad address, port in use, certificate files). */
+ * that is set, and the statistics sampler. Sets s->mgmt. Returns WR_OK, or
+ * WR_ERR_IO after logging why (bad address, port in use, certificate files). */
 int wr_mgmt_start(struct wr_server *s);
 /* Starts the API (plain HTTP, and the statistics sampler) on fd, a
  * socket already listening, of any family: the fuzz target serves it on
  * a UNIX socket, with no TCP port. Takes ownership of fd (closed by
- * wr_mgmt_free, or at once on failure). Sets s->mgmt. Returns 0 or -1. */
+ * wr_mgmt_free, or at once on failure). Sets s->mgmt. Returns WR_OK or
+ * WR_ERR_IO. */
 int wr_mgmt_start_fd(struct wr_server *s, int fd);
 /* "127.0.0.1:15672" once listening. */
 const char *wr_mgmt_address(const struct wr_mgmt *m);
@@ -23,21 +24,14 @@ const char *wr_mgmt_address(const struct wr_mgmt *m);
 const char *wr_mgmt_https_address(const struct wr_mgmt *m);
 /* Re-reads the HTTPS certificate files (SIGHUP): new connections use
  * them, open ones keep theirs. Returns 0; 1 when HTTPS is off (m may be
- * NULL); -1 with a message in err when a file is bad (the old context
- * stays). */
+ * NULL); WR_ERR_INVALID with a message in err when a file is bad (the old
+ * context stays). */
 int wr_mgmt_reload_tls(struct wr_mgmt *m, char *err, size_t errlen);
 /* RabbitMQ's load_definitions: imports a definitions file (users, vhosts,
  * permissions, policies, exchanges, queues, bindings) at boot, as POST
  * /api/definitions does; the whole file is checked before anything is
- * applied. Returns 0 or -1 with a message "PATH: ..." in err. */
-int wr_mgmt_import_file(struct wr_server *s, const char *path, char *err,
-                        size_t errlen);
-/* "ADDR:PORT" of the Prometheus listener, or NULL when there is none. */
-const char *wr_mgmt_prom_address(const struct wr_mgmt *m);
-/* RabbitMQ's load_definitions: imports a definitions file (users, vhosts,
- * permissions, policies, exchanges, queues, bindings) at boot, as POST
- * /api/definitions does; the whole file is checked before anything is
- * applied. Returns 0 or -1 with a message "PATH: ..." in err. */
+ * applied. Returns WR_OK or WR_ERR_INVALID with a message "PATH: ..." in
+ * err. */
 int wr_mgmt_import_file(struct wr_server *s, const char *path, char *err,
                         size_t errlen);
 /* "ADDR:PORT" of the Prometheus listener, or NULL when there is none. */

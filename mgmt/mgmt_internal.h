@@ -202,8 +202,8 @@ const char *wr_mgmt_query(struct wr_mgmt_req *r, const char *key);
  * replying 400. Owned by r. */
 json_t *wr_mgmt_body(struct wr_mgmt_req *r);
 /* Reads an optional field of a request body. Booleans and integers may
- * also be strings ("true", "10"), as rabbitmqadmin sends them. Return 0,
- * or -1 after replying 400. */
+ * also be strings ("true", "10"), as rabbitmqadmin sends them. Return WR_OK,
+ * or WR_ERR_INVALID after replying 400. */
 int wr_mgmt_field_bool(struct wr_mgmt_req *r, const json_t *o, const char *key,
                        bool def, bool *out);
 int wr_mgmt_field_int(struct wr_mgmt_req *r, const json_t *o, const char *key,

@@ -258,7 +258,7 @@ query_int(struct wr_mgmt_req *r, const char *key, int64_t dflt, int64_t max,
         wr_mgmt_error(r, 400, "bad_request",
                       "%s must be an integer from 0 to %lld", key,
                       (long long)max);
-        return -1;
+        return WR_ERR_INVALID;
     }
     *out = n;
     return 0;

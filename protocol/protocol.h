@@ -11,6 +11,8 @@
 
 #include "../common/common.h"
 
+#include <stdarg.h>
+
 /* AMQP 0-9-1, section 4.2.2: the protocol header. */
 #define WR_PROTO_HEADER "AMQP\x00\x00\x09\x01"
 #define WR_PROTO_HEADER_LEN 8
@@ -50,6 +52,15 @@ enum wr_reply_code {
     WR_REPLY_NOT_IMPLEMENTED = 540,
     WR_REPLY_INTERNAL_ERROR = 541,
 };
+
+/* AMQP's name of reply code ("NOT_FOUND" for 404, "OK" for 200), or
+ * "ERROR" for a code the spec does not define. */
+const char *wr_reply_name(uint16_t code);
+/* Formats RabbitMQ's reply text into out (cap bytes, NUL-terminated):
+ * the code's name, " - ", then fmt ("NOT_FOUND - no queue 'q' in vhost
+ * '/'"), cut to fit. Returns its length. */
+size_t wr_reply_vformat(char *out, size_t cap, uint16_t code, const char *fmt,
+                        va_list ap);
 
 /* An operation refused, as a value: the AMQP reply code and RabbitMQ's
  * text. The layer that speaks to the client renders it (amqp/ as

@@ -75,7 +75,7 @@ wr_log_setup(const char *file, int file_level, bool console, int console_level,
 
     if (file && file[0] && file_level != WR_LOG_NONE &&
         (f = open_file(file, err, errlen)) == NULL)
-        return -1;
+        return WR_ERR_IO;
     wr_log_close();
     out.setup = true;
     out.file = f;
@@ -131,7 +131,7 @@ wr_log_reopen(char *err, size_t errlen)
     if (out.file == NULL)
         return 0;
     if ((f = open_file(out.path, err, errlen)) == NULL)
-        return -1;
+        return WR_ERR_IO;
     fclose(out.file);
     out.file = f;
     return 0;

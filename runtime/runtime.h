@@ -156,11 +156,12 @@ void wr_log_write(int level, const char *fmt, ...)
  * priorities, when stderr is the journal: systemd's JOURNAL_STREAM) at
  * console_level, and appended to file (unless "") at file_level; -1 for
  * either level means level. Sets wr_log_level to the most verbose.
- * Returns 0, or -1 with a message when file cannot be opened. */
+ * Returns WR_OK, or WR_ERR_IO with a message when file cannot be opened. */
 int wr_log_setup(const char *file, int file_level, bool console,
                  int console_level, int level, char *err, size_t errlen);
 /* Reopens the log file (after logrotate moved it: SIGUSR1, SIGHUP).
- * Returns 0, or -1 (the old file is kept) with a message in err. */
+ * Returns WR_OK, or WR_ERR_IO (the old file is kept) with a message in
+ * err. */
 int wr_log_reopen(char *err, size_t errlen);
 /* rabbitmqctl set_log_level: every output at level from now on. */
 void wr_log_set_level(int level);
@@ -206,7 +207,7 @@ struct wr_tls *wr_tls_new(const struct wr_config *cfg, enum wr_tls_use use,
                           char *err, size_t errlen);
 /* Rebuilds the context from the files (SIGHUP). New connections use the
  * new one; open connections keep theirs. On failure the old context stays
- * and -1 is returned with a message. */
+ * and WR_ERR_INVALID is returned with a message. */
 int wr_tls_reload(struct wr_tls *t, const struct wr_config *cfg, char *err,
                   size_t errlen);
 void wr_tls_free(struct wr_tls *t);

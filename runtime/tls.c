@@ -182,7 +182,7 @@ wr_tls_reload(struct wr_tls *t, const struct wr_config *cfg, char *err,
     SSL_CTX *ctx = build(cfg, t->use, err, errlen);
 
     if (ctx == NULL)
-        return -1;
+        return WR_ERR_INVALID;
     /* Open connections hold a reference to the old context. */
     SSL_CTX_free(t->ctx);
     t->ctx = ctx;

@@ -340,9 +340,6 @@ int wr_vhost_unbind(struct wr_vhost *vh, enum wr_dest_kind kind,
                     struct wr_conn *requester, bool *existed,
                     struct wr_op_err *err);
 
-/* "NOT_FOUND" for 404 and so on: AMQP's names of reply codes. */
-const char *wr_reply_name(uint16_t code);
-
 /* ---- the definitions file (defs.c) ------------------------------------- */
 
 /* Loads path into s (users into s->users, vhosts created). Returns 0,

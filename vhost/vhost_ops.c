@@ -24,30 +24,6 @@ fail(struct wr_op_err *err, uint16_t code, const char *fmt, ...)
     return code == WR_REPLY_NOT_FOUND ? WR_ERR_NOT_FOUND : WR_ERR_INVALID;
 }
 
-const char *
-wr_reply_name(uint16_t code)
-{
-    switch (code) {
-    case WR_REPLY_CONNECTION_FORCED:
-        return "CONNECTION_FORCED";
-    case WR_REPLY_ACCESS_REFUSED:
-        return "ACCESS_REFUSED";
-    case WR_REPLY_NOT_FOUND:
-        return "NOT_FOUND";
-    case WR_REPLY_RESOURCE_LOCKED:
-        return "RESOURCE_LOCKED";
-    case WR_REPLY_PRECONDITION_FAILED:
-        return "PRECONDITION_FAILED";
-    case WR_REPLY_COMMAND_INVALID:
-        return "COMMAND_INVALID";
-    case WR_REPLY_NOT_ALLOWED:
-        return "NOT_ALLOWED";
-    case WR_REPLY_INTERNAL_ERROR:
-        return "INTERNAL_ERROR";
-    }
-    return "ERROR";
-}
-
 static bool
 reserved_name(struct wr_bytes n)
 {
