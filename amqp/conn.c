@@ -673,8 +673,8 @@ read_frames_in_place(struct wr_conn *c, struct evbuffer *in)
             wr_frame_decode(p + off, total, c->frame_max, &f, &used) != WR_OK)
             break;
         handle_frame(c, &f);
-        off += used;
         c->frames_in++;
+        off += used;
         /* What the frame dead-lettered is routed before the next frame. */
         if (c->vh && !wr_list_empty(&c->vh->dead_letters))
             wr_vhost_drain_dead_letters(c->vh);
@@ -844,6 +844,15 @@ conn_flush(struct wr_conn *c)
     }
     if (n > 0)
         write_cb(c->bev, c);
+}
+
+void
+wr_conn_prefer(struct wr_conn *c)
+{
+    if (c->preferred)
+        return;
+    c->preferred = true;
+    bufferevent_priority_set(c->bev, WR_PRIO_CONSUMERS);
 }
 
 void
@@ -1100,4 +1109,5 @@ wr_amqp_init(struct wr_server *s)
     s->consumer_cancel = consumer_cancel;
     s->reap_ev = event_new(s->base, -1, 0, reap_cb, s);
     s->flush_ev = event_new(s->base, -1, 0, flush_cb, s);
+    event_priority_set(s->flush_ev, WR_PRIO_CONSUMERS);
 }
