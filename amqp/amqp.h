@@ -37,16 +37,17 @@ struct wr_conn {
     bool blocked_cap;  /* client capability connection.blocked */
     bool published;    /* sent basic.publish at least once */
     bool flow_blocked; /* memory alarm: not reading from this peer */
+    bool preferred;    /* consumes: read first (wr_conn_prefer) */
     /* credit flow (credit.c): while credit_queue is set, c is not read
      * from, until that queue's consumers have caught up */
     struct wr_queue *credit_queue; /* reference held */
     struct wr_list credit_link;    /* in srv->credit_waiters */
-    uint64_t credit_mark;          /* credit_queue->n_delivered seen last */
-    int64_t credit_since;          /* ms: when n_delivered last moved */
-    int64_t credit_last;           /* ms: last throttled (API state) */
-    const void *credit_exempt;     /* a stalled queue, compared only */
-    uint64_t credit_exempt_mark;   /* its n_delivered when it stalled */
-    struct wr_user *u;             /* authenticated user (valid while open) */
+    uint64_t credit_mark;        /* credit_queue's delivered count seen last */
+    int64_t credit_since;        /* ms: when that count last moved */
+    int64_t credit_last;         /* ms: last throttled (API state) */
+    const void *credit_exempt;   /* a stalled queue, compared only */
+    uint64_t credit_exempt_mark; /* its delivered count when it stalled */
+    struct wr_user *u;           /* authenticated user (valid while open) */
     char *cert_cn;          /* CN of the verified client certificate, owned */
     char mech[16];          /* mechanism of a refused login */
     struct wr_list vh_link; /* in vh->conns once open */
@@ -100,6 +101,9 @@ void wr_conn_error(struct wr_conn *c, uint16_t code, uint32_t method_id,
                    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* Drops the connection at once (peer vanished, timeout). */
 void wr_conn_drop(struct wr_conn *c, const char *why);
+/* c consumes: from now on its input (acks) is read before that of
+ * connections that only publish, when both are waiting. */
+void wr_conn_prefer(struct wr_conn *c);
 /* Frees everything; only from the reaper. */
 void wr_conn_free(struct wr_conn *c);
 /* Writes the output of every connection on s->flush (flush_ev). */
@@ -134,18 +138,19 @@ struct wr_bconsumer {
     struct wr_chan *ch;
     char *tag; /* owned */
     uint8_t tag_len;
-    bool no_ack;
     uint16_t prefetch; /* per-consumer limit, 0 = none */
     uint32_t unacked;
     struct wr_list chan_link; /* in ch->consumers */
 };
 
-/* One delivery awaiting ack, indexed by delivery tag in the channel ring. */
+/* One delivery awaiting ack, indexed by delivery tag in the channel ring:
+ * which entry of which queue it is. The queue holds the message and
+ * settles it (wr_queue_settle). */
 struct wr_unacked {
-    struct wr_msg *msg;            /* reference held; NULL = settled */
-    struct wr_queue *queue;        /* reference held */
+    struct wr_queue *queue;        /* reference held; NULL = settled */
+    uint64_t id;                   /* the entry's id in queue */
+    uint32_t handle;               /* the queue's handle for it */
     struct wr_bconsumer *consumer; /* for credit; NULL for basic.get */
-    int64_t expires;               /* deadline kept across a requeue */
     int64_t delivered; /* wr_now_ms() when sent (consumer_timeout) */
 };
 
@@ -239,13 +244,13 @@ void wr_chan_content_start(struct wr_chan *ch, struct wr_bytes exchange,
 void wr_chan_publish_complete(struct wr_chan *ch, struct wr_msg *m,
                               bool mandatory);
 /* Records a delivery in the unacked ring and returns its delivery tag.
- * m == NULL for no-ack deliveries (nothing to remember); otherwise the
- * ring takes ownership of the reference m and a reference to q. bc is the
- * consumer (NULL for basic.get); expires the message's deadline, kept if
- * it is requeued. */
+ * q == NULL for no-ack deliveries (nothing to remember); otherwise the
+ * ring keeps a reference to q and the entry's id and handle, which it
+ * gives back to wr_queue_settle. bc is the consumer (NULL for
+ * basic.get). */
 uint64_t wr_chan_record_delivery(struct wr_chan *ch, struct wr_queue *q,
-                                 struct wr_msg *m, struct wr_bconsumer *bc,
-                                 int64_t expires);
+                                 const struct wr_delivery *d,
+                                 struct wr_bconsumer *bc);
 /* Sends method mth (deliver, get-ok, return) with m's content on ch.
  * Borrows m. */
 void wr_chan_send_content(struct wr_chan *ch, const struct wr_method *mth,

@@ -431,8 +431,8 @@ read_frames_in_place(struct wr_conn *c, struct evbuffer *in)
             wr_frame_decode(p + off, total, c->frame_max, &f, &used) != WR_OK)
             break;
         handle_frame(c, &f);
-        off += used;
         c->frames_in++;
+        off += used;
         /* What the frame dead-lettered is routed before the next frame. */
         if (c->vh && !wr_list_empty(&c->vh->dead_letters))
             wr_vhost_drain_dead_letters(c->vh);
@@ -602,6 +602,15 @@ conn_flush(struct wr_conn *c)
     }
     if (n > 0)
         write_cb(c->bev, c);
+}
+
+void
+wr_conn_prefer(struct wr_conn *c)
+{
+    if (c->preferred)
+        return;
+    c->preferred = true;
+    bufferevent_priority_set(c->bev, WR_PRIO_CONSUMERS);
 }
 
 void

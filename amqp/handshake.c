@@ -244,4 +244,3 @@ wr_conn_handshake_method(struct wr_conn *c, const struct wr_method *m)
     else
         on_open(c, &m->u.connection_open);
 }
-

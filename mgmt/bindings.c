@@ -173,9 +173,10 @@ binding_ends(struct wr_mgmt_req *r, struct ends *e)
         return false;
     e->kind = r->seg[4][0] == 'q' ? WR_DEST_QUEUE : WR_DEST_EXCHANGE;
     e->src = wr_vhost_exchange(e->vh, wr_mgmt_exchange_seg(r, 3));
-    e->dest = e->kind == WR_DEST_QUEUE
-                  ? (void *)wr_vhost_queue(e->vh, wr_mgmt_seg(r, 5))
-                  : (void *)wr_vhost_exchange(e->vh, wr_mgmt_exchange_seg(r, 5));
+    e->dest =
+        e->kind == WR_DEST_QUEUE
+            ? (void *)wr_vhost_queue(e->vh, wr_mgmt_seg(r, 5))
+            : (void *)wr_vhost_exchange(e->vh, wr_mgmt_exchange_seg(r, 5));
     if (e->src == NULL || e->dest == NULL) {
         wr_mgmt_not_found(r);
         return false;

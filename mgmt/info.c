@@ -85,7 +85,7 @@ connection_json(struct wr_mgmt *m, struct wr_conn *c)
     json_object_set_new(o, "state", json_string(conn_state(c)));
     json_object_set_new(o, "type", json_string("network"));
     json_object_set_new(o, "protocol", json_string("AMQP 0-9-1"));
-    json_object_set_new(o, "ssl", json_false());
+    json_object_set_new(o, "ssl", json_boolean(c->tls));
     json_object_set_new(o, "host", json_string(lhost));
     json_object_set_new(o, "port", json_integer(lport));
     json_object_set_new(o, "peer_host", json_string(host));
@@ -192,7 +192,7 @@ wr_mgmt_json_consumer(const struct wr_bconsumer *bc)
                                   "peer_host", host, "peer_port", port, "user",
                                   c->user ? c->user : "", "node",
                                   c->srv->mgmt ? c->srv->mgmt->node : ""));
-    json_object_set_new(o, "ack_required", json_boolean(!bc->no_ack));
+    json_object_set_new(o, "ack_required", json_boolean(!bc->base.no_ack));
     json_object_set_new(o, "exclusive", json_boolean(bc->base.exclusive));
     json_object_set_new(o, "prefetch_count", json_integer(bc->prefetch));
     json_object_set_new(o, "active", json_true());

@@ -106,8 +106,10 @@ exchange_json(struct wr_mgmt *m, struct wr_vhost *vh, struct wr_exchange *x)
 static uint64_t
 queue_memory(const struct wr_queue *q)
 {
-    return 512 + q->name_len + q->raw_args_len + q->ready_bytes +
-           (q->ready + q->unacked) * (sizeof(struct wr_msg) + 32);
+    const struct wr_queue_counts *n = wr_queue_counts(q);
+
+    return 512 + q->name_len + q->raw_args_len + n->ready_bytes +
+           (n->ready + n->unacked) * (sizeof(struct wr_msg) + 32);
 }
 
 static json_t *
@@ -154,8 +156,9 @@ queue_json(struct wr_mgmt *m, struct wr_vhost *vh, struct wr_queue *q,
                          rates[WR_MC_UNACKED]);
     json_object_set_new(o, "messages_ram",
                         json_integer((json_int_t)c.v[WR_MC_MESSAGES]));
-    json_object_set_new(o, "message_bytes_ready",
-                        json_integer((json_int_t)q->ready_bytes));
+    json_object_set_new(
+        o, "message_bytes_ready",
+        json_integer((json_int_t)wr_queue_counts(q)->ready_bytes));
     json_object_set_new(o, "memory", json_integer((json_int_t)queue_memory(q)));
     json_object_set_new(o, "message_stats",
                         wr_mgmt_json_message_stats(WR_MGMT_K_QUEUE, &c, rates));
@@ -395,6 +398,7 @@ queue_stub(struct wr_queue *q, struct wr_vhost *vh, size_t i, const char *sort)
     json_t *o = json_pack("{s:o, s:s, s:I}", "name",
                           wr_json_bytes(q->name, q->name_len), "vhost",
                           vh->name, "#i", (json_int_t)i);
+    const struct wr_queue_counts *n = wr_queue_counts(q);
     json_t *v = NULL;
 
     if (sort == NULL || *sort == '\0' || strcmp(sort, "name") == 0 ||
@@ -413,13 +417,13 @@ queue_stub(struct wr_queue *q, struct wr_vhost *vh, size_t i, const char *sort)
     else if (strcmp(sort, "consumers") == 0)
         v = json_integer(q->consumer_count);
     else if (strcmp(sort, "messages") == 0)
-        v = json_integer((json_int_t)(q->ready + q->unacked));
+        v = json_integer((json_int_t)(n->ready + n->unacked));
     else if (strcmp(sort, "messages_ready") == 0)
-        v = json_integer((json_int_t)q->ready);
+        v = json_integer((json_int_t)n->ready);
     else if (strcmp(sort, "messages_unacknowledged") == 0)
-        v = json_integer((json_int_t)q->unacked);
+        v = json_integer((json_int_t)n->unacked);
     else if (strcmp(sort, "message_bytes_ready") == 0)
-        v = json_integer((json_int_t)q->ready_bytes);
+        v = json_integer((json_int_t)n->ready_bytes);
     else if (strcmp(sort, "memory") == 0)
         v = json_integer((json_int_t)queue_memory(q));
     if (v)

@@ -22,7 +22,8 @@ wr_mgmt_has_tag(const struct wr_mgmt_req *r, const char *tag)
 bool
 wr_mgmt_is_monitor(const struct wr_mgmt_req *r)
 {
-    return wr_mgmt_has_tag(r, "administrator") || wr_mgmt_has_tag(r, "monitoring");
+    return wr_mgmt_has_tag(r, "administrator") ||
+           wr_mgmt_has_tag(r, "monitoring");
 }
 
 struct wr_bytes

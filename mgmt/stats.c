@@ -38,14 +38,16 @@ mono_ms(void)
 void
 wr_mgmt_queue_counters(const struct wr_queue *q, struct wr_mgmt_counters *c)
 {
+    const struct wr_queue_counts *n = wr_queue_counts(q);
+
     memset(c, 0, sizeof(*c));
-    c->v[WR_MC_PUBLISH] = q->n_published;
-    c->v[WR_MC_DELIVER_GET] = q->n_delivered;
-    c->v[WR_MC_ACK] = q->n_acked;
-    c->v[WR_MC_REDELIVER] = q->n_redelivered;
-    c->v[WR_MC_READY] = q->ready;
-    c->v[WR_MC_UNACKED] = q->unacked;
-    c->v[WR_MC_MESSAGES] = q->ready + q->unacked;
+    c->v[WR_MC_PUBLISH] = n->published;
+    c->v[WR_MC_DELIVER_GET] = n->delivered;
+    c->v[WR_MC_ACK] = n->acked;
+    c->v[WR_MC_REDELIVER] = n->redelivered;
+    c->v[WR_MC_READY] = n->ready;
+    c->v[WR_MC_UNACKED] = n->unacked;
+    c->v[WR_MC_MESSAGES] = n->ready + n->unacked;
 }
 
 void
@@ -72,12 +74,12 @@ wr_mgmt_vhost_counters(const struct wr_vhost *vh, struct wr_mgmt_counters *c)
     c->v[WR_MC_ACK] = vh->stats.gone_acked;
     c->v[WR_MC_REDELIVER] = vh->stats.gone_redelivered;
     while (wr_hmap_next(&vh->queues, &it, NULL, NULL, &v)) {
-        const struct wr_queue *q = v;
-        c->v[WR_MC_DELIVER_GET] += q->n_delivered;
-        c->v[WR_MC_ACK] += q->n_acked;
-        c->v[WR_MC_REDELIVER] += q->n_redelivered;
-        c->v[WR_MC_READY] += q->ready;
-        c->v[WR_MC_UNACKED] += q->unacked;
+        const struct wr_queue_counts *n = wr_queue_counts(v);
+        c->v[WR_MC_DELIVER_GET] += n->delivered;
+        c->v[WR_MC_ACK] += n->acked;
+        c->v[WR_MC_REDELIVER] += n->redelivered;
+        c->v[WR_MC_READY] += n->ready;
+        c->v[WR_MC_UNACKED] += n->unacked;
     }
     c->v[WR_MC_MESSAGES] = c->v[WR_MC_READY] + c->v[WR_MC_UNACKED];
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* The plain FIFO queue kind, and the entry ring it is made of (shared with
- * the priority kind through queues_internal.h). */
+/* The plain FIFO queue kind ("fifo": one ring of entries over the shared
+ * engine, classic.c), and the entry ring it is made of (shared with the
+ * priority kind through queues_internal.h). */
 #include "queues_internal.h"
 
 #include <string.h>
@@ -132,14 +133,13 @@ wr_fifo_push_front(struct wr_fifo *f, struct wr_qslot s)
     rc = reserve_one(f);
     if (rc != WR_OK)
         return rc;
-    /* RabbitMQ puts requeued messages back in publish order: skip the
-     * redelivered entries at the head that were published earlier (and
-     * dead slots among them). The broker requeues newest first, so this is
-     * usually zero steps. */
+    /* RabbitMQ puts requeued messages back in queue order: skip the
+     * redelivered entries at the head that were enqueued earlier (smaller
+     * ids; and dead slots among them). The broker requeues newest first,
+     * so this is usually zero steps. */
     while (pos < f->count) {
         const struct wr_qslot *at = slot(f, pos);
-        if (at->msg != NULL &&
-            !(at->redelivered && (int32_t)(at->msg->seq - s.msg->seq) < 0))
+        if (at->msg != NULL && !(at->redelivered && at->id < s.id))
             break;
         pos++;
     }
@@ -168,6 +168,7 @@ wr_fifo_pop(struct wr_fifo *f, struct wr_qentry *e)
     f->base++;
     f->count--;
     e->msg = s.msg;
+    e->id = s.id;
     e->redelivered = s.redelivered;
     e->expires = deadline(f, &s);
     if (s.xnode != 0)
@@ -208,7 +209,7 @@ wr_fifo_peek(const struct wr_fifo *f, int64_t now, struct wr_qentry *out,
         const struct wr_qslot *s = slot(f, i);
         int64_t at = deadline(f, s);
         if (s->msg != NULL && at > now)
-            out[got++] = (struct wr_qentry){s->msg, at, s->redelivered};
+            out[got++] = (struct wr_qentry){s->msg, s->id, at, s->redelivered};
     }
     return got;
 }
@@ -283,13 +284,27 @@ fifo_peek(const struct wr_queue *q, int64_t now, struct wr_qentry *out,
     return wr_fifo_peek(q->storage, now, out, n);
 }
 
-const struct wr_queue_kind wr_queue_fifo = {
-    .name = "fifo",
-    .init = fifo_init,
-    .cleanup = fifo_cleanup,
+static const struct wr_ring_ops fifo_rings = {
     .push = fifo_push,
     .push_front = fifo_push_front,
     .pop = fifo_pop,
     .ring = fifo_ring,
     .peek = fifo_peek,
+};
+
+const struct wr_queue_kind wr_queue_fifo = {
+    .name = "fifo",
+    .init = fifo_init,
+    .cleanup = fifo_cleanup,
+    .enqueue = wr_classic_enqueue,
+    .dispatch = wr_classic_dispatch,
+    .get = wr_classic_get,
+    .settle = wr_classic_settle,
+    .purge = wr_classic_purge,
+    .delete = wr_classic_purge,
+    .expire = wr_classic_expire,
+    .next_deadline = wr_classic_next_deadline,
+    .peek = wr_classic_peek,
+    .limits_changed = wr_classic_limits_changed,
+    .rings = &fifo_rings,
 };

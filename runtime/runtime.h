@@ -240,6 +240,11 @@ void wr_listener_pause_on_error(struct evconnlistener *l);
 
 /* ---- the server -------------------------------------------------------- */
 
+/* Event priorities (fairness, docs/internals/FLOW.md): a loop turn runs
+ * the ready events of the first level that has any, and only those. */
+#define WR_PRIO_CONSUMERS 0 /* consuming connections, the output flush */
+#define WR_PRIO_LEVELS 2    /* 1, event_new's default: everything else */
+
 struct wr_tls;
 
 /* The server: the event base, the configuration, and each layer's state.
@@ -274,7 +279,6 @@ struct wr_server {
     struct event *accept_ev; /* resumes accepting after EMFILE */
     bool accept_failing;     /* logged an accept error, none since */
     uint64_t next_conn_id;
-    uint64_t publish_seq; /* orders messages within queues (requeue) */
     uint32_t nconns;
     bool stopping;
     char bound[96];       /* "127.0.0.1:5672" once listening */

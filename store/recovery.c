@@ -146,6 +146,7 @@ wr_store_scan(struct wr_scan *s, const uint8_t *buf, size_t len, bool last)
     uint64_t first;
 
     s->torn = false;
+    s->bad_header = false;
     if (len < WR_SEG_HDR_SIZE) {
         s->end = 0;
         if (len > 0 && !all_zero(buf, len))
@@ -153,8 +154,10 @@ wr_store_scan(struct wr_scan *s, const uint8_t *buf, size_t len, bool last)
         s->torn = last && len > 0;
         return WR_OK;
     }
-    if (wr_seg_hdr_decode(buf, &first) != WR_OK)
+    if (wr_seg_hdr_decode(buf, &first) != WR_OK) {
+        s->bad_header = true;
         report(s, 0, WR_SEG_HDR_SIZE, 0, 0, false, "bad segment header");
+    }
     while (pos < len) {
         struct wr_chunk_hdr h;
         size_t next, after;
@@ -224,7 +227,6 @@ wr_store_recover(struct wr_store *st, wr_store_record_cb cb,
     struct wr_scan s = {.cb = cb, .damage = damage, .arg = arg};
     int rc = WR_OK;
 
-    (void)now_ms;
     if (st->recovered)
         return WR_ERR_INVALID;
     for (size_t i = 0; i < st->nsegs; i++) {
@@ -268,6 +270,15 @@ wr_store_recover(struct wr_store *st, wr_store_record_cb cb,
         }
         if (last && s.torn && cut_tail(seg, s.end) != WR_OK)
             return WR_ERR_IO;
+        if (last && s.bad_header) {
+            /* It takes appends: give it a good header again, named by its
+             * file, so the next recovery does not report it twice. */
+            uint8_t hdr[WR_SEG_HDR_SIZE];
+
+            wr_seg_hdr_encode(hdr, seg->first, now_ms);
+            if (pwrite(seg->fd, hdr, sizeof hdr, 0) != (ssize_t)sizeof hdr)
+                return WR_ERR_IO;
+        }
     }
     st->next = st->nsegs ? st->segs[st->nsegs - 1]->end : 0;
     if (s.expect > st->next)

@@ -123,6 +123,19 @@ int wr_store_wait(struct wr_store *st, uint64_t offset);
 int wr_store_read(struct wr_store *st, const struct wr_store_loc *loc,
                   void *buf, uint32_t cap, uint8_t *type);
 
+/* A caller's buffer, one piece of a scattered read. */
+struct wr_store_buf {
+    void *ptr;
+    uint32_t len;
+};
+/* Reads the record at loc scattered over n parts (n <= 8) whose lengths
+ * add up to loc->len exactly: one preadv straight into them, so that a
+ * body can land in its message's own allocation. Otherwise as
+ * wr_store_read; WR_ERR_NOSPACE when the lengths do not add up,
+ * WR_ERR_INVALID when n > 8. */
+int wr_store_readv(struct wr_store *st, const struct wr_store_loc *loc,
+                   const struct wr_store_buf *parts, unsigned n, uint8_t *type);
+
 /* Reference counting of records, per segment (STORE.md "Reclamation"). */
 void wr_store_ref(struct wr_store *st, const struct wr_store_loc *loc);
 void wr_store_unref(struct wr_store *st, const struct wr_store_loc *loc);

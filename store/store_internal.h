@@ -65,6 +65,7 @@ struct wr_scan {
     uint64_t limit;   /* offsets must stay below (the next file's) */
     uint32_t end;     /* out: position after the last good chunk */
     bool torn;        /* out: the file ends in a torn tail at `end` */
+    bool bad_header;  /* out: the segment header failed its checks */
     wr_store_record_cb cb;
     wr_store_damage_cb damage;
     void *arg;

@@ -231,7 +231,7 @@ dead_message(struct wr_queue *q, struct wr_msg *m, enum wr_dead_reason why)
 /* ---- the queue hooks ------------------------------------------------------
  */
 
-static void
+static bool
 hook_dead(struct wr_queue *q, struct wr_msg *m, enum wr_dead_reason why)
 {
     struct wr_bqueue *bq = q->broker;
@@ -240,19 +240,18 @@ hook_dead(struct wr_queue *q, struct wr_msg *m, enum wr_dead_reason why)
 
     if (bq == NULL || q->deleted || !q->eff.has_dlx) {
         wr_msg_unref(&m);
-        return;
+        return false;
     }
     n = dead_message(q, m, why);
     wr_msg_unref(&m);
     if (n == NULL)
-        return;
-    n->seq = ++bq->vh->srv->publish_seq;
-    q->n_dead_lettered++;
+        return false;
     dl = wr_malloc(sizeof(*dl));
     dl->msg = n;
     dl->reason = (uint8_t)why;
     wr_list_push_back(&bq->vh->dead_letters, &dl->link);
     event_active(bq->vh->dead_ev, 0, 0);
+    return true;
 }
 
 const struct wr_queue_hooks wr_bqueue_hooks = {

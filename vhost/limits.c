@@ -120,7 +120,8 @@ wr_defs_user_limits_json(const struct wr_user *u)
 /* "limits" of a user in a definitions document: {} or {"max-channels": N,
  * "max-connections": N}. Replaces usr's limits when given. */
 int
-wr_defs_user_limits(struct wr_user *usr, const json_t *lim, char *msg, size_t cap)
+wr_defs_user_limits(struct wr_user *usr, const json_t *lim, char *msg,
+                    size_t cap)
 {
     int64_t v[WR_USER_NLIMITS];
     const char *key;

@@ -301,6 +301,20 @@ START_TEST(append_read_recover)
     ck_assert_int_eq(wr_store_read(st, &l5, buf, 5, NULL), WR_OK);
     ck_assert_mem_eq(buf, "abcde", 5);
     ck_assert_int_eq(wr_store_read(st, &l5, buf, 4, NULL), WR_ERR_NOSPACE);
+    /* Scattered: pending, then written. */
+    for (int written = 0; written < 2; written++) {
+        char a[2], b[1] = {0}, c[2];
+        struct wr_store_buf bufs[3] = {{a, 2}, {b, 0}, {c, 2}};
+
+        ck_assert_int_eq(wr_store_readv(st, &l5, bufs, 3, NULL),
+                         WR_ERR_NOSPACE);
+        bufs[1].len = 1;
+        ck_assert_int_eq(wr_store_readv(st, &l5, bufs, 3, NULL), WR_OK);
+        ck_assert_mem_eq(a, "ab", 2);
+        ck_assert_mem_eq(b, "c", 1);
+        ck_assert_mem_eq(c, "de", 2);
+        ck_assert_int_eq(wr_store_flush(st, 4000), WR_OK);
+    }
     wr_store_stats(st, &stats);
     ck_assert_uint_ge(stats.segments, 3);
     ck_assert_uint_eq(stats.live_refs, 1001);
@@ -630,6 +644,31 @@ START_TEST(damage_in_older_segment)
 }
 END_TEST
 
+/* A damaged segment header is reported, its records still come back (the
+ * file name gives the offset), and the active segment gets a good header
+ * again. */
+START_TEST(bad_segment_header)
+{
+    static struct wr_store_loc locs[20];
+    struct seen s = {.ref = true};
+    struct wr_store *st = open_store(NULL, &s);
+
+    append_n(st, 0, 20, locs);
+    wr_store_close(st);
+    flip_byte(0, 3); /* in the magic */
+    for (int pass = 0; pass < 2; pass++) {
+        memset(&s, 0, sizeof s);
+        s.ref = true;
+        st = open_store(NULL, &s);
+        ck_assert_uint_eq(s.n, 20);
+        ck_assert_uint_eq(s.damages, pass == 0 ? 1 : 0);
+        ck_assert_uint_eq(s.torn, 0);
+        check_read(st, &s.loc[19], 19);
+        wr_store_close(st);
+    }
+}
+END_TEST
+
 /* ==== reclamation ======================================================= */
 
 /* Segments whose records are all unreferenced are deleted, oldest first,
@@ -831,6 +870,7 @@ store_suite(void)
     tcase_add_test(tc, bit_flip_record);
     tcase_add_test(tc, bit_flip_chunk_header);
     tcase_add_test(tc, damage_in_older_segment);
+    tcase_add_test(tc, bad_segment_header);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("reclaim");
