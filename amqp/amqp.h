@@ -37,6 +37,7 @@ struct wr_conn {
     bool blocked_cap;  /* client capability connection.blocked */
     bool published;    /* sent basic.publish at least once */
     bool flow_blocked; /* memory alarm: not reading from this peer */
+    bool preferred;    /* consumes: read first (wr_conn_prefer) */
     /* credit flow (credit.c): while credit_queue is set, c is not read
      * from, until that queue's consumers have caught up */
     struct wr_queue *credit_queue; /* reference held */
@@ -100,6 +101,9 @@ void wr_conn_error(struct wr_conn *c, uint16_t code, uint32_t method_id,
                    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* Drops the connection at once (peer vanished, timeout). */
 void wr_conn_drop(struct wr_conn *c, const char *why);
+/* c consumes: from now on its input (acks) is read before that of
+ * connections that only publish, when both are waiting. */
+void wr_conn_prefer(struct wr_conn *c);
 /* Frees everything; only from the reaper. */
 void wr_conn_free(struct wr_conn *c);
 /* Writes the output of every connection on s->flush (flush_ev). */

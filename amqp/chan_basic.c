@@ -271,6 +271,7 @@ basic_consume(struct wr_chan *ch, const struct wr_basic_consume *a)
     if (!wr_access_check(ch, WR_PERM_READ, "queue",
                          wr_access_qname(ch, a->queue), WR_BASIC_CONSUME))
         return;
+    wr_conn_prefer(ch->conn);
     q = wr_chan_find_queue(ch, a->queue, WR_BASIC_CONSUME);
     if (q == NULL || !consumer_priority(ch, q, a->arguments, &priority))
         return;

@@ -307,6 +307,11 @@ wr_server_init(struct wr_server *s, const struct wr_config *cfg)
     s->base = event_base_new();
     if (s->base == NULL)
         return WR_ERR_IO;
+    /* Two priorities (fairness, FLOW.md): connections with consumers and
+     * the end-of-turn flush run before everything else that is ready, so
+     * acks and deliveries are not starved by publishers' input. */
+    if (event_base_priority_init(s->base, WR_PRIO_LEVELS) != 0)
+        return WR_ERR_IO;
     wr_amqp_init(s);
     wr_flow_init(s);
     wr_credit_init(s);

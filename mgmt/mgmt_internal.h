@@ -198,6 +198,14 @@ void wr_mgmt_saved(struct wr_mgmt_req *r);
 struct wr_bytes wr_mgmt_seg(const struct wr_mgmt_req *r, int i);
 /* A query parameter, or NULL. */
 const char *wr_mgmt_query(struct wr_mgmt_req *r, const char *key);
+/* Path segment i naming an exchange: RabbitMQ's "amq.default" is the
+ * default exchange "". */
+struct wr_bytes wr_mgmt_exchange_seg(const struct wr_mgmt_req *r, int i);
+/* Whether the requesting user has tag (administrator, monitoring, ...). */
+bool wr_mgmt_has_tag(const struct wr_mgmt_req *r, const char *tag);
+/* Whether the requesting user may see everything (administrator or
+ * monitoring), as RabbitMQ's is_monitor. */
+bool wr_mgmt_is_monitor(const struct wr_mgmt_req *r);
 /* The request body as a JSON object (an empty body is {}), or NULL after
  * replying 400. Owned by r. */
 json_t *wr_mgmt_body(struct wr_mgmt_req *r);

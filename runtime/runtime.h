@@ -240,6 +240,11 @@ void wr_listener_pause_on_error(struct evconnlistener *l);
 
 /* ---- the server -------------------------------------------------------- */
 
+/* Event priorities (fairness, docs/internals/FLOW.md): a loop turn runs
+ * the ready events of the first level that has any, and only those. */
+#define WR_PRIO_CONSUMERS 0 /* consuming connections, the output flush */
+#define WR_PRIO_LEVELS 2    /* 1, event_new's default: everything else */
+
 struct wr_tls;
 
 /* The server: the event base, the configuration, and each layer's state.

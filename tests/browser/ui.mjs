@@ -295,6 +295,11 @@ try {
   await tab('Connections');
   await main.locator('table.data td', { hasText: 'Pika Python Client Library' }).first().waitFor();
   await screenshot('connections');
+  await main.locator('input.filter').fill('no-such-connection');
+  await main.locator('td.empty', { hasText: 'No connections match the filter.' }).waitFor();
+  await main.locator('.page-title .count', { hasText: '0 of 1' }).waitFor();
+  await main.locator('input.filter').fill('');
+  await main.locator('.page-title .count', { hasText: /^1$/ }).waitFor();
   await tab('Channels');
   await main.locator('table.data tbody tr a').first().waitFor();
   await screenshot('channels');
