@@ -359,6 +359,16 @@ bool wr_access_topic(struct wr_chan *ch, const struct wr_exchange *x,
 void wr_flow_check(struct wr_server *s);
 /* c sent basic.publish: under the alarm it is blocked too. */
 void wr_flow_on_publish(struct wr_conn *c);
+/* An alarm (s->mem_alarm, s->disk_alarm) was set or cleared: blocks every
+ * connection that has published while one is on, unblocks all when none
+ * is. */
+void wr_flow_alarm_changed(struct wr_server *s);
+/* disk.c: RabbitMQ's disk alarm. Checks the free space of the filesystem
+ * holding the definitions file (else the working directory) at start and
+ * every few seconds; below cfg.disk_free_limit, s->disk_alarm is set and
+ * publishers are blocked ("low on disk"). */
+void wr_disk_init(struct wr_server *s);
+void wr_disk_cleanup(struct wr_server *s);
 void wr_flow_init(struct wr_server *s);
 void wr_flow_cleanup(struct wr_server *s);
 

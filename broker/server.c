@@ -316,6 +316,7 @@ wr_server_init(struct wr_server *s, const struct wr_config *cfg)
     wr_flow_init(s);
     wr_credit_init(s);
     wr_ack_timeout_init(s);
+    wr_disk_init(s);
     if (load_definitions(s))
         return WR_ERR_IO;
     if (s->watermark)
@@ -418,6 +419,7 @@ wr_server_cleanup(struct wr_server *s)
     wr_flow_cleanup(s);
     wr_credit_cleanup(s);
     wr_ack_timeout_cleanup(s);
+    wr_disk_cleanup(s);
     if (s->sig_hup)
         event_free(s->sig_hup);
     if (s->stop_ev)

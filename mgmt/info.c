@@ -342,11 +342,14 @@ node_json(struct wr_mgmt *m)
         "name", m->node, "type", "disc", "running", 1, "mem_used",
         (json_int_t)wr_mgmt_rss(), "mem_allocated", (json_int_t)wr_alloc_used(),
         "uptime", (json_int_t)(wr_mgmt_now_ms() - m->started_ms), "mem_alarm",
-        (int)s->mem_alarm, "disk_free_alarm", 0, "sockets_used",
-        (json_int_t)s->nconns, "processors", (int)(procs > 0 ? procs : 1),
-        "os_pid", (int)getpid(), "rates_mode", "basic", "mem_limit",
-        (json_int_t)s->watermark);
+        (int)s->mem_alarm, "disk_free_alarm", (int)s->disk_alarm,
+        "sockets_used", (json_int_t)s->nconns, "processors",
+        (int)(procs > 0 ? procs : 1), "os_pid", (int)getpid(), "rates_mode",
+        "basic", "mem_limit", (json_int_t)s->watermark);
     json_object_set_new(o, "fd_used", json_integer(fds_used()));
+    json_object_set_new(o, "disk_free", json_integer((json_int_t)s->disk_free));
+    json_object_set_new(o, "disk_free_limit",
+                        json_integer((json_int_t)s->cfg.disk_free_limit));
     json_object_set_new(o, "fd_total",
                         json_integer(rl.rlim_cur == RLIM_INFINITY
                                          ? -1

@@ -260,8 +260,12 @@ struct wr_server {
     struct wr_hmap auth_fails; /* peer host -> failures (amqp/login.c) */
     struct event *sig_hup;     /* reloads TLS certificates */
     /* memory flow control (amqp/flow.c) */
-    uint64_t watermark;    /* bytes; 0 = off */
-    bool mem_alarm;        /* above the watermark: publishers blocked */
+    uint64_t watermark; /* bytes; 0 = off */
+    bool mem_alarm;     /* above the watermark: publishers blocked */
+    /* disk alarm (amqp/disk.c): free space below disk_free_limit */
+    bool disk_alarm;
+    uint64_t disk_free;    /* bytes free at the last check */
+    struct event *disk_ev; /* checks it every few seconds */
     struct event *flow_ev; /* polls memory while the alarm is on */
     /* credit flow (amqp/credit.c) */
     struct wr_list credit_waiters; /* throttled wr_conn.credit_link */
