@@ -21,6 +21,7 @@ struct evconnlistener;
 struct sockaddr;
 struct wr_consumer;
 struct wr_mgmt;
+struct wr_server;
 
 #define WR_PRODUCT "warren"
 #define WR_VERSION "0.1.0"
@@ -237,6 +238,22 @@ bool wr_addr_is_loopback(const struct sockaddr *sa);
  * at most once a second. For a listener that lives as long as the event
  * base (the HTTP API's); the AMQP listeners have their own. */
 void wr_listener_pause_on_error(struct evconnlistener *l);
+
+/* ---- timers (timer.c) ------------------------------------------------- */
+
+/* A timer on the server's event loop, for the layers that do not see
+ * libevent (vhost/). */
+struct wr_timer;
+typedef void (*wr_timer_cb)(void *arg);
+/* A timer of s's loop that calls cb(arg) when it fires; not armed. */
+struct wr_timer *wr_timer_new(struct wr_server *s, wr_timer_cb cb, void *arg);
+/* Fires once, ms from now (at once when ms <= 0), replacing the time it
+ * was armed for. */
+void wr_timer_arm(struct wr_timer *t, int64_t ms);
+/* Runs the callback after the event being handled, in this loop turn. */
+void wr_timer_defer(struct wr_timer *t);
+/* Stops and frees t (NULL is fine); safe inside its own callback. */
+void wr_timer_free(struct wr_timer *t);
 
 /* ---- the server -------------------------------------------------------- */
 
