@@ -18,6 +18,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <unistd.h>
+#include <valgrind/valgrind.h>
 
 uint32_t wr_crc32c_sw(uint32_t crc, const void *buf, size_t len);
 
@@ -867,6 +868,7 @@ struct mrec {
 
 static struct mrec mrecs[M_MAX];
 static uint64_t mnext, mseed, mreclaimed;
+static int mops = 3000; /* operations a run; fewer under valgrind */
 static struct wr_store *mst;
 
 static uint64_t
@@ -1076,7 +1078,7 @@ START_TEST(model_random_ops)
     mreclaimed = 0;
     mst = NULL;
     m_open();
-    for (int n = 0; n < 3000; n++) {
+    for (int n = 0; n < mops; n++) {
         m_step(true);
         if (n % 500 == 499)
             m_check_reads(false);
@@ -1118,7 +1120,7 @@ END_TEST
 START_TEST(model_killed_writer)
 {
     uint64_t seed = 0xD1B54A32D192ED03ull * (uint64_t)(_i + 1);
-    int steps = 500 + (int)(seed % 1500), status;
+    int steps = mops / 6 + (int)(seed % (uint64_t)(mops / 2)), status;
     pid_t pid;
 
     pid = fork();
@@ -1154,6 +1156,7 @@ store_suite(void)
 {
     Suite *s = suite_create("store");
     TCase *tc;
+    int seeds;
 
     tc = tcase_create("format");
     tcase_add_test(tc, crc32c_vectors);
@@ -1194,8 +1197,12 @@ store_suite(void)
     tc = tcase_create("model");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
-    tcase_add_loop_test(tc, model_random_ops, 0, 8);
-    tcase_add_loop_test(tc, model_killed_writer, 0, 8);
+    /* Under valgrind (make valgrind), two short runs of each. */
+    seeds = RUNNING_ON_VALGRIND ? 2 : 8;
+    if (RUNNING_ON_VALGRIND)
+        mops = 1000;
+    tcase_add_loop_test(tc, model_random_ops, 0, seeds);
+    tcase_add_loop_test(tc, model_killed_writer, 0, seeds);
     suite_add_tcase(s, tc);
     return s;
 }
