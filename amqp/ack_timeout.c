@@ -51,7 +51,7 @@ check_chan(struct wr_chan *ch, int64_t now, uint32_t global)
     for (uint64_t t = ch->first_tag; t < last; t++) {
         const struct wr_unacked *u = &ch->ring[t & (ch->ring_cap - 1)];
         uint64_t to;
-        if (u->msg == NULL)
+        if (u->queue == NULL)
             continue;
         to = timeout_of(u->queue, global);
         if (to && now - u->delivered >= (int64_t)to) {

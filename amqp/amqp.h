@@ -23,6 +23,14 @@ enum wr_conn_state {
 /* The most bytes of client properties a connection keeps for the API. */
 #define WR_CLIENT_PROPS_MAX 2048
 
+/* Counters of a connection or channel and their rates, for the management
+ * API's sampler (mgmt/stats.c), kept in the object so that they go with
+ * it. */
+struct wr_rate_sample {
+    uint64_t last[4]; /* the counters at the sampler's last pass */
+    float rate[4];    /* per second over the interval before it */
+};
+
 struct wr_conn {
     struct wr_server *srv;
     struct bufferevent *bev;
@@ -37,16 +45,17 @@ struct wr_conn {
     bool blocked_cap;  /* client capability connection.blocked */
     bool published;    /* sent basic.publish at least once */
     bool flow_blocked; /* memory alarm: not reading from this peer */
+    bool preferred;    /* consumes: read first (wr_conn_prefer) */
     /* credit flow (credit.c): while credit_queue is set, c is not read
      * from, until that queue's consumers have caught up */
     struct wr_queue *credit_queue; /* reference held */
     struct wr_list credit_link;    /* in srv->credit_waiters */
-    uint64_t credit_mark;          /* credit_queue->n_delivered seen last */
-    int64_t credit_since;          /* ms: when n_delivered last moved */
-    int64_t credit_last;           /* ms: last throttled (API state) */
-    const void *credit_exempt;     /* a stalled queue, compared only */
-    uint64_t credit_exempt_mark;   /* its n_delivered when it stalled */
-    struct wr_user *u;             /* authenticated user (valid while open) */
+    uint64_t credit_mark;        /* credit_queue's delivered count seen last */
+    int64_t credit_since;        /* ms: when that count last moved */
+    int64_t credit_last;         /* ms: last throttled (API state) */
+    const void *credit_exempt;   /* a stalled queue, compared only */
+    uint64_t credit_exempt_mark; /* its delivered count when it stalled */
+    struct wr_user *u;           /* authenticated user (valid while open) */
     char *cert_cn;          /* CN of the verified client certificate, owned */
     char mech[16];          /* mechanism of a refused login */
     struct wr_list vh_link; /* in vh->conns once open */
@@ -81,6 +90,7 @@ struct wr_conn {
     int64_t started;
     uint64_t frames_in;           /* frames received (recv_cnt) */
     uint64_t bytes_in, bytes_out; /* recv_oct, send_oct */
+    struct wr_rate_sample rates;  /* of bytes_in, bytes_out */
     bool torn_down;               /* channels and exclusive queues released */
     bool linger; /* sent close-ok: the peer closes the socket first */
 };
@@ -100,6 +110,9 @@ void wr_conn_error(struct wr_conn *c, uint16_t code, uint32_t method_id,
                    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* Drops the connection at once (peer vanished, timeout). */
 void wr_conn_drop(struct wr_conn *c, const char *why);
+/* c consumes: from now on its input (acks) is read before that of
+ * connections that only publish, when both are waiting. */
+void wr_conn_prefer(struct wr_conn *c);
 /* Frees everything; only from the reaper. */
 void wr_conn_free(struct wr_conn *c);
 /* Writes the output of every connection on s->flush (flush_ev). */
@@ -134,18 +147,19 @@ struct wr_bconsumer {
     struct wr_chan *ch;
     char *tag; /* owned */
     uint8_t tag_len;
-    bool no_ack;
     uint16_t prefetch; /* per-consumer limit, 0 = none */
     uint32_t unacked;
     struct wr_list chan_link; /* in ch->consumers */
 };
 
-/* One delivery awaiting ack, indexed by delivery tag in the channel ring. */
+/* One delivery awaiting ack, indexed by delivery tag in the channel ring:
+ * which entry of which queue it is. The queue holds the message and
+ * settles it (wr_queue_settle). */
 struct wr_unacked {
-    struct wr_msg *msg;            /* reference held; NULL = settled */
-    struct wr_queue *queue;        /* reference held */
+    struct wr_queue *queue;        /* reference held; NULL = settled */
+    uint64_t id;                   /* the entry's id in queue */
+    uint32_t handle;               /* the queue's handle for it */
     struct wr_bconsumer *consumer; /* for credit; NULL for basic.get */
-    int64_t expires;               /* deadline kept across a requeue */
     int64_t delivered; /* wr_now_ms() when sent (consumer_timeout) */
 };
 
@@ -189,6 +203,7 @@ struct wr_chan {
     /* message_stats for the API: publishes routed, acked to the publisher
      * under confirms, deliveries (consume and get), acks received */
     uint64_t n_published, n_confirmed, n_delivered, n_acked;
+    struct wr_rate_sample rates; /* of those four, in that order */
     struct wr_list confirm_link; /* in conn->confirm_chans when pending */
     /* transactions */
     struct wr_tx_op *tx_head, **tx_tail;
@@ -239,13 +254,13 @@ void wr_chan_content_start(struct wr_chan *ch, struct wr_bytes exchange,
 void wr_chan_publish_complete(struct wr_chan *ch, struct wr_msg *m,
                               bool mandatory);
 /* Records a delivery in the unacked ring and returns its delivery tag.
- * m == NULL for no-ack deliveries (nothing to remember); otherwise the
- * ring takes ownership of the reference m and a reference to q. bc is the
- * consumer (NULL for basic.get); expires the message's deadline, kept if
- * it is requeued. */
+ * q == NULL for no-ack deliveries (nothing to remember); otherwise the
+ * ring keeps a reference to q and the entry's id and handle, which it
+ * gives back to wr_queue_settle. bc is the consumer (NULL for
+ * basic.get). */
 uint64_t wr_chan_record_delivery(struct wr_chan *ch, struct wr_queue *q,
-                                 struct wr_msg *m, struct wr_bconsumer *bc,
-                                 int64_t expires);
+                                 const struct wr_delivery *d,
+                                 struct wr_bconsumer *bc);
 /* Sends method mth (deliver, get-ok, return) with m's content on ch.
  * Borrows m. */
 void wr_chan_send_content(struct wr_chan *ch, const struct wr_method *mth,
@@ -354,6 +369,16 @@ bool wr_access_topic(struct wr_chan *ch, const struct wr_exchange *x,
 void wr_flow_check(struct wr_server *s);
 /* c sent basic.publish: under the alarm it is blocked too. */
 void wr_flow_on_publish(struct wr_conn *c);
+/* An alarm (s->mem_alarm, s->disk_alarm) was set or cleared: blocks every
+ * connection that has published while one is on, unblocks all when none
+ * is. */
+void wr_flow_alarm_changed(struct wr_server *s);
+/* disk.c: RabbitMQ's disk alarm. Checks the free space of the filesystem
+ * holding the definitions file (else the working directory) at start and
+ * every few seconds; below cfg.disk_free_limit, s->disk_alarm is set and
+ * publishers are blocked ("low on disk"). */
+void wr_disk_init(struct wr_server *s);
+void wr_disk_cleanup(struct wr_server *s);
 void wr_flow_init(struct wr_server *s);
 void wr_flow_cleanup(struct wr_server *s);
 

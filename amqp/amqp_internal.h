@@ -5,6 +5,24 @@
 
 #include "amqp.h"
 
+#include <event2/bufferevent.h>
 #include <event2/event.h>
+
+/* ---- between conn.c and handshake.c ---- */
+
+/* Sends connection.start (the protocol header was right). */
+void wr_conn_send_start(struct wr_conn *c);
+/* A connection-class method before connection.open-ok: start-ok,
+ * tune-ok, open, in that order; anything else closes the connection. */
+void wr_conn_handshake_method(struct wr_conn *c, const struct wr_method *m);
+/* A connection-class method on an open connection: close, close-ok,
+ * blocked / unblocked, update-secret. */
+void wr_conn_connection_method(struct wr_conn *c, const struct wr_method *m);
+/* Releases every channel and exclusive queue of c (once). */
+void wr_conn_teardown(struct wr_conn *c);
+/* Queues the last bytes and drops c once they are written (conn.c). */
+void wr_conn_flush_and_close(struct wr_conn *c);
+/* (Re)arms c's heartbeat / handshake timer to fire in ms. */
+void wr_conn_arm_timer(struct wr_conn *c, int64_t ms);
 
 #endif

@@ -126,65 +126,52 @@ static void
 ring_advance(struct wr_chan *ch)
 {
     while (ch->first_tag < ch->next_tag &&
-           ring_at(ch, ch->first_tag)->msg == NULL)
+           ring_at(ch, ch->first_tag)->queue == NULL)
         ch->first_tag++;
 }
 
 uint64_t
 wr_chan_record_delivery(struct wr_chan *ch, struct wr_queue *q,
-                        struct wr_msg *m, struct wr_bconsumer *bc,
-                        int64_t expires)
+                        const struct wr_delivery *d, struct wr_bconsumer *bc)
 {
     struct wr_unacked *u = ring_reserve(ch);
     uint64_t tag = ch->next_tag++;
 
     ch->n_delivered++;
-    if (m == NULL) { /* no-ack: nothing to remember */
-        u->msg = NULL;
+    if (q == NULL) { /* no-ack: nothing to remember */
+        u->queue = NULL;
         ring_advance(ch);
         return tag;
     }
-    u->msg = m;
     u->queue = wr_queue_ref(q);
+    u->id = d->id;
+    u->handle = d->handle;
     u->consumer = bc;
-    u->expires = expires;
     u->delivered = wr_now_ms();
     if (q->eff.has_consumer_timeout)
         ch->ctimeout_per_queue = true;
-    q->unacked++;
     ch->unacked_count++;
     if (bc)
         bc->unacked++;
     return tag;
 }
 
-/* Settles one unacked delivery at time now: ack, requeue, or reject
- * (dead-lettered when the queue has a dead-letter exchange). */
+/* Settles one unacked delivery at time now: its queue acks, requeues or
+ * rejects the entry. */
 static void
-settle_one(struct wr_chan *ch, struct wr_unacked *u, bool ack, bool requeue,
+settle_one(struct wr_chan *ch, struct wr_unacked *u, enum wr_settle how,
            int64_t now)
 {
     struct wr_queue *q = u->queue;
 
-    q->unacked--;
     ch->unacked_count--;
     if (u->consumer)
         u->consumer->unacked--;
-    if (ack) {
-        q->n_acked++;
+    if (how == WR_SETTLE_ACK)
         ch->n_acked++;
-        wr_msg_unref(&u->msg);
-    } else if (requeue) {
-        wr_queue_requeue(q, u->msg, u->expires, now);
-        u->msg = NULL;
-    } else {
-        /* nack / reject without requeue: dead-lettered or dropped (a
-         * deleted queue has no hooks left: dropped) */
-        wr_queue_dead(q, u->msg, WR_DEAD_REJECTED);
-        u->msg = NULL;
-    }
     u->consumer = NULL;
     u->queue = NULL;
+    wr_queue_settle(q, u->id, u->handle, how, now);
     wr_queue_unref(&q);
 }
 
@@ -214,7 +201,7 @@ requeue_range(struct wr_chan *ch, uint64_t lo, uint64_t hi)
 
     for (uint64_t t = hi + 1; t-- > lo;) {
         struct wr_unacked *u = ring_at(ch, t);
-        if (u->msg == NULL)
+        if (u->queue == NULL)
             continue;
         bool seen = false;
         for (size_t j = 0; j < n && !seen; j++)
@@ -230,7 +217,7 @@ requeue_range(struct wr_chan *ch, uint64_t lo, uint64_t hi)
             }
             qs[n++] = wr_queue_ref(u->queue);
         }
-        settle_one(ch, u, false, true, now);
+        settle_one(ch, u, WR_SETTLE_REQUEUE, now);
     }
     ring_advance(ch);
     dispatch_and_unref(qs, n, now);
@@ -256,7 +243,7 @@ wr_chan_settle(struct wr_chan *ch, uint64_t tag, bool multiple, bool ack,
             return WR_OK;
         tag = ch->next_tag - 1;
     } else if (tag < ch->first_tag || tag >= ch->next_tag ||
-               ring_at(ch, tag)->msg == NULL) {
+               ring_at(ch, tag)->queue == NULL) {
         return WR_ERR_NOT_FOUND;
     }
     lo = multiple ? ch->first_tag : tag;
@@ -264,10 +251,11 @@ wr_chan_settle(struct wr_chan *ch, uint64_t tag, bool multiple, bool ack,
         requeue_range(ch, lo, tag);
     } else {
         int64_t now = wr_now_ms();
+        enum wr_settle how = ack ? WR_SETTLE_ACK : WR_SETTLE_REJECT;
         for (uint64_t t = lo; t <= tag; t++) {
             struct wr_unacked *u = ring_at(ch, t);
-            if (u->msg)
-                settle_one(ch, u, ack, false, now);
+            if (u->queue)
+                settle_one(ch, u, how, now);
         }
         ring_advance(ch);
     }
@@ -289,7 +277,7 @@ wr_chan_kick(struct wr_chan *ch)
     {
         struct wr_bconsumer *bc =
             WR_CONTAINER_OF(pos, struct wr_bconsumer, chan_link);
-        if (bc->base.queue && bc->base.queue->ready)
+        if (bc->base.queue && wr_queue_counts(bc->base.queue)->ready)
             wr_queue_dispatch(bc->base.queue, now);
     }
 }

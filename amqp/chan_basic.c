@@ -148,7 +148,7 @@ consumer_can_take(struct wr_consumer *wc)
 
     if (ch->closing || !ch->flow_active || !wr_conn_can_deliver(ch->conn))
         return false;
-    if (bc->no_ack)
+    if (bc->base.no_ack)
         return true;
     if (bc->prefetch && bc->unacked >= bc->prefetch)
         return false;
@@ -157,16 +157,16 @@ consumer_can_take(struct wr_consumer *wc)
 
 static void
 consumer_deliver(struct wr_consumer *wc, struct wr_queue *q,
-                 const struct wr_qentry *e)
+                 const struct wr_delivery *e)
 {
     struct wr_bconsumer *bc = WR_CONTAINER_OF(wc, struct wr_bconsumer, base);
     struct wr_chan *ch = bc->ch;
     struct wr_method d = {.id = WR_BASIC_DELIVER};
-    struct wr_msg *m = e->msg;
+    struct wr_msg *m = e->msg; /* borrowed */
     uint8_t buf[8192];
     uint64_t tag;
 
-    tag = wr_chan_record_delivery(ch, q, bc->no_ack ? NULL : m, bc, e->expires);
+    tag = wr_chan_record_delivery(ch, bc->base.no_ack ? NULL : q, e, bc);
     d.u.basic_deliver.consumer_tag =
         (struct wr_bytes){(const uint8_t *)bc->tag, bc->tag_len};
     d.u.basic_deliver.delivery_tag = tag;
@@ -174,8 +174,6 @@ consumer_deliver(struct wr_consumer *wc, struct wr_queue *q,
     d.u.basic_deliver.exchange = wr_msg_exchange(m);
     d.u.basic_deliver.routing_key = wr_msg_rkey(m);
     send_content(ch, buf, sizeof(buf), encode_payload(&d, buf, sizeof(buf)), m);
-    if (bc->no_ack)
-        wr_msg_unref(&m); /* the no-ack consumer had the queue's reference */
 }
 
 static const struct wr_consumer_ops consumer_ops = {
@@ -273,6 +271,7 @@ basic_consume(struct wr_chan *ch, const struct wr_basic_consume *a)
     if (!wr_access_check(ch, WR_PERM_READ, "queue",
                          wr_access_qname(ch, a->queue), WR_BASIC_CONSUME))
         return;
+    wr_conn_prefer(ch->conn);
     q = wr_chan_find_queue(ch, a->queue, WR_BASIC_CONSUME);
     if (q == NULL || !consumer_priority(ch, q, a->arguments, &priority))
         return;
@@ -306,11 +305,11 @@ basic_consume(struct wr_chan *ch, const struct wr_basic_consume *a)
     bc = wr_calloc(1, sizeof(*bc));
     bc->base.ops = &consumer_ops;
     bc->base.exclusive = a->exclusive;
+    bc->base.no_ack = a->no_ack;
     bc->base.priority = priority;
     bc->ch = ch;
     bc->tag = wr_strndup(tag, tag_len);
     bc->tag_len = (uint8_t)tag_len;
-    bc->no_ack = a->no_ack;
     bc->prefetch = ch->prefetch_default;
     wr_hmap_put(&ch->consumers_by_tag, bc->tag, bc->tag_len, bc, NULL);
     wr_list_push_back(&ch->consumers, &bc->chan_link);
@@ -356,7 +355,7 @@ wr_chan_cancel_consumer(struct wr_bconsumer *bc, bool notify)
     wr_free(bc->tag);
     wr_free(bc);
     /* Single active consumer: the next one in line takes over now. */
-    if (q && q->args.single_active && q->ready && !q->deleted)
+    if (q && q->args.single_active && wr_queue_counts(q)->ready && !q->deleted)
         wr_queue_dispatch(q, wr_now_ms());
     /* An auto-delete queue goes with its last consumer. */
     if (q && q->auto_delete && q->consumer_count == 0 && !q->deleted &&
@@ -484,7 +483,7 @@ basic_get(struct wr_chan *ch, const struct wr_basic_get *a)
 {
     struct wr_queue *q;
     struct wr_method r = {.id = WR_BASIC_GET_OK};
-    struct wr_qentry e;
+    struct wr_delivery e;
     struct wr_msg *m;
     uint8_t buf[8192];
 
@@ -495,19 +494,19 @@ basic_get(struct wr_chan *ch, const struct wr_basic_get *a)
     if (q == NULL)
         return;
     wr_queue_touch(q);
-    if (!wr_queue_pop(q, wr_now_ms(), &e)) {
+    if (!wr_queue_get(q, wr_now_ms(), a->no_ack, &e)) {
         struct wr_method empty = {.id = WR_BASIC_GET_EMPTY};
         wr_conn_send_method(ch->conn, ch->id, &empty);
         return;
     }
-    m = e.msg;
-    q->n_delivered++;
+    m = e.msg; /* borrowed; with no-ack, ours */
     r.u.basic_get_ok.delivery_tag =
-        wr_chan_record_delivery(ch, q, a->no_ack ? NULL : m, NULL, e.expires);
+        wr_chan_record_delivery(ch, a->no_ack ? NULL : q, &e, NULL);
     r.u.basic_get_ok.redelivered = e.redelivered;
     r.u.basic_get_ok.exchange = wr_msg_exchange(m);
     r.u.basic_get_ok.routing_key = wr_msg_rkey(m);
-    r.u.basic_get_ok.message_count = (uint32_t)WR_MIN(q->ready, UINT32_MAX);
+    r.u.basic_get_ok.message_count =
+        (uint32_t)WR_MIN(wr_queue_counts(q)->ready, UINT32_MAX);
     send_content(ch, buf, sizeof(buf), encode_payload(&r, buf, sizeof(buf)), m);
     if (a->no_ack)
         wr_msg_unref(&m);

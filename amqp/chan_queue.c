@@ -17,7 +17,7 @@ declare_ok(struct wr_chan *ch, struct wr_queue *q, bool no_wait)
     ok.u.queue_declare_ok.queue =
         (struct wr_bytes){(const uint8_t *)q->name, q->name_len};
     ok.u.queue_declare_ok.message_count =
-        (uint32_t)WR_MIN(q->ready, UINT32_MAX);
+        (uint32_t)WR_MIN(wr_queue_counts(q)->ready, UINT32_MAX);
     ok.u.queue_declare_ok.consumer_count = q->consumer_count;
     wr_conn_send_method(ch->conn, ch->id, &ok);
 }

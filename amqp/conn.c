@@ -28,9 +28,6 @@
  * when deliveries are large. */
 #define WRITE_CHUNK (256 * 1024)
 
-static void conn_teardown(struct wr_conn *c);
-static void arm_timer(struct wr_conn *c, int64_t ms);
-
 struct evbuffer *
 wr_conn_output(struct wr_conn *c)
 {
@@ -90,9 +87,9 @@ wr_conn_error(struct wr_conn *c, uint16_t code, uint32_t method_id,
            "conn %llu %s: closing: %d %s", (unsigned long long)c->id, c->peer,
            code, text);
     wr_conn_send_method(c, 0, &m);
-    conn_teardown(c);
+    wr_conn_teardown(c);
     c->state = WR_CONN_CLOSING;
-    arm_timer(c, CLOSE_OK_WAIT * 1000);
+    wr_conn_arm_timer(c, CLOSE_OK_WAIT * 1000);
 }
 
 void
@@ -113,7 +110,7 @@ wr_conn_drop(struct wr_conn *c, const char *why)
         return;
     wr_log(WR_LOG_NOTICE, "conn %llu %s: closed (%s)",
            (unsigned long long)c->id, c->peer, why);
-    conn_teardown(c);
+    wr_conn_teardown(c);
     c->state = WR_CONN_DEAD;
     bufferevent_disable(c->bev, EV_READ | EV_WRITE);
     wr_list_remove(&c->flush_link);
@@ -129,8 +126,8 @@ wr_conn_drop(struct wr_conn *c, const char *why)
  * the peer closes, or CLOSE_OK_WAIT has passed). Input that still arrives
  * is read and thrown away (read_cb): closing a socket with unread input
  * sends RST, which may destroy the last bytes still in flight. */
-static void
-conn_flush_and_close(struct wr_conn *c)
+void
+wr_conn_flush_and_close(struct wr_conn *c)
 {
     c->state = WR_CONN_FLUSHING;
     wr_credit_forget(c);
@@ -143,11 +140,11 @@ conn_flush_and_close(struct wr_conn *c)
     if (!c->linger && evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
         wr_conn_drop(c, "closed by peer");
     else
-        arm_timer(c, CLOSE_OK_WAIT * 1000);
+        wr_conn_arm_timer(c, CLOSE_OK_WAIT * 1000);
 }
 
-static void
-conn_teardown(struct wr_conn *c)
+void
+wr_conn_teardown(struct wr_conn *c)
 {
     struct wr_list *pos, *tmp;
 
@@ -181,7 +178,7 @@ conn_teardown(struct wr_conn *c)
 void
 wr_conn_free(struct wr_conn *c)
 {
-    conn_teardown(c);
+    wr_conn_teardown(c);
     wr_list_remove(&c->flush_link);
     if (c->timer)
         event_free(c->timer);
@@ -192,245 +189,6 @@ wr_conn_free(struct wr_conn *c)
     wr_free(c->client_props);
     wr_free(c->cert_cn);
     wr_free(c);
-}
-
-/* ---- the handshake ---------------------------------------------------- */
-
-static void
-send_start(struct wr_conn *c)
-{
-    uint8_t props[1024];
-    struct wr_tb b;
-    struct wr_method m = {.id = WR_CONNECTION_START};
-    char mechs[128];
-
-    wr_tb_init(&b, props, sizeof(props));
-    wr_tb_begin_table(&b, "capabilities");
-    wr_tb_add_bool(&b, "publisher_confirms", true);
-    wr_tb_add_bool(&b, "exchange_exchange_bindings", true);
-    wr_tb_add_bool(&b, "basic.nack", true);
-    wr_tb_add_bool(&b, "consumer_cancel_notify", true);
-    wr_tb_add_bool(&b, "connection.blocked", true);
-    wr_tb_add_bool(&b, "consumer_priorities", true);
-    wr_tb_add_bool(&b, "authentication_failure_close", true);
-    wr_tb_add_bool(&b, "per_consumer_qos", true);
-    wr_tb_add_bool(&b, "direct_reply_to", true);
-    wr_tb_end(&b);
-    wr_tb_add_str(&b, "cluster_name", wr_bytes_str("warren@localhost"));
-    wr_tb_add_str(&b, "copyright",
-                  wr_bytes_str("Copyright (c) 2026 The warren authors"));
-    wr_tb_add_str(&b, "information",
-                  wr_bytes_str("Licensed under the MIT licence"));
-    wr_tb_add_str(&b, "platform", wr_bytes_str("C11 / libevent"));
-    wr_tb_add_str(&b, "product", wr_bytes_str(WR_PRODUCT));
-    wr_tb_add_str(&b, "version", wr_bytes_str(WR_VERSION));
-    wr_tb_end(&b);
-    wr_assert(b.err == WR_OK);
-    m.u.connection_start.version_major = 0;
-    m.u.connection_start.version_minor = 9;
-    m.u.connection_start.server_properties = wr_tb_table(&b);
-    wr_auth_mechanisms(c, mechs, sizeof(mechs));
-    m.u.connection_start.mechanisms = wr_bytes_str(mechs);
-    m.u.connection_start.locales = wr_bytes_str("en_US");
-    wr_conn_send_method(c, 0, &m);
-    c->state = WR_CONN_AWAIT_START_OK;
-}
-
-/* A refused login is answered after a delay that grows with recent
- * failures from the same host; meanwhile nothing more is read. */
-static void
-refuse_login(struct wr_conn *c, struct wr_bytes mech)
-{
-    uint32_t ms = wr_auth_fail_delay(c->srv, c->host);
-
-    snprintf(c->mech, sizeof(c->mech), "%.*s", (int)WR_MIN(mech.len, 15u),
-             mech.ptr);
-    c->auth_failed = true;
-    bufferevent_disable(c->bev, EV_READ);
-    arm_timer(c, ms);
-}
-
-static bool
-capability(struct wr_table caps, const char *name)
-{
-    struct wr_value cap;
-
-    return wr_table_get(caps, name, &cap) == WR_OK && cap.type == WR_FT_BOOL &&
-           cap.v.b;
-}
-
-static void
-on_start_ok(struct wr_conn *c, const struct wr_connection_start_ok *m)
-{
-    struct wr_value v;
-    struct wr_method t = {.id = WR_CONNECTION_TUNE};
-
-    if (wr_table_get(m->client_properties, "capabilities", &v) == WR_OK &&
-        v.type == WR_FT_TABLE) {
-        c->cancel_notify = capability(v.v.table, "consumer_cancel_notify");
-        c->blocked_cap = capability(v.v.table, "connection.blocked");
-    }
-    /* A refused login leaves the connection waiting out its delay, during
-     * which more start-oks may come: keep the last one's properties. */
-    wr_free(c->client_name);
-    c->client_name = NULL;
-    wr_free(c->client_props);
-    c->client_props = NULL;
-    c->client_props_len = 0;
-    if (wr_table_get(m->client_properties, "connection_name", &v) == WR_OK &&
-        v.type == WR_FT_LONGSTR)
-        c->client_name = wr_strndup(v.v.str.ptr, WR_MIN(v.v.str.len, 255));
-    /* Kept for the management API (product, version, capabilities, ...).
-     * Clients send a few hundred bytes; a bigger table is not kept, so an
-     * idle connection stays within its bound (MEMORY.md). */
-    if (m->client_properties.len > 0 &&
-        m->client_properties.len <= WR_CLIENT_PROPS_MAX &&
-        (c->client_props = wr_malloc(m->client_properties.len)) != NULL) {
-        memcpy(c->client_props, m->client_properties.ptr,
-               m->client_properties.len);
-        c->client_props_len = m->client_properties.len;
-    }
-    if (!wr_bytes_eq_str(m->mechanism, "PLAIN") &&
-        !wr_bytes_eq_str(m->mechanism, "AMQPLAIN") &&
-        !wr_bytes_eq_str(m->mechanism, "EXTERNAL")) {
-        /* AMQP 0-9-1 connection.start-ok: a mechanism that was not offered
-         * makes the server close without sending any further data. */
-        wr_log(WR_LOG_WARN, "conn %llu %s: unsupported mechanism '%.*s'",
-               (unsigned long long)c->id, c->peer,
-               (int)WR_MIN(m->mechanism.len, 64), m->mechanism.ptr);
-        wr_conn_drop(c, "unsupported authentication mechanism");
-        return;
-    }
-    if (!wr_auth_login(c, m->mechanism, m->response)) {
-        refuse_login(c, m->mechanism);
-        return;
-    }
-    t.u.connection_tune.channel_max = c->srv->cfg.channel_max;
-    t.u.connection_tune.frame_max = c->srv->cfg.frame_max;
-    t.u.connection_tune.heartbeat = c->srv->cfg.heartbeat;
-    wr_conn_send_method(c, 0, &t);
-    c->state = WR_CONN_AWAIT_TUNE_OK;
-}
-
-static void
-on_tune_ok(struct wr_conn *c, const struct wr_connection_tune_ok *m)
-{
-    const struct wr_config *cfg = &c->srv->cfg;
-
-    if (m->frame_max != 0 && m->frame_max < WR_FRAME_MIN_SIZE) {
-        wr_conn_error(c, WR_REPLY_NOT_ALLOWED, WR_CONNECTION_TUNE_OK,
-                      "frame_max=%u < %u min size", m->frame_max,
-                      WR_FRAME_MIN_SIZE);
-        return;
-    }
-    if (m->frame_max > cfg->frame_max) {
-        wr_conn_error(c, WR_REPLY_NOT_ALLOWED, WR_CONNECTION_TUNE_OK,
-                      "frame_max=%u > %u max size", m->frame_max,
-                      cfg->frame_max);
-        return;
-    }
-    if (m->channel_max > cfg->channel_max) {
-        wr_conn_error(c, WR_REPLY_NOT_ALLOWED, WR_CONNECTION_TUNE_OK,
-                      "channel_max=%u > %u max", m->channel_max,
-                      cfg->channel_max);
-        return;
-    }
-    c->frame_max = m->frame_max ? m->frame_max : cfg->frame_max;
-    c->channel_max = m->channel_max ? m->channel_max : cfg->channel_max;
-    c->heartbeat = m->heartbeat;
-    c->state = WR_CONN_AWAIT_OPEN;
-}
-
-static void
-on_open(struct wr_conn *c, const struct wr_connection_open *m)
-{
-    struct wr_method ok = {.id = WR_CONNECTION_OPEN_OK};
-    struct wr_vhost *vh =
-        wr_hmap_get(&c->srv->vhosts, m->virtual_host.ptr, m->virtual_host.len);
-    const char *why;
-    char buf[512];
-
-    if (vh == NULL) {
-        /* RabbitMQ's text, unquoted: clients show it as it is */
-        wr_conn_error(c, WR_REPLY_NOT_ALLOWED, WR_CONNECTION_OPEN,
-                      "vhost %.*s not found", (int)m->virtual_host.len,
-                      m->virtual_host.ptr);
-        return;
-    }
-    why = wr_auth_vhost_refusal(c, vh, buf, sizeof(buf));
-    if (why) {
-        wr_conn_error(c, WR_REPLY_NOT_ALLOWED, WR_CONNECTION_OPEN, "%s", why);
-        return;
-    }
-    c->vh = vh;
-    wr_list_push_back(&vh->conns, &c->vh_link);
-    vh->nconns++;
-    wr_conn_send_method(c, 0, &ok);
-    c->state = WR_CONN_OPEN;
-    wr_log(WR_LOG_NOTICE, "conn %llu %s: user '%s' opened vhost '%s'",
-           (unsigned long long)c->id, c->peer, c->user, vh->name);
-    /* AMQP 0-9-1 4.2.7: send a heartbeat every half interval; a peer silent
-     * for two intervals is gone. */
-    if (c->heartbeat)
-        arm_timer(c, (int64_t)c->heartbeat * 500);
-    else
-        evtimer_del(c->timer);
-}
-
-/* ---- frames ------------------------------------------------------------ */
-
-static void
-connection_method(struct wr_conn *c, const struct wr_method *m)
-{
-    switch (m->id) {
-    case WR_CONNECTION_CLOSE: {
-        struct wr_method ok = {.id = WR_CONNECTION_CLOSE_OK};
-        conn_teardown(c);
-        wr_conn_send_method(c, 0, &ok);
-        /* The client closes the socket once it has read close-ok, as
-         * RabbitMQ leaves it to: closing first races the client's reader,
-         * which may see EOF before close-ok is handled and report a lost
-         * connection (amqp091-go's NotifyClose gets 501 "EOF"). */
-        c->linger = true;
-        conn_flush_and_close(c);
-        return;
-    }
-    case WR_CONNECTION_CLOSE_OK:
-        if (c->state == WR_CONN_CLOSING)
-            wr_conn_drop(c, "close-ok");
-        return;
-    case WR_CONNECTION_UPDATE_SECRET: {
-        struct wr_method ok = {.id = WR_CONNECTION_UPDATE_SECRET_OK};
-        wr_conn_send_method(c, 0, &ok);
-        return;
-    }
-    }
-    wr_conn_error(c, WR_REPLY_COMMAND_INVALID, m->id,
-                  "unexpected method %s on channel 0", wr_method_name(m->id));
-}
-
-static void
-handshake_method(struct wr_conn *c, const struct wr_method *m)
-{
-    uint32_t want = c->state == WR_CONN_AWAIT_START_OK  ? WR_CONNECTION_START_OK
-                    : c->state == WR_CONN_AWAIT_TUNE_OK ? WR_CONNECTION_TUNE_OK
-                                                        : WR_CONNECTION_OPEN;
-
-    if (m->id == WR_CONNECTION_CLOSE) {
-        connection_method(c, m);
-        return;
-    }
-    if (m->id != want) {
-        wr_conn_error(c, WR_REPLY_COMMAND_INVALID, m->id, "expected %s, got %s",
-                      wr_method_name(want), wr_method_name(m->id));
-        return;
-    }
-    if (m->id == WR_CONNECTION_START_OK)
-        on_start_ok(c, &m->u.connection_start_ok);
-    else if (m->id == WR_CONNECTION_TUNE_OK)
-        on_tune_ok(c, &m->u.connection_tune_ok);
-    else
-        on_open(c, &m->u.connection_open);
 }
 
 static void
@@ -505,7 +263,7 @@ handle_frame(struct wr_conn *c, const struct wr_frame *f)
         /* AMQP 0-9-1 2.2.4: after close, discard all but close/close-ok. */
         if (f->type == WR_FRAME_METHOD && f->channel == 0 &&
             (m.id == WR_CONNECTION_CLOSE || m.id == WR_CONNECTION_CLOSE_OK))
-            connection_method(c, &m);
+            wr_conn_connection_method(c, &m);
         return;
     }
     if (c->state != WR_CONN_OPEN) {
@@ -515,7 +273,7 @@ handle_frame(struct wr_conn *c, const struct wr_frame *f)
                           f->type, f->channel);
             return;
         }
-        handshake_method(c, &m);
+        wr_conn_handshake_method(c, &m);
         return;
     }
     if (f->channel == 0) {
@@ -529,7 +287,7 @@ handle_frame(struct wr_conn *c, const struct wr_frame *f)
                           wr_method_name(m.id));
             return;
         }
-        connection_method(c, &m);
+        wr_conn_connection_method(c, &m);
         return;
     }
     if (f->channel > c->channel_max) {
@@ -569,7 +327,7 @@ frame_error(struct wr_conn *c, int rc, const uint8_t *hdr, size_t n)
     wr_conn_error(c, WR_REPLY_FRAME_ERROR, 0, "%s", wr_strerror(rc));
     /* Nothing after a broken frame can be parsed, not even a close-ok:
      * send the close and drop the connection once it is written. */
-    conn_flush_and_close(c);
+    wr_conn_flush_and_close(c);
 }
 
 static void
@@ -590,11 +348,11 @@ read_header(struct wr_conn *c, struct evbuffer *in)
                (unsigned long long)c->id, c->peer, sample);
         /* AMQP 0-9-1 4.2.2: answer with our header, then close. */
         wr_conn_send_raw(c, WR_PROTO_HEADER, WR_PROTO_HEADER_LEN);
-        conn_flush_and_close(c);
+        wr_conn_flush_and_close(c);
         return;
     }
     evbuffer_drain(in, WR_PROTO_HEADER_LEN);
-    send_start(c);
+    wr_conn_send_start(c);
 }
 
 /* libevent 2.1 reads at most 4 KiB per read event (EVBUFFER_MAX_READ,
@@ -673,8 +431,8 @@ read_frames_in_place(struct wr_conn *c, struct evbuffer *in)
             wr_frame_decode(p + off, total, c->frame_max, &f, &used) != WR_OK)
             break;
         handle_frame(c, &f);
-        off += used;
         c->frames_in++;
+        off += used;
         /* What the frame dead-lettered is routed before the next frame. */
         if (c->vh && !wr_list_empty(&c->vh->dead_letters))
             wr_vhost_drain_dead_letters(c->vh);
@@ -847,6 +605,15 @@ conn_flush(struct wr_conn *c)
 }
 
 void
+wr_conn_prefer(struct wr_conn *c)
+{
+    if (c->preferred)
+        return;
+    c->preferred = true;
+    bufferevent_priority_set(c->bev, WR_PRIO_CONSUMERS);
+}
+
+void
 wr_conn_flush_all(struct wr_server *s)
 {
     /* A flush may resume deliveries (write_cb), which queue more output
@@ -917,7 +684,7 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
                       "Login was refused using authentication mechanism %s. "
                       "For details see the broker logfile.",
                       c->mech);
-        conn_flush_and_close(c);
+        wr_conn_flush_and_close(c);
         return;
     }
     switch (c->state) {
@@ -938,7 +705,7 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
         }
         if (now - c->last_send >= (c->heartbeat + 1) / 2)
             wr_conn_send_raw(c, wr_heartbeat_frame, sizeof(wr_heartbeat_frame));
-        arm_timer(c, (int64_t)c->heartbeat * 500);
+        wr_conn_arm_timer(c, (int64_t)c->heartbeat * 500);
         return;
     case WR_CONN_CLOSING:
     case WR_CONN_FLUSHING:
@@ -956,8 +723,8 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-static void
-arm_timer(struct wr_conn *c, int64_t ms)
+void
+wr_conn_arm_timer(struct wr_conn *c, int64_t ms)
 {
     struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
 
@@ -1017,7 +784,7 @@ wr_conn_attach(struct wr_server *s, struct bufferevent *bev,
     }
     wr_list_push_back(&s->conns, &c->link);
     s->nconns++;
-    arm_timer(c, s->cfg.handshake_timeout);
+    wr_conn_arm_timer(c, s->cfg.handshake_timeout);
     wr_log(WR_LOG_NOTICE, "conn %llu %s: accepted%s", (unsigned long long)c->id,
            c->peer, tls ? " on the TLS listener" : "");
 }
@@ -1038,66 +805,4 @@ wr_conn_accept(struct wr_server *s, int fd, const struct sockaddr *sa, bool tls)
         return;
     }
     wr_conn_attach(s, bev, sa, tls);
-}
-
-static void
-reap_cb(evutil_socket_t fd, short what, void *arg)
-{
-    struct wr_server *s = arg;
-    struct wr_list *pos, *tmp;
-
-    (void)fd;
-    (void)what;
-    /* Also called from the SIGUSR1 handler, never from a connection's own
-     * callback: freeing here is safe. */
-    wr_list_for_each_safe(pos, tmp, &s->reap)
-    {
-        wr_list_remove(pos);
-        wr_conn_free(WR_CONTAINER_OF(pos, struct wr_conn, link));
-    }
-    if (s->stopping && wr_list_empty(&s->conns))
-        event_base_loopexit(s->base, NULL);
-}
-
-void
-wr_server_schedule_reap(struct wr_server *s)
-{
-    event_active(s->reap_ev, 0, 0);
-}
-
-static void
-flush_cb(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    wr_conn_flush_all(arg);
-    wr_credit_check(arg);
-}
-
-void
-wr_server_schedule_flush(struct wr_server *s)
-{
-    event_active(s->flush_ev, 0, 0);
-}
-
-void
-wr_amqp_reap(struct wr_server *s)
-{
-    reap_cb(-1, 0, s);
-}
-
-/* The registry deletes a queue: its consumers are cancelled here. */
-static void
-consumer_cancel(struct wr_consumer *c, bool notify)
-{
-    wr_chan_cancel_consumer(WR_CONTAINER_OF(c, struct wr_bconsumer, base),
-                            notify);
-}
-
-void
-wr_amqp_init(struct wr_server *s)
-{
-    s->consumer_cancel = consumer_cancel;
-    s->reap_ev = event_new(s->base, -1, 0, reap_cb, s);
-    s->flush_ev = event_new(s->base, -1, 0, flush_cb, s);
 }

@@ -30,14 +30,16 @@ static bool
 saturated(const struct wr_queue *q)
 {
     return q->consumer_count > 0 && !q->deleted &&
-           (q->ready > CREDIT_HIGH || q->ready_bytes > CREDIT_HIGH_BYTES);
+           (wr_queue_counts(q)->ready > CREDIT_HIGH ||
+            wr_queue_counts(q)->ready_bytes > CREDIT_HIGH_BYTES);
 }
 
 static bool
 drained(const struct wr_queue *q)
 {
     return q->consumer_count == 0 || q->deleted ||
-           (q->ready <= CREDIT_LOW && q->ready_bytes <= CREDIT_LOW_BYTES);
+           (wr_queue_counts(q)->ready <= CREDIT_LOW &&
+            wr_queue_counts(q)->ready_bytes <= CREDIT_LOW_BYTES);
 }
 
 static void
@@ -76,10 +78,11 @@ wr_credit_after_publish(struct wr_conn *c, const struct wr_route_set *rs)
         struct wr_queue *q = rs->queues[i];
 
         if (!saturated(q) ||
-            (c->credit_exempt == q && c->credit_exempt_mark == q->n_delivered))
+            (c->credit_exempt == q &&
+             c->credit_exempt_mark == wr_queue_counts(q)->delivered))
             continue;
         c->credit_queue = wr_queue_ref(q);
-        c->credit_mark = q->n_delivered;
+        c->credit_mark = wr_queue_counts(q)->delivered;
         c->credit_since = c->credit_last = wr_now_ms();
         bufferevent_disable(c->bev, EV_READ);
         wr_list_push_back(&c->srv->credit_waiters, &c->credit_link);
@@ -104,12 +107,12 @@ wr_credit_check(struct wr_server *s)
 
         if (c->state != WR_CONN_OPEN || drained(q)) {
             resume(c, now);
-        } else if (q->n_delivered != c->credit_mark) {
-            c->credit_mark = q->n_delivered;
+        } else if (wr_queue_counts(q)->delivered != c->credit_mark) {
+            c->credit_mark = wr_queue_counts(q)->delivered;
             c->credit_since = now;
         } else if (now - c->credit_since >= STALL_MS) {
             c->credit_exempt = q;
-            c->credit_exempt_mark = q->n_delivered;
+            c->credit_exempt_mark = wr_queue_counts(q)->delivered;
             resume(c, now);
         }
     }

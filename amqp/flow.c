@@ -3,29 +3,32 @@
  * counted (wr_alloc_used, libevent and OpenSSL included); above the
  * watermark each publishing connection gets connection.blocked and is no
  * longer read from, consumers keep draining; below it, connection.unblocked
- * and reading resumes. */
+ * and reading resumes. The disk alarm (disk.c) blocks them the same way;
+ * they are unblocked when neither alarm is on. */
 #include "amqp_internal.h"
 
 #include <event2/bufferevent.h>
 #include <string.h>
 
 #define POLL_MS 20 /* re-check while the alarm is on */
-#define REASON "low on memory"
 
 static void
 block(struct wr_conn *c)
 {
+    /* RabbitMQ's reasons: the first alarm in effect */
+    const char *why = c->srv->mem_alarm ? "low on memory" : "low on disk";
+
     if (c->flow_blocked || c->state != WR_CONN_OPEN)
         return;
     c->flow_blocked = true;
     bufferevent_disable(c->bev, EV_READ);
     if (c->blocked_cap) {
         struct wr_method m = {.id = WR_CONNECTION_BLOCKED};
-        m.u.connection_blocked.reason = WR_BYTES_LIT(REASON);
+        m.u.connection_blocked.reason = wr_bytes_str(why);
         wr_conn_send_method(c, 0, &m);
     }
     wr_log(WR_LOG_INFO, "conn %llu %s: blocked (%s)", (unsigned long long)c->id,
-           c->peer, REASON);
+           c->peer, why);
 }
 
 static void
@@ -98,10 +101,11 @@ wr_flow_check(struct wr_server *s)
                "watermark %llu): unblocking publishers",
                (unsigned long long)used, (unsigned long long)s->mem_peak,
                (unsigned long long)s->watermark);
-        wr_list_for_each_safe(pos, tmp, &s->conns)
-        {
-            unblock(WR_CONTAINER_OF(pos, struct wr_conn, link));
-        }
+        if (!s->disk_alarm) /* else the disk alarm keeps them blocked */
+            wr_list_for_each_safe(pos, tmp, &s->conns)
+            {
+                unblock(WR_CONTAINER_OF(pos, struct wr_conn, link));
+            }
         evtimer_del(s->flow_ev);
         return;
     }
@@ -116,7 +120,7 @@ wr_flow_on_publish(struct wr_conn *c)
 {
     c->published = true;
     wr_flow_check(c->srv);
-    if (c->srv->mem_alarm)
+    if (c->srv->mem_alarm || c->srv->disk_alarm)
         block(c);
 }
 
@@ -133,4 +137,20 @@ wr_flow_cleanup(struct wr_server *s)
     if (s->flow_ev)
         event_free(s->flow_ev);
     s->flow_ev = NULL;
+}
+
+void
+wr_flow_alarm_changed(struct wr_server *s)
+{
+    struct wr_list *pos, *tmp;
+    bool on = s->mem_alarm || s->disk_alarm;
+
+    wr_list_for_each_safe(pos, tmp, &s->conns)
+    {
+        struct wr_conn *c = WR_CONTAINER_OF(pos, struct wr_conn, link);
+        if (on && c->published)
+            block(c);
+        else if (!on)
+            unblock(c);
+    }
 }

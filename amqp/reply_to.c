@@ -49,7 +49,7 @@ reply_deliver(struct wr_reply_sink *s, struct wr_msg *m)
     /* no-ack: a delivery tag, nothing to remember */
     d.u.basic_deliver.consumer_tag = wr_bytes_str(ch->reply_tag);
     d.u.basic_deliver.delivery_tag =
-        wr_chan_record_delivery(ch, NULL, NULL, NULL, WR_NEVER);
+        wr_chan_record_delivery(ch, NULL, NULL, NULL);
     d.u.basic_deliver.exchange = wr_msg_exchange(m);
     d.u.basic_deliver.routing_key = wr_msg_rkey(m);
     wr_chan_send_content(ch, &d, m);

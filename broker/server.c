@@ -307,10 +307,16 @@ wr_server_init(struct wr_server *s, const struct wr_config *cfg)
     s->base = event_base_new();
     if (s->base == NULL)
         return WR_ERR_IO;
+    /* Two priorities (fairness, FLOW.md): connections with consumers and
+     * the end-of-turn flush run before everything else that is ready, so
+     * acks and deliveries are not starved by publishers' input. */
+    if (event_base_priority_init(s->base, WR_PRIO_LEVELS) != 0)
+        return WR_ERR_IO;
     wr_amqp_init(s);
     wr_flow_init(s);
     wr_credit_init(s);
     wr_ack_timeout_init(s);
+    wr_disk_init(s);
     if (load_definitions(s))
         return WR_ERR_IO;
     if (s->watermark)
@@ -413,6 +419,7 @@ wr_server_cleanup(struct wr_server *s)
     wr_flow_cleanup(s);
     wr_credit_cleanup(s);
     wr_ack_timeout_cleanup(s);
+    wr_disk_cleanup(s);
     if (s->sig_hup)
         event_free(s->sig_hup);
     if (s->stop_ev)

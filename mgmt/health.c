@@ -15,19 +15,27 @@ wr_mgmt_get_aliveness(struct wr_mgmt_req *r)
         wr_mgmt_reply(r, 200, json_pack("{s:s}", "status", "ok"));
 }
 
-/* The memory alarm is the only resource alarm warren has (no disk one). */
+/* The memory and disk alarms, RabbitMQ's resource alarms. */
 static void
 alarms(struct wr_mgmt_req *r, const char *where)
 {
-    if (!r->srv->mem_alarm) {
+    json_t *list;
+
+    if (!r->srv->mem_alarm && !r->srv->disk_alarm) {
         wr_mgmt_reply(r, 200, json_pack("{s:s}", "status", "ok"));
         return;
     }
     /* RabbitMQ 3.10: 503 with the alarms as maps. */
+    list = json_array();
+    if (r->srv->mem_alarm)
+        json_array_append_new(list, json_pack("{s:s, s:s}", "node", r->m->node,
+                                              "resource", "memory"));
+    if (r->srv->disk_alarm)
+        json_array_append_new(list, json_pack("{s:s, s:s}", "node", r->m->node,
+                                              "resource", "disk"));
     wr_mgmt_reply(r, 503,
-                  json_pack("{s:s, s:s, s:[{s:s, s:s}]}", "status", "failed",
-                            "reason", where, "alarms", "node", r->m->node,
-                            "resource", "memory"));
+                  json_pack("{s:s, s:s, s:o}", "status", "failed", "reason",
+                            where, "alarms", list));
 }
 
 void
@@ -45,16 +53,24 @@ wr_mgmt_get_health_local_alarms(struct wr_mgmt_req *r)
 void
 wr_mgmt_get_healthchecks_node(struct wr_mgmt_req *r)
 {
-    char why[256];
+    char why[512];
+    size_t n;
 
     /* RabbitMQ's older, deprecated check: alarms in its reason. */
-    if (!r->srv->mem_alarm) {
+    if (!r->srv->mem_alarm && !r->srv->disk_alarm) {
         wr_mgmt_reply(r, 200, json_pack("{s:s}", "status", "ok"));
         return;
     }
-    snprintf(why, sizeof(why),
-             "resource alarm(s) in effect:[{resource_limit,memory,%s}]",
-             r->m->node);
+    n = (size_t)snprintf(why, sizeof(why), "resource alarm(s) in effect:[");
+    if (r->srv->mem_alarm)
+        n += (size_t)snprintf(why + n, sizeof(why) - n,
+                              "{resource_limit,memory,%s}", r->m->node);
+    if (r->srv->disk_alarm && n < sizeof(why))
+        n += (size_t)snprintf(why + n, sizeof(why) - n,
+                              "%s{resource_limit,disk,%s}",
+                              r->srv->mem_alarm ? "," : "", r->m->node);
+    if (n < sizeof(why))
+        snprintf(why + n, sizeof(why) - n, "]");
     wr_mgmt_reply(r, 503,
                   json_pack("{s:s, s:s}", "status", "failed", "reason", why));
 }

@@ -85,7 +85,7 @@ connection_json(struct wr_mgmt *m, struct wr_conn *c)
     json_object_set_new(o, "state", json_string(conn_state(c)));
     json_object_set_new(o, "type", json_string("network"));
     json_object_set_new(o, "protocol", json_string("AMQP 0-9-1"));
-    json_object_set_new(o, "ssl", json_false());
+    json_object_set_new(o, "ssl", json_boolean(c->tls));
     json_object_set_new(o, "host", json_string(lhost));
     json_object_set_new(o, "port", json_integer(lport));
     json_object_set_new(o, "peer_host", json_string(host));
@@ -192,7 +192,7 @@ wr_mgmt_json_consumer(const struct wr_bconsumer *bc)
                                   "peer_host", host, "peer_port", port, "user",
                                   c->user ? c->user : "", "node",
                                   c->srv->mgmt ? c->srv->mgmt->node : ""));
-    json_object_set_new(o, "ack_required", json_boolean(!bc->no_ack));
+    json_object_set_new(o, "ack_required", json_boolean(!bc->base.no_ack));
     json_object_set_new(o, "exclusive", json_boolean(bc->base.exclusive));
     json_object_set_new(o, "prefetch_count", json_integer(bc->prefetch));
     json_object_set_new(o, "active", json_true());
@@ -342,11 +342,14 @@ node_json(struct wr_mgmt *m)
         "name", m->node, "type", "disc", "running", 1, "mem_used",
         (json_int_t)wr_mgmt_rss(), "mem_allocated", (json_int_t)wr_alloc_used(),
         "uptime", (json_int_t)(wr_mgmt_now_ms() - m->started_ms), "mem_alarm",
-        (int)s->mem_alarm, "disk_free_alarm", 0, "sockets_used",
-        (json_int_t)s->nconns, "processors", (int)(procs > 0 ? procs : 1),
-        "os_pid", (int)getpid(), "rates_mode", "basic", "mem_limit",
-        (json_int_t)s->watermark);
+        (int)s->mem_alarm, "disk_free_alarm", (int)s->disk_alarm,
+        "sockets_used", (json_int_t)s->nconns, "processors",
+        (int)(procs > 0 ? procs : 1), "os_pid", (int)getpid(), "rates_mode",
+        "basic", "mem_limit", (json_int_t)s->watermark);
     json_object_set_new(o, "fd_used", json_integer(fds_used()));
+    json_object_set_new(o, "disk_free", json_integer((json_int_t)s->disk_free));
+    json_object_set_new(o, "disk_free_limit",
+                        json_integer((json_int_t)s->cfg.disk_free_limit));
     json_object_set_new(o, "fd_total",
                         json_integer(rl.rlim_cur == RLIM_INFINITY
                                          ? -1

@@ -92,8 +92,6 @@ struct wr_mgmt_counters {
 #define WR_MGMT_K_EXCHANGE 'e'
 #define WR_MGMT_K_VHOST 'v'
 #define WR_MGMT_K_ALL 'a'
-#define WR_MGMT_K_CONN 'c' /* recv_oct in PUBLISH, send_oct in PUBLISH_OUT */
-#define WR_MGMT_K_CHAN 'h' /* publish, confirm, deliver_get, ack */
 
 void wr_mgmt_queue_counters(const struct wr_queue *q,
                             struct wr_mgmt_counters *c);
@@ -198,6 +196,14 @@ void wr_mgmt_saved(struct wr_mgmt_req *r);
 struct wr_bytes wr_mgmt_seg(const struct wr_mgmt_req *r, int i);
 /* A query parameter, or NULL. */
 const char *wr_mgmt_query(struct wr_mgmt_req *r, const char *key);
+/* Path segment i naming an exchange: RabbitMQ's "amq.default" is the
+ * default exchange "". */
+struct wr_bytes wr_mgmt_exchange_seg(const struct wr_mgmt_req *r, int i);
+/* Whether the requesting user has tag (administrator, monitoring, ...). */
+bool wr_mgmt_has_tag(const struct wr_mgmt_req *r, const char *tag);
+/* Whether the requesting user may see everything (administrator or
+ * monitoring), as RabbitMQ's is_monitor. */
+bool wr_mgmt_is_monitor(const struct wr_mgmt_req *r);
 /* The request body as a JSON object (an empty body is {}), or NULL after
  * replying 400. Owned by r. */
 json_t *wr_mgmt_body(struct wr_mgmt_req *r);

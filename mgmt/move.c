@@ -66,23 +66,22 @@ wr_mgmt_post_move(struct wr_mgmt_req *r)
     set.queues = &dst;
     set.count = set.cap = 1;
     while (count < 0 || moved < (uint64_t)count) {
-        struct wr_qentry e;
-        if (!wr_queue_pop(src, now, &e))
+        struct wr_delivery e;
+        /* Taken from the source as a basic.get, acked once the destination
+         * has it. */
+        if (!wr_queue_get(src, now, false, &e))
             break;
-        /* Taken from the source as a basic.get with auto-ack would be. */
-        src->n_delivered++;
-        src->n_acked++;
         if (wr_vhost_enqueue(vh, e.msg, &set, now)) {
             /* reject-publish-dlx dead-lettered it there, as a publish */
             if (dst->eff.overflow == WR_OVERFLOW_REJECT_DLX) {
-                wr_msg_unref(&e.msg);
+                wr_queue_settle(src, e.id, e.handle, WR_SETTLE_ACK, now);
             } else {
-                wr_queue_requeue(src, e.msg, e.expires, now);
+                wr_queue_settle(src, e.id, e.handle, WR_SETTLE_REQUEUE, now);
                 wr_queue_dispatch(src, now);
             }
             break;
         }
-        wr_msg_unref(&e.msg);
+        wr_queue_settle(src, e.id, e.handle, WR_SETTLE_ACK, now);
         moved++;
         if (dst->deleted)
             break;

@@ -148,7 +148,8 @@ message_json(struct wr_queue *q, struct wr_msg *m, bool redelivered,
     json_object_set_new(o, "redelivered", json_boolean(redelivered));
     json_object_set_new(o, "exchange", wr_json_bytes(x.ptr, x.len));
     json_object_set_new(o, "routing_key", wr_json_bytes(k.ptr, k.len));
-    json_object_set_new(o, "message_count", json_integer((json_int_t)q->ready));
+    json_object_set_new(o, "message_count",
+                        json_integer((json_int_t)wr_queue_counts(q)->ready));
     json_object_set_new(o, "properties", props);
     if (!base64 && wr_json_utf8_ok(wr_msg_body(m), n)) {
         json_object_set_new(o, "payload", wr_json_bytes(wr_msg_body(m), n));
@@ -169,8 +170,8 @@ wr_mgmt_post_get(struct wr_mgmt_req *r)
     struct wr_queue *q;
     const char *ackmode, *enc;
     int64_t count, truncate;
-    bool requeue, ack;
-    struct wr_qentry *taken;
+    bool requeue, ack, keep;
+    struct wr_delivery *taken;
     int64_t now = wr_now_ms();
     struct wr_op_err err;
     size_t n = 0;
@@ -209,30 +210,29 @@ wr_mgmt_post_get(struct wr_mgmt_req *r)
     }
     requeue = strstr(ackmode, "requeue_true") != NULL;
     ack = ackmode[0] == 'a';
-    if ((uint64_t)count > q->ready)
-        count = (int64_t)q->ready;
+    /* reject_requeue_false drops what it takes: a no-ack get. */
+    keep = requeue || ack;
+    if ((uint64_t)count > wr_queue_counts(q)->ready)
+        count = (int64_t)wr_queue_counts(q)->ready;
     taken = wr_calloc(count ? (size_t)count : 1, sizeof(*taken));
     arr = json_array();
     /* As basic.get on a channel of its own, then basic.ack or
      * basic.nack(requeue) of everything at the end, as RabbitMQ does: a
      * requeued message is not taken twice by one request. */
     while (n < (size_t)count) {
-        struct wr_qentry e;
-        if (!wr_queue_pop(q, now, &e))
+        struct wr_delivery e;
+        if (!wr_queue_get(q, now, !keep, &e))
             break;
-        q->n_delivered++;
         taken[n++] = e;
         json_array_append_new(arr, message_json(q, e.msg, e.redelivered,
                                                 enc[0] == 'b', truncate));
     }
     for (size_t i = n; i-- > 0;) {
-        if (requeue) {
-            wr_queue_requeue(q, taken[i].msg, taken[i].expires, now);
-        } else {
-            if (ack)
-                q->n_acked++;
+        if (keep)
+            wr_queue_settle(q, taken[i].id, taken[i].handle,
+                            requeue ? WR_SETTLE_REQUEUE : WR_SETTLE_ACK, now);
+        else
             wr_msg_unref(&taken[i].msg);
-        }
     }
     if (requeue && n)
         wr_queue_dispatch(q, now);

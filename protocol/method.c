@@ -190,13 +190,57 @@ encode_fields(struct wr_wr *w, const struct wr_method_desc *d, const void *base)
         wr_u8(w, bits);
 }
 
+static uint8_t *
+put_shortstr(uint8_t *p, struct wr_bytes s)
+{
+    *p++ = (uint8_t)s.len;
+    if (s.len)
+        memcpy(p, s.ptr, s.len);
+    return p + s.len;
+}
+
+/* basic.deliver goes out once per message: encoded here without the
+ * table walk, to the same bytes as encode_fields. Returns false when it
+ * does not fit, or a string is too long for a shortstr (the table path
+ * then reports the error). */
+static bool
+encode_hot(const struct wr_method *m, uint8_t *out, size_t cap, size_t *len)
+{
+    const struct wr_basic_deliver *a = &m->u.basic_deliver;
+    size_t n;
+    uint8_t *p = out;
+
+    if (m->id != WR_BASIC_DELIVER || a->consumer_tag.len > 255 ||
+        a->exchange.len > 255 || a->routing_key.len > 255)
+        return false;
+    n = 4 + 1 + a->consumer_tag.len + 8 + 1 + 1 + a->exchange.len + 1 +
+        a->routing_key.len;
+    if (n > cap)
+        return false;
+    *p++ = 0;
+    *p++ = 60;
+    *p++ = 0;
+    *p++ = 60;
+    p = put_shortstr(p, a->consumer_tag);
+    for (int i = 0; i < 8; i++)
+        *p++ = (uint8_t)(a->delivery_tag >> (56 - 8 * i));
+    *p++ = a->redelivered ? 1 : 0;
+    p = put_shortstr(p, a->exchange);
+    put_shortstr(p, a->routing_key);
+    *len = n;
+    return true;
+}
+
 int
 wr_method_encode(const struct wr_method *m, uint8_t *out, size_t cap,
                  size_t *len)
 {
-    const struct wr_method_desc *d = find_desc(m->id);
+    const struct wr_method_desc *d;
     struct wr_wr w = {out, cap, 0, WR_OK};
 
+    if (encode_hot(m, out, cap, len))
+        return WR_OK;
+    d = find_desc(m->id);
     if (d == NULL)
         return WR_ERR_UNKNOWN_METHOD;
     wr_u16(&w, WR_METHOD_CLASS(m->id));

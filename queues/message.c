@@ -104,7 +104,6 @@ wr_msg_build(const struct wr_msg_spec *sp)
     if ((p->flags & WR_PROP_EXPIRATION) &&
         wr_expiration_parse(p->expiration, &m->ttl, why, sizeof(why)) != WR_OK)
         m->ttl = -1; /* the broker refused those; be safe anyway */
-    m->seq = 0;
     if (sp->exchange.len)
         memcpy(m->data, sp->exchange.ptr, sp->exchange.len);
     if (sp->rkey.len)
@@ -337,10 +336,8 @@ wr_msg_with_delivery_count(struct wr_msg *m, uint32_t count)
     sp.decoded = &p;
     sp.share_body = m;
     out = wr_msg_build(&sp);
-    if (out) {
+    if (out)
         out->delivery_count = count;
-        out->seq = m->seq;
-    }
 done:
     wr_free(hbuf);
     wr_free(pbuf);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* The priority queue kind (x-max-priority): one FIFO ring per priority level
- * and a 256-bit map of the non-empty levels, so push and pop are O(1). */
+/* The priority queue kind ("priority", x-max-priority): one FIFO ring per
+ * priority level and a 256-bit map of the non-empty levels, so push and pop
+ * are O(1), over the shared engine (classic.c). */
 #include "queues_internal.h"
 
 struct prio {
@@ -69,10 +70,10 @@ prio_cleanup(struct wr_queue *q)
 }
 
 static int
-prio_push(struct wr_queue *q, struct wr_qslot s)
+prio_push(struct wr_queue *q, const struct wr_qslot *s)
 {
     struct prio *pq = q->storage;
-    unsigned lvl = level_of(pq, s.msg);
+    unsigned lvl = level_of(pq, s->msg);
     int rc = wr_fifo_push(&pq->level[lvl], s);
 
     if (rc == WR_OK)
@@ -81,10 +82,10 @@ prio_push(struct wr_queue *q, struct wr_qslot s)
 }
 
 static int
-prio_push_front(struct wr_queue *q, struct wr_qslot s)
+prio_push_front(struct wr_queue *q, const struct wr_qslot *s)
 {
     struct prio *pq = q->storage;
-    unsigned lvl = level_of(pq, s.msg);
+    unsigned lvl = level_of(pq, s->msg);
     int rc = wr_fifo_push_front(&pq->level[lvl], s);
 
     if (rc == WR_OK)
@@ -131,13 +132,27 @@ prio_peek(const struct wr_queue *q, int64_t now, struct wr_qentry *out,
     return got;
 }
 
-const struct wr_queue_kind wr_queue_prio = {
-    .name = "priority",
-    .init = prio_init,
-    .cleanup = prio_cleanup,
+static const struct wr_ring_ops prio_rings = {
     .push = prio_push,
     .push_front = prio_push_front,
     .pop = prio_pop,
     .ring = prio_ring,
     .peek = prio_peek,
+};
+
+const struct wr_queue_kind wr_queue_prio = {
+    .name = "priority",
+    .init = prio_init,
+    .cleanup = prio_cleanup,
+    .enqueue = wr_classic_enqueue,
+    .dispatch = wr_classic_dispatch,
+    .get = wr_classic_get,
+    .settle = wr_classic_settle,
+    .purge = wr_classic_purge,
+    .delete = wr_classic_purge,
+    .expire = wr_classic_expire,
+    .next_deadline = wr_classic_next_deadline,
+    .peek = wr_classic_peek,
+    .limits_changed = wr_classic_limits_changed,
+    .rings = &prio_rings,
 };

@@ -32,18 +32,16 @@ struct wr_msg {
      * the props and body pointers are derived, the assembly count lives in
      * the channel). */
     uint32_t refcount;
-    uint8_t priority;        /* basic property, 0 when absent */
-    uint8_t exchange_len;    /* exchange name length */
-    uint8_t rkey_len;        /* routing key length */
-    uint8_t persistent : 1;  /* delivery-mode 2 */
-    uint8_t body_grows : 1;  /* room grows with wr_msg_body_append */
-    uint32_t props_len;      /* encoded property list length */
-    uint32_t bcc_len;        /* routing-only BCC keys, see wr_msg_bcc */
-    uint32_t delivery_count; /* returns to its queue (x-delivery-limit) */
-    uint32_t seq;       /* broker-wide publish sequence: requeue order, compared
-                           with serial-number arithmetic (wraps) */
-    int64_t ttl;        /* expiration property in ms, -1 when absent */
-    uint64_t body_size; /* declared by the content header */
+    uint8_t priority;          /* basic property, 0 when absent */
+    uint8_t exchange_len;      /* exchange name length */
+    uint8_t rkey_len;          /* routing key length */
+    uint8_t persistent : 1;    /* delivery-mode 2 */
+    uint8_t body_grows : 1;    /* room grows with wr_msg_body_append */
+    uint32_t props_len;        /* encoded property list length */
+    uint32_t bcc_len;          /* routing-only BCC keys, see wr_msg_bcc */
+    uint32_t delivery_count;   /* returns to its queue (x-delivery-limit) */
+    int64_t ttl;               /* expiration property in ms, -1 when absent */
+    uint64_t body_size;        /* declared by the content header */
     struct wr_msg *body_owner; /* reference held when the body is shared */
     uint8_t data[];            /* exchange, routing key, props, bcc, body */
 };
@@ -244,39 +242,73 @@ void wr_queue_args_merge(const struct wr_queue_args *declared,
                          const struct wr_queue_args *op_policy,
                          struct wr_queue_args *out);
 
-/* ---- consumers --------------------------------------------------------- */
+/* ---- entries, deliveries, settlement ------------------------------------
+ *
+ * A queue holds entries. Every entry has a 64-bit id that its kind assigns
+ * when the entry is enqueued: strictly increasing in enqueue order within
+ * its queue, never reused and never wrapping (gaps are allowed; a durable
+ * kind may use its store offset). An entry keeps its id for its whole life
+ * in the queue, through deliveries and requeues: requeued entries go back
+ * in id order, as RabbitMQ puts them back in queue order.
+ *
+ * An entry handed out for acknowledgement stays the queue's until it is
+ * settled: the receiver keeps only (queue, id, handle), and every ack,
+ * nack, reject, recover, closed channel or lost connection comes back
+ * through wr_queue_settle. Counters live here (wr_queue_counts). */
 
 struct wr_queue;
 struct wr_consumer;
 struct wr_cgroup;
+struct wr_ring_ops;
+struct wr_unacked_entry;
 
-/* One message handed out of a queue (delivery, basic.get, peek) or into
- * it. Not how it is stored: a queue holds 16-byte slots (wr_qslot). */
+/* One entry handed out of a queue: to a consumer (wr_consumer_ops.deliver)
+ * or by wr_queue_get. */
+struct wr_delivery {
+    /* Borrowed while the entry is unsettled (the queue keeps its
+     * reference): take one (wr_msg_ref) to keep the message longer. For a
+     * no-ack delivery: borrowed for the deliver callback, and a new
+     * reference for the caller of wr_queue_get. */
+    struct wr_msg *msg;
+    uint64_t id;     /* the entry's id in its queue */
+    uint32_t handle; /* where the kind keeps the unacked entry: give it back
+                        to wr_queue_settle; 0 for a no-ack delivery */
+    bool redelivered;
+};
+
+/* How an unacked entry is settled (wr_queue_settle). */
+enum wr_settle {
+    /* basic.ack: consumed; the entry is gone. */
+    WR_SETTLE_ACK = 0,
+    /* basic.nack / basic.reject with requeue, basic.recover, a closed
+     * channel or connection: back at the head, redelivered, in id order
+     * among other requeued entries. */
+    WR_SETTLE_REQUEUE,
+    /* basic.nack / basic.reject without requeue: the entry dies
+     * (WR_DEAD_REJECTED: dead-lettered when the queue has a dead-letter
+     * exchange, dropped otherwise). */
+    WR_SETTLE_REJECT,
+};
+
+/* An entry as stored or peeked at. */
 struct wr_qentry {
-    struct wr_msg *msg; /* reference held */
+    struct wr_msg *msg; /* reference held (or borrowed: wr_queue_peek) */
+    uint64_t id;        /* its id in its queue */
     int64_t expires;    /* deadline (ms), WR_NEVER when none */
     bool redelivered;
 };
 
-/* How a queue stores an entry: every queued message pays for one (or two,
- * while its ring is half empty), so 16 bytes. The deadline is not here:
- * an entry with one owns a node of the queue's expiry index, which holds
- * it (queues_internal.h); most entries have none. */
-struct wr_qslot {
-    struct wr_msg *msg; /* reference held; NULL in a dead slot */
-    uint32_t xnode;     /* expiry index node, 0 = no deadline */
-    bool redelivered;
-};
+/* ---- consumers --------------------------------------------------------- */
 
 struct wr_consumer_ops {
     /* true when the consumer may take one more message now (prefetch
      * credit, channel flow, output buffer below its bound). */
     bool (*can_take)(struct wr_consumer *c);
-    /* Hands a message over. Takes ownership of the reference e->msg;
-     * e->redelivered is the entry's flag, e->expires its deadline (kept
-     * if the message is requeued, as RabbitMQ does). */
+    /* Hands an entry over (d->msg borrowed, see wr_delivery). Unless the
+     * consumer is no_ack, the entry stays unacked in q until settled with
+     * (q, d->id, d->handle). May re-enter the queue. */
     void (*deliver)(struct wr_consumer *c, struct wr_queue *q,
-                    const struct wr_qentry *e);
+                    const struct wr_delivery *d);
 };
 
 /* Embedded by the broker in its own consumer struct (WR_CONTAINER_OF). */
@@ -285,9 +317,13 @@ struct wr_consumer {
     struct wr_queue *queue; /* set by wr_queue_consumer_add */
     struct wr_list link;    /* in queue->consumers, registration order */
     bool exclusive;
+    bool no_ack;             /* settled on delivery: nothing stays unacked */
     int32_t priority;        /* x-priority consumer argument, default 0 */
     struct wr_cgroup *group; /* queues/ internal: its priority group */
     struct wr_list group_link;
+    /* The kind's own per-consumer state: unused by FIFO and priority
+     * queues; a stream kind keeps each consumer's next offset here. */
+    uint64_t position;
 };
 
 /* ---- queues ------------------------------------------------------------ */
@@ -306,39 +342,79 @@ const char *wr_dead_reason_name(enum wr_dead_reason r);
 
 /* What the owner of a queue (the broker) hears from it. Either may be
  * NULL. Called from inside queue operations: they must not touch the
- * queue (no push, pop or dispatch); record and act later. */
+ * queue (no enqueue, get or dispatch); record and act later. */
 struct wr_queue_hooks {
-    /* A message died in q (takes the reference): dead-letter or drop. */
-    void (*dead)(struct wr_queue *q, struct wr_msg *m, enum wr_dead_reason why);
+    /* A message died in q (takes the reference): dead-letter or drop.
+     * Returns true when it was dead-lettered (counted in dead_lettered). */
+    bool (*dead)(struct wr_queue *q, struct wr_msg *m, enum wr_dead_reason why);
     /* q's earliest message deadline became `at`: call wr_queue_expire
      * once the clock reaches it. */
     void (*deadline)(struct wr_queue *q, int64_t at);
 };
 
-struct wr_fifo;
+/* A queue's counters: kept by queues/ alone (its kinds and queue.c),
+ * read by everyone else through wr_queue_counts. */
+struct wr_queue_counts {
+    uint64_t ready;       /* entries waiting */
+    uint64_t ready_bytes; /* body bytes waiting */
+    uint64_t unacked;     /* handed out, not yet settled */
+    /* monotonic, for the management API */
+    uint64_t published;     /* entries enqueued */
+    uint64_t delivered;     /* handed out (consumers and basic.get) */
+    uint64_t acked;         /* settled with WR_SETTLE_ACK */
+    uint64_t redelivered;   /* requeued (WR_SETTLE_REQUEUE) */
+    uint64_t dropped;       /* died of a length limit (WR_DEAD_MAXLEN) */
+    uint64_t expired;       /* died of their TTL */
+    uint64_t rejected;      /* refused at enqueue (reject-publish) */
+    uint64_t dead_lettered; /* died and were dead-lettered */
+};
 
-/* A queue storage kind (FIFO, priority), registered by name. Both are
- * built from entry rings (queues_internal.h). */
+/* A queue kind: how a queue stores its entries and hands them out. Kinds
+ * are vtables registered by name (wr_queue_kind_find); FIFO ("fifo") and
+ * priority ("priority") are built on rings of in-memory entries
+ * (queues/classic.c). The interface lets a kind keep entries elsewhere
+ * (an index entry with an id or store offset, the body read on delivery:
+ * d->msg only has to live until settled) and dispatch otherwise than "one
+ * entry to one consumer" (a stream kind hands every entry to every
+ * consumer from its own wr_consumer.position, and its settle removes
+ * nothing). The wr_queue_* functions below call these; each op documents
+ * itself there. Kinds keep q->counts current. */
 struct wr_queue_kind {
     const char *name;
     int (*init)(struct wr_queue *q);
-    void (*cleanup)(struct wr_queue *q); /* unrefs every stored message */
-    /* Appends s (takes the slot's reference). WR_OK or WR_ERR_NOMEM. */
-    int (*push)(struct wr_queue *q, struct wr_qslot s);
-    /* Puts s back in front of everything of its priority that was not
-     * requeued before it, in publish order (wr_msg.seq) among requeued
-     * ones. */
-    int (*push_front)(struct wr_queue *q, struct wr_qslot s);
-    /* Removes the next entry into *e (ownership moves; its deadline is
-     * read out of the expiry index, whose node is freed). false if
-     * empty. */
-    bool (*pop)(struct wr_queue *q, struct wr_qentry *e);
-    /* The ring holding priority level `level` (0 for a FIFO). */
-    struct wr_fifo *(*ring)(struct wr_queue *q, uint32_t level);
-    /* Copies up to n stored entries with a deadline after now, in
-     * delivery order, into out (messages borrowed); returns how many. */
+    /* Frees the storage and every entry it holds, unacked ones too. */
+    void (*cleanup)(struct wr_queue *q);
+    int (*enqueue)(struct wr_queue *q, struct wr_msg *m, int64_t now);
+    uint64_t (*dispatch)(struct wr_queue *q, int64_t now);
+    bool (*get)(struct wr_queue *q, int64_t now, bool no_ack,
+                struct wr_delivery *d);
+    void (*settle)(struct wr_queue *q, uint64_t id, uint32_t handle,
+                   enum wr_settle how, int64_t now);
+    uint64_t (*purge)(struct wr_queue *q);
+    /* The queue left its vhost (q->deleted is set): drop what is ready;
+     * returns how many. Unacked entries are dropped as they settle. */
+    uint64_t (*delete)(struct wr_queue *q);
+    uint64_t (*expire)(struct wr_queue *q, int64_t now);
+    bool (*next_deadline)(const struct wr_queue *q, int64_t *at);
     size_t (*peek)(const struct wr_queue *q, int64_t now, struct wr_qentry *out,
                    size_t n);
+    /* The effective settings changed: apply the length limits now. */
+    void (*limits_changed)(struct wr_queue *q);
+    /* Ring-based kinds only: how ready entries are stored
+     * (queues_internal.h); NULL for others. */
+    const struct wr_ring_ops *rings;
+};
+
+/* The unacked entries of a ring-based queue: a pool of records addressed
+ * by handle (index + 1), recycled through a free list, so that a settle
+ * is O(1) with no hashing and no allocation per message
+ * (queues_internal.h). */
+struct wr_upool {
+    struct wr_unacked_entry *v;
+    uint32_t cap, used; /* records allocated, records handed out since the
+                           pool was last empty */
+    uint32_t free;      /* first free handle, 0 = none below used */
+    uint32_t live;      /* records holding an entry */
 };
 
 struct wr_xindex;
@@ -358,35 +434,36 @@ struct wr_queue {
     uint8_t *raw_args; /* owned copy of the declare arguments (table body) */
     uint32_t raw_args_len;
     bool durable, exclusive, auto_delete;
-    bool deleted;          /* removed from its vhost; drops requeues */
+    bool deleted;          /* removed from its vhost (wr_queue_delete) */
     bool had_consumer;     /* for auto-delete */
     void *exclusive_owner; /* broker's connection for exclusive queues */
     void *broker;          /* broker's per-queue data (vhost etc.) */
     const struct wr_queue_hooks *hooks; /* the owner's, or NULL */
     void *storage;                      /* the kind's state */
     struct wr_xindex *expiry;           /* deadlines of the stored entries */
+    struct wr_upool unacked;            /* ring-based kinds' unacked entries */
+    uint64_t next_id;                   /* the next entry id (from 1) */
 
     struct wr_list consumers; /* of struct wr_consumer.link */
     uint32_t consumer_count;
     struct wr_list groups; /* of struct wr_cgroup, highest priority first */
 
     struct wr_list bindings_in; /* owned by exchanges/: bindings to here */
+    uint64_t route_mark;        /* routing dedup epoch (exchanges/) */
 
-    uint64_t ready;       /* messages waiting */
-    uint64_t ready_bytes; /* body bytes waiting */
-    uint64_t unacked;     /* delivered, not yet acked (broker counts) */
-    uint64_t route_mark;  /* routing dedup epoch (exchanges/) */
-
-    /* counters for the management API */
-    uint64_t n_published, n_delivered, n_acked, n_redelivered, n_dropped;
-    uint64_t n_expired, n_rejected, n_dead_lettered;
+    struct wr_queue_counts counts; /* queues/ writes; read wr_queue_counts */
 };
 
+/* The registered kinds, and the one named name (NULL if none). */
+extern const struct wr_queue_kind wr_queue_fifo;
+extern const struct wr_queue_kind wr_queue_prio;
+const struct wr_queue_kind *wr_queue_kind_find(const char *name);
+
 /* Creates a queue named name (copied). max_priority > 0 selects the
- * priority kind. raw_args (may be empty) is copied for redeclare checks;
- * when given, args are re-read from the copy so that their views (dlx,
- * dlrk) stay valid. Returns a new queue with refcount 1, or NULL when out
- * of memory. */
+ * priority kind, else FIFO. raw_args (may be empty) is copied for
+ * redeclare checks; when given, args are re-read from the copy so that
+ * their views (dlx, dlrk) stay valid. Returns a new queue with refcount 1,
+ * or NULL when out of memory. */
 struct wr_queue *wr_queue_new(struct wr_bytes name,
                               const struct wr_queue_args *args,
                               struct wr_table raw_args);
@@ -395,83 +472,153 @@ struct wr_queue *wr_queue_new(struct wr_bytes name,
  * single_active stay as declared). A smaller length limit applies at
  * once: with drop-head the oldest ready messages die (WR_DEAD_MAXLEN)
  * until the queue fits, as RabbitMQ does when a policy changes. A new
- * message TTL applies to messages pushed from now on; x-expires is the
+ * message TTL applies to messages enqueued from now on; x-expires is the
  * caller's (it owns the timer). Returns WR_OK or WR_ERR_NOMEM (nothing
  * changed). */
 int wr_queue_set_effective(struct wr_queue *q, const struct wr_queue_args *eff);
 /* Reference counting: the registry holds one reference, every unacked
  * delivery another. The last unref frees the queue and every stored
  * message. */
-struct wr_queue *wr_queue_ref(struct wr_queue *q);
-void wr_queue_unref(struct wr_queue **qp);
+static inline struct wr_queue *
+wr_queue_ref(struct wr_queue *q)
+{
+    q->refcount++;
+    return q;
+}
+/* Frees q (its refcount reached 0): wr_queue_unref's slow path. */
+void wr_queue_free(struct wr_queue *q);
+static inline void
+wr_queue_unref(struct wr_queue **qp)
+{
+    struct wr_queue *q = *qp;
 
-/* Adds m (borrows m; the queue takes its own reference) at time now (ms).
- * Its deadline is now + the smaller of x-message-ttl and m's expiration;
- * an earlier earliest deadline is announced through hooks->deadline.
- * Counts ready and ready_bytes. Length limits (x-max-length,
- * x-max-length-bytes, counting ready messages only):
+    *qp = NULL;
+    wr_assert(q != NULL && q->refcount > 0);
+    if (--q->refcount == 0)
+        wr_queue_free(q);
+}
+
+/* The counters (ready, unacked, delivered, acked, ...). */
+static inline const struct wr_queue_counts *
+wr_queue_counts(const struct wr_queue *q)
+{
+    return &q->counts;
+}
+
+/* Enqueues m (borrows m; the queue takes its own reference) at time now
+ * (ms) as a new entry with the next id. Its deadline is now + the smaller
+ * of x-message-ttl and m's expiration; an earlier earliest deadline is
+ * announced through hooks->deadline. Counts ready, ready_bytes and
+ * published. Length limits (x-max-length, x-max-length-bytes, counting
+ * ready messages only):
  *  - drop-head: the oldest ready messages die (WR_DEAD_MAXLEN) to make
  *    room;
  *  - reject-publish: a message that would pass a limit is refused;
  *  - reject-publish-dlx: likewise, and it dies (WR_DEAD_MAXLEN) here.
  * Does not dispatch. Returns WR_OK, WR_ERR_FULL (refused: the publisher
  * gets basic.nack under confirms) or WR_ERR_NOMEM. */
-int wr_queue_push(struct wr_queue *q, struct wr_msg *m, int64_t now);
-/* Puts a delivered message back at the head, marked redelivered (takes
- * ownership of the caller's reference), ordered by publish sequence among
- * other requeued messages at the head, as RabbitMQ does. It keeps its
- * deadline `expires` and dies instead if that has passed (WR_DEAD_EXPIRED).
- * With x-delivery-limit every return counts: past the limit the message
- * dies (WR_DEAD_DELIVERY_LIMIT), otherwise it comes back with an
- * x-delivery-count header. Past x-max-length (drop-head) the head goes,
- * as after a push. On a deleted queue the message is dropped. */
-void wr_queue_requeue(struct wr_queue *q, struct wr_msg *m, int64_t expires,
-                      int64_t now);
-/* Expires every message whose deadline is at or before now (each dies
- * with WR_DEAD_EXPIRED), wherever it is in the queue: O(log n) each, no
- * scan. Returns how many. */
-uint64_t wr_queue_expire(struct wr_queue *q, int64_t now);
-/* The earliest deadline of a stored message into *at; false when none. */
-bool wr_queue_next_deadline(const struct wr_queue *q, int64_t *at);
-/* Removes the next unexpired message for basic.get into *e (ownership of
- * the reference moves to the caller). Returns false if there is none. */
-bool wr_queue_pop(struct wr_queue *q, int64_t now, struct wr_qentry *e);
-/* Drops every ready message; returns how many. Unacked ones stay. Purged
- * messages are not dead-lettered (RabbitMQ neither). */
-uint64_t wr_queue_purge(struct wr_queue *q);
-/* Kills m (takes the reference) with reason why through hooks->dead:
- * the broker's way to dead-letter a rejected delivery of q. */
-void wr_queue_dead(struct wr_queue *q, struct wr_msg *m,
-                   enum wr_dead_reason why);
-/* Non-destructive peek: copies up to n ready messages in the order they
- * would be delivered into out, skipping those already expired at now.
- * Nothing moves, nothing is marked redelivered. out[i].msg is borrowed:
- * valid until the queue changes (wr_msg_ref it to keep it). Returns how
- * many were copied. */
-size_t wr_queue_peek(const struct wr_queue *q, int64_t now,
-                     struct wr_qentry *out, size_t n);
+static inline int
+wr_queue_enqueue(struct wr_queue *q, struct wr_msg *m, int64_t now)
+{
+    return q->kind->enqueue(q, m, now);
+}
 
-/* Expires what is due at now, then hands ready messages to consumers that
+/* Expires what is due at now, then hands ready entries to consumers that
  * can take them until the queue is empty or no consumer can take one.
  * Consumers are tried by priority (x-priority, highest first), round-robin
  * among equal priorities; a lower priority consumer gets a message only
  * when every higher one is blocked. With x-single-active-consumer only
- * the earliest registered consumer receives. Returns the number
- * delivered. */
-uint64_t wr_queue_dispatch(struct wr_queue *q, int64_t now);
+ * the earliest registered consumer receives. Entries given to a consumer
+ * that is not no_ack stay unacked until settled. Counts delivered (and
+ * unacked). Returns the number delivered. */
+static inline uint64_t
+wr_queue_dispatch(struct wr_queue *q, int64_t now)
+{
+    return q->kind->dispatch(q, now);
+}
 
-/* Attaches a consumer (the caller owns c, and sets c->priority first).
- * WR_OK or WR_ERR_NOMEM. */
+/* basic.get: expires what is due at now, then takes the next entry into
+ * *d. With no_ack the entry is settled at once and d->msg is a new
+ * reference for the caller; otherwise it stays unacked until settled and
+ * d->msg is borrowed. Counts delivered. Returns false when there is none
+ * (or, acking, when out of memory). */
+static inline bool
+wr_queue_get(struct wr_queue *q, int64_t now, bool no_ack,
+             struct wr_delivery *d)
+{
+    return q->kind->get(q, now, no_ack, d);
+}
+
+/* Settles the unacked entry (id, handle) that q handed out (asserted):
+ * how says whether it is gone (ack), back at the head (requeue) or dead
+ * (reject). A requeued entry keeps its deadline and dies instead if that
+ * has passed (WR_DEAD_EXPIRED); with x-delivery-limit every return counts
+ * and past the limit it dies (WR_DEAD_DELIVERY_LIMIT), otherwise it comes
+ * back with an x-delivery-count header; past x-max-length (drop-head) the
+ * head goes, as after an enqueue. On a deleted queue a requeued or
+ * rejected entry is dropped. Does not dispatch. */
+static inline void
+wr_queue_settle(struct wr_queue *q, uint64_t id, uint32_t handle,
+                enum wr_settle how, int64_t now)
+{
+    q->kind->settle(q, id, handle, how, now);
+}
+
+/* Drops every ready entry; returns how many. Unacked ones stay. Purged
+ * messages are not dead-lettered (RabbitMQ neither). */
+static inline uint64_t
+wr_queue_purge(struct wr_queue *q)
+{
+    return q->kind->purge(q);
+}
+
+/* The queue leaves its vhost: marks it deleted (it dead-letters nothing
+ * more: hooks are dropped), drops its ready entries and returns how many.
+ * Unacked entries are dropped as they are settled (any way). Consumers
+ * are the owner's to cancel. */
+uint64_t wr_queue_delete(struct wr_queue *q);
+
+/* Expires every message whose deadline is at or before now (each dies
+ * with WR_DEAD_EXPIRED), wherever it is in the queue: O(log n) each, no
+ * scan. Returns how many. */
+static inline uint64_t
+wr_queue_expire(struct wr_queue *q, int64_t now)
+{
+    return q->kind->expire(q, now);
+}
+
+/* The earliest deadline of a stored message into *at; false when none. */
+static inline bool
+wr_queue_next_deadline(const struct wr_queue *q, int64_t *at)
+{
+    return q->kind->next_deadline(q, at);
+}
+
+/* Non-destructive peek: copies up to n ready entries in the order they
+ * would be delivered into out, skipping those already expired at now.
+ * Nothing moves, nothing is marked redelivered. out[i].msg is borrowed:
+ * valid until the queue changes (wr_msg_ref it to keep it). Returns how
+ * many were copied. */
+static inline size_t
+wr_queue_peek(const struct wr_queue *q, int64_t now, struct wr_qentry *out,
+              size_t n)
+{
+    return q->kind->peek(q, now, out, n);
+}
+
+/* Kills m (takes the reference) with reason why through hooks->dead,
+ * counting it (expired, dropped, dead_lettered). For the kinds. */
+void wr_queue_dead(struct wr_queue *q, struct wr_msg *m,
+                   enum wr_dead_reason why);
+
+/* Attaches a consumer (the caller owns c, and sets c->priority and
+ * c->no_ack first). WR_OK or WR_ERR_NOMEM. */
 int wr_queue_consumer_add(struct wr_queue *q, struct wr_consumer *c);
 /* Detaches a consumer; with single active consumer the next one in
- * registration order becomes active. */
+ * registration order becomes active. Its unacked entries stay unacked. */
 void wr_queue_consumer_remove(struct wr_queue *q, struct wr_consumer *c);
 /* The consumer that receives on a single-active-consumer queue (the
  * earliest registered), or NULL (none, or not such a queue). */
 struct wr_consumer *wr_queue_active_consumer(const struct wr_queue *q);
-
-/* The registered kinds. */
-extern const struct wr_queue_kind wr_queue_fifo;
-extern const struct wr_queue_kind wr_queue_prio;
 
 #endif

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Cross-file internals of queues/: the entry ring both queue kinds are
  * built from (a FIFO is one ring, a priority queue one ring per level),
- * and the expiry index that finds any entry whose deadline has come. */
+ * the expiry index that finds any entry whose deadline has come, the pool
+ * of unacked entries, and the engine FIFO and priority queues share
+ * (classic.c). */
 #ifndef WR_QUEUES_INTERNAL_H
 #define WR_QUEUES_INTERNAL_H
 
@@ -14,6 +16,73 @@ struct wr_cgroup {
     struct wr_list members;     /* of wr_consumer.group_link */
     struct wr_consumer *cursor; /* the next to try */
     uint32_t count;
+};
+
+/* The member after c in its group, wrapping (c itself if alone). */
+static inline struct wr_consumer *
+wr_cgroup_next(struct wr_consumer *c)
+{
+    struct wr_list *n = c->group_link.next;
+
+    if (n == &c->group->members)
+        n = n->next;
+    return WR_CONTAINER_OF(n, struct wr_consumer, group_link);
+}
+
+/* The consumer to hand the next entry to, or NULL when none can take one:
+ * with single active consumer the earliest registered one, else the
+ * highest priority group with a consumer that can take one, from its
+ * cursor on (RabbitMQ's consumer priorities). Inline: dispatch's loop. */
+static inline struct wr_consumer *
+wr_queue_pick(struct wr_queue *q)
+{
+    struct wr_list *pos;
+
+    if (q->eff.single_active) {
+        struct wr_consumer *c =
+            wr_list_empty(&q->consumers)
+                ? NULL
+                : WR_CONTAINER_OF(q->consumers.next, struct wr_consumer, link);
+        return c && c->ops->can_take(c) ? c : NULL;
+    }
+    for (pos = q->groups.next; pos != &q->groups; pos = pos->next) {
+        struct wr_cgroup *g = WR_CONTAINER_OF(pos, struct wr_cgroup, link);
+        struct wr_consumer *c = g->cursor;
+        for (uint32_t i = 0; i < g->count; i++) {
+            if (c->ops->can_take(c))
+                return c;
+            c = wr_cgroup_next(c);
+        }
+    }
+    return NULL;
+}
+
+/* Moves c's group cursor past c: the next entry goes to the next one. */
+static inline void
+wr_queue_picked(struct wr_consumer *c)
+{
+    c->group->cursor = wr_cgroup_next(c);
+}
+
+/* A ready entry as the kinds pass it to their rings (wr_ring_ops). A ring
+ * stores it in 16 bytes (struct wr_rslot), and its expiry node apart. */
+struct wr_qslot {
+    struct wr_msg *msg; /* reference held; NULL in a dead slot */
+    uint64_t id;        /* the entry's id */
+    uint32_t xnode;     /* expiry index node, 0 = no deadline */
+    bool redelivered;
+};
+
+/* How a ring stores a ready entry: every queued message pays for one (or
+ * two, while its ring is half empty), so 16 bytes. Ids stay below 2^63 (a
+ * billion enqueues a second for 292 years), which leaves a bit for the
+ * redelivered flag. The deadline is not here: an entry with one owns a
+ * node of the queue's expiry index, which holds it, and the ring keeps
+ * node ids in a parallel array that exists only while some entry has one
+ * (most have none). */
+struct wr_rslot {
+    struct wr_msg *msg; /* reference held; NULL in a dead slot */
+    uint64_t tag;       /* id << 1 | redelivered */
 };
 
 /* ---- the expiry index ---------------------------------------------------
@@ -68,7 +137,8 @@ wr_xindex_node(const struct wr_xindex *x, uint32_t id)
  * reach the head or the ring is compacted (when dead slots outnumber live
  * ones), so an expiry never moves other entries in the common case. */
 struct wr_fifo {
-    struct wr_qslot *v;   /* cap slots, or NULL */
+    struct wr_rslot *v;   /* cap slots, or NULL */
+    uint32_t *xn;         /* cap expiry node ids beside v, or NULL: none */
     size_t cap;           /* power of two, or 0 */
     size_t head;          /* index of the first entry */
     size_t count;         /* entries, dead slots included */
@@ -82,6 +152,7 @@ static inline void
 wr_fifo_init(struct wr_fifo *f, struct wr_xindex *xi, uint32_t level)
 {
     f->v = NULL;
+    f->xn = NULL;
     f->cap = f->head = f->count = f->dead = 0;
     f->base = 0;
     f->xi = xi;
@@ -98,11 +169,11 @@ wr_fifo_live(const struct wr_fifo *f)
 /* Appends s (takes the slot's reference; its expiry node, if any, is told
  * where it lives). WR_OK or WR_ERR_NOMEM (then the caller still owns the
  * reference and the node). */
-int wr_fifo_push(struct wr_fifo *f, struct wr_qslot s);
+int wr_fifo_push(struct wr_fifo *f, const struct wr_qslot *s);
 /* Puts s back at the head, likewise: after the redelivered entries at the
- * head with a smaller wr_msg.seq, so requeued messages keep their publish
- * order. O(1) when requeued newest first. */
-int wr_fifo_push_front(struct wr_fifo *f, struct wr_qslot s);
+ * head with a smaller id, so requeued entries keep their queue order. O(1)
+ * when requeued newest first. */
+int wr_fifo_push_front(struct wr_fifo *f, const struct wr_qslot *s);
 /* Removes the first live entry into *e (ownership moves; its deadline is
  * read from its expiry node, which is freed); false when there is none. */
 bool wr_fifo_pop(struct wr_fifo *f, struct wr_qentry *e);
@@ -116,5 +187,114 @@ size_t wr_fifo_peek(const struct wr_fifo *f, int64_t now, struct wr_qentry *out,
 /* Unrefs every stored message and frees the slots (expiry nodes are the
  * index's to free). */
 void wr_fifo_cleanup(struct wr_fifo *f);
+
+/* ---- ring-based kinds ---------------------------------------------------
+ *
+ * FIFO and priority queues share one engine (classic.c): TTLs, length
+ * limits, delivery limits, dispatch, unacked entries and settlement. They
+ * differ in how ready entries are stored, which is this. */
+struct wr_ring_ops {
+    /* Appends s (takes the slot's reference). WR_OK or WR_ERR_NOMEM. */
+    int (*push)(struct wr_queue *q, const struct wr_qslot *s);
+    /* Puts s back in front of everything of its priority that was not
+     * requeued before it, in id order among requeued ones. */
+    int (*push_front)(struct wr_queue *q, const struct wr_qslot *s);
+    /* Removes the next entry into *e (ownership moves; its deadline is
+     * read out of the expiry index, whose node is freed). false if
+     * empty. */
+    bool (*pop)(struct wr_queue *q, struct wr_qentry *e);
+    /* The ring holding priority level `level` (0 for a FIFO). */
+    struct wr_fifo *(*ring)(struct wr_queue *q, uint32_t level);
+    /* Copies up to n stored entries with a deadline after now, in
+     * delivery order, into out (messages borrowed); returns how many. */
+    size_t (*peek)(const struct wr_queue *q, int64_t now, struct wr_qentry *out,
+                   size_t n);
+};
+
+/* The kind ops of the shared engine (classic.c); fifo.c and prio.c add
+ * init, cleanup and their ring ops. */
+int wr_classic_enqueue(struct wr_queue *q, struct wr_msg *m, int64_t now);
+uint64_t wr_classic_dispatch(struct wr_queue *q, int64_t now);
+bool wr_classic_get(struct wr_queue *q, int64_t now, bool no_ack,
+                    struct wr_delivery *d);
+void wr_classic_settle(struct wr_queue *q, uint64_t id, uint32_t handle,
+                       enum wr_settle how, int64_t now);
+uint64_t wr_classic_purge(struct wr_queue *q);
+uint64_t wr_classic_expire(struct wr_queue *q, int64_t now);
+bool wr_classic_next_deadline(const struct wr_queue *q, int64_t *at);
+size_t wr_classic_peek(const struct wr_queue *q, int64_t now,
+                       struct wr_qentry *out, size_t n);
+void wr_classic_limits_changed(struct wr_queue *q);
+
+/* ---- the unacked pool (unacked.c) -------------------------------------- */
+
+/* One entry handed out and not yet settled. */
+struct wr_unacked_entry {
+    struct wr_msg *msg; /* reference held; NULL when the record is free */
+    uint64_t id;        /* the entry's id */
+    int64_t expires;    /* deadline kept across a requeue */
+    uint32_t next_free; /* next free handle while free */
+};
+
+/* Grows the pool (doubling); WR_OK or WR_ERR_NOMEM. */
+int wr_upool_grow(struct wr_upool *p);
+/* Forgets the free list of an empty pool, and its memory after a burst. */
+void wr_upool_emptied(struct wr_upool *p);
+/* Unrefs every message still held and frees the pool. */
+void wr_upool_cleanup(struct wr_upool *p);
+
+/* Makes sure the next wr_upool_add cannot fail: WR_OK or WR_ERR_NOMEM. */
+static inline int
+wr_upool_reserve(struct wr_upool *p)
+{
+    if (p->free != 0 || p->used < p->cap)
+        return WR_OK;
+    return wr_upool_grow(p);
+}
+
+/* Stores e (takes its reference) after wr_upool_reserve; returns its
+ * handle (never 0). */
+static inline uint32_t
+wr_upool_add(struct wr_upool *p, const struct wr_qentry *e)
+{
+    struct wr_unacked_entry *u;
+    uint32_t h;
+
+    if (p->free != 0) {
+        h = p->free;
+        p->free = p->v[h - 1].next_free;
+    } else {
+        wr_assert(p->used < p->cap);
+        h = ++p->used;
+    }
+    u = &p->v[h - 1];
+    u->msg = e->msg;
+    u->id = e->id;
+    u->expires = e->expires;
+    p->live++;
+    return h;
+}
+
+/* Takes the entry (id, handle) out into *e, marked redelivered (its
+ * reference moves), and frees its record; asserts that it is there. */
+static inline void
+wr_upool_take(struct wr_upool *p, uint64_t id, uint32_t handle,
+              struct wr_qentry *e)
+{
+    struct wr_unacked_entry *u;
+
+    wr_assert(handle != 0 && handle <= p->used);
+    u = &p->v[handle - 1];
+    wr_assert(u->msg != NULL && u->id == id);
+    e->msg = u->msg;
+    e->id = id;
+    e->expires = u->expires;
+    e->redelivered = true;
+    u->msg = NULL;
+    u->next_free = p->free;
+    p->free = handle;
+    if (--p->live == 0)
+        wr_upool_emptied(p);
+}
 
 #endif

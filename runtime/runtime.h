@@ -21,6 +21,7 @@ struct evconnlistener;
 struct sockaddr;
 struct wr_consumer;
 struct wr_mgmt;
+struct wr_server;
 
 #define WR_PRODUCT "warren"
 #define WR_VERSION "0.1.0"
@@ -238,7 +239,28 @@ bool wr_addr_is_loopback(const struct sockaddr *sa);
  * base (the HTTP API's); the AMQP listeners have their own. */
 void wr_listener_pause_on_error(struct evconnlistener *l);
 
+/* ---- timers (timer.c) ------------------------------------------------- */
+
+/* A timer on the server's event loop, for the layers that do not see
+ * libevent (vhost/). */
+struct wr_timer;
+typedef void (*wr_timer_cb)(void *arg);
+/* A timer of s's loop that calls cb(arg) when it fires; not armed. */
+struct wr_timer *wr_timer_new(struct wr_server *s, wr_timer_cb cb, void *arg);
+/* Fires once, ms from now (at once when ms <= 0), replacing the time it
+ * was armed for. */
+void wr_timer_arm(struct wr_timer *t, int64_t ms);
+/* Runs the callback after the event being handled, in this loop turn. */
+void wr_timer_defer(struct wr_timer *t);
+/* Stops and frees t (NULL is fine); safe inside its own callback. */
+void wr_timer_free(struct wr_timer *t);
+
 /* ---- the server -------------------------------------------------------- */
+
+/* Event priorities (fairness, docs/internals/FLOW.md): a loop turn runs
+ * the ready events of the first level that has any, and only those. */
+#define WR_PRIO_CONSUMERS 0 /* consuming connections, the output flush */
+#define WR_PRIO_LEVELS 2    /* 1, event_new's default: everything else */
 
 struct wr_tls;
 
@@ -255,8 +277,12 @@ struct wr_server {
     struct wr_hmap auth_fails; /* peer host -> failures (amqp/login.c) */
     struct event *sig_hup;     /* reloads TLS certificates */
     /* memory flow control (amqp/flow.c) */
-    uint64_t watermark;    /* bytes; 0 = off */
-    bool mem_alarm;        /* above the watermark: publishers blocked */
+    uint64_t watermark; /* bytes; 0 = off */
+    bool mem_alarm;     /* above the watermark: publishers blocked */
+    /* disk alarm (amqp/disk.c): free space below disk_free_limit */
+    bool disk_alarm;
+    uint64_t disk_free;    /* bytes free at the last check */
+    struct event *disk_ev; /* checks it every few seconds */
     struct event *flow_ev; /* polls memory while the alarm is on */
     /* credit flow (amqp/credit.c) */
     struct wr_list credit_waiters; /* throttled wr_conn.credit_link */
@@ -274,7 +300,6 @@ struct wr_server {
     struct event *accept_ev; /* resumes accepting after EMFILE */
     bool accept_failing;     /* logged an accept error, none since */
     uint64_t next_conn_id;
-    uint64_t publish_seq; /* orders messages within queues (requeue) */
     uint32_t nconns;
     bool stopping;
     char bound[96];       /* "127.0.0.1:5672" once listening */

@@ -231,7 +231,7 @@ dead_message(struct wr_queue *q, struct wr_msg *m, enum wr_dead_reason why)
 /* ---- the queue hooks ------------------------------------------------------
  */
 
-static void
+static bool
 hook_dead(struct wr_queue *q, struct wr_msg *m, enum wr_dead_reason why)
 {
     struct wr_bqueue *bq = q->broker;
@@ -240,19 +240,18 @@ hook_dead(struct wr_queue *q, struct wr_msg *m, enum wr_dead_reason why)
 
     if (bq == NULL || q->deleted || !q->eff.has_dlx) {
         wr_msg_unref(&m);
-        return;
+        return false;
     }
     n = dead_message(q, m, why);
     wr_msg_unref(&m);
     if (n == NULL)
-        return;
-    n->seq = ++bq->vh->srv->publish_seq;
-    q->n_dead_lettered++;
+        return false;
     dl = wr_malloc(sizeof(*dl));
     dl->msg = n;
     dl->reason = (uint8_t)why;
     wr_list_push_back(&bq->vh->dead_letters, &dl->link);
-    event_active(bq->vh->dead_ev, 0, 0);
+    wr_timer_defer(bq->vh->dead_ev);
+    return true;
 }
 
 const struct wr_queue_hooks wr_bqueue_hooks = {
@@ -341,10 +340,8 @@ wr_vhost_drain_dead_letters(struct wr_vhost *vh)
 }
 
 static void
-dead_cb(evutil_socket_t fd, short what, void *arg)
+dead_cb(void *arg)
 {
-    (void)fd;
-    (void)what;
     wr_vhost_drain_dead_letters(arg);
 }
 
@@ -352,7 +349,7 @@ void
 wr_vhost_dead_letters_init(struct wr_vhost *vh)
 {
     wr_list_init(&vh->dead_letters);
-    vh->dead_ev = event_new(vh->srv->base, -1, 0, dead_cb, vh);
+    vh->dead_ev = wr_timer_new(vh->srv, dead_cb, vh);
 }
 
 void
@@ -365,8 +362,7 @@ wr_vhost_dead_letters_cleanup(struct wr_vhost *vh)
         wr_msg_unref(&dl->msg);
         wr_free(dl);
     }
-    if (vh->dead_ev)
-        event_free(vh->dead_ev);
+    wr_timer_free(vh->dead_ev);
     vh->dead_ev = NULL;
     wr_route_set_cleanup(&vh->dead_route);
 }

@@ -91,12 +91,8 @@ wr_vhost_enqueue(struct wr_vhost *vh, struct wr_msg *m,
 
     (void)vh;
     for (size_t i = 0; i < set->count; i++) {
-        struct wr_queue *q = set->queues[i];
-        if (wr_queue_push(q, m, now) == WR_ERR_FULL) {
+        if (wr_queue_enqueue(set->queues[i], m, now) == WR_ERR_FULL)
             rejected = true;
-            continue;
-        }
-        q->n_published++;
     }
     for (size_t i = 0; i < set->count; i++) {
         struct wr_queue *q = set->queues[i];
@@ -118,7 +114,6 @@ wr_vhost_publish(struct wr_vhost *vh, struct wr_exchange *x, struct wr_msg *m,
     *routed = *rejected = false;
     x->n_in++;
     vh->stats.published++;
-    m->seq = ++vh->srv->publish_seq;
     if (x->name_len == 0 && wr_reply_to_is_key(wr_msg_rkey(m))) {
         struct wr_reply_sink *sink = wr_vhost_reply_find(vh, wr_msg_rkey(m));
         *routed = sink != NULL && sink->deliver(sink, m);

@@ -156,14 +156,14 @@ wr_vhost_delete_queue(struct wr_vhost *vh, struct wr_queue *q)
 
     if (q->deleted)
         return 0;
-    q->deleted = true;
-    /* A deleted queue dead-letters nothing (RabbitMQ neither). */
-    q->hooks = NULL;
+    /* Marks it deleted (it dead-letters nothing from now on, as in
+     * RabbitMQ) and drops its ready messages. */
+    n = wr_queue_delete(q);
     wr_hmap_del(&vh->queues, q->name, q->name_len);
     /* Keep the vhost's message counters monotonic (/metrics). */
-    vh->stats.gone_delivered += q->n_delivered;
-    vh->stats.gone_acked += q->n_acked;
-    vh->stats.gone_redelivered += q->n_redelivered;
+    vh->stats.gone_delivered += wr_queue_counts(q)->delivered;
+    vh->stats.gone_acked += wr_queue_counts(q)->acked;
+    vh->stats.gone_redelivered += wr_queue_counts(q)->redelivered;
     /* RabbitMQ's consumer_cancel_notify: clients hear basic.cancel. */
     wr_list_for_each_safe(pos, tmp, &q->consumers)
     {
@@ -171,7 +171,6 @@ wr_vhost_delete_queue(struct wr_vhost *vh, struct wr_queue *q)
         vh->srv->consumer_cancel(wc, true);
     }
     wr_queue_unbind_all(q, source_empty, vh);
-    n = wr_queue_purge(q);
     if (bq) {
         wr_bqueue_timers_free(bq);
         wr_list_remove(&bq->excl_link);

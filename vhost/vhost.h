@@ -107,7 +107,7 @@ struct wr_vhost {
     struct wr_vhost_stats stats;
     /* dead-lettering (deadletter.c) */
     struct wr_list dead_letters; /* of struct wr_dead_letter, to route */
-    struct event *dead_ev;       /* routes them after the current event */
+    struct wr_timer *dead_ev;    /* routes them after the current event */
     struct wr_route_set dead_route;
     bool draining;
     /* direct reply-to (reply.c): "amq.rabbitmq.reply-to.<token>" ->
@@ -125,10 +125,10 @@ struct wr_bqueue {
     struct wr_conn *owner;    /* exclusive owner, or NULL */
     struct wr_list excl_link; /* the owner's, in its list of exclusive queues */
     /* expiry.c: message TTLs and x-expires */
-    struct event *expiry_ev; /* fires at the earliest message deadline */
-    int64_t expiry_at;       /* what expiry_ev is armed for, WR_NEVER */
-    struct event *unused_ev; /* x-expires: deletes the queue once unused */
-    int64_t last_used;       /* ms: declare, get, consume, last cancel */
+    struct wr_timer *expiry_ev; /* fires at the earliest message deadline */
+    int64_t expiry_at;          /* what expiry_ev is armed for, WR_NEVER */
+    struct wr_timer *unused_ev; /* x-expires: deletes the queue once unused */
+    int64_t last_used;          /* ms: declare, get, consume, last cancel */
 };
 
 struct wr_vhost *wr_vhost_new(struct wr_server *srv, const char *name);

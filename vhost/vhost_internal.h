@@ -5,7 +5,6 @@
 
 #include "vhost.h"
 
-#include <event2/event.h>
 #include <jansson.h>
 #include <regex.h>
 
@@ -23,5 +22,12 @@ struct wr_policy {
     bool has_ae;        /* alternate-exchange given */
     struct wr_bytes ae; /* view into definition */
 };
+
+/* The "limits" of a user in a definitions document: {} or
+ * {"max-channels": N, "max-connections": N}; replaces usr's limits when
+ * given (limits.c, for defs.c). Returns WR_OK, or WR_ERR_INVALID with
+ * RabbitMQ's reason in msg. */
+int wr_defs_user_limits(struct wr_user *usr, const json_t *lim, char *msg,
+                        size_t cap);
 
 #endif

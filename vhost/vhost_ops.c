@@ -359,7 +359,7 @@ wr_vhost_remove_queue(struct wr_vhost *vh, struct wr_bytes name,
     if (if_unused && q->consumer_count > 0)
         return fail(err, WR_REPLY_PRECONDITION_FAILED,
                     "queue '%s' in vhost '%s' in use", q->name, vh->name);
-    if (if_empty && q->ready > 0)
+    if (if_empty && wr_queue_counts(q)->ready > 0)
         return fail(err, WR_REPLY_PRECONDITION_FAILED,
                     "queue '%s' in vhost '%s' not empty", q->name, vh->name);
     *count = wr_vhost_delete_queue(vh, q);

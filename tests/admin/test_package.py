@@ -149,3 +149,32 @@ def test_make_install_puts_programs_on_path(tmp_path):
     unit = (stage / "usr/local/lib/systemd/system/warren-server.service").read_text()
     assert "ExecStart=/usr/local/sbin/warren-server --config /usr/local/etc/warren/warren.conf" \
         in unit
+
+
+def test_make_run_takes_args():
+    """make run ARGS="--port N --mgmt-port N": the README's answer to a
+    RabbitMQ holding 5672 and 15672. Here with free ports (0)."""
+    import signal
+    import time
+    p = subprocess.Popen(["make", "--no-print-directory", "run",
+                          "BUILD=%s" % os.path.relpath(BUILD, ROOT),
+                          "ARGS=--port 0 --mgmt-port 0 --set prometheus.tcp.port=none"],
+                         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         start_new_session=True)
+    out = b""
+    try:
+        deadline = time.time() + 60
+        while b"management on http://" not in out and time.time() < deadline:
+            line = p.stdout.readline()
+            if not line:
+                break
+            out += line
+        text = out.decode()
+        assert "--config etc/warren.conf --port 0 --mgmt-port 0" in text, text
+        m = re.search(r"ready on amqp://127\.0\.0\.1:(\d+)", text)
+        assert m and m.group(1) != "5672", text
+        assert re.search(r"management on http://127\.0\.0\.1:(\d+)", text), text
+        assert "15672" not in text.split("ready on")[1]
+    finally:
+        os.killpg(p.pid, signal.SIGTERM)
+        p.wait(30)

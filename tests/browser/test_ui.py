@@ -73,6 +73,7 @@ def test_ui_in_chromium(broker_factory):
     ch.basic_qos(prefetch_count=20)
     ch.basic_consume("ui-work", lambda c, m, p, b: c.basic_ack(m.delivery_tag))
     host, port = srv.mgmt_address
+    shutil.rmtree(ARTIFACTS, ignore_errors=True)  # this run's pictures only
     try:
         p = subprocess.run(
             [node, "ui.mjs", "http://%s:%d" % (host, port), ARTIFACTS],

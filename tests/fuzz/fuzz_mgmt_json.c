@@ -214,6 +214,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t base = wr_alloc_used();
     int lfd, nreq = 0;
 
+    /* PUT /api/log-level changes it for the process: back to the
+     * harness's level for every input. */
+    wr_log_set_level(getenv("WARREN_FUZZ_LOG") ? WR_LOG_DEBUG : -1);
+
     if (size > MAX_INPUT)
         return 0;
     wr_config_defaults(&cfg);

@@ -490,3 +490,70 @@ def test_queue_consumer_timeout_argument_and_policy():
         c.close()
     finally:
         assert srv.terminate() == 0
+
+
+# ---- disk alarm ------------------------------------------------------------
+
+def api_get(srv, path):
+    import base64
+    import urllib.request
+    req = urllib.request.Request(
+        "http://%s:%d/api/%s" % (srv.mgmt_address + (path,)),
+        headers={"Authorization": "Basic " + base64.b64encode(b"guest:guest").decode()})
+    try:
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"null")
+
+
+def test_disk_alarm_blocks_publishers(tmp_path):
+    """disk_free_limit.absolute above the free space of the definitions
+    file's filesystem: RabbitMQ's disk alarm. Publishers get
+    connection.blocked "low on disk" and are not read from; the health
+    check fails with the disk alarm; consumers still get what is queued."""
+    st = os.statvfs(str(tmp_path))
+    free = st.f_bavail * st.f_frsize
+    srv = start("--set", "definitions.file=%s" % (tmp_path / "defs.json"),
+                "--set", "disk_free_limit.absolute=%d" % (free * 4 + (1 << 40)))
+    try:
+        assert "disk alarm set" in srv.log_tail()
+        status, body = api_get(srv, "health/checks/alarms")
+        assert status == 503 and body["alarms"][0]["resource"] == "disk", body
+        node = api_get(srv, "nodes")[1][0]
+        assert node["disk_free_alarm"] is True and node["disk_free"] > 0
+        assert node["disk_free_limit"] == free * 4 + (1 << 40)
+        blocked = []
+        c = pika.BlockingConnection(pika.ConnectionParameters(
+            host=srv.host, port=srv.port, connection_attempts=1))
+        c.add_on_connection_blocked_callback(lambda conn, m: blocked.append(m.method.reason))
+        ch = c.channel()
+        ch.queue_declare("q")
+        ch.basic_publish("", "q", b"x")
+        deadline = time.time() + 10 * SLOW
+        while not blocked and time.time() < deadline:
+            c.process_data_events(0.05)
+        assert blocked == ["low on disk"]
+        # not read from: a second connection sees no message in the queue
+        c2 = connect(srv)
+        assert c2.channel().queue_declare("q", passive=True).method.message_count == 0
+        c2.close()
+    finally:
+        assert srv.terminate() == 0  # a blocked publisher does not hold it up
+
+
+def test_no_disk_alarm_with_room(tmp_path):
+    srv = start("--set", "definitions.file=%s" % (tmp_path / "defs.json"),
+                "--set", "disk_free_limit.absolute=1MiB")
+    try:
+        assert api_get(srv, "health/checks/alarms")[0] == 200
+        node = api_get(srv, "nodes")[1][0]
+        assert node["disk_free_alarm"] is False and node["disk_free_limit"] == 1 << 20
+        c = connect(srv)
+        ch = c.channel()
+        ch.queue_declare("q")
+        ch.basic_publish("", "q", b"x")
+        assert wait_for(lambda: ch.queue_declare("q", passive=True).method.message_count == 1)
+        c.close()
+    finally:
+        assert srv.terminate() == 0

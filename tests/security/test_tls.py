@@ -230,3 +230,35 @@ def test_sighup_reloads_certificates_keeps_connections(start_broker, pki, tmp_pa
     b.wait_log(r"TLS reload failed, keeping the old certificates")
     conn = pika.BlockingConnection(tls_params(b, pki))
     conn.close()
+
+
+def test_api_shows_tls_connections(tls_broker, pki):
+    """/api/connections: ssl is true for an AMQPS connection, false for a
+    plain one, and the bytes it sent and received are counted under TLS
+    too (recv_oct, send_oct: the application bytes, before encryption)."""
+    import base64
+    import json
+    import urllib.request
+
+    def connections():
+        host, port = tls_broker.srv.mgmt_address
+        req = urllib.request.Request("http://%s:%d/api/connections"
+                                     % (host, port))
+        req.add_header("Authorization", "Basic "
+                       + base64.b64encode(b"guest:guest").decode())
+        with urllib.request.urlopen(req, timeout=10 * SLOW) as r:
+            return json.load(r)
+
+    tls = pika.BlockingConnection(tls_params(tls_broker, pki))
+    plain = pika.BlockingConnection(pika.ConnectionParameters(
+        *tls_broker.address))
+    try:
+        assert roundtrip(tls, b"x" * 5000) == b"x" * 5000
+        conns = sorted(connections(), key=lambda c: c["ssl"])
+        assert [c["ssl"] for c in conns] == [False, True]
+        # only the TLS one carried the 5,000-byte message both ways
+        assert conns[1]["recv_oct"] > 5000 and conns[1]["send_oct"] > 5000
+        assert conns[0]["recv_oct"] < 5000 and conns[0]["send_oct"] < 5000
+    finally:
+        tls.close()
+        plain.close()

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests for queues/: messages, FIFO and priority storage, requeue,
- * purge, round-robin dispatch with credit, queue arguments, lifetimes.
+ * purge, the kind interface (entry ids, settle, counters), round-robin
+ * dispatch with credit, queue arguments, lifetimes.
  * Suite "queues"; its test cases are in tests/unit/queues/, one file
  * each, and share the fixture and helpers here. */
 #include "queues/cases.h"
@@ -21,7 +22,8 @@ teardown(void)
     ck_assert_uint_eq(wr_alloc_used(), alloc_base);
 }
 
-/* A message with an optional priority property, tagged with id in seq. */
+/* A message with an optional priority property, tagged with id: its
+ * exchange name is id in decimal. */
 struct wr_msg *
 mk_msg(uint64_t id, int priority, const char *body)
 {
@@ -30,6 +32,7 @@ mk_msg(uint64_t id, int priority, const char *body)
     size_t plen;
     struct wr_msg *m;
     size_t blen = strlen(body);
+    char x[24];
 
     memset(&p, 0, sizeof(p));
     if (priority >= 0) {
@@ -37,12 +40,23 @@ mk_msg(uint64_t id, int priority, const char *body)
         p.priority = (uint8_t)priority;
     }
     ck_assert_int_eq(wr_props_encode(&p, props, sizeof(props), &plen), WR_OK);
-    m = wr_msg_new(WR_BYTES_LIT("ex"), WR_BYTES_LIT("rk"), props,
-                   (uint32_t)plen, blen);
+    snprintf(x, sizeof(x), "%llu", (unsigned long long)id);
+    m = wr_msg_new(wr_bytes_str(x), WR_BYTES_LIT("rk"), props, (uint32_t)plen,
+                   blen);
     ck_assert_ptr_nonnull(m);
     memcpy(wr_msg_body(m), body, blen);
-    m->seq = id;
     return m;
+}
+
+uint64_t
+tid(const struct wr_msg *m)
+{
+    struct wr_bytes x = wr_msg_exchange(m);
+    uint64_t id = 0;
+
+    for (uint32_t i = 0; i < x.len; i++)
+        id = id * 10 + (uint64_t)(x.ptr[i] - '0');
+    return id;
 }
 
 struct wr_queue *
@@ -56,17 +70,37 @@ mk_queue(uint8_t max_priority)
     return q;
 }
 
-/* basic.get-style pop at time 0: the message and its redelivered flag. */
+/* basic.get-style no-ack pop at time 0: the message (a reference) and
+ * its redelivered flag. */
 bool
 pop_msg(struct wr_queue *q, struct wr_msg **m, bool *redelivered)
 {
-    struct wr_qentry e;
+    struct wr_delivery d;
 
-    if (!wr_queue_pop(q, 0, &e))
+    if (!wr_queue_get(q, 0, true, &d))
         return false;
-    *m = e.msg;
-    *redelivered = e.redelivered;
+    ck_assert_uint_eq(d.handle, 0);
+    *m = d.msg;
+    *redelivered = d.redelivered;
     return true;
+}
+
+/* basic.get at now, kept unacked: the delivery into *d. */
+bool
+get_unacked(struct wr_queue *q, int64_t now, struct wr_delivery *d)
+{
+    if (!wr_queue_get(q, now, false, d))
+        return false;
+    ck_assert_uint_ne(d->handle, 0);
+    return true;
+}
+
+/* Settles delivery d of q at now. */
+void
+settle(struct wr_queue *q, const struct wr_delivery *d, enum wr_settle how,
+       int64_t now)
+{
+    wr_queue_settle(q, d->id, d->handle, how, now);
 }
 
 /* Pushes a new message and drops the test's own reference. */
@@ -75,7 +109,7 @@ push_new(struct wr_queue *q, uint64_t id, int priority)
 {
     struct wr_msg *m = mk_msg(id, priority, "body");
 
-    ck_assert_int_eq(wr_queue_push(q, m, 0), WR_OK);
+    ck_assert_int_eq(wr_queue_enqueue(q, m, 0), WR_OK);
     wr_msg_unref(&m);
 }
 
@@ -88,7 +122,7 @@ pop_expect(struct wr_queue *q, uint64_t id, bool redelivered)
 
     ck_assert_msg(pop_msg(q, &m, &r), "queue empty, expected %llu",
                   (unsigned long long)id);
-    ck_assert_uint_eq(m->seq, id);
+    ck_assert_uint_eq(tid(m), id);
     ck_assert(r == redelivered);
     wr_msg_unref(&m);
 }
@@ -105,6 +139,7 @@ forking(void)
 
 int log_who[600];
 uint64_t log_seq[600];
+uint64_t log_id[600];
 int nlog;
 
 static bool
@@ -115,19 +150,21 @@ fake_can_take(struct wr_consumer *c)
 
 static void
 fake_deliver(struct wr_consumer *c, struct wr_queue *q,
-             const struct wr_qentry *e)
+             const struct wr_delivery *d)
 {
     struct fake *f = WR_CONTAINER_OF(c, struct fake, c);
-    struct wr_msg *m = e->msg;
 
     ck_assert_int_gt(f->credit, 0);
     ck_assert_int_lt(nlog, 600);
     f->credit--;
     f->got++;
     log_who[nlog] = f->id;
-    log_seq[nlog++] = m->seq;
-    f->held[f->nheld++] = m;
-    q->unacked++;
+    log_id[nlog] = d->id;
+    log_seq[nlog++] = tid(d->msg);
+    if (!c->no_ack) {
+        ck_assert_uint_ne(d->handle, 0);
+        f->held[f->nheld++] = *d;
+    }
     if (f->hook)
         f->hook(f, q);
 }
@@ -143,15 +180,12 @@ fake_init(struct fake *f, int id, int credit)
     f->credit = credit;
 }
 
-/* Acks everything f holds. */
+/* Acks everything f holds in q. */
 void
 fake_ack_all(struct fake *f, struct wr_queue *q)
 {
-    for (int i = 0; i < f->nheld; i++) {
-        wr_msg_unref(&f->held[i]);
-        if (q)
-            q->unacked--;
-    }
+    for (int i = 0; i < f->nheld; i++)
+        settle(q, &f->held[i], WR_SETTLE_ACK, 0);
     f->nheld = 0;
 }
 
@@ -170,13 +204,14 @@ int ndead;
 int64_t last_deadline;
 int ndeadlines;
 
-static void
+static bool
 rec_dead(struct wr_queue *q, struct wr_msg *m, enum wr_dead_reason why)
 {
     (void)q;
     ck_assert_int_lt(ndead, 2000);
     dead_why[ndead] = (int)why;
     dead_msgs[ndead++] = m;
+    return why == WR_DEAD_REJECTED; /* "dead-lettered" for the counters */
 }
 
 static void
@@ -220,6 +255,7 @@ mk_msg_ttl(uint64_t id, int priority, const char *expiration)
     uint8_t props[64];
     size_t plen;
     struct wr_msg *m;
+    char x[24];
 
     memset(&p, 0, sizeof(p));
     if (priority >= 0) {
@@ -231,11 +267,11 @@ mk_msg_ttl(uint64_t id, int priority, const char *expiration)
         p.expiration = wr_bytes_str(expiration);
     }
     ck_assert_int_eq(wr_props_encode(&p, props, sizeof(props), &plen), WR_OK);
-    m = wr_msg_new(WR_BYTES_LIT("ex"), WR_BYTES_LIT("rk"), props,
-                   (uint32_t)plen, 4);
+    snprintf(x, sizeof(x), "%llu", (unsigned long long)id);
+    m = wr_msg_new(wr_bytes_str(x), WR_BYTES_LIT("rk"), props, (uint32_t)plen,
+                   4);
     ck_assert_ptr_nonnull(m);
     memcpy(wr_msg_body(m), "body", 4);
-    m->seq = id;
     return m;
 }
 
@@ -245,7 +281,7 @@ push_ttl(struct wr_queue *q, uint64_t id, int priority, const char *exp,
 {
     struct wr_msg *m = mk_msg_ttl(id, priority, exp);
 
-    ck_assert_int_eq(wr_queue_push(q, m, now), WR_OK);
+    ck_assert_int_eq(wr_queue_enqueue(q, m, now), WR_OK);
     wr_msg_unref(&m);
 }
 
@@ -253,11 +289,11 @@ push_ttl(struct wr_queue *q, uint64_t id, int priority, const char *exp,
 void
 pop_at(struct wr_queue *q, int64_t now, uint64_t id)
 {
-    struct wr_qentry e;
+    struct wr_delivery e;
 
-    ck_assert_msg(wr_queue_pop(q, now, &e), "empty, expected %llu",
+    ck_assert_msg(wr_queue_get(q, now, true, &e), "empty, expected %llu",
                   (unsigned long long)id);
-    ck_assert_uint_eq(e.msg->seq, id);
+    ck_assert_uint_eq(tid(e.msg), id);
     wr_msg_unref(&e.msg);
 }
 
@@ -267,6 +303,7 @@ static TCase *(*const cases[])(void) = {
     queues_fifo_tcase,
     queues_priority_tcase,
     queues_requeue_purge_tcase,
+    queues_settle_tcase,
     queues_dispatch_tcase,
     queues_args_tcase,
     queues_expiry_tcase,

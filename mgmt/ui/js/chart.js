@@ -22,8 +22,11 @@ function svg(tag, attrs = {}) {
 
 // The top of the y axis: four steps of a round size (1, 2, 2.5 or 5
 // times a power of ten) that reach v.
-function niceMax(v, integer) {
+function niceMax(v, integer, binary) {
   if (v <= 0) return integer ? 4 : 1;
+  let unit = 1; // bytes: round in KiB, MiB, ...
+  while (binary && v / 4 / unit >= 256) unit *= 1024;
+  if (unit > 1) return niceMax(v / unit, false, false) * unit;
   const raw = v / 4;
   const p = Math.pow(10, Math.floor(Math.log10(raw)));
   let step = 10 * p;
@@ -77,7 +80,7 @@ export class Chart {
     const x0 = now - span;
     let max = 0;
     for (const p of hist) for (const s of this.series) max = Math.max(max, p.v[s.key] || 0);
-    max = niceMax(max, this.kind !== 'rate');
+    max = niceMax(max, this.kind !== 'rate', this.kind === 'bytes');
     const iw = W - PAD.l - PAD.r;
     const ih = H - PAD.t - PAD.b;
     const X = (t) => PAD.l + ((t - x0) / span) * iw;

@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +21,7 @@ TCase *queues_message_tcase(void);
 TCase *queues_fifo_tcase(void);
 TCase *queues_priority_tcase(void);
 TCase *queues_requeue_purge_tcase(void);
+TCase *queues_settle_tcase(void);
 TCase *queues_dispatch_tcase(void);
 TCase *queues_args_tcase(void);
 TCase *queues_expiry_tcase(void);
@@ -30,13 +32,18 @@ TCase *queues_lifetimes_tcase(void);
 TCase *queues_policy_tcase(void);
 
 /* check_queues.c: a message with an optional priority property (-1 for
- * none), tagged with id in seq; a queue "q" with x-max-priority; a
- * basic.get-style pop at time 0; push a new message and drop the test's
- * reference; pop one message, check its id and redelivered flag and
- * release it. */
+ * none), tagged with id (tid reads it back: it is the exchange name); a
+ * queue "q" with x-max-priority; a basic.get-style no-ack pop at time 0;
+ * a basic.get at now kept unacked, and settling it; push a new message
+ * and drop the test's reference; pop one message, check its id and
+ * redelivered flag and release it. */
 struct wr_msg *mk_msg(uint64_t id, int priority, const char *body);
+uint64_t tid(const struct wr_msg *m);
 struct wr_queue *mk_queue(uint8_t max_priority);
 bool pop_msg(struct wr_queue *q, struct wr_msg **m, bool *redelivered);
+bool get_unacked(struct wr_queue *q, int64_t now, struct wr_delivery *d);
+void settle(struct wr_queue *q, const struct wr_delivery *d, enum wr_settle how,
+            int64_t now);
 void push_new(struct wr_queue *q, uint64_t id, int priority);
 void pop_expect(struct wr_queue *q, uint64_t id, bool redelivered);
 
@@ -45,24 +52,26 @@ void pop_expect(struct wr_queue *q, uint64_t id, bool redelivered);
 bool forking(void);
 
 /* check_queues.c: a fake consumer with a credit (prefetch left) that holds
- * what it is given and logs who got which message (log_who, log_seq; nlog
- * entries); an optional hook runs after each delivery. */
+ * what it is given and logs who got which message (log_who, log_seq: the
+ * test's tag, log_id: the entry id; nlog entries); an optional hook runs
+ * after each delivery. */
 struct fake {
     struct wr_consumer c;
     int id;
     int credit; /* prefetch left */
     int got;
-    struct wr_msg *held[300]; /* unacked deliveries, references held */
+    struct wr_delivery held[300]; /* unacked deliveries (not no-ack) */
     int nheld;
     void (*hook)(struct fake *f, struct wr_queue *q);
 };
 
 extern int log_who[600];
 extern uint64_t log_seq[600];
+extern uint64_t log_id[600];
 extern int nlog;
 
-/* Makes f a consumer with id and credit; acks everything f holds (q may
- * be NULL); empties the delivery log. */
+/* Makes f a consumer with id and credit; acks everything f holds in q;
+ * empties the delivery log. */
 void fake_init(struct fake *f, int id, int credit);
 void fake_ack_all(struct fake *f, struct wr_queue *q);
 void reset_log(void);

@@ -13,13 +13,13 @@ START_TEST(fifo_order)
     ck_assert(!pop_msg(q, &m, &r));
     for (uint64_t i = 1; i <= 100; i++)
         push_new(q, i, (int)(i % 7)); /* priorities ignored by a FIFO */
-    ck_assert_uint_eq(q->ready, 100);
-    ck_assert_uint_eq(q->ready_bytes, 400);
-    ck_assert_uint_eq(q->n_published, 0); /* the broker counts those */
+    ck_assert_uint_eq(wr_queue_counts(q)->ready, 100);
+    ck_assert_uint_eq(wr_queue_counts(q)->ready_bytes, 400);
+    ck_assert_uint_eq(wr_queue_counts(q)->published, 100);
     for (uint64_t i = 1; i <= 100; i++)
         pop_expect(q, i, false);
-    ck_assert_uint_eq(q->ready, 0);
-    ck_assert_uint_eq(q->ready_bytes, 0);
+    ck_assert_uint_eq(wr_queue_counts(q)->ready, 0);
+    ck_assert_uint_eq(wr_queue_counts(q)->ready_bytes, 0);
     ck_assert(!pop_msg(q, &m, &r));
     wr_queue_unref(&q);
     ck_assert_ptr_null(q);
@@ -45,7 +45,7 @@ START_TEST(fifo_wraparound)
         push_new(q, next_in++, -1);
     while (next_out < next_in - 10)
         pop_expect(q, next_out++, false);
-    ck_assert_uint_eq(q->ready, 10);
+    ck_assert_uint_eq(wr_queue_counts(q)->ready, 10);
     wr_queue_unref(&q); /* frees the 10 left */
 }
 END_TEST

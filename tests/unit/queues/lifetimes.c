@@ -6,22 +6,23 @@
 START_TEST(lifetimes)
 {
     struct wr_queue *q1 = mk_queue(0), *q2 = mk_queue(4), *extra;
-    struct wr_msg *shared = mk_msg(1, 3, "shared body"), *out;
-    bool r;
+    struct wr_msg *shared = mk_msg(1, 3, "shared body");
+    struct wr_delivery out;
 
-    ck_assert_int_eq(wr_queue_push(q1, shared, 0), WR_OK);
-    ck_assert_int_eq(wr_queue_push(q2, shared, 0), WR_OK);
+    ck_assert_int_eq(wr_queue_enqueue(q1, shared, 0), WR_OK);
+    ck_assert_int_eq(wr_queue_enqueue(q2, shared, 0), WR_OK);
     ck_assert_uint_eq(shared->refcount, 3);
     wr_msg_unref(&shared);
 
     /* A queue outlives its registry reference while a delivery holds it. */
     extra = wr_queue_ref(q1);
     ck_assert_uint_eq(q1->refcount, 2);
-    ck_assert(pop_msg(q1, &out, &r));
+    ck_assert(get_unacked(q1, 0, &out));
     wr_queue_unref(&q1);
     ck_assert_ptr_null(q1);
     ck_assert_uint_eq(extra->refcount, 1);
-    wr_queue_requeue(extra, out, WR_NEVER, 0); /* still allowed: not deleted */
+    settle(extra, &out, WR_SETTLE_REQUEUE, 0); /* allowed: not deleted */
+    ck_assert_uint_eq(wr_queue_counts(extra)->ready, 1);
     wr_queue_unref(&extra); /* frees it and its message ref */
 
     /* Freeing a queue with messages in it releases them. */

@@ -12,12 +12,12 @@ START_TEST(overflow_drop_head)
 
     for (uint64_t i = 1; i <= 4; i++)
         push_ttl(q, i, -1, NULL, 0);
-    ck_assert_uint_eq(q->ready, 2);
+    ck_assert_uint_eq(wr_queue_counts(q)->ready, 2);
     ck_assert_int_eq(ndead, 2);
     ck_assert_int_eq(dead_why[0], WR_DEAD_MAXLEN);
-    ck_assert_uint_eq(dead_msgs[0]->seq, 1);
-    ck_assert_uint_eq(dead_msgs[1]->seq, 2);
-    ck_assert_uint_eq(q->n_dropped, 2);
+    ck_assert_uint_eq(tid(dead_msgs[0]), 1);
+    ck_assert_uint_eq(tid(dead_msgs[1]), 2);
+    ck_assert_uint_eq(wr_queue_counts(q)->dropped, 2);
     pop_at(q, 0, 3);
     reset_dead();
     wr_queue_unref(&q);
@@ -27,15 +27,15 @@ START_TEST(overflow_drop_head)
     a = (struct wr_queue_args){.has_max_length = true, .max_length = 1};
     q = mk_queue_args(&a);
     {
-        struct wr_qentry e;
+        struct wr_delivery e;
         push_ttl(q, 1, -1, NULL, 0);
-        ck_assert(wr_queue_pop(q, 0, &e));
+        ck_assert(get_unacked(q, 0, &e));
         push_ttl(q, 2, -1, NULL, 0); /* #1 is unacked: #2 fits */
         ck_assert_int_eq(ndead, 0);
-        wr_queue_requeue(q, e.msg, e.expires, 0);
+        settle(q, &e, WR_SETTLE_REQUEUE, 0);
         ck_assert_int_eq(ndead, 1);
-        ck_assert_uint_eq(dead_msgs[0]->seq, 1);
-        ck_assert_uint_eq(q->ready, 1);
+        ck_assert_uint_eq(tid(dead_msgs[0]), 1);
+        ck_assert_uint_eq(wr_queue_counts(q)->ready, 1);
         pop_at(q, 0, 2);
     }
     reset_dead();
@@ -46,9 +46,9 @@ START_TEST(overflow_drop_head)
     q = mk_queue_args(&a);
     for (uint64_t i = 1; i <= 3; i++)
         push_ttl(q, i, -1, NULL, 0);
-    ck_assert_uint_eq(q->ready, 2);
-    ck_assert_uint_eq(q->ready_bytes, 8);
-    ck_assert_uint_eq(dead_msgs[0]->seq, 1);
+    ck_assert_uint_eq(wr_queue_counts(q)->ready, 2);
+    ck_assert_uint_eq(wr_queue_counts(q)->ready_bytes, 8);
+    ck_assert_uint_eq(tid(dead_msgs[0]), 1);
     reset_dead();
     wr_queue_unref(&q);
 }
@@ -64,12 +64,12 @@ START_TEST(overflow_reject_publish)
 
     push_ttl(q, 1, -1, NULL, 0);
     push_ttl(q, 2, -1, NULL, 0);
-    ck_assert_int_eq(wr_queue_push(q, m, 0), WR_ERR_FULL);
+    ck_assert_int_eq(wr_queue_enqueue(q, m, 0), WR_ERR_FULL);
     ck_assert_uint_eq(m->refcount, 1); /* not kept */
     ck_assert_int_eq(ndead, 0);        /* not dead-lettered */
-    ck_assert_uint_eq(q->n_rejected, 1);
+    ck_assert_uint_eq(wr_queue_counts(q)->rejected, 1);
     pop_at(q, 0, 1); /* room again */
-    ck_assert_int_eq(wr_queue_push(q, m, 0), WR_OK);
+    ck_assert_int_eq(wr_queue_enqueue(q, m, 0), WR_OK);
     wr_msg_unref(&m);
     pop_at(q, 0, 2);
     pop_at(q, 0, 3);
@@ -79,7 +79,7 @@ START_TEST(overflow_reject_publish)
     a.max_length = 0;
     q = mk_queue_args(&a);
     m = mk_msg_ttl(9, -1, NULL);
-    ck_assert_int_eq(wr_queue_push(q, m, 0), WR_ERR_FULL);
+    ck_assert_int_eq(wr_queue_enqueue(q, m, 0), WR_ERR_FULL);
     ck_assert_int_eq(ndead, 1); /* refused and dead-lettered */
     ck_assert_int_eq(dead_why[0], WR_DEAD_MAXLEN);
     ck_assert_ptr_eq(dead_msgs[0], m);
@@ -111,16 +111,17 @@ START_TEST(delivery_limit_counts_returns)
     struct wr_queue_args a = {.has_delivery_limit = true, .delivery_limit = 2};
     struct wr_queue *q = mk_queue_args(&a);
     struct wr_msg *orig = mk_msg_ttl(7, -1, NULL), *m;
-    struct wr_qentry e;
+    struct wr_delivery e;
 
-    ck_assert_int_eq(wr_queue_push(q, orig, 0), WR_OK);
-    ck_assert(wr_queue_pop(q, 0, &e));
+    ck_assert_int_eq(wr_queue_enqueue(q, orig, 0), WR_OK);
+    ck_assert(get_unacked(q, 0, &e));
     ck_assert_int_eq(delivery_count_header(e.msg), -1); /* first delivery */
     for (int64_t n = 1; n <= 2; n++) {
-        wr_queue_requeue(q, e.msg, e.expires, 0);
+        settle(q, &e, WR_SETTLE_REQUEUE, 0);
         ck_assert_int_eq(ndead, 0);
-        ck_assert(wr_queue_pop(q, 0, &e));
+        ck_assert(get_unacked(q, 0, &e));
         ck_assert(e.redelivered);
+        ck_assert_uint_eq(e.id, 1); /* the same entry, a new message */
         ck_assert_int_eq(delivery_count_header(e.msg), n);
         ck_assert_uint_eq(e.msg->delivery_count, (uint64_t)n);
         /* a new message around the same body, not a copy */
@@ -128,14 +129,15 @@ START_TEST(delivery_limit_counts_returns)
         ck_assert_ptr_eq(e.msg->body_owner, orig);
     }
     /* the third return passes the limit: dead, not redelivered */
-    wr_queue_requeue(q, e.msg, e.expires, 0);
-    ck_assert_uint_eq(q->ready, 0);
+    settle(q, &e, WR_SETTLE_REQUEUE, 0);
+    ck_assert_uint_eq(wr_queue_counts(q)->unacked, 0);
+    ck_assert_uint_eq(wr_queue_counts(q)->ready, 0);
     ck_assert_int_eq(ndead, 1);
     ck_assert_int_eq(dead_why[0], WR_DEAD_DELIVERY_LIMIT);
     m = dead_msgs[0];
     ck_assert_int_eq(delivery_count_header(m), 3);
     ck_assert(wr_bytes_eq_str(wr_msg_rkey(m), "rk"));
-    ck_assert_uint_eq(m->seq, 7);
+    ck_assert_uint_eq(tid(m), 7);
     /* other queues holding the original see nothing of this */
     ck_assert_int_eq(delivery_count_header(orig), -1);
     wr_msg_unref(&orig);
@@ -150,14 +152,15 @@ START_TEST(delivery_limit_absent)
     struct wr_queue_args a = {0};
     struct wr_queue *q = mk_queue_args(&a);
     struct wr_msg *orig = mk_msg_ttl(1, -1, NULL);
-    struct wr_qentry e;
+    struct wr_delivery e;
 
-    ck_assert_int_eq(wr_queue_push(q, orig, 0), WR_OK);
+    ck_assert_int_eq(wr_queue_enqueue(q, orig, 0), WR_OK);
     for (int i = 0; i < 5; i++) {
-        ck_assert(wr_queue_pop(q, 0, &e));
+        ck_assert(get_unacked(q, 0, &e));
         ck_assert_ptr_eq(e.msg, orig);
-        wr_queue_requeue(q, e.msg, e.expires, 0);
+        settle(q, &e, WR_SETTLE_REQUEUE, 0);
     }
+    ck_assert_uint_eq(wr_queue_counts(q)->redelivered, 5);
     ck_assert_int_eq(delivery_count_header(orig), -1);
     wr_msg_unref(&orig);
     wr_queue_unref(&q);

@@ -159,14 +159,14 @@ START_TEST(policy_set_effective_trims)
         push_ttl(q, i, -1, NULL, 0);
     eff = (struct wr_queue_args){.has_max_length = true, .max_length = 2};
     ck_assert_int_eq(wr_queue_set_effective(q, &eff), WR_OK);
-    ck_assert_uint_eq(q->ready, 2);
+    ck_assert_uint_eq(wr_queue_counts(q)->ready, 2);
     ck_assert_int_eq(ndead, 3);
     ck_assert_int_eq(dead_why[0], WR_DEAD_MAXLEN);
-    ck_assert_uint_eq(dead_msgs[0]->seq, 1);
+    ck_assert_uint_eq(tid(dead_msgs[0]), 1);
     ck_assert(!q->args.has_max_length);
     /* the limit holds for new messages too */
     push_ttl(q, 6, -1, NULL, 0);
-    ck_assert_uint_eq(q->ready, 2);
+    ck_assert_uint_eq(wr_queue_counts(q)->ready, 2);
     pop_at(q, 0, 5);
     reset_dead();
 
@@ -175,18 +175,18 @@ START_TEST(policy_set_effective_trims)
     eff.overflow = WR_OVERFLOW_REJECT;
     eff.max_length = 0;
     ck_assert_int_eq(wr_queue_set_effective(q, &eff), WR_OK);
-    ck_assert_uint_eq(q->ready, 1);
+    ck_assert_uint_eq(wr_queue_counts(q)->ready, 1);
     ck_assert_int_eq(ndead, 0);
     {
         struct wr_msg *m = mk_msg(7, -1, "body");
-        ck_assert_int_eq(wr_queue_push(q, m, 0), WR_ERR_FULL);
+        ck_assert_int_eq(wr_queue_enqueue(q, m, 0), WR_ERR_FULL);
         wr_msg_unref(&m);
     }
     /* cleared: back to no limit */
     memset(&eff, 0, sizeof(eff));
     ck_assert_int_eq(wr_queue_set_effective(q, &eff), WR_OK);
     push_ttl(q, 8, -1, NULL, 0);
-    ck_assert_uint_eq(q->ready, 2);
+    ck_assert_uint_eq(wr_queue_counts(q)->ready, 2);
     reset_dead();
     wr_queue_unref(&q);
 }
@@ -199,7 +199,6 @@ START_TEST(policy_set_effective_copies_and_ttl)
     struct wr_queue_args a = {0}, eff;
     struct wr_queue *q = mk_queue_args(&a);
     char dlx[8] = "dlx-one", rk[4] = "rk1";
-    struct wr_qentry e;
 
     push_ttl(q, 1, -1, NULL, 0);
     eff = (struct wr_queue_args){.has_dlx = true,
@@ -220,10 +219,8 @@ START_TEST(policy_set_effective_copies_and_ttl)
     push_ttl(q, 2, -1, NULL, 10);
     ck_assert_uint_eq(wr_queue_expire(q, 200), 1); /* #2 only */
     ck_assert_int_eq(ndead, 1);
-    ck_assert_uint_eq(dead_msgs[0]->seq, 2);
-    ck_assert(wr_queue_pop(q, 200, &e));
-    ck_assert_uint_eq(e.msg->seq, 1);
-    wr_msg_unref(&e.msg);
+    ck_assert_uint_eq(tid(dead_msgs[0]), 2);
+    pop_at(q, 200, 1);
     reset_dead();
     wr_queue_unref(&q);
 }

@@ -16,7 +16,7 @@ START_TEST(prio_order)
     push_new(q, 6, 5);
     push_new(q, 7, 11); /* capped */
     push_new(q, 8, 3);
-    ck_assert_uint_eq(q->ready, 8);
+    ck_assert_uint_eq(wr_queue_counts(q)->ready, 8);
     /* Higher first; FIFO within a level (capped ones join level 10). */
     pop_expect(q, 4, false);
     pop_expect(q, 5, false);
@@ -26,7 +26,7 @@ START_TEST(prio_order)
     pop_expect(q, 8, false);
     pop_expect(q, 1, false);
     pop_expect(q, 3, false);
-    ck_assert_uint_eq(q->ready, 0);
+    ck_assert_uint_eq(wr_queue_counts(q)->ready, 0);
     wr_queue_unref(&q);
 }
 END_TEST
@@ -58,18 +58,19 @@ START_TEST(prio_requeue_front_of_level)
 {
     struct wr_queue *q = mk_queue(5);
     struct wr_msg *m;
+    struct wr_delivery d;
     bool r;
 
     push_new(q, 1, 2);
     push_new(q, 2, 2);
     push_new(q, 3, 4);
     ck_assert(pop_msg(q, &m, &r)); /* 3 */
-    ck_assert_uint_eq(m->seq, 3);
+    ck_assert_uint_eq(tid(m), 3);
     wr_msg_unref(&m);
-    ck_assert(pop_msg(q, &m, &r)); /* 1, delivered */
-    ck_assert_uint_eq(m->seq, 1);
+    ck_assert(get_unacked(q, 0, &d)); /* 1, delivered */
+    ck_assert_uint_eq(tid(d.msg), 1);
     push_new(q, 4, 4);
-    wr_queue_requeue(q, m, WR_NEVER, 0); /* front of level 2, behind level 4 */
+    settle(q, &d, WR_SETTLE_REQUEUE, 0); /* front of level 2, behind 4 */
     pop_expect(q, 4, false);
     pop_expect(q, 1, true);
     pop_expect(q, 2, false);

@@ -223,7 +223,7 @@ async function vhosts(el) {
   return { refresh };
 }
 
-function policyPart(el, ctx, kind, title) {
+function policyPart(el, ctx, kind, title, one) {
   const body = h('div');
   const def = argsEditor('definition');
   const add = form('stack add-policy', [
@@ -253,7 +253,7 @@ function policyPart(el, ctx, kind, title) {
       await refresh();
     }
   });
-  el.append(section(title, body), section('Add / update ' + title.toLowerCase().replace(/s$/, ''), add));
+  el.append(section(title, body), section('Add / update ' + one, add));
   async function refresh() {
     const ps = await api.get(ctx.vhost ? `${kind}/${api.seg(ctx.vhost)}` : kind);
     clear(body, table([
@@ -278,8 +278,8 @@ function policyPart(el, ctx, kind, title) {
 }
 
 async function policies(el, ctx) {
-  const parts = [policyPart(el, ctx, 'policies', 'User policies')];
-  if (ctx.isAdmin) parts.push(policyPart(el, ctx, 'operator-policies', 'Operator policies'));
+  const parts = [policyPart(el, ctx, 'policies', 'User policies', 'a policy')];
+  if (ctx.isAdmin) parts.push(policyPart(el, ctx, 'operator-policies', 'Operator policies', 'an operator policy'));
   const refresh = () => Promise.all(parts.map((p) => p()));
   await refresh();
   return { refresh };

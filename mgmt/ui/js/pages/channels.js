@@ -5,6 +5,7 @@ import * as api from '../api.js';
 import { h, clear, num, rate, detailRate, section, table, kv, link, stateBadge } from '../dom.js';
 import { href } from '../app.js';
 import { Chart } from '../chart.js';
+import { pagedList } from '../paged.js';
 import { mode } from './connections.js';
 
 export async function render(view, params, ctx) {
@@ -12,29 +13,28 @@ export async function render(view, params, ctx) {
 }
 
 async function list(view, ctx) {
-  const body = h('div');
-  const count = h('span.count');
-  view.append(h('h1.page-title', 'Channels', count), section('All channels', body));
-  async function refresh() {
-    const chans = await api.get(ctx.vhost ? `vhosts/${api.seg(ctx.vhost)}/channels` : 'channels');
-    count.textContent = num(chans.length);
-    clear(body, table([
-      { title: 'Channel', get: (c) => link(href('channels', c.name), c.name) },
-      { title: 'Virtual host', get: (c) => c.vhost },
-      { title: 'User', get: (c) => c.user },
+  const pl = pagedList({
+    id: 'channels',
+    what: 'channels',
+    path: () => (ctx.vhost ? `vhosts/${api.seg(ctx.vhost)}/channels` : 'channels'),
+    cols: [
+      { title: 'Channel', get: (c) => link(href('channels', c.name), c.name), sort: 'name' },
+      { title: 'Virtual host', get: (c) => c.vhost, sort: 'vhost' },
+      { title: 'User', get: (c) => c.user, sort: 'user' },
       { title: 'Mode', get: mode },
-      { title: 'State', get: (c) => stateBadge(c.state) },
-      { title: 'Prefetch', get: (c) => num(c.prefetch_count), cls: 'num' },
-      { title: 'Consumers', get: (c) => num(c.consumer_count), cls: 'num' },
-      { title: 'Unacked', get: (c) => num(c.messages_unacknowledged), cls: 'num' },
-      { title: 'Publish', get: (c) => rate(detailRate(c.message_stats, 'publish')), cls: 'num' },
-      { title: 'Confirm', get: (c) => rate(detailRate(c.message_stats, 'confirm')), cls: 'num' },
-      { title: 'Deliver / get', get: (c) => rate(detailRate(c.message_stats, 'deliver_get')), cls: 'num' },
-      { title: 'Ack', get: (c) => rate(detailRate(c.message_stats, 'ack')), cls: 'num' },
-    ], chans, { empty: 'No channels.' }));
-  }
-  await refresh();
-  return { refresh };
+      { title: 'State', get: (c) => stateBadge(c.state), sort: 'state' },
+      { title: 'Prefetch', get: (c) => num(c.prefetch_count), cls: 'num', sort: 'prefetch_count' },
+      { title: 'Consumers', get: (c) => num(c.consumer_count), cls: 'num', sort: 'consumer_count' },
+      { title: 'Unacked', get: (c) => num(c.messages_unacknowledged), cls: 'num', sort: 'messages_unacknowledged' },
+      { title: 'Publish', get: (c) => rate(detailRate(c.message_stats, 'publish')), cls: 'num', sort: 'message_stats.publish_details.rate' },
+      { title: 'Confirm', get: (c) => rate(detailRate(c.message_stats, 'confirm')), cls: 'num', sort: 'message_stats.confirm_details.rate' },
+      { title: 'Deliver / get', get: (c) => rate(detailRate(c.message_stats, 'deliver_get')), cls: 'num', sort: 'message_stats.deliver_get_details.rate' },
+      { title: 'Ack', get: (c) => rate(detailRate(c.message_stats, 'ack')), cls: 'num', sort: 'message_stats.ack_details.rate' },
+    ],
+  });
+  view.append(h('h1.page-title', 'Channels', pl.count), section('All channels', pl.toolbar, pl.body, pl.pager));
+  await pl.refresh();
+  return { refresh: pl.refresh };
 }
 
 async function detail(view, name) {

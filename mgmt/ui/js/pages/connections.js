@@ -6,6 +6,7 @@ import * as api from '../api.js';
 import { h, clear, num, rate, bytes, byteRate, detailRate, duration, section, table, kv, link, stateBadge, badge, form, field, input, val, toast, confirmBox, act, json } from '../dom.js';
 import { href } from '../app.js';
 import { Chart } from '../chart.js';
+import { pagedList } from '../paged.js';
 
 export function client(c) {
   const p = c.client_properties || {};
@@ -18,28 +19,27 @@ export async function render(view, params, ctx) {
 }
 
 async function list(view, ctx) {
-  const body = h('div');
-  const count = h('span.count');
-  view.append(h('h1.page-title', 'Connections', count), section('All connections', body));
-  async function refresh() {
-    const conns = await api.get(ctx.vhost ? `vhosts/${api.seg(ctx.vhost)}/connections` : 'connections');
-    count.textContent = num(conns.length);
-    clear(body, table([
-      { title: 'Name', get: (c) => link(href('connections', c.name), c.name) },
-      { title: 'Virtual host', get: (c) => c.vhost },
-      { title: 'User', get: (c) => c.user },
-      { title: 'Client', get: client },
-      { title: 'State', get: (c) => stateBadge(c.state) },
-      { title: 'TLS', get: (c) => (c.ssl ? badge('TLS', 'good') : h('span.dim', '–')) },
+  const pl = pagedList({
+    id: 'connections',
+    what: 'connections',
+    path: () => (ctx.vhost ? `vhosts/${api.seg(ctx.vhost)}/connections` : 'connections'),
+    cols: [
+      { title: 'Name', get: (c) => link(href('connections', c.name), c.name), sort: 'name' },
+      { title: 'Virtual host', get: (c) => c.vhost, sort: 'vhost' },
+      { title: 'User', get: (c) => c.user, sort: 'user' },
+      { title: 'Client', get: client, sort: 'client_properties.product' },
+      { title: 'State', get: (c) => stateBadge(c.state), sort: 'state' },
+      { title: 'TLS', get: (c) => (c.ssl ? badge('TLS', 'good') : h('span.dim', '–')), sort: 'ssl' },
       { title: 'Protocol', get: (c) => c.protocol, cls: 'nowrap' },
-      { title: 'Channels', get: (c) => num(c.channels), cls: 'num' },
-      { title: 'From client', get: (c) => byteRate(detailRate(c, 'recv_oct')), cls: 'num' },
-      { title: 'To client', get: (c) => byteRate(detailRate(c, 'send_oct')), cls: 'num' },
-      { title: 'Connected', get: (c) => (c.connected_at ? duration(Date.now() - c.connected_at) + ' ago' : '–'), cls: 'num' },
-    ], conns, { empty: 'No connections.' }));
-  }
-  await refresh();
-  return { refresh };
+      { title: 'Channels', get: (c) => num(c.channels), cls: 'num', sort: 'channels' },
+      { title: 'From client', get: (c) => byteRate(detailRate(c, 'recv_oct')), cls: 'num', sort: 'recv_oct_details.rate' },
+      { title: 'To client', get: (c) => byteRate(detailRate(c, 'send_oct')), cls: 'num', sort: 'send_oct_details.rate' },
+      { title: 'Connected', get: (c) => (c.connected_at ? duration(Date.now() - c.connected_at) + ' ago' : '–'), cls: 'num', sort: 'connected_at' },
+    ],
+  });
+  view.append(h('h1.page-title', 'Connections', pl.count), section('All connections', pl.toolbar, pl.body, pl.pager));
+  await pl.refresh();
+  return { refresh: pl.refresh };
 }
 
 async function detail(view, name) {

@@ -6,6 +6,7 @@ import * as api from '../api.js';
 import { h, clear, num, rate, detailRate, section, table, kv, link, features, form, field, input, select, val, checked, argsEditor, act, confirmBox, toast, json } from '../dom.js';
 import { href, listPath } from '../app.js';
 import { Chart } from '../chart.js';
+import { pagedList } from '../paged.js';
 import { bindingsTable, bindForm } from './bindings.js';
 import { publishForm } from './messages.js';
 
@@ -17,8 +18,21 @@ export async function render(view, params, ctx) {
 }
 
 async function list(view, ctx) {
-  const body = h('div');
-  const count = h('span.count');
+  const pl = pagedList({
+    id: 'exchanges',
+    what: 'exchanges',
+    path: () => listPath('exchanges'),
+    columns: 'name,vhost,type,durable,auto_delete,internal,arguments,policy,message_stats.publish_in_details,message_stats.publish_out_details',
+    cols: [
+      { title: 'Virtual host', get: (x) => x.vhost, sort: 'vhost' },
+      { title: 'Name', get: (x) => link(href('exchanges', x.vhost, x.name || 'amq.default'), exName(x.name)), sort: 'name' },
+      { title: 'Type', get: (x) => x.type, sort: 'type' },
+      { title: 'Features', get: features },
+      { title: 'Message rate in', get: (x) => rate(detailRate(x.message_stats, 'publish_in')), cls: 'num', sort: 'message_stats.publish_in_details.rate' },
+      { title: 'Message rate out', get: (x) => rate(detailRate(x.message_stats, 'publish_out')), cls: 'num', sort: 'message_stats.publish_out_details.rate' },
+    ],
+  });
+  const refresh = pl.refresh;
   const args = argsEditor();
   const add = form('stack add-exchange', [
     h('div.row',
@@ -50,19 +64,7 @@ async function list(view, ctx) {
       await refresh();
     }
   });
-  view.append(h('h1.page-title', 'Exchanges', count), section('All exchanges', body), section('Add a new exchange', add));
-  async function refresh() {
-    const xs = await api.get(listPath('exchanges'));
-    count.textContent = num(xs.length);
-    clear(body, table([
-      { title: 'Virtual host', get: (x) => x.vhost },
-      { title: 'Name', get: (x) => link(href('exchanges', x.vhost, x.name || 'amq.default'), exName(x.name)) },
-      { title: 'Type', get: (x) => x.type },
-      { title: 'Features', get: features },
-      { title: 'Message rate in', get: (x) => rate(detailRate(x.message_stats, 'publish_in')), cls: 'num' },
-      { title: 'Message rate out', get: (x) => rate(detailRate(x.message_stats, 'publish_out')), cls: 'num' },
-    ], xs, { empty: 'No exchanges.' }));
-  }
+  view.append(h('h1.page-title', 'Exchanges', pl.count), section('All exchanges', pl.toolbar, pl.body, pl.pager), section('Add a new exchange', add));
   await refresh();
   return { refresh };
 }

@@ -8,6 +8,7 @@ import * as api from '../api.js';
 import { h, clear, num, rate, bytes, detailRate, section, table, kv, link, features, stateBadge, form, field, input, select, val, argsEditor, act, confirmBox, toast, json } from '../dom.js';
 import { href, listPath } from '../app.js';
 import { Chart } from '../chart.js';
+import { pagedList } from '../paged.js';
 import { bindingsTable, bindForm } from './bindings.js';
 import { publishForm, getForm } from './messages.js';
 
@@ -27,39 +28,32 @@ const ARGS = [
   ['x-delivery-limit', 'number', 'Delivery limit'],
 ];
 
-// Survives refreshes and visits: what the list shows.
-const state = { page: 1, pageSize: 100, name: '', regex: false, sort: 'name', reverse: false };
-
 export async function render(view, params, ctx) {
   return params.length >= 2 ? detail(view, params[0], params[1], ctx) : list(view, ctx);
 }
 
 async function list(view, ctx) {
-  const body = h('div');
-  const count = h('span.count');
-  const pager = h('div.pager');
-  const filter = h('input', { type: 'search', placeholder: 'Filter by name', value: state.name, 'aria-label': 'Filter queues by name', class: 'filter' });
-  const regex = h('input', { type: 'checkbox', checked: state.regex, 'aria-label': 'Regular expression' });
-  const size = select('page_size', ['25', '100', '250', '500'], String(state.pageSize));
-  let typing;
-  filter.addEventListener('input', () => {
-    clearTimeout(typing);
-    typing = setTimeout(() => {
-      state.name = filter.value;
-      state.page = 1;
-      refresh();
-    }, 250);
+  const pl = pagedList({
+    id: 'queues',
+    what: 'queues',
+    path: () => listPath('queues'),
+    columns: COLUMNS,
+    cols: [
+      { title: 'Virtual host', get: (x) => x.vhost, sort: 'vhost' },
+      { title: 'Name', get: (x) => link(href('queues', x.vhost, x.name), x.name), sort: 'name' },
+      { title: 'Type', get: (x) => x.type || 'classic', cls: 'nowrap' },
+      { title: 'Features', get: features },
+      { title: 'State', get: (x) => stateBadge(x.state), sort: 'state' },
+      { title: 'Consumers', get: (x) => num(x.consumers), cls: 'num', sort: 'consumers' },
+      { title: 'Ready', get: (x) => num(x.messages_ready), cls: 'num', sort: 'messages_ready' },
+      { title: 'Unacked', get: (x) => num(x.messages_unacknowledged), cls: 'num', sort: 'messages_unacknowledged' },
+      { title: 'Total', get: (x) => num(x.messages), cls: 'num', sort: 'messages' },
+      { title: 'Incoming', get: (x) => rate(detailRate(x.message_stats, 'publish')), cls: 'num', sort: 'message_stats.publish_details.rate' },
+      { title: 'Deliver / get', get: (x) => rate(detailRate(x.message_stats, 'deliver_get')), cls: 'num', sort: 'message_stats.deliver_get_details.rate' },
+      { title: 'Ack', get: (x) => rate(detailRate(x.message_stats, 'ack')), cls: 'num', sort: 'message_stats.ack_details.rate' },
+    ],
   });
-  regex.addEventListener('change', () => {
-    state.regex = regex.checked;
-    state.page = 1;
-    refresh();
-  });
-  size.addEventListener('change', () => {
-    state.pageSize = Number(size.value);
-    state.page = 1;
-    refresh();
-  });
+  const refresh = pl.refresh;
   const args = argsEditor();
   const add = form('stack add-queue', [
     h('div.row',
@@ -89,70 +83,9 @@ async function list(view, ctx) {
     }
   });
   view.append(
-    h('h1.page-title', 'Queues', count),
-    section('All queues',
-      h('div.toolbar', filter, h('label.check', regex, 'Regex'), h('div.spacer'), h('label.inline-label', 'Page size ', size)),
-      body, pager),
+    h('h1.page-title', 'Queues', pl.count),
+    section('All queues', pl.toolbar, pl.body, pl.pager),
     section('Add a new queue', add));
-
-  const onSort = (key) => {
-    if (state.sort === key) state.reverse = !state.reverse;
-    else {
-      state.sort = key;
-      state.reverse = key !== 'name' && key !== 'vhost';
-    }
-    refresh();
-  };
-
-  async function refresh() {
-    const q = new URLSearchParams({
-      page: String(state.page),
-      page_size: String(state.pageSize),
-      name: state.name,
-      use_regex: String(state.regex),
-      sort: state.sort,
-      sort_reverse: String(state.reverse),
-      columns: COLUMNS,
-    });
-    let r;
-    try {
-      r = await api.get(listPath('queues') + '?' + q);
-    } catch (e) {
-      if (e.status === 400 && state.page > 1) { // the list shrank
-        state.page = 1;
-        return refresh();
-      }
-      if (e.status === 400) {
-        clear(body, h('div.notice.error', e.message));
-        return undefined;
-      }
-      throw e;
-    }
-    count.textContent = r.filtered_count === r.total_count ? num(r.total_count) : `${num(r.filtered_count)} of ${num(r.total_count)}`;
-    clear(body, table([
-      { title: 'Virtual host', get: (x) => x.vhost, sort: 'vhost' },
-      { title: 'Name', get: (x) => link(href('queues', x.vhost, x.name), x.name), sort: 'name' },
-      { title: 'Type', get: (x) => x.type || 'classic', cls: 'nowrap' },
-      { title: 'Features', get: features },
-      { title: 'State', get: (x) => stateBadge(x.state), sort: 'state' },
-      { title: 'Consumers', get: (x) => num(x.consumers), cls: 'num', sort: 'consumers' },
-      { title: 'Ready', get: (x) => num(x.messages_ready), cls: 'num', sort: 'messages_ready' },
-      { title: 'Unacked', get: (x) => num(x.messages_unacknowledged), cls: 'num', sort: 'messages_unacknowledged' },
-      { title: 'Total', get: (x) => num(x.messages), cls: 'num', sort: 'messages' },
-      { title: 'Incoming', get: (x) => rate(detailRate(x.message_stats, 'publish')), cls: 'num', sort: 'message_stats.publish_details.rate' },
-      { title: 'Deliver / get', get: (x) => rate(detailRate(x.message_stats, 'deliver_get')), cls: 'num', sort: 'message_stats.deliver_get_details.rate' },
-      { title: 'Ack', get: (x) => rate(detailRate(x.message_stats, 'ack')), cls: 'num', sort: 'message_stats.ack_details.rate' },
-    ], r.items, { sort: state.sort, reverse: state.reverse, onSort, empty: state.name ? 'No queue matches the filter.' : 'No queues.' }));
-    const go = (p) => {
-      state.page = p;
-      refresh();
-    };
-    clear(pager,
-      h('button.small.ghost', { type: 'button', disabled: state.page <= 1, onclick: () => go(state.page - 1) }, '‹ Previous'),
-      h('span.dim', `Page ${num(r.page)} of ${num(Math.max(r.page_count, 1))}`),
-      h('button.small.ghost', { type: 'button', disabled: state.page >= r.page_count, onclick: () => go(state.page + 1) }, 'Next ›'));
-    return undefined;
-  }
   await refresh();
   return { refresh };
 }
