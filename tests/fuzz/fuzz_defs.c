@@ -64,7 +64,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (first) {
             struct wr_drec d;
             if (wr_drec_decode(type, p, &d) == WR_OK) {
-                check(inside(d.vhost, p.ptr, len) && inside(d.name, p.ptr, len));
+                check(inside(d.vhost, p.ptr, len) &&
+                      inside(d.name, p.ptr, len));
                 check(inside(d.dest, p.ptr, len) && inside(d.key, p.ptr, len));
                 check(inside(d.xtype, p.ptr, len) &&
                       inside(d.policy, p.ptr, len));
