@@ -23,6 +23,14 @@ enum wr_conn_state {
 /* The most bytes of client properties a connection keeps for the API. */
 #define WR_CLIENT_PROPS_MAX 2048
 
+/* Counters of a connection or channel and their rates, for the management
+ * API's sampler (mgmt/stats.c), kept in the object so that they go with
+ * it. */
+struct wr_rate_sample {
+    uint64_t last[4]; /* the counters at the sampler's last pass */
+    float rate[4];    /* per second over the interval before it */
+};
+
 struct wr_conn {
     struct wr_server *srv;
     struct bufferevent *bev;
@@ -82,6 +90,7 @@ struct wr_conn {
     int64_t started;
     uint64_t frames_in;           /* frames received (recv_cnt) */
     uint64_t bytes_in, bytes_out; /* recv_oct, send_oct */
+    struct wr_rate_sample rates;  /* of bytes_in, bytes_out */
     bool torn_down;               /* channels and exclusive queues released */
     bool linger; /* sent close-ok: the peer closes the socket first */
 };
@@ -194,6 +203,7 @@ struct wr_chan {
     /* message_stats for the API: publishes routed, acked to the publisher
      * under confirms, deliveries (consume and get), acks received */
     uint64_t n_published, n_confirmed, n_delivered, n_acked;
+    struct wr_rate_sample rates; /* of those four, in that order */
     struct wr_list confirm_link; /* in conn->confirm_chans when pending */
     /* transactions */
     struct wr_tx_op *tx_head, **tx_tail;

@@ -92,8 +92,6 @@ struct wr_mgmt_counters {
 #define WR_MGMT_K_EXCHANGE 'e'
 #define WR_MGMT_K_VHOST 'v'
 #define WR_MGMT_K_ALL 'a'
-#define WR_MGMT_K_CONN 'c' /* recv_oct in PUBLISH, send_oct in PUBLISH_OUT */
-#define WR_MGMT_K_CHAN 'h' /* publish, confirm, deliver_get, ack */
 
 void wr_mgmt_queue_counters(const struct wr_queue *q,
                             struct wr_mgmt_counters *c);

@@ -465,6 +465,12 @@ wr_config_set(struct wr_config *cfg, const char *key, const char *v, char *err,
         snprintf(err, errlen, "%s: expected verify_peer or verify_none", key);
         return -1;
     }
+    if (strcmp(key, "channel_flow_pause") == 0) {
+        if (parse_bool(v, &cfg->channel_flow_pause) == 0)
+            return 0;
+        snprintf(err, errlen, "%s: expected true or false", key);
+        return -1;
+    }
     if (strcmp(key, "ssl_options.fail_if_no_peer_cert") == 0 ||
         strcmp(key, "management.ssl.fail_if_no_peer_cert") == 0) {
         if (parse_bool(v, key[0] == 's'

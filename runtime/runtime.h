@@ -56,6 +56,7 @@ struct wr_config {
     uint16_t heartbeat;        /* heartbeat (s) offered in connection.tune */
     uint32_t frame_max;        /* frame_max offered in connection.tune */
     uint16_t channel_max;      /* channel_max offered in connection.tune */
+    bool channel_flow_pause;   /* channel.flow active=false pauses, not 540 */
     uint64_t max_message_size; /* max_message_size (bytes) */
     uint32_t connection_max;   /* connection_max, 0 = unlimited */
     uint32_t consumer_max;     /* consumer_max_per_channel, 0 = unlimited */

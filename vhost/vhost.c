@@ -52,8 +52,10 @@ wr_vhost_free(struct wr_vhost *vh)
     while (wr_hmap_next(&vh->queues, &it, NULL, NULL, &v))
         wr_vhost_delete_queue(vh, v);
     it = 0;
-    while (wr_hmap_next(&vh->exchanges, &it, NULL, NULL, &v))
+    while (wr_hmap_next(&vh->exchanges, &it, NULL, NULL, &v)) {
+        wr_vhost_delayed_stop(v);
         wr_exchange_free(v);
+    }
     wr_vhost_dead_letters_cleanup(vh);
     wr_policy_list_cleanup(&vh->policies);
     wr_policy_list_cleanup(&vh->op_policies);
@@ -100,6 +102,7 @@ void
 wr_vhost_delete_exchange(struct wr_vhost *vh, struct wr_exchange *x)
 {
     wr_hmap_del(&vh->exchanges, x->name, x->name_len);
+    wr_vhost_delayed_stop(x);
     wr_exchange_free(x);
 }
 

@@ -206,6 +206,17 @@ void wr_vhost_publish(struct wr_vhost *vh, struct wr_exchange *x,
                       struct wr_route_set *scratch, bool *routed,
                       bool *rejected);
 
+/* ---- x-delayed-message (delayed.c) ------------------------------------- */
+
+/* When x is an x-delayed-message exchange and m (borrowed) asks for a
+ * delay (x-delay > 0), holds a copy of m with x-delay set to minus the
+ * delay until it is due, then routes it, and returns true: m is not
+ * routed now. false: route m as usual. */
+bool wr_vhost_delay(struct wr_vhost *vh, struct wr_exchange *x,
+                    struct wr_msg *m);
+/* Stops x's timer (before x is freed). */
+void wr_vhost_delayed_stop(struct wr_exchange *x);
+
 /* ---- dead-lettering (deadletter.c) ------------------------------------- */
 
 /* The hooks every broker queue has: dead messages are dead-lettered,
