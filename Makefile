@@ -217,7 +217,7 @@ deb: all
 
 # make run ARGS="--port 5673 --mgmt-port 15673": flags win over the file.
 run: deps-run $(BUILD)/warren-server
-	$(BUILD)/warren-server --data-dir $(BUILD)/data --config etc/warren.conf $(ARGS)
+	$(BUILD)/warren-server --config etc/warren.conf --data-dir $(BUILD)/data $(ARGS)
 
 # Every part runs, even after one failed; the last line is the total,
 # "N passed, N failed" (scripts/test-summary.py, from the JUnit XML the
