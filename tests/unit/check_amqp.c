@@ -159,9 +159,9 @@ expect_close(uint16_t ch, uint16_t code, uint32_t method)
     ck_assert_uint_eq(WR_METHOD_ID(c->class_id, c->method_id), method);
     memcpy(text, c->reply_text.ptr, c->reply_text.len);
     text[c->reply_text.len] = '\0';
-    ck_assert_msg(strncmp(text, wr_reply_name(code), strlen(wr_reply_name(code))) ==
-                      0,
-                  "text '%s' does not start with %s", text, wr_reply_name(code));
+    ck_assert_msg(
+        strncmp(text, wr_reply_name(code), strlen(wr_reply_name(code))) == 0,
+        "text '%s' does not start with %s", text, wr_reply_name(code));
     return text;
 }
 
@@ -215,8 +215,8 @@ start_ok(void)
     struct wr_method m = {.id = WR_CONNECTION_START_OK};
 
     m.u.connection_start_ok.mechanism = wr_bytes_str("PLAIN");
-    m.u.connection_start_ok.response = (struct wr_bytes){
-        (const uint8_t *)"\0guest\0guest", 12};
+    m.u.connection_start_ok.response =
+        (struct wr_bytes){(const uint8_t *)"\0guest\0guest", 12};
     m.u.connection_start_ok.locale = wr_bytes_str("en_US");
     send_method(0, &m);
 }
@@ -558,6 +558,18 @@ START_TEST(content_method_instead_of_body)
 }
 END_TEST
 
+START_TEST(content_header_twice)
+{
+    connect_open(1);
+    declare_queue(1, "q");
+    send_publish(1, "", "q");
+    send_header(1, 4);
+    send_header(1, 4);
+    expect_close(0, WR_REPLY_UNEXPECTED_FRAME, WR_BASIC_PUBLISH);
+    ck_assert_uint_eq(ready("q"), 0);
+}
+END_TEST
+
 START_TEST(content_header_without_publish)
 {
     connect_open(1);
@@ -595,10 +607,10 @@ START_TEST(mode_confirm_then_tx)
     send_id(1, WR_CONFIRM_SELECT);
     expect(1, WR_CONFIRM_SELECT_OK);
     send_id(1, WR_TX_SELECT);
-    ck_assert_str_eq(expect_close(1, WR_REPLY_PRECONDITION_FAILED,
-                                  WR_TX_SELECT),
-                     "PRECONDITION_FAILED - cannot switch from confirm to tx "
-                     "mode");
+    ck_assert_str_eq(
+        expect_close(1, WR_REPLY_PRECONDITION_FAILED, WR_TX_SELECT),
+        "PRECONDITION_FAILED - cannot switch from confirm to tx "
+        "mode");
 }
 END_TEST
 
@@ -608,10 +620,10 @@ START_TEST(mode_tx_then_confirm)
     send_id(1, WR_TX_SELECT);
     expect(1, WR_TX_SELECT_OK);
     send_id(1, WR_CONFIRM_SELECT);
-    ck_assert_str_eq(expect_close(1, WR_REPLY_PRECONDITION_FAILED,
-                                  WR_CONFIRM_SELECT),
-                     "PRECONDITION_FAILED - cannot switch from tx to confirm "
-                     "mode");
+    ck_assert_str_eq(
+        expect_close(1, WR_REPLY_PRECONDITION_FAILED, WR_CONFIRM_SELECT),
+        "PRECONDITION_FAILED - cannot switch from tx to confirm "
+        "mode");
 }
 END_TEST
 
@@ -910,6 +922,7 @@ amqp_suite(void)
     tcase_add_test(tc, content_method_instead_of_header);
     tcase_add_test(tc, content_body_instead_of_header);
     tcase_add_test(tc, content_method_instead_of_body);
+    tcase_add_test(tc, content_header_twice);
     tcase_add_test(tc, content_header_without_publish);
     tcase_add_test(tc, content_body_too_long);
     tcase_add_test(tc, content_on_channel_zero);
