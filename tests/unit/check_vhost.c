@@ -56,9 +56,8 @@ no_args(void)
 static struct wr_exchange *
 xdecl(const char *name, const char *type, struct wr_table args)
 {
-    struct wr_exchange_decl d = {.name = wr_bytes_str(name),
-                                 .type = wr_bytes_str(type),
-                                 .args = args};
+    struct wr_exchange_decl d = {
+        .name = wr_bytes_str(name), .type = wr_bytes_str(type), .args = args};
     struct wr_exchange *x = NULL;
     bool created = false;
 
@@ -225,8 +224,7 @@ route(const char *x, const char *rkey)
 
 /* Publishes into the queues it routes to, at time now. */
 static void
-publish_at(const char *x, const char *rkey, const char *expiration,
-           int64_t now)
+publish_at(const char *x, const char *rkey, const char *expiration, int64_t now)
 {
     struct wr_msg *m = mk_msg(x, rkey, no_args(), expiration);
 
@@ -408,8 +406,7 @@ START_TEST(route_cc_bcc)
     m = wr_msg_build(&sp);
     ck_assert_ptr_nonnull(m);
     rs.count = 0;
-    ck_assert_int_eq(wr_vhost_route_msg(vh, xget("amq.direct"), m, &rs),
-                     WR_OK);
+    ck_assert_int_eq(wr_vhost_route_msg(vh, xget("amq.direct"), m, &rs), WR_OK);
     wr_msg_unref(&m);
     ck_assert_str_eq(routed(), "a,b,c");
 }
@@ -449,8 +446,8 @@ ck_str_field(struct wr_table t, const char *key, const char *want)
     ck_assert_msg(wr_table_get(t, key, &v) == WR_OK, "no %s", key);
     ck_assert_int_eq(v.type, WR_FT_LONGSTR);
     ck_assert_msg(wr_bytes_eq(v.v.str, wr_bytes_str(want)),
-                  "%s is '%.*s', want '%s'", key, (int)v.v.str.len,
-                  v.v.str.ptr, want);
+                  "%s is '%.*s', want '%s'", key, (int)v.v.str.len, v.v.str.ptr,
+                  want);
 }
 
 /* x-death entry i (0 = newest) of t. */
@@ -597,8 +594,8 @@ START_TEST(dlx_automatic_cycle_dropped)
 {
     int64_t now = wr_now_ms();
 
-    qdecl("self", args("x-dead-letter-exchange", "", "x-message-ttl", "10",
-                       NULL));
+    qdecl("self",
+          args("x-dead-letter-exchange", "", "x-message-ttl", "10", NULL));
     publish_at("", "self", NULL, now);
     ck_assert_uint_eq(nready("self"), 1);
     ck_assert_uint_eq(wr_queue_expire(qget("self"), now + 50), 1);
