@@ -252,6 +252,15 @@ void wr_chan_confirm(struct wr_chan *ch, const struct wr_method *m);
 /* basic.publish seen: the content header and body follow. */
 void wr_chan_content_start(struct wr_chan *ch, struct wr_bytes exchange,
                            struct wr_bytes rkey, bool mandatory);
+/* The publish path's frame handlers (publish.c): basic.publish, then the
+ * content header and the body frames of the message it announced. */
+void wr_chan_basic_publish(struct wr_chan *ch,
+                           const struct wr_basic_publish *a);
+void wr_chan_content_header(struct wr_chan *ch, const struct wr_frame *f);
+void wr_chan_content_body(struct wr_chan *ch, const struct wr_frame *f);
+/* A complete message on a transactional channel: kept until tx.commit
+ * (chan_tx.c). Takes ownership of the reference m. */
+void wr_chan_tx_publish(struct wr_chan *ch, struct wr_msg *m, bool mandatory);
 /* A message is complete: routed now, or kept for tx.commit. Takes
  * ownership of the reference m. */
 void wr_chan_publish_complete(struct wr_chan *ch, struct wr_msg *m,
