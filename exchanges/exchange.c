@@ -21,10 +21,8 @@ struct xint {
 static uint64_t route_epoch;
 
 static const struct wr_exch_type *const types[] = {
-    &wr_exch_direct,
-    &wr_exch_fanout,
-    &wr_exch_topic,
-    &wr_exch_headers,
+    &wr_exch_direct,  &wr_exch_fanout,          &wr_exch_topic,
+    &wr_exch_headers, &wr_exch_consistent_hash,
 };
 
 const struct wr_exch_type *
@@ -464,8 +462,7 @@ wr_exchange_route(struct wr_exchange *x, const struct wr_route_req *req,
         one.rkey = req->rkey;
         cur->type->route(cur, &one, emit, &rc);
         /* headers exchanges ignore routing keys: one pass is enough */
-        for (size_t i = 0; i < req->n_more && cur->type != &wr_exch_headers;
-             i++) {
+        for (size_t i = 0; i < req->n_more && !cur->type->key_once; i++) {
             one.rkey = req->more_keys[i];
             cur->type->route(cur, &one, emit, &rc);
         }

@@ -43,6 +43,10 @@ struct wr_route_req {
      * lookup NULL disables alternate exchanges. */
     struct wr_exchange *(*lookup)(void *ctx, struct wr_bytes name);
     void *lookup_ctx;
+    /* The message itself, for types that read more of it than the
+     * routing key and headers (x-consistent-hash's hash-property); may be
+     * NULL. */
+    const struct wr_msg *msg;
 };
 
 /* The result of routing: each target queue once. Reused across publishes
@@ -54,6 +58,13 @@ struct wr_route_set {
 
 struct wr_exch_type {
     const char *name;
+    /* Routes on the first routing key only: CC and BCC keys add nothing
+     * (headers ignores keys; x-consistent-hash hashes the first). */
+    bool key_once;
+    /* Checks the declare arguments before an exchange of this type is
+     * made; NULL accepts any. Returns 0, or the reply code (406, 503) with
+     * the reason written to why[0..cap). */
+    int (*validate)(struct wr_table args, char *why, size_t cap);
     int (*init)(struct wr_exchange *x); /* WR_OK or WR_ERR_NOMEM */
     void (*cleanup)(struct wr_exchange *x);
     /* Validates and indexes a new binding (already in x->bindings).
@@ -90,7 +101,7 @@ struct wr_exchange {
 };
 
 /* Finds a registered type by name ("direct", "fanout", "topic",
- * "headers"); NULL if unknown. */
+ * "headers", "x-consistent-hash"); NULL if unknown. */
 const struct wr_exch_type *wr_exch_type_find(struct wr_bytes name);
 
 /* Creates an exchange (name and raw_args copied; an alternate-exchange
@@ -151,6 +162,7 @@ extern const struct wr_exch_type wr_exch_direct;
 extern const struct wr_exch_type wr_exch_fanout;
 extern const struct wr_exch_type wr_exch_topic;
 extern const struct wr_exch_type wr_exch_headers;
+extern const struct wr_exch_type wr_exch_consistent_hash;
 
 /* Topic matching on its own (AMQP 0-9-1 topic exchange; RabbitMQ
  * semantics: words split on '.', '*' is exactly one word, '#' zero or

@@ -77,6 +77,7 @@ wr_vhost_route_msg(struct wr_vhost *vh, struct wr_exchange *x, struct wr_msg *m,
     req.n_more = k.n;
     req.lookup = lookup_exchange;
     req.lookup_ctx = vh;
+    req.msg = m;
     rc = wr_vhost_route(vh, x, &req, out);
     if (k.v != k.small)
         wr_free(k.v);

@@ -112,6 +112,12 @@ wr_vhost_declare_exchange(struct wr_vhost *vh, const struct wr_exchange_decl *d,
         return fail(err, WR_REPLY_COMMAND_INVALID,
                     "unknown exchange type '%.*s'", (int)d->type.len,
                     d->type.ptr);
+    if (type->validate != NULL) {
+        char why[300];
+        int code = type->validate(d->args, why, sizeof(why));
+        if (code != 0)
+            return fail(err, code, "%s", why);
+    }
     if (x == NULL) {
         if (reserved_name(d->name))
             return fail(err, WR_REPLY_ACCESS_REFUSED,

@@ -118,6 +118,7 @@ static TCase *(*const cases[])(void) = {
     exchanges_e2e_tcase,
     exchanges_cc_and_alternates_tcase,
     exchanges_bindings_tcase,
+    exchanges_consistent_hash_tcase,
 };
 
 static Suite *
