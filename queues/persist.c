@@ -52,8 +52,8 @@ wr_prec_msg_parts(const struct wr_msg *m, int64_t published_ms,
     parts[0] = (struct wr_bytes){hdr, WR_PREC_MSG_HDR};
     /* exchange, routing key and properties are contiguous in m->data; the
      * BCC keys that follow them are for routing only and not kept. */
-    parts[1] = (struct wr_bytes){
-        m->data, (uint32_t)m->exchange_len + m->rkey_len + m->props_len};
+    parts[1] = (struct wr_bytes){m->data, (uint32_t)m->exchange_len +
+                                              m->rkey_len + m->props_len};
     parts[2] = (struct wr_bytes){wr_msg_body(m), (uint32_t)m->body_size};
     return 3;
 }

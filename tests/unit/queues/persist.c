@@ -60,10 +60,10 @@ START_TEST(prec_msg_round_trip)
     ck_assert_uint_eq(len, 24 + 10 + 2 + m->props_len + 5);
     ck_assert_uint_eq(buf[0], WR_PREC_VERSION);
     ck_assert_uint_eq(buf[1], WR_PREC_PERSISTENT);
-    ck_assert_int_eq(
-        wr_prec_decode(WR_PREC_MSG, (struct wr_bytes){buf, (uint32_t)len},
-                       &rec),
-        WR_OK);
+    ck_assert_int_eq(wr_prec_decode(WR_PREC_MSG,
+                                    (struct wr_bytes){buf, (uint32_t)len},
+                                    &rec),
+                     WR_OK);
     ck_assert(rec.msg.persistent);
     ck_assert_int_eq(rec.msg.published_ms, 1700000000123);
     ck_assert(wr_bytes_eq_str(rec.msg.exchange, "amq.direct"));
@@ -100,10 +100,10 @@ START_TEST(prec_msg_round_trip)
             WR_ERR_SYNTAX);
     }
     buf[0] = 2; /* a version this code does not know */
-    ck_assert_int_eq(
-        wr_prec_decode(WR_PREC_MSG, (struct wr_bytes){buf, (uint32_t)len},
-                       &rec),
-        WR_ERR_SYNTAX);
+    ck_assert_int_eq(wr_prec_decode(WR_PREC_MSG,
+                                    (struct wr_bytes){buf, (uint32_t)len},
+                                    &rec),
+                     WR_ERR_SYNTAX);
     wr_msg_unref(&back);
     wr_msg_unref(&m);
 }
@@ -112,17 +112,20 @@ END_TEST
 /* Golden bytes, STORE.md "Record types": big-endian, reserved zero. */
 START_TEST(prec_fixed_golden)
 {
-    struct wr_prec_enq e = {0x0102030405060708, {0x1112131415161718, 0x21222324,
-                                                 0x31323334},
-                            9, 0x41424344, 0x5152535455565758};
+    struct wr_prec_enq e = {0x0102030405060708,
+                            {0x1112131415161718, 0x21222324, 0x31323334},
+                            9,
+                            0x41424344,
+                            0x5152535455565758};
     struct wr_prec_ref r = {7, 0x1000, 2};
     static const uint8_t want_enq[WR_PREC_ENQ_SIZE] = {
-        1, 2, 3, 4, 5, 6, 7, 8, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16,
-        0x17, 0x18, 0x21, 0x22, 0x23, 0x24, 0x31, 0x32, 0x33, 0x34, 9, 0,
-        0, 0, 0x41, 0x42, 0x43, 0x44, 0x51, 0x52, 0x53, 0x54, 0x55, 0x56,
-        0x57, 0x58};
+        1,    2,    3,    4,    5,    6,    7,    8,    0x11, 0x12,
+        0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x21, 0x22, 0x23, 0x24,
+        0x31, 0x32, 0x33, 0x34, 9,    0,    0,    0,    0x41, 0x42,
+        0x43, 0x44, 0x51, 0x52, 0x53, 0x54, 0x55, 0x56, 0x57, 0x58};
     static const uint8_t want_ref[WR_PREC_REF_SIZE] = {
-        0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0x10, 0, 0, 0, 0, 2, 0, 0, 0, 0};
+        0, 0, 0,    0, 0, 0, 0, 7, 0, 0, 0, 0,
+        0, 0, 0x10, 0, 0, 0, 0, 2, 0, 0, 0, 0};
     uint8_t buf[64];
     struct wr_prec rec;
 
@@ -162,19 +165,18 @@ START_TEST(prec_fixed_golden)
     r.delivery_count = 0;
     wr_prec_ref_encode(buf, &r);
     for (uint8_t t = WR_PREC_SETTLE; t <= WR_PREC_PURGE; t++) {
-        ck_assert_int_eq(wr_prec_decode(t,
-                                        (struct wr_bytes){buf, WR_PREC_REF_SIZE},
-                                        &rec),
-                         WR_OK);
+        ck_assert_int_eq(
+            wr_prec_decode(t, (struct wr_bytes){buf, WR_PREC_REF_SIZE}, &rec),
+            WR_OK);
         ck_assert_int_eq(
             wr_prec_decode(t, (struct wr_bytes){buf, WR_PREC_REF_SIZE - 1},
                            &rec),
             WR_ERR_SYNTAX);
     }
-    ck_assert_int_eq(
-        wr_prec_decode(WR_PREC_ENQ, (struct wr_bytes){buf, WR_PREC_REF_SIZE},
-                       &rec),
-        WR_ERR_SYNTAX);
+    ck_assert_int_eq(wr_prec_decode(WR_PREC_ENQ,
+                                    (struct wr_bytes){buf, WR_PREC_REF_SIZE},
+                                    &rec),
+                     WR_ERR_SYNTAX);
     ck_assert_int_eq(
         wr_prec_decode(16, (struct wr_bytes){buf, WR_PREC_REF_SIZE}, &rec),
         WR_ERR_INVALID);
