@@ -415,6 +415,12 @@ channel_method(struct wr_chan *ch, const struct wr_method *m)
     }
     case WR_CHANNEL_FLOW: {
         struct wr_method ok = {.id = WR_CHANNEL_FLOW_OK};
+        /* RabbitMQ refuses to stop deliveries on a client's word, and
+         * clients' own test suites expect that; pausing is a setting. */
+        if (!m->u.channel_flow.active && !c->srv->cfg.channel_flow_pause) {
+            wr_conn_error(c, WR_REPLY_NOT_IMPLEMENTED, m->id, "active=false");
+            return;
+        }
         ch->flow_active = m->u.channel_flow.active;
         ok.u.channel_flow_ok.active = ch->flow_active;
         wr_conn_send_method(c, ch->id, &ok);

@@ -298,6 +298,7 @@ wr_server_init(struct wr_server *s, const struct wr_config *cfg)
 {
     memset(s, 0, sizeof(*s));
     s->cfg = *cfg;
+    s->data_lock = -1;
     wr_list_init(&s->conns);
     wr_list_init(&s->reap);
     wr_list_init(&s->flush);
@@ -323,6 +324,19 @@ wr_server_init(struct wr_server *s, const struct wr_config *cfg)
         wr_log(WR_LOG_INFO, "memory high watermark: %llu bytes",
                (unsigned long long)s->watermark);
     return 0;
+}
+
+int
+wr_server_recover(struct wr_server *s)
+{
+    int rc = wr_persist_open(s);
+
+    if (rc == WR_OK)
+        rc = wr_vhost_recover(s);
+    if (rc != WR_OK)
+        return rc;
+    wr_persist_start(s);
+    return WR_OK;
 }
 
 int
@@ -404,6 +418,8 @@ wr_server_cleanup(struct wr_server *s)
         wr_list_remove(pos);
         wr_conn_free(WR_CONTAINER_OF(pos, struct wr_conn, link));
     }
+    /* the registry goes; what is durable stays on disk */
+    wr_defs_log_close(s);
     while (wr_hmap_next(&s->vhosts, &it, NULL, NULL, &v))
         wr_vhost_free(v);
     wr_hmap_cleanup(&s->vhosts);
@@ -420,6 +436,9 @@ wr_server_cleanup(struct wr_server *s)
     wr_credit_cleanup(s);
     wr_ack_timeout_cleanup(s);
     wr_disk_cleanup(s);
+    /* after the queues: their entries hold references on records */
+    wr_persist_close(s);
+    wr_defs_log_free(s);
     if (s->sig_hup)
         event_free(s->sig_hup);
     if (s->stop_ev)

@@ -249,8 +249,8 @@ message_hash(const struct chx *c, const struct wr_route_req *req)
                              req->rkey.len);
     case ON_HEADER: {
         char key[256];
-        size_t n = c->what.len < sizeof(key) - 1 ? c->what.len
-                                                 : sizeof(key) - 1;
+        size_t n =
+            c->what.len < sizeof(key) - 1 ? c->what.len : sizeof(key) - 1;
         memcpy(key, c->what.ptr, n);
         key[n] = '\0';
         if (wr_table_get(req->headers, key, &v) != WR_OK)

@@ -54,6 +54,7 @@ wr_config_defaults(struct wr_config *cfg)
     cfg->consumer_timeout = 1800000; /* RabbitMQ's default, 30 minutes */
     cfg->prometheus_port = 15692;
     snprintf(cfg->prometheus_bind, sizeof(cfg->prometheus_bind), "127.0.0.1");
+    snprintf(cfg->data_dir, sizeof(cfg->data_dir), "/var/lib/warren");
 }
 
 static int
@@ -412,6 +413,7 @@ static const struct str_key strs[] = {
     STR("management.ssl.certfile", mgmt_ssl_certfile, true),
     STR("management.ssl.keyfile", mgmt_ssl_keyfile, true),
     STR("management.ui.dir", mgmt_ui_dir, true),
+    STR("data_dir", data_dir, false),
 };
 
 int
@@ -427,6 +429,15 @@ wr_config_set(struct wr_config *cfg, const char *key, const char *v, char *err,
         snprintf(err, errlen,
                  "%s: expected PORT, ADDRESS:PORT or [IPV6]:PORT, got '%s'",
                  key, v);
+        return -1;
+    }
+    if (strcmp(key, "store_sync") == 0) {
+        if (strcmp(v, "safe") == 0 || strcmp(v, "background") == 0) {
+            cfg->store_sync_background = strcmp(v, "background") == 0;
+            return 0;
+        }
+        snprintf(err, errlen, "%s: expected safe or background, got '%s'", key,
+                 v);
         return -1;
     }
     if (strcmp(key, "listeners.ssl.default") == 0) {
@@ -463,6 +474,12 @@ wr_config_set(struct wr_config *cfg, const char *key, const char *v, char *err,
             return 0;
         }
         snprintf(err, errlen, "%s: expected verify_peer or verify_none", key);
+        return -1;
+    }
+    if (strcmp(key, "channel_flow_pause") == 0) {
+        if (parse_bool(v, &cfg->channel_flow_pause) == 0)
+            return 0;
+        snprintf(err, errlen, "%s: expected true or false", key);
         return -1;
     }
     if (strcmp(key, "ssl_options.fail_if_no_peer_cert") == 0 ||

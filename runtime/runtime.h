@@ -22,6 +22,8 @@ struct sockaddr;
 struct wr_consumer;
 struct wr_mgmt;
 struct wr_server;
+struct wr_store;
+struct wr_defs_log;
 
 #define WR_PRODUCT "warren"
 #define WR_VERSION "0.1.0"
@@ -56,6 +58,7 @@ struct wr_config {
     uint16_t heartbeat;        /* heartbeat (s) offered in connection.tune */
     uint32_t frame_max;        /* frame_max offered in connection.tune */
     uint16_t channel_max;      /* channel_max offered in connection.tune */
+    bool channel_flow_pause;   /* channel.flow active=false pauses, not 540 */
     uint64_t max_message_size; /* max_message_size (bytes) */
     uint32_t connection_max;   /* connection_max, 0 = unlimited */
     uint32_t consumer_max;     /* consumer_max_per_channel, 0 = unlimited */
@@ -93,6 +96,10 @@ struct wr_config {
     uint32_t consumer_timeout;          /* consumer_timeout (ms), 0 = off */
     int prometheus_port;                /* prometheus.tcp.port, -1 = off */
     char prometheus_bind[64];           /* prometheus.tcp.ip */
+    /* persistence (persist.c, docs/internals/STORE.md) */
+    char data_dir[WR_PATH_MAX]; /* data_dir: the stores, locked */
+    bool store_sync_background; /* store_sync = background: confirm after
+                                   the write, not after the sync */
 };
 
 /* Fills in the defaults. */
@@ -310,6 +317,46 @@ struct wr_server {
      * the layer that owns consumers (amqp/, wr_amqp_init); vhost/ calls
      * it and never sees what a consumer is beyond struct wr_consumer. */
     void (*consumer_cancel)(struct wr_consumer *c, bool notify);
+    /* persistence (persist.c): data_dir's lock and its two stores */
+    int data_lock;           /* flock on data_dir/LOCK, -1 = none */
+    struct wr_store *defs;   /* defs/: durable definitions (vhost/) */
+    struct wr_store *msgs;   /* msgs/: durable queues' messages */
+    struct event *store_ev;  /* their event fds: the durable position */
+    struct event *store_ev2; /* (one event each) */
+    int store_failed;        /* errno of the failed store, 0 = fine */
+    uint64_t msgs_durable;   /* msgs/ records below this are on disk */
+    /* Called when a store's durable position moved (or it failed), from
+     * the event loop: amqp/ releases confirms, vhost/ finishes a defs/
+     * snapshot. Either may be NULL. */
+    void (*msgs_durable_cb)(struct wr_server *s);
+    void (*defs_durable_cb)(struct wr_server *s, uint64_t durable);
+    struct wr_defs_log *defs_log; /* vhost/durable.c's state */
+    /* Runs at the end of a loop turn before the stores are written
+     * (vhost/: compaction of defs/), or NULL. */
+    void (*defs_before_flush)(struct wr_server *s);
 };
+
+/* ---- persistence (persist.c) ------------------------------------------ */
+
+/* Creates and locks data_dir and opens its stores, defs/ and msgs/ (not
+ * recovered yet: the layers above read them back, then call
+ * wr_persist_start). Returns WR_OK, or WR_ERR_EXISTS (another warren has
+ * the directory) / WR_ERR_IO, logged. */
+int wr_persist_open(struct wr_server *s);
+/* Watches the stores' event fds on the loop. */
+void wr_persist_start(struct wr_server *s);
+/* End of a loop turn (the flush event): writes what was appended this
+ * turn and asks for the sync (group commit). */
+void wr_persist_flush(struct wr_server *s);
+/* Something was appended outside a connection's turn: makes the
+ * end-of-turn flush run. */
+void wr_persist_dirty(struct wr_server *s);
+/* The failed state (an fsync or write error): logs one ERROR, raises the
+ * alarm. Persistent publishes to durable queues are refused after it. */
+void wr_persist_fail(struct wr_server *s, struct wr_store *st);
+/* Wall-clock ms: the time the stores and the records keep. */
+int64_t wr_wall_ms(void);
+/* Flushes, waits for the last sync and closes the stores and the lock. */
+void wr_persist_close(struct wr_server *s);
 
 #endif

@@ -129,6 +129,9 @@ struct wr_bqueue {
     int64_t expiry_at;          /* what expiry_ev is armed for, WR_NEVER */
     struct wr_timer *unused_ev; /* x-expires: deletes the queue once unused */
     int64_t last_used;          /* ms: declare, get, consume, last cancel */
+    /* durable.c: the queue's id in the stores (never reused), 0 when the
+     * queue is not stored (transient, exclusive or auto-delete) */
+    uint64_t store_id;
 };
 
 struct wr_vhost *wr_vhost_new(struct wr_server *srv, const char *name);
@@ -205,6 +208,17 @@ void wr_vhost_publish(struct wr_vhost *vh, struct wr_exchange *x,
                       struct wr_msg *m, bool mandatory,
                       struct wr_route_set *scratch, bool *routed,
                       bool *rejected);
+
+/* ---- x-delayed-message (delayed.c) ------------------------------------- */
+
+/* When x is an x-delayed-message exchange and m (borrowed) asks for a
+ * delay (x-delay > 0), holds a copy of m with x-delay set to minus the
+ * delay until it is due, then routes it, and returns true: m is not
+ * routed now. false: route m as usual. */
+bool wr_vhost_delay(struct wr_vhost *vh, struct wr_exchange *x,
+                    struct wr_msg *m);
+/* Stops x's timer (before x is freed). */
+void wr_vhost_delayed_stop(struct wr_exchange *x);
 
 /* ---- dead-lettering (deadletter.c) ------------------------------------- */
 
@@ -339,6 +353,65 @@ int wr_vhost_unbind(struct wr_vhost *vh, enum wr_dest_kind kind,
                     struct wr_bytes key, struct wr_table args,
                     struct wr_conn *requester, bool *existed,
                     struct wr_op_err *err);
+
+/* ---- durable definitions in the defs/ store (durable.c) ---------------- */
+
+/* The record types of defs/ (docs/internals/STORE.md, "Record types"). */
+enum wr_drec_type {
+    WR_DREC_EXCHANGE = 16,     /* a durable exchange declared */
+    WR_DREC_EXCHANGE_DEL = 17, /* deleted */
+    WR_DREC_QUEUE = 18,        /* a durable queue declared, with its id */
+    WR_DREC_QUEUE_DEL = 19,    /* deleted */
+    WR_DREC_BIND = 20,         /* a binding between durable things */
+    WR_DREC_UNBIND = 21,       /* removed */
+    WR_DREC_POLICY = 22,       /* a policy or operator policy set */
+    WR_DREC_POLICY_DEL = 23,   /* cleared */
+    WR_DREC_NEXT_QID = 24,     /* the next queue id (snapshots) */
+    WR_DREC_VHOST_DEL = 25,    /* a vhost and all it held deleted */
+};
+
+/* A decoded defs/ record: views into the payload. */
+struct wr_drec {
+    uint8_t type;
+    struct wr_bytes vhost, name; /* name: a binding's source */
+    struct wr_bytes xtype;       /* EXCHANGE: its type */
+    struct wr_bytes dest, key;   /* BIND, UNBIND */
+    struct wr_bytes policy;      /* POLICY: the policy as JSON */
+    struct wr_table args;        /* validated */
+    uint64_t id;                 /* QUEUE, NEXT_QID */
+    bool auto_delete, internal, to_exchange, op;
+};
+
+/* Decodes a defs/ record of the given type read back from disk. Returns
+ * WR_OK, WR_ERR_SYNTAX (malformed) or WR_ERR_INVALID (unknown type). */
+int wr_drec_decode(uint8_t type, struct wr_bytes payload, struct wr_drec *d);
+/* Decodes one defs/ record and applies it to s, as recovery does (the
+ * fuzz target's entry). Returns WR_OK, or an error with why. */
+int wr_defs_replay(struct wr_server *s, uint8_t type, struct wr_bytes payload,
+                   char *why, size_t cap);
+/* Replays defs/ (durable exchanges, queues, bindings, policies, in the
+ * order they were made) into s, then reads msgs/ and logs the recovery
+ * line. s->defs and s->msgs are open. Returns WR_OK or an error
+ * (logged). */
+int wr_vhost_recover(struct wr_server *s);
+/* Shutdown: nothing more is written (the queues go, the disk keeps
+ * them). */
+void wr_defs_log_close(struct wr_server *s);
+void wr_defs_log_free(struct wr_server *s);
+/* Whether q is stored (durable, not exclusive, not auto-delete). */
+bool wr_bqueue_stored(const struct wr_queue *q);
+/* The hooks: a change of something durable is written to defs/. */
+void wr_defs_exchange_added(struct wr_vhost *vh, struct wr_exchange *x);
+void wr_defs_exchange_deleted(struct wr_vhost *vh, struct wr_exchange *x);
+void wr_defs_queue_added(struct wr_vhost *vh, struct wr_queue *q);
+void wr_defs_queue_deleted(struct wr_vhost *vh, struct wr_queue *q);
+void wr_defs_bound(struct wr_vhost *vh, bool bind,
+                   const struct wr_exchange *src, enum wr_dest_kind kind,
+                   const void *dest, struct wr_bytes key, struct wr_table args);
+void wr_defs_policy_set(struct wr_vhost *vh, bool op,
+                        const struct wr_policy *p);
+void wr_defs_policy_cleared(struct wr_vhost *vh, bool op, const char *name);
+void wr_defs_vhost_deleted(struct wr_vhost *vh);
 
 /* ---- the definitions file (defs.c) ------------------------------------- */
 

@@ -16,7 +16,9 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 
 def run(*args, timeout=10 * broker_mod.SLOW):
-    return subprocess.run([broker_mod.server_binary()] + list(args),
+    # a data_dir of the tests' own, never the machine's /var/lib/warren
+    return subprocess.run([broker_mod.server_binary(), "--data-dir",
+                           broker_mod.scratch_data_dir()] + list(args),
                           capture_output=True, text=True, timeout=timeout)
 
 

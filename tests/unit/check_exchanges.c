@@ -119,6 +119,7 @@ static TCase *(*const cases[])(void) = {
     exchanges_cc_and_alternates_tcase,
     exchanges_bindings_tcase,
     exchanges_consistent_hash_tcase,
+    exchanges_delayed_tcase,
 };
 
 static Suite *

@@ -54,12 +54,12 @@ START_TEST(refused_weights)
     const char *why;
 
     for (size_t i = 0; i < WR_ARRAY_LEN(bad); i++) {
-        ck_assert_int_eq(wr_exchange_bind(x, WR_DEST_QUEUE, q,
-                                          (struct wr_bytes){(const uint8_t *)
-                                                                bad[i],
-                                                            strlen(bad[i])},
-                                          no_args, &why),
-                         WR_ERR_INVALID);
+        ck_assert_int_eq(
+            wr_exchange_bind(
+                x, WR_DEST_QUEUE, q,
+                (struct wr_bytes){(const uint8_t *)bad[i], strlen(bad[i])},
+                no_args, &why),
+            WR_ERR_INVALID);
         ck_assert_ptr_nonnull(why);
     }
     ck_assert_int_eq(wr_exchange_bind(x, WR_DEST_QUEUE, q,
@@ -82,23 +82,22 @@ START_TEST(validate_args)
     struct wr_tb b;
     char why[200];
 
-    ck_assert_int_eq(wr_exch_consistent_hash.validate(no_args, why,
-                                                      sizeof(why)),
-                     0);
+    ck_assert_int_eq(
+        wr_exch_consistent_hash.validate(no_args, why, sizeof(why)), 0);
     wr_tb_init(&b, buf, sizeof(buf));
     wr_tb_add_str(&b, "hash-property", WR_BYTES_LIT("app_id"));
     wr_tb_end(&b);
-    ck_assert_int_eq(wr_exch_consistent_hash.validate(wr_tb_table(&b), why,
-                                                      sizeof(why)),
-                     406);
+    ck_assert_int_eq(
+        wr_exch_consistent_hash.validate(wr_tb_table(&b), why, sizeof(why)),
+        406);
     ck_assert_str_eq(why, "Unsupported property: app_id");
     wr_tb_init(&b, buf, sizeof(buf));
     wr_tb_add_str(&b, "hash-property", WR_BYTES_LIT("message_id"));
     wr_tb_add_str(&b, "hash-header", WR_BYTES_LIT("h"));
     wr_tb_end(&b);
-    ck_assert_int_eq(wr_exch_consistent_hash.validate(wr_tb_table(&b), why,
-                                                      sizeof(why)),
-                     406);
+    ck_assert_int_eq(
+        wr_exch_consistent_hash.validate(wr_tb_table(&b), why, sizeof(why)),
+        406);
 }
 END_TEST
 
