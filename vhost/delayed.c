@@ -101,8 +101,7 @@ wr_vhost_delay(struct wr_vhost *vh, struct wr_exchange *x, struct wr_msg *m)
     bool had;
 
     if (x->type != &wr_exch_delayed || m->props_len < 2 ||
-        !((((unsigned)wr_msg_props_data(m)[0] << 8) |
-           wr_msg_props_data(m)[1]) &
+        !((((unsigned)wr_msg_props_data(m)[0] << 8) | wr_msg_props_data(m)[1]) &
           WR_PROP_HEADERS) ||
         wr_msg_props(m, &p) != WR_OK || !wr_delay_header(p.headers, &delay))
         return false;
