@@ -733,7 +733,7 @@ wr_conn_arm_timer(struct wr_conn *c, int64_t ms)
     evtimer_add(c->timer, &tv);
 }
 
-void
+struct wr_conn *
 wr_conn_attach(struct wr_server *s, struct bufferevent *bev,
                const struct sockaddr *sa, bool tls)
 {
@@ -789,10 +789,12 @@ wr_conn_attach(struct wr_server *s, struct bufferevent *bev,
     wr_conn_arm_timer(c, s->cfg.handshake_timeout);
     wr_log(WR_LOG_NOTICE, "conn %llu %s: accepted%s", (unsigned long long)c->id,
            c->peer, tls ? " on the TLS listener" : "");
+    return c;
 }
 
 void
-wr_conn_accept(struct wr_server *s, int fd, const struct sockaddr *sa, bool tls)
+wr_conn_accept(struct wr_server *s, int fd, const struct sockaddr *sa, bool tls,
+               const char *local)
 {
     struct bufferevent *bev;
     int one = 1;
@@ -806,5 +808,5 @@ wr_conn_accept(struct wr_server *s, int fd, const struct sockaddr *sa, bool tls)
         evutil_closesocket(fd);
         return;
     }
-    wr_conn_attach(s, bev, sa, tls);
+    wr_conn_attach(s, bev, sa, tls)->local = local;
 }

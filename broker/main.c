@@ -35,7 +35,7 @@ static const char usage[] =
     "    127.0.0.1:15672), and over HTTPS with management.ssl.port\n"
     "    (and management.ssl.certfile / keyfile) set. Once listening it\n"
     "    prints on stderr:\n"
-    "        warren-server ready on amqp://ADDR:PORT\n"
+    "        warren-server ready on amqp://ADDR:PORT [amqp://ADDR:PORT]...\n"
     "        warren-server management on http://ADDR:PORT\n"
     "    (preceded by 'warren-server TLS listener on amqps://ADDR:PORT'\n"
     "    when TLS is on, followed by 'warren-server management on\n"
@@ -56,7 +56,8 @@ static const char usage[] =
     "                          " DEFAULT_CONFIG " when it exists.\n"
     "                          RabbitMQ's rabbitmq.conf keys that warren\n"
     "                          has no use for are accepted with a warning\n"
-    "    -b, --bind ADDR       listen address (default 127.0.0.1)\n"
+    "    -b, --bind ADDR       listen address (default localhost: 127.0.0.1\n"
+    "                          and ::1)\n"
     "    -p, --port N          AMQP port (default 5672; 0 = any free port)\n"
     "        --ssl-port N      turn on AMQPS on port N (needs\n"
     "                          ssl_options.certfile and keyfile)\n"
@@ -234,7 +235,8 @@ main(int argc, char **argv)
         return 2;
     }
     if (bind) {
-        if (strlen(bind) == 0 || strlen(bind) >= sizeof(cfg.bind)) {
+        if (strlen(bind) >= sizeof(cfg.bind) ||
+            !wr_config_listen_addr_ok(bind)) {
             fprintf(stderr, "warren-server: --bind: bad address\n");
             return 2;
         }

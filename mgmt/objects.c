@@ -178,6 +178,8 @@ queue_json(struct wr_mgmt *m, struct wr_vhost *vh, struct wr_queue *q,
         {
             struct wr_consumer *wc =
                 WR_CONTAINER_OF(pos, struct wr_consumer, link);
+            if (wc->ops->gone) /* a shovel's: no channel behind it */
+                continue;
             json_array_append_new(list, wr_mgmt_json_consumer(WR_CONTAINER_OF(
                                             wc, struct wr_bconsumer, base)));
         }

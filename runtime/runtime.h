@@ -36,9 +36,22 @@ struct wr_defs_log;
 #define WR_TLS_V12 1u
 #define WR_TLS_V13 2u
 
+/* listeners.tcp.NAME besides default: at most this many */
+#define WR_TCP_EXTRA_MAX 7
+
+/* One more AMQP listener, listeners.tcp.NAME = ADDR:PORT. */
+struct wr_listen_spec {
+    char name[32];
+    char addr[64]; /* an IPv4 or IPv6 literal, or localhost (both) */
+    int port;
+};
+
 struct wr_config {
-    char bind[64];                    /* listeners.tcp.default address */
-    int port;                         /* listeners.tcp.default port, 0 = any */
+    char bind[64]; /* listeners.tcp.default address; localhost = 127.0.0.1
+                      and ::1 */
+    int port;      /* listeners.tcp.default port, 0 = any */
+    struct wr_listen_spec tcp_extra[WR_TCP_EXTRA_MAX]; /* listeners.tcp.N */
+    unsigned ntcp_extra;
     bool ssl_on;                      /* listeners.ssl.default given */
     char ssl_bind[64];                /* its address ("" = same as bind) */
     int ssl_port;                     /* its port, 0 = any */
@@ -115,6 +128,9 @@ int wr_config_load(struct wr_config *cfg, const char *path, char *err,
  * or -1 with a message in err. */
 int wr_config_set(struct wr_config *cfg, const char *key, const char *value,
                   char *err, size_t errlen);
+/* An address a listener can bind: an IPv4 or IPv6 literal, or localhost
+ * (127.0.0.1 and ::1). */
+bool wr_config_listen_addr_ok(const char *addr);
 /* Checks combinations (certificate files when TLS is on, ...). Returns 0
  * or -1 with a message. */
 int wr_config_validate(const struct wr_config *cfg, char *err, size_t errlen);
@@ -275,9 +291,15 @@ struct wr_tls;
  * broker/ sets it up and tears it down (broker.h). */
 struct wr_server {
     struct event_base *base;
-    struct evconnlistener *listener;
-    struct evconnlistener *ssl_listener; /* AMQPS, when configured */
-    struct wr_tls *tls;                  /* server TLS context (tls.c) */
+    /* The AMQP and AMQPS listeners (localhost is two: 127.0.0.1, ::1). */
+    struct wr_listener {
+        struct evconnlistener *l;
+        struct wr_server *srv;
+        bool tls;
+        char bound[64]; /* "127.0.0.1:5672", "[::1]:5672" */
+    } listeners[2 * (WR_TCP_EXTRA_MAX + 2)];
+    unsigned nlisteners;
+    struct wr_tls *tls; /* server TLS context (tls.c) */
     struct wr_config cfg;
     struct wr_hmap vhosts;     /* name -> struct wr_vhost (vhost/) */
     struct wr_users users;     /* users, tags, permissions (auth/) */
@@ -309,7 +331,7 @@ struct wr_server {
     uint64_t next_conn_id;
     uint32_t nconns;
     bool stopping;
-    char bound[96];       /* "127.0.0.1:5672" once listening */
+    char bound[96];       /* the first AMQP listener's "127.0.0.1:5672" */
     char ssl_bound[96];   /* same for AMQPS */
     struct wr_mgmt *mgmt; /* the HTTP management API (mgmt/) */
     /* Cancels consumer c of a queue being deleted (its channel forgets
