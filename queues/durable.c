@@ -35,10 +35,10 @@ wall_ms(void)
 static struct wr_store_loc
 msg_loc(const struct wr_msg *m)
 {
-    return (struct wr_store_loc){
-        m->store_off, m->store_pos,
-        (uint32_t)(WR_PREC_MSG_HDR + m->exchange_len + m->rkey_len +
-                   m->props_len + m->body_size)};
+    return (struct wr_store_loc){m->store_off, m->store_pos,
+                                 (uint32_t)(WR_PREC_MSG_HDR + m->exchange_len +
+                                            m->rkey_len + m->props_len +
+                                            m->body_size)};
 }
 
 static bool
@@ -215,7 +215,7 @@ struct mrecov {
     struct wr_store *st;
     struct mqueue *qs; /* sorted by qid */
     size_t nq;
-    uint64_t undecodable, ignored;
+    uint64_t undecodable, ignored, unreadable;
     wr_store_damage_cb damage;
     void *damage_arg;
 };
@@ -272,6 +272,15 @@ cmp_mqueue(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* An entry found settled: the scan's references on it go. */
+static void
+entry_dead(struct wr_store *st, struct mentry *e)
+{
+    e->dead = true;
+    wr_store_unref(st, &(struct wr_store_loc){e->enq, 0, 0});
+    wr_store_unref(st, &(struct wr_store_loc){e->msg_off, 0, 0});
+}
+
 static int
 msgs_record(void *arg, uint8_t type, const struct wr_store_loc *loc,
             struct wr_bytes payload, int64_t time_ms)
@@ -304,22 +313,31 @@ msgs_record(void *arg, uint8_t type, const struct wr_store_loc *loc,
             mq->v = v;
             mq->cap = cap;
         }
+        if (p.enq.msg.offset >= loc->offset ||
+            !wr_store_holds(r->st, p.enq.msg.offset)) {
+            r->unreadable++; /* its message's file is gone */
+            return WR_OK;
+        }
+        /* held through the scan: segments nothing holds go at its end */
+        wr_store_ref(r->st, loc);
+        wr_store_ref(r->st, &p.enq.msg);
         mq->v[mq->n++] = (struct mentry){
-            loc->offset,      p.enq.msg.offset,     p.enq.msg.pos,
-            p.enq.msg.len,    p.enq.expires_ms,     p.enq.delivery_count,
+            loc->offset,   p.enq.msg.offset, p.enq.msg.pos,
+            p.enq.msg.len, p.enq.expires_ms, p.enq.delivery_count,
             false};
         return WR_OK;
     }
     if (type == WR_PREC_PURGE) {
         for (size_t i = 0; i < mq->n && mq->v[i].enq <= p.ref.entry_id; i++)
-            mq->v[i].dead = true;
+            if (!mq->v[i].dead)
+                entry_dead(r->st, &mq->v[i]);
         return WR_OK;
     }
     e = mentry_find(mq, p.ref.entry_id);
     if (e == NULL || e->dead)
         return WR_OK; /* its ENQ is gone: nothing to hold */
     if (type == WR_PREC_SETTLE)
-        e->dead = true;
+        entry_dead(r->st, e);
     else
         e->count = p.ref.delivery_count;
     /* the record must outlive the ENQ it names (STORE.md "Settle") */
@@ -347,8 +365,8 @@ read_msg(struct wr_store *st, const struct mentry *e, struct wr_msg **last,
         return NULL;
     rc = wr_store_read(st, &loc, buf, e->msg_len, NULL);
     if (rc == WR_OK)
-        rc = wr_prec_decode(WR_PREC_MSG, (struct wr_bytes){buf, e->msg_len},
-                            &p);
+        rc =
+            wr_prec_decode(WR_PREC_MSG, (struct wr_bytes){buf, e->msg_len}, &p);
     if (rc != WR_OK) {
         wr_free(buf);
         out->unreadable++;
@@ -380,6 +398,9 @@ restore_queue(struct wr_store *st, struct mqueue *mq, struct wr_msg **last,
         if (e->dead)
             continue;
         m = read_msg(st, e, last, out);
+        /* the queue takes its own references; the scan's go */
+        wr_store_unref(st, &(struct wr_store_loc){e->enq, 0, 0});
+        wr_store_unref(st, &(struct wr_store_loc){e->msg_off, 0, 0});
         if (m == NULL)
             continue;
         if (e->count > 0 && mq->q->eff.has_delivery_limit) {
@@ -421,6 +442,10 @@ wr_queues_recover(struct wr_store *st, struct wr_queue *const *qs, size_t nq,
     for (size_t i = 0; i < r.nq; i++) {
         if (rc == WR_OK)
             restore_queue(st, &r.qs[i], &last, now, wall, out);
+        else
+            for (size_t j = 0; j < r.qs[i].n; j++)
+                if (!r.qs[i].v[j].dead)
+                    entry_dead(st, &r.qs[i].v[j]);
         wr_free(r.qs[i].v);
     }
     if (last)
@@ -428,6 +453,6 @@ wr_queues_recover(struct wr_store *st, struct wr_queue *const *qs, size_t nq,
     wr_free(r.qs);
     out->undecodable = r.undecodable;
     out->ignored = r.ignored;
+    out->unreadable += r.unreadable;
     return rc;
 }
-

@@ -297,3 +297,68 @@ def test_kill_loop_loses_nothing_confirmed(tmp_path):
     assert len(state["confirmed"]) > 100
     lost = state["confirmed"] - state["seen"]
     assert not lost, sorted(lost)[:20]
+
+
+@pytest.mark.timeout(60)
+def test_deadlines_kept_across_restart(tmp_path):
+    """A deadline is absolute: what expired while the broker was down is
+    dead-lettered at start; what has time left keeps only what is left."""
+    data = tmp_path / "data"
+    srv = start(data)
+    c = conn(srv)
+    ch = c.channel()
+    ch.confirm_delivery()
+    ch.queue_declare("dlq", durable=True)
+    ch.queue_declare("tq", durable=True, arguments={
+        "x-dead-letter-exchange": "", "x-dead-letter-routing-key": "dlq"})
+    ch.basic_publish("", "tq", b"short", persistent(expiration="1000"))
+    ch.basic_publish("", "tq", b"long", persistent(expiration="600000"))
+    ch.basic_publish("", "tq", b"none", persistent())
+    c.close()
+    srv.kill()
+    time.sleep(1.5)
+    srv = start(data)
+    c = conn(srv)
+    ch = c.channel()
+    deadline = time.monotonic() + WAIT
+    got = None
+    while got is None and time.monotonic() < deadline:
+        m, p, got = ch.basic_get("dlq", auto_ack=True)
+        time.sleep(0.05)
+    assert got == b"short"
+    assert p.headers["x-death"][0]["reason"] == b"expired" or \
+        p.headers["x-death"][0]["reason"] == "expired"
+    assert [b for _, _, b in get_all(ch, "tq")] == [b"long", b"none"]
+    c.close()
+    srv.terminate()
+
+
+@pytest.mark.timeout(60)
+def test_dead_lettered_and_rejected_stay_gone(tmp_path):
+    data = tmp_path / "data"
+    srv = start(data)
+    c = conn(srv)
+    ch = c.channel()
+    ch.confirm_delivery()
+    ch.queue_declare("dlq", durable=True)
+    ch.queue_declare("rq", durable=True, arguments={
+        "x-dead-letter-exchange": "", "x-dead-letter-routing-key": "dlq",
+        "x-max-length": 3})
+    for i in range(5):  # drop-head: r0 and r1 go to dlq
+        ch.basic_publish("", "rq", b"r%d" % i, persistent())
+    m, _, body = ch.basic_get("rq", auto_ack=False)
+    assert body == b"r2"
+    ch.basic_reject(m.delivery_tag, requeue=False)  # to dlq
+    m, _, body = ch.basic_get("rq", auto_ack=False)
+    ch.basic_nack(m.delivery_tag, requeue=True)  # back, redelivered
+    ch.queue_purge("dlq")
+    ch.basic_publish("", "dlq", b"after-purge", persistent())
+    c.close()
+    srv.kill()
+    srv = start(data)
+    c = conn(srv)
+    ch = c.channel()
+    assert [b for _, _, b in get_all(ch, "rq")] == [b"r3", b"r4"]
+    assert [b for _, _, b in get_all(ch, "dlq")] == [b"after-purge"]
+    c.close()
+    srv.terminate()
