@@ -124,8 +124,8 @@ START_TEST(test_store_and_recover)
     settle(q, &d2, WR_SETTLE_ACK, 0); /* p1: SETTLE */
     settle(q, &d1, WR_SETTLE_ACK, 0);
     settle(q, &d3, WR_SETTLE_ACK, 0);
-    ck_assert(get_unacked(q, 0, &d1)); /* p3, left unacked */
-    ck_assert(get_unacked(q, 0, &d2)); /* p4 */
+    ck_assert(get_unacked(q, 0, &d1));    /* p3, left unacked */
+    ck_assert(get_unacked(q, 0, &d2));    /* p4 */
     settle(q, &d2, WR_SETTLE_REQUEUE, 0); /* REQUEUE: back at the head */
     ck_assert_int_eq(wr_store_flush(st, 0), WR_OK);
     ck_assert_int_eq(wr_store_wait(st, wr_store_end(st)), WR_OK);
@@ -198,8 +198,8 @@ START_TEST(test_recover_many_segments)
         st = open_store(dir);
         q = mk_queue(0);
         wr_queue_set_store(q, st, 3);
-        ck_assert_int_eq(
-            wr_queues_recover(st, &q, 1, NULL, NULL, 0, 0, &out), WR_OK);
+        ck_assert_int_eq(wr_queues_recover(st, &q, 1, NULL, NULL, 0, 0, &out),
+                         WR_OK);
         ck_assert_uint_eq(out.messages, 100);
         ck_assert_uint_eq(out.unreadable, 0);
         ck_assert_uint_eq(wr_queue_counts(q)->ready, 100);
