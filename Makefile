@@ -217,7 +217,7 @@ deb: all
 
 # make run ARGS="--port 5673 --mgmt-port 15673": flags win over the file.
 run: deps-run $(BUILD)/warren-server
-	$(BUILD)/warren-server --config etc/warren.conf $(ARGS)
+	$(BUILD)/warren-server --config etc/warren.conf --data-dir $(BUILD)/data $(ARGS)
 
 # Every part runs, even after one failed; the last line is the total,
 # "N passed, N failed" (scripts/test-summary.py, from the JUnit XML the
@@ -366,6 +366,11 @@ build-fuzz/fuzz_config: tests/fuzz/fuzz_config.c $(FUZZ_CONFIG_SRC) $(COMMON_SRC
 	$(FUZZ_CC) -Ibuild-fuzz/gen -o $@ $(filter %.c,$^)
 # A whole connection: the broker on libevent, with no sockets.
 build-fuzz/fuzz_conn: tests/fuzz/fuzz_conn.c $(BROKER_SRC) $(CORE_SRC) \
+		build-fuzz/gen/rabbit_keys.inc
+	@mkdir -p build-fuzz
+	$(FUZZ_CC) -Ibuild-fuzz/gen $(BROKER_CFLAGS) -o $@ $(filter %.c,$^) $(BROKER_LIBS)
+# Durable definitions read back from defs/, replayed into a registry.
+build-fuzz/fuzz_defs: tests/fuzz/fuzz_defs.c $(BROKER_SRC) $(CORE_SRC) \
 		build-fuzz/gen/rabbit_keys.inc
 	@mkdir -p build-fuzz
 	$(FUZZ_CC) -Ibuild-fuzz/gen $(BROKER_CFLAGS) -o $@ $(filter %.c,$^) $(BROKER_LIBS)

@@ -34,6 +34,8 @@ flush_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
+    /* group commit: what this turn appended goes out in one write */
+    wr_persist_flush(arg);
     wr_conn_flush_all(arg);
     wr_credit_check(arg);
 }

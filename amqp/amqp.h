@@ -23,12 +23,22 @@ enum wr_conn_state {
 /* The most bytes of client properties a connection keeps for the API. */
 #define WR_CLIENT_PROPS_MAX 2048
 
+/* Counters of a connection or channel and their rates, for the management
+ * API's sampler (mgmt/stats.c), kept in the object so that they go with
+ * it. */
+struct wr_rate_sample {
+    uint64_t last[4]; /* the counters at the sampler's last pass */
+    float rate[4];    /* per second over the interval before it */
+};
+
 struct wr_conn {
     struct wr_server *srv;
     struct bufferevent *bev;
     struct wr_list link; /* in srv->conns, then srv->reap */
     uint64_t id;
     char peer[64];
+    const char *local; /* "ADDR:PORT" of the listener that accepted it (the
+                          server's), NULL = srv->bound */
     char host[48];     /* peer address without the port */
     bool loopback;     /* peer address is 127.0.0.0/8 or ::1 */
     bool tls;          /* accepted on the AMQPS listener */
@@ -82,19 +92,21 @@ struct wr_conn {
     int64_t started;
     uint64_t frames_in;           /* frames received (recv_cnt) */
     uint64_t bytes_in, bytes_out; /* recv_oct, send_oct */
+    struct wr_rate_sample rates;  /* of bytes_in, bytes_out */
     bool torn_down;               /* channels and exclusive queues released */
     bool linger; /* sent close-ok: the peer closes the socket first */
 };
 
-/* Takes a new socket; tls selects the AMQPS listener's TLS context. */
+/* Takes a new socket; tls selects the AMQPS listener's TLS context; local
+ * is the listener's "ADDR:PORT" (borrowed: it lives as long as s). */
 void wr_conn_accept(struct wr_server *s, int fd, const struct sockaddr *sa,
-                    bool tls);
+                    bool tls, const char *local);
 /* Serves a new connection from peer address sa on bev (takes ownership:
  * freed with the connection). wr_conn_accept uses it with a socket (or
  * TLS) bufferevent; the connection fuzzer with one end of a
- * bufferevent_pair. */
-void wr_conn_attach(struct wr_server *s, struct bufferevent *bev,
-                    const struct sockaddr *sa, bool tls);
+ * bufferevent_pair. Returns the connection. */
+struct wr_conn *wr_conn_attach(struct wr_server *s, struct bufferevent *bev,
+                               const struct sockaddr *sa, bool tls);
 /* Closes the connection with connection.close (AMQP 0-9-1 hard error):
  * every channel is torn down, unacked messages go back to their queues. */
 void wr_conn_error(struct wr_conn *c, uint16_t code, uint32_t method_id,
@@ -194,6 +206,7 @@ struct wr_chan {
     /* message_stats for the API: publishes routed, acked to the publisher
      * under confirms, deliveries (consume and get), acks received */
     uint64_t n_published, n_confirmed, n_delivered, n_acked;
+    struct wr_rate_sample rates; /* of those four, in that order */
     struct wr_list confirm_link; /* in conn->confirm_chans when pending */
     /* transactions */
     struct wr_tx_op *tx_head, **tx_tail;
@@ -239,6 +252,15 @@ void wr_chan_confirm(struct wr_chan *ch, const struct wr_method *m);
 /* basic.publish seen: the content header and body follow. */
 void wr_chan_content_start(struct wr_chan *ch, struct wr_bytes exchange,
                            struct wr_bytes rkey, bool mandatory);
+/* The publish path's frame handlers (publish.c): basic.publish, then the
+ * content header and the body frames of the message it announced. */
+void wr_chan_basic_publish(struct wr_chan *ch,
+                           const struct wr_basic_publish *a);
+void wr_chan_content_header(struct wr_chan *ch, const struct wr_frame *f);
+void wr_chan_content_body(struct wr_chan *ch, const struct wr_frame *f);
+/* A complete message on a transactional channel: kept until tx.commit
+ * (chan_tx.c). Takes ownership of the reference m. */
+void wr_chan_tx_publish(struct wr_chan *ch, struct wr_msg *m, bool mandatory);
 /* A message is complete: routed now, or kept for tx.commit. Takes
  * ownership of the reference m. */
 void wr_chan_publish_complete(struct wr_chan *ch, struct wr_msg *m,

@@ -300,106 +300,6 @@ wr_chan_flush_confirms(struct wr_chan *ch)
 
 /* ---- frames ------------------------------------------------------------ */
 
-static void content_complete(struct wr_chan *ch);
-
-static void
-content_header(struct wr_chan *ch, const struct wr_frame *f)
-{
-    struct wr_content_header h;
-    int rc = wr_content_header_decode(f->payload, f->size, &h);
-    uint64_t max = ch->conn->srv->cfg.max_message_size;
-
-    if (rc != WR_OK) {
-        wr_conn_error(ch->conn, WR_REPLY_SYNTAX_ERROR, WR_BASIC_PUBLISH,
-                      "malformed content header: %s", wr_strerror(rc));
-        return;
-    }
-    if (h.class_id != 60) {
-        wr_conn_error(ch->conn, WR_REPLY_UNEXPECTED_FRAME, WR_BASIC_PUBLISH,
-                      "content header for class %u, expected 60", h.class_id);
-        return;
-    }
-    if (h.body_size > max) {
-        ch->cstate = WR_CONTENT_IDLE;
-        wr_chan_error(ch, WR_REPLY_PRECONDITION_FAILED, WR_BASIC_PUBLISH,
-                      "message size %llu is larger than configured max "
-                      "size %llu",
-                      (unsigned long long)h.body_size, (unsigned long long)max);
-        return;
-    }
-    struct wr_bytes x = {ch->pending_names, ch->pending_xlen};
-    struct wr_bytes k = {ch->pending_names + ch->pending_xlen,
-                         ch->pending_klen};
-    struct wr_msg *m;
-    /* A channel or connection error while checking the properties ends
-     * this publish. */
-    ch->cstate = WR_CONTENT_IDLE;
-    m = wr_chan_publish_message(ch, x, k, &h);
-    if (m == NULL)
-        return;
-    ch->pending = m;
-    ch->pending_received = 0;
-    ch->cstate = WR_CONTENT_BODY;
-    /* RabbitMQ validates user-id against the authenticated user. */
-    if ((h.props.flags & WR_PROP_USER_ID) &&
-        !wr_bytes_eq_str(h.props.user_id, ch->conn->user)) {
-        wr_msg_unref(&ch->pending);
-        ch->cstate = WR_CONTENT_IDLE;
-        wr_chan_error(ch, WR_REPLY_PRECONDITION_FAILED, WR_BASIC_PUBLISH,
-                      "user_id property set to '%.*s' but authenticated "
-                      "user was '%s'",
-                      (int)h.props.user_id.len, h.props.user_id.ptr,
-                      ch->conn->user);
-        return;
-    }
-    if (h.body_size == 0)
-        content_complete(ch);
-}
-
-static void
-content_complete(struct wr_chan *ch)
-{
-    struct wr_msg *m = ch->pending;
-
-    ch->pending = NULL;
-    ch->cstate = WR_CONTENT_IDLE;
-    wr_chan_publish_complete(ch, m, ch->pending_mandatory);
-}
-
-static void
-content_body(struct wr_chan *ch, const struct wr_frame *f)
-{
-    struct wr_msg *m = ch->pending;
-    int rc;
-
-    if (f->size > m->body_size - ch->pending_received) {
-        wr_conn_error(ch->conn, WR_REPLY_FRAME_ERROR, WR_BASIC_PUBLISH,
-                      "content body larger than the %llu bytes declared",
-                      (unsigned long long)m->body_size);
-        return;
-    }
-    /* The size is checked above and out of memory aborts the broker. */
-    rc = wr_msg_body_append(&ch->pending, &ch->pending_received, f->payload,
-                            f->size);
-    wr_assert(rc == WR_OK);
-    if (ch->pending_received == ch->pending->body_size)
-        content_complete(ch);
-}
-
-void
-wr_chan_content_start(struct wr_chan *ch, struct wr_bytes exchange,
-                      struct wr_bytes rkey, bool mandatory)
-{
-    /* Kept until the header says how big the body is; then the message is
-     * allocated once, whole. Short strings: at most 255 bytes each. */
-    memcpy(ch->pending_names, exchange.ptr, exchange.len);
-    memcpy(ch->pending_names + exchange.len, rkey.ptr, rkey.len);
-    ch->pending_xlen = (uint8_t)exchange.len;
-    ch->pending_klen = (uint8_t)rkey.len;
-    ch->pending_mandatory = mandatory;
-    ch->cstate = WR_CONTENT_HEADER;
-}
-
 static void
 channel_method(struct wr_chan *ch, const struct wr_method *m)
 {
@@ -415,6 +315,12 @@ channel_method(struct wr_chan *ch, const struct wr_method *m)
     }
     case WR_CHANNEL_FLOW: {
         struct wr_method ok = {.id = WR_CHANNEL_FLOW_OK};
+        /* RabbitMQ refuses to stop deliveries on a client's word, and
+         * clients' own test suites expect that; pausing is a setting. */
+        if (!m->u.channel_flow.active && !c->srv->cfg.channel_flow_pause) {
+            wr_conn_error(c, WR_REPLY_NOT_IMPLEMENTED, m->id, "active=false");
+            return;
+        }
         ch->flow_active = m->u.channel_flow.active;
         ok.u.channel_flow_ok.active = ch->flow_active;
         wr_conn_send_method(c, ch->id, &ok);
@@ -452,9 +358,9 @@ wr_chan_frame(struct wr_chan *ch, const struct wr_frame *f,
     }
     if (ch->cstate != WR_CONTENT_IDLE) {
         if (f->type == WR_FRAME_HEADER && ch->cstate == WR_CONTENT_HEADER)
-            content_header(ch, f);
+            wr_chan_content_header(ch, f);
         else if (f->type == WR_FRAME_BODY && ch->cstate == WR_CONTENT_BODY)
-            content_body(ch, f);
+            wr_chan_content_body(ch, f);
         else
             wr_conn_error(ch->conn, WR_REPLY_UNEXPECTED_FRAME, WR_BASIC_PUBLISH,
                           "expected content %s, got frame type %u",

@@ -20,14 +20,10 @@ tx_append(struct wr_chan *ch, struct wr_tx_op *op)
 }
 
 void
-wr_chan_publish_complete(struct wr_chan *ch, struct wr_msg *m, bool mandatory)
+wr_chan_tx_publish(struct wr_chan *ch, struct wr_msg *m, bool mandatory)
 {
     struct wr_tx_op *op;
 
-    if (!ch->tx) {
-        wr_chan_route_publish(ch, m, mandatory);
-        return;
-    }
     op = wr_calloc(1, sizeof(*op));
     op->msg = m;
     op->mandatory = mandatory;

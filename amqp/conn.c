@@ -283,25 +283,27 @@ handle_frame(struct wr_conn *c, const struct wr_frame *f)
             return;
         }
         if (WR_METHOD_CLASS(m.id) != 10) {
-            wr_conn_error(c, WR_REPLY_CHANNEL_ERROR, m.id, "%s on channel 0",
-                          wr_method_name(m.id));
+            wr_conn_error(c, WR_REPLY_CHANNEL_ERROR, m.id,
+                          "unexpected method in connection state running");
             return;
         }
         wr_conn_connection_method(c, &m);
         return;
     }
-    if (f->channel > c->channel_max) {
-        wr_conn_error(c, WR_REPLY_CHANNEL_ERROR, 0,
-                      "channel %u above channel_max %u", f->channel,
-                      c->channel_max);
-        return;
-    }
     ch = f->channel < c->nchans ? c->chans[f->channel] : NULL;
     if (ch == NULL) {
-        if (f->type == WR_FRAME_METHOD && m.id == WR_CHANNEL_OPEN)
+        if (f->type == WR_FRAME_METHOD && m.id == WR_CHANNEL_CLOSE_OK)
+            return; /* late close-ok for a channel we already released */
+        /* As RabbitMQ: channel_max limits how many channels are open (a
+         * channel closing, awaiting its close-ok, counts), not their
+         * numbers; any frame for one more channel is refused. */
+        if (c->open_chans >= c->channel_max)
+            wr_conn_error(c, WR_REPLY_NOT_ALLOWED, 0,
+                          "number of channels opened (%u) has reached the "
+                          "negotiated channel_max (%u)",
+                          c->open_chans, c->channel_max);
+        else if (f->type == WR_FRAME_METHOD && m.id == WR_CHANNEL_OPEN)
             channel_open(c, f->channel);
-        else if (f->type == WR_FRAME_METHOD && m.id == WR_CHANNEL_CLOSE_OK)
-            ; /* late close-ok for a channel we already released */
         else
             wr_conn_error(c, WR_REPLY_CHANNEL_ERROR,
                           f->type == WR_FRAME_METHOD ? m.id : 0,
@@ -731,7 +733,7 @@ wr_conn_arm_timer(struct wr_conn *c, int64_t ms)
     evtimer_add(c->timer, &tv);
 }
 
-void
+struct wr_conn *
 wr_conn_attach(struct wr_server *s, struct bufferevent *bev,
                const struct sockaddr *sa, bool tls)
 {
@@ -787,10 +789,12 @@ wr_conn_attach(struct wr_server *s, struct bufferevent *bev,
     wr_conn_arm_timer(c, s->cfg.handshake_timeout);
     wr_log(WR_LOG_NOTICE, "conn %llu %s: accepted%s", (unsigned long long)c->id,
            c->peer, tls ? " on the TLS listener" : "");
+    return c;
 }
 
 void
-wr_conn_accept(struct wr_server *s, int fd, const struct sockaddr *sa, bool tls)
+wr_conn_accept(struct wr_server *s, int fd, const struct sockaddr *sa, bool tls,
+               const char *local)
 {
     struct bufferevent *bev;
     int one = 1;
@@ -804,5 +808,5 @@ wr_conn_accept(struct wr_server *s, int fd, const struct sockaddr *sa, bool tls)
         evutil_closesocket(fd);
         return;
     }
-    wr_conn_attach(s, bev, sa, tls);
+    wr_conn_attach(s, bev, sa, tls)->local = local;
 }

@@ -217,8 +217,10 @@ wr_conn_connection_method(struct wr_conn *c, const struct wr_method *m)
         return;
     }
     }
-    wr_conn_error(c, WR_REPLY_COMMAND_INVALID, m->id,
-                  "unexpected method %s on channel 0", wr_method_name(m->id));
+    /* A handshake method again (a second tune-ok, say), or one only a
+     * server sends: RabbitMQ's code and text. */
+    wr_conn_error(c, WR_REPLY_CHANNEL_ERROR, m->id,
+                  "unexpected method in connection state running");
 }
 
 void

@@ -57,7 +57,7 @@ class Warren:
         self.log = open(os.path.join(tmp, "warren.log"), "w")
         self.proc = subprocess.Popen(
             [SERVER, "--port", str(self.port), "--mgmt-port", "0",
-             "--log-level", "warn"],
+             "--log-level", "warn", "--data-dir", os.path.join(tmp, "data")],
             stderr=subprocess.PIPE, text=True)
         line = self.proc.stderr.readline()
         if "ready on" not in line:

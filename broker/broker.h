@@ -11,6 +11,11 @@
  * connection fuzzer runs a server like this). Returns WR_OK or WR_ERR_IO
  * (logged). */
 int wr_server_init(struct wr_server *s, const struct wr_config *cfg);
+/* Opens data_dir (locked) and recovers what its stores hold: durable
+ * definitions, then durable queues' messages. Before listening. Returns
+ * WR_OK, WR_ERR_EXISTS (another warren has data_dir) or WR_ERR_IO
+ * (logged). */
+int wr_server_recover(struct wr_server *s);
 /* Installs the signal handlers (SIGINT/SIGTERM: shut down; SIGHUP: reload
  * the TLS certificates; SIGUSR1: log stats) and opens the AMQP and AMQPS
  * listeners. Returns WR_OK or WR_ERR_IO (logged). */

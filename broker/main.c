@@ -21,7 +21,7 @@ static const char usage[] =
     "    warren-server [--config FILE] [--bind ADDR] [--port N]\n"
     "                  [--ssl-port N] [--mgmt-port N] [--definitions FILE]\n"
     "                  [--set KEY=VALUE]... [--log-level LEVEL]\n"
-    "                  [--pid-file FILE] [--check-config]\n"
+    "                  [--pid-file FILE] [--data-dir DIR] [--check-config]\n"
     "\n"
     "DESCRIPTION\n"
     "    Accepts AMQP 0-9-1 connections (RabbitMQ's dialect: publisher\n"
@@ -35,7 +35,7 @@ static const char usage[] =
     "    127.0.0.1:15672), and over HTTPS with management.ssl.port\n"
     "    (and management.ssl.certfile / keyfile) set. Once listening it\n"
     "    prints on stderr:\n"
-    "        warren-server ready on amqp://ADDR:PORT\n"
+    "        warren-server ready on amqp://ADDR:PORT [amqp://ADDR:PORT]...\n"
     "        warren-server management on http://ADDR:PORT\n"
     "    (preceded by 'warren-server TLS listener on amqps://ADDR:PORT'\n"
     "    when TLS is on, followed by 'warren-server management on\n"
@@ -56,7 +56,8 @@ static const char usage[] =
     "                          " DEFAULT_CONFIG " when it exists.\n"
     "                          RabbitMQ's rabbitmq.conf keys that warren\n"
     "                          has no use for are accepted with a warning\n"
-    "    -b, --bind ADDR       listen address (default 127.0.0.1)\n"
+    "    -b, --bind ADDR       listen address (default localhost: 127.0.0.1\n"
+    "                          and ::1)\n"
     "    -p, --port N          AMQP port (default 5672; 0 = any free port)\n"
     "        --ssl-port N      turn on AMQPS on port N (needs\n"
     "                          ssl_options.certfile and keyfile)\n"
@@ -68,6 +69,11 @@ static const char usage[] =
     "    -l, --log-level L     error, warn, notice (default), info, debug\n"
     "        --pid-file FILE   write the pid to FILE once listening;\n"
     "                          removed at exit\n"
+    "    -d, --data-dir DIR    where durable definitions are kept (data_dir,\n"
+    "                          default /var/lib/warren; created if missing).\n"
+    "                          Locked while the broker runs: a second\n"
+    "                          warren-server on the same DIR refuses to\n"
+    "                          start\n"
     "        --check-config    validate the configuration (keys, values,\n"
     "                          TLS files, definitions file) and exit\n"
     "    Flags override the configuration file, whatever their order.\n"
@@ -91,6 +97,8 @@ start(struct wr_server *srv, const struct wr_config *cfg, const char *pid_file)
         wr_log(WR_LOG_ERROR, "load_definitions: %s", err);
         return WR_ERR_IO;
     }
+    if (wr_server_recover(srv))
+        return WR_ERR_IO;
     if (wr_server_listen(srv))
         return WR_ERR_IO;
     if (pid_file && wr_service_write_pid(pid_file, err, sizeof(err))) {
@@ -114,6 +122,7 @@ main(int argc, char **argv)
         {"definitions", required_argument, NULL, 'D'},
         {"set", required_argument, NULL, 's'},
         {"pid-file", required_argument, NULL, 'P'},
+        {"data-dir", required_argument, NULL, 'd'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -128,7 +137,7 @@ main(int argc, char **argv)
     char err[600];
     int opt, rc;
 
-    while ((opt = getopt_long(argc, argv, "c:b:p:m:l:s:hV", opts, NULL)) !=
+    while ((opt = getopt_long(argc, argv, "c:b:p:m:l:s:d:hV", opts, NULL)) !=
            -1) {
         switch (opt) {
         case 'c':
@@ -154,6 +163,7 @@ main(int argc, char **argv)
             break;
         case 'S':
         case 'D':
+        case 'd':
         case 's': {
             /* kept in order; applied after the file */
             static char buf[64][600];
@@ -167,6 +177,8 @@ main(int argc, char **argv)
             else if (opt == 'D')
                 snprintf(buf[nsets], sizeof(buf[0]), "definitions.file=%s",
                          optarg);
+            else if (opt == 'd')
+                snprintf(buf[nsets], sizeof(buf[0]), "data_dir=%s", optarg);
             else
                 snprintf(buf[nsets], sizeof(buf[0]), "%s", optarg);
             sets[nsets] = buf[nsets];
@@ -223,7 +235,8 @@ main(int argc, char **argv)
         return 2;
     }
     if (bind) {
-        if (strlen(bind) == 0 || strlen(bind) >= sizeof(cfg.bind)) {
+        if (strlen(bind) >= sizeof(cfg.bind) ||
+            !wr_config_listen_addr_ok(bind)) {
             fprintf(stderr, "warren-server: --bind: bad address\n");
             return 2;
         }

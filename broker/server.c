@@ -16,7 +16,7 @@
 
 static void
 accept_one(struct wr_server *s, evutil_socket_t fd, struct sockaddr *sa,
-           bool tls)
+           bool tls, const char *local)
 {
     if (s->stopping ||
         (s->cfg.connection_max && s->nconns >= s->cfg.connection_max)) {
@@ -33,25 +33,18 @@ accept_one(struct wr_server *s, evutil_socket_t fd, struct sockaddr *sa,
         return;
     }
     s->accept_failing = false;
-    wr_conn_accept(s, fd, sa, tls);
+    wr_conn_accept(s, fd, sa, tls, local);
 }
 
 static void
 on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
           int socklen, void *arg)
 {
-    (void)l;
-    (void)socklen;
-    accept_one(arg, fd, sa, false);
-}
+    struct wr_listener *wl = arg;
 
-static void
-on_accept_tls(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
-              int socklen, void *arg)
-{
     (void)l;
     (void)socklen;
-    accept_one(arg, fd, sa, true);
+    accept_one(wl->srv, fd, sa, wl->tls, wl->bound);
 }
 
 static void
@@ -63,16 +56,22 @@ accept_resume_cb(evutil_socket_t fd, short what, void *arg)
     (void)what;
     if (s->stopping) /* the listeners are gone */
         return;
-    if (s->listener)
-        evconnlistener_enable(s->listener);
-    if (s->ssl_listener)
-        evconnlistener_enable(s->ssl_listener);
+    for (unsigned i = 0; i < s->nlisteners; i++)
+        evconnlistener_enable(s->listeners[i].l);
+}
+
+static void
+free_listeners(struct wr_server *s)
+{
+    for (unsigned i = 0; i < s->nlisteners; i++)
+        evconnlistener_free(s->listeners[i].l);
+    s->nlisteners = 0;
 }
 
 static void
 on_accept_error(struct evconnlistener *l, void *arg)
 {
-    struct wr_server *s = arg;
+    struct wr_server *s = ((struct wr_listener *)arg)->srv;
     struct timeval pause = {0, ACCEPT_PAUSE_MS * 1000};
     int err = EVUTIL_SOCKET_ERROR();
 
@@ -170,14 +169,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
     wr_log(WR_LOG_NOTICE, "%s received: closing %u connection(s)",
            sig == SIGINT ? "SIGINT" : "SIGTERM", s->nconns);
     s->stopping = true;
-    if (s->listener) {
-        evconnlistener_free(s->listener);
-        s->listener = NULL;
-    }
-    if (s->ssl_listener) {
-        evconnlistener_free(s->ssl_listener);
-        s->ssl_listener = NULL;
-    }
+    free_listeners(s);
     wr_list_for_each_safe(pos, tmp, &s->conns)
     {
         wr_conn_shutdown(WR_CONTAINER_OF(pos, struct wr_conn, link));
@@ -209,44 +201,84 @@ parse_addr(const char *addr, int port, struct sockaddr_storage *ss, int *len)
     return WR_ERR_INVALID;
 }
 
-/* Binds a listener on addr:port and records "ADDR:PORT" in bound. */
-static struct evconnlistener *
-listen_on(struct wr_server *s, const char *addr, int port, evconnlistener_cb cb,
-          char *bound, size_t boundcap)
+/* Binds one listener on the literal addr:port. Returns its port, or -1
+ * (with errno) when it cannot. */
+static int
+listen_one(struct wr_server *s, const char *addr, int port, bool tls)
 {
     struct sockaddr_storage ss, got;
     int sslen = sizeof(ss);
     socklen_t gl = sizeof(got);
-    char spec[96], host[INET6_ADDRSTRLEN] = "?";
+    char host[INET6_ADDRSTRLEN] = "?";
+    struct wr_listener *wl = &s->listeners[s->nlisteners];
     struct evconnlistener *l;
 
-    snprintf(spec, sizeof(spec), strchr(addr, ':') ? "[%s]:%d" : "%s:%d", addr,
-             port);
     memset(&ss, 0, sizeof(ss));
-    if (parse_addr(addr, port, &ss, &sslen)) {
-        wr_log(WR_LOG_ERROR, "bad listen address '%s'", spec);
-        return NULL;
+    if (s->nlisteners == WR_ARRAY_LEN(s->listeners) ||
+        parse_addr(addr, port, &ss, &sslen)) {
+        errno = EINVAL;
+        return -1;
     }
-    l = evconnlistener_new_bind(s->base, cb, s,
+    l = evconnlistener_new_bind(s->base, on_accept, wl,
                                 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
                                     LEV_OPT_CLOSE_ON_EXEC,
                                 1024, (struct sockaddr *)&ss, sslen);
-    if (l == NULL) {
-        wr_log(WR_LOG_ERROR, "cannot listen on %s: %s", spec, strerror(errno));
-        return NULL;
-    }
+    if (l == NULL)
+        return -1;
     evconnlistener_set_error_cb(l, on_accept_error);
     getsockname(evconnlistener_get_fd(l), (struct sockaddr *)&got, &gl);
     if (got.ss_family == AF_INET) {
         struct sockaddr_in *in = (struct sockaddr_in *)&got;
         inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-        snprintf(bound, boundcap, "%s:%d", host, ntohs(in->sin_port));
+        port = ntohs(in->sin_port);
+        snprintf(wl->bound, sizeof(wl->bound), "%s:%d", host, port);
     } else {
         struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&got;
         inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-        snprintf(bound, boundcap, "[%s]:%d", host, ntohs(in6->sin6_port));
+        port = ntohs(in6->sin6_port);
+        snprintf(wl->bound, sizeof(wl->bound), "[%s]:%d", host, port);
     }
-    return l;
+    wl->l = l;
+    wl->srv = s;
+    wl->tls = tls;
+    s->nlisteners++;
+    return port;
+}
+
+/* Listens on addr:port; localhost is 127.0.0.1 and ::1 (as RabbitMQ
+ * listens on both families), the second on the port the first got, and
+ * left out with a warning when the host has no IPv6. Copies the first
+ * "ADDR:PORT" into bound when it is empty. Returns 0 or -1 (logged). */
+static int
+listen_on(struct wr_server *s, const char *addr, int port, bool tls,
+          char *bound, size_t boundcap)
+{
+    bool local = strcmp(addr, "localhost") == 0;
+    const char *first = local ? "127.0.0.1" : addr;
+    int got = listen_one(s, first, port, tls);
+
+    if (got < 0) {
+        wr_log(WR_LOG_ERROR,
+               strchr(first, ':') ? "cannot listen on [%s]:%d: %s"
+                                  : "cannot listen on %s:%d: %s",
+               first, port, strerror(errno));
+        return -1;
+    }
+    if (bound[0] == '\0')
+        snprintf(bound, boundcap, "%s", s->listeners[s->nlisteners - 1].bound);
+    if (local && listen_one(s, "::1", got, tls) < 0) {
+        if (errno == EADDRNOTAVAIL || errno == EAFNOSUPPORT) {
+            wr_log(WR_LOG_WARN,
+                   "no IPv6 on this host: listening on "
+                   "127.0.0.1:%d only",
+                   got);
+            return 0;
+        }
+        wr_log(WR_LOG_ERROR, "cannot listen on [::1]:%d: %s", got,
+               strerror(errno));
+        return -1;
+    }
+    return 0;
 }
 
 /* Users, vhosts and permissions: from the definitions file when there is
@@ -298,6 +330,7 @@ wr_server_init(struct wr_server *s, const struct wr_config *cfg)
 {
     memset(s, 0, sizeof(*s));
     s->cfg = *cfg;
+    s->data_lock = -1;
     wr_list_init(&s->conns);
     wr_list_init(&s->reap);
     wr_list_init(&s->flush);
@@ -326,6 +359,19 @@ wr_server_init(struct wr_server *s, const struct wr_config *cfg)
 }
 
 int
+wr_server_recover(struct wr_server *s)
+{
+    int rc = wr_persist_open(s);
+
+    if (rc == WR_OK)
+        rc = wr_vhost_recover(s);
+    if (rc != WR_OK)
+        return rc;
+    wr_persist_start(s);
+    return WR_OK;
+}
+
+int
 wr_server_listen(struct wr_server *s)
 {
     const struct wr_config *cfg = &s->cfg;
@@ -342,20 +388,20 @@ wr_server_listen(struct wr_server *s)
     event_add(s->sig_pipe, NULL);
     event_add(s->sig_hup, NULL);
     event_add(s->sig_usr1, NULL);
-    s->listener = listen_on(s, cfg->bind, cfg->port, on_accept, s->bound,
-                            sizeof(s->bound));
-    if (s->listener == NULL)
+    if (listen_on(s, cfg->bind, cfg->port, false, s->bound, sizeof(s->bound)))
         return WR_ERR_IO;
+    for (unsigned i = 0; i < cfg->ntcp_extra; i++)
+        if (listen_on(s, cfg->tcp_extra[i].addr, cfg->tcp_extra[i].port, false,
+                      s->bound, sizeof(s->bound)))
+            return WR_ERR_IO;
     if (cfg->ssl_on) {
         s->tls = wr_tls_new(cfg, WR_TLS_AMQPS, err, sizeof(err));
         if (s->tls == NULL) {
             wr_log(WR_LOG_ERROR, "TLS: %s", err);
             return WR_ERR_IO;
         }
-        s->ssl_listener = listen_on(
-            s, cfg->ssl_bind[0] ? cfg->ssl_bind : cfg->bind, cfg->ssl_port,
-            on_accept_tls, s->ssl_bound, sizeof(s->ssl_bound));
-        if (s->ssl_listener == NULL)
+        if (listen_on(s, cfg->ssl_bind[0] ? cfg->ssl_bind : cfg->bind,
+                      cfg->ssl_port, true, s->ssl_bound, sizeof(s->ssl_bound)))
             return WR_ERR_IO;
     }
     if (wr_mgmt_start(s) != 0)
@@ -363,14 +409,25 @@ wr_server_listen(struct wr_server *s)
     return 0;
 }
 
+static void
+print_listeners(struct wr_server *s, bool tls, const char *what)
+{
+    fputs(what, stderr);
+    for (unsigned i = 0; i < s->nlisteners; i++)
+        if (s->listeners[i].tls == tls)
+            fprintf(stderr, " %s://%s", tls ? "amqps" : "amqp",
+                    s->listeners[i].bound);
+    fputc('\n', stderr);
+}
+
 int
 wr_server_run(struct wr_server *s)
 {
-    /* The one line tests and scripts wait for. */
-    if (s->ssl_listener)
-        fprintf(stderr, "warren-server TLS listener on amqps://%s\n",
-                s->ssl_bound);
-    fprintf(stderr, "warren-server ready on amqp://%s\n", s->bound);
+    /* The one line tests and scripts wait for: the first AMQP listener,
+     * then any others. */
+    if (s->ssl_bound[0])
+        print_listeners(s, true, "warren-server TLS listener on");
+    print_listeners(s, false, "warren-server ready on");
     /* before the management line, which tests take as the last one */
     if (wr_mgmt_prom_address(s->mgmt))
         fprintf(stderr, "warren-server prometheus on http://%s/metrics\n",
@@ -404,6 +461,8 @@ wr_server_cleanup(struct wr_server *s)
         wr_list_remove(pos);
         wr_conn_free(WR_CONTAINER_OF(pos, struct wr_conn, link));
     }
+    /* the registry goes; what is durable stays on disk */
+    wr_defs_log_close(s);
     while (wr_hmap_next(&s->vhosts, &it, NULL, NULL, &v))
         wr_vhost_free(v);
     wr_hmap_cleanup(&s->vhosts);
@@ -411,15 +470,15 @@ wr_server_cleanup(struct wr_server *s)
     wr_auth_fails_cleanup(s);
     wr_mgmt_free(s->mgmt);
     s->mgmt = NULL;
-    if (s->listener)
-        evconnlistener_free(s->listener);
-    if (s->ssl_listener)
-        evconnlistener_free(s->ssl_listener);
+    free_listeners(s);
     wr_tls_free(s->tls);
     wr_flow_cleanup(s);
     wr_credit_cleanup(s);
     wr_ack_timeout_cleanup(s);
     wr_disk_cleanup(s);
+    /* after the queues: their entries hold references on records */
+    wr_persist_close(s);
+    wr_defs_log_free(s);
     if (s->sig_hup)
         event_free(s->sig_hup);
     if (s->stop_ev)

@@ -21,10 +21,8 @@ struct xint {
 static uint64_t route_epoch;
 
 static const struct wr_exch_type *const types[] = {
-    &wr_exch_direct,
-    &wr_exch_fanout,
-    &wr_exch_topic,
-    &wr_exch_headers,
+    &wr_exch_direct,  &wr_exch_fanout,          &wr_exch_topic,
+    &wr_exch_headers, &wr_exch_consistent_hash, &wr_exch_delayed,
 };
 
 const struct wr_exch_type *
@@ -58,6 +56,7 @@ wr_exchange_new(struct wr_bytes name, const struct wr_exch_type *type,
     wr_list_init(&x->bindings);
     wr_list_init(&x->bindings_in);
     x->type = type;
+    x->key_once = type->key_once;
     x->name = wr_strndup(name.ptr, name.len);
     if (x->name == NULL)
         goto fail;
@@ -464,8 +463,7 @@ wr_exchange_route(struct wr_exchange *x, const struct wr_route_req *req,
         one.rkey = req->rkey;
         cur->type->route(cur, &one, emit, &rc);
         /* headers exchanges ignore routing keys: one pass is enough */
-        for (size_t i = 0; i < req->n_more && cur->type != &wr_exch_headers;
-             i++) {
+        for (size_t i = 0; i < req->n_more && !cur->key_once; i++) {
             one.rkey = req->more_keys[i];
             cur->type->route(cur, &one, emit, &rc);
         }

@@ -2,7 +2,7 @@
 /* Exchanges and bindings. Exchange types (direct, fanout, topic, headers)
  * sit behind one small vtable; routing yields the deduplicated set of
  * target queues, following exchange-to-exchange bindings safely through
- * cycles. broker/ does the enqueue. Never logs, never reads the clock. */
+ * cycles. vhost/ does the enqueue. Never logs, never reads the clock. */
 #ifndef WR_EXCHANGES_H
 #define WR_EXCHANGES_H
 
@@ -43,6 +43,10 @@ struct wr_route_req {
      * lookup NULL disables alternate exchanges. */
     struct wr_exchange *(*lookup)(void *ctx, struct wr_bytes name);
     void *lookup_ctx;
+    /* The message itself, for types that read more of it than the
+     * routing key and headers (x-consistent-hash's hash-property); may be
+     * NULL. */
+    const struct wr_msg *msg;
 };
 
 /* The result of routing: each target queue once. Reused across publishes
@@ -54,6 +58,13 @@ struct wr_route_set {
 
 struct wr_exch_type {
     const char *name;
+    /* Routes on the first routing key only: CC and BCC keys add nothing
+     * (headers ignores keys; x-consistent-hash hashes the first). */
+    bool key_once;
+    /* Checks the declare arguments before an exchange of this type is
+     * made; NULL accepts any. Returns 0, or the reply code (406, 503) with
+     * the reason written to why[0..cap). */
+    int (*validate)(struct wr_table args, char *why, size_t cap);
     int (*init)(struct wr_exchange *x); /* WR_OK or WR_ERR_NOMEM */
     void (*cleanup)(struct wr_exchange *x);
     /* Validates and indexes a new binding (already in x->bindings).
@@ -87,10 +98,12 @@ struct wr_exchange {
     bool has_policy_alternate;
     struct wr_bytes policy_alternate; /* owned bytes */
     uint64_t n_in, n_out;             /* counters for the management API */
+    bool key_once;                    /* type->key_once, or its inner type's */
+    void *timer; /* vhost/'s timer for held messages (x-delayed-message) */
 };
 
 /* Finds a registered type by name ("direct", "fanout", "topic",
- * "headers"); NULL if unknown. */
+ * "headers", "x-consistent-hash", "x-delayed-message"); NULL if unknown. */
 const struct wr_exch_type *wr_exch_type_find(struct wr_bytes name);
 
 /* Creates an exchange (name and raw_args copied; an alternate-exchange
@@ -151,6 +164,25 @@ extern const struct wr_exch_type wr_exch_direct;
 extern const struct wr_exch_type wr_exch_fanout;
 extern const struct wr_exch_type wr_exch_topic;
 extern const struct wr_exch_type wr_exch_headers;
+extern const struct wr_exch_type wr_exch_consistent_hash;
+extern const struct wr_exch_type wr_exch_delayed;
+
+/* x-delayed-message (exchanges/delayed.c). The delay a message's headers
+ * ask for, as the plugin reads it: an x-delay of any integer type, a
+ * string holding an integer, or a float (truncated). true and *ms only
+ * for 0 < delay <= 2^32 - 1; otherwise (absent, negative, zero, bad) the
+ * message is routed at once. */
+bool wr_delay_header(struct wr_table headers, int64_t *ms);
+/* Holds m (takes a reference) in the delayed exchange x until due.
+ * O(log n). WR_OK or WR_ERR_NOMEM. */
+int wr_delayed_hold(struct wr_exchange *x, struct wr_msg *m, int64_t due);
+/* The earliest due time x holds a message for; false when none. */
+bool wr_delayed_next(const struct wr_exchange *x, int64_t *due);
+/* The earliest held message if it is due at now (the reference passes
+ * to the caller), else NULL. Ties leave in arrival order. O(log n). */
+struct wr_msg *wr_delayed_take(struct wr_exchange *x, int64_t now);
+/* Messages x holds (0 for other types). */
+size_t wr_delayed_count(const struct wr_exchange *x);
 
 /* Topic matching on its own (AMQP 0-9-1 topic exchange; RabbitMQ
  * semantics: words split on '.', '*' is exactly one word, '#' zero or

@@ -278,6 +278,7 @@ headers_route(struct wr_exchange *x, const struct wr_route_req *req,
 
 const struct wr_exch_type wr_exch_headers = {
     .name = "headers",
+    .key_once = true,
     .init = headers_init,
     .cleanup = headers_cleanup,
     .bind = headers_bind,

@@ -44,6 +44,7 @@ wr_server_delete_vhost(struct wr_server *s, const char *name)
         wr_conn_error(c, WR_REPLY_CONNECTION_FORCED, 0, "vhost '%s' is deleted",
                       vh->name);
     }
+    wr_defs_vhost_deleted(vh);
     wr_hmap_del(&s->vhosts, vh->name, strlen(vh->name));
     wr_users_forget_vhost(&s->users, name);
     wr_vhost_free(vh);

@@ -20,7 +20,8 @@
 void
 wr_mgmt_conn_name(const struct wr_conn *c, char *out, size_t cap)
 {
-    snprintf(out, cap, "%s -> %s", c->peer, c->srv->bound);
+    snprintf(out, cap, "%s -> %s", c->peer,
+             c->local ? c->local : c->srv->bound);
 }
 
 /* Splits "host:port" ("[v6]:port" too) at the last colon. */
@@ -75,7 +76,8 @@ connection_json(struct wr_mgmt *m, struct wr_conn *c)
 
     wr_mgmt_conn_name(c, name, sizeof(name));
     split_hostport(c->peer, host, sizeof(host), &port);
-    split_hostport(c->srv->bound, lhost, sizeof(lhost), &lport);
+    split_hostport(c->local ? c->local : c->srv->bound, lhost, sizeof(lhost),
+                   &lport);
     json_object_set_new(o, "name", json_string(name));
     json_object_set_new(o, "node", json_string(m->node));
     json_object_set_new(o, "vhost", str_or_null(c->vh ? c->vh->name : NULL));

@@ -92,8 +92,6 @@ struct wr_mgmt_counters {
 #define WR_MGMT_K_EXCHANGE 'e'
 #define WR_MGMT_K_VHOST 'v'
 #define WR_MGMT_K_ALL 'a'
-#define WR_MGMT_K_CONN 'c' /* recv_oct in PUBLISH, send_oct in PUBLISH_OUT */
-#define WR_MGMT_K_CHAN 'h' /* publish, confirm, deliver_get, ack */
 
 void wr_mgmt_queue_counters(const struct wr_queue *q,
                             struct wr_mgmt_counters *c);
@@ -358,6 +356,12 @@ void wr_mgmt_get_user_limit(struct wr_mgmt_req *r);
 void wr_mgmt_put_user_limit(struct wr_mgmt_req *r);
 void wr_mgmt_delete_user_limit(struct wr_mgmt_req *r);
 
+/* shovels.c: shovel parameters and status (vhost/shovel.c runs them) */
+void wr_mgmt_get_shovel_params(struct wr_mgmt_req *r);
+void wr_mgmt_get_shovel_param(struct wr_mgmt_req *r);
+void wr_mgmt_put_shovel_param(struct wr_mgmt_req *r);
+void wr_mgmt_delete_shovel_param(struct wr_mgmt_req *r);
+void wr_mgmt_get_shovels(struct wr_mgmt_req *r);
 /* policies.c: policies and operator policies (the same handlers
  * serve both; segment 0 tells which) */
 void wr_mgmt_get_policies(struct wr_mgmt_req *r);

@@ -88,6 +88,9 @@ exchange_json(struct wr_mgmt *m, struct wr_vhost *vh, struct wr_exchange *x)
     json_object_set_new(o, "durable", json_boolean(x->durable));
     json_object_set_new(o, "auto_delete", json_boolean(x->auto_delete));
     json_object_set_new(o, "internal", json_boolean(x->internal));
+    if (x->type == &wr_exch_delayed) /* held until due (x-delay) */
+        json_object_set_new(o, "messages_delayed",
+                            json_integer((json_int_t)wr_delayed_count(x)));
     json_object_set_new(o, "arguments",
                         args_json(x->raw_args, x->raw_args_len));
     json_object_set_new(
@@ -175,6 +178,8 @@ queue_json(struct wr_mgmt *m, struct wr_vhost *vh, struct wr_queue *q,
         {
             struct wr_consumer *wc =
                 WR_CONTAINER_OF(pos, struct wr_consumer, link);
+            if (wc->ops->gone) /* a shovel's: no channel behind it */
+                continue;
             json_array_append_new(list, wr_mgmt_json_consumer(WR_CONTAINER_OF(
                                             wc, struct wr_bconsumer, base)));
         }

@@ -100,35 +100,33 @@ wr_mgmt_all_counters(struct wr_server *s, struct wr_mgmt_counters *c)
 }
 
 static void
-conn_counters(const struct wr_conn *c, struct wr_mgmt_counters *out)
+conn_counters(const struct wr_conn *c, uint64_t out[4])
 {
-    memset(out, 0, sizeof(*out));
-    out->v[WR_MC_PUBLISH] = c->bytes_in;
-    out->v[WR_MC_PUBLISH_OUT] = c->bytes_out;
+    out[0] = c->bytes_in;
+    out[1] = c->bytes_out;
+    out[2] = out[3] = 0;
 }
 
 static void
-chan_counters(const struct wr_chan *ch, struct wr_mgmt_counters *out)
+chan_counters(const struct wr_chan *ch, uint64_t out[4])
 {
-    memset(out, 0, sizeof(*out));
-    out->v[WR_MC_PUBLISH] = ch->n_published;
-    out->v[WR_MC_CONFIRM] = ch->n_confirmed;
-    out->v[WR_MC_DELIVER_GET] = ch->n_delivered;
-    out->v[WR_MC_ACK] = ch->n_acked;
+    out[0] = ch->n_published;
+    out[1] = ch->n_confirmed;
+    out[2] = ch->n_delivered;
+    out[3] = ch->n_acked;
 }
 
-/* Samples of connections and channels are keyed by the connection id (and
- * channel number): their names can repeat after a reconnect. */
+/* Connections and channels keep their sample themselves: no table entry
+ * to sweep, nothing left behind when 65,535 channels come and go. A new
+ * one starts from zero, which is where its counters started. */
 static void
-conn_key(const struct wr_conn *c, char *out, size_t cap)
+sample_in_place(struct wr_rate_sample *s, const uint64_t now[4], double secs)
 {
-    snprintf(out, cap, "%llu", (unsigned long long)c->id);
-}
-
-static void
-chan_key(const struct wr_chan *ch, char *out, size_t cap)
-{
-    snprintf(out, cap, "%llu/%u", (unsigned long long)ch->conn->id, ch->id);
+    for (int i = 0; i < 4; i++) {
+        uint64_t d = now[i] >= s->last[i] ? now[i] - s->last[i] : 0;
+        s->rate[i] = secs > 0 ? (float)((double)d / secs) : 0.0f;
+        s->last[i] = now[i];
+    }
 }
 
 /* ---- samples ------------------------------------------------------------ */
@@ -225,16 +223,14 @@ sample_all(struct wr_mgmt *m)
     wr_list_for_each_safe(pos, tmp, &srv->conns)
     {
         struct wr_conn *cn = WR_CONTAINER_OF(pos, struct wr_conn, link);
-        char k[48];
-        conn_counters(cn, &c);
-        conn_key(cn, k, sizeof(k));
-        sample(m, WR_MGMT_K_CONN, "", k, &c, secs);
+        uint64_t now4[4];
+        conn_counters(cn, now4);
+        sample_in_place(&cn->rates, now4, secs);
         for (uint32_t i = 0; i < cn->nchans; i++) {
             if (cn->chans[i] == NULL)
                 continue;
-            chan_counters(cn->chans[i], &c);
-            chan_key(cn->chans[i], k, sizeof(k));
-            sample(m, WR_MGMT_K_CHAN, "", k, &c, secs);
+            chan_counters(cn->chans[i], now4);
+            sample_in_place(&cn->chans[i]->rates, now4, secs);
         }
     }
     /* Forget objects that are gone. */
@@ -296,40 +292,26 @@ wr_mgmt_json_counter(json_t *o, const char *name, uint64_t v, double r)
 void
 wr_mgmt_json_conn_stats(struct wr_mgmt *m, const struct wr_conn *c, json_t *o)
 {
-    struct wr_mgmt_counters n;
-    double rates[WR_MC_N];
-    char k[48];
+    uint64_t n[4];
 
-    conn_counters(c, &n);
-    conn_key(c, k, sizeof(k));
-    wr_mgmt_rates(m, WR_MGMT_K_CONN, "", k, rates);
-    wr_mgmt_json_counter(o, "recv_oct", n.v[WR_MC_PUBLISH],
-                         rates[WR_MC_PUBLISH]);
-    wr_mgmt_json_counter(o, "send_oct", n.v[WR_MC_PUBLISH_OUT],
-                         rates[WR_MC_PUBLISH_OUT]);
+    (void)m;
+    conn_counters(c, n);
+    wr_mgmt_json_counter(o, "recv_oct", n[0], c->rates.rate[0]);
+    wr_mgmt_json_counter(o, "send_oct", n[1], c->rates.rate[1]);
 }
 
 void
 wr_mgmt_json_chan_stats(struct wr_mgmt *m, const struct wr_chan *ch, json_t *o)
 {
-    static const struct {
-        const char *name;
-        int slot;
-    } stats[] = {{"publish", WR_MC_PUBLISH},
-                 {"confirm", WR_MC_CONFIRM},
-                 {"deliver_get", WR_MC_DELIVER_GET},
-                 {"ack", WR_MC_ACK}};
-    struct wr_mgmt_counters n;
-    double rates[WR_MC_N];
+    static const char *const names[] = {"publish", "confirm", "deliver_get",
+                                        "ack"};
     json_t *ms = json_object();
-    char k[48];
+    uint64_t n[4];
 
-    chan_counters(ch, &n);
-    chan_key(ch, k, sizeof(k));
-    wr_mgmt_rates(m, WR_MGMT_K_CHAN, "", k, rates);
-    for (size_t i = 0; i < WR_ARRAY_LEN(stats); i++)
-        wr_mgmt_json_counter(ms, stats[i].name, n.v[stats[i].slot],
-                             rates[stats[i].slot]);
+    (void)m;
+    chan_counters(ch, n);
+    for (size_t i = 0; i < WR_ARRAY_LEN(names); i++)
+        wr_mgmt_json_counter(ms, names[i], n[i], ch->rates.rate[i]);
     json_object_set_new(o, "message_stats", ms);
 }
 

@@ -192,11 +192,17 @@ serve_file(struct evhttp_request *req, const char *dir, const char *rel,
         return 304;
     }
     evhttp_add_header(h, "Content-Type", ctype);
+    /* Read, not evbuffer_add_file: the files are small, and that one may
+     * or may not close fd when it fails. */
     b = evbuffer_new();
-    if (st.st_size == 0) {
-        close(fd);
-    } else if (evbuffer_add_file(b, fd, 0, st.st_size) != 0) {
-        /* evbuffer_add_file closed fd */
+    while (evbuffer_get_length(b) < (size_t)st.st_size) {
+        int n =
+            evbuffer_read(b, fd, (int)(st.st_size - evbuffer_get_length(b)));
+        if (n <= 0)
+            break;
+    }
+    close(fd);
+    if (evbuffer_get_length(b) != (size_t)st.st_size) { /* changed under us */
         evbuffer_free(b);
         return not_found(req);
     }

@@ -40,7 +40,7 @@ store(struct wr_queue *q, struct wr_qentry e, bool front)
         if (rc != WR_OK)
             return rc;
     }
-    rc = front ? r->push_front(q, s) : r->push(q, s);
+    rc = front ? r->push_front(q, &s) : r->push(q, &s);
     if (rc != WR_OK) {
         if (s.xnode)
             wr_xindex_del(q->expiry, s.xnode);
@@ -104,6 +104,9 @@ wr_classic_enqueue(struct wr_queue *q, struct wr_msg *m, int64_t now)
         return WR_ERR_FULL;
     }
     e.msg = wr_msg_ref(m);
+    /* 2^63 ids: a billion enqueues a second for 292 years (the rings keep
+     * a flag in the 64th bit). */
+    wr_assert(q->next_id < (UINT64_C(1) << 63));
     e.id = q->next_id++;
     rc = store(q, e, false);
     if (rc != WR_OK) {

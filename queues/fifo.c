@@ -10,62 +10,148 @@
 #define FIFO_SHRINK_CAP 64  /* never shrink below this */
 #define FIFO_COMPACT_MIN 32 /* dead slots tolerated before compacting */
 
-static struct wr_qslot *
-slot(const struct wr_fifo *f, size_t off)
+/* The index in v (and xn) of offset off. */
+static size_t
+idx(const struct wr_fifo *f, size_t off)
 {
-    return &f->v[(f->head + off) & (f->cap - 1)];
+    return (f->head + off) & (f->cap - 1);
 }
 
-/* Tells the expiry index where slot s now lives (offset off). */
-static void
-track(struct wr_fifo *f, const struct wr_qslot *s, size_t off)
+static struct wr_rslot *
+slot(const struct wr_fifo *f, size_t off)
 {
-    if (s->xnode != 0) {
-        struct wr_xnode *n = wr_xindex_node(f->xi, s->xnode);
+    return &f->v[idx(f, off)];
+}
+
+/* The expiry node of the entry at index i (0: none). */
+static uint32_t
+xnode_at(const struct wr_fifo *f, size_t i)
+{
+    return f->xn ? f->xn[i] : 0;
+}
+
+static uint64_t
+id_of(const struct wr_rslot *r)
+{
+    return r->tag >> 1;
+}
+
+static bool
+redelivered(const struct wr_rslot *r)
+{
+    return r->tag & 1;
+}
+
+/* Tells the expiry index that node x (0: none) now lives at offset off. */
+static void
+track(struct wr_fifo *f, uint32_t x, size_t off)
+{
+    if (x != 0) {
+        struct wr_xnode *n = wr_xindex_node(f->xi, x);
         n->pos = f->base + off;
         n->level = f->level;
     }
 }
 
-/* The deadline of slot s: kept by its expiry node, if it has one. */
+/* The deadline kept by node x (0: none). */
 static int64_t
-deadline(const struct wr_fifo *f, const struct wr_qslot *s)
+deadline(const struct wr_fifo *f, uint32_t x)
 {
-    return s->xnode ? wr_xindex_node(f->xi, s->xnode)->at : WR_NEVER;
+    return x ? wr_xindex_node(f->xi, x)->at : WR_NEVER;
 }
 
-/* Moves the entries to a new array of ncap slots, in order, head at 0.
+/* Stores s at offset off (room reserved, xn there if s has a node; ids
+ * are below 2^63, classic.c asserts it). */
+static inline void
+put(struct wr_fifo *f, size_t off, const struct wr_qslot *s)
+{
+    size_t i = idx(f, off);
+
+    f->v[i].msg = s->msg;
+    f->v[i].tag = s->id << 1 | (s->redelivered ? 1 : 0);
+    if (f->xn)
+        f->xn[i] = s->xnode;
+    track(f, s->xnode, off);
+}
+
+/* Moves the entry at offset from to offset to (its node follows). */
+static void
+move(struct wr_fifo *f, size_t from, size_t to)
+{
+    size_t a = idx(f, from), b = idx(f, to);
+
+    f->v[b] = f->v[a];
+    if (f->xn) {
+        f->xn[b] = f->xn[a];
+        track(f, f->xn[b], to);
+    }
+}
+
+/* Copies the ring's count entries, in order, into arrays of ncap, head at
+ * 0 (nxn may be NULL). */
+static void
+copy_out(const struct wr_fifo *f, struct wr_rslot *nv, uint32_t *nxn)
+{
+    size_t first;
+
+    if (f->count == 0)
+        return;
+    first = WR_MIN(f->count, f->cap - f->head);
+    memcpy(nv, f->v + f->head, first * sizeof(*nv));
+    memcpy(nv + first, f->v, (f->count - first) * sizeof(*nv));
+    if (nxn && f->xn) {
+        memcpy(nxn, f->xn + f->head, first * sizeof(*nxn));
+        memcpy(nxn + first, f->xn, (f->count - first) * sizeof(*nxn));
+    }
+}
+
+/* Moves the entries to new arrays of ncap slots, in order, head at 0.
  * Offsets (and so absolute positions) do not change. */
 static int
 resize(struct wr_fifo *f, size_t ncap)
 {
-    struct wr_qslot *nv;
-    size_t first;
+    struct wr_rslot *nv;
+    uint32_t *nxn = NULL;
 
     wr_assert(ncap >= f->count);
     nv = wr_malloc(ncap * sizeof(*nv));
     if (nv == NULL)
         return WR_ERR_NOMEM;
-    if (f->count) {
-        first = WR_MIN(f->count, f->cap - f->head);
-        memcpy(nv, f->v + f->head, first * sizeof(*nv));
-        memcpy(nv + first, f->v, (f->count - first) * sizeof(*nv));
+    if (f->xn) {
+        nxn = wr_malloc(ncap * sizeof(*nxn));
+        if (nxn == NULL) {
+            wr_free(nv);
+            return WR_ERR_NOMEM;
+        }
     }
+    copy_out(f, nv, nxn);
     wr_free(f->v);
+    wr_free(f->xn);
     f->v = nv;
+    f->xn = nxn;
     f->cap = ncap;
     f->head = 0;
     return WR_OK;
 }
 
+/* Makes room for one more entry, and for its node id when it has one. */
 static int
-reserve_one(struct wr_fifo *f)
+reserve_one(struct wr_fifo *f, uint32_t xnode)
 {
-    if (f->count < f->cap)
-        return WR_OK;
-    if (f->cap > SIZE_MAX / 2 / sizeof(struct wr_qslot))
-        return WR_ERR_NOMEM;
-    return resize(f, f->cap ? f->cap * 2 : FIFO_MIN_CAP);
+    if (f->count == f->cap) {
+        int rc;
+        if (f->cap > SIZE_MAX / 2 / sizeof(struct wr_rslot))
+            return WR_ERR_NOMEM;
+        rc = resize(f, f->cap ? f->cap * 2 : FIFO_MIN_CAP);
+        if (rc != WR_OK)
+            return rc;
+    }
+    if (xnode != 0 && f->xn == NULL) {
+        f->xn = wr_calloc(f->cap, sizeof(*f->xn));
+        if (f->xn == NULL)
+            return WR_ERR_NOMEM;
+    }
+    return WR_OK;
 }
 
 /* Gives memory back after a burst; halving at a quarter keeps this
@@ -98,11 +184,9 @@ compact(struct wr_fifo *f)
     size_t w = 0;
 
     for (size_t r = 0; r < f->count; r++) {
-        struct wr_qslot s = *slot(f, r);
-        if (s.msg == NULL)
+        if (slot(f, r)->msg == NULL)
             continue;
-        *slot(f, w) = s;
-        track(f, &s, w);
+        move(f, r, w);
         w++;
     }
     f->count = w;
@@ -111,26 +195,25 @@ compact(struct wr_fifo *f)
 }
 
 int
-wr_fifo_push(struct wr_fifo *f, struct wr_qslot s)
+wr_fifo_push(struct wr_fifo *f, const struct wr_qslot *s)
 {
-    int rc = reserve_one(f);
+    int rc = reserve_one(f, s->xnode);
 
     if (rc != WR_OK)
         return rc;
-    *slot(f, f->count) = s;
-    track(f, &s, f->count);
+    put(f, f->count, s);
     f->count++;
     return WR_OK;
 }
 
 int
-wr_fifo_push_front(struct wr_fifo *f, struct wr_qslot s)
+wr_fifo_push_front(struct wr_fifo *f, const struct wr_qslot *s)
 {
     size_t pos = 0;
     int rc;
 
     trim_head(f);
-    rc = reserve_one(f);
+    rc = reserve_one(f, s->xnode);
     if (rc != WR_OK)
         return rc;
     /* RabbitMQ puts requeued messages back in queue order: skip the
@@ -138,19 +221,16 @@ wr_fifo_push_front(struct wr_fifo *f, struct wr_qslot s)
      * ids; and dead slots among them). The broker requeues newest first,
      * so this is usually zero steps. */
     while (pos < f->count) {
-        const struct wr_qslot *at = slot(f, pos);
-        if (at->msg != NULL && !(at->redelivered && at->id < s.id))
+        const struct wr_rslot *at = slot(f, pos);
+        if (at->msg != NULL && !(redelivered(at) && id_of(at) < s->id))
             break;
         pos++;
     }
     f->head = (f->head + f->cap - 1) & (f->cap - 1);
     f->base--;
-    for (size_t k = 0; k < pos; k++) {
-        *slot(f, k) = *slot(f, k + 1);
-        track(f, slot(f, k), k);
-    }
-    *slot(f, pos) = s;
-    track(f, &s, pos);
+    for (size_t k = 0; k < pos; k++)
+        move(f, k + 1, k);
+    put(f, pos, s);
     f->count++;
     return WR_OK;
 }
@@ -158,22 +238,28 @@ wr_fifo_push_front(struct wr_fifo *f, struct wr_qslot s)
 bool
 wr_fifo_pop(struct wr_fifo *f, struct wr_qentry *e)
 {
-    struct wr_qslot s;
+    struct wr_rslot s;
+    uint32_t x;
 
     trim_head(f);
     if (f->count == 0)
         return false;
     s = f->v[f->head];
+    x = xnode_at(f, f->head);
     f->head = (f->head + 1) & (f->cap - 1);
     f->base++;
     f->count--;
     e->msg = s.msg;
-    e->id = s.id;
-    e->redelivered = s.redelivered;
-    e->expires = deadline(f, &s);
-    if (s.xnode != 0)
-        wr_xindex_del(f->xi, s.xnode);
+    e->id = id_of(&s);
+    e->redelivered = redelivered(&s);
+    e->expires = deadline(f, x);
+    if (x != 0)
+        wr_xindex_del(f->xi, x);
     trim_head(f);
+    if (f->count == 0 && f->xn != NULL) { /* no node ids to keep */
+        wr_free(f->xn);
+        f->xn = NULL;
+    }
     maybe_shrink(f);
     return true;
 }
@@ -182,15 +268,15 @@ struct wr_msg *
 wr_fifo_kill(struct wr_fifo *f, uint64_t pos, uint32_t id)
 {
     uint64_t off = pos - f->base; /* wraps correctly */
-    struct wr_qslot *s;
+    size_t i;
     struct wr_msg *m;
 
     wr_assert(off < f->count);
-    s = slot(f, (size_t)off);
-    wr_assert(s->msg != NULL && s->xnode == id);
-    m = s->msg;
-    s->msg = NULL;
-    s->xnode = 0;
+    i = idx(f, (size_t)off);
+    wr_assert(f->v[i].msg != NULL && xnode_at(f, i) == id);
+    m = f->v[i].msg;
+    f->v[i].msg = NULL;
+    f->xn[i] = 0;
     f->dead++;
     wr_xindex_del(f->xi, id);
     trim_head(f);
@@ -205,11 +291,13 @@ wr_fifo_peek(const struct wr_fifo *f, int64_t now, struct wr_qentry *out,
 {
     size_t got = 0;
 
-    for (size_t i = 0; i < f->count && got < n; i++) {
-        const struct wr_qslot *s = slot(f, i);
-        int64_t at = deadline(f, s);
+    for (size_t k = 0; k < f->count && got < n; k++) {
+        size_t i = idx(f, k);
+        const struct wr_rslot *s = &f->v[i];
+        int64_t at = deadline(f, xnode_at(f, i));
         if (s->msg != NULL && at > now)
-            out[got++] = (struct wr_qentry){s->msg, s->id, at, s->redelivered};
+            out[got++] =
+                (struct wr_qentry){s->msg, id_of(s), at, redelivered(s)};
     }
     return got;
 }
@@ -217,12 +305,13 @@ wr_fifo_peek(const struct wr_fifo *f, int64_t now, struct wr_qentry *out,
 void
 wr_fifo_cleanup(struct wr_fifo *f)
 {
-    for (size_t i = 0; i < f->count; i++) {
-        struct wr_qslot *s = slot(f, i);
+    for (size_t k = 0; k < f->count; k++) {
+        struct wr_rslot *s = slot(f, k);
         if (s->msg != NULL)
             wr_msg_unref(&s->msg);
     }
     wr_free(f->v);
+    wr_free(f->xn);
     wr_fifo_init(f, f->xi, f->level);
 }
 
@@ -253,13 +342,13 @@ fifo_cleanup(struct wr_queue *q)
 }
 
 static int
-fifo_push(struct wr_queue *q, struct wr_qslot s)
+fifo_push(struct wr_queue *q, const struct wr_qslot *s)
 {
     return wr_fifo_push(q->storage, s);
 }
 
 static int
-fifo_push_front(struct wr_queue *q, struct wr_qslot s)
+fifo_push_front(struct wr_queue *q, const struct wr_qslot *s)
 {
     return wr_fifo_push_front(q->storage, s);
 }

@@ -70,10 +70,10 @@ prio_cleanup(struct wr_queue *q)
 }
 
 static int
-prio_push(struct wr_queue *q, struct wr_qslot s)
+prio_push(struct wr_queue *q, const struct wr_qslot *s)
 {
     struct prio *pq = q->storage;
-    unsigned lvl = level_of(pq, s.msg);
+    unsigned lvl = level_of(pq, s->msg);
     int rc = wr_fifo_push(&pq->level[lvl], s);
 
     if (rc == WR_OK)
@@ -82,10 +82,10 @@ prio_push(struct wr_queue *q, struct wr_qslot s)
 }
 
 static int
-prio_push_front(struct wr_queue *q, struct wr_qslot s)
+prio_push_front(struct wr_queue *q, const struct wr_qslot *s)
 {
     struct prio *pq = q->storage;
-    unsigned lvl = level_of(pq, s.msg);
+    unsigned lvl = level_of(pq, s->msg);
     int rc = wr_fifo_push_front(&pq->level[lvl], s);
 
     if (rc == WR_OK)

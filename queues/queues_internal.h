@@ -64,15 +64,25 @@ wr_queue_picked(struct wr_consumer *c)
     c->group->cursor = wr_cgroup_next(c);
 }
 
-/* How a queue stores a ready entry: every queued message pays for one (or
- * two, while its ring is half empty), so 24 bytes. The deadline is not
- * here: an entry with one owns a node of the queue's expiry index, which
- * holds it; most entries have none. */
+/* A ready entry as the kinds pass it to their rings (wr_ring_ops). A ring
+ * stores it in 16 bytes (struct wr_rslot), and its expiry node apart. */
 struct wr_qslot {
     struct wr_msg *msg; /* reference held; NULL in a dead slot */
     uint64_t id;        /* the entry's id */
     uint32_t xnode;     /* expiry index node, 0 = no deadline */
     bool redelivered;
+};
+
+/* How a ring stores a ready entry: every queued message pays for one (or
+ * two, while its ring is half empty), so 16 bytes. Ids stay below 2^63 (a
+ * billion enqueues a second for 292 years), which leaves a bit for the
+ * redelivered flag. The deadline is not here: an entry with one owns a
+ * node of the queue's expiry index, which holds it, and the ring keeps
+ * node ids in a parallel array that exists only while some entry has one
+ * (most have none). */
+struct wr_rslot {
+    struct wr_msg *msg; /* reference held; NULL in a dead slot */
+    uint64_t tag;       /* id << 1 | redelivered */
 };
 
 /* ---- the expiry index ---------------------------------------------------
@@ -127,7 +137,8 @@ wr_xindex_node(const struct wr_xindex *x, uint32_t id)
  * reach the head or the ring is compacted (when dead slots outnumber live
  * ones), so an expiry never moves other entries in the common case. */
 struct wr_fifo {
-    struct wr_qslot *v;   /* cap slots, or NULL */
+    struct wr_rslot *v;   /* cap slots, or NULL */
+    uint32_t *xn;         /* cap expiry node ids beside v, or NULL: none */
     size_t cap;           /* power of two, or 0 */
     size_t head;          /* index of the first entry */
     size_t count;         /* entries, dead slots included */
@@ -141,6 +152,7 @@ static inline void
 wr_fifo_init(struct wr_fifo *f, struct wr_xindex *xi, uint32_t level)
 {
     f->v = NULL;
+    f->xn = NULL;
     f->cap = f->head = f->count = f->dead = 0;
     f->base = 0;
     f->xi = xi;
@@ -157,11 +169,11 @@ wr_fifo_live(const struct wr_fifo *f)
 /* Appends s (takes the slot's reference; its expiry node, if any, is told
  * where it lives). WR_OK or WR_ERR_NOMEM (then the caller still owns the
  * reference and the node). */
-int wr_fifo_push(struct wr_fifo *f, struct wr_qslot s);
+int wr_fifo_push(struct wr_fifo *f, const struct wr_qslot *s);
 /* Puts s back at the head, likewise: after the redelivered entries at the
  * head with a smaller id, so requeued entries keep their queue order. O(1)
  * when requeued newest first. */
-int wr_fifo_push_front(struct wr_fifo *f, struct wr_qslot s);
+int wr_fifo_push_front(struct wr_fifo *f, const struct wr_qslot *s);
 /* Removes the first live entry into *e (ownership moves; its deadline is
  * read from its expiry node, which is freed); false when there is none. */
 bool wr_fifo_pop(struct wr_fifo *f, struct wr_qentry *e);
@@ -183,10 +195,10 @@ void wr_fifo_cleanup(struct wr_fifo *f);
  * differ in how ready entries are stored, which is this. */
 struct wr_ring_ops {
     /* Appends s (takes the slot's reference). WR_OK or WR_ERR_NOMEM. */
-    int (*push)(struct wr_queue *q, struct wr_qslot s);
+    int (*push)(struct wr_queue *q, const struct wr_qslot *s);
     /* Puts s back in front of everything of its priority that was not
      * requeued before it, in id order among requeued ones. */
-    int (*push_front)(struct wr_queue *q, struct wr_qslot s);
+    int (*push_front)(struct wr_queue *q, const struct wr_qslot *s);
     /* Removes the next entry into *e (ownership moves; its deadline is
      * read out of the expiry index, whose node is freed). false if
      * empty. */

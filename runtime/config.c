@@ -3,6 +3,7 @@
  * named as RabbitMQ names them (rabbitmq.conf) where one exists. */
 #include "runtime_internal.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -22,7 +23,7 @@ void
 wr_config_defaults(struct wr_config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
-    snprintf(cfg->bind, sizeof(cfg->bind), "127.0.0.1");
+    snprintf(cfg->bind, sizeof(cfg->bind), "localhost");
     cfg->port = 5672;
     cfg->ssl_port = 5671;
     cfg->ssl_versions = WR_TLS_V12 | WR_TLS_V13;
@@ -54,6 +55,7 @@ wr_config_defaults(struct wr_config *cfg)
     cfg->consumer_timeout = 1800000; /* RabbitMQ's default, 30 minutes */
     cfg->prometheus_port = 15692;
     snprintf(cfg->prometheus_bind, sizeof(cfg->prometheus_bind), "127.0.0.1");
+    snprintf(cfg->data_dir, sizeof(cfg->data_dir), "/var/lib/warren");
 }
 
 static int
@@ -121,11 +123,12 @@ copy_str(char *dst, size_t cap, const char *v, bool empty_ok)
     return 0;
 }
 
-/* PORT | ADDR:PORT | [V6ADDR]:PORT */
+/* PORT | ADDR:PORT | [V6ADDR]:PORT | V6ADDR:PORT */
 static int
 parse_listener(const char *v, char *bind, size_t bindcap, int *port)
 {
     const char *colon = strrchr(v, ':');
+    char addr[64];
     uint64_t p;
     size_t alen;
 
@@ -143,16 +146,29 @@ parse_listener(const char *v, char *bind, size_t bindcap, int *port)
         v++;
         alen = (size_t)(colon - 1 - v);
     } else {
+        /* a bare IPv6 address ends at the last colon, as RabbitMQ reads
+         * "::1:5672" */
         alen = (size_t)(colon - v);
-        if (memchr(v, ':', alen))
-            return -1; /* a bare IPv6 address needs brackets */
     }
-    if (alen == 0 || alen >= bindcap)
+    if (alen == 0 || alen >= bindcap || alen >= sizeof(addr))
         return -1;
-    memcpy(bind, v, alen);
-    bind[alen] = '\0';
+    memcpy(addr, v, alen);
+    addr[alen] = '\0';
+    if (!wr_config_listen_addr_ok(addr))
+        return -1;
+    memcpy(bind, addr, alen + 1);
     *port = (int)p;
     return 0;
+}
+
+bool
+wr_config_listen_addr_ok(const char *addr)
+{
+    struct in6_addr a;
+
+    return strcmp(addr, "localhost") == 0 ||
+           inet_pton(AF_INET, addr, &a) == 1 ||
+           inet_pton(AF_INET6, addr, &a) == 1;
 }
 
 static int
@@ -412,6 +428,7 @@ static const struct str_key strs[] = {
     STR("management.ssl.certfile", mgmt_ssl_certfile, true),
     STR("management.ssl.keyfile", mgmt_ssl_keyfile, true),
     STR("management.ui.dir", mgmt_ui_dir, true),
+    STR("data_dir", data_dir, false),
 };
 
 int
@@ -427,6 +444,49 @@ wr_config_set(struct wr_config *cfg, const char *key, const char *v, char *err,
         snprintf(err, errlen,
                  "%s: expected PORT, ADDRESS:PORT or [IPV6]:PORT, got '%s'",
                  key, v);
+        return -1;
+    }
+    if (strncmp(key, "listeners.tcp.", 14) == 0 && key[14] != '\0' &&
+        strchr(key + 14, '.') == NULL) {
+        struct wr_listen_spec *l = NULL;
+        const char *name = key + 14;
+        unsigned i;
+
+        for (i = 0; i < cfg->ntcp_extra; i++)
+            if (strcmp(cfg->tcp_extra[i].name, name) == 0)
+                l = &cfg->tcp_extra[i];
+        if (l == NULL && (cfg->ntcp_extra == WR_TCP_EXTRA_MAX ||
+                          strlen(name) >= sizeof(l->name))) {
+            snprintf(err, errlen,
+                     "%s: at most %d listeners.tcp.NAME, names "
+                     "of at most %zu characters",
+                     key, WR_TCP_EXTRA_MAX, sizeof(l->name) - 1);
+            return -1;
+        }
+        if (l == NULL) {
+            l = &cfg->tcp_extra[cfg->ntcp_extra];
+            memset(l, 0, sizeof(*l));
+            snprintf(l->name, sizeof(l->name), "%s", name);
+            memcpy(l->addr, cfg->bind, sizeof(l->addr));
+            l->port = cfg->port;
+        }
+        if (parse_listener(v, l->addr, sizeof(l->addr), &l->port) == 0) {
+            if (l == &cfg->tcp_extra[cfg->ntcp_extra])
+                cfg->ntcp_extra++;
+            return 0;
+        }
+        snprintf(err, errlen,
+                 "%s: expected PORT, ADDRESS:PORT or [IPV6]:PORT, got '%s'",
+                 key, v);
+        return -1;
+    }
+    if (strcmp(key, "store_sync") == 0) {
+        if (strcmp(v, "safe") == 0 || strcmp(v, "background") == 0) {
+            cfg->store_sync_background = strcmp(v, "background") == 0;
+            return 0;
+        }
+        snprintf(err, errlen, "%s: expected safe or background, got '%s'", key,
+                 v);
         return -1;
     }
     if (strcmp(key, "listeners.ssl.default") == 0) {
@@ -463,6 +523,12 @@ wr_config_set(struct wr_config *cfg, const char *key, const char *v, char *err,
             return 0;
         }
         snprintf(err, errlen, "%s: expected verify_peer or verify_none", key);
+        return -1;
+    }
+    if (strcmp(key, "channel_flow_pause") == 0) {
+        if (parse_bool(v, &cfg->channel_flow_pause) == 0)
+            return 0;
+        snprintf(err, errlen, "%s: expected true or false", key);
         return -1;
     }
     if (strcmp(key, "ssl_options.fail_if_no_peer_cert") == 0 ||

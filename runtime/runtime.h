@@ -21,6 +21,9 @@ struct evconnlistener;
 struct sockaddr;
 struct wr_consumer;
 struct wr_mgmt;
+struct wr_server;
+struct wr_store;
+struct wr_defs_log;
 
 #define WR_PRODUCT "warren"
 #define WR_VERSION "0.1.0"
@@ -33,9 +36,22 @@ struct wr_mgmt;
 #define WR_TLS_V12 1u
 #define WR_TLS_V13 2u
 
+/* listeners.tcp.NAME besides default: at most this many */
+#define WR_TCP_EXTRA_MAX 7
+
+/* One more AMQP listener, listeners.tcp.NAME = ADDR:PORT. */
+struct wr_listen_spec {
+    char name[32];
+    char addr[64]; /* an IPv4 or IPv6 literal, or localhost (both) */
+    int port;
+};
+
 struct wr_config {
-    char bind[64];                    /* listeners.tcp.default address */
-    int port;                         /* listeners.tcp.default port, 0 = any */
+    char bind[64]; /* listeners.tcp.default address; localhost = 127.0.0.1
+                      and ::1 */
+    int port;      /* listeners.tcp.default port, 0 = any */
+    struct wr_listen_spec tcp_extra[WR_TCP_EXTRA_MAX]; /* listeners.tcp.N */
+    unsigned ntcp_extra;
     bool ssl_on;                      /* listeners.ssl.default given */
     char ssl_bind[64];                /* its address ("" = same as bind) */
     int ssl_port;                     /* its port, 0 = any */
@@ -55,6 +71,7 @@ struct wr_config {
     uint16_t heartbeat;        /* heartbeat (s) offered in connection.tune */
     uint32_t frame_max;        /* frame_max offered in connection.tune */
     uint16_t channel_max;      /* channel_max offered in connection.tune */
+    bool channel_flow_pause;   /* channel.flow active=false pauses, not 540 */
     uint64_t max_message_size; /* max_message_size (bytes) */
     uint32_t connection_max;   /* connection_max, 0 = unlimited */
     uint32_t consumer_max;     /* consumer_max_per_channel, 0 = unlimited */
@@ -92,6 +109,10 @@ struct wr_config {
     uint32_t consumer_timeout;          /* consumer_timeout (ms), 0 = off */
     int prometheus_port;                /* prometheus.tcp.port, -1 = off */
     char prometheus_bind[64];           /* prometheus.tcp.ip */
+    /* persistence (persist.c, docs/internals/STORE.md) */
+    char data_dir[WR_PATH_MAX]; /* data_dir: the stores, locked */
+    bool store_sync_background; /* store_sync = background: confirm after
+                                   the write, not after the sync */
 };
 
 /* Fills in the defaults. */
@@ -107,6 +128,9 @@ int wr_config_load(struct wr_config *cfg, const char *path, char *err,
  * or -1 with a message in err. */
 int wr_config_set(struct wr_config *cfg, const char *key, const char *value,
                   char *err, size_t errlen);
+/* An address a listener can bind: an IPv4 or IPv6 literal, or localhost
+ * (127.0.0.1 and ::1). */
+bool wr_config_listen_addr_ok(const char *addr);
 /* Checks combinations (certificate files when TLS is on, ...). Returns 0
  * or -1 with a message. */
 int wr_config_validate(const struct wr_config *cfg, char *err, size_t errlen);
@@ -238,6 +262,22 @@ bool wr_addr_is_loopback(const struct sockaddr *sa);
  * base (the HTTP API's); the AMQP listeners have their own. */
 void wr_listener_pause_on_error(struct evconnlistener *l);
 
+/* ---- timers (timer.c) ------------------------------------------------- */
+
+/* A timer on the server's event loop, for the layers that do not see
+ * libevent (vhost/). */
+struct wr_timer;
+typedef void (*wr_timer_cb)(void *arg);
+/* A timer of s's loop that calls cb(arg) when it fires; not armed. */
+struct wr_timer *wr_timer_new(struct wr_server *s, wr_timer_cb cb, void *arg);
+/* Fires once, ms from now (at once when ms <= 0), replacing the time it
+ * was armed for. */
+void wr_timer_arm(struct wr_timer *t, int64_t ms);
+/* Runs the callback after the event being handled, in this loop turn. */
+void wr_timer_defer(struct wr_timer *t);
+/* Stops and frees t (NULL is fine); safe inside its own callback. */
+void wr_timer_free(struct wr_timer *t);
+
 /* ---- the server -------------------------------------------------------- */
 
 /* Event priorities (fairness, docs/internals/FLOW.md): a loop turn runs
@@ -251,9 +291,15 @@ struct wr_tls;
  * broker/ sets it up and tears it down (broker.h). */
 struct wr_server {
     struct event_base *base;
-    struct evconnlistener *listener;
-    struct evconnlistener *ssl_listener; /* AMQPS, when configured */
-    struct wr_tls *tls;                  /* server TLS context (tls.c) */
+    /* The AMQP and AMQPS listeners (localhost is two: 127.0.0.1, ::1). */
+    struct wr_listener {
+        struct evconnlistener *l;
+        struct wr_server *srv;
+        bool tls;
+        char bound[64]; /* "127.0.0.1:5672", "[::1]:5672" */
+    } listeners[2 * (WR_TCP_EXTRA_MAX + 2)];
+    unsigned nlisteners;
+    struct wr_tls *tls; /* server TLS context (tls.c) */
     struct wr_config cfg;
     struct wr_hmap vhosts;     /* name -> struct wr_vhost (vhost/) */
     struct wr_users users;     /* users, tags, permissions (auth/) */
@@ -285,7 +331,7 @@ struct wr_server {
     uint64_t next_conn_id;
     uint32_t nconns;
     bool stopping;
-    char bound[96];       /* "127.0.0.1:5672" once listening */
+    char bound[96];       /* the first AMQP listener's "127.0.0.1:5672" */
     char ssl_bound[96];   /* same for AMQPS */
     struct wr_mgmt *mgmt; /* the HTTP management API (mgmt/) */
     /* Cancels consumer c of a queue being deleted (its channel forgets
@@ -293,6 +339,46 @@ struct wr_server {
      * the layer that owns consumers (amqp/, wr_amqp_init); vhost/ calls
      * it and never sees what a consumer is beyond struct wr_consumer. */
     void (*consumer_cancel)(struct wr_consumer *c, bool notify);
+    /* persistence (persist.c): data_dir's lock and its two stores */
+    int data_lock;           /* flock on data_dir/LOCK, -1 = none */
+    struct wr_store *defs;   /* defs/: durable definitions (vhost/) */
+    struct wr_store *msgs;   /* msgs/: durable queues' messages */
+    struct event *store_ev;  /* their event fds: the durable position */
+    struct event *store_ev2; /* (one event each) */
+    int store_failed;        /* errno of the failed store, 0 = fine */
+    uint64_t msgs_durable;   /* msgs/ records below this are on disk */
+    /* Called when a store's durable position moved (or it failed), from
+     * the event loop: amqp/ releases confirms, vhost/ finishes a defs/
+     * snapshot. Either may be NULL. */
+    void (*msgs_durable_cb)(struct wr_server *s);
+    void (*defs_durable_cb)(struct wr_server *s, uint64_t durable);
+    struct wr_defs_log *defs_log; /* vhost/durable.c's state */
+    /* Runs at the end of a loop turn before the stores are written
+     * (vhost/: compaction of defs/), or NULL. */
+    void (*defs_before_flush)(struct wr_server *s);
 };
+
+/* ---- persistence (persist.c) ------------------------------------------ */
+
+/* Creates and locks data_dir and opens its stores, defs/ and msgs/ (not
+ * recovered yet: the layers above read them back, then call
+ * wr_persist_start). Returns WR_OK, or WR_ERR_EXISTS (another warren has
+ * the directory) / WR_ERR_IO, logged. */
+int wr_persist_open(struct wr_server *s);
+/* Watches the stores' event fds on the loop. */
+void wr_persist_start(struct wr_server *s);
+/* End of a loop turn (the flush event): writes what was appended this
+ * turn and asks for the sync (group commit). */
+void wr_persist_flush(struct wr_server *s);
+/* Something was appended outside a connection's turn: makes the
+ * end-of-turn flush run. */
+void wr_persist_dirty(struct wr_server *s);
+/* The failed state (an fsync or write error): logs one ERROR, raises the
+ * alarm. Persistent publishes to durable queues are refused after it. */
+void wr_persist_fail(struct wr_server *s, struct wr_store *st);
+/* Wall-clock ms: the time the stores and the records keep. */
+int64_t wr_wall_ms(void);
+/* Flushes, waits for the last sync and closes the stores and the lock. */
+void wr_persist_close(struct wr_server *s);
 
 #endif

@@ -62,15 +62,36 @@ done)
 out=$(echo "$files" | grep -vE "^($(echo "$layers" | awk 'NF {print $1}' | paste -sd'|'))/" || true)
 [ -n "$out" ] && bad "C file in a folder the layer table does not know" "$out"
 
-# libevent: the event loop's layers. vhost/ arms its queues' expiry and
-# dead-letter timers on it (until runtime/ wraps timers); queues/,
-# exchanges/, protocol/, auth/ never see it.
-out=$(echo "$files" | grep -vE '^(runtime|vhost|amqp|mgmt|broker)/' | xargs grep -n '<event2/' || true)
-[ -n "$out" ] && bad "libevent outside runtime/ vhost/ amqp/ mgmt/ broker/" "$out"
+# libevent, folder by folder:
+#   runtime/  owns the event loop: the server's base, TLS bufferevents,
+#             listeners, and the timers (timer.c) vhost/ uses instead
+#   amqp/     one bufferevent per connection, heartbeat timers, the reaper
+#   mgmt/     evhttp (the API, HTTPS, Prometheus) and the rate sampler
+#   broker/   signals, listeners, the loop itself
+# and nowhere else: protocol/, store/, queues/, exchanges/, auth/ and
+# vhost/ do no I/O and get time and timers from their callers.
+out=$(echo "$files" | grep -vE '^(runtime|amqp|mgmt|broker)/' | xargs grep -n '<event2/' || true)
+[ -n "$out" ] && bad "libevent outside runtime/ amqp/ mgmt/ broker/" "$out"
 # OpenSSL: the TLS contexts (runtime/tls.c), password hashing and random
 # bytes (auth/crypto.c) and the client's TLS (client/tls.c).
 out=$(echo "$files" | grep -vE '^(runtime/tls\.c|auth/crypto\.c|client/tls)' |
     xargs grep -n '<openssl/' || true)
 [ -n "$out" ] && bad "OpenSSL outside the TLS and crypto files" "$out"
+
+# protocol/methods_gen.[ch] are what tools/gen_methods.py makes from the
+# spec (Debian's amqp-specs), formatted as make gen formats them.
+spec=/usr/share/amqp/specs/0-9-1-rabbit/amqp0-9-1.stripped.extended.xml
+if [ ! -f "$spec" ] || ! command -v clang-format >/dev/null; then
+    bad "cannot check protocol/methods_gen.[ch]" "missing $spec or clang-format (scripts/deps.sh installs amqp-specs, clang-format)"
+else
+    gen=$(mktemp -d)
+    python3 tools/gen_methods.py "$spec" "$gen"
+    for f in methods_gen.c methods_gen.h; do
+        out=$(clang-format --assume-filename="protocol/$f" <"$gen/$f" |
+            diff -u "protocol/$f" - | head -20)
+        [ -n "$out" ] && bad "protocol/$f differs from tools/gen_methods.py's output (run make gen)" "$out"
+    done
+    rm -rf "$gen"
+fi
 if [ $fail -eq 0 ]; then echo "style: ok"; fi
 exit $fail

@@ -289,7 +289,7 @@ wr_store_recover(struct wr_store *st, wr_store_record_cb cb,
     for (size_t i = 0; i < st->nsegs; i++)
         if (st->opts.sync_fn(st->segs[i]->fd) != 0)
             return WR_ERR_IO;
-    if (fsync(st->dirfd) != 0)
+    if (st->dir_sync(st->dirfd) != 0)
         return WR_ERR_IO;
     pthread_mutex_lock(&st->mu);
     st->want = st->taken_upto = st->durable = st->next;

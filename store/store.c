@@ -60,6 +60,7 @@ wr_store_open(const char *dir, const struct wr_store_opts *opts,
         st->opts.segment_size = WR_STORE_DEFAULT_SEGMENT;
     if (st->opts.chunk_max == 0)
         st->opts.chunk_max = WR_STORE_DEFAULT_CHUNK;
+    st->dir_sync = st->opts.sync_fn ? st->opts.sync_fn : fsync;
     if (st->opts.sync_fn == NULL)
         st->opts.sync_fn = sync_default;
     pthread_mutex_init(&st->mu, NULL);

@@ -26,8 +26,9 @@ struct wr_store_loc {
 struct wr_store_opts {
     uint32_t segment_size; /* bytes per segment file; 0: 64 MiB */
     uint32_t chunk_max;    /* data bytes per chunk; 0: 1 MiB */
-    /* Test seam: syncs one file's data (NULL: fdatasync). Returns 0 or -1
-     * with errno set. Runs on the sync thread. */
+    /* Test seam: syncs one file's data, and the directory (NULL: fdatasync
+     * for files, fsync for the directory). Returns 0 or -1 with errno set.
+     * Runs on the sync thread (and in wr_store_recover). */
     int (*sync_fn)(int fd);
 };
 

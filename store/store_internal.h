@@ -131,6 +131,7 @@ struct wr_store {
     int lockfd;
     int efd; /* eventfd: the sync thread's "durable moved" */
     struct wr_store_opts opts;
+    int (*dir_sync)(int fd);    /* fsync, or the opts.sync_fn seam */
     struct wr_store_seg **segs; /* by first offset; the last is active */
     size_t nsegs, capsegs;
     bool recovered;

@@ -57,7 +57,7 @@ sync_main(void *arg)
         for (size_t i = 0; i < n && err == 0; i++)
             if (st->opts.sync_fn(list[i]->fd) != 0)
                 err = errno ? errno : EIO;
-        if (err == 0 && dir_gen > dir_taken && fsync(st->dirfd) != 0)
+        if (err == 0 && dir_gen > dir_taken && st->dir_sync(st->dirfd) != 0)
             err = errno ? errno : EIO;
 
         pthread_mutex_lock(&st->mu);

@@ -250,7 +250,7 @@ hook_dead(struct wr_queue *q, struct wr_msg *m, enum wr_dead_reason why)
     dl->msg = n;
     dl->reason = (uint8_t)why;
     wr_list_push_back(&bq->vh->dead_letters, &dl->link);
-    event_active(bq->vh->dead_ev, 0, 0);
+    wr_timer_defer(bq->vh->dead_ev);
     return true;
 }
 
@@ -340,10 +340,8 @@ wr_vhost_drain_dead_letters(struct wr_vhost *vh)
 }
 
 static void
-dead_cb(evutil_socket_t fd, short what, void *arg)
+dead_cb(void *arg)
 {
-    (void)fd;
-    (void)what;
     wr_vhost_drain_dead_letters(arg);
 }
 
@@ -351,7 +349,7 @@ void
 wr_vhost_dead_letters_init(struct wr_vhost *vh)
 {
     wr_list_init(&vh->dead_letters);
-    vh->dead_ev = event_new(vh->srv->base, -1, 0, dead_cb, vh);
+    vh->dead_ev = wr_timer_new(vh->srv, dead_cb, vh);
 }
 
 void
@@ -364,8 +362,7 @@ wr_vhost_dead_letters_cleanup(struct wr_vhost *vh)
         wr_msg_unref(&dl->msg);
         wr_free(dl);
     }
-    if (vh->dead_ev)
-        event_free(vh->dead_ev);
+    wr_timer_free(vh->dead_ev);
     vh->dead_ev = NULL;
     wr_route_set_cleanup(&vh->dead_route);
 }

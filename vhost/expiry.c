@@ -1,36 +1,20 @@
 /* SPDX-License-Identifier: MIT */
-/* The clock and the timers behind expiry: one libevent timer per queue
+/* The clock and the timers behind expiry: one timer per queue
  * armed for its earliest message deadline (queues/ keep the deadlines in
  * an index and announce a new earliest one through a hook), and one for
  * x-expires, which deletes a queue left unused for the interval. */
 #include "vhost_internal.h"
 
-#include <time.h>
-
-static void
-arm(struct event *ev, int64_t ms)
-{
-    struct timeval tv;
-
-    if (ms < 0)
-        ms = 0;
-    tv.tv_sec = (time_t)(ms / 1000);
-    tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
-    evtimer_add(ev, &tv);
-}
-
 /* ---- message TTLs -------------------------------------------------------- */
 
 static void
-expiry_cb(evutil_socket_t fd, short what, void *arg)
+expiry_cb(void *arg)
 {
     struct wr_queue *q = arg;
     struct wr_bqueue *bq = q->broker;
     struct wr_vhost *vh = bq->vh;
     int64_t now = wr_now_ms(), at;
 
-    (void)fd;
-    (void)what;
     bq->expiry_at = WR_NEVER;
     wr_queue_expire(q, now);
     if (wr_queue_next_deadline(q, &at))
@@ -48,31 +32,29 @@ wr_queue_arm_expiry(struct wr_queue *q, int64_t at)
     if (bq == NULL || q->deleted || at >= bq->expiry_at)
         return;
     if (bq->expiry_ev == NULL)
-        bq->expiry_ev = evtimer_new(bq->vh->srv->base, expiry_cb, q);
+        bq->expiry_ev = wr_timer_new(bq->vh->srv, expiry_cb, q);
     now = wr_now_ms();
     /* A timer that fires a little early (libevent's clock against ours)
      * finds nothing due and re-arms for the rest. */
-    arm(bq->expiry_ev, at - now);
+    wr_timer_arm(bq->expiry_ev, at - now);
     bq->expiry_at = at;
 }
 
 /* ---- x-expires ----------------------------------------------------------- */
 
 static void
-unused_cb(evutil_socket_t fd, short what, void *arg)
+unused_cb(void *arg)
 {
     struct wr_queue *q = arg;
     struct wr_bqueue *bq = q->broker;
     int64_t now = wr_now_ms(), left;
 
-    (void)fd;
-    (void)what;
     /* RabbitMQ: unused means no consumers, no basic.get, no redeclare. */
     if (q->consumer_count > 0)
         bq->last_used = now;
     left = bq->last_used + q->eff.expires - now;
     if (left > 0) {
-        arm(bq->unused_ev, left);
+        wr_timer_arm(bq->unused_ev, left);
         return;
     }
     wr_log(WR_LOG_INFO, "vhost '%s': queue '%s' expired (x-expires %lld ms)",
@@ -97,8 +79,8 @@ wr_bqueue_timers_init(struct wr_bqueue *bq)
     bq->expiry_at = WR_NEVER;
     if (bq->q->eff.expires > 0) {
         bq->last_used = wr_now_ms();
-        bq->unused_ev = evtimer_new(bq->vh->srv->base, unused_cb, bq->q);
-        arm(bq->unused_ev, bq->q->eff.expires);
+        bq->unused_ev = wr_timer_new(bq->vh->srv, unused_cb, bq->q);
+        wr_timer_arm(bq->unused_ev, bq->q->eff.expires);
     }
 }
 
@@ -110,10 +92,10 @@ wr_bqueue_expires_changed(struct wr_bqueue *bq)
     if (expires > 0) {
         bq->last_used = wr_now_ms();
         if (bq->unused_ev == NULL)
-            bq->unused_ev = evtimer_new(bq->vh->srv->base, unused_cb, bq->q);
-        arm(bq->unused_ev, expires);
+            bq->unused_ev = wr_timer_new(bq->vh->srv, unused_cb, bq->q);
+        wr_timer_arm(bq->unused_ev, expires);
     } else if (bq->unused_ev) {
-        event_free(bq->unused_ev);
+        wr_timer_free(bq->unused_ev);
         bq->unused_ev = NULL;
     }
 }
@@ -123,10 +105,8 @@ wr_bqueue_timers_free(struct wr_bqueue *bq)
 {
     /* Safe inside the timer's own callback: a fired timer is not pending
      * and libevent does not touch it after the callback returns. */
-    if (bq->expiry_ev)
-        event_free(bq->expiry_ev);
-    if (bq->unused_ev)
-        event_free(bq->unused_ev);
+    wr_timer_free(bq->expiry_ev);
+    wr_timer_free(bq->unused_ev);
     bq->expiry_ev = bq->unused_ev = NULL;
     bq->expiry_at = WR_NEVER;
 }

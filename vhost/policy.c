@@ -545,6 +545,7 @@ wr_vhost_set_policy(struct wr_vhost *vh, bool op, struct wr_policy *p)
 {
     bool created = wr_policy_list_put(op ? &vh->op_policies : &vh->policies, p);
 
+    wr_defs_policy_set(vh, op, p);
     wr_vhost_policies_changed(vh);
     return created;
 }
@@ -554,6 +555,7 @@ wr_vhost_clear_policy(struct wr_vhost *vh, bool op, const char *name)
 {
     if (!wr_policy_list_del(op ? &vh->op_policies : &vh->policies, name))
         return false;
+    wr_defs_policy_cleared(vh, op, name);
     wr_vhost_policies_changed(vh);
     return true;
 }

@@ -77,6 +77,7 @@ wr_vhost_route_msg(struct wr_vhost *vh, struct wr_exchange *x, struct wr_msg *m,
     req.n_more = k.n;
     req.lookup = lookup_exchange;
     req.lookup_ctx = vh;
+    req.msg = m;
     rc = wr_vhost_route(vh, x, &req, out);
     if (k.v != k.small)
         wr_free(k.v);
@@ -117,6 +118,11 @@ wr_vhost_publish(struct wr_vhost *vh, struct wr_exchange *x, struct wr_msg *m,
     if (x->name_len == 0 && wr_reply_to_is_key(wr_msg_rkey(m))) {
         struct wr_reply_sink *sink = wr_vhost_reply_find(vh, wr_msg_rkey(m));
         *routed = sink != NULL && sink->deliver(sink, m);
+        scratch->count = 0;
+    } else if (wr_vhost_delay(vh, x, m)) {
+        /* Held for later. The plugin's route returns no queue now, so a
+         * mandatory message comes back (basic.return) though it will be
+         * routed when due. */
         scratch->count = 0;
     } else {
         wr_vhost_route_msg(vh, x, m, scratch);

@@ -24,6 +24,7 @@ wr_vhost_new(struct wr_server *srv, const char *name)
     vh->max_connections = WR_LIMIT_UNSET;
     vh->max_queues = WR_LIMIT_UNSET;
     wr_list_init(&vh->conns);
+    wr_list_init(&vh->shovels);
     wr_hmap_init(&vh->exchanges);
     wr_hmap_init(&vh->queues);
     wr_hmap_init(&vh->replies);
@@ -48,12 +49,16 @@ wr_vhost_free(struct wr_vhost *vh)
     size_t it = 0;
     void *v;
 
+    /* Shovels first: they consume from queues here and elsewhere. */
+    wr_vhost_shovels_free(vh);
     /* Queues first: unbinding needs the exchanges alive. */
     while (wr_hmap_next(&vh->queues, &it, NULL, NULL, &v))
         wr_vhost_delete_queue(vh, v);
     it = 0;
-    while (wr_hmap_next(&vh->exchanges, &it, NULL, NULL, &v))
+    while (wr_hmap_next(&vh->exchanges, &it, NULL, NULL, &v)) {
+        wr_vhost_delayed_stop(v);
         wr_exchange_free(v);
+    }
     wr_vhost_dead_letters_cleanup(vh);
     wr_policy_list_cleanup(&vh->policies);
     wr_policy_list_cleanup(&vh->op_policies);
@@ -93,13 +98,16 @@ wr_vhost_add_exchange(struct wr_vhost *vh, struct wr_bytes name,
     wr_hmap_put(&vh->exchanges, name.ptr, name.len, x, NULL);
     if (vh->policies.n > 0)
         wr_vhost_policy_exchange(vh, x);
+    wr_defs_exchange_added(vh, x);
     return x;
 }
 
 void
 wr_vhost_delete_exchange(struct wr_vhost *vh, struct wr_exchange *x)
 {
+    wr_defs_exchange_deleted(vh, x);
     wr_hmap_del(&vh->exchanges, x->name, x->name_len);
+    wr_vhost_delayed_stop(x);
     wr_exchange_free(x);
 }
 
@@ -144,6 +152,7 @@ wr_vhost_add_queue(struct wr_vhost *vh, struct wr_bytes name,
     wr_hmap_put(&vh->queues, name.ptr, name.len, q, NULL);
     wr_vhost_policy_new_queue(vh, q);
     wr_bqueue_timers_init(bq);
+    wr_defs_queue_added(vh, q);
     return q;
 }
 
@@ -156,6 +165,7 @@ wr_vhost_delete_queue(struct wr_vhost *vh, struct wr_queue *q)
 
     if (q->deleted)
         return 0;
+    wr_defs_queue_deleted(vh, q);
     /* Marks it deleted (it dead-letters nothing from now on, as in
      * RabbitMQ) and drops its ready messages. */
     n = wr_queue_delete(q);
@@ -168,7 +178,10 @@ wr_vhost_delete_queue(struct wr_vhost *vh, struct wr_queue *q)
     wr_list_for_each_safe(pos, tmp, &q->consumers)
     {
         struct wr_consumer *wc = WR_CONTAINER_OF(pos, struct wr_consumer, link);
-        vh->srv->consumer_cancel(wc, true);
+        if (wc->ops->gone) /* a shovel's */
+            wc->ops->gone(wc);
+        else
+            vh->srv->consumer_cancel(wc, true);
     }
     wr_queue_unbind_all(q, source_empty, vh);
     if (bq) {

@@ -107,7 +107,7 @@ struct wr_vhost {
     struct wr_vhost_stats stats;
     /* dead-lettering (deadletter.c) */
     struct wr_list dead_letters; /* of struct wr_dead_letter, to route */
-    struct event *dead_ev;       /* routes them after the current event */
+    struct wr_timer *dead_ev;    /* routes them after the current event */
     struct wr_route_set dead_route;
     bool draining;
     /* direct reply-to (reply.c): "amq.rabbitmq.reply-to.<token>" ->
@@ -116,6 +116,7 @@ struct wr_vhost {
     /* policies and operator policies (policy.c), sorted by name */
     struct wr_policy_list policies;
     struct wr_policy_list op_policies;
+    struct wr_list shovels; /* of struct wr_shovel.link (shovel.c) */
 };
 
 /* Per-queue broker state, in wr_queue.broker. */
@@ -125,10 +126,13 @@ struct wr_bqueue {
     struct wr_conn *owner;    /* exclusive owner, or NULL */
     struct wr_list excl_link; /* the owner's, in its list of exclusive queues */
     /* expiry.c: message TTLs and x-expires */
-    struct event *expiry_ev; /* fires at the earliest message deadline */
-    int64_t expiry_at;       /* what expiry_ev is armed for, WR_NEVER */
-    struct event *unused_ev; /* x-expires: deletes the queue once unused */
-    int64_t last_used;       /* ms: declare, get, consume, last cancel */
+    struct wr_timer *expiry_ev; /* fires at the earliest message deadline */
+    int64_t expiry_at;          /* what expiry_ev is armed for, WR_NEVER */
+    struct wr_timer *unused_ev; /* x-expires: deletes the queue once unused */
+    int64_t last_used;          /* ms: declare, get, consume, last cancel */
+    /* durable.c: the queue's id in the stores (never reused), 0 when the
+     * queue is not stored (transient, exclusive or auto-delete) */
+    uint64_t store_id;
 };
 
 struct wr_vhost *wr_vhost_new(struct wr_server *srv, const char *name);
@@ -205,6 +209,89 @@ void wr_vhost_publish(struct wr_vhost *vh, struct wr_exchange *x,
                       struct wr_msg *m, bool mandatory,
                       struct wr_route_set *scratch, bool *routed,
                       bool *rejected);
+
+/* ---- x-delayed-message (delayed.c) ------------------------------------- */
+
+/* When x is an x-delayed-message exchange and m (borrowed) asks for a
+ * delay (x-delay > 0), holds a copy of m with x-delay set to minus the
+ * delay until it is due, then routes it, and returns true: m is not
+ * routed now. false: route m as usual. */
+bool wr_vhost_delay(struct wr_vhost *vh, struct wr_exchange *x,
+                    struct wr_msg *m);
+/* Stops x's timer (before x is freed). */
+void wr_vhost_delayed_stop(struct wr_exchange *x);
+
+/* ---- local shovels (shovel.c) ------------------------------------------ */
+
+enum wr_shovel_ack {
+    WR_SHOVEL_ON_CONFIRM,
+    WR_SHOVEL_ON_PUBLISH,
+    WR_SHOVEL_NO_ACK
+};
+enum wr_shovel_state {
+    WR_SHOVEL_STARTING,
+    WR_SHOVEL_RUNNING,
+    WR_SHOVEL_TERMINATED
+};
+
+/* A shovel parameter's value, parsed (strings are views into it). */
+struct wr_shovel_def {
+    char src_vhost[256], dest_vhost[256];           /* from the amqp:// URIs */
+    const char *src_queue, *src_exchange, *src_key; /* NULL when absent */
+    const char *dest_queue, *dest_exchange, *dest_key;
+    enum wr_shovel_ack ack_mode;
+    int64_t delete_after; /* src-delete-after: -1 never, else a count */
+    bool queue_length;    /* src-delete-after "queue-length" */
+    uint32_t prefetch;    /* prefetch-count, default 1000 */
+    int64_t reconnect_ms; /* reconnect-delay, default 1 s */
+};
+
+/* A delivery taken from the source, not yet forwarded. */
+struct wr_shovel_pend {
+    struct wr_msg *msg; /* reference held */
+    uint64_t id;
+    uint32_t handle;
+};
+
+struct wr_shovel {
+    struct wr_list link; /* in vh->shovels */
+    struct wr_vhost *vh; /* the vhost of the parameter */
+    char *name;
+    json_t *value; /* the definition as given (reference held) */
+    struct wr_shovel_def def;
+    struct wr_consumer cons; /* on src while running */
+    struct wr_queue *src;
+    bool own_src; /* src is the server-named queue of src-exchange */
+    bool paused;  /* the destination refused: wait reconnect-delay */
+    struct wr_shovel_pend *pend; /* prefetch entries */
+    size_t npend;
+    int64_t remaining; /* messages left to move; -1: no end */
+    uint64_t moved;
+    enum wr_shovel_state state;
+    char reason[300]; /* why it is terminated */
+    int64_t since;    /* Unix time it last started running */
+    struct wr_timer *flush_ev, *retry_ev;
+    struct wr_route_set route;
+};
+
+/* Parses a shovel parameter's value (RabbitMQ's dynamic shovel keys:
+ * src-protocol / dest-protocol amqp091, src-uri / dest-uri amqp:// only,
+ * src-queue or src-exchange + src-exchange-key, dest-queue or
+ * dest-exchange + dest-exchange-key, ack-mode, src-delete-after,
+ * prefetch-count, reconnect-delay). WR_OK, or WR_ERR_INVALID with the
+ * reason (RabbitMQ's texts where it has them). */
+int wr_shovel_parse(const char *name, const json_t *value,
+                    struct wr_shovel_def *d, char *err, size_t cap);
+/* Creates or replaces (restarts) shovel name of vh with value (copied),
+ * and starts it. *created says which. WR_OK, WR_ERR_INVALID (err says
+ * why; nothing changed) or WR_ERR_NOMEM. */
+int wr_vhost_set_shovel(struct wr_vhost *vh, const char *name, json_t *value,
+                        bool *created, char *err, size_t cap);
+/* Stops and removes a shovel: what it took reaches the destination, the
+ * rest stays in the source. false when there is none. */
+bool wr_vhost_clear_shovel(struct wr_vhost *vh, const char *name);
+struct wr_shovel *wr_vhost_shovel(struct wr_vhost *vh, const char *name);
+void wr_vhost_shovels_free(struct wr_vhost *vh);
 
 /* ---- dead-lettering (deadletter.c) ------------------------------------- */
 
@@ -340,6 +427,65 @@ int wr_vhost_unbind(struct wr_vhost *vh, enum wr_dest_kind kind,
                     struct wr_conn *requester, bool *existed,
                     struct wr_op_err *err);
 
+/* ---- durable definitions in the defs/ store (durable.c) ---------------- */
+
+/* The record types of defs/ (docs/internals/STORE.md, "Record types"). */
+enum wr_drec_type {
+    WR_DREC_EXCHANGE = 16,     /* a durable exchange declared */
+    WR_DREC_EXCHANGE_DEL = 17, /* deleted */
+    WR_DREC_QUEUE = 18,        /* a durable queue declared, with its id */
+    WR_DREC_QUEUE_DEL = 19,    /* deleted */
+    WR_DREC_BIND = 20,         /* a binding between durable things */
+    WR_DREC_UNBIND = 21,       /* removed */
+    WR_DREC_POLICY = 22,       /* a policy or operator policy set */
+    WR_DREC_POLICY_DEL = 23,   /* cleared */
+    WR_DREC_NEXT_QID = 24,     /* the next queue id (snapshots) */
+    WR_DREC_VHOST_DEL = 25,    /* a vhost and all it held deleted */
+};
+
+/* A decoded defs/ record: views into the payload. */
+struct wr_drec {
+    uint8_t type;
+    struct wr_bytes vhost, name; /* name: a binding's source */
+    struct wr_bytes xtype;       /* EXCHANGE: its type */
+    struct wr_bytes dest, key;   /* BIND, UNBIND */
+    struct wr_bytes policy;      /* POLICY: the policy as JSON */
+    struct wr_table args;        /* validated */
+    uint64_t id;                 /* QUEUE, NEXT_QID */
+    bool auto_delete, internal, to_exchange, op;
+};
+
+/* Decodes a defs/ record of the given type read back from disk. Returns
+ * WR_OK, WR_ERR_SYNTAX (malformed) or WR_ERR_INVALID (unknown type). */
+int wr_drec_decode(uint8_t type, struct wr_bytes payload, struct wr_drec *d);
+/* Decodes one defs/ record and applies it to s, as recovery does (the
+ * fuzz target's entry). Returns WR_OK, or an error with why. */
+int wr_defs_replay(struct wr_server *s, uint8_t type, struct wr_bytes payload,
+                   char *why, size_t cap);
+/* Replays defs/ (durable exchanges, queues, bindings, policies, in the
+ * order they were made) into s, then reads msgs/ and logs the recovery
+ * line. s->defs and s->msgs are open. Returns WR_OK or an error
+ * (logged). */
+int wr_vhost_recover(struct wr_server *s);
+/* Shutdown: nothing more is written (the queues go, the disk keeps
+ * them). */
+void wr_defs_log_close(struct wr_server *s);
+void wr_defs_log_free(struct wr_server *s);
+/* Whether q is stored (durable, not exclusive, not auto-delete). */
+bool wr_bqueue_stored(const struct wr_queue *q);
+/* The hooks: a change of something durable is written to defs/. */
+void wr_defs_exchange_added(struct wr_vhost *vh, struct wr_exchange *x);
+void wr_defs_exchange_deleted(struct wr_vhost *vh, struct wr_exchange *x);
+void wr_defs_queue_added(struct wr_vhost *vh, struct wr_queue *q);
+void wr_defs_queue_deleted(struct wr_vhost *vh, struct wr_queue *q);
+void wr_defs_bound(struct wr_vhost *vh, bool bind,
+                   const struct wr_exchange *src, enum wr_dest_kind kind,
+                   const void *dest, struct wr_bytes key, struct wr_table args);
+void wr_defs_policy_set(struct wr_vhost *vh, bool op,
+                        const struct wr_policy *p);
+void wr_defs_policy_cleared(struct wr_vhost *vh, bool op, const char *name);
+void wr_defs_vhost_deleted(struct wr_vhost *vh);
+
 /* ---- the definitions file (defs.c) ------------------------------------- */
 
 /* Loads path into s (users into s->users, vhosts created). Returns 0,
@@ -420,6 +566,15 @@ void wr_defs_export_policies(struct wr_vhost *vh, bool with_vhost,
  * set, every item goes to that vhost (a per-vhost document). s may be
  * NULL when checking a file alone. Returns 0 or -1 with "definitions:
  * policies[i]: reason" in err. */
+/* The shovel parameters of a definitions document: checked, and set
+ * when apply. 0, or -1 with err. */
+int wr_defs_shovels(struct wr_server *s, const json_t *root, bool apply,
+                    char *err, size_t errlen);
+/* A shovel as a runtime parameter {"value", "vhost", "component",
+ * "name"}; every shovel of vh appended to params. */
+json_t *wr_defs_shovel_json(const struct wr_vhost *vh,
+                            const struct wr_shovel *sh);
+void wr_defs_export_shovels(struct wr_vhost *vh, json_t *params);
 int wr_defs_policies(struct wr_server *s, struct wr_vhost *only,
                      const json_t *root, bool apply, char *err, size_t errlen);
 

@@ -5,7 +5,6 @@
 
 #include "vhost.h"
 
-#include <event2/event.h>
 #include <jansson.h>
 #include <regex.h>
 

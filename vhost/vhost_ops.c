@@ -112,6 +112,12 @@ wr_vhost_declare_exchange(struct wr_vhost *vh, const struct wr_exchange_decl *d,
         return fail(err, WR_REPLY_COMMAND_INVALID,
                     "unknown exchange type '%.*s'", (int)d->type.len,
                     d->type.ptr);
+    if (type->validate != NULL) {
+        char why[300];
+        int code = type->validate(d->args, why, sizeof(why));
+        if (code != 0)
+            return fail(err, code, "%s", why);
+    }
     if (x == NULL) {
         if (reserved_name(d->name))
             return fail(err, WR_REPLY_ACCESS_REFUSED,
@@ -413,6 +419,7 @@ wr_vhost_bind(struct wr_vhost *vh, enum wr_dest_kind kind, struct wr_bytes src,
     if (wr_exchange_bind(xs, kind, d, key, args, &why) != WR_OK)
         return fail(err, WR_REPLY_PRECONDITION_FAILED, "%s",
                     why ? why : "cannot bind");
+    wr_defs_bound(vh, true, xs, kind, d, key, args);
     return WR_OK;
 }
 
@@ -442,6 +449,7 @@ wr_vhost_unbind(struct wr_vhost *vh, enum wr_dest_kind kind,
     if (kind == WR_DEST_QUEUE &&
         wr_vhost_queue_check_access(vh, d, requester, err) != WR_OK)
         return WR_ERR_INVALID;
+    wr_defs_bound(vh, false, xs, kind, d, key, args);
     wr_binding_free(b);
     *existed = true;
     wr_vhost_exchange_maybe_autodelete(vh, xs);

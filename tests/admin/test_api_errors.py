@@ -188,7 +188,7 @@ def test_management_port_in_use(mgmt, tmp_path):
     conf = tmp_path / "taken.conf"
     conf.write_text("management.tcp.port = %d\n" % mgmt[1])
     p = subprocess.run([broker_mod.server_binary(), "--port", "0", "--config",
-                        str(conf)], stdout=subprocess.PIPE,
+                        str(conf), "--data-dir", str(tmp_path / "data")], stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, timeout=10)
     assert p.returncode == 1
     assert b"management API: cannot listen" in p.stderr

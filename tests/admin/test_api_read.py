@@ -4,6 +4,7 @@ vhosts, connections, channels, consumers, exchanges and queues with their
 message_stats and rates, and the list parameters (columns, sort,
 pagination) rabbitmqadmin and monitoring tools send."""
 
+import os
 import threading
 import time
 
@@ -496,7 +497,11 @@ def test_node_file_descriptors(fresh):
     import resource
     srv, api = fresh()
     before = api.ok("GET", "nodes")[0]
-    assert before["fd_total"] == resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if os.environ.get("WARREN_UNDER_VALGRIND"):  # it keeps a few for itself
+        assert limit - 100 < before["fd_total"] <= limit
+    else:
+        assert before["fd_total"] == limit
     conns = [pika.BlockingConnection(pika.ConnectionParameters(*srv.address))
              for _ in range(3)]
     after = api.ok("GET", "nodes")[0]

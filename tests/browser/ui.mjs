@@ -127,6 +127,12 @@ try {
   await page.locator('.chart-svg polyline').first().waitFor({ state: 'attached' });
   await screenshot('overview');
 
+  step('the overview refreshes on its own, as often as the footer says');
+  await page.locator('#refresh-every').selectOption('0');
+  const before = await page.locator('#refreshed').textContent();
+  await page.locator('#refresh-every').selectOption('5000');
+  await page.waitForFunction((t) => document.getElementById('refreshed').textContent !== t, before, { timeout: 12000 * SLOW });
+
   step('declare a queue and a dead-letter queue from the UI');
   await page.locator('#vhost-filter').selectOption('/');
   await tab('Queues');

@@ -5,6 +5,7 @@ import pika
 import pika.exceptions
 import pytest
 
+import broker as broker_mod
 from helpers import channel_error, connect, get_all, wait_count
 
 
@@ -128,3 +129,40 @@ def test_client_connection_close_is_clean(broker, uniq):
     assert ch2.queue_declare(uniq, passive=True).method.queue == uniq
     ch2.queue_delete(uniq)
     c2.close()
+
+
+@pytest.fixture
+def localhost_port(broker):
+    """The port of a broker listening on `localhost`: RabbitMQ's (it
+    listens on every address of both families), or a private warren's
+    started with --bind localhost."""
+    if broker_mod.external_broker() is not None:
+        yield broker[1]
+        return
+    srv = broker_mod.WarrenServer(["--bind", "localhost"]).start()
+    try:
+        yield srv.port
+    finally:
+        srv.stop_checked()
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1"])
+def test_localhost_listens_on_ipv4_and_ipv6(localhost_port, host, uniq):
+    """localhost means 127.0.0.1 and ::1, as RabbitMQ listens on both
+    families: pika connects over either, on the same port, and a message
+    published over one is there for the other."""
+    c = connect((host, localhost_port))
+    try:
+        ch = c.channel()
+        ch.queue_declare(queue=uniq, auto_delete=False)
+        ch.basic_publish(exchange="", routing_key=uniq, body=host.encode())
+        other = connect(("::1" if host != "::1" else "127.0.0.1",
+                         localhost_port))
+        try:
+            _, _, body = other.channel().basic_get(uniq, auto_ack=True)
+            assert body == host.encode()
+        finally:
+            other.close()
+        ch.queue_delete(uniq)
+    finally:
+        c.close()

@@ -453,6 +453,7 @@ def test_edge_cases_reply_codes_and_texts(scenario, uniq):
                             "NOT_IMPLEMENTED - prefetch_size!=0 (1000)"),
         "qosGlobal": (None,),
         "flowOn": (None,),
+        "flowOff": ("conn", 540, "NOT_IMPLEMENTED - active=false"),
         "commitWithoutTx": ("sync", 406, pre + "channel is not transactional"),
         "rollbackWithoutTx": ("sync", 406,
                               pre + "channel is not transactional"),
@@ -513,11 +514,3 @@ def test_edge_cases_reply_codes_and_texts(scenario, uniq):
             raise AssertionError("%s: %s" % (name, e)) from None
     # mandatory + confirm, unroutable: basic.return before basic.ack
     assert r["confirmMandatoryOrder"] == {"order": ["return NO_ROUTE", "ack"]}
-
-
-@pytest.mark.warren_only  # RabbitMQ 3.10: 540 NOT_IMPLEMENTED active=false
-def test_channel_flow_pauses_and_resumes_deliveries(scenario):
-    r = scenario("flow")
-    assert r["deliveredWhilePaused"] is False
-    assert r["afterResume"] == ["0", "1", "2"]
-    assert r["serverFlow"] is False

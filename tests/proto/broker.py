@@ -72,6 +72,20 @@ def server_binary():
     return os.path.abspath(env)
 
 
+_scratch = None
+
+
+def scratch_data_dir():
+    """A data_dir for brokers a test runs to completion one at a time
+    (configuration errors, --check-config): removed at exit."""
+    global _scratch
+    if _scratch is None:
+        import atexit
+        _scratch = tempfile.mkdtemp(prefix="warren-data-")
+        atexit.register(shutil.rmtree, _scratch, True)
+    return _scratch
+
+
 class BrokerError(Exception):
     pass
 
@@ -79,12 +93,24 @@ class BrokerError(Exception):
 class WarrenServer:
     """One warren-server process on a free port, stderr drained to a log file."""
 
-    def __init__(self, extra_args=(), log_dir=None):
+    def __init__(self, extra_args=(), log_dir=None, data_dir=None):
         self.binary = server_binary()
         self.args = [self.binary, "--bind", "127.0.0.1", "--port", "0",
                      "--mgmt-port", "0", "--set", "prometheus.tcp.port=0"]
         self.args += shlex.split(os.environ.get("WARREN_SERVER_ARGS", ""))
         self.args += list(extra_args)
+        # data_dir: a test that restarts a broker on its data passes one;
+        # otherwise each broker gets a fresh one, removed when it stops
+        # (never the machine's /var/lib/warren, and never shared: a second
+        # broker on a data_dir refuses to start).
+        self.own_data_dir = None
+        if data_dir is None and not any(
+                a == "--data-dir" or a.startswith("--data-dir=") or
+                a.startswith("data_dir=") for a in self.args):
+            data_dir = self.own_data_dir = tempfile.mkdtemp(prefix="warren-data-")
+        if data_dir is not None:
+            self.args += ["--data-dir", data_dir]
+        self.data_dir = data_dir
         log_dir = log_dir or os.environ.get("WARREN_TEST_LOGDIR") or tempfile.gettempdir()
         fd, self.log_path = tempfile.mkstemp(prefix="warren-server-", suffix=".log", dir=log_dir)
         os.close(fd)
@@ -222,12 +248,21 @@ class WarrenServer:
                 return None
         if self._drain:
             self._drain.join(2)
+        self._remove_own_data()
         return self.proc.returncode
 
     def kill(self):
+        """SIGKILL (kill -9) and wait. A data_dir the test passed stays, for
+        the restart."""
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(5)
+        self._remove_own_data()
+
+    def _remove_own_data(self):
+        if self.own_data_dir and (self.proc is None or self.proc.poll() is not None):
+            shutil.rmtree(self.own_data_dir, ignore_errors=True)
+            self.own_data_dir = None
 
     def stop_checked(self):
         """Stop; raise BrokerError if it crashed earlier or does not exit 0."""

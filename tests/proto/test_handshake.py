@@ -6,9 +6,11 @@ import time
 
 import pytest
 
-from frames import (FRAME_HEARTBEAT, FRAME_METHOD, PROTOCOL_HEADER,
+from frames import (FRAME_HEARTBEAT, FRAME_METHOD, METHODS, PROTOCOL_HEADER,
                     ConnectionClosed, RawClient, enc_table, enc_table_body,
-                    heartbeat_frame)
+                    heartbeat_frame, method_frame)
+
+METHOD_IDS = {v[0]: k for k, v in METHODS.items()}
 
 
 def test_connection_start_fields(broker):
@@ -165,6 +167,76 @@ def test_channel_close_handshake_and_reuse(broker):
             c.open_channel(7)
             c.rpc(7, "channel.close", "channel.close_ok", reply_code=200, reply_text="")
         c.close_connection()
+
+
+def test_channel_max_limits_open_channels_not_their_numbers(broker):
+    """channel_max (here 3, asked for in tune-ok) is how many channels may
+    be open at once, as in RabbitMQ: numbers up to 65535 open, a channel
+    the broker closed still counts until its close-ok, a closed one frees
+    its place, and any frame for one channel too many closes the
+    connection with 530 NOT_ALLOWED (class and method 0)."""
+    with RawClient(*broker) as c:
+        c.handshake(channel_max=3)
+        for ch in (100, 200, 65535):
+            c.open_channel(ch)
+        c.rpc(200, "channel.close", "channel.close_ok", reply_code=200,
+              reply_text="", class_id=0, method_id=0)
+        c.open_channel(7)
+        # a channel error: channel 7 waits for our close-ok and counts
+        c.send_method(7, "queue.declare", queue="nowhere-%s" % time.time(),
+                      passive=True)
+        ch, m = c.recv_method()
+        assert (ch, m.name, m.reply_code) == (7, "channel.close", 404)
+        c.send_method(8, "channel.open")
+        m = c.expect_connection_close()
+        assert (m.reply_code, m.reply_text, m.class_id, m.method_id) == (
+            530, "NOT_ALLOWED - number of channels opened (3) has reached "
+            "the negotiated channel_max (3)", 0, 0)
+
+
+@pytest.mark.parametrize("what", ["channel.open", "queue.declare"])
+def test_one_channel_too_many_at_the_default_channel_max(broker, what):
+    """The broker's own channel_max (2047 in both brokers): 2047 channels
+    open, the last as number 65535; the 2048th is refused with 530 whatever
+    its first frame is (a frame for a channel that is not open is 504
+    only while there is room)."""
+    with RawClient(*broker, timeout=20) as c:
+        c.handshake()
+        assert c.tune.channel_max == 2047
+        ids = list(range(1, 2047)) + [65535]
+        c.send(b"".join(method_frame(ch, "channel.open") for ch in ids))
+        opened = set()
+        for _ in ids:  # RabbitMQ answers pipelined opens in any order
+            ch, m = c.recv_method()
+            assert m.name == "channel.open_ok", m
+            opened.add(ch)
+        assert opened == set(ids)
+        c.send_method(2047, what, **({"queue": "x"} if what != "channel.open" else {}))
+        m = c.expect_connection_close()
+        assert (m.reply_code, m.reply_text) == (
+            530, "NOT_ALLOWED - number of channels opened (2047) has "
+            "reached the negotiated channel_max (2047)")
+
+
+@pytest.mark.parametrize("method,args", [
+    ("connection.tune_ok", dict(channel_max=2047, frame_max=131072, heartbeat=0)),
+    ("connection.open", dict(virtual_host="/")),
+    ("connection.start_ok", dict(client_properties={}, mechanism="PLAIN",
+                                 response=b"\0guest\0guest", locale="en_US")),
+    ("connection.secure_ok", dict(response=b"x")),
+    ("connection.tune", dict(channel_max=1, frame_max=4096, heartbeat=0)),
+])
+def test_handshake_method_on_an_open_connection_504(broker, method, args):
+    """A second tune-ok (or open, start-ok, or a method only a server
+    sends) once the connection is open: 504 CHANNEL_ERROR with RabbitMQ's
+    text, naming the method."""
+    with RawClient(*broker) as c:
+        c.handshake()
+        c.send_method(0, method, **args)
+        m = c.expect_connection_close()
+        assert (m.reply_code, m.reply_text) == (
+            504, "CHANNEL_ERROR - unexpected method in connection state running")
+        assert (m.class_id, m.method_id) == METHOD_IDS[method]
 
 
 def test_byte_by_byte_handshake(broker):

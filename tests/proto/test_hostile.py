@@ -350,25 +350,26 @@ def test_unknown_frame_type(srv, good, ftype):
     check_case(srv, good, case)
 
 
-@pytest.mark.parametrize("what", ["method", "header", "body", "above-channel-max",
+@pytest.mark.parametrize("what", ["method", "header", "body", "one-too-many",
                                   "channel-open-on-0"])
 def test_frame_on_unopened_channel(srv, good, what):
     """A frame for a channel that is not open: 504 CHANNEL_ERROR (as
-    RabbitMQ); so is a channel above the negotiated channel_max, and
-    channel.open on channel 0."""
+    RabbitMQ); so is channel.open on channel 0. One channel more than the
+    negotiated channel_max (here 1, the one `opened` opens) is 530
+    NOT_ALLOWED."""
     def case(addr):
-        c = opened(addr, channel_max=10)
+        c = opened(addr, channel_max=10 if what != "one-too-many" else 1)
         if what == "method":
             c.send_method(5, "queue.declare", queue="x")
         elif what == "header":
             c.send(header_frame(5, 3))
         elif what == "body":
             c.send(frame(FRAME_BODY, 5, b"abc"))
-        elif what == "above-channel-max":
-            c.send_method(11, "channel.open")
+        elif what == "one-too-many":
+            c.send_method(65535, "channel.open")
         else:
             c.send_method(0, "channel.open")
-        expect_close(c, 504)
+        expect_close(c, 530 if what == "one-too-many" else 504)
     check_case(srv, good, case)
 
 

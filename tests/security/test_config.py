@@ -16,7 +16,9 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 
 def run(*args, timeout=10 * broker_mod.SLOW):
-    return subprocess.run([broker_mod.server_binary()] + list(args),
+    # a data_dir of the tests' own, never the machine's /var/lib/warren
+    return subprocess.run([broker_mod.server_binary(), "--data-dir",
+                           broker_mod.scratch_data_dir()] + list(args),
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -33,7 +35,10 @@ BAD = [
     ("connection_max = 1.5\n", 1, "connection_max"),
     ("handshake_timeout = 5\n", 1, "handshake_timeout"),
     ("listeners.tcp.default = 127.0.0.1:99999\n", 1, "listeners.tcp.default"),
-    ("listeners.tcp.default = ::1:5672\n", 1, "[IPV6]:PORT"),
+    ("listeners.tcp.default = example.org:5672\n", 1, "[IPV6]:PORT"),
+    ("listeners.tcp.v6 = ::1:99999\n", 1, "listeners.tcp.v6"),
+    ("".join("listeners.tcp.l%d = %d\n" % (i, 5000 + i) for i in range(8)), 8,
+     "at most 7 listeners.tcp.NAME"),
     ("listeners.ssl.default = localhost:\n", 1, "listeners.ssl.default"),
     ("ssl_options.verify = sometimes\n", 1, "verify_peer or verify_none"),
     ("ssl_options.fail_if_no_peer_cert = yes\n", 1, "true or false"),
@@ -186,3 +191,32 @@ def test_help_lists_flags():
     for flag in ("--config", "--bind", "--port", "--ssl-port", "--definitions", "--set",
                  "--log-level", "--check-config", "--help", "--version"):
         assert flag in r.stdout, flag
+
+
+def test_listeners_of_both_families(tmp_path):
+    """listeners.tcp.NAME adds listeners, IPv4 or IPv6, the IPv6 address
+    bare as RabbitMQ writes it or in brackets; the ready line names them
+    all, the default first, and each one speaks AMQP."""
+    from frames import RawClient
+    conf = tmp_path / "l.conf"
+    conf.write_text("listeners.tcp.default = 127.0.0.1:0\n"
+                    "listeners.tcp.1 = ::1:0\n"
+                    "listeners.tcp.2 = [::1]:0\n")
+    srv = broker_mod.WarrenServer(["--config", str(conf)]).start()
+    try:
+        with open(srv.log_path) as f:
+            line = next(x for x in f if "ready on" in x)
+        urls = re.findall(r"amqp://(\S+)", line)
+        assert len(urls) == 3, line
+        assert urls[0] == "127.0.0.1:%d" % srv.port
+        addrs = []
+        for u in urls:
+            host, _, port = u.rpartition(":")
+            addrs.append((host.strip("[]"), int(port)))
+        assert [a[0] for a in addrs] == ["127.0.0.1", "::1", "::1"]
+        for a in addrs:
+            with RawClient(*a) as c:
+                c.handshake()
+                c.close_connection()
+    finally:
+        srv.stop_checked()

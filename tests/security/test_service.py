@@ -29,7 +29,9 @@ SLOW = broker_mod.SLOW
 
 
 def run(*args, env=None, timeout=10 * SLOW):
-    return subprocess.run([broker_mod.server_binary()] + list(args),
+    # a data_dir of the tests' own, never the machine's /var/lib/warren
+    return subprocess.run([broker_mod.server_binary(), "--data-dir",
+                           broker_mod.scratch_data_dir()] + list(args),
                           capture_output=True, text=True, timeout=timeout, env=env)
 
 
@@ -219,6 +221,7 @@ def test_journald_priorities_when_stderr_is_the_journal(tmp_path):
     st = os.fstat(wfd)
     env = dict(os.environ, JOURNAL_STREAM="%d:%d" % (st.st_dev, st.st_ino))
     p = subprocess.Popen([broker_mod.server_binary(), "--port", "0", "--mgmt-port", "0",
+                          "--data-dir", str(tmp_path / "data"),
                           "--set", "prometheus.tcp.port=none", "--set", "cluster_name=x"],
                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=wfd,
                          env=env)

@@ -197,6 +197,7 @@ set -e
 ip link set lo up
 ip addr add 198.51.100.1/32 dev lo
 {server} --bind 0.0.0.0 --port 5672 --definitions {d} --set auth_failure_delay=0 \
+    --data-dir {data} \
     --log-level info 2> {log} &
 pid=$!
 for i in $(seq 50); do grep -q 'ready on' {log} && break; sleep 0.1; done
@@ -204,7 +205,7 @@ for i in $(seq 50); do grep -q 'ready on' {log} && break; sleep 0.1; done
 {py} {client} 5672 ann pw 198.51.100.1
 {py} {client} 5672 guest guest 127.0.0.1
 kill -TERM $pid; wait $pid
-""".format(server=server, d=tmp_path / "defs.json", log=tmp_path / "log",
+""".format(server=server, d=tmp_path / "defs.json", log=tmp_path / "log", data=tmp_path / "data",
            py=sys.executable, client=tmp_path / "client.py")
     r = subprocess.run(["unshare", "-n", "sh", "-c", script], capture_output=True,
                        text=True, timeout=60)

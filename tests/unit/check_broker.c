@@ -51,8 +51,9 @@ set(const char *k, const char *v)
 
 START_TEST(config_defaults)
 {
-    ck_assert_str_eq(cfg.bind, "127.0.0.1");
+    ck_assert_str_eq(cfg.bind, "localhost");
     ck_assert_int_eq(cfg.port, 5672);
+    ck_assert_uint_eq(cfg.ntcp_extra, 0);
     ck_assert(!cfg.ssl_on);
     ck_assert_int_eq(cfg.ssl_port, 5671);
     ck_assert_uint_eq(cfg.ssl_versions, WR_TLS_V12 | WR_TLS_V13);
@@ -76,7 +77,26 @@ START_TEST(config_listeners)
     ck_assert_int_eq(set("listeners.tcp.default", "[::1]:5674"), 0);
     ck_assert_str_eq(cfg.bind, "::1");
     ck_assert_int_eq(cfg.port, 5674);
-    ck_assert_int_eq(set("listeners.tcp.default", "::1:5672"), -1);
+    /* a bare IPv6 address, as RabbitMQ writes it: up to the last colon */
+    ck_assert_int_eq(set("listeners.tcp.default", "::1:5675"), 0);
+    ck_assert_str_eq(cfg.bind, "::1");
+    ck_assert_int_eq(cfg.port, 5675);
+    ck_assert_int_eq(set("listeners.tcp.default", "localhost:5672"), 0);
+    ck_assert_str_eq(cfg.bind, "localhost");
+    ck_assert_int_eq(set("listeners.tcp.default", "example.org:5672"), -1);
+    ck_assert_int_eq(set("listeners.tcp.default", "1.2.3:5672"), -1);
+    /* listeners.tcp.NAME: one more listener each, a name again replaces */
+    ck_assert_int_eq(set("listeners.tcp.1", "::1:5680"), 0);
+    ck_assert_int_eq(set("listeners.tcp.2", "5681"), 0);
+    ck_assert_int_eq(set("listeners.tcp.1", "[::]:5682"), 0);
+    ck_assert_uint_eq(cfg.ntcp_extra, 2);
+    ck_assert_str_eq(cfg.tcp_extra[0].addr, "::");
+    ck_assert_int_eq(cfg.tcp_extra[0].port, 5682);
+    ck_assert_str_eq(cfg.tcp_extra[1].addr, "localhost");
+    ck_assert_int_eq(cfg.tcp_extra[1].port, 5681);
+    ck_assert_int_eq(set("listeners.tcp.3", "nowhere:1"), -1);
+    ck_assert_uint_eq(cfg.ntcp_extra, 2);
+    ck_assert_int_eq(set("listeners.tcp.a.b", "1"), -1);
     ck_assert_int_eq(set("listeners.tcp.default", "65536"), -1);
     ck_assert_int_eq(set("listeners.tcp.default", ":5672"), -1);
     ck_assert_int_eq(set("listeners.ssl.default", "5671"), 0);

@@ -118,6 +118,8 @@ static TCase *(*const cases[])(void) = {
     exchanges_e2e_tcase,
     exchanges_cc_and_alternates_tcase,
     exchanges_bindings_tcase,
+    exchanges_consistent_hash_tcase,
+    exchanges_delayed_tcase,
 };
 
 static Suite *

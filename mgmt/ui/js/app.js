@@ -11,7 +11,8 @@ import * as exchanges from './pages/exchanges.js';
 import * as queues from './pages/queues.js';
 import * as admin from './pages/admin.js';
 
-const REFRESH_MS = 5000;
+// How often the page re-reads the API (the footer's choice, per session).
+let refreshMs = Number(sessionStorage.getItem('warren.refresh') || '5000');
 const pages = { overview, connections, channels, exchanges, queues, admin };
 
 const $ = (id) => document.getElementById(id);
@@ -115,6 +116,7 @@ function markRefreshed() {
 
 function startTimer() {
   stopTimer();
+  if (!refreshMs) return;
   timer = setInterval(async () => {
     if (document.hidden || !current || !current.refresh) return;
     try {
@@ -123,7 +125,7 @@ function startTimer() {
     } catch (e) {
       if (e.status !== 401) $('refreshed').textContent = 'Refresh failed: ' + e.message;
     }
-  }, REFRESH_MS);
+  }, refreshMs);
 }
 
 function stopTimer() {
@@ -177,6 +179,13 @@ function init() {
     ctx.vhost = e.target.value;
     sessionStorage.setItem('warren.vhost', ctx.vhost);
     route();
+  });
+  const every = $('refresh-every');
+  every.value = String(refreshMs);
+  every.addEventListener('change', () => {
+    refreshMs = Number(every.value);
+    sessionStorage.setItem('warren.refresh', String(refreshMs));
+    if (current) startTimer();
   });
   window.addEventListener('hashchange', route);
   window.addEventListener('unhandledrejection', (e) => {

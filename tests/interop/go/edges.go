@@ -6,7 +6,6 @@
 package main
 
 import (
-	"strconv"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -14,37 +13,6 @@ import (
 
 func init() {
 	scenarios["edges"] = edges
-	scenarios["flow"] = flow
-}
-
-// flow: channel.flow active=false holds deliveries back on the channel
-// until active=true (AMQP 0-9-1 channel.flow; RabbitMQ 3.10 refuses
-// active=false with 540).
-func flow(url, prefix string) result {
-	conn := dial(url)
-	defer conn.Close()
-	ch := channel(conn)
-	q := prefix + ".flow"
-	_, err := ch.QueueDeclare(q, false, true, false, false, nil)
-	check(err, "declare")
-	deliveries, err := ch.Consume(q, "", true, false, false, false, nil)
-	check(err, "consume")
-	flows := ch.NotifyFlow(make(chan bool, 2))
-	check(ch.Flow(false), "channel.flow active=false")
-	other := channel(conn)
-	for i := 0; i < 3; i++ {
-		publish(other, "", q, false, text(strconv.Itoa(i)))
-	}
-	_, early, _ := poll(deliveries, 500*time.Millisecond)
-	check(ch.Flow(true), "channel.flow active=true")
-	var got []string
-	for len(got) < 3 {
-		got = append(got, string(recv(deliveries, 5*time.Second, "delivery").Body))
-	}
-	// NotifyFlow reports the server's channel.flow only, not our own
-	_, serverFlow, _ := poll(flows, 100*time.Millisecond)
-	return result{"deliveredWhilePaused": early, "afterResume": got,
-		"serverFlow": serverFlow}
 }
 
 // edgeCase runs op on a fresh connection and channel; then a
@@ -107,6 +75,9 @@ func edges(url, prefix string) result {
 	})
 	out["flowOn"] = edgeCase(url, func(c *amqp.Connection, ch *amqp.Channel) error {
 		return ch.Flow(true)
+	})
+	out["flowOff"] = edgeCase(url, func(c *amqp.Connection, ch *amqp.Channel) error {
+		return ch.Flow(false)
 	})
 	out["commitWithoutTx"] = edgeCase(url, func(c *amqp.Connection, ch *amqp.Channel) error {
 		return ch.TxCommit()

@@ -18,6 +18,8 @@ TCase *exchanges_headers_tcase(void);
 TCase *exchanges_e2e_tcase(void);
 TCase *exchanges_cc_and_alternates_tcase(void);
 TCase *exchanges_bindings_tcase(void);
+TCase *exchanges_consistent_hash_tcase(void);
+TCase *exchanges_delayed_tcase(void);
 
 /* check_exchanges.c: the targets of the last route (emptied by the
  * fixture), and an empty argument table. */

@@ -118,7 +118,9 @@ START_TEST(type_registry)
     ck_assert_ptr_eq(wr_exch_type_find(WR_BYTES_LIT("topic")), &wr_exch_topic);
     ck_assert_ptr_eq(wr_exch_type_find(WR_BYTES_LIT("headers")),
                      &wr_exch_headers);
-    ck_assert_ptr_null(wr_exch_type_find(WR_BYTES_LIT("x-consistent-hash")));
+    ck_assert_ptr_eq(wr_exch_type_find(WR_BYTES_LIT("x-consistent-hash")),
+                     &wr_exch_consistent_hash);
+    ck_assert_ptr_null(wr_exch_type_find(WR_BYTES_LIT("x-no-such-type")));
     ck_assert_ptr_null(wr_exch_type_find(WR_BYTES_LIT("Direct")));
     ck_assert_ptr_null(wr_exch_type_find(WR_BYTES_LIT("")));
 }

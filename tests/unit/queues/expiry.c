@@ -89,7 +89,7 @@ START_TEST(expire_queue_and_message_ttl)
 {
     /* Every queued message pays for its slot: the deadline is kept by the
      * expiry index, not there (MEMORY.md). */
-    ck_assert_uint_eq(sizeof(struct wr_qslot), sizeof(void *) + 16);
+    ck_assert_uint_eq(sizeof(struct wr_rslot), sizeof(void *) + 8);
     struct wr_queue_args a = {.has_message_ttl = true, .message_ttl = 200};
     struct wr_queue *q = mk_queue_args(&a);
     struct wr_delivery e;
@@ -232,7 +232,7 @@ keep_deliver(struct wr_consumer *c, struct wr_queue *q,
     got_msg = d->msg;
 }
 
-static const struct wr_consumer_ops keep_ops = {yes_take, keep_deliver};
+static const struct wr_consumer_ops keep_ops = {yes_take, keep_deliver, NULL};
 
 START_TEST(expire_ttl_zero)
 {
@@ -299,6 +299,37 @@ START_TEST(peek_non_destructive)
 }
 END_TEST
 
+/* A ring keeps expiry node ids beside its slots only while one of its
+ * entries has a deadline; requeued entries keep theirs. */
+START_TEST(expire_node_ids_only_when_needed)
+{
+    struct wr_queue_args a = {0};
+    struct wr_queue *q = mk_queue_args(&a);
+    struct wr_fifo *f = q->kind->rings->ring(q, 0);
+    struct wr_delivery d;
+
+    for (uint64_t i = 1; i <= 100; i++)
+        push_ttl(q, i, -1, NULL, 0);
+    ck_assert_ptr_null(f->xn); /* no deadlines, no array */
+    push_ttl(q, 101, -1, "50", 0);
+    ck_assert_ptr_nonnull(f->xn);
+    ck_assert(get_unacked(q, 0, &d)); /* #1, no deadline */
+    settle(q, &d, WR_SETTLE_REQUEUE, 0);
+    for (uint64_t i = 1; i <= 100; i++)
+        pop_at(q, 0, i);
+    ck_assert(get_unacked(q, 10, &d)); /* #101 keeps its deadline */
+    ck_assert_ptr_null(f->xn);         /* emptied: forgotten */
+    settle(q, &d, WR_SETTLE_REQUEUE, 20);
+    ck_assert_ptr_nonnull(f->xn);
+    ck_assert_uint_eq(wr_queue_expire(q, 49), 0);
+    ck_assert_uint_eq(wr_queue_expire(q, 50), 1);
+    ck_assert_int_eq(ndead, 1);
+    ck_assert_uint_eq(tid(dead_msgs[0]), 101);
+    reset_dead();
+    wr_queue_unref(&q);
+}
+END_TEST
+
 TCase *
 queues_expiry_tcase(void)
 {
@@ -313,5 +344,6 @@ queues_expiry_tcase(void)
     tcase_add_test(tc, expire_requeue_keeps_deadline);
     tcase_add_test(tc, expire_ttl_zero);
     tcase_add_test(tc, peek_non_destructive);
+    tcase_add_test(tc, expire_node_ids_only_when_needed);
     return tc;
 }

@@ -11,7 +11,16 @@ import { bindingsTable, bindForm } from './bindings.js';
 import { publishForm } from './messages.js';
 
 const exName = (n) => (n === '' ? '(AMQP default)' : n);
-const TYPES = ['direct', 'fanout', 'topic', 'headers'];
+// The types the broker has (the overview's exchange_types), or AMQP's four.
+async function exchangeTypes() {
+  try {
+    const types = (await api.get('overview')).exchange_types || [];
+    if (types.length) return types.map((t) => t.name);
+  } catch {
+    // the four below
+  }
+  return ['direct', 'fanout', 'topic', 'headers'];
+}
 
 export async function render(view, params, ctx) {
   return params.length >= 2 ? detail(view, params[0], params[1], ctx) : list(view, ctx);
@@ -38,7 +47,7 @@ async function list(view, ctx) {
     h('div.row',
       field('Virtual host', select('vhost', ctx.vhosts, ctx.vhost || ctx.vhosts[0])),
       field('Name', input('name', { required: true, autocomplete: 'off' })),
-      field('Type', select('type', TYPES, 'direct'))),
+      field('Type', select('type', await exchangeTypes(), 'direct'))),
     h('div.row',
       field('Durability', select('durable', [['true', 'Durable'], ['false', 'Transient']], 'true')),
       h('label.check', input('auto_delete', { type: 'checkbox' }), 'Auto delete'),

@@ -14,8 +14,9 @@ const RATES = [
   { key: 'redeliver', label: 'Redeliver' },
 ];
 
-function tile(label, value, id) {
-  return h('div.tile', h('span.tile-value', { 'data-total': id }, value), h('span.tile-label', label));
+function tile(label, value, id, target) {
+  const body = [h('span.tile-value', { 'data-total': id }, value), h('span.tile-label', label)];
+  return target ? h('a.tile', { href: target }, body) : h('div.tile', body);
 }
 
 export async function render(view, _params, ctx) {
@@ -79,10 +80,10 @@ export async function render(view, _params, ctx) {
     const ot = o.object_totals || {};
     const qt = o.queue_totals || {};
     clear(totals,
-      tile('Connections', num(ot.connections), 'connections'),
-      tile('Channels', num(ot.channels), 'channels'),
-      tile('Exchanges', num(ot.exchanges), 'exchanges'),
-      tile('Queues', num(ot.queues), 'queues'),
+      tile('Connections', num(ot.connections), 'connections', '#/connections'),
+      tile('Channels', num(ot.channels), 'channels', '#/channels'),
+      tile('Exchanges', num(ot.exchanges), 'exchanges', '#/exchanges'),
+      tile('Queues', num(ot.queues), 'queues', '#/queues'),
       tile('Consumers', num(ot.consumers), 'consumers'),
       tile('Ready', num(qt.messages_ready), 'ready'),
       tile('Unacked', num(qt.messages_unacknowledged), 'unacked'),

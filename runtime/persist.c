@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: MIT */
+/* data_dir and its stores (docs/internals/STORE.md): the directory's lock,
+ * the defs/ and msgs/ stores, their event fds on the loop and the
+ * end-of-turn flush (group commit), and the failed state. What goes into
+ * the stores is the business of the layers above (vhost/, queues/). */
+#include "runtime_internal.h"
+
+#include "../store/store.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define DEFS_SEGMENT (1u << 20) /* defs/ is small: 1 MiB files */
+
+int64_t
+wr_wall_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int
+open_store(const char *dir, const char *sub, uint32_t segment,
+           struct wr_store **out)
+{
+    struct wr_store_opts o = {.segment_size = segment};
+    char path[WR_PATH_MAX + 16], err[600];
+    int rc;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, sub);
+    rc = wr_store_open(path, &o, out, err, sizeof(err));
+    if (rc != WR_OK)
+        wr_log(WR_LOG_ERROR, "data_dir: %s", err);
+    return rc;
+}
+
+int
+wr_persist_open(struct wr_server *s)
+{
+    const char *dir = s->cfg.data_dir;
+    char err[600];
+    int rc;
+
+    s->data_lock = -1;
+    /* the parent too: a fresh install's /var/lib/warren */
+    if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
+        wr_log(WR_LOG_ERROR, "data_dir: cannot create %s: %s", dir,
+               strerror(errno));
+        return WR_ERR_IO;
+    }
+    rc = wr_store_lock_dir(dir, &s->data_lock, err, sizeof(err));
+    if (rc != WR_OK) {
+        s->data_lock = -1;
+        wr_log(WR_LOG_ERROR, "data_dir: %s", err);
+        return rc;
+    }
+    rc = open_store(dir, "defs", DEFS_SEGMENT, &s->defs);
+    if (rc == WR_OK)
+        rc = open_store(dir, "msgs", 0, &s->msgs);
+    if (rc == WR_OK)
+        wr_log(WR_LOG_INFO, "data_dir: %s", dir);
+    return rc;
+}
+
+void
+wr_persist_fail(struct wr_server *s, struct wr_store *st)
+{
+    int e = wr_store_failed(st);
+
+    if (s->store_failed)
+        return;
+    s->store_failed = e ? e : EIO;
+    wr_log(WR_LOG_ERROR,
+           "data_dir %s: the %s store failed: %s; persistent messages "
+           "to durable queues are refused from now on and nothing more is "
+           "written; restart the broker to recover from what is on disk",
+           s->cfg.data_dir, st == s->defs ? "defs" : "msgs",
+           strerror(s->store_failed));
+}
+
+static void
+poll_one(struct wr_server *s, struct wr_store *st)
+{
+    uint64_t durable = 0;
+
+    if (wr_store_poll(st, &durable) != WR_OK) {
+        wr_persist_fail(s, st);
+        if (st == s->msgs && s->msgs_durable_cb)
+            s->msgs_durable_cb(s);
+        return;
+    }
+    if (st == s->defs) {
+        if (s->defs_durable_cb)
+            s->defs_durable_cb(s, durable);
+    } else if (durable != s->msgs_durable) {
+        s->msgs_durable = durable;
+        if (s->msgs_durable_cb)
+            s->msgs_durable_cb(s);
+    }
+}
+
+static void
+store_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct wr_server *s = arg;
+
+    (void)what;
+    if (s->defs && fd == wr_store_event_fd(s->defs))
+        poll_one(s, s->defs);
+    else if (s->msgs)
+        poll_one(s, s->msgs);
+}
+
+void
+wr_persist_start(struct wr_server *s)
+{
+    if (s->defs) {
+        s->store_ev = event_new(s->base, wr_store_event_fd(s->defs),
+                                EV_READ | EV_PERSIST, store_cb, s);
+        event_add(s->store_ev, NULL);
+    }
+    if (s->msgs) {
+        s->store_ev2 = event_new(s->base, wr_store_event_fd(s->msgs),
+                                 EV_READ | EV_PERSIST, store_cb, s);
+        /* durable positions are what confirms wait for */
+        event_priority_set(s->store_ev2, WR_PRIO_CONSUMERS);
+        event_add(s->store_ev2, NULL);
+        s->msgs_durable = wr_store_durable(s->msgs);
+    }
+}
+
+static void
+flush_one(struct wr_server *s, struct wr_store *st, int64_t now)
+{
+    if (st == NULL || s->store_failed)
+        return;
+    if (wr_store_flush(st, now) != WR_OK)
+        wr_persist_fail(s, st);
+}
+
+void
+wr_persist_flush(struct wr_server *s)
+{
+    int64_t now;
+
+    if (s->defs == NULL)
+        return;
+    if (s->defs_before_flush && !s->store_failed)
+        s->defs_before_flush(s);
+    now = wr_wall_ms();
+    flush_one(s, s->defs, now);
+    flush_one(s, s->msgs, now);
+}
+
+void
+wr_persist_dirty(struct wr_server *s)
+{
+    if (s->flush_ev)
+        event_active(s->flush_ev, 0, 0);
+}
+
+void
+wr_persist_close(struct wr_server *s)
+{
+    if (s->store_ev)
+        event_free(s->store_ev);
+    if (s->store_ev2)
+        event_free(s->store_ev2);
+    s->store_ev = s->store_ev2 = NULL;
+    wr_store_close(s->msgs);
+    wr_store_close(s->defs);
+    s->msgs = s->defs = NULL;
+    if (s->data_lock >= 0)
+        wr_store_unlock_dir(s->data_lock);
+    s->data_lock = -1;
+}
