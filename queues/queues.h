@@ -309,6 +309,10 @@ struct wr_consumer_ops {
      * (q, d->id, d->handle). May re-enter the queue. */
     void (*deliver)(struct wr_consumer *c, struct wr_queue *q,
                     const struct wr_delivery *d);
+    /* The queue is being deleted: the consumer detaches itself
+     * (wr_queue_consumer_remove). NULL for the server's own consumers
+     * (channels), which the server cancels. */
+    void (*gone)(struct wr_consumer *c);
 };
 
 /* Embedded by the broker in its own consumer struct (WR_CONTAINER_OF). */
