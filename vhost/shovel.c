@@ -108,8 +108,8 @@ pct_decode(const char *p, size_t n, char *out, size_t cap)
  * "amqp:///" are the default vhost "/", as amqp_uri has them). Returns
  * false, with the reason, for any other URI. */
 static bool
-local_uri(const char *key, const json_t *u, char *vhost, size_t vcap,
-          char *err, size_t cap)
+local_uri(const char *key, const json_t *u, char *vhost, size_t vcap, char *err,
+          size_t cap)
 {
     const char *s, *rest;
 
@@ -172,8 +172,9 @@ wr_shovel_parse(const char *name, const json_t *v, struct wr_shovel_def *d,
     json_object_foreach((json_t *)v, key, m)
     {
         if (!in_list(known_keys, key)) {
-            snprintf(err, cap, "Unrecognised terms [{<<\"%.100s\">>,...}] in "
-                               "%.255s",
+            snprintf(err, cap,
+                     "Unrecognised terms [{<<\"%.100s\">>,...}] in "
+                     "%.255s",
                      key, name);
             return WR_ERR_INVALID;
         }
@@ -220,9 +221,9 @@ wr_shovel_parse(const char *name, const json_t *v, struct wr_shovel_def *d,
     if (!ok)
         return WR_ERR_INVALID;
     if (!d->src_queue == !d->src_exchange) {
-        snprintf(err, cap, d->src_queue
-                               ? "Cannot specify 'src-exchange' and 'src-queue'"
-                               : "Must specify 'src-exchange' or 'src-queue'");
+        snprintf(err, cap,
+                 d->src_queue ? "Cannot specify 'src-exchange' and 'src-queue'"
+                              : "Must specify 'src-exchange' or 'src-queue'");
         return WR_ERR_INVALID;
     }
     if (d->dest_queue && d->dest_exchange) {
@@ -309,8 +310,7 @@ vhost_named(struct wr_server *srv, const char *name)
 
 static void start(struct wr_shovel *s);
 
-static void
-terminate(struct wr_shovel *s, const char *fmt, ...)
+static void terminate(struct wr_shovel *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static void
@@ -330,8 +330,8 @@ terminate(struct wr_shovel *s, const char *fmt, ...)
     vsnprintf(s->reason, sizeof(s->reason), fmt, ap);
     va_end(ap);
     s->state = WR_SHOVEL_TERMINATED;
-    wr_log(WR_LOG_WARN, "shovel '%s' in vhost '%s': %s", s->name,
-           s->vh->name, s->reason);
+    wr_log(WR_LOG_WARN, "shovel '%s' in vhost '%s': %s", s->name, s->vh->name,
+           s->reason);
     if (s->retry_ev == NULL)
         s->retry_ev = wr_timer_new(s->vh->srv, retry_cb, s);
     if (s->retry_ev)
@@ -535,8 +535,8 @@ ensure_queue(struct wr_shovel *s, struct wr_vhost *vh, const char *name)
 
     if (q != NULL)
         return q;
-    if (n.len == 0 || wr_queue_args_parse((struct wr_table){NULL, 0}, &args,
-                                          NULL) != WR_OK) {
+    if (n.len == 0 ||
+        wr_queue_args_parse((struct wr_table){NULL, 0}, &args, NULL) != WR_OK) {
         snprintf(s->reason, sizeof(s->reason), "cannot declare queue '%s'",
                  name);
         return NULL;
