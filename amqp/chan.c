@@ -21,6 +21,7 @@ wr_chan_new(struct wr_conn *c, uint16_t id)
     wr_hmap_init(&ch->consumers_by_tag);
     wr_list_init(&ch->consumers);
     wr_list_init(&ch->confirm_link);
+    wr_list_init(&ch->store_link);
     return ch;
 }
 
@@ -46,6 +47,7 @@ chan_release(struct wr_chan *ch)
     ch->cstate = WR_CONTENT_IDLE;
     wr_chan_tx_cleanup(ch);
     wr_list_remove(&ch->confirm_link);
+    wr_chan_store_cleanup(ch);
 }
 
 void
@@ -288,14 +290,30 @@ void
 wr_chan_flush_confirms(struct wr_chan *ch)
 {
     struct wr_method m = {.id = WR_BASIC_ACK};
+    /* in order: not past a publish that waits for the disk */
+    uint64_t upto = wr_chan_confirm_limit(ch);
 
     wr_list_remove(&ch->confirm_link);
-    if (ch->publish_seq == ch->confirmed_upto)
+    if (upto <= ch->confirmed_upto)
         return;
-    m.u.basic_ack.delivery_tag = ch->publish_seq;
-    m.u.basic_ack.multiple = ch->publish_seq - ch->confirmed_upto > 1;
-    ch->confirmed_upto = ch->publish_seq;
+    m.u.basic_ack.delivery_tag = upto;
+    m.u.basic_ack.multiple = upto - ch->confirmed_upto > 1;
+    ch->confirmed_upto = upto;
     wr_conn_send_method(ch->conn, ch->id, &m);
+}
+
+void
+wr_chan_nack_all(struct wr_chan *ch)
+{
+    struct wr_method n = {.id = WR_BASIC_NACK};
+
+    wr_chan_flush_confirms(ch);
+    if (ch->publish_seq <= ch->confirmed_upto)
+        return;
+    n.u.basic_nack.delivery_tag = ch->publish_seq;
+    n.u.basic_nack.multiple = ch->publish_seq - ch->confirmed_upto > 1;
+    ch->confirmed_upto = ch->publish_seq;
+    wr_conn_send_method(ch->conn, ch->id, &n);
 }
 
 /* ---- frames ------------------------------------------------------------ */

@@ -273,7 +273,7 @@ wr_chan_route_publish(struct wr_chan *ch, struct wr_msg *m, bool mandatory)
 {
     struct wr_vhost *vh = ch->conn->vh;
     struct wr_exchange *x = wr_vhost_exchange(vh, wr_msg_exchange(m));
-    bool routed, rejected;
+    bool routed, rejected, stored;
 
     if (x == NULL) {
         wr_chan_error(ch, WR_REPLY_NOT_FOUND, WR_BASIC_PUBLISH,
@@ -285,6 +285,13 @@ wr_chan_route_publish(struct wr_chan *ch, struct wr_msg *m, bool mandatory)
     wr_vhost_publish(vh, x, m, mandatory, &ch->route, &routed, &rejected);
     wr_credit_after_publish(ch->conn, &ch->route);
     ch->n_published++;
+    stored = wr_chan_needs_store(ch, m);
+    /* The store failed (runtime/persist.c): a persistent message for a
+     * durable queue cannot be made durable; its publisher hears so. */
+    if (stored && ch->conn->srv->store_failed)
+        rejected = true;
+    if (stored && ch->tx)
+        ch->tx_stored = true;
     if (!routed && mandatory)
         basic_return(ch, m, WR_REPLY_NO_ROUTE, "NO_ROUTE");
     if (ch->confirm && rejected) {
@@ -294,6 +301,11 @@ wr_chan_route_publish(struct wr_chan *ch, struct wr_msg *m, bool mandatory)
          * multiple (rabbit_channel:coalesce_and_send): a Java
          * ConfirmListener sees handleNack(tag, true) from both. */
         struct wr_method n = {.id = WR_BASIC_NACK};
+        if (ch->sw_n > 0) { /* behind publishes that wait for the disk */
+            wr_chan_store_nack(ch, ++ch->publish_seq);
+            wr_msg_unref(&m);
+            return;
+        }
         wr_chan_flush_confirms(ch);
         ch->confirmed_upto = ++ch->publish_seq;
         n.u.basic_nack.delivery_tag = ch->publish_seq;
@@ -305,6 +317,8 @@ wr_chan_route_publish(struct wr_chan *ch, struct wr_msg *m, bool mandatory)
         ch->publish_seq++;
         ch->conn->vh->stats.confirmed++;
         ch->n_confirmed++;
+        if (stored)
+            wr_chan_store_wait(ch, ch->publish_seq);
         if (wr_list_empty(&ch->confirm_link))
             wr_list_push_back(&ch->conn->confirm_chans, &ch->confirm_link);
     }

@@ -584,6 +584,22 @@ def store_seeds():
     }
 
 
+def prec_seeds():
+    """queues/persist.c payloads: a type byte, then the payload."""
+    props = struct.pack(">H", 0x1800) + bytes([2, 3])  # delivery-mode 2, priority 3
+    msg = (bytes([1, 1, 10, 2]) + struct.pack(">IQq", len(props), 5, 1700000000123)
+           + b"amq.direct" + b"rk" + props + b"hello")
+    enq = struct.pack(">QQIIBBBBIq", 7, 1234, 4096, len(msg), 3, 0, 0, 0, 1, 0)
+    ref = struct.pack(">QQII", 7, 1300, 0, 0)
+    return {
+        "msg": b"\x01" + msg,
+        "enq": b"\x02" + enq,
+        "settle": b"\x03" + ref,
+        "requeue": b"\x04" + struct.pack(">QQII", 7, 1300, 2, 0),
+        "purge": b"\x05" + ref,
+    }
+
+
 def main():
     root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "corpus")
     CORPUS["fuzz_conn"] = conn_sessions()
@@ -591,6 +607,7 @@ def main():
     CORPUS["fuzz_mgmt_json"] = mgmt_seeds()
     CORPUS["fuzz_topic"] = topic_seeds()
     CORPUS["fuzz_store"] = store_seeds()
+    CORPUS["fuzz_prec"] = prec_seeds()
     for target, seeds in CORPUS.items():
         d = os.path.join(root, target)
         os.makedirs(d, exist_ok=True)

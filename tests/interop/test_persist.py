@@ -55,7 +55,11 @@ def api(srv, method, path, body=None):
             data = r.read()
             return r.status, json.loads(data) if data else None
     except urllib.error.HTTPError as e:
-        return e.code, None
+        data = e.read()
+        try:
+            return e.code, json.loads(data) if data else None
+        except ValueError:
+            return e.code, None
 
 
 def exists(ch_factory, kind, name):
@@ -309,3 +313,40 @@ def test_kombu_durable_entities_survive_kill(tmp_path):
     assert q["arguments"] == {"x-max-priority": 4}
     assert api(srv, "GET", "/queues/%2F/ktq")[0] == 404
     assert srv.terminate() == 0
+
+
+@pytest.mark.timeout(60)
+def test_failed_store_is_loud(tmp_path, monkeypatch):
+    """An fsync error is not retried (STORE.md "Failure"): one ERROR line,
+    an alarm in /api/health/checks/alarms, and persistent publishes to
+    durable queues are nacked from then on; transient traffic goes on.
+    (WARREN_TEST_SYNC_FAIL=0: the broker's first sync fails with EIO.)"""
+    monkeypatch.setenv("WARREN_TEST_SYNC_FAIL", "0")
+    srv = start(tmp_path / "data")
+    assert api(srv, "GET", "/health/checks/alarms")[0] == 200
+    c = conn(srv)
+    ch = c.channel()
+    ch.queue_declare("dq", durable=True)  # a defs/ record: its sync fails
+    ch.queue_declare("tq", durable=False)
+    deadline = time.monotonic() + 10 * broker_mod.SLOW
+    while api(srv, "GET", "/health/checks/alarms")[0] != 503:
+        assert time.monotonic() < deadline, srv.log_tail()
+        time.sleep(0.05)
+    st, body = api(srv, "GET", "/health/checks/alarms")
+    assert {"resource": "store", "reason": "Input/output error"}.items() <= \
+        body["alarms"][0].items()
+    log = srv.log_tail(100000)
+    assert log.count("the defs store failed: Input/output error") == 1
+    ch.confirm_delivery()
+    with pytest.raises(pika.exceptions.NackError):
+        ch.basic_publish("", "dq", b"p", pika.BasicProperties(delivery_mode=2))
+    # transient messages, and persistent ones to a transient queue, go on
+    ch.basic_publish("", "dq", b"t", pika.BasicProperties(delivery_mode=1))
+    ch.basic_publish("", "tq", b"p", pika.BasicProperties(delivery_mode=2))
+    st, q = api(srv, "GET", "/queues/%2F/dq")
+    assert q["durable"] is True
+    for k in ("messages_persistent", "message_bytes_persistent", "messages_ram",
+              "message_bytes_ram"):
+        assert k in q, k
+    c.close()
+    srv.kill()

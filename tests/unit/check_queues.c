@@ -313,6 +313,7 @@ static TCase *(*const cases[])(void) = {
     queues_args_and_messages_tcase,
     queues_lifetimes_tcase,
     queues_policy_tcase,
+    queues_persist_tcase,
 };
 
 static Suite *
