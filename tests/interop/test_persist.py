@@ -350,3 +350,39 @@ def test_failed_store_is_loud(tmp_path, monkeypatch):
         assert k in q, k
     c.close()
     srv.kill()
+
+
+@pytest.mark.timeout(90)
+def test_vhosts_users_permissions_kept_in_data_dir(tmp_path):
+    """Without definitions.file, users, vhosts and permissions are kept in
+    data_dir/definitions.json: a vhost made through the API comes back with
+    its durable queue, a user with their password and permissions."""
+    data = tmp_path / "data"
+    srv = start(data)
+    assert api(srv, "PUT", "/vhosts/v1", {})[0] in (201, 204)
+    assert api(srv, "PUT", "/users/ann", {"password": "pw", "tags": ""})[0] in (201, 204)
+    assert api(srv, "PUT", "/permissions/v1/ann",
+               {"configure": ".*", "write": ".*", "read": ".*"})[0] in (201, 204)
+    c = pika.BlockingConnection(pika.ConnectionParameters(
+        host=srv.host, port=srv.port, virtual_host="v1",
+        credentials=pika.PlainCredentials("ann", "pw")))
+    c.channel().queue_declare("vq", durable=True)
+    c.close()
+    time.sleep(0.2)
+    srv.kill()
+    assert (data / "definitions.json").exists()
+    srv = start(data)
+    c = pika.BlockingConnection(pika.ConnectionParameters(
+        host=srv.host, port=srv.port, virtual_host="v1",
+        credentials=pika.PlainCredentials("ann", "pw")))
+    assert c.channel().queue_declare("vq", passive=True).method.queue == "vq"
+    c.close()
+    # a deleted vhost stays deleted, its queue with it
+    assert api(srv, "DELETE", "/vhosts/v1")[0] == 204
+    assert api(srv, "PUT", "/vhosts/v1", {})[0] in (201, 204)
+    time.sleep(0.2)
+    srv.kill()
+    srv = start(data)
+    assert api(srv, "GET", "/vhosts/v1")[0] == 200
+    assert api(srv, "GET", "/queues/v1/vq")[0] == 404
+    assert srv.terminate() == 0
