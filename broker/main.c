@@ -315,8 +315,8 @@ main(int argc, char **argv)
         strlen(cfg.data_dir) + sizeof("/definitions.json") <=
             sizeof(cfg.definitions_file)) {
         memcpy(cfg.definitions_file, cfg.data_dir, strlen(cfg.data_dir));
-        memcpy(cfg.definitions_file + strlen(cfg.data_dir),
-               "/definitions.json", sizeof("/definitions.json"));
+        memcpy(cfg.definitions_file + strlen(cfg.data_dir), "/definitions.json",
+               sizeof("/definitions.json"));
     }
     if (start(&srv, &cfg, pid_file, lock)) {
         wr_server_cleanup(&srv);
