@@ -64,6 +64,8 @@ void
 wr_amqp_init(struct wr_server *s)
 {
     s->consumer_cancel = consumer_cancel;
+    wr_list_init(&s->store_waiters);
+    s->msgs_durable_cb = wr_amqp_store_moved;
     s->reap_ev = event_new(s->base, -1, 0, reap_cb, s);
     s->flush_ev = event_new(s->base, -1, 0, flush_cb, s);
     event_priority_set(s->flush_ev, WR_PRIO_CONSUMERS);

@@ -174,6 +174,13 @@ enum wr_content_state {
     WR_CONTENT_BODY,   /* expecting body frames */
 };
 
+/* A confirm (seq) or a tx.commit-ok (seq 0) waiting for the msgs/ store's
+ * durable position to reach mark (store_wait.c). */
+struct wr_swait {
+    uint64_t mark, seq;
+    bool nack; /* a refused publish behind waiting ones: nack it in turn */
+};
+
 struct wr_chan {
     struct wr_conn *conn;
     uint16_t id;
@@ -208,6 +215,12 @@ struct wr_chan {
     uint64_t n_published, n_confirmed, n_delivered, n_acked;
     struct wr_rate_sample rates; /* of those four, in that order */
     struct wr_list confirm_link; /* in conn->confirm_chans when pending */
+    /* what waits for the disk (store_wait.c): a ring of sw_n entries from
+     * sw_head; in srv->store_waiters through store_link while any */
+    struct wr_swait *sw;
+    uint32_t sw_head, sw_n, sw_cap;
+    struct wr_list store_link;
+    bool tx_stored; /* this transaction published to a stored queue */
     /* transactions */
     struct wr_tx_op *tx_head, **tx_tail;
     struct wr_route_set route;
@@ -239,6 +252,24 @@ void wr_chan_error(struct wr_chan *ch, uint16_t code, uint32_t method_id,
 /* Sends the pending publisher confirms (one basic.ack, multiple when it
  * covers several). */
 void wr_chan_flush_confirms(struct wr_chan *ch);
+/* store_wait.c: whether m, just routed (ch->route), went to a stored
+ * queue as a persistent message: its confirm then waits for the disk. */
+bool wr_chan_needs_store(struct wr_chan *ch, const struct wr_msg *m);
+/* Holds confirm seq (0: a tx.commit-ok) until the msgs/ store is durable
+ * up to its end now; nothing when it already is and nothing waits. */
+void wr_chan_store_wait(struct wr_chan *ch, uint64_t seq);
+/* Publish seq was refused (basic.nack) while earlier ones wait: the nack
+ * goes out in its turn. */
+void wr_chan_store_nack(struct wr_chan *ch, uint64_t seq);
+/* The last sequence number a basic.ack may cover now. */
+uint64_t wr_chan_confirm_limit(const struct wr_chan *ch);
+/* The msgs/ store moved (or failed): releases (or nacks) what waits
+ * (wr_server.msgs_durable_cb). */
+void wr_amqp_store_moved(struct wr_server *s);
+/* Drops what the channel waits for (it closes). */
+void wr_chan_store_cleanup(struct wr_chan *ch);
+/* basic.nack (multiple) for every publish not confirmed yet. */
+void wr_chan_nack_all(struct wr_chan *ch);
 /* Re-dispatches every queue this channel consumes from. */
 void wr_chan_kick(struct wr_chan *ch);
 
@@ -252,6 +283,15 @@ void wr_chan_confirm(struct wr_chan *ch, const struct wr_method *m);
 /* basic.publish seen: the content header and body follow. */
 void wr_chan_content_start(struct wr_chan *ch, struct wr_bytes exchange,
                            struct wr_bytes rkey, bool mandatory);
+/* The publish path's frame handlers (publish.c): basic.publish, then the
+ * content header and the body frames of the message it announced. */
+void wr_chan_basic_publish(struct wr_chan *ch,
+                           const struct wr_basic_publish *a);
+void wr_chan_content_header(struct wr_chan *ch, const struct wr_frame *f);
+void wr_chan_content_body(struct wr_chan *ch, const struct wr_frame *f);
+/* A complete message on a transactional channel: kept until tx.commit
+ * (chan_tx.c). Takes ownership of the reference m. */
+void wr_chan_tx_publish(struct wr_chan *ch, struct wr_msg *m, bool mandatory);
 /* A message is complete: routed now, or kept for tx.commit. Takes
  * ownership of the reference m. */
 void wr_chan_publish_complete(struct wr_chan *ch, struct wr_msg *m,

@@ -21,6 +21,7 @@ wr_chan_new(struct wr_conn *c, uint16_t id)
     wr_hmap_init(&ch->consumers_by_tag);
     wr_list_init(&ch->consumers);
     wr_list_init(&ch->confirm_link);
+    wr_list_init(&ch->store_link);
     return ch;
 }
 
@@ -46,6 +47,7 @@ chan_release(struct wr_chan *ch)
     ch->cstate = WR_CONTENT_IDLE;
     wr_chan_tx_cleanup(ch);
     wr_list_remove(&ch->confirm_link);
+    wr_chan_store_cleanup(ch);
 }
 
 void
@@ -288,117 +290,33 @@ void
 wr_chan_flush_confirms(struct wr_chan *ch)
 {
     struct wr_method m = {.id = WR_BASIC_ACK};
+    /* in order: not past a publish that waits for the disk */
+    uint64_t upto = wr_chan_confirm_limit(ch);
 
     wr_list_remove(&ch->confirm_link);
-    if (ch->publish_seq == ch->confirmed_upto)
+    if (upto <= ch->confirmed_upto)
         return;
-    m.u.basic_ack.delivery_tag = ch->publish_seq;
-    m.u.basic_ack.multiple = ch->publish_seq - ch->confirmed_upto > 1;
-    ch->confirmed_upto = ch->publish_seq;
+    m.u.basic_ack.delivery_tag = upto;
+    m.u.basic_ack.multiple = upto - ch->confirmed_upto > 1;
+    ch->confirmed_upto = upto;
     wr_conn_send_method(ch->conn, ch->id, &m);
 }
 
-/* ---- frames ------------------------------------------------------------ */
-
-static void content_complete(struct wr_chan *ch);
-
-static void
-content_header(struct wr_chan *ch, const struct wr_frame *f)
-{
-    struct wr_content_header h;
-    int rc = wr_content_header_decode(f->payload, f->size, &h);
-    uint64_t max = ch->conn->srv->cfg.max_message_size;
-
-    if (rc != WR_OK) {
-        wr_conn_error(ch->conn, WR_REPLY_SYNTAX_ERROR, WR_BASIC_PUBLISH,
-                      "malformed content header: %s", wr_strerror(rc));
-        return;
-    }
-    if (h.class_id != 60) {
-        wr_conn_error(ch->conn, WR_REPLY_UNEXPECTED_FRAME, WR_BASIC_PUBLISH,
-                      "content header for class %u, expected 60", h.class_id);
-        return;
-    }
-    if (h.body_size > max) {
-        ch->cstate = WR_CONTENT_IDLE;
-        wr_chan_error(ch, WR_REPLY_PRECONDITION_FAILED, WR_BASIC_PUBLISH,
-                      "message size %llu is larger than configured max "
-                      "size %llu",
-                      (unsigned long long)h.body_size, (unsigned long long)max);
-        return;
-    }
-    struct wr_bytes x = {ch->pending_names, ch->pending_xlen};
-    struct wr_bytes k = {ch->pending_names + ch->pending_xlen,
-                         ch->pending_klen};
-    struct wr_msg *m;
-    /* A channel or connection error while checking the properties ends
-     * this publish. */
-    ch->cstate = WR_CONTENT_IDLE;
-    m = wr_chan_publish_message(ch, x, k, &h);
-    if (m == NULL)
-        return;
-    ch->pending = m;
-    ch->pending_received = 0;
-    ch->cstate = WR_CONTENT_BODY;
-    /* RabbitMQ validates user-id against the authenticated user. */
-    if ((h.props.flags & WR_PROP_USER_ID) &&
-        !wr_bytes_eq_str(h.props.user_id, ch->conn->user)) {
-        wr_msg_unref(&ch->pending);
-        ch->cstate = WR_CONTENT_IDLE;
-        wr_chan_error(ch, WR_REPLY_PRECONDITION_FAILED, WR_BASIC_PUBLISH,
-                      "user_id property set to '%.*s' but authenticated "
-                      "user was '%s'",
-                      (int)h.props.user_id.len, h.props.user_id.ptr,
-                      ch->conn->user);
-        return;
-    }
-    if (h.body_size == 0)
-        content_complete(ch);
-}
-
-static void
-content_complete(struct wr_chan *ch)
-{
-    struct wr_msg *m = ch->pending;
-
-    ch->pending = NULL;
-    ch->cstate = WR_CONTENT_IDLE;
-    wr_chan_publish_complete(ch, m, ch->pending_mandatory);
-}
-
-static void
-content_body(struct wr_chan *ch, const struct wr_frame *f)
-{
-    struct wr_msg *m = ch->pending;
-    int rc;
-
-    if (f->size > m->body_size - ch->pending_received) {
-        wr_conn_error(ch->conn, WR_REPLY_FRAME_ERROR, WR_BASIC_PUBLISH,
-                      "content body larger than the %llu bytes declared",
-                      (unsigned long long)m->body_size);
-        return;
-    }
-    /* The size is checked above and out of memory aborts the broker. */
-    rc = wr_msg_body_append(&ch->pending, &ch->pending_received, f->payload,
-                            f->size);
-    wr_assert(rc == WR_OK);
-    if (ch->pending_received == ch->pending->body_size)
-        content_complete(ch);
-}
-
 void
-wr_chan_content_start(struct wr_chan *ch, struct wr_bytes exchange,
-                      struct wr_bytes rkey, bool mandatory)
+wr_chan_nack_all(struct wr_chan *ch)
 {
-    /* Kept until the header says how big the body is; then the message is
-     * allocated once, whole. Short strings: at most 255 bytes each. */
-    memcpy(ch->pending_names, exchange.ptr, exchange.len);
-    memcpy(ch->pending_names + exchange.len, rkey.ptr, rkey.len);
-    ch->pending_xlen = (uint8_t)exchange.len;
-    ch->pending_klen = (uint8_t)rkey.len;
-    ch->pending_mandatory = mandatory;
-    ch->cstate = WR_CONTENT_HEADER;
+    struct wr_method n = {.id = WR_BASIC_NACK};
+
+    wr_chan_flush_confirms(ch);
+    if (ch->publish_seq <= ch->confirmed_upto)
+        return;
+    n.u.basic_nack.delivery_tag = ch->publish_seq;
+    n.u.basic_nack.multiple = ch->publish_seq - ch->confirmed_upto > 1;
+    ch->confirmed_upto = ch->publish_seq;
+    wr_conn_send_method(ch->conn, ch->id, &n);
 }
+
+/* ---- frames ------------------------------------------------------------ */
 
 static void
 channel_method(struct wr_chan *ch, const struct wr_method *m)
@@ -458,9 +376,9 @@ wr_chan_frame(struct wr_chan *ch, const struct wr_frame *f,
     }
     if (ch->cstate != WR_CONTENT_IDLE) {
         if (f->type == WR_FRAME_HEADER && ch->cstate == WR_CONTENT_HEADER)
-            content_header(ch, f);
+            wr_chan_content_header(ch, f);
         else if (f->type == WR_FRAME_BODY && ch->cstate == WR_CONTENT_BODY)
-            content_body(ch, f);
+            wr_chan_content_body(ch, f);
         else
             wr_conn_error(ch->conn, WR_REPLY_UNEXPECTED_FRAME, WR_BASIC_PUBLISH,
                           "expected content %s, got frame type %u",

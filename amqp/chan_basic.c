@@ -380,102 +380,6 @@ basic_cancel(struct wr_chan *ch, const struct wr_basic_cancel *a)
     }
 }
 
-/* ---- publish ------------------------------------------------------------ */
-
-static void
-basic_return(struct wr_chan *ch, struct wr_msg *m, uint16_t code,
-             const char *text)
-{
-    struct wr_method r = {.id = WR_BASIC_RETURN};
-    uint8_t buf[8192];
-
-    r.u.basic_return.reply_code = code;
-    r.u.basic_return.reply_text = wr_bytes_str(text);
-    r.u.basic_return.exchange = wr_msg_exchange(m);
-    r.u.basic_return.routing_key = wr_msg_rkey(m);
-    send_content(ch, buf, sizeof(buf), encode_payload(&r, buf, sizeof(buf)), m);
-}
-
-void
-wr_chan_route_publish(struct wr_chan *ch, struct wr_msg *m, bool mandatory)
-{
-    struct wr_vhost *vh = ch->conn->vh;
-    struct wr_exchange *x = wr_vhost_exchange(vh, wr_msg_exchange(m));
-    bool routed, rejected;
-
-    if (x == NULL) {
-        wr_chan_error(ch, WR_REPLY_NOT_FOUND, WR_BASIC_PUBLISH,
-                      "no exchange '%.*s' in vhost '%s'", m->exchange_len,
-                      (const char *)m->data, vh->name);
-        wr_msg_unref(&m);
-        return;
-    }
-    wr_vhost_publish(vh, x, m, mandatory, &ch->route, &routed, &rejected);
-    wr_credit_after_publish(ch->conn, &ch->route);
-    ch->n_published++;
-    if (!routed && mandatory)
-        basic_return(ch, m, WR_REPLY_NO_ROUTE, "NO_ROUTE");
-    if (ch->confirm && rejected) {
-        /* A queue refused it (x-overflow reject-publish): basic.nack for
-         * this one, after the acks owed for those before it. Nothing
-         * before it is unconfirmed then, and RabbitMQ marks such a nack
-         * multiple (rabbit_channel:coalesce_and_send): a Java
-         * ConfirmListener sees handleNack(tag, true) from both. */
-        struct wr_method n = {.id = WR_BASIC_NACK};
-        wr_chan_flush_confirms(ch);
-        ch->confirmed_upto = ++ch->publish_seq;
-        n.u.basic_nack.delivery_tag = ch->publish_seq;
-        n.u.basic_nack.multiple = true;
-        wr_conn_send_method(ch->conn, ch->id, &n);
-    } else if (ch->confirm) {
-        /* Transient queues hold the message now: confirm it (batched per
-         * read pass, see conn.c). */
-        ch->publish_seq++;
-        ch->conn->vh->stats.confirmed++;
-        ch->n_confirmed++;
-        if (wr_list_empty(&ch->confirm_link))
-            wr_list_push_back(&ch->conn->confirm_chans, &ch->confirm_link);
-    }
-    wr_msg_unref(&m);
-}
-
-static void
-basic_publish(struct wr_chan *ch, const struct wr_basic_publish *a)
-{
-    struct wr_vhost *vh = ch->conn->vh;
-    struct wr_exchange *x;
-
-    /* RabbitMQ access control: write on the exchange (and topic write on
-     * the routing key below). Under the memory alarm this connection is
-     * blocked too. */
-    wr_flow_on_publish(ch->conn);
-    if (!wr_access_publish(ch, a->exchange))
-        return;
-    x = wr_vhost_exchange(vh, a->exchange);
-    if (x == NULL) {
-        wr_chan_error(ch, WR_REPLY_NOT_FOUND, WR_BASIC_PUBLISH,
-                      "no exchange '%.*s' in vhost '%s'", (int)a->exchange.len,
-                      a->exchange.ptr, vh->name);
-        return;
-    }
-    if (x->internal) {
-        wr_chan_error(ch, WR_REPLY_ACCESS_REFUSED, WR_BASIC_PUBLISH,
-                      "cannot publish to internal exchange '%s' in vhost "
-                      "'%s'",
-                      x->name, vh->name);
-        return;
-    }
-    if (!wr_access_topic(ch, x, WR_PERM_WRITE, a->routing_key,
-                         WR_BASIC_PUBLISH))
-        return;
-    if (a->immediate) {
-        wr_conn_error(ch->conn, WR_REPLY_NOT_IMPLEMENTED, WR_BASIC_PUBLISH,
-                      "immediate=true");
-        return;
-    }
-    wr_chan_content_start(ch, a->exchange, a->routing_key, a->mandatory);
-}
-
 /* ---- get, qos, acks ----------------------------------------------------- */
 
 static void
@@ -552,7 +456,7 @@ wr_chan_basic(struct wr_chan *ch, const struct wr_method *m)
 {
     switch (m->id) {
     case WR_BASIC_PUBLISH:
-        basic_publish(ch, &m->u.basic_publish);
+        wr_chan_basic_publish(ch, &m->u.basic_publish);
         return;
     case WR_BASIC_ACK:
         settle(ch, m->id, m->u.basic_ack.delivery_tag, m->u.basic_ack.multiple,

@@ -20,14 +20,10 @@ tx_append(struct wr_chan *ch, struct wr_tx_op *op)
 }
 
 void
-wr_chan_publish_complete(struct wr_chan *ch, struct wr_msg *m, bool mandatory)
+wr_chan_tx_publish(struct wr_chan *ch, struct wr_msg *m, bool mandatory)
 {
     struct wr_tx_op *op;
 
-    if (!ch->tx) {
-        wr_chan_route_publish(ch, m, mandatory);
-        return;
-    }
     op = wr_calloc(1, sizeof(*op));
     op->msg = m;
     op->mandatory = mandatory;
@@ -111,9 +107,24 @@ wr_chan_tx(struct wr_chan *ch, const struct wr_method *m)
             return;
         }
         if (m->id == WR_TX_COMMIT) {
+            ch->tx_stored = false;
             tx_commit(ch);
             if (ch->closing)
                 return;
+            if (ch->tx_stored && ch->conn->srv->store_failed) {
+                wr_chan_error(ch, WR_REPLY_INTERNAL_ERROR, m->id,
+                              "the message store failed: the transaction "
+                              "is not on disk");
+                return;
+            }
+            if (ch->tx_stored || ch->sw_n > 0) {
+                /* commit-ok once what it published is on disk (or
+                 * after the commit-oks still waiting: in order) */
+                uint32_t before = ch->sw_n;
+                wr_chan_store_wait(ch, 0);
+                if (ch->sw_n > before)
+                    return;
+            }
             ok.id = WR_TX_COMMIT_OK;
         } else {
             wr_chan_tx_cleanup(ch);

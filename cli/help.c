@@ -752,6 +752,92 @@ static const char list_operator_policies_help[] =
     "EXAMPLES\n"
     "    warrenctl list_operator_policies\n";
 
+static const char set_parameter_help[] =
+    "NAME\n"
+    "    warrenctl set_parameter - define a shovel\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    warrenctl set_parameter [-p VHOST] shovel NAME JSON\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    Sets (or replaces, restarting it) the shovel NAME of the vhost\n"
+    "    (default /), as rabbitmqctl's set_parameter shovel: JSON is\n"
+    "    RabbitMQ's dynamic shovel definition. A shovel moves messages\n"
+    "    inside this broker, from src-queue (or src-exchange with\n"
+    "    src-exchange-key) to dest-queue (or dest-exchange with\n"
+    "    dest-exchange-key); src-uri and dest-uri are amqp:// (the vhost\n"
+    "    /) or amqp:///VHOST: shovels to other brokers are refused.\n"
+    "    ack-mode is on-confirm (default), on-publish or no-ack;\n"
+    "    src-delete-after never (default), queue-length or a count;\n"
+    "    prefetch-count defaults to 1000. 'shovel' is the only component.\n"
+    "\n"
+    "EXIT STATUS\n"
+    "    As every command (warrenctl --help); 2 (usage) for a definition\n"
+    "    the broker refuses, with its reason.\n"
+    "\n"
+    "EXAMPLES\n"
+    "    warrenctl set_parameter shovel move-orders \\\n"
+    "      '{\"src-uri\": \"amqp://\", \"src-queue\": \"orders\",\n"
+    "        \"dest-uri\": \"amqp://\", \"dest-queue\": \"orders-v2\"}'\n";
+
+static const char clear_parameter_help[] =
+    "NAME\n"
+    "    warrenctl clear_parameter - remove a shovel\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    warrenctl clear_parameter [-p VHOST] shovel NAME\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    Stops and removes the shovel NAME, as rabbitmqctl's\n"
+    "    clear_parameter shovel. What it took from its source has reached\n"
+    "    the destination; the rest stays in the source.\n"
+    "\n"
+    "EXIT STATUS\n"
+    "    As every command (warrenctl --help); 5 when there is no such\n"
+    "    shovel.\n"
+    "\n"
+    "EXAMPLES\n"
+    "    warrenctl clear_parameter shovel move-orders\n";
+
+static const char list_parameters_help[] =
+    "NAME\n"
+    "    warrenctl list_parameters - show a vhost's shovel parameters\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    warrenctl list_parameters [-p VHOST]\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    Lists the runtime parameters of the vhost (default /) as\n"
+    "    rabbitmqctl's list_parameters: component, name, value. warren's\n"
+    "    are the shovels.\n"
+    "\n"
+    "EXIT STATUS\n"
+    "    As every command (warrenctl --help).\n"
+    "\n"
+    "EXAMPLES\n"
+    "    warrenctl list_parameters -p orders\n";
+
+static const char shovel_status_help[] =
+    "NAME\n"
+    "    warrenctl shovel_status - show every shovel's state\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    warrenctl shovel_status\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    Lists the shovels of every vhost the login sees, as rabbitmqctl's\n"
+    "    shovel_status: name, vhost, type (dynamic), state (starting,\n"
+    "    running, terminated), source and destination, the messages moved\n"
+    "    and why a terminated one stopped (it retries after its\n"
+    "    reconnect-delay).\n"
+    "\n"
+    "EXIT STATUS\n"
+    "    As every command (warrenctl --help).\n"
+    "\n"
+    "EXAMPLES\n"
+    "    warrenctl shovel_status\n"
+    "    warrenctl -f json shovel_status\n";
+
 static const char set_vhost_limits_help[] =
     "NAME\n"
     "    warrenctl set_vhost_limits - limit a vhost's connections and queues\n"
@@ -1079,6 +1165,16 @@ const struct wc_command wc_commands[] = {
      "remove an operator policy", clear_operator_policy_help},
     {"list_operator_policies", wc_cmd_list_operator_policies,
      "show a vhost's operator policies", list_operator_policies_help},
+    {"set_parameter", wc_cmd_set_parameter,
+     "rabbitmqctl's: define a shovel (set_parameter shovel NAME JSON)",
+     set_parameter_help},
+    {"clear_parameter", wc_cmd_clear_parameter,
+     "rabbitmqctl's: remove a shovel (clear_parameter shovel NAME)",
+     clear_parameter_help},
+    {"list_parameters", wc_cmd_list_parameters,
+     "rabbitmqctl's: show a vhost's shovel parameters", list_parameters_help},
+    {"shovel_status", wc_cmd_shovel_status,
+     "rabbitmqctl's: show every shovel's state", shovel_status_help},
     {"list_queues", wc_cmd_list_queues,
      "rabbitmqctl's: queues (name messages, or the columns given)",
      list_queues_help},
@@ -1132,6 +1228,9 @@ wc_command_takes_vhost_p(const char *name)
                                         "set_operator_policy",
                                         "clear_operator_policy",
                                         "list_operator_policies",
+                                        "set_parameter",
+                                        "clear_parameter",
+                                        "list_parameters",
                                         "list_queues",
                                         "list_exchanges",
                                         "list_bindings",

@@ -179,6 +179,12 @@ int wc_cmd_set_user_limits(const struct wc_settings *s, int argc, char **argv);
 int wc_cmd_clear_user_limits(const struct wc_settings *s, int argc,
                              char **argv);
 int wc_cmd_list_user_limits(const struct wc_settings *s, int argc, char **argv);
+/* shovels.c: rabbitmqctl's set_parameter shovel NAME JSON,
+ * clear_parameter shovel NAME, list_parameters, shovel_status. */
+int wc_cmd_set_parameter(const struct wc_settings *s, int argc, char **argv);
+int wc_cmd_clear_parameter(const struct wc_settings *s, int argc, char **argv);
+int wc_cmd_list_parameters(const struct wc_settings *s, int argc, char **argv);
+int wc_cmd_shovel_status(const struct wc_settings *s, int argc, char **argv);
 /* policies.c: rabbitmqctl's policy commands (set_policy NAME PATTERN
  * DEFINITION with --priority and --apply-to from the settings;
  * clear_policy NAME; list_policies), and the operator-policy ones. */

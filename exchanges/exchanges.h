@@ -2,7 +2,7 @@
 /* Exchanges and bindings. Exchange types (direct, fanout, topic, headers)
  * sit behind one small vtable; routing yields the deduplicated set of
  * target queues, following exchange-to-exchange bindings safely through
- * cycles. broker/ does the enqueue. Never logs, never reads the clock. */
+ * cycles. vhost/ does the enqueue. Never logs, never reads the clock. */
 #ifndef WR_EXCHANGES_H
 #define WR_EXCHANGES_H
 

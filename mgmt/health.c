@@ -21,7 +21,7 @@ alarms(struct wr_mgmt_req *r, const char *where)
 {
     json_t *list;
 
-    if (!r->srv->mem_alarm && !r->srv->disk_alarm) {
+    if (!r->srv->mem_alarm && !r->srv->disk_alarm && !r->srv->store_failed) {
         wr_mgmt_reply(r, 200, json_pack("{s:s}", "status", "ok"));
         return;
     }
@@ -33,6 +33,12 @@ alarms(struct wr_mgmt_req *r, const char *where)
     if (r->srv->disk_alarm)
         json_array_append_new(list, json_pack("{s:s, s:s}", "node", r->m->node,
                                               "resource", "disk"));
+    /* warren's own: the message store failed (an fsync error); persistent
+     * messages to durable queues are refused until a restart */
+    if (r->srv->store_failed)
+        json_array_append_new(
+            list, json_pack("{s:s, s:s, s:s}", "node", r->m->node, "resource",
+                            "store", "reason", strerror(r->srv->store_failed)));
     wr_mgmt_reply(r, 503,
                   json_pack("{s:s, s:s, s:o}", "status", "failed", "reason",
                             where, "alarms", list));

@@ -356,6 +356,12 @@ void wr_mgmt_get_user_limit(struct wr_mgmt_req *r);
 void wr_mgmt_put_user_limit(struct wr_mgmt_req *r);
 void wr_mgmt_delete_user_limit(struct wr_mgmt_req *r);
 
+/* shovels.c: shovel parameters and status (vhost/shovel.c runs them) */
+void wr_mgmt_get_shovel_params(struct wr_mgmt_req *r);
+void wr_mgmt_get_shovel_param(struct wr_mgmt_req *r);
+void wr_mgmt_put_shovel_param(struct wr_mgmt_req *r);
+void wr_mgmt_delete_shovel_param(struct wr_mgmt_req *r);
+void wr_mgmt_get_shovels(struct wr_mgmt_req *r);
 /* policies.c: policies and operator policies (the same handlers
  * serve both; segment 0 tells which) */
 void wr_mgmt_get_policies(struct wr_mgmt_req *r);

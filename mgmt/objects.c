@@ -160,6 +160,13 @@ queue_json(struct wr_mgmt *m, struct wr_vhost *vh, struct wr_queue *q,
     json_object_set_new(o, "messages_ram",
                         json_integer((json_int_t)c.v[WR_MC_MESSAGES]));
     json_object_set_new(
+        o, "message_bytes_ram",
+        json_integer((json_int_t)wr_queue_counts(q)->ready_bytes));
+    /* Messages on disk (issue 15): none until the durable queue kind
+     * writes them to the msgs/ store; every message is in memory. */
+    json_object_set_new(o, "messages_persistent", json_integer(0));
+    json_object_set_new(o, "message_bytes_persistent", json_integer(0));
+    json_object_set_new(
         o, "message_bytes_ready",
         json_integer((json_int_t)wr_queue_counts(q)->ready_bytes));
     json_object_set_new(o, "memory", json_integer((json_int_t)queue_memory(q)));
@@ -178,6 +185,8 @@ queue_json(struct wr_mgmt *m, struct wr_vhost *vh, struct wr_queue *q,
         {
             struct wr_consumer *wc =
                 WR_CONTAINER_OF(pos, struct wr_consumer, link);
+            if (wc->ops->gone) /* a shovel's: no channel behind it */
+                continue;
             json_array_append_new(list, wr_mgmt_json_consumer(WR_CONTAINER_OF(
                                             wc, struct wr_bconsumer, base)));
         }

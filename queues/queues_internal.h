@@ -8,6 +8,7 @@
 #define WR_QUEUES_INTERNAL_H
 
 #include "queues.h"
+#include "../store/store.h"
 
 /* Consumers of one priority (x-priority): round-robin among them. */
 struct wr_cgroup {
@@ -178,8 +179,10 @@ int wr_fifo_push_front(struct wr_fifo *f, const struct wr_qslot *s);
  * read from its expiry node, which is freed); false when there is none. */
 bool wr_fifo_pop(struct wr_fifo *f, struct wr_qentry *e);
 /* Takes the message at absolute position pos (which owns expiry node id)
- * out, leaving a dead slot; frees the node. Returns the reference. */
-struct wr_msg *wr_fifo_kill(struct wr_fifo *f, uint64_t pos, uint32_t id);
+ * out, leaving a dead slot; frees the node. Returns the reference, and
+ * the entry's id in *eid. */
+struct wr_msg *wr_fifo_kill(struct wr_fifo *f, uint64_t pos, uint32_t id,
+                            uint64_t *eid);
 /* Copies up to n live entries with a deadline after now, in order, into
  * out; returns how many. */
 size_t wr_fifo_peek(const struct wr_fifo *f, int64_t now, struct wr_qentry *out,
@@ -225,6 +228,35 @@ bool wr_classic_next_deadline(const struct wr_queue *q, int64_t *at);
 size_t wr_classic_peek(const struct wr_queue *q, int64_t now,
                        struct wr_qentry *out, size_t n);
 void wr_classic_limits_changed(struct wr_queue *q);
+
+/* ---- persistence (durable.c) -------------------------------------------
+ *
+ * A queue with a store (wr_queue_set_store) writes its persistent entries'
+ * records; their entry ids are derived from the ENQ record's offset, so a
+ * SETTLE or REQUEUE names the ENQ it ends (STORE.md). Transient entries of
+ * such a queue get ids between those, never a stored one's. */
+
+/* The id of a new entry of m in q (q->store set), writing MSG (once per
+ * message) and ENQ when m is persistent. expires and now on the caller's
+ * clock. Returns WR_OK, or the store's error (nothing kept). */
+int wr_dur_enqueue(struct wr_queue *q, struct wr_msg *m, int64_t expires,
+                   int64_t now, uint64_t *id);
+/* The entry (id, m) leaves q for good (ack, reject, expiry, drop-head,
+ * dead-lettering, purge, no-ack delivery): SETTLE written (not for a
+ * deleted queue) and the entry's references dropped. Nothing for an
+ * entry without records. */
+void wr_dur_settle(struct wr_queue *q, uint64_t id, const struct wr_msg *m);
+/* The entry goes back to the queue: REQUEUE with m's delivery count. */
+void wr_dur_requeue(struct wr_queue *q, uint64_t id, const struct wr_msg *m);
+/* Appends a recovered entry (wr_queue_restore's engine; classic.c). */
+int wr_classic_restore(struct wr_queue *q, struct wr_msg *m, uint64_t id,
+                       int64_t expires);
+/* The entry id of the ENQ record at offset off. */
+static inline uint64_t
+wr_dur_id(uint64_t off)
+{
+    return (off + 1) << 24;
+}
 
 /* ---- the unacked pool (unacked.c) -------------------------------------- */
 
@@ -296,5 +328,73 @@ wr_upool_take(struct wr_upool *p, uint64_t id, uint32_t handle,
     if (--p->live == 0)
         wr_upool_emptied(p);
 }
+
+/* ---- persist.c: the payloads of durable queues' store records ---------
+ * (docs/internals/STORE.md, "Record types" and "A durable queue kind on
+ * the store"). Big-endian; decoding checks every length, since recovery
+ * reads the bytes back from disk. */
+
+enum wr_prec_type {
+    WR_PREC_MSG = 1,     /* a message: its body, written once */
+    WR_PREC_ENQ = 2,     /* a message in one durable queue */
+    WR_PREC_SETTLE = 3,  /* an entry is gone (ack, reject, expiry, ...) */
+    WR_PREC_REQUEUE = 4, /* an entry went back, with its delivery count */
+    WR_PREC_PURGE = 5,   /* a queue's entries up to an id are gone */
+};
+
+#define WR_PREC_VERSION 1
+#define WR_PREC_PERSISTENT 0x01 /* MSG flags: delivery-mode 2 */
+#define WR_PREC_MSG_HDR 24
+#define WR_PREC_ENQ_SIZE 40
+#define WR_PREC_REF_SIZE 24
+
+struct wr_prec_msg { /* views into the decoded payload */
+    struct wr_bytes exchange, rkey, props, body;
+    int64_t published_ms; /* wall clock */
+    bool persistent;
+};
+
+struct wr_prec_enq {
+    uint64_t queue_id;
+    struct wr_store_loc msg; /* the MSG record */
+    uint8_t priority;
+    uint32_t delivery_count;
+    int64_t expires_ms; /* wall clock; 0: never */
+};
+
+struct wr_prec_ref { /* SETTLE, REQUEUE, PURGE */
+    uint64_t queue_id;
+    uint64_t entry_id;       /* the ENQ offset (PURGE: the last one purged) */
+    uint32_t delivery_count; /* REQUEUE only, else 0 */
+};
+
+struct wr_prec {
+    uint8_t type; /* enum wr_prec_type */
+    union {
+        struct wr_prec_msg msg;
+        struct wr_prec_enq enq;
+        struct wr_prec_ref ref;
+    };
+};
+
+/* The MSG record of m as parts for wr_store_append: hdr (filled here),
+ * then exchange, routing key and properties, then the body, all borrowed
+ * from m (no copy). Returns the number of parts (3). */
+unsigned wr_prec_msg_parts(const struct wr_msg *m, int64_t published_ms,
+                           uint8_t hdr[WR_PREC_MSG_HDR],
+                           struct wr_bytes parts[3]);
+/* Encodes an ENQ payload into out; returns its size. */
+size_t wr_prec_enq_encode(uint8_t out[WR_PREC_ENQ_SIZE],
+                          const struct wr_prec_enq *e);
+/* Encodes a SETTLE, REQUEUE or PURGE payload into out; returns its size. */
+size_t wr_prec_ref_encode(uint8_t out[WR_PREC_REF_SIZE],
+                          const struct wr_prec_ref *r);
+/* Decodes a payload of the given record type (views into p). Returns
+ * WR_OK, WR_ERR_SYNTAX (wrong length, version or reserved bits) or
+ * WR_ERR_INVALID (not a queue record type). */
+int wr_prec_decode(uint8_t type, struct wr_bytes p, struct wr_prec *out);
+/* A new message (reference) from a decoded MSG record, everything copied;
+ * NULL when out of memory or when its properties do not decode. */
+struct wr_msg *wr_prec_msg_build(const struct wr_prec_msg *pm);
 
 #endif

@@ -8,6 +8,9 @@
 #include "../store/store.h"
 
 #include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <event2/event.h>
 #include <stdio.h>
 #include <string.h>
@@ -25,14 +28,37 @@ wr_wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Test seam: WARREN_TEST_SYNC_FAIL=N makes every sync after the first N
+ * once the broker runs (recovery's pass) fail with EIO, a disk that drops
+ * a write, so that tests reach the failed state through a real broker. */
+static atomic_long syncs_left = -1;
+static atomic_bool syncs_armed;
+
+static int
+failing_sync(int fd)
+{
+    if (atomic_load(&syncs_armed) && atomic_fetch_sub(&syncs_left, 1) <= 0) {
+        errno = EIO;
+        return -1;
+    }
+    return fdatasync(fd);
+}
+
 static int
 open_store(const char *dir, const char *sub, uint32_t segment,
            struct wr_store **out)
 {
     struct wr_store_opts o = {.segment_size = segment};
+    const char *fail = getenv("WARREN_TEST_SYNC_FAIL");
     char path[WR_PATH_MAX + 16], err[600];
     int rc;
 
+    if (fail && *fail) {
+        long n = strtol(fail, NULL, 10);
+        if (atomic_load(&syncs_left) < 0)
+            atomic_store(&syncs_left, n);
+        o.sync_fn = failing_sync;
+    }
     snprintf(path, sizeof(path), "%s/%s", dir, sub);
     rc = wr_store_open(path, &o, out, err, sizeof(err));
     if (rc != WR_OK)
@@ -41,24 +67,36 @@ open_store(const char *dir, const char *sub, uint32_t segment,
 }
 
 int
-wr_persist_open(struct wr_server *s)
+wr_persist_lock(const char *dir, int *fd)
 {
-    const char *dir = s->cfg.data_dir;
     char err[600];
     int rc;
 
-    s->data_lock = -1;
-    /* the parent too: a fresh install's /var/lib/warren */
+    *fd = -1;
     if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
         wr_log(WR_LOG_ERROR, "data_dir: cannot create %s: %s", dir,
                strerror(errno));
         return WR_ERR_IO;
     }
-    rc = wr_store_lock_dir(dir, &s->data_lock, err, sizeof(err));
+    rc = wr_store_lock_dir(dir, fd, err, sizeof(err));
     if (rc != WR_OK) {
-        s->data_lock = -1;
+        *fd = -1;
         wr_log(WR_LOG_ERROR, "data_dir: %s", err);
-        return rc;
+    }
+    return rc;
+}
+
+int
+wr_persist_open(struct wr_server *s)
+{
+    const char *dir = s->cfg.data_dir;
+    int rc;
+
+    /* main() took it before anything was read from the directory */
+    if (s->data_lock < 0) {
+        rc = wr_persist_lock(dir, &s->data_lock);
+        if (rc != WR_OK)
+            return rc;
     }
     rc = open_store(dir, "defs", DEFS_SEGMENT, &s->defs);
     if (rc == WR_OK)
@@ -120,6 +158,7 @@ store_cb(evutil_socket_t fd, short what, void *arg)
 void
 wr_persist_start(struct wr_server *s)
 {
+    atomic_store(&syncs_armed, true);
     if (s->defs) {
         s->store_ev = event_new(s->base, wr_store_event_fd(s->defs),
                                 EV_READ | EV_PERSIST, store_cb, s);
@@ -132,6 +171,7 @@ wr_persist_start(struct wr_server *s)
         event_priority_set(s->store_ev2, WR_PRIO_CONSUMERS);
         event_add(s->store_ev2, NULL);
         s->msgs_durable = wr_store_durable(s->msgs);
+        s->msgs_written = wr_store_end(s->msgs);
     }
 }
 
@@ -156,6 +196,16 @@ wr_persist_flush(struct wr_server *s)
     now = wr_wall_ms();
     flush_one(s, s->defs, now);
     flush_one(s, s->msgs, now);
+    if (s->msgs && !s->store_failed) {
+        uint64_t end = wr_store_end(s->msgs);
+        bool moved = end != s->msgs_written;
+        s->msgs_written = end;
+        /* store_sync = background: a confirm waits for the write only */
+        if (moved && s->cfg.store_sync_background && s->msgs_durable_cb)
+            s->msgs_durable_cb(s);
+    } else if (s->store_failed && s->msgs_durable_cb) {
+        s->msgs_durable_cb(s);
+    }
 }
 
 void

@@ -340,13 +340,15 @@ struct wr_server {
      * it and never sees what a consumer is beyond struct wr_consumer. */
     void (*consumer_cancel)(struct wr_consumer *c, bool notify);
     /* persistence (persist.c): data_dir's lock and its two stores */
-    int data_lock;           /* flock on data_dir/LOCK, -1 = none */
-    struct wr_store *defs;   /* defs/: durable definitions (vhost/) */
-    struct wr_store *msgs;   /* msgs/: durable queues' messages */
-    struct event *store_ev;  /* their event fds: the durable position */
-    struct event *store_ev2; /* (one event each) */
-    int store_failed;        /* errno of the failed store, 0 = fine */
-    uint64_t msgs_durable;   /* msgs/ records below this are on disk */
+    int data_lock;                /* flock on data_dir/LOCK, -1 = none */
+    struct wr_store *defs;        /* defs/: durable definitions (vhost/) */
+    struct wr_store *msgs;        /* msgs/: durable queues' messages */
+    struct event *store_ev;       /* their event fds: the durable position */
+    struct event *store_ev2;      /* (one event each) */
+    int store_failed;             /* errno of the failed store, 0 = fine */
+    uint64_t msgs_durable;        /* msgs/ records below this are on disk */
+    uint64_t msgs_written;        /* ... below this are written (pwrite) */
+    struct wr_list store_waiters; /* channels waiting for it (amqp/) */
     /* Called when a store's durable position moved (or it failed), from
      * the event loop: amqp/ releases confirms, vhost/ finishes a defs/
      * snapshot. Either may be NULL. */
@@ -360,10 +362,14 @@ struct wr_server {
 
 /* ---- persistence (persist.c) ------------------------------------------ */
 
-/* Creates and locks data_dir and opens its stores, defs/ and msgs/ (not
- * recovered yet: the layers above read them back, then call
- * wr_persist_start). Returns WR_OK, or WR_ERR_EXISTS (another warren has
- * the directory) / WR_ERR_IO, logged. */
+/* Creates dir when missing and locks it (dir/LOCK, flock): WR_OK and the
+ * held descriptor in *fd, or WR_ERR_EXISTS (another warren has it) /
+ * WR_ERR_IO, logged. */
+int wr_persist_lock(const char *dir, int *fd);
+/* Creates and locks data_dir (unless s->data_lock is held) and opens its
+ * stores, defs/ and msgs/ (not recovered yet: the layers above read them back,
+ * then call wr_persist_start). Returns WR_OK, or WR_ERR_EXISTS (another warren
+ * has the directory) / WR_ERR_IO, logged. */
 int wr_persist_open(struct wr_server *s);
 /* Watches the stores' event fds on the loop. */
 void wr_persist_start(struct wr_server *s);

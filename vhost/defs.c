@@ -351,6 +351,8 @@ load(struct wr_server *s, struct wr_users *users, const char *path, char *err,
     rc = apply(root, path, users, s, false, NULL, err, errlen);
     if (rc == 0)
         rc = wr_defs_policies(s, NULL, root, s != NULL, err, errlen);
+    if (rc == 0)
+        rc = wr_defs_shovels(s, root, s != NULL, err, errlen);
     json_decref(root);
     return rc;
 }
@@ -486,6 +488,7 @@ wr_defs_export(struct wr_server *s, json_t *root)
                                   vhs[i]->name, "component", "vhost-limits",
                                   "name", "limits"));
         wr_defs_export_policies(vhs[i], true, policies, params);
+        wr_defs_export_shovels(vhs[i], params);
     }
     json_object_set_new(root, "users", users);
     json_object_set_new(root, "vhosts", vhosts);
@@ -602,6 +605,67 @@ wr_defs_policies(struct wr_server *s, struct wr_vhost *only, const json_t *root,
     return 0;
 }
 
+/* ---- shovels ------------------------------------------------------------- */
+
+json_t *
+wr_defs_shovel_json(const struct wr_vhost *vh, const struct wr_shovel *sh)
+{
+    return json_pack("{s:O, s:s, s:s, s:s}", "value", sh->value, "vhost",
+                     vh->name, "component", "shovel", "name", sh->name);
+}
+
+void
+wr_defs_export_shovels(struct wr_vhost *vh, json_t *params)
+{
+    struct wr_list *pos;
+
+    for (pos = vh->shovels.next; pos != &vh->shovels; pos = pos->next)
+        json_array_append_new(
+            params, wr_defs_shovel_json(
+                        vh, WR_CONTAINER_OF(pos, struct wr_shovel, link)));
+}
+
+/* The "parameters" of component "shovel": checked (their vhost exists or
+ * is declared by the document), and set when apply. */
+int
+wr_defs_shovels(struct wr_server *s, const json_t *root, bool apply, char *err,
+                size_t errlen)
+{
+    size_t i;
+    json_t *item;
+
+    json_array_foreach(section(root, "parameters"), i, item)
+    {
+        const char *comp = get_str(item, "component");
+        const char *vname = get_str(item, "vhost");
+        const char *name = get_str(item, "name");
+        json_t *val = json_object_get(item, "value");
+        struct wr_shovel_def d;
+        struct wr_vhost *vh = NULL;
+        char msg[400];
+        bool created;
+
+        if (comp == NULL || strcmp(comp, "shovel") != 0)
+            continue;
+        if (name == NULL || name[0] == '\0' || strlen(name) > 255 ||
+            vname == NULL)
+            return bad(err, errlen, "definitions", "parameters", i,
+                       "a shovel needs a vhost and a name");
+        if (s)
+            vh = wr_hmap_get(&s->vhosts, vname, strlen(vname));
+        if (vh == NULL && (apply || !declares_vhost(root, vname))) {
+            snprintf(msg, sizeof(msg), "no vhost '%.200s'", vname);
+            return bad(err, errlen, "definitions", "parameters", i, msg);
+        }
+        if (wr_shovel_parse(name, val, &d, msg, sizeof(msg)) != WR_OK)
+            return bad(err, errlen, "definitions", "parameters", i, msg);
+        if (apply && wr_vhost_set_shovel(vh, name, val, &created, msg,
+                                         sizeof(msg)) != WR_OK)
+            return bad(err, errlen, "definitions", "parameters", i, msg);
+    }
+    return 0;
+}
+
 /* The file's contents, in RabbitMQ's definitions format. */
 static json_t *
 defs_json(struct wr_server *s)
@@ -627,11 +691,15 @@ wr_defs_import(struct wr_server *s, const json_t *root, char *err,
     wr_users_cleanup(&scratch);
     if (rc == 0)
         rc = wr_defs_policies(s, NULL, root, false, err, errlen);
+    if (rc == 0)
+        rc = wr_defs_shovels(s, root, false, err, errlen);
     if (rc != 0)
         return rc;
     rc = apply(root, "definitions", &s->users, s, true, NULL, err, errlen);
     if (rc == 0)
         rc = wr_defs_policies(s, NULL, root, true, err, errlen);
+    if (rc == 0)
+        rc = wr_defs_shovels(s, root, true, err, errlen);
     return rc;
 }
 

@@ -24,6 +24,7 @@ wr_vhost_new(struct wr_server *srv, const char *name)
     vh->max_connections = WR_LIMIT_UNSET;
     vh->max_queues = WR_LIMIT_UNSET;
     wr_list_init(&vh->conns);
+    wr_list_init(&vh->shovels);
     wr_hmap_init(&vh->exchanges);
     wr_hmap_init(&vh->queues);
     wr_hmap_init(&vh->replies);
@@ -48,6 +49,8 @@ wr_vhost_free(struct wr_vhost *vh)
     size_t it = 0;
     void *v;
 
+    /* Shovels first: they consume from queues here and elsewhere. */
+    wr_vhost_shovels_free(vh);
     /* Queues first: unbinding needs the exchanges alive. */
     while (wr_hmap_next(&vh->queues, &it, NULL, NULL, &v))
         wr_vhost_delete_queue(vh, v);
@@ -175,7 +178,10 @@ wr_vhost_delete_queue(struct wr_vhost *vh, struct wr_queue *q)
     wr_list_for_each_safe(pos, tmp, &q->consumers)
     {
         struct wr_consumer *wc = WR_CONTAINER_OF(pos, struct wr_consumer, link);
-        vh->srv->consumer_cancel(wc, true);
+        if (wc->ops->gone) /* a shovel's */
+            wc->ops->gone(wc);
+        else
+            vh->srv->consumer_cancel(wc, true);
     }
     wr_queue_unbind_all(q, source_empty, vh);
     if (bq) {

@@ -116,6 +116,7 @@ struct wr_vhost {
     /* policies and operator policies (policy.c), sorted by name */
     struct wr_policy_list policies;
     struct wr_policy_list op_policies;
+    struct wr_list shovels; /* of struct wr_shovel.link (shovel.c) */
 };
 
 /* Per-queue broker state, in wr_queue.broker. */
@@ -219,6 +220,78 @@ bool wr_vhost_delay(struct wr_vhost *vh, struct wr_exchange *x,
                     struct wr_msg *m);
 /* Stops x's timer (before x is freed). */
 void wr_vhost_delayed_stop(struct wr_exchange *x);
+
+/* ---- local shovels (shovel.c) ------------------------------------------ */
+
+enum wr_shovel_ack {
+    WR_SHOVEL_ON_CONFIRM,
+    WR_SHOVEL_ON_PUBLISH,
+    WR_SHOVEL_NO_ACK
+};
+enum wr_shovel_state {
+    WR_SHOVEL_STARTING,
+    WR_SHOVEL_RUNNING,
+    WR_SHOVEL_TERMINATED
+};
+
+/* A shovel parameter's value, parsed (strings are views into it). */
+struct wr_shovel_def {
+    char src_vhost[256], dest_vhost[256];           /* from the amqp:// URIs */
+    const char *src_queue, *src_exchange, *src_key; /* NULL when absent */
+    const char *dest_queue, *dest_exchange, *dest_key;
+    enum wr_shovel_ack ack_mode;
+    int64_t delete_after; /* src-delete-after: -1 never, else a count */
+    bool queue_length;    /* src-delete-after "queue-length" */
+    uint32_t prefetch;    /* prefetch-count, default 1000 */
+    int64_t reconnect_ms; /* reconnect-delay, default 1 s */
+};
+
+/* A delivery taken from the source, not yet forwarded. */
+struct wr_shovel_pend {
+    struct wr_msg *msg; /* reference held */
+    uint64_t id;
+    uint32_t handle;
+};
+
+struct wr_shovel {
+    struct wr_list link; /* in vh->shovels */
+    struct wr_vhost *vh; /* the vhost of the parameter */
+    char *name;
+    json_t *value; /* the definition as given (reference held) */
+    struct wr_shovel_def def;
+    struct wr_consumer cons; /* on src while running */
+    struct wr_queue *src;
+    bool own_src; /* src is the server-named queue of src-exchange */
+    bool paused;  /* the destination refused: wait reconnect-delay */
+    struct wr_shovel_pend *pend; /* prefetch entries */
+    size_t npend;
+    int64_t remaining; /* messages left to move; -1: no end */
+    uint64_t moved;
+    enum wr_shovel_state state;
+    char reason[300]; /* why it is terminated */
+    int64_t since;    /* Unix time it last started running */
+    struct wr_timer *flush_ev, *retry_ev;
+    struct wr_route_set route;
+};
+
+/* Parses a shovel parameter's value (RabbitMQ's dynamic shovel keys:
+ * src-protocol / dest-protocol amqp091, src-uri / dest-uri amqp:// only,
+ * src-queue or src-exchange + src-exchange-key, dest-queue or
+ * dest-exchange + dest-exchange-key, ack-mode, src-delete-after,
+ * prefetch-count, reconnect-delay). WR_OK, or WR_ERR_INVALID with the
+ * reason (RabbitMQ's texts where it has them). */
+int wr_shovel_parse(const char *name, const json_t *value,
+                    struct wr_shovel_def *d, char *err, size_t cap);
+/* Creates or replaces (restarts) shovel name of vh with value (copied),
+ * and starts it. *created says which. WR_OK, WR_ERR_INVALID (err says
+ * why; nothing changed) or WR_ERR_NOMEM. */
+int wr_vhost_set_shovel(struct wr_vhost *vh, const char *name, json_t *value,
+                        bool *created, char *err, size_t cap);
+/* Stops and removes a shovel: what it took reaches the destination, the
+ * rest stays in the source. false when there is none. */
+bool wr_vhost_clear_shovel(struct wr_vhost *vh, const char *name);
+struct wr_shovel *wr_vhost_shovel(struct wr_vhost *vh, const char *name);
+void wr_vhost_shovels_free(struct wr_vhost *vh);
 
 /* ---- dead-lettering (deadletter.c) ------------------------------------- */
 
@@ -493,6 +566,15 @@ void wr_defs_export_policies(struct wr_vhost *vh, bool with_vhost,
  * set, every item goes to that vhost (a per-vhost document). s may be
  * NULL when checking a file alone. Returns 0 or -1 with "definitions:
  * policies[i]: reason" in err. */
+/* The shovel parameters of a definitions document: checked, and set
+ * when apply. 0, or -1 with err. */
+int wr_defs_shovels(struct wr_server *s, const json_t *root, bool apply,
+                    char *err, size_t errlen);
+/* A shovel as a runtime parameter {"value", "vhost", "component",
+ * "name"}; every shovel of vh appended to params. */
+json_t *wr_defs_shovel_json(const struct wr_vhost *vh,
+                            const struct wr_shovel *sh);
+void wr_defs_export_shovels(struct wr_vhost *vh, json_t *params);
 int wr_defs_policies(struct wr_server *s, struct wr_vhost *only,
                      const json_t *root, bool apply, char *err, size_t errlen);
 

@@ -170,7 +170,8 @@ def test_make_run_takes_args():
                 break
             out += line
         text = out.decode()
-        assert "--config etc/warren.conf --port 0 --mgmt-port 0" in text, text
+        assert "--config etc/warren.conf --data-dir " in text, text
+        assert " --port 0 --mgmt-port 0" in text, text
         m = re.search(r"ready on amqp://127\.0\.0\.1:(\d+)", text)
         assert m and m.group(1) != "5672", text
         assert re.search(r"management on http://127\.0\.0\.1:(\d+)", text), text

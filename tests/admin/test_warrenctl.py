@@ -144,7 +144,8 @@ def test_table_is_aligned(ctl, api, uniq):
              if line.startswith(uniq) or line.startswith("name")]
     header = lines[0]
     assert header.split() == ["name", "ready", "unacked", "messages",
-                              "consumers", "publish/s", "deliver/s", "durable"]
+                              "consumers", "publish/s", "deliver/s", "durable",
+                              "persistent"]
     # every column of every row ends where the header's does (numbers
     # are right-aligned)
     end = header.index("ready") + len("ready")

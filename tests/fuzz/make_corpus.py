@@ -457,6 +457,71 @@ def mgmt_seeds():
                                "definition": {"queue-mode": "lazy"}}]}),
             req("DELETE", "/api/policies/%2F/dlx"),
             req("DELETE", "/api/operator-policies/%2F/cap")),
+        "shovels": seq(
+            req("PUT", q + "sa", {"durable": True}),
+            req("POST", "/api/exchanges/%2F/amq.default/publish",
+                {"routing_key": "sa", "payload": "m", "properties": {},
+                 "payload_encoding": "string"}),
+            req("PUT", "/api/parameters/shovel/%2F/s1",
+                {"value": {"src-protocol": "amqp091", "src-uri": "amqp://",
+                           "src-queue": "sa", "dest-protocol": "amqp091",
+                           "dest-uri": "amqp:///%2F", "dest-queue": "sb",
+                           "ack-mode": "on-publish", "prefetch-count": 2,
+                           "src-delete-after": "queue-length"}}),
+            req("PUT", "/api/parameters/shovel/%2F/s2",
+                {"value": {"src-uri": ["amqp://"], "src-exchange": "amq.topic",
+                           "src-exchange-key": "#", "dest-uri": "amqp://",
+                           "dest-exchange": "amq.direct",
+                           "dest-exchange-key": "k", "ack-mode": "no-ack",
+                           "reconnect-delay": 0.5}}),
+            req("GET", "/api/shovels"), req("GET", "/api/shovels/%2F"),
+            req("GET", "/api/parameters/shovel/%2F/s2"),
+            req("GET", "/api/parameters"),
+            req("PUT", "/api/parameters/shovel/%2F/bad",
+                {"value": {"src-uri": "amqp://h:1", "src-queue": "a",
+                           "src-exchange": "b", "dest-uri": 5,
+                           "src-delete-after": -3, "bogus": True}}),
+            req("PUT", "/api/parameters/shovel/%2F/bad2", {"value": "x"}),
+            req("PUT", "/api/parameters/nope/%2F/x", {"value": {}}),
+            req("POST", "/api/definitions",
+                {"parameters": [{"vhost": "/", "component": "shovel",
+                                 "name": "imp", "value": {
+                                     "src-uri": "amqp://", "src-queue": "i",
+                                     "dest-uri": "amqp://",
+                                     "src-delete-after": 3}}]}),
+            req("DELETE", "/api/queues/%2F/sa"),
+            req("DELETE", "/api/parameters/shovel/%2F/s2"),
+            req("DELETE", "/api/parameters/shovel/%2F/imp")),
+        "plugin_exchanges": seq(
+            req("PUT", "/api/exchanges/%2F/ch",
+                {"type": "x-consistent-hash",
+                 "arguments": {"hash-property": "message_id"}}),
+            req("PUT", "/api/exchanges/%2F/ch2",
+                {"type": "x-consistent-hash",
+                 "arguments": {"hash-header": "h", "hash-property": "x"}}),
+            req("PUT", q + "c1", {}),
+            req("POST", "/api/bindings/%2F/e/ch/q/c1", {"routing_key": "3"}),
+            req("POST", "/api/bindings/%2F/e/ch/q/c1", {"routing_key": "x"}),
+            req("POST", "/api/exchanges/%2F/ch/publish",
+                {"routing_key": "k", "payload": "p",
+                 "properties": {"message_id": "m1"},
+                 "payload_encoding": "string"}),
+            req("PUT", "/api/exchanges/%2F/dl",
+                {"type": "x-delayed-message",
+                 "arguments": {"x-delayed-type": "topic"}}),
+            req("PUT", "/api/exchanges/%2F/dl2",
+                {"type": "x-delayed-message", "arguments": {}}),
+            req("POST", "/api/bindings/%2F/e/dl/q/c1", {"routing_key": "#"}),
+            req("POST", "/api/exchanges/%2F/dl/publish",
+                {"routing_key": "a", "payload": "later",
+                 "properties": {"headers": {"x-delay": 5}},
+                 "payload_encoding": "string"}),
+            req("POST", "/api/exchanges/%2F/dl/publish",
+                {"routing_key": "a", "payload": "s",
+                 "properties": {"headers": {"x-delay": "7"}},
+                 "payload_encoding": "string"}),
+            req("GET", "/api/exchanges/%2F/dl"),
+            req("DELETE", "/api/exchanges/%2F/dl")),
         "misc": seq(req("GET", "/api/overview"), req("OPTIONS", "/api/queues/%2F/x"),
                     req("HEAD", "/api/vhosts"), req("POST", "/api/overview", {}),
                     req("GET", "/api/aliveness-test/%2F"),
@@ -519,6 +584,22 @@ def store_seeds():
     }
 
 
+def prec_seeds():
+    """queues/persist.c payloads: a type byte, then the payload."""
+    props = struct.pack(">H", 0x1800) + bytes([2, 3])  # delivery-mode 2, priority 3
+    msg = (bytes([1, 1, 10, 2]) + struct.pack(">IQq", len(props), 5, 1700000000123)
+           + b"amq.direct" + b"rk" + props + b"hello")
+    enq = struct.pack(">QQIIBBBBIq", 7, 1234, 4096, len(msg), 3, 0, 0, 0, 1, 0)
+    ref = struct.pack(">QQII", 7, 1300, 0, 0)
+    return {
+        "msg": b"\x01" + msg,
+        "enq": b"\x02" + enq,
+        "settle": b"\x03" + ref,
+        "requeue": b"\x04" + struct.pack(">QQII", 7, 1300, 2, 0),
+        "purge": b"\x05" + ref,
+    }
+
+
 def main():
     root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "corpus")
     CORPUS["fuzz_conn"] = conn_sessions()
@@ -526,6 +607,7 @@ def main():
     CORPUS["fuzz_mgmt_json"] = mgmt_seeds()
     CORPUS["fuzz_topic"] = topic_seeds()
     CORPUS["fuzz_store"] = store_seeds()
+    CORPUS["fuzz_prec"] = prec_seeds()
     for target, seeds in CORPUS.items():
         d = os.path.join(root, target)
         os.makedirs(d, exist_ok=True)

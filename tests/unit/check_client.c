@@ -6,8 +6,12 @@
 #include "../client/helpers.h"
 
 #include <check.h>
+#include <ftw.h>
 #include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static struct wt_child server = {.pid = -1};
 static struct warren_conn *conn;
@@ -46,15 +50,29 @@ server_path(char *buf, size_t len)
     snprintf(buf, len, "build/warren-server");
 }
 
+/* The broker's own data directory, removed when it stops: never the
+ * default one, which another broker may hold (and lock). */
+static char data_dir[PATH_MAX];
+
+static int
+rm_entry(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(p);
+}
+
 /* Starts warren-server on a free port, or with WARREN_TEST_BROKER=host:port
  * (as for tests/interop) uses that broker, e.g. a RabbitMQ. */
 static void
 server_start(void)
 {
     char path[PATH_MAX + 32];
+    const char *tmp = getenv("TMPDIR");
     /* any free ports: 15672 may be taken by another broker */
-    char *argv[] = {path, "--bind",      "127.0.0.1", "--port",
-                    "0",  "--mgmt-port", "0",         NULL};
+    char *argv[] = {path,          "--bind", "127.0.0.1",  "--port", "0",
+                    "--mgmt-port", "0",      "--data-dir", data_dir, NULL};
     const char *ext = getenv("WARREN_TEST_BROKER");
 
     if (ext && *ext) {
@@ -66,6 +84,9 @@ server_start(void)
                  colon ? (int)(colon - ext) : (int)strlen(ext), ext);
     } else {
         server_path(path, sizeof(path));
+        snprintf(data_dir, sizeof(data_dir), "%s/warren-check-client-XXXXXX",
+                 tmp && *tmp ? tmp : "/tmp");
+        ck_assert_ptr_nonnull(mkdtemp(data_dir));
         if (wt_spawn(&server, argv, 2, "ready on amqp://127.0.0.1:", 10000) !=
             0)
             ck_abort_msg("cannot start %s", path);
@@ -79,6 +100,10 @@ server_stop(void)
 {
     if (server.pid > 0)
         ck_assert_int_eq(wt_stop(&server), 0); /* SIGTERM: a clean exit */
+    if (data_dir[0]) {
+        nftw(data_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        data_dir[0] = '\0';
+    }
 }
 
 /* A connection and a channel for each test; nothing may leak. */

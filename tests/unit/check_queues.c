@@ -169,7 +169,8 @@ fake_deliver(struct wr_consumer *c, struct wr_queue *q,
         f->hook(f, q);
 }
 
-static const struct wr_consumer_ops fake_ops = {fake_can_take, fake_deliver};
+static const struct wr_consumer_ops fake_ops = {fake_can_take, fake_deliver,
+                                                NULL};
 
 void
 fake_init(struct fake *f, int id, int credit)
@@ -312,6 +313,8 @@ static TCase *(*const cases[])(void) = {
     queues_args_and_messages_tcase,
     queues_lifetimes_tcase,
     queues_policy_tcase,
+    queues_persist_tcase,
+    queues_durable_tcase,
 };
 
 static Suite *

@@ -232,7 +232,7 @@ keep_deliver(struct wr_consumer *c, struct wr_queue *q,
     got_msg = d->msg;
 }
 
-static const struct wr_consumer_ops keep_ops = {yes_take, keep_deliver};
+static const struct wr_consumer_ops keep_ops = {yes_take, keep_deliver, NULL};
 
 START_TEST(expire_ttl_zero)
 {

@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: MIT */
+/* Confirms that mean "on disk" (docs/internals/STORE.md, "What a confirm
+ * promises"): a publisher confirm, or tx.commit-ok, for a persistent
+ * message routed to a stored (durable) queue goes out once the msgs/
+ * store's durable position has passed every record written for it. The
+ * channel notes a mark (the store's end after the publish) with the
+ * sequence number; the store's event (runtime/persist.c) releases the
+ * marks it covers, in order, one basic.ack (multiple) per channel.
+ * Transient traffic never waits: with nothing owed to the disk a confirm
+ * goes out as before. store_sync = background checks the marks against
+ * what was written instead. A failed store nacks what waits. */
+#include "amqp_internal.h"
+
+#include "../store/store.h"
+
+#include <string.h>
+
+bool
+wr_chan_needs_store(struct wr_chan *ch, const struct wr_msg *m)
+{
+    const struct wr_route_set *r = &ch->route;
+
+    if (!m->persistent || ch->conn->srv->msgs == NULL)
+        return false;
+    for (size_t i = 0; i < r->count; i++)
+        if (wr_bqueue_stored(r->queues[i]))
+            return true;
+    return false;
+}
+
+/* Where the marks are checked: what is durable, or what was written. */
+static uint64_t
+covered(const struct wr_server *s)
+{
+    return s->cfg.store_sync_background ? s->msgs_written : s->msgs_durable;
+}
+
+static void
+push(struct wr_chan *ch, uint64_t mark, uint64_t seq, bool nack)
+{
+    struct wr_server *s = ch->conn->srv;
+
+    if (ch->sw_n == ch->sw_cap) {
+        uint32_t cap = ch->sw_cap ? ch->sw_cap * 2 : 8;
+        struct wr_swait *v = wr_malloc(cap * sizeof(*v));
+        for (uint32_t i = 0; i < ch->sw_n; i++)
+            v[i] = ch->sw[(ch->sw_head + i) % ch->sw_cap];
+        wr_free(ch->sw);
+        ch->sw = v;
+        ch->sw_cap = cap;
+        ch->sw_head = 0;
+    }
+    ch->sw[(ch->sw_head + ch->sw_n) % ch->sw_cap] =
+        (struct wr_swait){.mark = mark, .seq = seq, .nack = nack};
+    ch->sw_n++;
+    if (wr_list_empty(&ch->store_link))
+        wr_list_push_back(&s->store_waiters, &ch->store_link);
+    wr_persist_dirty(s);
+}
+
+void
+wr_chan_store_wait(struct wr_chan *ch, uint64_t seq)
+{
+    struct wr_server *s = ch->conn->srv;
+    uint64_t mark = wr_store_end(s->msgs);
+
+    if (mark <= covered(s) && ch->sw_n == 0)
+        return; /* nothing owed: goes out as a transient one */
+    push(ch, mark, seq, false);
+}
+
+void
+wr_chan_store_nack(struct wr_chan *ch, uint64_t seq)
+{
+    const struct wr_swait *last =
+        &ch->sw[(ch->sw_head + ch->sw_n - 1) % ch->sw_cap];
+
+    push(ch, last->mark, seq, true);
+}
+
+/* basic.ack for everything up to upto (multiple when several). */
+static void
+ack_upto(struct wr_chan *ch, uint64_t upto)
+{
+    struct wr_method m = {.id = WR_BASIC_ACK};
+
+    if (upto <= ch->confirmed_upto)
+        return;
+    m.u.basic_ack.delivery_tag = upto;
+    m.u.basic_ack.multiple = upto - ch->confirmed_upto > 1;
+    ch->confirmed_upto = upto;
+    wr_conn_send_method(ch->conn, ch->id, &m);
+}
+
+uint64_t
+wr_chan_confirm_limit(const struct wr_chan *ch)
+{
+    for (uint32_t i = 0; i < ch->sw_n; i++) {
+        const struct wr_swait *w = &ch->sw[(ch->sw_head + i) % ch->sw_cap];
+        if (w->seq != 0)
+            return w->seq - 1;
+    }
+    return ch->publish_seq;
+}
+
+static void
+release(struct wr_chan *ch, uint64_t pos)
+{
+    bool confirms = false;
+
+    while (ch->sw_n > 0) {
+        struct wr_swait *w = &ch->sw[ch->sw_head];
+        if (w->mark > pos)
+            break;
+        if (w->seq == 0) {
+            struct wr_method ok = {.id = WR_TX_COMMIT_OK};
+            wr_conn_send_method(ch->conn, ch->id, &ok);
+        } else if (w->nack) {
+            struct wr_method n = {.id = WR_BASIC_NACK};
+            ack_upto(ch, w->seq - 1);
+            n.u.basic_nack.delivery_tag = w->seq;
+            ch->confirmed_upto = w->seq;
+            wr_conn_send_method(ch->conn, ch->id, &n);
+        } else {
+            confirms = true;
+        }
+        ch->sw_head = (ch->sw_head + 1) % ch->sw_cap;
+        ch->sw_n--;
+    }
+    if (confirms)
+        wr_chan_flush_confirms(ch);
+}
+
+/* The store failed: what waits for it will never be durable. */
+static void
+refuse(struct wr_chan *ch)
+{
+    bool commit = false;
+
+    for (uint32_t i = 0; i < ch->sw_n; i++)
+        commit |= ch->sw[(ch->sw_head + i) % ch->sw_cap].seq == 0;
+    ch->sw_n = 0;
+    if (commit) {
+        wr_chan_error(ch, WR_REPLY_INTERNAL_ERROR, WR_TX_COMMIT,
+                      "the message store failed: the transaction is not "
+                      "on disk");
+        return;
+    }
+    wr_chan_nack_all(ch);
+}
+
+void
+wr_amqp_store_moved(struct wr_server *s)
+{
+    struct wr_list *pos, *tmp;
+    uint64_t at = covered(s);
+
+    wr_list_for_each_safe(pos, tmp, &s->store_waiters)
+    {
+        struct wr_chan *ch = WR_CONTAINER_OF(pos, struct wr_chan, store_link);
+        if (s->store_failed)
+            refuse(ch);
+        else
+            release(ch, at);
+        if (ch->sw_n == 0)
+            wr_list_remove(&ch->store_link);
+    }
+}
+
+void
+wr_chan_store_cleanup(struct wr_chan *ch)
+{
+    wr_list_remove(&ch->store_link);
+    wr_free(ch->sw);
+    ch->sw = NULL;
+    ch->sw_n = ch->sw_cap = ch->sw_head = 0;
+}
