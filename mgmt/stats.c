@@ -184,6 +184,8 @@ sample(struct wr_mgmt *m, char kind, const char *vhost, const char *name,
     s->epoch = m->epoch;
 }
 
+static void shrink_samples(struct wr_mgmt *m);
+
 static void
 sample_all(struct wr_mgmt *m)
 {
@@ -242,6 +244,50 @@ sample_all(struct wr_mgmt *m)
             wr_free(s);
         }
     }
+    shrink_samples(m);
+}
+
+/* The map does not shrink by itself: after 10,000 queues are gone, move
+ * what is left into a map of its size (a map is at most 3/4 full, so this
+ * runs once per halving or so, not once per delete). */
+static void
+shrink_samples(struct wr_mgmt *m)
+{
+    struct wr_hmap small;
+    size_t it = 0, klen;
+    const char *key;
+    void *v;
+
+    if (m->samples.cap <= 64 || m->samples.count * 8 > m->samples.cap)
+        return;
+    wr_hmap_init(&small);
+    while (wr_hmap_next(&m->samples, &it, &key, &klen, &v))
+        wr_hmap_put(&small, key, klen, v, NULL);
+    wr_hmap_cleanup(&m->samples);
+    m->samples = small;
+}
+
+/* s->stats_forget: a queue's or exchange's sample goes when it does (a
+ * client that declares and deletes 10,000 queues between two passes left
+ * 2.6 MB of samples until the next one). */
+static void
+forget(struct wr_server *srv, const char *vhost, bool queue, const char *name)
+{
+    struct wr_mgmt *m = srv->mgmt;
+    char key[600];
+    size_t n;
+    struct wr_mgmt_sample *s;
+
+    if (m == NULL)
+        return;
+    n = sample_key(key, sizeof(key),
+                   queue ? WR_MGMT_K_QUEUE : WR_MGMT_K_EXCHANGE, vhost, name);
+    s = wr_hmap_get(&m->samples, key, n);
+    if (s) {
+        wr_hmap_del(&m->samples, key, n);
+        wr_free(s);
+        shrink_samples(m);
+    }
 }
 
 static void
@@ -258,6 +304,7 @@ wr_mgmt_stats_start(struct wr_mgmt *m)
     uint32_t ms = m->srv->cfg.stats_interval;
     struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
 
+    m->srv->stats_forget = forget;
     m->sample_ev = event_new(m->srv->base, -1, EV_PERSIST, sample_cb, m);
     event_add(m->sample_ev, &tv);
     sample_all(m);
@@ -269,6 +316,8 @@ wr_mgmt_stats_cleanup(struct wr_mgmt *m)
     size_t it = 0;
     void *v;
 
+    if (m->srv->stats_forget == forget)
+        m->srv->stats_forget = NULL;
     if (m->sample_ev)
         event_free(m->sample_ev);
     while (wr_hmap_next(&m->samples, &it, NULL, NULL, &v))

@@ -343,6 +343,12 @@ struct wr_server {
      * the layer that owns consumers (amqp/, wr_amqp_init); vhost/ calls
      * it and never sees what a consumer is beyond struct wr_consumer. */
     void (*consumer_cancel)(struct wr_consumer *c, bool notify);
+    /* Forgets what the management API keeps about queue (queue=true) or
+     * exchange `name` of vhost `vhost`, which is being deleted: its rate
+     * sample goes with it, not at the sampler's next pass. Set by mgmt/
+     * while it runs, else NULL; vhost/ calls it. */
+    void (*stats_forget)(struct wr_server *s, const char *vhost, bool queue,
+                         const char *name);
     /* persistence (persist.c): data_dir's lock and its two stores */
     int data_lock;                /* flock on data_dir/LOCK, -1 = none */
     struct wr_store *defs;        /* defs/: durable definitions (vhost/) */

@@ -106,6 +106,8 @@ void
 wr_vhost_delete_exchange(struct wr_vhost *vh, struct wr_exchange *x)
 {
     wr_defs_exchange_deleted(vh, x);
+    if (vh->srv->stats_forget)
+        vh->srv->stats_forget(vh->srv, vh->name, false, x->name);
     wr_hmap_del(&vh->exchanges, x->name, x->name_len);
     wr_vhost_delayed_stop(x);
     wr_exchange_free(x);
@@ -169,6 +171,8 @@ wr_vhost_delete_queue(struct wr_vhost *vh, struct wr_queue *q)
     /* Marks it deleted (it dead-letters nothing from now on, as in
      * RabbitMQ) and drops its ready messages. */
     n = wr_queue_delete(q);
+    if (vh->srv->stats_forget)
+        vh->srv->stats_forget(vh->srv, vh->name, true, q->name);
     wr_hmap_del(&vh->queues, q->name, q->name_len);
     /* Keep the vhost's message counters monotonic (/metrics). */
     vh->stats.gone_delivered += wr_queue_counts(q)->delivered;
