@@ -394,12 +394,6 @@ main(int argc, char **argv)
         pthread_join(cs[i].tid, NULL);
     t_end = bench_now_ns();
     errors = atomic_load(&sh.errors);
-    for (int i = 0; i < o.producers; i++) {
-        sent += ps[i].sent;
-        if (ps[i].err[0])
-            fprintf(stderr, "warren-bench: %s\n", ps[i].err);
-        warren_conn_free(ps[i].conn);
-    }
     for (int i = 0; i < o.consumers; i++) {
         received += cs[i].received;
         if (cs[i].received) {
@@ -410,6 +404,16 @@ main(int argc, char **argv)
         if (cs[i].err[0])
             fprintf(stderr, "warren-bench: %s\n", cs[i].err);
         warren_conn_free(cs[i].conn);
+    }
+    /* Consumers first: a broker that throttles a producer (credit flow)
+     * lets it go once its queues have no consumers, so the producer's
+     * close waits until the broker has taken every message it wrote, and
+     * none of them turns up in the next run's queues. */
+    for (int i = 0; i < o.producers; i++) {
+        sent += ps[i].sent;
+        if (ps[i].err[0])
+            fprintf(stderr, "warren-bench: %s\n", ps[i].err);
+        warren_conn_free(ps[i].conn);
     }
     cleanup_queues(&sh);
     /* A time-bound run rates both sides over its window; a counted one

@@ -84,13 +84,17 @@ static const char usage[] =
     "    0 after a clean shutdown, 1 on a configuration or listen error,\n"
     "    2 on a usage error.\n";
 
-/* Loads the state, binds the listeners, writes the pid file. */
+/* Loads the state, binds the listeners, writes the pid file. lock: the
+ * data_dir's, held. */
 static int
-start(struct wr_server *srv, const struct wr_config *cfg, const char *pid_file)
+start(struct wr_server *srv, const struct wr_config *cfg, const char *pid_file,
+      int lock)
 {
     char err[600];
+    int rc = wr_server_init(srv, cfg);
 
-    if (wr_server_init(srv, cfg))
+    srv->data_lock = lock;
+    if (rc)
         return WR_ERR_IO;
     if (cfg->load_definitions[0] &&
         wr_mgmt_import_file(srv, cfg->load_definitions, err, sizeof(err))) {
@@ -135,7 +139,7 @@ main(int argc, char **argv)
     struct wr_config cfg;
     struct wr_server srv;
     char err[600];
-    int opt, rc;
+    int opt, rc, lock;
 
     while ((opt = getopt_long(argc, argv, "c:b:p:m:l:s:d:hV", opts, NULL)) !=
            -1) {
@@ -299,7 +303,22 @@ main(int argc, char **argv)
         return 1;
     }
     wr_alloc_set_abort_on_oom(true);
-    if (start(&srv, &cfg, pid_file)) {
+    /* data_dir first: a second broker on it stops here, before it reads
+     * or writes anything there */
+    if (wr_persist_lock(cfg.data_dir, &lock) != WR_OK) {
+        wr_log_close();
+        return 1;
+    }
+    /* Users, vhosts, permissions, limits and policies are kept in data_dir
+     * unless definitions.file says where. */
+    if (cfg.definitions_file[0] == '\0' &&
+        strlen(cfg.data_dir) + sizeof("/definitions.json") <=
+            sizeof(cfg.definitions_file)) {
+        memcpy(cfg.definitions_file, cfg.data_dir, strlen(cfg.data_dir));
+        memcpy(cfg.definitions_file + strlen(cfg.data_dir), "/definitions.json",
+               sizeof("/definitions.json"));
+    }
+    if (start(&srv, &cfg, pid_file, lock)) {
         wr_server_cleanup(&srv);
         wr_log_close();
         return 1;

@@ -67,24 +67,36 @@ open_store(const char *dir, const char *sub, uint32_t segment,
 }
 
 int
-wr_persist_open(struct wr_server *s)
+wr_persist_lock(const char *dir, int *fd)
 {
-    const char *dir = s->cfg.data_dir;
     char err[600];
     int rc;
 
-    s->data_lock = -1;
-    /* the parent too: a fresh install's /var/lib/warren */
+    *fd = -1;
     if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
         wr_log(WR_LOG_ERROR, "data_dir: cannot create %s: %s", dir,
                strerror(errno));
         return WR_ERR_IO;
     }
-    rc = wr_store_lock_dir(dir, &s->data_lock, err, sizeof(err));
+    rc = wr_store_lock_dir(dir, fd, err, sizeof(err));
     if (rc != WR_OK) {
-        s->data_lock = -1;
+        *fd = -1;
         wr_log(WR_LOG_ERROR, "data_dir: %s", err);
-        return rc;
+    }
+    return rc;
+}
+
+int
+wr_persist_open(struct wr_server *s)
+{
+    const char *dir = s->cfg.data_dir;
+    int rc;
+
+    /* main() took it before anything was read from the directory */
+    if (s->data_lock < 0) {
+        rc = wr_persist_lock(dir, &s->data_lock);
+        if (rc != WR_OK)
+            return rc;
     }
     rc = open_store(dir, "defs", DEFS_SEGMENT, &s->defs);
     if (rc == WR_OK)

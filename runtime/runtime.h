@@ -362,10 +362,14 @@ struct wr_server {
 
 /* ---- persistence (persist.c) ------------------------------------------ */
 
-/* Creates and locks data_dir and opens its stores, defs/ and msgs/ (not
- * recovered yet: the layers above read them back, then call
- * wr_persist_start). Returns WR_OK, or WR_ERR_EXISTS (another warren has
- * the directory) / WR_ERR_IO, logged. */
+/* Creates dir when missing and locks it (dir/LOCK, flock): WR_OK and the
+ * held descriptor in *fd, or WR_ERR_EXISTS (another warren has it) /
+ * WR_ERR_IO, logged. */
+int wr_persist_lock(const char *dir, int *fd);
+/* Creates and locks data_dir (unless s->data_lock is held) and opens its
+ * stores, defs/ and msgs/ (not recovered yet: the layers above read them back,
+ * then call wr_persist_start). Returns WR_OK, or WR_ERR_EXISTS (another warren
+ * has the directory) / WR_ERR_IO, logged. */
 int wr_persist_open(struct wr_server *s);
 /* Watches the stores' event fds on the loop. */
 void wr_persist_start(struct wr_server *s);

@@ -557,7 +557,7 @@ start(struct wr_shovel *s)
     struct wr_queue *q;
 
     if (srv->base == NULL)
-        return; /* started by wr_vhost_shovels_start once the loop runs */
+        return; /* no event loop */
     s->paused = false;
     s->state = WR_SHOVEL_STARTING;
     if (s->flush_ev == NULL)
@@ -739,7 +739,17 @@ wr_vhost_set_shovel(struct wr_vhost *vh, const char *name, json_t *value,
     wr_list_push_back(&vh->shovels, &s->link);
     wr_log(WR_LOG_INFO, "shovel '%s' in vhost '%s' %s", name, vh->name,
            *created ? "added" : "updated");
-    start(s);
+    /* Started from the loop, not here: a definitions file is loaded
+     * before the durable definitions are recovered, and the shovel must
+     * find the queues and exchanges they bring back. */
+    s->state = WR_SHOVEL_STARTING;
+    if (vh->srv->base == NULL) /* no event loop: kept, never run */
+        return WR_OK;
+    s->retry_ev = wr_timer_new(vh->srv, retry_cb, s);
+    if (s->retry_ev)
+        wr_timer_arm(s->retry_ev, 0);
+    else
+        terminate(s, "out of memory");
     return WR_OK;
 }
 

@@ -202,7 +202,7 @@ def test_log_file_levels(tmp_path):
     try:
         connect(srv).close()
         assert wait_for(lambda: "closed (" in srv.log_tail()), srv.log_tail()
-        assert re.search(r"Z info +no definitions.file", srv.log_tail()), srv.log_tail()
+        assert re.search(r"Z info +data_dir: ", srv.log_tail()), srv.log_tail()
     finally:
         assert srv.terminate() == 0
     assert "accepted" not in read(log) and "notice" not in read(log)
