@@ -36,6 +36,8 @@ struct bench_opts {
     int topic_bindings; /* topic: wildcard bindings spread over the queues */
     int max_priority;   /* x-max-priority, 0 = plain queue */
     bool random_priority;
+    bool durable;    /* declare durable queues and exchange */
+    bool persistent; /* delivery mode 2 */
     int prefetch;
     bool autoack;
     int multi_ack; /* ack every N deliveries with multiple */

@@ -49,6 +49,9 @@ static const char usage[] =
     "                           producers publish to \"bench.J.x\"\n"
     "        --max-priority N   declare queues with x-max-priority N\n"
     "        --random-priority  publish with priorities 0..N at random\n"
+    "        --durable          declare the queues (and exchange) durable\n"
+    "        --persistent       publish persistent messages (delivery\n"
+    "                           mode 2): with --durable, written to disk\n"
     "    -p, --prefetch N       basic.qos per consumer (default 0: none)\n"
     "    -a, --autoack          consume with no-ack\n"
     "    -m, --multi-ack N      ack every N deliveries, multiple (default 1)\n"
@@ -78,6 +81,8 @@ enum {
     OPT_TOPIC = 256,
     OPT_MAXPRIO,
     OPT_RANDPRIO,
+    OPT_DURABLE,
+    OPT_PERSISTENT,
     OPT_KEEP,
     OPT_NODECLARE,
     OPT_IDLE,
@@ -101,6 +106,8 @@ parse_opts(int argc, char **argv, struct bench_opts *o)
         {"topic-bindings", required_argument, NULL, OPT_TOPIC},
         {"max-priority", required_argument, NULL, OPT_MAXPRIO},
         {"random-priority", no_argument, NULL, OPT_RANDPRIO},
+        {"durable", no_argument, NULL, OPT_DURABLE},
+        {"persistent", no_argument, NULL, OPT_PERSISTENT},
         {"prefetch", required_argument, NULL, 'p'},
         {"autoack", no_argument, NULL, 'a'},
         {"multi-ack", required_argument, NULL, 'm'},
@@ -170,6 +177,12 @@ parse_opts(int argc, char **argv, struct bench_opts *o)
             break;
         case OPT_RANDPRIO:
             o->random_priority = true;
+            break;
+        case OPT_DURABLE:
+            o->durable = true;
+            break;
+        case OPT_PERSISTENT:
+            o->persistent = true;
             break;
         case 'p':
             o->prefetch = atoi(optarg);
@@ -254,12 +267,14 @@ declare(struct bench_shared *sh)
         warren_table_add_int(args, "x-max-priority", o->max_priority);
     }
     if (o->exchange[0]) {
-        rc = warren_exchange_declare(t.ch, o->exchange, o->type, 0, NULL);
+        rc = warren_exchange_declare(t.ch, o->exchange, o->type,
+                                     o->durable ? WARREN_DURABLE : 0, NULL);
         if (rc != WARREN_OK)
             goto fail;
     }
     for (int i = 0; i < o->queues; i++) {
-        rc = warren_queue_declare(t.ch, sh->queue_names[i], 0, args, NULL);
+        rc = warren_queue_declare(t.ch, sh->queue_names[i],
+                                  o->durable ? WARREN_DURABLE : 0, args, NULL);
         if (rc != WARREN_OK)
             goto fail;
         if (o->exchange[0] && o->topic_bindings == 0) {

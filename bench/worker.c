@@ -148,6 +148,10 @@ bench_producer(void *arg)
     if (size > sizeof(body))
         size = sizeof(body);
     memset(body, 'w', size);
+    if (o->persistent) {
+        props.flags = WARREN_PROP_DELIVERY_MODE;
+        props.delivery_mode = 2;
+    }
     if (warren_conn_new(&t->conn) != WARREN_OK ||
         warren_set_callbacks(t->conn, &cbs) != WARREN_OK ||
         warren_connect_url(t->conn, o->uri) != WARREN_OK ||
@@ -189,7 +193,7 @@ bench_producer(void *arg)
             rng ^= rng << 13;
             rng ^= rng >> 7;
             rng ^= rng << 17;
-            props.flags = WARREN_PROP_PRIORITY;
+            props.flags |= WARREN_PROP_PRIORITY;
             props.priority = (uint8_t)(rng % (unsigned)(o->max_priority + 1));
         }
         now = bench_now_ns();
@@ -197,10 +201,10 @@ bench_producer(void *arg)
         memcpy(body + 8, &i, 8);
         /* No write per message: one write per FLUSH_EVERY messages (the
          * library writes sooner when its buffer reaches 64 KiB). */
-        rc = warren_publish(t->ch, o->exchange,
-                            routing_key(t, i, key, sizeof(key)),
-                            (i + 1) % FLUSH_EVERY ? WARREN_MORE : 0,
-                            o->random_priority ? &props : NULL, body, size);
+        rc = warren_publish(
+            t->ch, o->exchange, routing_key(t, i, key, sizeof(key)),
+            (i + 1) % FLUSH_EVERY ? WARREN_MORE : 0,
+            o->random_priority || o->persistent ? &props : NULL, body, size);
         if (rc != WARREN_OK)
             goto failed;
         i++;

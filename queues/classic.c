@@ -76,8 +76,22 @@ drop_head(struct wr_queue *q)
     if (q->eff.overflow != WR_OVERFLOW_DROP_HEAD)
         return;
     while (over_limit(q, q->counts.ready, q->counts.ready_bytes) &&
-           take(q, &old))
+           take(q, &old)) {
+        wr_dur_settle(q, old.id, old.msg);
         wr_queue_dead(q, old.msg, WR_DEAD_MAXLEN);
+    }
+}
+
+int
+wr_classic_restore(struct wr_queue *q, struct wr_msg *m, uint64_t id,
+                   int64_t expires)
+{
+    struct wr_qentry e = {m, id, expires, true};
+    int rc = store(q, e, false);
+
+    if (rc != WR_OK)
+        wr_msg_unref(&m);
+    return rc;
 }
 
 void
@@ -107,9 +121,18 @@ wr_classic_enqueue(struct wr_queue *q, struct wr_msg *m, int64_t now)
     /* 2^63 ids: a billion enqueues a second for 292 years (the rings keep
      * a flag in the 64th bit). */
     wr_assert(q->next_id < (UINT64_C(1) << 63));
-    e.id = q->next_id++;
+    if (q->store != NULL) {
+        rc = wr_dur_enqueue(q, m, e.expires, now, &e.id);
+        if (rc != WR_OK) {
+            wr_msg_unref(&e.msg);
+            return rc;
+        }
+    } else {
+        e.id = q->next_id++;
+    }
     rc = store(q, e, false);
     if (rc != WR_OK) {
+        wr_dur_settle(q, e.id, e.msg);
         wr_msg_unref(&e.msg);
         return rc;
     }
@@ -125,6 +148,7 @@ requeue(struct wr_queue *q, struct wr_qentry e, int64_t now)
 {
     e.redelivered = true;
     if (q->deleted) {
+        wr_dur_settle(q, e.id, e.msg);
         wr_msg_unref(&e.msg);
         return;
     }
@@ -140,18 +164,22 @@ requeue(struct wr_queue *q, struct wr_qentry e, int64_t now)
             e.msg->delivery_count = count; /* out of memory: count anyway */
         }
         if (count > q->eff.delivery_limit) {
+            wr_dur_settle(q, e.id, e.msg);
             wr_queue_dead(q, e.msg, WR_DEAD_DELIVERY_LIMIT);
             return;
         }
     }
     if (e.expires <= now) { /* it kept its deadline, which has passed */
+        wr_dur_settle(q, e.id, e.msg);
         wr_queue_dead(q, e.msg, WR_DEAD_EXPIRED);
         return;
     }
     if (store(q, e, true) != WR_OK) {
+        wr_dur_settle(q, e.id, e.msg);
         wr_msg_unref(&e.msg);
         return;
     }
+    wr_dur_requeue(q, e.id, e.msg);
     q->counts.redelivered++;
     /* RabbitMQ (requeue_and_run) applies drop-head after a requeue too:
      * the requeued message, now at the head, is the one that goes. */
@@ -170,6 +198,7 @@ wr_classic_settle(struct wr_queue *q, uint64_t id, uint32_t handle,
     switch (how) {
     case WR_SETTLE_ACK:
         q->counts.acked++;
+        wr_dur_settle(q, e.id, e.msg);
         wr_msg_unref(&e.msg);
         break;
     case WR_SETTLE_REQUEUE:
@@ -177,6 +206,7 @@ wr_classic_settle(struct wr_queue *q, uint64_t id, uint32_t handle,
         break;
     case WR_SETTLE_REJECT:
         /* dead-lettered or dropped (a deleted queue has no hooks left) */
+        wr_dur_settle(q, e.id, e.msg);
         wr_queue_dead(q, e.msg, WR_DEAD_REJECTED);
         break;
     }
@@ -192,13 +222,15 @@ expire_due(struct wr_queue *q, int64_t now)
     while ((id = wr_xindex_top(q->expiry)) != 0) {
         struct wr_xnode *x = wr_xindex_node(q->expiry, id);
         struct wr_msg *m;
+        uint64_t eid;
 
         if (x->at > now)
             break;
-        m = wr_fifo_kill(q->kind->rings->ring(q, x->level), x->pos, id);
+        m = wr_fifo_kill(q->kind->rings->ring(q, x->level), x->pos, id, &eid);
         wr_assert(q->counts.ready > 0 && q->counts.ready_bytes >= m->body_size);
         q->counts.ready--;
         q->counts.ready_bytes -= m->body_size;
+        wr_dur_settle(q, eid, m);
         wr_queue_dead(q, m, WR_DEAD_EXPIRED);
         n++;
     }
@@ -252,6 +284,8 @@ wr_classic_get(struct wr_queue *q, int64_t now, bool no_ack,
     if (!no_ack) {
         d->handle = wr_upool_add(&q->unacked, &e);
         q->counts.unacked++;
+    } else {
+        wr_dur_settle(q, e.id, e.msg);
     }
     return true;
 }
@@ -263,6 +297,7 @@ wr_classic_purge(struct wr_queue *q)
     uint64_t n = 0;
 
     while (take(q, &e)) {
+        wr_dur_settle(q, e.id, e.msg);
         wr_msg_unref(&e.msg);
         n++;
     }
@@ -309,6 +344,8 @@ wr_classic_dispatch(struct wr_queue *q, int64_t now)
         if (!no_ack) {
             d.handle = wr_upool_add(&q->unacked, &e);
             q->counts.unacked++;
+        } else {
+            wr_dur_settle(q, e.id, e.msg);
         }
         c->ops->deliver(c, q, &d);
         if (no_ack) /* settled on delivery: the queue's reference goes */

@@ -265,7 +265,7 @@ wr_fifo_pop(struct wr_fifo *f, struct wr_qentry *e)
 }
 
 struct wr_msg *
-wr_fifo_kill(struct wr_fifo *f, uint64_t pos, uint32_t id)
+wr_fifo_kill(struct wr_fifo *f, uint64_t pos, uint32_t id, uint64_t *eid)
 {
     uint64_t off = pos - f->base; /* wraps correctly */
     size_t i;
@@ -275,6 +275,7 @@ wr_fifo_kill(struct wr_fifo *f, uint64_t pos, uint32_t id)
     i = idx(f, (size_t)off);
     wr_assert(f->v[i].msg != NULL && xnode_at(f, i) == id);
     m = f->v[i].msg;
+    *eid = f->v[i].tag >> 1;
     f->v[i].msg = NULL;
     f->xn[i] = 0;
     f->dead++;

@@ -100,6 +100,9 @@ wr_msg_build(const struct wr_msg_spec *sp)
     m->bcc_len = sp->bcc.len;
     m->delivery_count = 0;
     m->body_grows = sp->body_grows && !owner;
+    m->stored = 0;
+    m->store_off = 0;
+    m->store_pos = 0;
     m->ttl = -1;
     if ((p->flags & WR_PROP_EXPIRATION) &&
         wr_expiration_parse(p->expiration, &m->ttl, why, sizeof(why)) != WR_OK)
@@ -336,8 +339,13 @@ wr_msg_with_delivery_count(struct wr_msg *m, uint32_t count)
     sp.decoded = &p;
     sp.share_body = m;
     out = wr_msg_build(&sp);
-    if (out)
+    if (out) {
         out->delivery_count = count;
+        /* the same stored record: recovery re-applies the count */
+        out->stored = m->stored;
+        out->store_off = m->store_off;
+        out->store_pos = m->store_pos;
+    }
 done:
     wr_free(hbuf);
     wr_free(pbuf);

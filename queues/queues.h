@@ -28,7 +28,7 @@
  * body_owner's allocation (wr_msg_body), and the derived message holds a
  * reference to it. */
 struct wr_msg {
-    /* Every queued message pays for this header: keep it small (48 bytes;
+    /* Every queued message pays for this header: keep it small (56 bytes;
      * the props and body pointers are derived, the assembly count lives in
      * the channel). */
     uint32_t refcount;
@@ -37,13 +37,19 @@ struct wr_msg {
     uint8_t rkey_len;          /* routing key length */
     uint8_t persistent : 1;    /* delivery-mode 2 */
     uint8_t body_grows : 1;    /* room grows with wr_msg_body_append */
+    uint8_t stored : 1;        /* its MSG record is in the msgs/ store */
     uint32_t props_len;        /* encoded property list length */
     uint32_t bcc_len;          /* routing-only BCC keys, see wr_msg_bcc */
     uint32_t delivery_count;   /* returns to its queue (x-delivery-limit) */
+    uint32_t store_pos;        /* its MSG record's position, when stored */
     int64_t ttl;               /* expiration property in ms, -1 when absent */
     uint64_t body_size;        /* declared by the content header */
     struct wr_msg *body_owner; /* reference held when the body is shared */
-    uint8_t data[];            /* exchange, routing key, props, bcc, body */
+    /* Its MSG record's offset (when stored): written by the first durable
+     * queue that takes it, found there by the others (queues/durable.c);
+     * the record's length follows from the lengths above. */
+    uint64_t store_off;
+    uint8_t data[]; /* exchange, routing key, props, bcc, body */
 };
 
 /* What a new message is made of (wr_msg_build). */
@@ -447,6 +453,10 @@ struct wr_queue {
     struct wr_xindex *expiry;           /* deadlines of the stored entries */
     struct wr_upool unacked;            /* ring-based kinds' unacked entries */
     uint64_t next_id;                   /* the next entry id (from 1) */
+    /* The msgs/ store and the queue's id there, when persistent messages
+     * entering it are stored (queues/durable.c); NULL otherwise. */
+    struct wr_store *store;
+    uint64_t store_qid;
 
     struct wr_list consumers; /* of struct wr_consumer.link */
     uint32_t consumer_count;
@@ -581,6 +591,42 @@ wr_queue_purge(struct wr_queue *q)
  * Unacked entries are dropped as they are settled (any way). Consumers
  * are the owner's to cancel. */
 uint64_t wr_queue_delete(struct wr_queue *q);
+
+/* ---- persistence (queues/durable.c, docs/internals/STORE.md) ----------- */
+
+struct wr_store;
+struct wr_store_damage;
+/* From now on persistent messages entering q are written to st (MSG once
+ * per message, ENQ per queue, SETTLE / REQUEUE as they leave or return)
+ * under queue id qid. st NULL: nothing is stored. */
+void wr_queue_set_store(struct wr_queue *q, struct wr_store *st, uint64_t qid);
+/* Recovery: appends m (takes the caller's reference; m->stored and its
+ * location set) at the tail of q as the entry of the ENQ record at offset
+ * enq_off (references taken on it and on the MSG record), redelivered,
+ * with the
+ * deadline expires (caller's clock, WR_NEVER). Entries must come in log
+ * order. Returns WR_OK or WR_ERR_NOMEM (m released). */
+int wr_queue_restore(struct wr_queue *q, struct wr_msg *m, uint64_t enq_off,
+                     int64_t expires);
+
+/* What wr_queues_recover found. */
+struct wr_queues_recovery {
+    uint64_t messages, bytes; /* entries handed back to their queues */
+    uint64_t undecodable;     /* records that did not decode: skipped */
+    uint64_t ignored;         /* records of queues that are gone */
+    uint64_t unreadable;      /* entries whose MSG could not be read back */
+};
+/* Scans the msgs/ store st (wr_store_recover; damage(damage_arg, d) for
+ * what it cuts or skips) and gives the nq queues qs (each with its store
+ * set) their live entries back, in order, redelivered; unknown queue ids
+ * are ignored. Deadlines are kept on the wall clock in the store: wall
+ * and now are the two clocks' present. Returns WR_OK or the scan's error
+ * (then no entry was handed back). */
+int
+wr_queues_recover(struct wr_store *st, struct wr_queue *const *qs, size_t nq,
+                  void (*damage)(void *arg, const struct wr_store_damage *d),
+                  void *damage_arg, int64_t now, int64_t wall,
+                  struct wr_queues_recovery *out);
 
 /* Expires every message whose deadline is at or before now (each dies
  * with WR_DEAD_EXPIRED), wherever it is in the queue: O(log n) each, no

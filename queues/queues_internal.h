@@ -179,8 +179,10 @@ int wr_fifo_push_front(struct wr_fifo *f, const struct wr_qslot *s);
  * read from its expiry node, which is freed); false when there is none. */
 bool wr_fifo_pop(struct wr_fifo *f, struct wr_qentry *e);
 /* Takes the message at absolute position pos (which owns expiry node id)
- * out, leaving a dead slot; frees the node. Returns the reference. */
-struct wr_msg *wr_fifo_kill(struct wr_fifo *f, uint64_t pos, uint32_t id);
+ * out, leaving a dead slot; frees the node. Returns the reference, and
+ * the entry's id in *eid. */
+struct wr_msg *wr_fifo_kill(struct wr_fifo *f, uint64_t pos, uint32_t id,
+                            uint64_t *eid);
 /* Copies up to n live entries with a deadline after now, in order, into
  * out; returns how many. */
 size_t wr_fifo_peek(const struct wr_fifo *f, int64_t now, struct wr_qentry *out,
@@ -226,6 +228,35 @@ bool wr_classic_next_deadline(const struct wr_queue *q, int64_t *at);
 size_t wr_classic_peek(const struct wr_queue *q, int64_t now,
                        struct wr_qentry *out, size_t n);
 void wr_classic_limits_changed(struct wr_queue *q);
+
+/* ---- persistence (durable.c) -------------------------------------------
+ *
+ * A queue with a store (wr_queue_set_store) writes its persistent entries'
+ * records; their entry ids are derived from the ENQ record's offset, so a
+ * SETTLE or REQUEUE names the ENQ it ends (STORE.md). Transient entries of
+ * such a queue get ids between those, never a stored one's. */
+
+/* The id of a new entry of m in q (q->store set), writing MSG (once per
+ * message) and ENQ when m is persistent. expires and now on the caller's
+ * clock. Returns WR_OK, or the store's error (nothing kept). */
+int wr_dur_enqueue(struct wr_queue *q, struct wr_msg *m, int64_t expires,
+                   int64_t now, uint64_t *id);
+/* The entry (id, m) leaves q for good (ack, reject, expiry, drop-head,
+ * dead-lettering, purge, no-ack delivery): SETTLE written (not for a
+ * deleted queue) and the entry's references dropped. Nothing for an
+ * entry without records. */
+void wr_dur_settle(struct wr_queue *q, uint64_t id, const struct wr_msg *m);
+/* The entry goes back to the queue: REQUEUE with m's delivery count. */
+void wr_dur_requeue(struct wr_queue *q, uint64_t id, const struct wr_msg *m);
+/* Appends a recovered entry (wr_queue_restore's engine; classic.c). */
+int wr_classic_restore(struct wr_queue *q, struct wr_msg *m, uint64_t id,
+                       int64_t expires);
+/* The entry id of the ENQ record at offset off. */
+static inline uint64_t
+wr_dur_id(uint64_t off)
+{
+    return (off + 1) << 24;
+}
 
 /* ---- the unacked pool (unacked.c) -------------------------------------- */
 

@@ -194,6 +194,12 @@ wr_store_wait(struct wr_store *st, uint64_t offset)
 
 /* ---- references ------------------------------------------------------- */
 
+bool
+wr_store_holds(struct wr_store *st, uint64_t offset)
+{
+    return wr_store_find_seg(st, offset) != NULL;
+}
+
 void
 wr_store_ref(struct wr_store *st, const struct wr_store_loc *loc)
 {

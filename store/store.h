@@ -137,6 +137,9 @@ struct wr_store_buf {
 int wr_store_readv(struct wr_store *st, const struct wr_store_loc *loc,
                    const struct wr_store_buf *parts, unsigned n, uint8_t *type);
 
+/* Whether the record at offset is in a segment the store still has (what
+ * another record points at may have been lost with its file). */
+bool wr_store_holds(struct wr_store *st, uint64_t offset);
 /* Reference counting of records, per segment (STORE.md "Reclamation"). */
 void wr_store_ref(struct wr_store *st, const struct wr_store_loc *loc);
 void wr_store_unref(struct wr_store *st, const struct wr_store_loc *loc);

@@ -257,6 +257,7 @@ wr_defs_queue_added(struct wr_vhost *vh, struct wr_queue *q)
     if (!stored(l) || !q->durable || q->exclusive || q->auto_delete)
         return;
     bq->store_id = l->next_qid++;
+    wr_queue_set_store(q, vh->srv->msgs, bq->store_id);
     write_queue(vh->srv, vh, q);
 }
 
@@ -552,6 +553,7 @@ apply(struct wr_server *s, const struct wr_drec *d, char *why, size_t cap)
         rc = wr_vhost_declare_queue(vh, &qd, NULL, &q, &created, &oe);
         if (rc == WR_OK) {
             ((struct wr_bqueue *)q->broker)->store_id = d->id;
+            wr_queue_set_store(q, s->msgs, d->id);
             if (d->id >= l->next_qid)
                 l->next_qid = d->id + 1;
         }
@@ -666,22 +668,6 @@ defs_damage(void *arg, const struct wr_store_damage *d)
            d->torn ? ", never confirmed" : "");
 }
 
-/* The msgs/ store: the durable queue kind (queues/) reads its records
- * back here once it exists; until then no record is kept. */
-static int
-msgs_record(void *arg, uint8_t type, const struct wr_store_loc *loc,
-            struct wr_bytes payload, int64_t time_ms)
-{
-    uint64_t *n = arg;
-
-    (void)type;
-    (void)loc;
-    (void)payload;
-    (void)time_ms;
-    (*n)++;
-    return WR_OK;
-}
-
 static void
 msgs_damage(void *arg, const struct wr_store_damage *d)
 {
@@ -690,6 +676,51 @@ msgs_damage(void *arg, const struct wr_store_damage *d)
            "msgs: %s %s at byte %llu of %s (%llu bytes)",
            d->torn ? "torn tail cut:" : "corrupt data skipped:", d->what,
            (unsigned long long)d->pos, d->file, (unsigned long long)d->len);
+}
+
+/* Reads msgs/ back into the stored queues. */
+static int
+recover_msgs(struct wr_server *s, uint64_t *nmsgs, uint64_t *nbytes)
+{
+    struct wr_queues_recovery out;
+    struct wr_queue **qs = NULL;
+    size_t it = 0, nq = 0, cap = 0;
+    void *v;
+    int rc;
+
+    while (wr_hmap_next(&s->vhosts, &it, NULL, NULL, &v)) {
+        size_t jt = 0;
+        void *w;
+        while (wr_hmap_next(&((struct wr_vhost *)v)->queues, &jt, NULL, NULL,
+                            &w)) {
+            if (!wr_bqueue_stored(w))
+                continue;
+            if (nq == cap) {
+                size_t nc = cap ? cap * 2 : 16;
+                void *p = wr_realloc(qs, nc * sizeof *qs);
+                if (p == NULL) {
+                    wr_free(qs);
+                    return WR_ERR_NOMEM;
+                }
+                qs = p;
+                cap = nc;
+            }
+            qs[nq++] = w;
+        }
+    }
+    rc = wr_queues_recover(s->msgs, qs, nq, msgs_damage, NULL, wr_now_ms(),
+                           wr_wall_ms(), &out);
+    wr_free(qs);
+    if (out.undecodable)
+        wr_log(WR_LOG_WARN, "msgs: %llu record(s) could not be decoded",
+               (unsigned long long)out.undecodable);
+    if (out.unreadable)
+        wr_log(WR_LOG_WARN,
+               "msgs: %llu message(s) could not be read back: dropped",
+               (unsigned long long)out.unreadable);
+    *nmsgs = out.messages;
+    *nbytes = out.bytes;
+    return rc;
 }
 
 /* ---- snapshot / compaction ---------------------------------------------- */
@@ -828,7 +859,7 @@ wr_vhost_recover(struct wr_server *s)
     struct wr_defs_log *l = wr_calloc(1, sizeof(*l));
     struct recov rc = {.s = s};
     struct timespec t0, t1;
-    uint64_t nmsgs = 0, nqueues = 0;
+    uint64_t nmsgs = 0, nbytes = 0, nqueues = 0;
     size_t it = 0;
     void *v;
     int r;
@@ -848,8 +879,7 @@ wr_vhost_recover(struct wr_server *s)
         wr_log(WR_LOG_ERROR, "defs: recovery failed: %s", wr_strerror(r));
         return r;
     }
-    r = wr_store_recover(s->msgs, msgs_record, msgs_damage, &nmsgs,
-                         wr_wall_ms());
+    r = recover_msgs(s, &nmsgs, &nbytes);
     if (r != WR_OK) {
         wr_log(WR_LOG_ERROR, "msgs: recovery failed: %s", wr_strerror(r));
         return r;
@@ -868,7 +898,8 @@ wr_vhost_recover(struct wr_server *s)
     wr_log(WR_LOG_NOTICE,
            "recovered %llu queues, %llu messages, %llu bytes "
            "in %.3f s",
-           (unsigned long long)nqueues, 0ULL, 0ULL,
+           (unsigned long long)nqueues, (unsigned long long)nmsgs,
+           (unsigned long long)nbytes,
            (double)(t1.tv_sec - t0.tv_sec) +
                (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
     /* the log is rewritten at start when most of it is dead */

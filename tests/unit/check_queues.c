@@ -314,6 +314,7 @@ static TCase *(*const cases[])(void) = {
     queues_lifetimes_tcase,
     queues_policy_tcase,
     queues_persist_tcase,
+    queues_durable_tcase,
 };
 
 static Suite *

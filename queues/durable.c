@@ -1,0 +1,458 @@
+/* SPDX-License-Identifier: MIT */
+/* Persistent messages in durable queues (docs/internals/STORE.md, "A
+ * durable queue kind on the store"): the records a queue with a store
+ * writes as its persistent entries come, go back and leave, and the ids
+ * that tie its entries to their ENQ records. The body stays resident in
+ * memory; the store is what a restart reads back (vhost/durable.c). */
+#include "queues_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Entry ids of a queue with a store: a persistent entry's id is its ENQ
+ * offset + 1 shifted left by ID_SHIFT; transient entries take the ids
+ * below the next offset's, so ids stay increasing in enqueue order. */
+#define ID_SHIFT 24
+
+static uint64_t
+off_of(uint64_t id)
+{
+    return (id >> ID_SHIFT) - 1;
+}
+
+static int64_t
+wall_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Where m's MSG record is: its payload is the small header, then the
+ * exchange, routing key, properties and body (wr_prec_msg_parts). */
+static struct wr_store_loc
+msg_loc(const struct wr_msg *m)
+{
+    return (struct wr_store_loc){m->store_off, m->store_pos,
+                                 (uint32_t)(WR_PREC_MSG_HDR + m->exchange_len +
+                                            m->rkey_len + m->props_len +
+                                            m->body_size)};
+}
+
+static bool
+has_records(const struct wr_queue *q, uint64_t id, const struct wr_msg *m)
+{
+    return q->store != NULL && m->persistent && m->stored &&
+           (id & ((UINT64_C(1) << ID_SHIFT) - 1)) == 0;
+}
+
+/* Appends a reference record (SETTLE, REQUEUE) for the entry id and pins
+ * it to the entry's ENQ: it lives as long as the ENQ's segment. */
+static void
+append_ref(struct wr_queue *q, uint8_t type, uint64_t id, uint32_t count)
+{
+    struct wr_prec_ref r = {q->store_qid, off_of(id), count};
+    uint8_t buf[WR_PREC_REF_SIZE];
+    struct wr_bytes part = {buf, sizeof buf};
+    struct wr_store_loc loc, enq = {off_of(id), 0, 0};
+
+    wr_prec_ref_encode(buf, &r);
+    if (wr_store_append(q->store, type, &part, 1, wall_ms(), &loc) != WR_OK)
+        return; /* the store failed: runtime/ says so; a restart decides */
+    wr_store_pin(q->store, &loc, &enq);
+    wr_store_unref(q->store, &loc);
+}
+
+/* A transient entry's id: above every id given, below the id of the next
+ * ENQ record. 2^24 transient entries in a row with nothing written to the
+ * store between them would reach it: a record of queue 0 (which recovery
+ * ignores) moves the store's end on. */
+static void
+transient_id(struct wr_queue *q, uint64_t *id)
+{
+    uint64_t end = wr_store_end(q->store);
+
+    if (q->next_id <= end << ID_SHIFT)
+        q->next_id = (end << ID_SHIFT) + 1;
+    if (q->next_id >= wr_dur_id(end)) {
+        struct wr_prec_ref r = {0, 0, 0};
+        uint8_t buf[WR_PREC_REF_SIZE];
+        struct wr_bytes part = {buf, sizeof buf};
+        struct wr_store_loc loc;
+
+        wr_prec_ref_encode(buf, &r);
+        if (wr_store_append(q->store, WR_PREC_SETTLE, &part, 1, wall_ms(),
+                            &loc) == WR_OK)
+            wr_store_unref(q->store, &loc);
+        end = wr_store_end(q->store);
+        if (q->next_id <= end << ID_SHIFT)
+            q->next_id = (end << ID_SHIFT) + 1;
+    }
+    *id = q->next_id++;
+}
+
+int
+wr_dur_enqueue(struct wr_queue *q, struct wr_msg *m, int64_t expires,
+               int64_t now, uint64_t *id)
+{
+    struct wr_store *st = q->store;
+    struct wr_store_loc mloc, eloc;
+    struct wr_prec_enq e = {0};
+    uint8_t hdr[WR_PREC_MSG_HDR], ebuf[WR_PREC_ENQ_SIZE];
+    struct wr_bytes parts[3];
+    int64_t wall = wall_ms();
+    unsigned n;
+    int rc;
+
+    if (!m->persistent) {
+        transient_id(q, id);
+        return WR_OK;
+    }
+    if (!m->stored) {
+        n = wr_prec_msg_parts(m, wall, hdr, parts);
+        rc = wr_store_append(st, WR_PREC_MSG, parts, n, wall, &mloc);
+        if (rc != WR_OK)
+            return rc;
+        m->stored = 1;
+        m->store_off = mloc.offset;
+        m->store_pos = mloc.pos;
+    } else {
+        mloc = msg_loc(m);
+        wr_store_ref(st, &mloc); /* this entry's reference */
+    }
+    e.queue_id = q->store_qid;
+    e.msg = mloc;
+    e.priority = m->priority;
+    e.delivery_count = m->delivery_count;
+    e.expires_ms = expires == WR_NEVER ? 0 : expires - now + wall;
+    if (e.expires_ms == 0 && expires != WR_NEVER)
+        e.expires_ms = 1;
+    wr_prec_enq_encode(ebuf, &e);
+    parts[0] = (struct wr_bytes){ebuf, sizeof ebuf};
+    rc = wr_store_append(st, WR_PREC_ENQ, parts, 1, wall, &eloc);
+    if (rc != WR_OK) {
+        wr_store_unref(st, &mloc);
+        return rc;
+    }
+    *id = wr_dur_id(eloc.offset);
+    q->next_id = *id + 1;
+    return WR_OK;
+}
+
+void
+wr_dur_settle(struct wr_queue *q, uint64_t id, const struct wr_msg *m)
+{
+    struct wr_store_loc enq = {0}, mloc = {0};
+
+    if (!has_records(q, id, m))
+        return;
+    if (!q->deleted) /* a deleted queue's id is gone: recovery drops it */
+        append_ref(q, WR_PREC_SETTLE, id, 0);
+    enq.offset = off_of(id);
+    mloc.offset = m->store_off;
+    wr_store_unref(q->store, &enq);
+    wr_store_unref(q->store, &mloc);
+}
+
+void
+wr_dur_requeue(struct wr_queue *q, uint64_t id, const struct wr_msg *m)
+{
+    if (has_records(q, id, m) && !q->deleted)
+        append_ref(q, WR_PREC_REQUEUE, id, m->delivery_count);
+}
+
+void
+wr_queue_set_store(struct wr_queue *q, struct wr_store *st, uint64_t qid)
+{
+    q->store = st;
+    q->store_qid = qid;
+}
+
+int
+wr_queue_restore(struct wr_queue *q, struct wr_msg *m, uint64_t enq_off,
+                 int64_t expires)
+{
+    struct wr_store_loc enq = {enq_off, 0, 0};
+    struct wr_store_loc mloc = {m->store_off, 0, 0};
+    uint64_t id = wr_dur_id(enq_off);
+    int rc;
+
+    wr_assert(q->store != NULL && m->stored && m->persistent);
+    rc = wr_classic_restore(q, m, id, expires);
+    if (rc != WR_OK)
+        return rc;
+    wr_store_ref(q->store, &enq);
+    wr_store_ref(q->store, &mloc);
+    if (id >= q->next_id)
+        q->next_id = id + 1;
+    return WR_OK;
+}
+
+/* The msgs/ store: each ENQ record of a stored queue becomes an entry,
+ * SETTLE ends it, REQUEUE sets its delivery count, PURGE ends every entry
+ * up to the one named (STORE.md "Recovery"). The scan collects entries per
+ * queue in log order (so in id order), then they are read back and handed
+ * to their queues. */
+struct mentry {
+    uint64_t enq;     /* the ENQ record's offset */
+    uint64_t msg_off; /* its MSG record */
+    uint32_t msg_pos, msg_len;
+    int64_t expires; /* wall clock ms, 0 = none */
+    uint32_t count;  /* delivery count */
+    bool dead;
+};
+
+struct mqueue {
+    uint64_t qid;
+    struct wr_queue *q;
+    struct mentry *v;
+    size_t n, cap;
+};
+
+struct mrecov {
+    struct wr_store *st;
+    struct mqueue *qs; /* sorted by qid */
+    size_t nq;
+    uint64_t undecodable, ignored, unreadable;
+    wr_store_damage_cb damage;
+    void *damage_arg;
+};
+
+static void
+msgs_damage(void *arg, const struct wr_store_damage *d)
+{
+    struct mrecov *r = arg;
+
+    if (r->damage)
+        r->damage(r->damage_arg, d);
+}
+
+static struct mqueue *
+mqueue_find(struct mrecov *r, uint64_t qid)
+{
+    size_t lo = 0, hi = r->nq;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (r->qs[mid].qid == qid)
+            return &r->qs[mid];
+        if (r->qs[mid].qid < qid)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+static struct mentry *
+mentry_find(struct mqueue *mq, uint64_t enq)
+{
+    size_t lo = 0, hi = mq->n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (mq->v[mid].enq == enq)
+            return &mq->v[mid];
+        if (mq->v[mid].enq < enq)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+static int
+cmp_mqueue(const void *a, const void *b)
+{
+    uint64_t x = ((const struct mqueue *)a)->qid;
+    uint64_t y = ((const struct mqueue *)b)->qid;
+
+    return x < y ? -1 : x > y;
+}
+
+/* An entry found settled: the scan's references on it go. */
+static void
+entry_dead(struct wr_store *st, struct mentry *e)
+{
+    e->dead = true;
+    wr_store_unref(st, &(struct wr_store_loc){e->enq, 0, 0});
+    wr_store_unref(st, &(struct wr_store_loc){e->msg_off, 0, 0});
+}
+
+static int
+msgs_record(void *arg, uint8_t type, const struct wr_store_loc *loc,
+            struct wr_bytes payload, int64_t time_ms)
+{
+    struct mrecov *r = arg;
+    struct wr_prec p;
+    struct mqueue *mq;
+    struct mentry *e;
+
+    (void)time_ms;
+    if (type < WR_PREC_MSG || type > WR_PREC_PURGE)
+        return WR_OK; /* not ours: a later version's */
+    if (wr_prec_decode(type, payload, &p) != WR_OK) {
+        r->undecodable++;
+        return WR_OK;
+    }
+    if (type == WR_PREC_MSG)
+        return WR_OK; /* ENQ records carry its location */
+    mq = mqueue_find(r, type == WR_PREC_ENQ ? p.enq.queue_id : p.ref.queue_id);
+    if (mq == NULL) { /* a deleted queue's, or the filler of queue 0 */
+        r->ignored++;
+        return WR_OK;
+    }
+    if (type == WR_PREC_ENQ) {
+        if (mq->n == mq->cap) {
+            size_t cap = mq->cap ? mq->cap * 2 : 64;
+            void *v = wr_realloc(mq->v, cap * sizeof *mq->v);
+            if (v == NULL)
+                return WR_ERR_NOMEM;
+            mq->v = v;
+            mq->cap = cap;
+        }
+        if (p.enq.msg.offset >= loc->offset ||
+            !wr_store_holds(r->st, p.enq.msg.offset)) {
+            r->unreadable++; /* its message's file is gone */
+            return WR_OK;
+        }
+        /* held through the scan: segments nothing holds go at its end */
+        wr_store_ref(r->st, loc);
+        wr_store_ref(r->st, &p.enq.msg);
+        mq->v[mq->n++] = (struct mentry){
+            loc->offset,   p.enq.msg.offset, p.enq.msg.pos,
+            p.enq.msg.len, p.enq.expires_ms, p.enq.delivery_count,
+            false};
+        return WR_OK;
+    }
+    if (type == WR_PREC_PURGE) {
+        for (size_t i = 0; i < mq->n && mq->v[i].enq <= p.ref.entry_id; i++)
+            if (!mq->v[i].dead)
+                entry_dead(r->st, &mq->v[i]);
+        return WR_OK;
+    }
+    e = mentry_find(mq, p.ref.entry_id);
+    if (e == NULL || e->dead)
+        return WR_OK; /* its ENQ is gone: nothing to hold */
+    if (type == WR_PREC_SETTLE)
+        entry_dead(r->st, e);
+    else
+        e->count = p.ref.delivery_count;
+    /* the record must outlive the ENQ it names (STORE.md "Settle") */
+    wr_store_pin(r->st, loc,
+                 &(struct wr_store_loc){e->enq, 0, WR_PREC_ENQ_SIZE});
+    return WR_OK;
+}
+
+/* Reads the MSG record at e back into a message (the last one is kept:
+ * the queues a message went to have their ENQ records side by side). */
+static struct wr_msg *
+read_msg(struct wr_store *st, const struct mentry *e, struct wr_msg **last,
+         struct wr_queues_recovery *out)
+{
+    struct wr_store_loc loc = {e->msg_off, e->msg_pos, e->msg_len};
+    struct wr_prec p;
+    struct wr_msg *m;
+    uint8_t *buf;
+    int rc;
+
+    if (*last && (*last)->store_off == e->msg_off)
+        return wr_msg_ref(*last);
+    buf = wr_malloc(e->msg_len ? e->msg_len : 1);
+    if (buf == NULL)
+        return NULL;
+    rc = wr_store_read(st, &loc, buf, e->msg_len, NULL);
+    if (rc == WR_OK)
+        rc =
+            wr_prec_decode(WR_PREC_MSG, (struct wr_bytes){buf, e->msg_len}, &p);
+    if (rc != WR_OK) {
+        wr_free(buf);
+        out->unreadable++;
+        return NULL;
+    }
+    m = wr_prec_msg_build(&p.msg);
+    wr_free(buf);
+    if (m == NULL)
+        return NULL;
+    m->stored = 1;
+    m->store_off = loc.offset;
+    m->store_pos = loc.pos;
+    if (*last)
+        wr_msg_unref(last);
+    *last = wr_msg_ref(m);
+    return m;
+}
+
+/* Hands mq's live entries to its queue; counts them. */
+static void
+restore_queue(struct wr_store *st, struct mqueue *mq, struct wr_msg **last,
+              int64_t now, int64_t wall, struct wr_queues_recovery *out)
+{
+    for (size_t i = 0; i < mq->n; i++) {
+        const struct mentry *e = &mq->v[i];
+        struct wr_msg *m;
+        int64_t expires = WR_NEVER;
+
+        if (e->dead)
+            continue;
+        m = read_msg(st, e, last, out);
+        /* the queue takes its own references; the scan's go */
+        wr_store_unref(st, &(struct wr_store_loc){e->enq, 0, 0});
+        wr_store_unref(st, &(struct wr_store_loc){e->msg_off, 0, 0});
+        if (m == NULL)
+            continue;
+        if (e->count > 0 && mq->q->eff.has_delivery_limit) {
+            struct wr_msg *n = wr_msg_with_delivery_count(m, e->count);
+            if (n != NULL) {
+                wr_msg_unref(&m);
+                m = n;
+            }
+        }
+        m->delivery_count = e->count;
+        if (e->expires != 0)
+            expires = now + (e->expires - wall); /* past: expires at once */
+        out->bytes += m->body_size;
+        if (wr_queue_restore(mq->q, m, e->enq, expires) == WR_OK)
+            out->messages++;
+    }
+}
+
+int
+wr_queues_recover(struct wr_store *st, struct wr_queue *const *qs, size_t nq,
+                  wr_store_damage_cb damage, void *damage_arg, int64_t now,
+                  int64_t wall, struct wr_queues_recovery *out)
+{
+    struct mrecov r = {.st = st};
+    struct wr_msg *last = NULL;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    r.qs = wr_calloc(nq ? nq : 1, sizeof *r.qs);
+    if (r.qs == NULL)
+        return WR_ERR_NOMEM;
+    for (size_t i = 0; i < nq; i++)
+        r.qs[r.nq++] = (struct mqueue){qs[i]->store_qid, qs[i], NULL, 0, 0};
+    if (r.nq > 1)
+        qsort(r.qs, r.nq, sizeof *r.qs, cmp_mqueue);
+    r.damage = damage;
+    r.damage_arg = damage_arg;
+    rc = wr_store_recover(st, msgs_record, msgs_damage, &r, wall);
+    for (size_t i = 0; i < r.nq; i++) {
+        if (rc == WR_OK)
+            restore_queue(st, &r.qs[i], &last, now, wall, out);
+        else
+            for (size_t j = 0; j < r.qs[i].n; j++)
+                if (!r.qs[i].v[j].dead)
+                    entry_dead(st, &r.qs[i].v[j]);
+        wr_free(r.qs[i].v);
+    }
+    if (last)
+        wr_msg_unref(&last);
+    wr_free(r.qs);
+    out->undecodable = r.undecodable;
+    out->ignored = r.ignored;
+    out->unreadable += r.unreadable;
+    return rc;
+}

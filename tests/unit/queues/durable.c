@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: MIT */
+/* Test case "durable" of the queues suite: a queue with a store
+ * (queues/durable.c, STORE.md "A durable queue kind on the store") writes
+ * its persistent entries and leaves transient ones out; the entries left
+ * come back through wr_queues_recover, in order, redelivered, with unknown
+ * queue ids ignored and settled entries gone; one body for two queues. */
+#include "cases.h"
+
+#include <dirent.h>
+#include <unistd.h>
+
+static struct wr_msg *
+pmsg(const char *body, bool persistent)
+{
+    struct wr_props p;
+    uint8_t props[64];
+    size_t plen;
+    struct wr_msg *m;
+
+    memset(&p, 0, sizeof(p));
+    p.flags = WR_PROP_DELIVERY_MODE;
+    p.delivery_mode = persistent ? 2 : 1;
+    ck_assert_int_eq(wr_props_encode(&p, props, sizeof(props), &plen), WR_OK);
+    m = wr_msg_new(WR_BYTES_LIT(""), WR_BYTES_LIT("q"), props, (uint32_t)plen,
+                   strlen(body));
+    ck_assert_ptr_nonnull(m);
+    memcpy(wr_msg_body(m), body, strlen(body));
+    return m;
+}
+
+static struct wr_store *
+open_store(const char *dir)
+{
+    /* small segments: a backlog spans many files */
+    struct wr_store_opts o = {.segment_size = 4096, .chunk_max = 1024};
+    struct wr_store *st = NULL;
+    char err[256];
+
+    ck_assert_int_eq(wr_store_open(dir, &o, &st, err, sizeof err), WR_OK);
+    return st;
+}
+
+static void
+rm_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char path[512];
+
+    while (d && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        unlink(path);
+    }
+    if (d)
+        closedir(d);
+    rmdir(dir);
+}
+
+static void
+push(struct wr_queue *q, const char *body, bool persistent)
+{
+    struct wr_msg *m = pmsg(body, persistent);
+
+    ck_assert_int_eq(wr_queue_enqueue(q, m, 0), WR_OK);
+    wr_msg_unref(&m);
+}
+
+static void
+expect(struct wr_queue *q, const char *body)
+{
+    struct wr_msg *m = NULL;
+    bool r = false;
+
+    ck_assert(pop_msg(q, &m, &r));
+    ck_assert_uint_eq(m->body_size, strlen(body));
+    ck_assert(memcmp(wr_msg_body(m), body, strlen(body)) == 0);
+    ck_assert(r); /* everything recovered is flagged redelivered */
+    ck_assert(m->persistent && m->stored);
+    wr_msg_unref(&m);
+}
+
+START_TEST(test_store_and_recover)
+{
+    char dir[] = "/tmp/wr-durable-XXXXXX";
+    struct wr_store *st;
+    struct wr_queue *q, *q2, *qs[2];
+    struct wr_delivery d1, d2, d3;
+    struct wr_queues_recovery out;
+    struct wr_store_stats stats;
+    struct wr_msg *m;
+    uint64_t end;
+
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    st = open_store(dir);
+    ck_assert_int_eq(wr_store_recover(st, NULL, NULL, NULL, 0), WR_OK);
+    q = mk_queue(0);
+    q2 = mk_queue(0);
+    wr_queue_set_store(q, st, 7);
+    wr_queue_set_store(q2, st, 9);
+
+    /* transient: no record; ids still increase across both kinds */
+    end = wr_store_end(st);
+    push(q, "t0", false);
+    ck_assert_uint_eq(wr_store_end(st), end);
+    push(q, "p1", true); /* MSG + ENQ */
+    ck_assert_uint_eq(wr_store_end(st), end + 2);
+    push(q, "t2", false);
+    /* one message into two queues: one MSG, two ENQ */
+    m = pmsg("p3", true);
+    ck_assert_int_eq(wr_queue_enqueue(q, m, 0), WR_OK);
+    ck_assert_int_eq(wr_queue_enqueue(q2, m, 0), WR_OK);
+    wr_msg_unref(&m);
+    ck_assert_uint_eq(wr_store_end(st), end + 5);
+    push(q, "p4", true);
+    push(q, "p5", true);
+
+    ck_assert(get_unacked(q, 0, &d1)); /* t0 */
+    ck_assert(get_unacked(q, 0, &d2)); /* p1 */
+    ck_assert(get_unacked(q, 0, &d3)); /* t2 */
+    ck_assert_uint_lt(d1.id, d2.id);
+    ck_assert_uint_lt(d2.id, d3.id);
+    settle(q, &d2, WR_SETTLE_ACK, 0); /* p1: SETTLE */
+    settle(q, &d1, WR_SETTLE_ACK, 0);
+    settle(q, &d3, WR_SETTLE_ACK, 0);
+    ck_assert(get_unacked(q, 0, &d1));    /* p3, left unacked */
+    ck_assert(get_unacked(q, 0, &d2));    /* p4 */
+    settle(q, &d2, WR_SETTLE_REQUEUE, 0); /* REQUEUE: back at the head */
+    ck_assert_int_eq(wr_store_flush(st, 0), WR_OK);
+    ck_assert_int_eq(wr_store_wait(st, wr_store_end(st)), WR_OK);
+    wr_store_close(st); /* a crash: the queues just go */
+    wr_queue_unref(&q);
+    wr_queue_unref(&q2);
+
+    st = open_store(dir);
+    q = mk_queue(0);
+    wr_queue_set_store(q, st, 7); /* queue 9 was deleted */
+    qs[0] = q;
+    ck_assert_int_eq(wr_queues_recover(st, qs, 1, NULL, NULL, 0, 0, &out),
+                     WR_OK);
+    ck_assert_uint_eq(out.messages, 3);
+    ck_assert_uint_eq(out.ignored, 1);
+    ck_assert_uint_eq(out.undecodable, 0);
+    wr_store_stats(st, &stats); /* an ENQ and a MSG reference each */
+    ck_assert_uint_eq(stats.live_refs, 6);
+    expect(q, "p3");
+    expect(q, "p4");
+    expect(q, "p5");
+    ck_assert(!pop_msg(q, &m, &(bool){false}));
+    wr_store_stats(st, &stats); /* settled as they were taken (no-ack) */
+    ck_assert_uint_eq(stats.live_refs, 0);
+    /* new entries go after the recovered ones */
+    push(q, "p6", true);
+    ck_assert_int_eq(wr_store_flush(st, 0), WR_OK);
+    wr_queue_unref(&q);
+    wr_store_close(st);
+    rm_dir(dir);
+}
+END_TEST
+
+/* Entries spread over many segments: those still held keep their files
+ * across two restarts; files of settled entries only go. */
+START_TEST(test_recover_many_segments)
+{
+    char dir[] = "/tmp/wr-durable-XXXXXX";
+    char body[300];
+    static struct wr_delivery ds[200];
+    struct wr_store *st;
+    struct wr_queue *q;
+    struct wr_queues_recovery out;
+    struct wr_store_stats stats;
+    uint64_t segs_before;
+
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    st = open_store(dir);
+    ck_assert_int_eq(wr_store_recover(st, NULL, NULL, NULL, 0), WR_OK);
+    q = mk_queue(0);
+    wr_queue_set_store(q, st, 3);
+    for (int i = 0; i < 200; i++) {
+        snprintf(body, sizeof body, "%0200d", i);
+        push(q, body, true);
+        ck_assert_int_eq(wr_store_flush(st, 0), WR_OK);
+    }
+    for (int i = 0; i < 200; i++) /* all handed out */
+        ck_assert(get_unacked(q, 0, &ds[i]));
+    for (int i = 199; i >= 0; i--) /* the even ones acked, odd ones back */
+        settle(q, &ds[i], i % 2 == 0 ? WR_SETTLE_ACK : WR_SETTLE_REQUEUE, 0);
+    ck_assert_int_eq(wr_store_flush(st, 0), WR_OK);
+    ck_assert_int_eq(wr_store_wait(st, wr_store_end(st)), WR_OK);
+    wr_store_stats(st, &stats);
+    segs_before = stats.segments;
+    ck_assert_uint_gt(segs_before, 10);
+    wr_store_close(st);
+    wr_queue_unref(&q);
+
+    for (int round = 0; round < 2; round++) {
+        st = open_store(dir);
+        q = mk_queue(0);
+        wr_queue_set_store(q, st, 3);
+        ck_assert_int_eq(wr_queues_recover(st, &q, 1, NULL, NULL, 0, 0, &out),
+                         WR_OK);
+        ck_assert_uint_eq(out.messages, 100);
+        ck_assert_uint_eq(out.unreadable, 0);
+        ck_assert_uint_eq(wr_queue_counts(q)->ready, 100);
+        wr_store_stats(st, &stats);
+        ck_assert_uint_eq(stats.live_refs >= 200, 1);
+        wr_store_close(st);
+        wr_queue_unref(&q);
+    }
+    st = open_store(dir);
+    q = mk_queue(0);
+    wr_queue_set_store(q, st, 3);
+    ck_assert_int_eq(wr_queues_recover(st, &q, 1, NULL, NULL, 0, 0, &out),
+                     WR_OK);
+    for (int i = 1; i < 200; i += 2) {
+        snprintf(body, sizeof body, "%0200d", i);
+        expect(q, body);
+    }
+    wr_queue_unref(&q);
+    wr_store_close(st);
+    rm_dir(dir);
+}
+END_TEST
+
+TCase *
+queues_durable_tcase(void)
+{
+    TCase *tc = tcase_create("durable");
+
+    tcase_add_test(tc, test_store_and_recover);
+    tcase_add_test(tc, test_recover_many_segments);
+    return tc;
+}
