@@ -385,38 +385,81 @@ read_msg(struct wr_store *st, const struct mentry *e, struct wr_msg **last,
     return m;
 }
 
-/* Hands mq's live entries to its queue; counts them. */
-static void
-restore_queue(struct wr_store *st, struct mqueue *mq, struct wr_msg **last,
-              int64_t now, int64_t wall, struct wr_queues_recovery *out)
-{
-    for (size_t i = 0; i < mq->n; i++) {
-        const struct mentry *e = &mq->v[i];
-        struct wr_msg *m;
-        int64_t expires = WR_NEVER;
+/* One live entry and its queue, for restoring in log order. */
+struct live {
+    struct mqueue *mq;
+    struct mentry *e;
+};
 
-        if (e->dead)
-            continue;
-        m = read_msg(st, e, last, out);
-        /* the queue takes its own references; the scan's go */
-        wr_store_unref(st, &(struct wr_store_loc){e->enq, 0, 0});
-        wr_store_unref(st, &(struct wr_store_loc){e->msg_off, 0, 0});
-        if (m == NULL)
-            continue;
-        if (e->count > 0 && mq->q->eff.has_delivery_limit) {
-            struct wr_msg *n = wr_msg_with_delivery_count(m, e->count);
-            if (n != NULL) {
-                wr_msg_unref(&m);
-                m = n;
-            }
+static int
+cmp_live(const void *a, const void *b)
+{
+    uint64_t x = ((const struct live *)a)->e->enq;
+    uint64_t y = ((const struct live *)b)->e->enq;
+
+    return x < y ? -1 : x > y;
+}
+
+/* Hands one live entry to its queue; counts it. */
+static void
+restore_one(struct wr_store *st, struct mqueue *mq, const struct mentry *e,
+            struct wr_msg **last, int64_t now, int64_t wall,
+            struct wr_queues_recovery *out)
+{
+    struct wr_msg *m = read_msg(st, e, last, out);
+    int64_t expires = WR_NEVER;
+
+    /* the queue takes its own references; the scan's go */
+    wr_store_unref(st, &(struct wr_store_loc){e->enq, 0, 0});
+    wr_store_unref(st, &(struct wr_store_loc){e->msg_off, 0, 0});
+    if (m == NULL)
+        return;
+    if (e->count > 0 && mq->q->eff.has_delivery_limit) {
+        /* its own copy, with x-delivery-count, as before the restart */
+        struct wr_msg *n = wr_msg_with_delivery_count(m, e->count);
+        if (n != NULL) {
+            wr_msg_unref(&m);
+            m = n;
         }
-        m->delivery_count = e->count;
-        if (e->expires != 0)
-            expires = now + (e->expires - wall); /* past: expires at once */
-        out->bytes += m->body_size;
-        if (wr_queue_restore(mq->q, m, e->enq, expires) == WR_OK)
-            out->messages++;
     }
+    if (e->expires != 0)
+        expires = now + (e->expires - wall); /* past: expires at once */
+    out->bytes += m->body_size;
+    if (wr_queue_restore(mq->q, m, e->enq, expires) == WR_OK)
+        out->messages++;
+}
+
+/* Hands every live entry to its queue in log order: each queue gets its
+ * own in order, and the queues a message went to find their ENQ records
+ * side by side, so they share one copy of it (read_msg's last). */
+static int
+restore_all(struct wr_store *st, struct mrecov *r, int64_t now, int64_t wall,
+            struct wr_queues_recovery *out)
+{
+    struct wr_msg *last = NULL;
+    struct live *v;
+    size_t n = 0, k = 0;
+
+    for (size_t i = 0; i < r->nq; i++)
+        for (size_t j = 0; j < r->qs[i].n; j++)
+            n += r->qs[i].v[j].dead ? 0 : 1;
+    v = wr_malloc((n ? n : 1) * sizeof *v);
+    if (v == NULL)
+        return WR_ERR_NOMEM;
+    for (size_t i = 0; i < r->nq; i++)
+        for (size_t j = 0; j < r->qs[i].n; j++)
+            if (!r->qs[i].v[j].dead)
+                v[k++] = (struct live){&r->qs[i], &r->qs[i].v[j]};
+    if (n > 1)
+        qsort(v, n, sizeof *v, cmp_live);
+    for (size_t i = 0; i < n; i++) {
+        restore_one(st, v[i].mq, v[i].e, &last, now, wall, out);
+        v[i].e->dead = true; /* handed over */
+    }
+    if (last)
+        wr_msg_unref(&last);
+    wr_free(v);
+    return WR_OK;
 }
 
 int
@@ -425,7 +468,6 @@ wr_queues_recover(struct wr_store *st, struct wr_queue *const *qs, size_t nq,
                   int64_t wall, struct wr_queues_recovery *out)
 {
     struct mrecov r = {.st = st};
-    struct wr_msg *last = NULL;
     int rc;
 
     memset(out, 0, sizeof *out);
@@ -439,17 +481,14 @@ wr_queues_recover(struct wr_store *st, struct wr_queue *const *qs, size_t nq,
     r.damage = damage;
     r.damage_arg = damage_arg;
     rc = wr_store_recover(st, msgs_record, msgs_damage, &r, wall);
-    for (size_t i = 0; i < r.nq; i++) {
-        if (rc == WR_OK)
-            restore_queue(st, &r.qs[i], &last, now, wall, out);
-        else
-            for (size_t j = 0; j < r.qs[i].n; j++)
-                if (!r.qs[i].v[j].dead)
-                    entry_dead(st, &r.qs[i].v[j]);
+    if (rc == WR_OK)
+        rc = restore_all(st, &r, now, wall, out);
+    for (size_t i = 0; i < r.nq; i++) { /* what was not handed over */
+        for (size_t j = 0; j < r.qs[i].n; j++)
+            if (!r.qs[i].v[j].dead)
+                entry_dead(st, &r.qs[i].v[j]);
         wr_free(r.qs[i].v);
     }
-    if (last)
-        wr_msg_unref(&last);
     wr_free(r.qs);
     out->undecodable = r.undecodable;
     out->ignored = r.ignored;

@@ -223,6 +223,58 @@ START_TEST(test_recover_many_segments)
 }
 END_TEST
 
+/* A message in two queues comes back as one copy both queues share, and
+ * each queue keeps its order. */
+START_TEST(test_recover_shared)
+{
+    char dir[] = "/tmp/wr-durable-XXXXXX";
+    struct wr_store *st;
+    struct wr_queue *qs[2];
+    struct wr_queues_recovery out;
+    struct wr_msg *m, *a = NULL, *b = NULL;
+    bool r;
+
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    st = open_store(dir);
+    ck_assert_int_eq(wr_store_recover(st, NULL, NULL, NULL, 0), WR_OK);
+    for (int i = 0; i < 2; i++) {
+        qs[i] = mk_queue(0);
+        wr_queue_set_store(qs[i], st, (uint64_t)i + 1);
+    }
+    push(qs[1], "only-b", true);
+    m = pmsg("both", true);
+    ck_assert_int_eq(wr_queue_enqueue(qs[0], m, 0), WR_OK);
+    ck_assert_int_eq(wr_queue_enqueue(qs[1], m, 0), WR_OK);
+    wr_msg_unref(&m);
+    push(qs[0], "only-a", true);
+    ck_assert_int_eq(wr_store_flush(st, 0), WR_OK);
+    wr_store_close(st);
+    for (int i = 0; i < 2; i++)
+        wr_queue_unref(&qs[i]);
+
+    st = open_store(dir);
+    for (int i = 0; i < 2; i++) {
+        qs[i] = mk_queue(0);
+        wr_queue_set_store(qs[i], st, (uint64_t)i + 1);
+    }
+    ck_assert_int_eq(wr_queues_recover(st, qs, 2, NULL, NULL, 0, 0, &out),
+                     WR_OK);
+    ck_assert_uint_eq(out.messages, 4);
+    expect(qs[1], "only-b");
+    ck_assert(pop_msg(qs[0], &a, &r));
+    ck_assert(pop_msg(qs[1], &b, &r));
+    ck_assert_ptr_eq(a, b); /* one copy */
+    ck_assert_uint_eq(a->body_size, 4);
+    wr_msg_unref(&a);
+    wr_msg_unref(&b);
+    expect(qs[0], "only-a");
+    for (int i = 0; i < 2; i++)
+        wr_queue_unref(&qs[i]);
+    wr_store_close(st);
+    rm_dir(dir);
+}
+END_TEST
+
 TCase *
 queues_durable_tcase(void)
 {
@@ -230,5 +282,6 @@ queues_durable_tcase(void)
 
     tcase_add_test(tc, test_store_and_recover);
     tcase_add_test(tc, test_recover_many_segments);
+    tcase_add_test(tc, test_recover_shared);
     return tc;
 }
