@@ -25,9 +25,10 @@ int wr_crypto_random(void *out, size_t n);
 /* Constant-time comparison of n bytes. */
 bool wr_crypto_equal(const void *a, const void *b, size_t n);
 /* Base64 (RFC 4648, with padding). encode writes a NUL-terminated string
- * into out (cap >= 4 * ((n + 2) / 3) + 1) and returns its length, or -1.
- * decode returns the number of bytes written to out, or -1 on bad input
- * or when cap is too small. (-1, not a WR_ERR_*: tests/unit pins it.) */
+ * into out (cap >= 4 * ((n + 2) / 3) + 1) and returns its length,
+ * WR_ERR_NOSPACE when cap is too small or WR_ERR_INVALID when n is over
+ * 1 MiB. decode returns the number of bytes written to out,
+ * WR_ERR_INVALID on bad input or WR_ERR_NOSPACE when cap is too small. */
 int wr_base64_encode(const void *in, size_t n, char *out, size_t cap);
 int wr_base64_decode(const char *in, size_t n, uint8_t *out, size_t cap);
 

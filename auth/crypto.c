@@ -58,8 +58,10 @@ wr_crypto_equal(const void *a, const void *b, size_t n)
 int
 wr_base64_encode(const void *in, size_t n, char *out, size_t cap)
 {
-    if (n > 1u << 20 || cap < 4 * ((n + 2) / 3) + 1)
-        return -1;
+    if (n > 1u << 20)
+        return WR_ERR_INVALID;
+    if (cap < 4 * ((n + 2) / 3) + 1)
+        return WR_ERR_NOSPACE;
     return EVP_EncodeBlock((unsigned char *)out, in, (int)n);
 }
 
@@ -72,23 +74,23 @@ wr_base64_decode(const char *in, size_t n, uint8_t *out, size_t cap)
     if (n == 0)
         return 0;
     if (n % 4 || n / 4 * 3 > sizeof(tmp))
-        return -1;
+        return WR_ERR_INVALID;
     for (size_t i = 0; i < n; i++) {
         char c = in[i];
         bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
                   (c >= '0' && c <= '9') || c == '+' || c == '/' ||
                   (c == '=' && i >= n - 2);
         if (!ok)
-            return -1;
+            return WR_ERR_INVALID;
     }
     len = EVP_DecodeBlock(tmp, (const unsigned char *)in, (int)n);
     if (len < 0)
-        return -1;
+        return WR_ERR_INVALID;
     /* EVP_DecodeBlock counts padding as zero bytes. */
     pad = (in[n - 1] == '=') + (in[n - 2] == '=');
     len -= pad;
     if ((size_t)len > cap)
-        return -1;
+        return WR_ERR_NOSPACE;
     memcpy(out, tmp, (size_t)len);
     return len;
 }

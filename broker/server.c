@@ -201,8 +201,9 @@ parse_addr(const char *addr, int port, struct sockaddr_storage *ss, int *len)
     return WR_ERR_INVALID;
 }
 
-/* Binds one listener on the literal addr:port. Returns its port, or -1
- * (with errno) when it cannot. */
+/* Binds one listener on the literal addr:port. Returns its port, or
+ * WR_ERR_INVALID (bad address, too many listeners) / WR_ERR_IO (bind
+ * failed), with errno set, when it cannot. */
 static int
 listen_one(struct wr_server *s, const char *addr, int port, bool tls)
 {
@@ -217,14 +218,14 @@ listen_one(struct wr_server *s, const char *addr, int port, bool tls)
     if (s->nlisteners == WR_ARRAY_LEN(s->listeners) ||
         parse_addr(addr, port, &ss, &sslen)) {
         errno = EINVAL;
-        return -1;
+        return WR_ERR_INVALID;
     }
     l = evconnlistener_new_bind(s->base, on_accept, wl,
                                 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
                                     LEV_OPT_CLOSE_ON_EXEC,
                                 1024, (struct sockaddr *)&ss, sslen);
     if (l == NULL)
-        return -1;
+        return WR_ERR_IO;
     evconnlistener_set_error_cb(l, on_accept_error);
     getsockname(evconnlistener_get_fd(l), (struct sockaddr *)&got, &gl);
     if (got.ss_family == AF_INET) {
@@ -248,7 +249,8 @@ listen_one(struct wr_server *s, const char *addr, int port, bool tls)
 /* Listens on addr:port; localhost is 127.0.0.1 and ::1 (as RabbitMQ
  * listens on both families), the second on the port the first got, and
  * left out with a warning when the host has no IPv6. Copies the first
- * "ADDR:PORT" into bound when it is empty. Returns 0 or -1 (logged). */
+ * "ADDR:PORT" into bound when it is empty. Returns WR_OK or WR_ERR_IO
+ * (logged). */
 static int
 listen_on(struct wr_server *s, const char *addr, int port, bool tls,
           char *bound, size_t boundcap)
@@ -262,7 +264,7 @@ listen_on(struct wr_server *s, const char *addr, int port, bool tls,
                strchr(first, ':') ? "cannot listen on [%s]:%d: %s"
                                   : "cannot listen on %s:%d: %s",
                first, port, strerror(errno));
-        return -1;
+        return WR_ERR_IO;
     }
     if (bound[0] == '\0')
         snprintf(bound, boundcap, "%s", s->listeners[s->nlisteners - 1].bound);
@@ -276,7 +278,7 @@ listen_on(struct wr_server *s, const char *addr, int port, bool tls,
         }
         wr_log(WR_LOG_ERROR, "cannot listen on [::1]:%d: %s", got,
                strerror(errno));
-        return -1;
+        return WR_ERR_IO;
     }
     return 0;
 }
@@ -309,7 +311,7 @@ load_definitions(struct wr_server *s)
     }
     wr_log(WR_LOG_NOTICE, "%s not found: created user '%s' and vhost '%s'",
            path, s->cfg.default_user, s->cfg.default_vhost);
-    return wr_server_save_definitions(s) == WR_OK ? 0 : -1;
+    return wr_server_save_definitions(s);
 }
 
 void

@@ -11,9 +11,10 @@
 /* Result codes. Functions return WR_OK or a negative code; values come back
  * through pointer arguments. These are internal codes, not AMQP reply codes:
  * a refusal a client hears is a struct wr_op_err (protocol.h) that amqp/
- * and mgmt/ render. Still returning a bare -1 (== WR_AGAIN): the parsers
- * whose unit tests pin it (runtime/config*.c, vhost/defs.c,
- * wr_base64_*, wr_hex_digit) and lookups that return an index or -1. */
+ * and mgmt/ render. Callers test != WR_OK, < 0 or a specific code, never
+ * == -1. A bare -1 remains only as a documented "none" sentinel of a
+ * lookup that returns an index, a value or a count (wr_hex_digit,
+ * wr_log_parse_level), never as a status. */
 enum wr_result {
     WR_OK = 0,
     WR_AGAIN = -1,              /* need more bytes / would block */
@@ -54,7 +55,8 @@ struct wr_bytes wr_bytes_str(const char *s);
 bool wr_bytes_eq(struct wr_bytes a, struct wr_bytes b);
 /* true when a holds exactly the C string s. */
 bool wr_bytes_eq_str(struct wr_bytes a, const char *s);
-/* The value of a hexadecimal digit (either case), or -1. */
+/* The value of a hexadecimal digit (either case), or -1 when c is not one
+ * (a lookup sentinel, not a status code). */
 int wr_hex_digit(int c);
 
 /* Allocation. All warren code allocates through these (STYLE.md 5.10): one

@@ -22,7 +22,7 @@ wr_mgmt_put_log_level(struct wr_mgmt_req *r)
     v = json_object_get(body, "level");
     level =
         json_is_string(v) ? wr_log_parse_any_level(json_string_value(v)) : -1;
-    if (level == -1) {
+    if (level < 0) {
         wr_mgmt_error(r, 400, "bad_request",
                       "level must be one of debug, info, notice, warning, "
                       "error, critical, none");

@@ -29,7 +29,7 @@ unmark(struct prio *pq, unsigned lvl)
     pq->nonempty[lvl >> 6] &= ~(UINT64_C(1) << (lvl & 63));
 }
 
-/* The highest non-empty level, or -1. */
+/* The highest non-empty level, or -1 when none is (an index sentinel). */
 static int
 top_level(const struct prio *pq)
 {

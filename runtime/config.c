@@ -65,11 +65,11 @@ parse_u64(const char *v, uint64_t max, uint64_t *out)
     unsigned long long n;
 
     if (!isdigit((unsigned char)*v))
-        return -1;
+        return WR_ERR_INVALID;
     errno = 0;
     n = strtoull(v, &end, 10);
     if (errno || *end || n > max)
-        return -1;
+        return WR_ERR_INVALID;
     *out = n;
     return 0;
 }
@@ -96,20 +96,20 @@ wr_config_parse_size(const char *v, uint64_t *out)
     unsigned long long n;
 
     if (!isdigit((unsigned char)*v))
-        return -1;
+        return WR_ERR_INVALID;
     errno = 0;
     n = strtoull(v, &end, 10);
     if (errno)
-        return -1;
+        return WR_ERR_INVALID;
     for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
         if (strcasecmp(end, units[i].unit) == 0) {
             if (n > UINT64_MAX / units[i].mul)
-                return -1;
+                return WR_ERR_INVALID;
             *out = n * units[i].mul;
             return 0;
         }
     }
-    return -1;
+    return WR_ERR_INVALID;
 }
 
 static int
@@ -118,7 +118,7 @@ copy_str(char *dst, size_t cap, const char *v, bool empty_ok)
     size_t n = strlen(v);
 
     if ((n == 0 && !empty_ok) || n >= cap)
-        return -1;
+        return WR_ERR_INVALID;
     memcpy(dst, v, n + 1);
     return 0;
 }
@@ -134,15 +134,15 @@ parse_listener(const char *v, char *bind, size_t bindcap, int *port)
 
     if (colon == NULL) {
         if (parse_u64(v, 65535, &p))
-            return -1;
+            return WR_ERR_INVALID;
         *port = (int)p;
         return 0;
     }
     if (parse_u64(colon + 1, 65535, &p))
-        return -1;
+        return WR_ERR_INVALID;
     if (v[0] == '[') {
         if (colon == v || colon[-1] != ']')
-            return -1;
+            return WR_ERR_INVALID;
         v++;
         alen = (size_t)(colon - 1 - v);
     } else {
@@ -151,11 +151,11 @@ parse_listener(const char *v, char *bind, size_t bindcap, int *port)
         alen = (size_t)(colon - v);
     }
     if (alen == 0 || alen >= bindcap || alen >= sizeof(addr))
-        return -1;
+        return WR_ERR_INVALID;
     memcpy(addr, v, alen);
     addr[alen] = '\0';
     if (!wr_config_listen_addr_ok(addr))
-        return -1;
+        return WR_ERR_INVALID;
     memcpy(bind, addr, alen + 1);
     *port = (int)p;
     return 0;
@@ -179,7 +179,7 @@ parse_bool(const char *v, bool *out)
     else if (strcmp(v, "false") == 0)
         *out = false;
     else
-        return -1;
+        return WR_ERR_INVALID;
     return 0;
 }
 
@@ -190,7 +190,7 @@ list_add(char *dst, size_t cap, const char *item, char sep)
     size_t n = strlen(dst), l = strlen(item);
 
     if (l == 0 || n + l + 2 > cap)
-        return -1;
+        return WR_ERR_INVALID;
     if (n)
         dst[n++] = sep;
     memcpy(dst + n, item, l + 1);
@@ -269,7 +269,7 @@ set_list(struct wr_config *cfg, const char *key, const char *v, char *err,
                      "%s: expected tlsv1.2 or tlsv1.3 (older versions are "
                      "not supported)",
                      key);
-            return -1;
+            return WR_ERR_INVALID;
         }
         return 0;
     }
@@ -286,14 +286,14 @@ set_list(struct wr_config *cfg, const char *key, const char *v, char *err,
             if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_' &&
                 *p != '.' && *p != '@' && *p != '=' && *p != '+' && *p != '!') {
                 snprintf(err, errlen, "%s: bad cipher name '%s'", key, v);
-                return -1;
+                return WR_ERR_INVALID;
             }
         }
         if (suite ? list_add(cfg->ssl_suites, sizeof(cfg->ssl_suites), v, ':')
                   : list_add(cfg->ssl_ciphers, sizeof(cfg->ssl_ciphers), v,
                              ':')) {
             snprintf(err, errlen, "%s: too many ciphers", key);
-            return -1;
+            return WR_ERR_INVALID;
         }
         return 0;
     }
@@ -306,7 +306,7 @@ set_list(struct wr_config *cfg, const char *key, const char *v, char *err,
         if (!list_has(mechs, v, ' ')) {
             snprintf(err, errlen, "%s: expected PLAIN, AMQPLAIN or EXTERNAL",
                      key);
-            return -1;
+            return WR_ERR_INVALID;
         }
         if (!list_has(cfg->auth_mechanisms, v, ' '))
             list_add(cfg->auth_mechanisms, sizeof(cfg->auth_mechanisms), v,
@@ -318,7 +318,7 @@ set_list(struct wr_config *cfg, const char *key, const char *v, char *err,
             snprintf(err, errlen,
                      "%s: expected 'none' (or loopback_users.NAME = true)",
                      key);
-            return -1;
+            return WR_ERR_INVALID;
         }
         cfg->loopback_users[0] = '\0';
         cfg->seen_lists |= SEEN_LOOPBACK;
@@ -329,11 +329,11 @@ set_list(struct wr_config *cfg, const char *key, const char *v, char *err,
         bool on;
         if (*user == '\0' || strchr(user, ',')) {
             snprintf(err, errlen, "%s: bad user name", key);
-            return -1;
+            return WR_ERR_INVALID;
         }
         if (parse_bool(v, &on)) {
             snprintf(err, errlen, "%s: expected true or false", key);
-            return -1;
+            return WR_ERR_INVALID;
         }
         if (!on) {
             list_remove(cfg->loopback_users, user, ',');
@@ -341,14 +341,14 @@ set_list(struct wr_config *cfg, const char *key, const char *v, char *err,
                    list_add(cfg->loopback_users, sizeof(cfg->loopback_users),
                             user, ',')) {
             snprintf(err, errlen, "%s: too many loopback users", key);
-            return -1;
+            return WR_ERR_INVALID;
         }
         return 0;
     }
     return 1;
 badidx:
     snprintf(err, errlen, "%s: expected a number after the last '.'", key);
-    return -1;
+    return WR_ERR_INVALID;
 }
 
 struct num_key {
@@ -444,7 +444,7 @@ wr_config_set(struct wr_config *cfg, const char *key, const char *v, char *err,
         snprintf(err, errlen,
                  "%s: expected PORT, ADDRESS:PORT or [IPV6]:PORT, got '%s'",
                  key, v);
-        return -1;
+        return WR_ERR_INVALID;
     }
     if (strncmp(key, "listeners.tcp.", 14) == 0 && key[14] != '\0' &&
         strchr(key + 14, '.') == NULL) {
@@ -461,7 +461,7 @@ wr_config_set(struct wr_config *cfg, const char *key, const char *v, char *err,
                      "%s: at most %d listeners.tcp.NAME, names "
                      "of at most %zu characters",
                      key, WR_TCP_EXTRA_MAX, sizeof(l->name) - 1);
-            return -1;
+            return WR_ERR_INVALID;
         }
         if (l == NULL) {
             l = &cfg->tcp_extra[cfg->ntcp_extra];
@@ -478,7 +478,7 @@ wr_config_set(struct wr_config *cfg, const char *key, const char *v, char *err,
         snprintf(err, errlen,
                  "%s: expected PORT, ADDRESS:PORT or [IPV6]:PORT, got '%s'",
                  key, v);
-        return -1;
+        return WR_ERR_INVALID;
     }
     if (strcmp(key, "store_sync") == 0) {
         if (strcmp(v, "safe") == 0 || strcmp(v, "background") == 0) {
@@ -487,7 +487,7 @@ wr_config_set(struct wr_config *cfg, const char *key, const char *v, char *err,
         }
         snprintf(err, errlen, "%s: expected safe or background, got '%s'", key,
                  v);
-        return -1;
+        return WR_ERR_INVALID;
     }
     if (strcmp(key, "listeners.ssl.default") == 0) {
         if (strcmp(v, "none") == 0) {
@@ -503,7 +503,7 @@ wr_config_set(struct wr_config *cfg, const char *key, const char *v, char *err,
                  "%s: expected PORT, ADDRESS:PORT, [IPV6]:PORT or none, got "
                  "'%s'",
                  key, v);
-        return -1;
+        return WR_ERR_INVALID;
     }
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
         if (strcmp(key, strs[i].key) != 0)
@@ -513,7 +513,7 @@ wr_config_set(struct wr_config *cfg, const char *key, const char *v, char *err,
             return 0;
         snprintf(err, errlen, "%s: expected %s1 to %zu characters", key,
                  strs[i].empty_ok ? "0 or " : "", strs[i].cap - 1);
-        return -1;
+        return WR_ERR_INVALID;
     }
     if (strcmp(key, "ssl_options.verify") == 0 ||
         strcmp(key, "management.ssl.verify") == 0) {
@@ -523,13 +523,13 @@ wr_config_set(struct wr_config *cfg, const char *key, const char *v, char *err,
             return 0;
         }
         snprintf(err, errlen, "%s: expected verify_peer or verify_none", key);
-        return -1;
+        return WR_ERR_INVALID;
     }
     if (strcmp(key, "channel_flow_pause") == 0) {
         if (parse_bool(v, &cfg->channel_flow_pause) == 0)
             return 0;
         snprintf(err, errlen, "%s: expected true or false", key);
-        return -1;
+        return WR_ERR_INVALID;
     }
     if (strcmp(key, "ssl_options.fail_if_no_peer_cert") == 0 ||
         strcmp(key, "management.ssl.fail_if_no_peer_cert") == 0) {
@@ -538,7 +538,7 @@ wr_config_set(struct wr_config *cfg, const char *key, const char *v, char *err,
                               : &cfg->mgmt_ssl_fail_if_no_peer_cert) == 0)
             return 0;
         snprintf(err, errlen, "%s: expected true or false", key);
-        return -1;
+        return WR_ERR_INVALID;
     }
     /* Off unless set, as RabbitMQ's management.ssl.port. */
     if (strcmp(key, "management.ssl.port") == 0) {
@@ -555,7 +555,7 @@ wr_config_set(struct wr_config *cfg, const char *key, const char *v, char *err,
         }
         snprintf(err, errlen, "%s: expected 0 to 65535 or none, got '%s'", key,
                  v);
-        return -1;
+        return WR_ERR_INVALID;
     }
     if (strcmp(key, "vm_memory_high_watermark.absolute") == 0) {
         if (wr_config_parse_size(v, &n) == 0 && (n == 0 || n >= (1u << 20))) {
@@ -566,7 +566,7 @@ wr_config_set(struct wr_config *cfg, const char *key, const char *v, char *err,
                  "%s: expected a size of at least 1MiB (bytes, or with a "
                  "unit: KiB, MiB, GiB, kB, MB, GB), got '%s'",
                  key, v);
-        return -1;
+        return WR_ERR_INVALID;
     }
     if (strcmp(key, "vm_memory_high_watermark.relative") == 0) {
         char *end;
@@ -579,7 +579,7 @@ wr_config_set(struct wr_config *cfg, const char *key, const char *v, char *err,
         }
         snprintf(err, errlen, "%s: expected a fraction above 0 and up to 1",
                  key);
-        return -1;
+        return WR_ERR_INVALID;
     }
     if (strcmp(key, "log.level") == 0) {
         int l = wr_log_parse_level(v);
@@ -589,7 +589,7 @@ wr_config_set(struct wr_config *cfg, const char *key, const char *v, char *err,
         }
         snprintf(err, errlen, "%s: expected error, warn, notice, info or debug",
                  key);
-        return -1;
+        return WR_ERR_INVALID;
     }
     rc = set_list(cfg, key, v, err, errlen);
     if (rc <= 0)
@@ -602,7 +602,7 @@ wr_config_set(struct wr_config *cfg, const char *key, const char *v, char *err,
                      "%s: expected an integer from %" PRIu64 " to %" PRIu64
                      ", got '%s'",
                      key, nums[i].min, nums[i].max, v);
-            return -1;
+            return WR_ERR_INVALID;
         }
         store_num(cfg, &nums[i], n);
         return 0;
@@ -615,7 +615,7 @@ wr_config_set(struct wr_config *cfg, const char *key, const char *v, char *err,
         return 1;
     }
     snprintf(err, errlen, "unknown key '%s'", key);
-    return -1;
+    return WR_ERR_INVALID;
 }
 
 static char *
@@ -641,7 +641,7 @@ wr_config_load(struct wr_config *cfg, const char *path, char *err,
 
     if (f == NULL) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return -1;
+        return WR_ERR_IO;
     }
     while (fgets(line, sizeof(line), f)) {
         char *s, *eq;
@@ -650,7 +650,7 @@ wr_config_load(struct wr_config *cfg, const char *path, char *err,
             snprintf(err, errlen, "%s:%d: line longer than %zu bytes", path,
                      lineno, sizeof(line) - 2);
             fclose(f);
-            return -1;
+            return WR_ERR_INVALID;
         }
         s = trim(line);
         if (*s == '\0' || *s == '#')
@@ -660,14 +660,14 @@ wr_config_load(struct wr_config *cfg, const char *path, char *err,
             snprintf(err, errlen, "%s:%d: expected 'key = value'", path,
                      lineno);
             fclose(f);
-            return -1;
+            return WR_ERR_INVALID;
         }
         *eq = '\0';
         if (*trim(s) == '\0') {
             snprintf(err, errlen, "%s:%d: missing key before '='", path,
                      lineno);
             fclose(f);
-            return -1;
+            return WR_ERR_INVALID;
         }
         switch (wr_config_set(cfg, trim(s), trim(eq + 1), msg, sizeof(msg))) {
         case 0:
@@ -678,7 +678,7 @@ wr_config_load(struct wr_config *cfg, const char *path, char *err,
         default:
             snprintf(err, errlen, "%s:%d: %s", path, lineno, msg);
             fclose(f);
-            return -1;
+            return WR_ERR_INVALID;
         }
     }
     fclose(f);
@@ -693,17 +693,17 @@ wr_config_validate(const struct wr_config *cfg, char *err, size_t errlen)
             snprintf(err, errlen,
                      "listeners.ssl.default needs ssl_options.certfile and "
                      "ssl_options.keyfile");
-            return -1;
+            return WR_ERR_INVALID;
         }
         if (cfg->ssl_verify_peer && !cfg->ssl_cacertfile[0]) {
             snprintf(err, errlen,
                      "ssl_options.verify = verify_peer needs "
                      "ssl_options.cacertfile");
-            return -1;
+            return WR_ERR_INVALID;
         }
         if (cfg->ssl_versions == 0) {
             snprintf(err, errlen, "ssl_options.versions: none given");
-            return -1;
+            return WR_ERR_INVALID;
         }
     }
     if (cfg->mgmt_ssl_on) {
@@ -711,30 +711,30 @@ wr_config_validate(const struct wr_config *cfg, char *err, size_t errlen)
             snprintf(err, errlen,
                      "management.ssl.port needs management.ssl.certfile and "
                      "management.ssl.keyfile");
-            return -1;
+            return WR_ERR_INVALID;
         }
         if (cfg->mgmt_ssl_verify_peer && !cfg->mgmt_ssl_cacertfile[0]) {
             snprintf(err, errlen,
                      "management.ssl.verify = verify_peer needs "
                      "management.ssl.cacertfile");
-            return -1;
+            return WR_ERR_INVALID;
         }
         if (cfg->ssl_versions == 0) {
             snprintf(err, errlen, "ssl_options.versions: none given");
-            return -1;
+            return WR_ERR_INVALID;
         }
     }
     if (cfg->mgmt_ssl_fail_if_no_peer_cert && !cfg->mgmt_ssl_verify_peer) {
         snprintf(err, errlen,
                  "management.ssl.fail_if_no_peer_cert = true needs "
                  "management.ssl.verify = verify_peer");
-        return -1;
+        return WR_ERR_INVALID;
     }
     if (cfg->ssl_fail_if_no_peer_cert && !cfg->ssl_verify_peer) {
         snprintf(err, errlen,
                  "ssl_options.fail_if_no_peer_cert = true needs "
                  "ssl_options.verify = verify_peer");
-        return -1;
+        return WR_ERR_INVALID;
     }
     return 0;
 }

@@ -25,10 +25,10 @@ parse_uint(const char *v, unsigned long long max, unsigned long long *out)
     char *end;
 
     if (!isdigit((unsigned char)*v))
-        return -1;
+        return WR_ERR_INVALID;
     errno = 0;
     *out = strtoull(v, &end, 10);
-    return errno || *end || *out > max ? -1 : 0;
+    return errno || *end || *out > max ? WR_ERR_INVALID : WR_OK;
 }
 
 static int
@@ -38,7 +38,7 @@ set_path(char *dst, size_t cap, const char *key, const char *v, char *err,
     if (strlen(v) >= cap) {
         snprintf(err, errlen, "%s: expected a path of at most %zu bytes", key,
                  cap - 1);
-        return -1;
+        return WR_ERR_INVALID;
     }
     snprintf(dst, cap, "%s", v);
     return 0;
@@ -60,7 +60,7 @@ wr_config_set_service(struct wr_config *cfg, const char *key, const char *v,
         }
         if (*v == '\0') {
             snprintf(err, errlen, "%s: expected a path or false", key);
-            return -1;
+            return WR_ERR_INVALID;
         }
         return set_path(cfg->log_file, sizeof(cfg->log_file), key, v, err,
                         errlen);
@@ -74,7 +74,7 @@ wr_config_set_service(struct wr_config *cfg, const char *key, const char *v,
                      "%s: expected debug, info, notice, warning, error, "
                      "critical or none",
                      key);
-            return -1;
+            return WR_ERR_INVALID;
         }
         if (key[4] == 'f')
             cfg->log_file_level = l;
@@ -89,7 +89,7 @@ wr_config_set_service(struct wr_config *cfg, const char *key, const char *v,
     if (strcmp(key, "log.console") == 0) {
         if (strcmp(v, "true") && strcmp(v, "false")) {
             snprintf(err, errlen, "%s: expected true or false", key);
-            return -1;
+            return WR_ERR_INVALID;
         }
         cfg->log_console = v[0] == 't';
         return 0;
@@ -103,7 +103,7 @@ wr_config_set_service(struct wr_config *cfg, const char *key, const char *v,
                  "%s: expected a size (bytes, or with a unit: KiB, MiB, GiB, "
                  "kB, MB, GB), got '%s'",
                  key, v);
-        return -1;
+        return WR_ERR_INVALID;
     }
     if (strcmp(key, "load_definitions") == 0)
         return set_path(cfg->load_definitions, sizeof(cfg->load_definitions),
@@ -117,7 +117,7 @@ wr_config_set_service(struct wr_config *cfg, const char *key, const char *v,
                  "%s: expected milliseconds from 0 (off) to 4294967295, got "
                  "'%s'",
                  key, v);
-        return -1;
+        return WR_ERR_INVALID;
     }
     if (strcmp(key, "prometheus.tcp.port") == 0) {
         if (strcmp(v, "none") == 0) {
@@ -130,12 +130,12 @@ wr_config_set_service(struct wr_config *cfg, const char *key, const char *v,
         }
         snprintf(err, errlen, "%s: expected 0 to 65535 or none, got '%s'", key,
                  v);
-        return -1;
+        return WR_ERR_INVALID;
     }
     if (strcmp(key, "prometheus.tcp.ip") == 0) {
         if (*v == '\0' || strlen(v) >= sizeof(cfg->prometheus_bind)) {
             snprintf(err, errlen, "%s: expected an address", key);
-            return -1;
+            return WR_ERR_INVALID;
         }
         snprintf(cfg->prometheus_bind, sizeof(cfg->prometheus_bind), "%s", v);
         return 0;

@@ -34,6 +34,7 @@ wr_wall_ms(void)
 static atomic_long syncs_left = -1;
 static atomic_bool syncs_armed;
 
+/* As fdatasync(2), which it stands in for: 0, or -1 with errno. */
 static int
 failing_sync(int fd)
 {

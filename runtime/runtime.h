@@ -119,30 +119,32 @@ struct wr_config {
 void wr_config_defaults(struct wr_config *cfg);
 /* Reads a key = value file. Logs a warning "FILE:LINE: KEY: ignored: no
  * effect in warren" for each RabbitMQ key warren has no use for. On
- * error returns -1 with a message "FILE:LINE: ..." in err. */
+ * error returns WR_ERR_IO (unreadable file) or WR_ERR_INVALID (a bad
+ * line) with a message "FILE:LINE: ..." in err. */
 int wr_config_load(struct wr_config *cfg, const char *path, char *err,
                    size_t errlen);
 /* Applies one key = value pair (shared by the file, --set and tests).
  * Returns 0, 1 for a key RabbitMQ knows that warren has no use for
  * (accepted, "KEY: ignored: no effect in warren" in err: the caller warns),
- * or -1 with a message in err. */
+ * or WR_ERR_INVALID with a message in err. */
 int wr_config_set(struct wr_config *cfg, const char *key, const char *value,
                   char *err, size_t errlen);
 /* An address a listener can bind: an IPv4 or IPv6 literal, or localhost
  * (127.0.0.1 and ::1). */
 bool wr_config_listen_addr_ok(const char *addr);
-/* Checks combinations (certificate files when TLS is on, ...). Returns 0
- * or -1 with a message. */
+/* Checks combinations (certificate files when TLS is on, ...). Returns
+ * WR_OK or WR_ERR_INVALID with a message. */
 int wr_config_validate(const struct wr_config *cfg, char *err, size_t errlen);
 /* Parses a size: bytes, or with a unit k/kB/KiB/M/MB/MiB/G/GB/GiB
- * (RabbitMQ's information units). Returns 0 or -1. */
+ * (RabbitMQ's information units). Returns WR_OK or WR_ERR_INVALID. */
 int wr_config_parse_size(const char *v, uint64_t *out);
 /* The memory watermark in bytes: absolute when set, else relative times
  * physical memory. */
 uint64_t wr_config_watermark(const struct wr_config *cfg);
 /* config_service.c: the keys for running as a service (log.*,
  * disk_free_limit.*, load_definitions, consumer_timeout, prometheus.*).
- * Returns 0, -1 with a message, or 1 when key is not one of them. */
+ * Returns 0, WR_ERR_INVALID with a message, or 1 when key is not one of
+ * them. */
 int wr_config_set_service(struct wr_config *cfg, const char *key,
                           const char *value, char *err, size_t errlen);
 /* rabbit_keys.c: whether key is one of RabbitMQ's rabbitmq.conf keys
@@ -193,7 +195,8 @@ void wr_log_set_level(int level);
 const char *wr_log_level_name(int level);
 /* Parses RabbitMQ's level names (debug, info, notice, warning, error,
  * critical, alert, emergency, none) and warren's (warn). Returns the level,
- * WR_LOG_NONE for none, or -1 if unknown. */
+ * WR_LOG_NONE for none, or -1 if unknown (a lookup sentinel, not a
+ * status code). */
 int wr_log_parse_any_level(const char *s);
 /* Closes the log file. */
 void wr_log_close(void);
@@ -201,7 +204,8 @@ void wr_log_close(void);
  * message alone in msg) to the outputs that take level. */
 void wr_log_emit(int level, const char *stamped, const char *msg);
 
-/* Parses "error", "warn", "notice", "info", "debug"; -1 if unknown. */
+/* Parses "error", "warn", "notice", "info", "debug"; the level, or -1 if
+ * unknown (a lookup sentinel, not a status code). */
 int wr_log_parse_level(const char *s);
 /* Writes a printable, bounded sample of bytes (non-printables as '.') into
  * out (cap bytes, NUL-terminated). */

@@ -43,7 +43,7 @@ bad(char *err, size_t errlen, const char *path, const char *section, size_t i,
     const char *what)
 {
     snprintf(err, errlen, "%s: %s[%zu]: %s", path, section, i, what);
-    return -1;
+    return WR_ERR_INVALID;
 }
 
 static json_t *
@@ -76,16 +76,16 @@ wr_defs_tags(const json_t *t, char *out, size_t cap)
         return 0;
     }
     if (!json_is_array(t))
-        return -1;
+        return WR_ERR_INVALID;
     json_array_foreach(t, i, tag)
     {
         const char *str = json_string_value(tag);
         size_t l;
         if (str == NULL)
-            return -1;
+            return WR_ERR_INVALID;
         l = strlen(str);
         if (n + l + 2 > cap)
-            return -1;
+            return WR_ERR_INVALID;
         if (n)
             out[n++] = ',';
         memcpy(out + n, str, l + 1);
@@ -107,11 +107,11 @@ apply(const json_t *root, const char *path, struct wr_users *users,
     struct vh_decl *vhs = NULL, *d;
     size_t nvh = 0, i;
     char msg[256], tags[512];
-    int rc = -1;
+    int rc = WR_ERR_INVALID;
 
     if (!json_is_object(root)) {
         snprintf(err, errlen, "%s: expected a JSON object", path);
-        return -1;
+        return WR_ERR_INVALID;
     }
     a = section(root, "vhosts");
     vhs = wr_calloc(json_array_size(a) +
@@ -300,7 +300,7 @@ read_file(const char *path, char **buf, size_t *len, char *err, size_t errlen)
         if (errno == ENOENT)
             return 1;
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return -1;
+        return WR_ERR_IO;
     }
     p = wr_malloc(cap);
     for (;;) {
@@ -313,7 +313,7 @@ read_file(const char *path, char **buf, size_t *len, char *err, size_t errlen)
                      DEFS_MAX_SIZE);
             wr_free(p);
             fclose(f);
-            return -1;
+            return WR_ERR_INVALID;
         }
         cap *= 2;
         p = wr_realloc(p, cap);
@@ -322,7 +322,7 @@ read_file(const char *path, char **buf, size_t *len, char *err, size_t errlen)
         snprintf(err, errlen, "%s: read error", path);
         wr_free(p);
         fclose(f);
-        return -1;
+        return WR_ERR_IO;
     }
     fclose(f);
     *buf = p;
@@ -346,7 +346,7 @@ load(struct wr_server *s, struct wr_users *users, const char *path, char *err,
     wr_free(buf);
     if (root == NULL) {
         snprintf(err, errlen, "%s:%d: %s", path, jerr.line, jerr.text);
-        return -1;
+        return WR_ERR_INVALID;
     }
     rc = apply(root, path, users, s, false, NULL, err, errlen);
     if (rc == 0)
@@ -587,7 +587,7 @@ wr_defs_policies(struct wr_server *s, struct wr_vhost *only, const json_t *root,
                        "not an object");
         if (one_policy(s, only, root, item, item, "policies", i, false, apply,
                        err, errlen))
-            return -1;
+            return WR_ERR_INVALID;
     }
     json_array_foreach(section(root, "parameters"), i, item)
     {
@@ -600,7 +600,7 @@ wr_defs_policies(struct wr_server *s, struct wr_vhost *only, const json_t *root,
                        "operator_policy needs a value object");
         if (one_policy(s, only, root, item, val, "parameters", i, true, apply,
                        err, errlen))
-            return -1;
+            return WR_ERR_INVALID;
     }
     return 0;
 }
@@ -708,7 +708,7 @@ wr_defs_save(struct wr_server *s, const char *path, char *err, size_t errlen)
 {
     json_t *root = defs_json(s);
     char tmp[WR_PATH_MAX + 16];
-    int fd, rc = -1;
+    int fd, rc = WR_ERR_IO;
 
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);

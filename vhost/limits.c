@@ -68,7 +68,7 @@ check_limit(const char *const *names, int n, const char *where, bool param,
         if (!json_is_integer(value)) {
             snprintf(err, errlen, "%s%s should be a number, actually was %s%s",
                      pre, name, term, post);
-            return -1;
+            return WR_ERR_INVALID;
         }
         *which = i;
         *out = json_integer_value(value);
@@ -76,7 +76,7 @@ check_limit(const char *const *names, int n, const char *where, bool param,
     }
     snprintf(err, errlen, "%sUnrecognised terms [{<<\"%.64s\">>,%s}] in %s%s",
              pre, name, term, where, post);
-    return -1;
+    return WR_ERR_INVALID;
 }
 
 int

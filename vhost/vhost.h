@@ -489,19 +489,21 @@ void wr_defs_vhost_deleted(struct wr_vhost *vh);
 /* ---- the definitions file (defs.c) ------------------------------------- */
 
 /* Loads path into s (users into s->users, vhosts created). Returns 0,
- * 1 when the file does not exist (nothing loaded), or -1 with a message
- * "PATH: ..." in err. */
+ * 1 when the file does not exist (nothing loaded), or WR_ERR_IO
+ * (unreadable) / WR_ERR_INVALID (malformed) with a message "PATH: ..."
+ * in err. */
 int wr_defs_load(struct wr_server *s, const char *path, char *err,
                  size_t errlen);
 /* A fresh broker: default_user (tag administrator) with default_pass,
  * default_vhost, and full permissions for the one on the other. */
 void wr_defs_bootstrap(struct wr_server *s);
 /* Writes the definitions to path atomically (temporary file + rename,
- * mode 0600). Returns 0 or -1 with a message. */
+ * mode 0600). Returns WR_OK or WR_ERR_IO with a message. */
 int wr_defs_save(struct wr_server *s, const char *path, char *err,
                  size_t errlen);
 /* Parses and validates path without a running server (--check-config).
- * Returns 0, 1 when missing, -1 with a message. */
+ * Returns 0, 1 when missing, or a negative WR_ERR_* (as wr_defs_load)
+ * with a message. */
 int wr_defs_check(const char *path, char *err, size_t errlen);
 
 /* ---- the codec the management API shares (one for file and API) ---- */
@@ -516,7 +518,8 @@ json_t *wr_defs_perm_json(const struct wr_user *u, const struct wr_perm *p);
 json_t *wr_defs_topic_perm_json(const struct wr_user *u,
                                 const struct wr_topic_perm *t);
 /* RabbitMQ's tags: a list ["a", "b"] (3.9+) or a string "a,b" (older) into
- * "a,b". Returns 0, or -1 when t is neither or too long. */
+ * "a,b". Returns WR_OK, or WR_ERR_INVALID when t is neither or too
+ * long. */
 int wr_defs_tags(const json_t *t, char *out, size_t cap);
 /* A JSON value as Erlang prints the term RabbitMQ decodes it to (enough
  * for its validation messages): 5, 1.5, <<"abc">>, true. */
@@ -530,7 +533,7 @@ extern const char *const wr_vhost_limit_names[WR_VHOST_NLIMITS];
 int64_t *wr_vhost_limit(struct wr_vhost *vh, int i);
 /* Validates one limit as RabbitMQ does: a known name and an integer
  * value (any: negative is unlimited). Returns 0 with *which (its index)
- * and *out set, or -1 with RabbitMQ's reason in err ("Validation
+ * and *out set, or WR_ERR_INVALID with RabbitMQ's reason in err ("Validation
  * failed\n\nmax-queues should be a number, actually was 1.5\n"). */
 int wr_defs_vhost_limit(const char *name, const json_t *value, int *which,
                         int64_t *out, char *err, size_t errlen);
@@ -564,10 +567,10 @@ void wr_defs_export_policies(struct wr_vhost *vh, bool with_vhost,
  * document: checked (apply false: each parses, its vhost exists in s or
  * is declared in root) or set into their vhosts (apply true). With only
  * set, every item goes to that vhost (a per-vhost document). s may be
- * NULL when checking a file alone. Returns 0 or -1 with "definitions:
- * policies[i]: reason" in err. */
+ * NULL when checking a file alone. Returns WR_OK or WR_ERR_INVALID with
+ * "definitions: policies[i]: reason" in err. */
 /* The shovel parameters of a definitions document: checked, and set
- * when apply. 0, or -1 with err. */
+ * when apply. WR_OK, or WR_ERR_INVALID with err. */
 int wr_defs_shovels(struct wr_server *s, const json_t *root, bool apply,
                     char *err, size_t errlen);
 /* A shovel as a runtime parameter {"value", "vhost", "component",
@@ -586,7 +589,7 @@ void wr_defs_export(struct wr_server *s, json_t *root);
  * all of it first (nothing changes when it is malformed), then creates
  * vhosts and creates or updates users (an existing user gets the
  * document's hash and tags) and their permissions. Does not write the
- * file. Returns 0 or -1 with a message in err. */
+ * file. Returns WR_OK or WR_ERR_INVALID with a message in err. */
 int wr_defs_import(struct wr_server *s, const json_t *root, char *err,
                    size_t errlen);
 

@@ -95,7 +95,7 @@ fuzz_load(const uint8_t *data, size_t size)
     def = cfg;
     err[0] = '\0';
     rc = wr_config_load(&cfg, path, err, sizeof(err));
-    CHECK(rc == 0 || rc == -1);
+    CHECK(rc == WR_OK || rc == WR_ERR_INVALID || rc == WR_ERR_IO);
     if (rc == 0) {
         check_cfg(&cfg);
         if (only_comments(data, size))

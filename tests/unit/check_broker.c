@@ -83,8 +83,10 @@ START_TEST(config_listeners)
     ck_assert_int_eq(cfg.port, 5675);
     ck_assert_int_eq(set("listeners.tcp.default", "localhost:5672"), 0);
     ck_assert_str_eq(cfg.bind, "localhost");
-    ck_assert_int_eq(set("listeners.tcp.default", "example.org:5672"), -1);
-    ck_assert_int_eq(set("listeners.tcp.default", "1.2.3:5672"), -1);
+    ck_assert_int_eq(set("listeners.tcp.default", "example.org:5672"),
+                     WR_ERR_INVALID);
+    ck_assert_int_eq(set("listeners.tcp.default", "1.2.3:5672"),
+                     WR_ERR_INVALID);
     /* listeners.tcp.NAME: one more listener each, a name again replaces */
     ck_assert_int_eq(set("listeners.tcp.1", "::1:5680"), 0);
     ck_assert_int_eq(set("listeners.tcp.2", "5681"), 0);
@@ -94,11 +96,11 @@ START_TEST(config_listeners)
     ck_assert_int_eq(cfg.tcp_extra[0].port, 5682);
     ck_assert_str_eq(cfg.tcp_extra[1].addr, "localhost");
     ck_assert_int_eq(cfg.tcp_extra[1].port, 5681);
-    ck_assert_int_eq(set("listeners.tcp.3", "nowhere:1"), -1);
+    ck_assert_int_eq(set("listeners.tcp.3", "nowhere:1"), WR_ERR_INVALID);
     ck_assert_uint_eq(cfg.ntcp_extra, 2);
-    ck_assert_int_eq(set("listeners.tcp.a.b", "1"), -1);
-    ck_assert_int_eq(set("listeners.tcp.default", "65536"), -1);
-    ck_assert_int_eq(set("listeners.tcp.default", ":5672"), -1);
+    ck_assert_int_eq(set("listeners.tcp.a.b", "1"), WR_ERR_INVALID);
+    ck_assert_int_eq(set("listeners.tcp.default", "65536"), WR_ERR_INVALID);
+    ck_assert_int_eq(set("listeners.tcp.default", ":5672"), WR_ERR_INVALID);
     ck_assert_int_eq(set("listeners.ssl.default", "5671"), 0);
     ck_assert(cfg.ssl_on);
     ck_assert_str_eq(cfg.ssl_bind, "");
@@ -113,34 +115,38 @@ START_TEST(config_tls_options)
     ck_assert(cfg.ssl_verify_peer);
     ck_assert_int_eq(set("ssl_options.verify", "verify_none"), 0);
     ck_assert(!cfg.ssl_verify_peer);
-    ck_assert_int_eq(set("ssl_options.verify", "yes"), -1);
+    ck_assert_int_eq(set("ssl_options.verify", "yes"), WR_ERR_INVALID);
     ck_assert_int_eq(set("ssl_options.fail_if_no_peer_cert", "true"), 0);
     ck_assert(cfg.ssl_fail_if_no_peer_cert);
-    ck_assert_int_eq(set("ssl_options.fail_if_no_peer_cert", "1"), -1);
+    ck_assert_int_eq(set("ssl_options.fail_if_no_peer_cert", "1"),
+                     WR_ERR_INVALID);
     /* the first list element replaces the default list */
     ck_assert_int_eq(set("ssl_options.versions.1", "tlsv1.3"), 0);
     ck_assert_uint_eq(cfg.ssl_versions, WR_TLS_V13);
     ck_assert_int_eq(set("ssl_options.versions.2", "tlsv1.2"), 0);
     ck_assert_uint_eq(cfg.ssl_versions, WR_TLS_V12 | WR_TLS_V13);
-    ck_assert_int_eq(set("ssl_options.versions.3", "tlsv1"), -1);
+    ck_assert_int_eq(set("ssl_options.versions.3", "tlsv1"), WR_ERR_INVALID);
     ck_assert_int_eq(
         set("ssl_options.ciphers.1", "ECDHE-RSA-AES128-GCM-SHA256"), 0);
     ck_assert_int_eq(set("ssl_options.ciphers.2", "TLS_AES_128_GCM_SHA256"), 0);
     ck_assert_int_eq(set("ssl_options.ciphers.3", "AES256-SHA"), 0);
     ck_assert_str_eq(cfg.ssl_ciphers, "ECDHE-RSA-AES128-GCM-SHA256:AES256-SHA");
     ck_assert_str_eq(cfg.ssl_suites, "TLS_AES_128_GCM_SHA256");
-    ck_assert_int_eq(set("ssl_options.ciphers.4", "A B"), -1);
+    ck_assert_int_eq(set("ssl_options.ciphers.4", "A B"), WR_ERR_INVALID);
     ck_assert_int_eq(set("ssl_options.certfile", "/x.pem"), 0);
     ck_assert_str_eq(cfg.ssl_certfile, "/x.pem");
     /* combinations */
     ck_assert_int_eq(set("listeners.ssl.default", "5671"), 0);
-    ck_assert_int_eq(wr_config_validate(&cfg, err, sizeof(err)), -1);
+    ck_assert_int_eq(wr_config_validate(&cfg, err, sizeof(err)),
+                     WR_ERR_INVALID);
     ck_assert_ptr_nonnull(strstr(err, "keyfile"));
     ck_assert_int_eq(set("ssl_options.keyfile", "/x.key"), 0);
-    ck_assert_int_eq(wr_config_validate(&cfg, err, sizeof(err)), -1);
+    ck_assert_int_eq(wr_config_validate(&cfg, err, sizeof(err)),
+                     WR_ERR_INVALID);
     ck_assert_ptr_nonnull(strstr(err, "verify_peer"));
     ck_assert_int_eq(set("ssl_options.verify", "verify_peer"), 0);
-    ck_assert_int_eq(wr_config_validate(&cfg, err, sizeof(err)), -1);
+    ck_assert_int_eq(wr_config_validate(&cfg, err, sizeof(err)),
+                     WR_ERR_INVALID);
     ck_assert_ptr_nonnull(strstr(err, "cacertfile"));
     ck_assert_int_eq(set("ssl_options.cacertfile", "/ca.pem"), 0);
     ck_assert_int_eq(wr_config_validate(&cfg, err, sizeof(err)), 0);
@@ -154,7 +160,7 @@ START_TEST(config_users_and_mechanisms)
     ck_assert_int_eq(set("auth_mechanisms.2", "PLAIN"), 0);
     ck_assert_int_eq(set("auth_mechanisms.3", "PLAIN"), 0); /* no duplicate */
     ck_assert_str_eq(cfg.auth_mechanisms, "EXTERNAL PLAIN");
-    ck_assert_int_eq(set("auth_mechanisms.4", "SCRAM-SHA-1"), -1);
+    ck_assert_int_eq(set("auth_mechanisms.4", "SCRAM-SHA-1"), WR_ERR_INVALID);
     ck_assert_int_eq(set("loopback_users.admin", "true"), 0);
     ck_assert(wr_config_loopback_user(&cfg, "admin"));
     ck_assert(wr_config_loopback_user(&cfg, "guest"));
@@ -163,14 +169,14 @@ START_TEST(config_users_and_mechanisms)
     ck_assert(wr_config_loopback_user(&cfg, "admin"));
     ck_assert_int_eq(set("loopback_users", "none"), 0);
     ck_assert(!wr_config_loopback_user(&cfg, "admin"));
-    ck_assert_int_eq(set("loopback_users", "guest"), -1);
-    ck_assert_int_eq(set("loopback_users.", "true"), -1);
-    ck_assert_int_eq(set("default_user", ""), -1);
+    ck_assert_int_eq(set("loopback_users", "guest"), WR_ERR_INVALID);
+    ck_assert_int_eq(set("loopback_users.", "true"), WR_ERR_INVALID);
+    ck_assert_int_eq(set("default_user", ""), WR_ERR_INVALID);
     ck_assert_int_eq(set("definitions.file", ""), 0);
     ck_assert_int_eq(set("definitions.file", "/var/lib/w.json"), 0);
     ck_assert_str_eq(cfg.definitions_file, "/var/lib/w.json");
     ck_assert_int_eq(set("auth_failure_delay", "0"), 0);
-    ck_assert_int_eq(set("auth_failure_delay", "60001"), -1);
+    ck_assert_int_eq(set("auth_failure_delay", "60001"), WR_ERR_INVALID);
 }
 END_TEST
 
@@ -190,15 +196,20 @@ START_TEST(config_sizes_and_watermark)
     ck_assert_uint_eq(n, 1000000000u);
     ck_assert_int_eq(wr_config_parse_size("1gib", &n), 0);
     ck_assert_uint_eq(n, 1u << 30);
-    ck_assert_int_eq(wr_config_parse_size("1 GiB", &n), -1);
-    ck_assert_int_eq(wr_config_parse_size("-1", &n), -1);
-    ck_assert_int_eq(wr_config_parse_size("99999999999999999999", &n), -1);
-    ck_assert_int_eq(wr_config_parse_size("99999999999GiB", &n), -1);
+    ck_assert_int_eq(wr_config_parse_size("1 GiB", &n), WR_ERR_INVALID);
+    ck_assert_int_eq(wr_config_parse_size("-1", &n), WR_ERR_INVALID);
+    ck_assert_int_eq(wr_config_parse_size("99999999999999999999", &n),
+                     WR_ERR_INVALID);
+    ck_assert_int_eq(wr_config_parse_size("99999999999GiB", &n),
+                     WR_ERR_INVALID);
     ck_assert_int_eq(set("vm_memory_high_watermark.absolute", "64MiB"), 0);
     ck_assert_uint_eq(wr_config_watermark(&cfg), 64u << 20);
-    ck_assert_int_eq(set("vm_memory_high_watermark.absolute", "1000"), -1);
-    ck_assert_int_eq(set("vm_memory_high_watermark.relative", "0"), -1);
-    ck_assert_int_eq(set("vm_memory_high_watermark.relative", "0.5x"), -1);
+    ck_assert_int_eq(set("vm_memory_high_watermark.absolute", "1000"),
+                     WR_ERR_INVALID);
+    ck_assert_int_eq(set("vm_memory_high_watermark.relative", "0"),
+                     WR_ERR_INVALID);
+    ck_assert_int_eq(set("vm_memory_high_watermark.relative", "0.5x"),
+                     WR_ERR_INVALID);
     ck_assert_int_eq(set("vm_memory_high_watermark.absolute", "0"), 0);
     ck_assert_int_eq(set("vm_memory_high_watermark.relative", "0.5"), 0);
     ck_assert(wr_config_watermark(&cfg) > 0);
@@ -208,10 +219,10 @@ END_TEST
 START_TEST(config_numbers_and_unknown)
 {
     ck_assert_int_eq(set("heartbeat", "0"), 0);
-    ck_assert_int_eq(set("heartbeat", "65536"), -1);
+    ck_assert_int_eq(set("heartbeat", "65536"), WR_ERR_INVALID);
     ck_assert_ptr_nonnull(strstr(err, "from 0 to 65535"));
-    ck_assert_int_eq(set("frame_max", "4095"), -1);
-    ck_assert_int_eq(set("channel_max", "+5"), -1);
+    ck_assert_int_eq(set("frame_max", "4095"), WR_ERR_INVALID);
+    ck_assert_int_eq(set("channel_max", "+5"), WR_ERR_INVALID);
     ck_assert_int_eq(set("connection_max", "12"), 0);
     ck_assert_uint_eq(cfg.connection_max, 12);
     ck_assert_int_eq(set("management.tcp.port", "15673"), 0);
@@ -224,12 +235,14 @@ START_TEST(config_numbers_and_unknown)
     ck_assert_uint_eq(cfg.consumer_max, 100);
     ck_assert_int_eq(set("consumer_max_per_channel", "0"), 0);
     ck_assert_uint_eq(cfg.consumer_max, 0);
-    ck_assert_int_eq(set("consumer_max_per_channel", "-1"), -1);
-    ck_assert_int_eq(set("consumer_max_per_channel", "infinity"), -1);
-    ck_assert_int_eq(set("consumer_max_per_channel", "10000001"), -1);
-    ck_assert_int_eq(set("no.such.key", "1"), -1);
+    ck_assert_int_eq(set("consumer_max_per_channel", "-1"), WR_ERR_INVALID);
+    ck_assert_int_eq(set("consumer_max_per_channel", "infinity"),
+                     WR_ERR_INVALID);
+    ck_assert_int_eq(set("consumer_max_per_channel", "10000001"),
+                     WR_ERR_INVALID);
+    ck_assert_int_eq(set("no.such.key", "1"), WR_ERR_INVALID);
     ck_assert_str_eq(err, "unknown key 'no.such.key'");
-    ck_assert_int_eq(set("log.level", "loud"), -1);
+    ck_assert_int_eq(set("log.level", "loud"), WR_ERR_INVALID);
 }
 END_TEST
 
@@ -254,13 +267,13 @@ START_TEST(config_service_keys)
     ck_assert_int_eq(cfg.log_level, WR_LOG_DEBUG);
     ck_assert_int_eq(set("log.console", "false"), 0);
     ck_assert(!cfg.log_console);
-    ck_assert_int_eq(set("log.console", "0"), -1);
+    ck_assert_int_eq(set("log.console", "0"), WR_ERR_INVALID);
     ck_assert_int_eq(set("disk_free_limit.absolute", "1GB"), 0);
     ck_assert_uint_eq(cfg.disk_free_limit, 1000000000);
-    ck_assert_int_eq(set("disk_free_limit.absolute", "1 GB"), -1);
+    ck_assert_int_eq(set("disk_free_limit.absolute", "1 GB"), WR_ERR_INVALID);
     ck_assert_int_eq(set("consumer_timeout", "60000"), 0);
     ck_assert_uint_eq(cfg.consumer_timeout, 60000);
-    ck_assert_int_eq(set("consumer_timeout", "4294967296"), -1);
+    ck_assert_int_eq(set("consumer_timeout", "4294967296"), WR_ERR_INVALID);
     ck_assert_int_eq(set("prometheus.tcp.port", "9419"), 0);
     ck_assert_int_eq(cfg.prometheus_port, 9419);
     ck_assert_int_eq(set("prometheus.tcp.port", "none"), 0);
@@ -274,10 +287,12 @@ START_TEST(config_service_keys)
     ck_assert_int_eq(set("cluster_formation.classic_config.nodes.1", "r@h"), 1);
     ck_assert_int_eq(set("mqtt.listeners.tcp.default", "1883"), 1);
     /* "$name" is one segment, not several or none */
-    ck_assert_int_eq(set("cluster_formation.classic_config.nodes", "x"), -1);
-    ck_assert_int_eq(set("mqtt.listeners.tcp.a.b", "1883"), -1);
-    ck_assert_int_eq(set("mqtt.listeners.tcp.", "1883"), -1);
-    ck_assert_int_eq(set("cluster_formaton.peer_discovery_backend", "x"), -1);
+    ck_assert_int_eq(set("cluster_formation.classic_config.nodes", "x"),
+                     WR_ERR_INVALID);
+    ck_assert_int_eq(set("mqtt.listeners.tcp.a.b", "1883"), WR_ERR_INVALID);
+    ck_assert_int_eq(set("mqtt.listeners.tcp.", "1883"), WR_ERR_INVALID);
+    ck_assert_int_eq(set("cluster_formaton.peer_discovery_backend", "x"),
+                     WR_ERR_INVALID);
     ck_assert(wr_rabbit_key_known("log.syslog.ssl_options.versions.1"));
     ck_assert(!wr_rabbit_key_known("log"));
     ck_assert(!wr_rabbit_key_known(""));
@@ -293,7 +308,8 @@ START_TEST(config_file_line_numbers)
 
     fputs("# comment\n\nheartbeat = 5\n  frame_max = 8192  \nbogus\n", f);
     fclose(f);
-    ck_assert_int_eq(wr_config_load(&cfg, path, err, sizeof(err)), -1);
+    ck_assert_int_eq(wr_config_load(&cfg, path, err, sizeof(err)),
+                     WR_ERR_INVALID);
     snprintf(want, sizeof(want), "%s:5: expected 'key = value'", path);
     ck_assert_str_eq(err, want);
     ck_assert_uint_eq(cfg.heartbeat, 5);
@@ -301,11 +317,12 @@ START_TEST(config_file_line_numbers)
     f = fopen(path, "w");
     fputs("heartbeat = 5\nssl_options.verify = maybe\n", f);
     fclose(f);
-    ck_assert_int_eq(wr_config_load(&cfg, path, err, sizeof(err)), -1);
+    ck_assert_int_eq(wr_config_load(&cfg, path, err, sizeof(err)),
+                     WR_ERR_INVALID);
     snprintf(want, sizeof(want), "%s:2: ssl_options.verify", path);
     ck_assert_int_eq(strncmp(err, want, strlen(want)), 0);
     unlink(path);
-    ck_assert_int_eq(wr_config_load(&cfg, path, err, sizeof(err)), -1);
+    ck_assert_int_eq(wr_config_load(&cfg, path, err, sizeof(err)), WR_ERR_IO);
     ck_assert_ptr_nonnull(strstr(err, "No such file"));
 }
 END_TEST
@@ -388,10 +405,13 @@ START_TEST(hash_base64)
     ck_assert_int_eq(wr_base64_decode("YWI=", 4, bin, sizeof(bin)), 2);
     ck_assert_int_eq(memcmp(bin, "ab", 2), 0);
     ck_assert_int_eq(wr_base64_decode("YWJj", 4, bin, sizeof(bin)), 3);
-    ck_assert_int_eq(wr_base64_decode("YWJ", 3, bin, sizeof(bin)), -1);
-    ck_assert_int_eq(wr_base64_decode("Y=Jj", 4, bin, sizeof(bin)), -1);
-    ck_assert_int_eq(wr_base64_decode("YWJj", 4, bin, 2), -1);
-    ck_assert_int_eq(wr_base64_encode("abcdefghijkl", 12, out, 16), -1);
+    ck_assert_int_eq(wr_base64_decode("YWJ", 3, bin, sizeof(bin)),
+                     WR_ERR_INVALID);
+    ck_assert_int_eq(wr_base64_decode("Y=Jj", 4, bin, sizeof(bin)),
+                     WR_ERR_INVALID);
+    ck_assert_int_eq(wr_base64_decode("YWJj", 4, bin, 2), WR_ERR_NOSPACE);
+    ck_assert_int_eq(wr_base64_encode("abcdefghijkl", 12, out, 16),
+                     WR_ERR_NOSPACE);
 }
 END_TEST
 
@@ -658,13 +678,13 @@ START_TEST(defs_errors_name_the_entry)
 
     fputs("{\"users\": [{\"name\": \"a\"}, {\"name\": \"a\"}]}", f);
     fclose(f);
-    ck_assert_int_eq(wr_defs_check(path, err, sizeof(err)), -1);
+    ck_assert_int_eq(wr_defs_check(path, err, sizeof(err)), WR_ERR_INVALID);
     snprintf(want, sizeof(want), "%s: users[1]: duplicate name", path);
     ck_assert_str_eq(err, want);
     f = fopen(path, "w");
     fputs("{\n\"users\": [\n}", f);
     fclose(f);
-    ck_assert_int_eq(wr_defs_check(path, err, sizeof(err)), -1);
+    ck_assert_int_eq(wr_defs_check(path, err, sizeof(err)), WR_ERR_INVALID);
     snprintf(want, sizeof(want), "%s:3:", path);
     ck_assert_int_eq(strncmp(err, want, strlen(want)), 0);
     unlink(path);
@@ -689,26 +709,29 @@ START_TEST(defs_vhost_limit_values)
         0);
     ck_assert_int_eq(which, 0);
     ck_assert_int_eq(
-        wr_defs_vhost_limit("max-foo", v, &which, &n, err, sizeof(err)), -1);
+        wr_defs_vhost_limit("max-foo", v, &which, &n, err, sizeof(err)),
+        WR_ERR_INVALID);
     ck_assert_str_eq(err, "Validation failed\n\nUnrecognised terms "
                           "[{<<\"max-foo\">>,-1}] in limits\n");
     json_decref(v);
     v = json_real(1.5);
     ck_assert_int_eq(
-        wr_defs_vhost_limit("max-queues", v, &which, &n, err, sizeof(err)), -1);
+        wr_defs_vhost_limit("max-queues", v, &which, &n, err, sizeof(err)),
+        WR_ERR_INVALID);
     ck_assert_str_eq(err, "Validation failed\n\nmax-queues should be a "
                           "number, actually was 1.5\n");
     json_decref(v);
     v = json_real(3.0);
     ck_assert_int_eq(
-        wr_defs_vhost_limit("max-queues", v, &which, &n, err, sizeof(err)), -1);
+        wr_defs_vhost_limit("max-queues", v, &which, &n, err, sizeof(err)),
+        WR_ERR_INVALID);
     ck_assert_ptr_nonnull(strstr(err, "actually was 3.0\n"));
     json_decref(v);
     /* user limits: RabbitMQ words these without "Validation failed" */
     v = json_real(2.5);
     ck_assert_int_eq(
         wr_defs_user_limit("max-channels", v, &which, &n, err, sizeof(err)),
-        -1);
+        WR_ERR_INVALID);
     ck_assert_str_eq(err, "max-channels should be a number, actually was 2.5");
     json_decref(v);
     v = json_integer(4);
@@ -718,13 +741,15 @@ START_TEST(defs_vhost_limit_values)
     ck_assert_int_eq(which, 1);
     ck_assert_int_eq(n, 4);
     ck_assert_int_eq(
-        wr_defs_user_limit("max-queues", v, &which, &n, err, sizeof(err)), -1);
+        wr_defs_user_limit("max-queues", v, &which, &n, err, sizeof(err)),
+        WR_ERR_INVALID);
     ck_assert_str_eq(
         err, "Unrecognised terms [{<<\"max-queues\">>,4}] in user-limits");
     json_decref(v);
     v = json_string("10");
     ck_assert_int_eq(
-        wr_defs_vhost_limit("max-queues", v, &which, &n, err, sizeof(err)), -1);
+        wr_defs_vhost_limit("max-queues", v, &which, &n, err, sizeof(err)),
+        WR_ERR_INVALID);
     ck_assert_ptr_nonnull(strstr(err, "actually was <<\"10\">>\n"));
     json_decref(v);
 }
@@ -742,7 +767,7 @@ START_TEST(defs_vhost_limits_file)
           "\"value\": {\"max-queues\": \"x\"}}]}",
           f);
     fclose(f);
-    ck_assert_int_eq(wr_defs_check(path, err, sizeof(err)), -1);
+    ck_assert_int_eq(wr_defs_check(path, err, sizeof(err)), WR_ERR_INVALID);
     snprintf(want, sizeof(want),
              "%s: parameters[0]: Validation failed: max-queues should be a "
              "number, actually was <<\"x\">>",
