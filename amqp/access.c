@@ -74,3 +74,37 @@ wr_access_topic(struct wr_chan *ch, const struct wr_exchange *x,
     wr_chan_error(ch, WR_REPLY_ACCESS_REFUSED, method_id, "%s", err.text);
     return false;
 }
+
+bool
+wr_chan_queue_access(struct wr_chan *ch, struct wr_queue *q, uint32_t method_id)
+{
+    struct wr_op_err err;
+
+    if (wr_vhost_queue_check_access(ch->conn->vh, q, ch->conn, &err) == WR_OK)
+        return true;
+    wr_chan_op_error(ch, method_id, &err);
+    return false;
+}
+
+struct wr_queue *
+wr_chan_find_queue(struct wr_chan *ch, struct wr_bytes name, uint32_t method_id)
+{
+    struct wr_queue *q;
+
+    if (name.len == 0) {
+        if (ch->last_queue == NULL) {
+            wr_chan_error(ch, WR_REPLY_NOT_FOUND, method_id,
+                          "no previously declared queue");
+            return NULL;
+        }
+        name = wr_bytes_str(ch->last_queue);
+    }
+    q = wr_vhost_queue(ch->conn->vh, name);
+    if (q == NULL) {
+        wr_chan_error(ch, WR_REPLY_NOT_FOUND, method_id,
+                      "no queue '%.*s' in vhost '%s'", (int)name.len, name.ptr,
+                      ch->conn->vh->name);
+        return NULL;
+    }
+    return wr_chan_queue_access(ch, q, method_id) ? q : NULL;
+}

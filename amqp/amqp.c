@@ -23,12 +23,6 @@ reap_cb(evutil_socket_t fd, short what, void *arg)
         event_base_loopexit(s->base, NULL);
 }
 
-void
-wr_server_schedule_reap(struct wr_server *s)
-{
-    event_active(s->reap_ev, 0, 0);
-}
-
 static void
 flush_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -38,12 +32,6 @@ flush_cb(evutil_socket_t fd, short what, void *arg)
     wr_persist_flush(arg);
     wr_conn_flush_all(arg);
     wr_credit_check(arg);
-}
-
-void
-wr_server_schedule_flush(struct wr_server *s)
-{
-    event_active(s->flush_ev, 0, 0);
 }
 
 void

@@ -166,7 +166,7 @@ struct wr_unacked {
     int64_t delivered; /* wr_now_ms() when sent (consumer_timeout) */
 };
 
-struct wr_tx_op; /* chan_tx.c */
+struct wr_tx_op; /* amqp_internal.h */
 
 enum wr_content_state {
     WR_CONTENT_IDLE,
@@ -266,7 +266,7 @@ uint64_t wr_chan_confirm_limit(const struct wr_chan *ch);
 /* The msgs/ store moved (or failed): releases (or nacks) what waits
  * (wr_server.msgs_durable_cb). */
 void wr_amqp_store_moved(struct wr_server *s);
-/* Drops what the channel waits for (it closes). */
+/* Drops what the channel waits for (it closes; chan_life.c). */
 void wr_chan_store_cleanup(struct wr_chan *ch);
 /* basic.nack (multiple) for every publish not confirmed yet. */
 void wr_chan_nack_all(struct wr_chan *ch);

@@ -8,7 +8,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
-/* ---- between conn.c and handshake.c ---- */
+/* ---- between conn.c, handshake.c, close.c and out.c ---- */
 
 /* Sends connection.start (the protocol header was right). */
 void wr_conn_send_start(struct wr_conn *c);
@@ -20,9 +20,27 @@ void wr_conn_handshake_method(struct wr_conn *c, const struct wr_method *m);
 void wr_conn_connection_method(struct wr_conn *c, const struct wr_method *m);
 /* Releases every channel and exclusive queue of c (once). */
 void wr_conn_teardown(struct wr_conn *c);
-/* Queues the last bytes and drops c once they are written (conn.c). */
+/* Queues the last bytes and drops c once they are written (close.c). */
 void wr_conn_flush_and_close(struct wr_conn *c);
 /* (Re)arms c's heartbeat / handshake timer to fire in ms. */
 void wr_conn_arm_timer(struct wr_conn *c, int64_t ms);
+
+/* ---- between close.c and chan_life.c ---- */
+
+/* Releases what the channel holds (idempotent): consumers cancelled,
+ * unacked deliveries requeued, pending content and tx ops dropped. */
+void wr_chan_release(struct wr_chan *ch);
+
+/* ---- between chan_tx.c and chan_life.c ---- */
+
+/* A basic.publish or settle held until tx.commit. */
+struct wr_tx_op {
+    struct wr_tx_op *next;
+    struct wr_msg *msg; /* reference held; NULL for a settle op */
+    bool mandatory;
+    uint32_t method; /* basic.ack / nack / reject */
+    uint64_t tag;
+    bool multiple, ack, requeue;
+};
 
 #endif

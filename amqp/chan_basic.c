@@ -326,43 +326,6 @@ basic_consume(struct wr_chan *ch, const struct wr_basic_consume *a)
     wr_queue_dispatch(q, wr_now_ms());
 }
 
-void
-wr_chan_cancel_consumer(struct wr_bconsumer *bc, bool notify)
-{
-    struct wr_chan *ch = bc->ch;
-    struct wr_queue *q = bc->base.queue;
-
-    if (q) {
-        wr_queue_consumer_remove(q, &bc->base);
-        wr_queue_touch(q); /* x-expires counts from the last consumer */
-    }
-    wr_list_remove(&bc->chan_link);
-    wr_hmap_del(&ch->consumers_by_tag, bc->tag, bc->tag_len);
-    /* Unacked deliveries stay unacked; they just no longer count against
-     * this consumer's credit. */
-    for (uint64_t t = ch->first_tag; t < ch->next_tag; t++) {
-        struct wr_unacked *u = &ch->ring[t & (ch->ring_cap - 1)];
-        if (u->consumer == bc)
-            u->consumer = NULL;
-    }
-    if (notify && ch->conn->cancel_notify && !ch->closing) {
-        struct wr_method m = {.id = WR_BASIC_CANCEL};
-        m.u.basic_cancel.consumer_tag =
-            (struct wr_bytes){(const uint8_t *)bc->tag, bc->tag_len};
-        m.u.basic_cancel.no_wait = true;
-        wr_conn_send_method(ch->conn, ch->id, &m);
-    }
-    wr_free(bc->tag);
-    wr_free(bc);
-    /* Single active consumer: the next one in line takes over now. */
-    if (q && q->args.single_active && wr_queue_counts(q)->ready && !q->deleted)
-        wr_queue_dispatch(q, wr_now_ms());
-    /* An auto-delete queue goes with its last consumer. */
-    if (q && q->auto_delete && q->consumer_count == 0 && !q->deleted &&
-        q->broker)
-        wr_vhost_delete_queue(((struct wr_bqueue *)q->broker)->vh, q);
-}
-
 static void
 basic_cancel(struct wr_chan *ch, const struct wr_basic_cancel *a)
 {

@@ -3,15 +3,6 @@
  * publishes and acks take effect at commit) and confirm.select. */
 #include "amqp_internal.h"
 
-struct wr_tx_op {
-    struct wr_tx_op *next;
-    struct wr_msg *msg; /* reference held; NULL for a settle op */
-    bool mandatory;
-    uint32_t method; /* basic.ack / nack / reject */
-    uint64_t tag;
-    bool multiple, ack, requeue;
-};
-
 static void
 tx_append(struct wr_chan *ch, struct wr_tx_op *op)
 {
@@ -42,21 +33,6 @@ wr_chan_tx_settle(struct wr_chan *ch, uint32_t method, uint64_t tag,
     op->ack = ack;
     op->requeue = requeue;
     tx_append(ch, op);
-}
-
-void
-wr_chan_tx_cleanup(struct wr_chan *ch)
-{
-    struct wr_tx_op *op = ch->tx_head, *next;
-
-    for (; op; op = next) {
-        next = op->next;
-        if (op->msg)
-            wr_msg_unref(&op->msg);
-        wr_free(op);
-    }
-    ch->tx_head = NULL;
-    ch->tx_tail = &ch->tx_head;
 }
 
 static void

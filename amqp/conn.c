@@ -2,7 +2,8 @@
 /* One AMQP connection: reads every complete frame in the input buffer in
  * one pass, runs the connection-class handshake (start, tune, open),
  * heartbeats both ways and the close handshake, and hands channel frames
- * to their channel. */
+ * to their channel (chan_frame.c). What goes out is in out.c; errors,
+ * teardown and drop in close.c. */
 #include "amqp_internal.h"
 
 #include <arpa/inet.h>
@@ -16,7 +17,6 @@
 #include <sys/uio.h>
 #include <time.h>
 
-#define CLOSE_OK_WAIT 3 /* seconds to wait for connection.close-ok */
 /* Bytes read from one peer per read callback: with one frame in progress
  * this bounds what a blocked publisher can add past the memory
  * watermark. */
@@ -27,153 +27,6 @@
  * more per call means fewer system calls and fewer wakeups of the peer
  * when deliveries are large. */
 #define WRITE_CHUNK (256 * 1024)
-
-struct evbuffer *
-wr_conn_output(struct wr_conn *c)
-{
-    return bufferevent_get_output(c->bev);
-}
-
-void
-wr_conn_send_raw(struct wr_conn *c, const void *p, size_t n)
-{
-    if (c->state >= WR_CONN_FLUSHING)
-        return;
-    evbuffer_add(bufferevent_get_output(c->bev), p, n);
-    c->last_send = wr_now();
-}
-
-void
-wr_conn_send_method(struct wr_conn *c, uint16_t ch, const struct wr_method *m)
-{
-    uint8_t buf[8192];
-    size_t len;
-    int rc = wr_method_frame_encode(ch, m, buf, sizeof(buf), &len);
-
-    if (rc != WR_OK) {
-        wr_log(WR_LOG_ERROR, "conn %llu: cannot encode %s: %s",
-               (unsigned long long)c->id, wr_method_name(m->id),
-               wr_strerror(rc));
-        return;
-    }
-    wr_conn_send_raw(c, buf, len);
-}
-
-bool
-wr_conn_can_deliver(const struct wr_conn *c)
-{
-    return c->state == WR_CONN_OPEN && !c->write_blocked;
-}
-
-void
-wr_conn_error(struct wr_conn *c, uint16_t code, uint32_t method_id,
-              const char *fmt, ...)
-{
-    char text[256];
-    struct wr_method m = {.id = WR_CONNECTION_CLOSE};
-    va_list ap;
-
-    if (c->state >= WR_CONN_CLOSING)
-        return;
-    va_start(ap, fmt);
-    m.u.connection_close.reply_text.len =
-        (uint32_t)wr_reply_vformat(text, sizeof(text), code, fmt, ap);
-    va_end(ap);
-    m.u.connection_close.reply_text.ptr = (const uint8_t *)text;
-    m.u.connection_close.reply_code = code;
-    m.u.connection_close.class_id = WR_METHOD_CLASS(method_id);
-    m.u.connection_close.method_id = WR_METHOD_INDEX(method_id);
-    wr_log(code == WR_REPLY_CONNECTION_FORCED ? WR_LOG_INFO : WR_LOG_NOTICE,
-           "conn %llu %s: closing: %d %s", (unsigned long long)c->id, c->peer,
-           code, text);
-    wr_conn_send_method(c, 0, &m);
-    wr_conn_teardown(c);
-    c->state = WR_CONN_CLOSING;
-    wr_conn_arm_timer(c, CLOSE_OK_WAIT * 1000);
-}
-
-void
-wr_conn_shutdown(struct wr_conn *c)
-{
-    if (c->state < WR_CONN_AWAIT_START_OK || c->linger) {
-        wr_conn_drop(c, "shutdown");
-        return;
-    }
-    wr_conn_error(c, WR_REPLY_CONNECTION_FORCED, 0,
-                  "broker forced connection closure with reason 'shutdown'");
-}
-
-void
-wr_conn_drop(struct wr_conn *c, const char *why)
-{
-    if (c->state == WR_CONN_DEAD)
-        return;
-    wr_log(WR_LOG_NOTICE, "conn %llu %s: closed (%s)",
-           (unsigned long long)c->id, c->peer, why);
-    wr_conn_teardown(c);
-    c->state = WR_CONN_DEAD;
-    bufferevent_disable(c->bev, EV_READ | EV_WRITE);
-    wr_list_remove(&c->flush_link);
-    if (c->timer)
-        evtimer_del(c->timer);
-    wr_list_remove(&c->link);
-    wr_list_push_back(&c->srv->reap, &c->link);
-    c->srv->nconns--;
-    wr_server_schedule_reap(c->srv);
-}
-
-/* Queue the last bytes, drop once they are written (with c->linger: once
- * the peer closes, or CLOSE_OK_WAIT has passed). Input that still arrives
- * is read and thrown away (read_cb): closing a socket with unread input
- * sends RST, which may destroy the last bytes still in flight. */
-void
-wr_conn_flush_and_close(struct wr_conn *c)
-{
-    c->state = WR_CONN_FLUSHING;
-    wr_credit_forget(c);
-    if (c->read_paused) {
-        c->read_paused = false;
-        if (!c->flow_blocked)
-            bufferevent_enable(c->bev, EV_READ);
-    }
-    bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
-    if (!c->linger && evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
-        wr_conn_drop(c, "closed by peer");
-    else
-        wr_conn_arm_timer(c, CLOSE_OK_WAIT * 1000);
-}
-
-void
-wr_conn_teardown(struct wr_conn *c)
-{
-    struct wr_list *pos, *tmp;
-
-    wr_credit_forget(c);
-    if (c->torn_down)
-        return;
-    c->torn_down = true;
-    for (uint32_t i = 0; i < c->nchans; i++) {
-        if (c->chans[i]) {
-            struct wr_chan *ch = c->chans[i];
-            c->chans[i] = NULL;
-            wr_chan_free(ch);
-        }
-    }
-    c->open_chans = 0;
-    wr_list_for_each_safe(pos, tmp, &c->exclusive_queues)
-    {
-        struct wr_bqueue *bq =
-            WR_CONTAINER_OF(pos, struct wr_bqueue, excl_link);
-        wr_list_remove(pos);
-        bq->owner = NULL;
-        wr_vhost_delete_queue(bq->vh, bq->q);
-    }
-    if (c->vh) {
-        wr_list_remove(&c->vh_link);
-        c->vh->nconns--;
-        c->vh = NULL;
-    }
-}
 
 void
 wr_conn_free(struct wr_conn *c)
@@ -607,15 +460,6 @@ conn_flush(struct wr_conn *c)
 }
 
 void
-wr_conn_prefer(struct wr_conn *c)
-{
-    if (c->preferred)
-        return;
-    c->preferred = true;
-    bufferevent_priority_set(c->bev, WR_PRIO_CONSUMERS);
-}
-
-void
 wr_conn_flush_all(struct wr_server *s)
 {
     /* A flush may resume deliveries (write_cb), which queue more output
@@ -723,14 +567,6 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
         wr_conn_drop(c, "handshake timeout");
         return;
     }
-}
-
-void
-wr_conn_arm_timer(struct wr_conn *c, int64_t ms)
-{
-    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-
-    evtimer_add(c->timer, &tv);
 }
 
 struct wr_conn *

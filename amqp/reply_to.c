@@ -94,16 +94,3 @@ wr_reply_to_consume(struct wr_chan *ch, struct wr_bytes tag, bool no_ack,
         wr_conn_send_method(ch->conn, ch->id, &ok);
     }
 }
-
-bool
-wr_reply_to_cancel(struct wr_chan *ch, struct wr_bytes tag)
-{
-    if (ch->reply_tag == NULL ||
-        (tag.ptr != NULL && !wr_bytes_eq_str(tag, ch->reply_tag)))
-        return false;
-    wr_vhost_reply_unregister(ch->conn->vh, ch->reply_key);
-    wr_free(ch->reply_tag);
-    ch->reply_tag = NULL;
-    ch->reply_key[0] = '\0';
-    return true;
-}

@@ -92,17 +92,6 @@ ack_upto(struct wr_chan *ch, uint64_t upto)
     wr_conn_send_method(ch->conn, ch->id, &m);
 }
 
-uint64_t
-wr_chan_confirm_limit(const struct wr_chan *ch)
-{
-    for (uint32_t i = 0; i < ch->sw_n; i++) {
-        const struct wr_swait *w = &ch->sw[(ch->sw_head + i) % ch->sw_cap];
-        if (w->seq != 0)
-            return w->seq - 1;
-    }
-    return ch->publish_seq;
-}
-
 static void
 release(struct wr_chan *ch, uint64_t pos)
 {
@@ -165,13 +154,4 @@ wr_amqp_store_moved(struct wr_server *s)
         if (ch->sw_n == 0)
             wr_list_remove(&ch->store_link);
     }
-}
-
-void
-wr_chan_store_cleanup(struct wr_chan *ch)
-{
-    wr_list_remove(&ch->store_link);
-    wr_free(ch->sw);
-    ch->sw = NULL;
-    ch->sw_n = ch->sw_cap = ch->sw_head = 0;
 }

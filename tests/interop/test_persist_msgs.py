@@ -24,11 +24,24 @@ pytestmark = pytest.mark.warren_only  # restarts its own brokers
 WAIT = 5.0 * broker_mod.SLOW
 
 
+_started = []
+
+
+@pytest.fixture(autouse=True)
+def _no_broker_left():
+    """A test that fails half-way leaves no broker running."""
+    yield
+    while _started:
+        _started.pop().kill()
+
+
 def start(data_dir, *args):
     try:
-        return broker_mod.WarrenServer(args, data_dir=str(data_dir)).start()
+        srv = broker_mod.WarrenServer(args, data_dir=str(data_dir)).start()
     except broker_mod.BrokerError as e:
         pytest.fail(str(e), pytrace=False)
+    _started.append(srv)
+    return srv
 
 
 def stop(srv, how):
