@@ -6,7 +6,7 @@
  * start through the same functions that made them, so what comes back is
  * what the declares built. Payloads are AMQP field tables. The log is
  * rewritten whole (a snapshot of what is live) when more than half of it
- * is dead. */
+ * is dead. Decoding, replay and recovery at start: recover.c. */
 #include "vhost_internal.h"
 
 #include "../store/store.h"
@@ -14,23 +14,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-
-/* The state of the definitions log (wr_server.defs_log). */
-struct wr_defs_log {
-    uint64_t next_qid;        /* the next durable queue's id */
-    bool replaying;           /* recovery: apply, do not write */
-    bool closed;              /* shutting down: write nothing more */
-    uint64_t records;         /* records in the current generation */
-    uint64_t check_at;        /* count live things when records reach it */
-    struct wr_store_loc *gen; /* the records we hold a reference on */
-    size_t ngen, capgen;
-    struct wr_store_loc *old; /* the generation a snapshot replaces */
-    size_t nold;
-    uint64_t snap_end; /* the old one goes once this offset is durable */
-    uint64_t applied, skipped; /* recovery counters */
-};
-
-#define CHECK_MIN 64 /* no compaction below this many records */
 
 /* ---- encoding ----------------------------------------------------------- */
 
@@ -68,8 +51,8 @@ stored(struct wr_defs_log *l)
     return l != NULL && !l->replaying && !l->closed;
 }
 
-static void
-hold(struct wr_defs_log *l, const struct wr_store_loc *loc)
+void
+wr_defs_hold(struct wr_defs_log *l, const struct wr_store_loc *loc)
 {
     if (l->ngen == l->capgen) {
         l->capgen = l->capgen ? l->capgen * 2 : 64;
@@ -78,8 +61,6 @@ hold(struct wr_defs_log *l, const struct wr_store_loc *loc)
     l->gen[l->ngen++] = *loc;
     l->records++;
 }
-
-static void maybe_compact(struct wr_server *s);
 
 /* Appends r as a record of type t (frees r's buffer). */
 static void
@@ -108,8 +89,8 @@ rec_write(struct wr_server *s, struct rec *r, uint8_t t)
                wr_strerror(rc));
         return;
     }
-    hold(l, &loc);
-    /* compaction waits for the end of the turn (defs_before_flush): in
+    wr_defs_hold(l, &loc);
+    /* compaction waits for the end of the turn (wr_defs_before_flush): in
      * here the change being written may be half made */
     wr_persist_dirty(s);
 }
@@ -120,8 +101,8 @@ rec_vhost(struct rec *r, const struct wr_vhost *vh)
     put_str(r, "vhost", vh->name, strlen(vh->name));
 }
 
-static bool
-std_exchange(const struct wr_exchange *x)
+bool
+wr_defs_std_exchange(const struct wr_exchange *x)
 {
     return x->name_len == 0 || strncmp(x->name, "amq.", 4) == 0;
 }
@@ -129,7 +110,7 @@ std_exchange(const struct wr_exchange *x)
 static bool
 exchange_stored(const struct wr_exchange *x)
 {
-    return x->durable && !std_exchange(x);
+    return x->durable && !wr_defs_std_exchange(x);
 }
 
 bool
@@ -326,403 +307,6 @@ wr_defs_vhost_deleted(struct wr_vhost *vh)
     rec_write(vh->srv, &r, WR_DREC_VHOST_DEL);
 }
 
-/* ---- decoding (what recovery reads back from disk) --------------------- */
-
-static int
-get_str(struct wr_table t, const char *key, struct wr_bytes *out)
-{
-    struct wr_value v;
-
-    if (wr_table_get(t, key, &v) != WR_OK || v.type != WR_FT_LONGSTR)
-        return WR_ERR_SYNTAX;
-    *out = v.v.str;
-    return WR_OK;
-}
-
-static bool
-get_bool(struct wr_table t, const char *key)
-{
-    struct wr_value v;
-
-    return wr_table_get(t, key, &v) == WR_OK && v.type == WR_FT_BOOL && v.v.b;
-}
-
-static int
-get_args(struct wr_table t, struct wr_table *out)
-{
-    struct wr_value v;
-
-    if (wr_table_get(t, "args", &v) != WR_OK || v.type != WR_FT_BYTES)
-        return WR_ERR_SYNTAX;
-    if (wr_table_validate(v.v.str.ptr, v.v.str.len, WR_TABLE_MAX_DEPTH) !=
-        WR_OK)
-        return WR_ERR_SYNTAX;
-    *out = (struct wr_table){v.v.str.ptr, v.v.str.len};
-    return WR_OK;
-}
-
-static int
-get_id(struct wr_table t, uint64_t *out)
-{
-    struct wr_value v;
-
-    if (wr_table_get(t, "id", &v) != WR_OK || v.type != WR_FT_U64)
-        return WR_ERR_SYNTAX;
-    *out = v.v.u;
-    return WR_OK;
-}
-
-int
-wr_drec_decode(uint8_t type, struct wr_bytes p, struct wr_drec *d)
-{
-    struct wr_table t;
-    uint32_t len;
-    int rc = WR_OK;
-
-    memset(d, 0, sizeof(*d));
-    d->type = type;
-    if (p.len < 4)
-        return WR_ERR_SYNTAX;
-    len = (uint32_t)p.ptr[0] << 24 | (uint32_t)p.ptr[1] << 16 |
-          (uint32_t)p.ptr[2] << 8 | p.ptr[3];
-    if (len != p.len - 4 ||
-        wr_table_validate(p.ptr + 4, len, WR_TABLE_MAX_DEPTH) != WR_OK)
-        return WR_ERR_SYNTAX;
-    t = (struct wr_table){p.ptr + 4, len};
-    if (type == WR_DREC_NEXT_QID)
-        return get_id(t, &d->id);
-    if (get_str(t, "vhost", &d->vhost) != WR_OK)
-        return WR_ERR_SYNTAX;
-    switch (type) {
-    case WR_DREC_EXCHANGE:
-        if (get_str(t, "name", &d->name) || get_str(t, "type", &d->xtype) ||
-            get_args(t, &d->args))
-            rc = WR_ERR_SYNTAX;
-        d->auto_delete = get_bool(t, "auto_delete");
-        d->internal = get_bool(t, "internal");
-        break;
-    case WR_DREC_QUEUE:
-        if (get_str(t, "name", &d->name) || get_id(t, &d->id) ||
-            get_args(t, &d->args) || d->id == 0)
-            rc = WR_ERR_SYNTAX;
-        break;
-    case WR_DREC_BIND:
-    case WR_DREC_UNBIND:
-        if (get_str(t, "source", &d->name) ||
-            get_str(t, "destination", &d->dest) || get_str(t, "key", &d->key) ||
-            get_args(t, &d->args))
-            rc = WR_ERR_SYNTAX;
-        d->to_exchange = get_bool(t, "to_exchange");
-        break;
-    case WR_DREC_POLICY:
-        if (get_str(t, "policy", &d->policy))
-            rc = WR_ERR_SYNTAX;
-        d->op = get_bool(t, "operator");
-        break;
-    case WR_DREC_EXCHANGE_DEL:
-    case WR_DREC_QUEUE_DEL:
-    case WR_DREC_POLICY_DEL:
-        if (get_str(t, "name", &d->name))
-            rc = WR_ERR_SYNTAX;
-        d->op = get_bool(t, "operator");
-        break;
-    case WR_DREC_VHOST_DEL:
-        break;
-    default:
-        rc = WR_ERR_INVALID;
-    }
-    return rc;
-}
-
-/* ---- replay ------------------------------------------------------------- */
-
-static struct wr_vhost *
-find_vhost(struct wr_server *s, struct wr_bytes name)
-{
-    return wr_hmap_get(&s->vhosts, name.ptr, name.len);
-}
-
-static char *
-cstr(struct wr_bytes b)
-{
-    char *p = wr_malloc(b.len + 1);
-
-    memcpy(p, b.ptr, b.len);
-    p[b.len] = '\0';
-    return p;
-}
-
-static void
-empty_vhost(struct wr_vhost *vh)
-{
-    size_t it = 0;
-    void *v;
-    bool again = true;
-
-    while (wr_hmap_next(&vh->queues, &it, NULL, NULL, &v)) {
-        wr_vhost_delete_queue(vh, v);
-        it = 0;
-    }
-    while (again) {
-        again = false;
-        it = 0;
-        while (wr_hmap_next(&vh->exchanges, &it, NULL, NULL, &v)) {
-            if (!std_exchange(v)) {
-                wr_vhost_delete_exchange(vh, v);
-                again = true;
-                break;
-            }
-        }
-    }
-    wr_policy_list_cleanup(&vh->policies);
-    wr_policy_list_cleanup(&vh->op_policies);
-    wr_vhost_policies_changed(vh);
-}
-
-static int
-apply_policy(struct wr_vhost *vh, const struct wr_drec *d, char *why,
-             size_t cap)
-{
-    json_error_t jerr;
-    json_t *o =
-        json_loadb((const char *)d->policy.ptr, d->policy.len, 0, &jerr);
-    json_t *name = o ? json_object_get(o, "name") : NULL;
-    struct wr_policy *p = NULL;
-    int rc;
-
-    if (!json_is_string(name)) {
-        json_decref(o);
-        snprintf(why, cap, "bad policy record");
-        return WR_ERR_SYNTAX;
-    }
-    rc = wr_policy_parse(json_string_value(name), o, d->op, &p, why, cap);
-    json_decref(o);
-    if (rc != WR_OK)
-        return rc;
-    wr_vhost_set_policy(vh, d->op, p);
-    return WR_OK;
-}
-
-/* Applies one decoded record. Returns WR_OK, or an error with why. */
-static int
-apply(struct wr_server *s, const struct wr_drec *d, char *why, size_t cap)
-{
-    struct wr_defs_log *l = s->defs_log;
-    struct wr_vhost *vh;
-    struct wr_op_err oe = {0};
-    int rc = WR_OK;
-
-    if (d->type == WR_DREC_NEXT_QID) {
-        if (d->id > l->next_qid)
-            l->next_qid = d->id;
-        return WR_OK;
-    }
-    vh = find_vhost(s, d->vhost);
-    if (vh == NULL) {
-        snprintf(why, cap, "no vhost '%.*s'", (int)d->vhost.len, d->vhost.ptr);
-        return WR_ERR_NOT_FOUND;
-    }
-    switch (d->type) {
-    case WR_DREC_EXCHANGE: {
-        struct wr_exchange_decl xd = {.name = d->name,
-                                      .type = d->xtype,
-                                      .durable = true,
-                                      .auto_delete = d->auto_delete,
-                                      .internal = d->internal,
-                                      .args = d->args};
-        struct wr_exchange *x;
-        bool created;
-        rc = wr_vhost_declare_exchange(vh, &xd, &x, &created, &oe);
-        break;
-    }
-    case WR_DREC_EXCHANGE_DEL: {
-        struct wr_exchange *x = wr_vhost_exchange(vh, d->name);
-        if (x && !std_exchange(x))
-            wr_vhost_delete_exchange(vh, x);
-        break;
-    }
-    case WR_DREC_QUEUE: {
-        struct wr_queue_decl qd = {.name = d->name,
-                                   .durable = true,
-                                   .allow_reserved = true,
-                                   .args = d->args};
-        struct wr_queue *q = wr_vhost_queue(vh, d->name);
-        bool created;
-        if (q) /* a snapshot repeats what the log before it built */
-            break;
-        rc = wr_vhost_declare_queue(vh, &qd, NULL, &q, &created, &oe);
-        if (rc == WR_OK) {
-            ((struct wr_bqueue *)q->broker)->store_id = d->id;
-            wr_queue_set_store(q, s->msgs, d->id);
-            if (d->id >= l->next_qid)
-                l->next_qid = d->id + 1;
-        }
-        break;
-    }
-    case WR_DREC_QUEUE_DEL: {
-        struct wr_queue *q = wr_vhost_queue(vh, d->name);
-        if (q)
-            wr_vhost_delete_queue(vh, q);
-        break;
-    }
-    case WR_DREC_BIND:
-        rc =
-            wr_vhost_bind(vh, d->to_exchange ? WR_DEST_EXCHANGE : WR_DEST_QUEUE,
-                          d->name, d->dest, d->key, d->args, NULL, &oe);
-        break;
-    case WR_DREC_UNBIND: {
-        bool existed;
-        rc = wr_vhost_unbind(
-            vh, d->to_exchange ? WR_DEST_EXCHANGE : WR_DEST_QUEUE, d->name,
-            d->dest, d->key, d->args, NULL, &existed, &oe);
-        break;
-    }
-    case WR_DREC_POLICY:
-        return apply_policy(vh, d, why, cap);
-    case WR_DREC_POLICY_DEL: {
-        char *name = cstr(d->name);
-        wr_vhost_clear_policy(vh, d->op, name);
-        wr_free(name);
-        break;
-    }
-    case WR_DREC_VHOST_DEL:
-        empty_vhost(vh);
-        break;
-    default:
-        break;
-    }
-    if (rc != WR_OK)
-        snprintf(why, cap, "%s", oe.text);
-    return rc;
-}
-
-int
-wr_defs_replay(struct wr_server *s, uint8_t type, struct wr_bytes payload,
-               char *why, size_t cap)
-{
-    struct wr_drec d;
-    bool own = s->defs_log == NULL;
-    int rc;
-
-    if (own) {
-        s->defs_log = wr_calloc(1, sizeof(*s->defs_log));
-        s->defs_log->next_qid = 1;
-    }
-    s->defs_log->replaying = true;
-    rc = wr_drec_decode(type, payload, &d);
-    if (rc != WR_OK)
-        snprintf(why, cap, "does not decode");
-    else
-        rc = apply(s, &d, why, cap);
-    s->defs_log->replaying = false;
-    if (own)
-        wr_defs_log_free(s);
-    return rc;
-}
-
-struct recov {
-    struct wr_server *s;
-    uint64_t damaged;
-};
-
-static int
-defs_record(void *arg, uint8_t type, const struct wr_store_loc *loc,
-            struct wr_bytes payload, int64_t time_ms)
-{
-    struct recov *rc = arg;
-    struct wr_server *s = rc->s;
-    struct wr_drec d;
-    char why[300] = "";
-
-    (void)time_ms;
-    wr_store_ref(s->defs, loc);
-    hold(s->defs_log, loc);
-    if (wr_drec_decode(type, payload, &d) != WR_OK) {
-        wr_log(WR_LOG_WARN,
-               "defs: record %llu (type %u) does not decode: "
-               "skipped",
-               (unsigned long long)loc->offset, type);
-        s->defs_log->skipped++;
-        return WR_OK;
-    }
-    if (apply(s, &d, why, sizeof(why)) != WR_OK) {
-        wr_log(WR_LOG_WARN, "defs: record %llu (type %u) not applied: %s",
-               (unsigned long long)loc->offset, type, why);
-        s->defs_log->skipped++;
-        return WR_OK;
-    }
-    s->defs_log->applied++;
-    return WR_OK;
-}
-
-static void
-defs_damage(void *arg, const struct wr_store_damage *d)
-{
-    struct recov *rc = arg;
-
-    rc->damaged++;
-    wr_log(d->torn ? WR_LOG_NOTICE : WR_LOG_WARN,
-           "defs: %s %s at byte %llu of %s (%llu bytes%s)",
-           d->torn ? "torn tail cut:" : "corrupt data skipped:", d->what,
-           (unsigned long long)d->pos, d->file, (unsigned long long)d->len,
-           d->torn ? ", never confirmed" : "");
-}
-
-static void
-msgs_damage(void *arg, const struct wr_store_damage *d)
-{
-    (void)arg;
-    wr_log(d->torn ? WR_LOG_NOTICE : WR_LOG_WARN,
-           "msgs: %s %s at byte %llu of %s (%llu bytes)",
-           d->torn ? "torn tail cut:" : "corrupt data skipped:", d->what,
-           (unsigned long long)d->pos, d->file, (unsigned long long)d->len);
-}
-
-/* Reads msgs/ back into the stored queues. */
-static int
-recover_msgs(struct wr_server *s, uint64_t *nmsgs, uint64_t *nbytes)
-{
-    struct wr_queues_recovery out;
-    struct wr_queue **qs = NULL;
-    size_t it = 0, nq = 0, cap = 0;
-    void *v;
-    int rc;
-
-    while (wr_hmap_next(&s->vhosts, &it, NULL, NULL, &v)) {
-        size_t jt = 0;
-        void *w;
-        while (wr_hmap_next(&((struct wr_vhost *)v)->queues, &jt, NULL, NULL,
-                            &w)) {
-            if (!wr_bqueue_stored(w))
-                continue;
-            if (nq == cap) {
-                size_t nc = cap ? cap * 2 : 16;
-                void *p = wr_realloc(qs, nc * sizeof *qs);
-                if (p == NULL) {
-                    wr_free(qs);
-                    return WR_ERR_NOMEM;
-                }
-                qs = p;
-                cap = nc;
-            }
-            qs[nq++] = w;
-        }
-    }
-    rc = wr_queues_recover(s->msgs, qs, nq, msgs_damage, NULL, wr_now_ms(),
-                           wr_wall_ms(), &out);
-    wr_free(qs);
-    if (out.undecodable)
-        wr_log(WR_LOG_WARN, "msgs: %llu record(s) could not be decoded",
-               (unsigned long long)out.undecodable);
-    if (out.unreadable)
-        wr_log(WR_LOG_WARN,
-               "msgs: %llu message(s) could not be read back: dropped",
-               (unsigned long long)out.unreadable);
-    *nmsgs = out.messages;
-    *nbytes = out.bytes;
-    return rc;
-}
-
 /* ---- snapshot / compaction ---------------------------------------------- */
 
 static uint64_t
@@ -807,13 +391,14 @@ snapshot(struct wr_server *s)
     while (wr_hmap_next(&s->vhosts, &it, NULL, NULL, &v))
         snapshot_vhost(s, v);
     l->snap_end = wr_store_end(s->defs);
-    l->check_at = 2 * (l->records > CHECK_MIN ? l->records : CHECK_MIN);
+    l->check_at =
+        2 * (l->records > WR_DEFS_CHECK_MIN ? l->records : WR_DEFS_CHECK_MIN);
     wr_log(WR_LOG_INFO, "defs: compacted: %zu records replaced by %llu",
            l->nold, (unsigned long long)l->records);
 }
 
-static void
-maybe_compact(struct wr_server *s)
+void
+wr_defs_maybe_compact(struct wr_server *s)
 {
     struct wr_defs_log *l = s->defs_log;
     uint64_t live = count_live(s);
@@ -822,23 +407,23 @@ maybe_compact(struct wr_server *s)
         snapshot(s);
         return;
     }
-    l->check_at = 2 * (live > CHECK_MIN ? live : CHECK_MIN);
+    l->check_at = 2 * (live > WR_DEFS_CHECK_MIN ? live : WR_DEFS_CHECK_MIN);
     if (l->check_at <= l->records)
-        l->check_at = l->records + CHECK_MIN;
+        l->check_at = l->records + WR_DEFS_CHECK_MIN;
 }
 
 /* The end of a loop turn, before the write: every change is complete. */
-static void
-defs_before_flush(struct wr_server *s)
+void
+wr_defs_before_flush(struct wr_server *s)
 {
     struct wr_defs_log *l = s->defs_log;
 
     if (l && !l->closed && l->records >= l->check_at)
-        maybe_compact(s);
+        wr_defs_maybe_compact(s);
 }
 
-static void
-defs_durable(struct wr_server *s, uint64_t durable)
+void
+wr_defs_durable(struct wr_server *s, uint64_t durable)
 {
     struct wr_defs_log *l = s->defs_log;
 
@@ -849,66 +434,6 @@ defs_durable(struct wr_server *s, uint64_t durable)
     wr_free(l->old);
     l->old = NULL;
     l->nold = 0;
-}
-
-/* ---- recovery ----------------------------------------------------------- */
-
-int
-wr_vhost_recover(struct wr_server *s)
-{
-    struct wr_defs_log *l = wr_calloc(1, sizeof(*l));
-    struct recov rc = {.s = s};
-    struct timespec t0, t1;
-    uint64_t nmsgs = 0, nbytes = 0, nqueues = 0;
-    size_t it = 0;
-    void *v;
-    int r;
-
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    /* policies are JSON: jansson allocates through the broker's wrappers
-     * (STYLE 5.10), before the management API would say so */
-    json_set_alloc_funcs(wr_malloc, wr_free);
-    l->next_qid = 1;
-    l->replaying = true;
-    s->defs_log = l;
-    s->defs_durable_cb = defs_durable;
-    s->defs_before_flush = defs_before_flush;
-    r = wr_store_recover(s->defs, defs_record, defs_damage, &rc, wr_wall_ms());
-    l->replaying = false;
-    if (r != WR_OK) {
-        wr_log(WR_LOG_ERROR, "defs: recovery failed: %s", wr_strerror(r));
-        return r;
-    }
-    r = recover_msgs(s, &nmsgs, &nbytes);
-    if (r != WR_OK) {
-        wr_log(WR_LOG_ERROR, "msgs: recovery failed: %s", wr_strerror(r));
-        return r;
-    }
-    while (wr_hmap_next(&s->vhosts, &it, NULL, NULL, &v)) {
-        size_t jt = 0;
-        void *w;
-        while (
-            wr_hmap_next(&((struct wr_vhost *)v)->queues, &jt, NULL, NULL, &w))
-            nqueues += wr_bqueue_stored(w) ? 1 : 0;
-    }
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    if (l->skipped)
-        wr_log(WR_LOG_WARN, "defs: %llu record(s) could not be applied",
-               (unsigned long long)l->skipped);
-    wr_log(WR_LOG_NOTICE,
-           "recovered %llu queues, %llu messages, %llu bytes "
-           "in %.3f s",
-           (unsigned long long)nqueues, (unsigned long long)nmsgs,
-           (unsigned long long)nbytes,
-           (double)(t1.tv_sec - t0.tv_sec) +
-               (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
-    /* the log is rewritten at start when most of it is dead */
-    l->check_at = l->records + 1;
-    if (l->records >= CHECK_MIN)
-        maybe_compact(s);
-    else
-        l->check_at = 2 * CHECK_MIN;
-    return WR_OK;
 }
 
 void

@@ -30,4 +30,33 @@ struct wr_policy {
 int wr_defs_user_limits(struct wr_user *usr, const json_t *lim, char *msg,
                         size_t cap);
 
+/* The state of the definitions log (wr_server.defs_log): written by
+ * durable.c, read back by recover.c. */
+struct wr_defs_log {
+    uint64_t next_qid;        /* the next durable queue's id */
+    bool replaying;           /* recovery: apply, do not write */
+    bool closed;              /* shutting down: write nothing more */
+    uint64_t records;         /* records in the current generation */
+    uint64_t check_at;        /* count live things when records reach it */
+    struct wr_store_loc *gen; /* the records we hold a reference on */
+    size_t ngen, capgen;
+    struct wr_store_loc *old; /* the generation a snapshot replaces */
+    size_t nold;
+    uint64_t snap_end; /* the old one goes once this offset is durable */
+    uint64_t applied, skipped; /* recovery counters */
+};
+
+#define WR_DEFS_CHECK_MIN 64 /* no compaction below this many records */
+
+/* durable.c, for recover.c: keep a reference on a record of the current
+ * generation; rewrite the log when most of it is dead; the store's
+ * callbacks around a flush and once an offset is durable. */
+/* The default exchange and the amq.* ones: every vhost has them; never
+ * stored. */
+bool wr_defs_std_exchange(const struct wr_exchange *x);
+void wr_defs_hold(struct wr_defs_log *l, const struct wr_store_loc *loc);
+void wr_defs_maybe_compact(struct wr_server *s);
+void wr_defs_before_flush(struct wr_server *s);
+void wr_defs_durable(struct wr_server *s, uint64_t durable);
+
 #endif

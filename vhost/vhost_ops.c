@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Declare, delete, bind, unbind and publish on a vhost with RabbitMQ's
- * checks and error texts, shared by the AMQP handlers and the HTTP API. */
+ * checks and error texts, shared by the AMQP handlers and the HTTP API;
+ * below them, adding and deleting exchanges and queues in the registries
+ * with the records, policies and timers that go with them. */
 #include "vhost_internal.h"
 
 #include <stdarg.h>
@@ -454,4 +456,123 @@ wr_vhost_unbind(struct wr_vhost *vh, enum wr_dest_kind kind,
     *existed = true;
     wr_vhost_exchange_maybe_autodelete(vh, xs);
     return WR_OK;
+}
+
+/* ---- the registries, low level: add and delete without checks -------- */
+
+struct wr_exchange *
+wr_vhost_add_exchange(struct wr_vhost *vh, struct wr_bytes name,
+                      const struct wr_exch_type *type, bool durable,
+                      bool auto_delete, bool internal, struct wr_table args)
+{
+    struct wr_exchange *x = wr_exchange_new(name, type, args);
+
+    if (x == NULL)
+        return NULL;
+    x->durable = durable;
+    x->auto_delete = auto_delete;
+    x->internal = internal;
+    x->broker = vh;
+    wr_hmap_put(&vh->exchanges, name.ptr, name.len, x, NULL);
+    if (vh->policies.n > 0)
+        wr_vhost_policy_exchange(vh, x);
+    wr_defs_exchange_added(vh, x);
+    return x;
+}
+
+void
+wr_vhost_delete_exchange(struct wr_vhost *vh, struct wr_exchange *x)
+{
+    wr_defs_exchange_deleted(vh, x);
+    if (vh->srv->stats_forget)
+        vh->srv->stats_forget(vh->srv, vh->name, false, x->name);
+    wr_hmap_del(&vh->exchanges, x->name, x->name_len);
+    wr_vhost_delayed_stop(x);
+    wr_exchange_free(x);
+}
+
+void
+wr_vhost_exchange_maybe_autodelete(struct wr_vhost *vh, struct wr_exchange *x)
+{
+    if (x->auto_delete && x->binding_count == 0)
+        wr_vhost_delete_exchange(vh, x);
+}
+
+static void
+source_empty(void *ctx, struct wr_exchange *x)
+{
+    wr_vhost_exchange_maybe_autodelete(ctx, x);
+}
+
+struct wr_queue *
+wr_vhost_add_queue(struct wr_vhost *vh, struct wr_bytes name,
+                   const struct wr_queue_args *args, struct wr_table raw_args,
+                   bool durable, bool exclusive, bool auto_delete,
+                   struct wr_conn *owner)
+{
+    struct wr_queue *q = wr_queue_new(name, args, raw_args);
+    struct wr_bqueue *bq;
+
+    if (q == NULL)
+        return NULL;
+    bq = wr_calloc(1, sizeof(*bq));
+    bq->q = q;
+    bq->vh = vh;
+    wr_list_init(&bq->excl_link);
+    q->broker = bq;
+    q->hooks = &wr_bqueue_hooks;
+    q->durable = durable;
+    q->exclusive = exclusive;
+    q->auto_delete = auto_delete;
+    if (exclusive && owner) {
+        /* The owner links bq->excl_link into its own list. */
+        bq->owner = owner;
+        q->exclusive_owner = owner;
+    }
+    wr_hmap_put(&vh->queues, name.ptr, name.len, q, NULL);
+    wr_vhost_policy_new_queue(vh, q);
+    wr_bqueue_timers_init(bq);
+    wr_defs_queue_added(vh, q);
+    return q;
+}
+
+uint64_t
+wr_vhost_delete_queue(struct wr_vhost *vh, struct wr_queue *q)
+{
+    struct wr_bqueue *bq = q->broker;
+    struct wr_list *pos, *tmp;
+    uint64_t n;
+
+    if (q->deleted)
+        return 0;
+    wr_defs_queue_deleted(vh, q);
+    /* Marks it deleted (it dead-letters nothing from now on, as in
+     * RabbitMQ) and drops its ready messages. */
+    n = wr_queue_delete(q);
+    if (vh->srv->stats_forget)
+        vh->srv->stats_forget(vh->srv, vh->name, true, q->name);
+    wr_hmap_del(&vh->queues, q->name, q->name_len);
+    /* Keep the vhost's message counters monotonic (/metrics). */
+    vh->stats.gone_delivered += wr_queue_counts(q)->delivered;
+    vh->stats.gone_acked += wr_queue_counts(q)->acked;
+    vh->stats.gone_redelivered += wr_queue_counts(q)->redelivered;
+    /* RabbitMQ's consumer_cancel_notify: clients hear basic.cancel. */
+    wr_list_for_each_safe(pos, tmp, &q->consumers)
+    {
+        struct wr_consumer *wc = WR_CONTAINER_OF(pos, struct wr_consumer, link);
+        if (wc->ops->gone) /* a shovel's */
+            wc->ops->gone(wc);
+        else
+            vh->srv->consumer_cancel(wc, true);
+    }
+    wr_queue_unbind_all(q, source_empty, vh);
+    if (bq) {
+        wr_bqueue_timers_free(bq);
+        wr_list_remove(&bq->excl_link);
+        wr_free(bq);
+        q->broker = NULL;
+    }
+    q->exclusive_owner = NULL;
+    wr_queue_unref(&q);
+    return n;
 }
