@@ -408,7 +408,7 @@ wr_vhost_bind(struct wr_vhost *vh, enum wr_dest_kind kind, struct wr_bytes src,
               struct wr_bytes dest, struct wr_bytes key, struct wr_table args,
               struct wr_conn *requester, struct wr_op_err *err)
 {
-    struct wr_exchange *xs;
+    struct wr_exchange *xs = NULL;
     void *d;
     const char *why = NULL;
     int rc = binding_ends(vh, kind, src, dest, &xs, &d, err);
@@ -431,7 +431,7 @@ wr_vhost_unbind(struct wr_vhost *vh, enum wr_dest_kind kind,
                 struct wr_table args, struct wr_conn *requester, bool *existed,
                 struct wr_op_err *err)
 {
-    struct wr_exchange *xs;
+    struct wr_exchange *xs = NULL;
     struct wr_binding *b;
     void *d;
     int rc = binding_ends(vh, kind, src, dest, &xs, &d, err);

@@ -6,7 +6,7 @@
 static void
 fill_and_get(int n)
 {
-    char body[8];
+    char body[16]; /* "m" and any int */
 
     connect_open(1);
     declare_queue(1, "q");
@@ -105,7 +105,7 @@ END_TEST
 /* The ring grows past its first size and keeps its tags. */
 START_TEST(tags_ring_grows)
 {
-    char body[8];
+    char body[16]; /* "m" and any int */
 
     fill_and_get(40);
     for (int i = 1; i <= 40; i += 2)
