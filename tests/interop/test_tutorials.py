@@ -39,9 +39,13 @@ class Background:
     """A long-running tutorial program (a receiver, worker or server)."""
 
     def __init__(self, env, script, *args):
+        # Ctrl+C must reach the program even when the test run was started
+        # in the background (a shell's `&` leaves SIGINT ignored, and a
+        # child inherits that): SIGINT back to its default.
         self.proc = subprocess.Popen(
             [sys.executable, os.path.join(HERE, script)] + list(args),
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         self.lines = []
         self.buf = b""
 
