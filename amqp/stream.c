@@ -39,7 +39,8 @@ parse_offset(struct wr_chan *ch, struct wr_queue *q, struct wr_table args,
         return true;
     if (v.type == WR_FT_TIMESTAMP) {
         from->start = WR_STREAM_TIME;
-        from->time_ms = (int64_t)WR_MIN(v.v.u, (uint64_t)INT64_MAX / 1000) * 1000;
+        from->time_ms =
+            (int64_t)WR_MIN(v.v.u, (uint64_t)INT64_MAX / 1000) * 1000;
         return true;
     }
     if (v.type != WR_FT_BOOL && wr_value_int(&v, &n) == WR_OK) {

@@ -28,9 +28,9 @@ struct reader {
     uint8_t *buf;
     uint32_t cap;
     struct wr_store_chunk ch;
-    uint32_t rpos;   /* next record's position in ch */
-    uint64_t roff;   /* its offset */
-    bool in_chunk;   /* ch has records left */
+    uint32_t rpos;    /* next record's position in ch */
+    uint64_t roff;    /* its offset */
+    bool in_chunk;    /* ch has records left */
     int64_t min_time; /* WR_STREAM_TIME: skip chunks older than this */
 };
 
@@ -85,8 +85,8 @@ wr_stream_open(struct wr_queue *q, const char *dir,
 {
     struct stream *s = S(q);
     struct wr_store_opts o = {0};
-    uint64_t seg = q->eff.has_segment_size ? q->eff.segment_size
-                                           : DEFAULT_SEGMENT;
+    uint64_t seg =
+        q->eff.has_segment_size ? q->eff.segment_size : DEFAULT_SEGMENT;
     int rc;
 
     (void)damage_arg;
@@ -160,9 +160,8 @@ wr_stream_consumer_start(struct wr_queue *q, struct wr_consumer *c,
         c->position = first;
         break;
     case WR_STREAM_LAST:
-        c->position = wr_store_last_chunk(s->st, &last) && last >= first
-                          ? last
-                          : end;
+        c->position =
+            wr_store_last_chunk(s->st, &last) && last >= first ? last : end;
         break;
     case WR_STREAM_OFFSET:
         /* RabbitMQ's: one past the end waits for that offset */

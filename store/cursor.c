@@ -147,8 +147,8 @@ pread_all(int fd, void *buf, size_t len, uint64_t at)
     size_t done = 0;
 
     while (done < len) {
-        ssize_t n = pread(fd, (uint8_t *)buf + done, len - done,
-                          (off_t)(at + done));
+        ssize_t n =
+            pread(fd, (uint8_t *)buf + done, len - done, (off_t)(at + done));
 
         if (n < 0 && errno == EINTR)
             continue;

@@ -60,12 +60,11 @@ wr_vhost_stream_attach(struct wr_vhost *vh, struct wr_queue *q)
     stream_path(s, bq->store_id, dir, sizeof dir);
     if (wr_stream_open(q, dir, NULL, stream_damage, q, wr_wall_ms(), err,
                        sizeof err) != WR_OK) {
-        wr_log(WR_LOG_ERROR, "stream '%s' in vhost '%s': %s", q->name,
-               vh->name, err);
+        wr_log(WR_LOG_ERROR, "stream '%s' in vhost '%s': %s", q->name, vh->name,
+               err);
         return;
     }
-    bq->pstream =
-        wr_persist_stream_add(s, wr_stream_store(q), stream_moved, q);
+    bq->pstream = wr_persist_stream_add(s, wr_stream_store(q), stream_moved, q);
     if (bq->pstream == NULL) {
         wr_log(WR_LOG_ERROR, "stream '%s' in vhost '%s': out of memory",
                q->name, vh->name);
