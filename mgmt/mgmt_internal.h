@@ -181,6 +181,11 @@ bool wr_mgmt_vhost_visible(const struct wr_mgmt_req *r, const char *vhost);
 bool wr_mgmt_conn_visible(const struct wr_mgmt_req *r, const struct wr_conn *c);
 /* The visible vhosts, sorted (wr_free the array). */
 size_t wr_mgmt_visible_vhosts(struct wr_mgmt_req *r, struct wr_vhost ***out);
+/* The vhosts a listing covers: the one segment i names when the path has
+ * it (false after replying 404), else the visible ones. On true *out
+ * holds *n of them (wr_free the array). */
+bool wr_mgmt_list_vhosts(struct wr_mgmt_req *r, int i, struct wr_vhost ***out,
+                         size_t *n);
 /* The AMQP permission check for an API operation by r's user: false after
  * replying 401 not_authorised with the ACCESS_REFUSED text. */
 bool wr_mgmt_access(struct wr_mgmt_req *r, struct wr_vhost *vh,
