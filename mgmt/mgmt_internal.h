@@ -225,6 +225,10 @@ int wr_mgmt_field_str(struct wr_mgmt_req *r, const json_t *o, const char *key,
 /* Shared JSON pieces. */
 /* "name": count and "name_details": {"rate": r} for counter i. */
 void wr_mgmt_json_counter(json_t *o, const char *name, uint64_t v, double r);
+/* messages, messages_ready and messages_unacknowledged, each with its
+ * _details, from counters and rates (a queue, a vhost, queue_totals). */
+void wr_mgmt_json_message_counts(json_t *o, const struct wr_mgmt_counters *c,
+                                 const double *rates);
 /* The message_stats object from counters and rates; kind selects which
  * counters apply. */
 /* Adds recv_oct, send_oct (bytes) and their _details.rate to o. */

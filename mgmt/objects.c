@@ -151,12 +151,7 @@ queue_json(struct wr_mgmt *m, struct wr_vhost *vh, struct wr_queue *q,
     }
     json_object_set_new(o, "exclusive_consumer_tag", json_null());
     json_object_set_new(o, "consumers", json_integer(q->consumer_count));
-    wr_mgmt_json_counter(o, "messages", c.v[WR_MC_MESSAGES],
-                         rates[WR_MC_MESSAGES]);
-    wr_mgmt_json_counter(o, "messages_ready", c.v[WR_MC_READY],
-                         rates[WR_MC_READY]);
-    wr_mgmt_json_counter(o, "messages_unacknowledged", c.v[WR_MC_UNACKED],
-                         rates[WR_MC_UNACKED]);
+    wr_mgmt_json_message_counts(o, &c, rates);
     json_object_set_new(o, "messages_ram",
                         json_integer((json_int_t)c.v[WR_MC_MESSAGES]));
     json_object_set_new(
