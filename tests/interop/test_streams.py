@@ -521,3 +521,141 @@ def test_retention_by_size(connections, uniq):
         assert got == list(range(got[0], got[0] + len(got)))
     assert got[-1] >= 1999
     ch.queue_delete(uniq)
+
+
+# ---- restarts (warren's own brokers) -------------------------------------------
+
+_started = []
+
+
+@pytest.fixture
+def own_broker(tmp_path):
+    """start(*args) -> a private warren on tmp_path/data, killed at the
+    end."""
+    def start(*args):
+        try:
+            srv = broker_mod.WarrenServer(
+                args, data_dir=str(tmp_path / "data")).start()
+        except broker_mod.BrokerError as e:
+            pytest.fail(str(e), pytrace=False)
+        _started.append(srv)
+        return srv
+    yield start
+    while _started:
+        _started.pop().kill()
+
+
+def pconn(srv):
+    return pika.BlockingConnection(pika.ConnectionParameters(
+        host=srv.host, port=srv.port, heartbeat=0,
+        socket_timeout=5 * broker_mod.SLOW))
+
+
+@pytest.mark.warren_only
+@pytest.mark.parametrize("how", ["kill", "term"])
+def test_stream_survives_restart(own_broker, how):
+    srv = own_broker()
+    c = pconn(srv)
+    ch = c.channel()
+    declare(ch, "events", **{"x-stream-max-segment-size-bytes": 20000})
+    ch.confirm_delivery()
+    for i in range(3000):
+        ch.basic_publish("", "events", b"e%05d" % i,
+                         pika.BasicProperties(headers={"i": i}))
+    c2 = pconn(srv)
+    _, got = consume(c2, "events", 10, offset="first")
+    assert offsets(got)[:10] == list(range(10))
+    if how == "kill":
+        srv.kill()  # SIGKILL: every confirmed message must be there
+    else:
+        assert srv.terminate() == 0
+    srv = own_broker()
+    c = pconn(srv)
+    ch = c.channel()
+    # still a stream, same arguments
+    declare(ch, "events", **{"x-stream-max-segment-size-bytes": 20000})
+    got = drain_from_first(pconn(srv), "events", 2999)
+    assert got == list(range(3000))
+    _, tail = consume(pconn(srv), "events", 1, offset="last")
+    assert offsets(tail)[-1] == 2999
+    # offsets go on from where they were, never reused
+    nc = pconn(srv)
+    _, nxt = consume(nc, "events", 0)
+    ch.confirm_delivery()
+    ch.basic_publish("", "events", b"after")
+    deadline = time.monotonic() + WAIT
+    while not nxt and time.monotonic() < deadline:
+        nc.process_data_events(time_limit=0.05)
+    assert offsets(nxt) == [3000] and bodies(nxt) == [b"after"]
+    assert nxt[0][1].headers["x-stream-offset"] == 3000
+
+
+@pytest.mark.warren_only
+def test_delete_removes_the_files(own_broker, tmp_path):
+    srv = own_broker()
+    c = pconn(srv)
+    ch = c.channel()
+    declare(ch, "gone")
+    publish_confirmed(ch, "gone", [b"x" * 1000] * 10)
+    streams = tmp_path / "data" / "streams"
+    assert len(list(streams.iterdir())) == 1
+    ch.queue_delete("gone")
+    assert list(streams.iterdir()) == []
+    # a stream of the same name is a new one: offsets from 0
+    declare(ch, "gone")
+    publish_confirmed(ch, "gone", [b"new"])
+    _, got = consume(pconn(srv), "gone", 1, offset="first")
+    assert offsets(got) == [0] and bodies(got) == [b"new"]
+    srv.kill()
+    srv = own_broker()
+    _, got = consume(pconn(srv), "gone", 1, offset="first")
+    assert offsets(got) == [0] and bodies(got) == [b"new"]
+
+
+@pytest.mark.warren_only
+def test_retention_by_age(own_broker):
+    """Segments whose newest message is older than x-max-age go (checked
+    as the stream grows, as RabbitMQ does when a segment rolls)."""
+    srv = own_broker()
+    c = pconn(srv)
+    ch = c.channel()
+    declare(ch, "aged", **{"x-max-age": "1s",
+                           "x-stream-max-segment-size-bytes": 4096})
+    publish_confirmed(ch, "aged", [b"%0200d" % i for i in range(100)])
+    time.sleep(1.5)
+    got = []
+    deadline = time.monotonic() + WAIT
+    n = 100
+    while time.monotonic() < deadline:
+        ch.basic_publish("", "aged", b"%0200d" % n)
+        n += 1
+        got = drain_from_first(pconn(srv), "aged", n - 1)
+        if got and got[0] >= 90:
+            break
+    assert got[0] >= 90, got[:3]
+    assert got == list(range(got[0], n))
+
+
+@pytest.mark.warren_only
+def test_retention_from_policy(own_broker):
+    srv = own_broker()
+    import urllib.request
+    import base64
+    import json
+    req = urllib.request.Request(
+        "http://%s:%d/api/policies/%%2F/small" % srv.mgmt_address,
+        data=json.dumps({"pattern": "^pol", "apply-to": "queues",
+                         "definition": {"max-length-bytes": 20000,
+                                        "stream-max-segment-size-bytes":
+                                            5000}}).encode(),
+        method="PUT", headers={"content-type": "application/json",
+                               "authorization": "Basic " + base64.b64encode(
+                                   b"guest:guest").decode()})
+    urllib.request.urlopen(req, timeout=10).read()
+    c = pconn(srv)
+    ch = c.channel()
+    declare(ch, "polstream")
+    publish_confirmed(ch, "polstream", [b"%0100d" % i for i in range(2000)])
+    ch.basic_publish("", "polstream", b"last")
+    got = drain_from_first(pconn(srv), "polstream", 2000)
+    assert got[0] > 1000 and got[-1] == 2000
