@@ -173,8 +173,9 @@ void wr_store_stats(struct wr_store *st, struct wr_store_stats *out);
  * durable position: what is read never goes away in a crash). */
 
 struct wr_store_cursor {
-    uint64_t seg; /* first offset of the segment */
-    uint32_t pos; /* position of the next chunk header in it */
+    uint64_t seg;  /* first offset of the segment */
+    uint32_t pos;  /* position of the next chunk header in it */
+    uint64_t next; /* offsets of the next chunk are at least this */
 };
 
 /* A chunk read by wr_store_read_chunk; data borrowed from the buffer. */
@@ -184,6 +185,7 @@ struct wr_store_chunk {
     int64_t time_ms;  /* its timestamp */
     const uint8_t *data;
     uint32_t len;
+    uint32_t given; /* records wr_store_chunk_next handed out */
 };
 
 /* A cursor at the chunk that holds offset, or the nearest indexed one
@@ -201,17 +203,17 @@ void wr_store_seek_time(struct wr_store *st, int64_t time_ms,
  * with wr_free) and described in *out, and c moves past it. A cursor whose
  * segment was deleted moves to the oldest one. Returns WR_OK,
  * WR_ERR_NOT_FOUND (nothing more below limit yet), WR_ERR_SYNTAX (the bytes
- * at c are not a chunk: c moved to the next segment), WR_ERR_IO or
- * WR_ERR_NOMEM. */
+ * at c are not a chunk: c moved to the next indexed chunk, or the next
+ * segment), WR_ERR_IO or WR_ERR_NOMEM. */
 int wr_store_read_chunk(struct wr_store *st, struct wr_store_cursor *c,
                         uint64_t limit, uint8_t **buf, uint32_t *cap,
                         struct wr_store_chunk *out);
 /* The records of a chunk, in order: *pos starts at 0. Returns WR_OK with
  * the record's type and payload (a view into the chunk), WR_ERR_NOT_FOUND
- * after the last, or WR_ERR_SYNTAX (a bad length or checksum: the rest of
- * the chunk is lost). */
-int wr_store_chunk_next(const struct wr_store_chunk *ch, uint32_t *pos,
-                        uint8_t *type, struct wr_bytes *payload);
+ * after the last its header counts, or WR_ERR_SYNTAX (a bad length or
+ * checksum: the rest of the chunk is lost). */
+int wr_store_chunk_next(struct wr_store_chunk *ch, uint32_t *pos, uint8_t *type,
+                        struct wr_bytes *payload);
 
 /* The offset of the oldest record the store holds (its end when none). */
 uint64_t wr_store_first(struct wr_store *st);
