@@ -155,8 +155,7 @@ START_TEST(test_page_out_and_back)
     for (int i = 0; i < 1000; i++) {
         snprintf(body, sizeof body, "m%04d", i);
         expect(q, body, false);
-        ck_assert_uint_le(wr_queue_counts(q)->ready -
-                              wr_queue_counts(q)->paged,
+        ck_assert_uint_le(wr_queue_counts(q)->ready - wr_queue_counts(q)->paged,
                           4 + 256 + 100);
     }
     ck_assert_uint_eq(wr_queue_counts(q)->ready, 0);
