@@ -78,20 +78,6 @@ wr_chan_store_nack(struct wr_chan *ch, uint64_t seq)
     push(ch, last->mark, seq, true);
 }
 
-/* basic.ack for everything up to upto (multiple when several). */
-static void
-ack_upto(struct wr_chan *ch, uint64_t upto)
-{
-    struct wr_method m = {.id = WR_BASIC_ACK};
-
-    if (upto <= ch->confirmed_upto)
-        return;
-    m.u.basic_ack.delivery_tag = upto;
-    m.u.basic_ack.multiple = upto - ch->confirmed_upto > 1;
-    ch->confirmed_upto = upto;
-    wr_conn_send_method(ch->conn, ch->id, &m);
-}
-
 static void
 release(struct wr_chan *ch, uint64_t pos)
 {
@@ -106,7 +92,7 @@ release(struct wr_chan *ch, uint64_t pos)
             wr_conn_send_method(ch->conn, ch->id, &ok);
         } else if (w->nack) {
             struct wr_method n = {.id = WR_BASIC_NACK};
-            ack_upto(ch, w->seq - 1);
+            wr_chan_ack_upto(ch, w->seq - 1);
             n.u.basic_nack.delivery_tag = w->seq;
             ch->confirmed_upto = w->seq;
             wr_conn_send_method(ch->conn, ch->id, &n);

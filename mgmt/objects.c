@@ -155,12 +155,7 @@ queue_json(struct wr_mgmt *m, struct wr_vhost *vh, struct wr_queue *q,
     }
     json_object_set_new(o, "exclusive_consumer_tag", json_null());
     json_object_set_new(o, "consumers", json_integer(q->consumer_count));
-    wr_mgmt_json_counter(o, "messages", c.v[WR_MC_MESSAGES],
-                         rates[WR_MC_MESSAGES]);
-    wr_mgmt_json_counter(o, "messages_ready", c.v[WR_MC_READY],
-                         rates[WR_MC_READY]);
-    wr_mgmt_json_counter(o, "messages_unacknowledged", c.v[WR_MC_UNACKED],
-                         rates[WR_MC_UNACKED]);
+    wr_mgmt_json_message_counts(o, &c, rates);
     {
         /* in memory: ready and unacked, less what durable queues paged
          * out; persistent: entries with records in the store */
@@ -219,19 +214,12 @@ void
 wr_mgmt_get_exchanges(struct wr_mgmt_req *r)
 {
     json_t *arr = json_array();
-    struct wr_vhost **vhs, *one;
+    struct wr_vhost **vhs;
     size_t nv;
 
-    if (r->nseg == 2) {
-        if ((one = wr_mgmt_vhost(r, 1)) == NULL) {
-            json_decref(arr);
-            return;
-        }
-        vhs = wr_calloc(1, sizeof(*vhs));
-        vhs[0] = one;
-        nv = 1;
-    } else {
-        nv = wr_mgmt_visible_vhosts(r, &vhs);
+    if (!wr_mgmt_list_vhosts(r, 1, &vhs, &nv)) {
+        json_decref(arr);
+        return;
     }
     for (size_t v = 0; v < nv; v++) {
         struct wr_exchange **xs;
@@ -489,21 +477,14 @@ void
 wr_mgmt_get_queues(struct wr_mgmt_req *r)
 {
     json_t *arr = json_array();
-    struct wr_vhost **vhs, *one;
+    struct wr_vhost **vhs;
     struct queue_refs refs = {r->m, NULL};
     bool stubs = stubs_will_do(r);
     size_t nv, total = 0, k = 0;
 
-    if (r->nseg == 2) {
-        if ((one = wr_mgmt_vhost(r, 1)) == NULL) {
-            json_decref(arr);
-            return;
-        }
-        vhs = wr_calloc(1, sizeof(*vhs));
-        vhs[0] = one;
-        nv = 1;
-    } else {
-        nv = wr_mgmt_visible_vhosts(r, &vhs);
+    if (!wr_mgmt_list_vhosts(r, 1, &vhs, &nv)) {
+        json_decref(arr);
+        return;
     }
     if (stubs) {
         for (size_t v = 0; v < nv; v++)

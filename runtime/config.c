@@ -724,58 +724,68 @@ wr_config_load(struct wr_config *cfg, const char *path, char *err,
     return 0;
 }
 
-int
-wr_config_validate(const struct wr_config *cfg, char *err, size_t errlen)
+/* One TLS listener's files and versions (the AMQP listener's options are
+ * ssl_options.*, the management one's management.ssl.*: prefix), as
+ * RabbitMQ refuses them at boot. */
+static int
+check_tls(const char *listener, const char *prefix, const char *certfile,
+          const char *keyfile, bool verify_peer, const char *cacertfile,
+          unsigned versions, char *err, size_t errlen)
 {
-    if (cfg->ssl_on) {
-        if (!cfg->ssl_certfile[0] || !cfg->ssl_keyfile[0]) {
-            snprintf(err, errlen,
-                     "listeners.ssl.default needs ssl_options.certfile and "
-                     "ssl_options.keyfile");
-            return WR_ERR_INVALID;
-        }
-        if (cfg->ssl_verify_peer && !cfg->ssl_cacertfile[0]) {
-            snprintf(err, errlen,
-                     "ssl_options.verify = verify_peer needs "
-                     "ssl_options.cacertfile");
-            return WR_ERR_INVALID;
-        }
-        if (cfg->ssl_versions == 0) {
-            snprintf(err, errlen, "ssl_options.versions: none given");
-            return WR_ERR_INVALID;
-        }
-    }
-    if (cfg->mgmt_ssl_on) {
-        if (!cfg->mgmt_ssl_certfile[0] || !cfg->mgmt_ssl_keyfile[0]) {
-            snprintf(err, errlen,
-                     "management.ssl.port needs management.ssl.certfile and "
-                     "management.ssl.keyfile");
-            return WR_ERR_INVALID;
-        }
-        if (cfg->mgmt_ssl_verify_peer && !cfg->mgmt_ssl_cacertfile[0]) {
-            snprintf(err, errlen,
-                     "management.ssl.verify = verify_peer needs "
-                     "management.ssl.cacertfile");
-            return WR_ERR_INVALID;
-        }
-        if (cfg->ssl_versions == 0) {
-            snprintf(err, errlen, "ssl_options.versions: none given");
-            return WR_ERR_INVALID;
-        }
-    }
-    if (cfg->mgmt_ssl_fail_if_no_peer_cert && !cfg->mgmt_ssl_verify_peer) {
-        snprintf(err, errlen,
-                 "management.ssl.fail_if_no_peer_cert = true needs "
-                 "management.ssl.verify = verify_peer");
+    if (!certfile[0] || !keyfile[0]) {
+        snprintf(err, errlen, "%s needs %scertfile and %skeyfile", listener,
+                 prefix, prefix);
         return WR_ERR_INVALID;
     }
-    if (cfg->ssl_fail_if_no_peer_cert && !cfg->ssl_verify_peer) {
-        snprintf(err, errlen,
-                 "ssl_options.fail_if_no_peer_cert = true needs "
-                 "ssl_options.verify = verify_peer");
+    if (verify_peer && !cacertfile[0]) {
+        snprintf(err, errlen, "%sverify = verify_peer needs %scacertfile",
+                 prefix, prefix);
+        return WR_ERR_INVALID;
+    }
+    if (versions == 0) {
+        snprintf(err, errlen, "ssl_options.versions: none given");
         return WR_ERR_INVALID;
     }
     return 0;
+}
+
+/* fail_if_no_peer_cert asks for a certificate only verify_peer requests. */
+static int
+check_peer_cert(const char *prefix, bool fail_if_no_peer_cert, bool verify_peer,
+                char *err, size_t errlen)
+{
+    if (fail_if_no_peer_cert && !verify_peer) {
+        snprintf(err, errlen,
+                 "%sfail_if_no_peer_cert = true needs %sverify = verify_peer",
+                 prefix, prefix);
+        return WR_ERR_INVALID;
+    }
+    return 0;
+}
+
+int
+wr_config_validate(const struct wr_config *cfg, char *err, size_t errlen)
+{
+    int rc;
+
+    if (cfg->ssl_on &&
+        (rc = check_tls("listeners.ssl.default", "ssl_options.",
+                        cfg->ssl_certfile, cfg->ssl_keyfile,
+                        cfg->ssl_verify_peer, cfg->ssl_cacertfile,
+                        cfg->ssl_versions, err, errlen)) != 0)
+        return rc;
+    if (cfg->mgmt_ssl_on &&
+        (rc = check_tls("management.ssl.port", "management.ssl.",
+                        cfg->mgmt_ssl_certfile, cfg->mgmt_ssl_keyfile,
+                        cfg->mgmt_ssl_verify_peer, cfg->mgmt_ssl_cacertfile,
+                        cfg->ssl_versions, err, errlen)) != 0)
+        return rc;
+    if ((rc = check_peer_cert("management.ssl.",
+                              cfg->mgmt_ssl_fail_if_no_peer_cert,
+                              cfg->mgmt_ssl_verify_peer, err, errlen)) != 0)
+        return rc;
+    return check_peer_cert("ssl_options.", cfg->ssl_fail_if_no_peer_cert,
+                           cfg->ssl_verify_peer, err, errlen);
 }
 
 uint64_t
