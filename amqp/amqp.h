@@ -178,7 +178,8 @@ enum wr_content_state {
  * durable position to reach mark (store_wait.c). */
 struct wr_swait {
     uint64_t mark, seq;
-    bool nack; /* a refused publish behind waiting ones: nack it in turn */
+    uint64_t smark; /* stream generation (runtime/streams.c), 0: none */
+    bool nack;      /* a refused publish behind waiting ones: nack it in turn */
 };
 
 struct wr_chan {
