@@ -384,9 +384,16 @@ struct wr_queue_hooks {
 /* A queue's counters: kept by queues/ alone (its kinds and queue.c),
  * read by everyone else through wr_queue_counts. */
 struct wr_queue_counts {
-    uint64_t ready;       /* entries waiting */
-    uint64_t ready_bytes; /* body bytes waiting */
-    uint64_t unacked;     /* handed out, not yet settled */
+    uint64_t ready;         /* entries waiting */
+    uint64_t ready_bytes;   /* body bytes waiting */
+    uint64_t unacked;       /* handed out, not yet settled */
+    uint64_t unacked_bytes; /* their body bytes */
+    /* durable queues (queues/durable.c, paging.c) */
+    uint64_t persistent;       /* entries with records (ready + unacked) */
+    uint64_t persistent_bytes; /* their body bytes */
+    uint64_t paged;            /* ready entries paged out (not in memory) */
+    uint64_t paged_bytes;      /* their body bytes */
+    uint64_t lost;             /* paged out and not readable back: dropped */
     /* monotonic, for the management API */
     uint64_t published;     /* entries enqueued */
     uint64_t delivered;     /* handed out (consumers and basic.get) */
@@ -619,6 +626,7 @@ uint64_t wr_queue_delete(struct wr_queue *q);
 
 struct wr_store;
 struct wr_store_damage;
+struct wr_store_loc;
 /* From now on persistent messages entering q are written to st (MSG once
  * per message, ENQ per queue, SETTLE / REQUEUE as they leave or return)
  * under queue id qid. st NULL: nothing is stored. */
@@ -631,6 +639,36 @@ void wr_queue_set_store(struct wr_queue *q, struct wr_store *st, uint64_t qid);
  * order. Returns WR_OK or WR_ERR_NOMEM (m released). */
 int wr_queue_restore(struct wr_queue *q, struct wr_msg *m, uint64_t enq_off,
                      int64_t expires);
+
+/* Recovery: appends a paged-out entry (ENQ at enq_off, its message's MSG
+ * record at msg, meta bytes of which are not body, priority from the ENQ)
+ * at the tail of q: the message stays in the store until it is handed
+ * out. Otherwise as wr_queue_restore. */
+int wr_queue_restore_paged(struct wr_queue *q, const struct wr_store_loc *msg,
+                           uint32_t meta, uint8_t priority, uint64_t enq_off,
+                           int64_t expires);
+
+/* ---- paging (queues/paging.c) ------------------------------------------
+ *
+ * A durable queue keeps its persistent messages in memory while it holds
+ * at most keep_msgs ready messages in memory and keep_bytes of their
+ * bodies; beyond, and under memory pressure, new ones are paged out (the
+ * entry stays, about 32 bytes, and the message is read back from the
+ * store in batches when it is about to be handed out). */
+#define WR_PAGING_KEEP_MSGS 16384
+#define WR_PAGING_KEEP_BYTES (8u << 20)
+/* Sets the thresholds for every queue (defaults above). */
+void wr_queues_set_paging(uint64_t keep_msgs, uint64_t keep_bytes);
+/* Memory pressure on or off: while on, every pageable entry that enters
+ * a durable queue is paged out. */
+void wr_queues_set_memory_pressure(bool on);
+bool wr_queues_memory_pressure(void);
+/* Pages out every ready entry of q that can be (persistent, written);
+ * returns how many. O(ready). */
+uint64_t wr_queue_page_out(struct wr_queue *q);
+/* Reads back the first n ready entries (delivery order) that are paged
+ * out, e.g. before wr_queue_peek; returns how many entries it covered. */
+uint64_t wr_queue_page_in(struct wr_queue *q, uint64_t n);
 
 /* What wr_queues_recover found. */
 struct wr_queues_recovery {

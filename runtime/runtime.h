@@ -113,6 +113,10 @@ struct wr_config {
     char data_dir[WR_PATH_MAX]; /* data_dir: the stores, locked */
     bool store_sync_background; /* store_sync = background: confirm after
                                    the write, not after the sync */
+    /* paging of durable queues (queues/paging.c) */
+    uint64_t queue_ram_messages; /* queue_ram_messages */
+    uint64_t queue_ram_bytes;    /* queue_ram_bytes */
+    double paging_ratio;         /* vm_memory_high_watermark_paging_ratio */
 };
 
 /* Fills in the defaults. */

@@ -315,6 +315,7 @@ static TCase *(*const cases[])(void) = {
     queues_policy_tcase,
     queues_persist_tcase,
     queues_durable_tcase,
+    queues_paging_tcase,
 };
 
 static Suite *
