@@ -41,9 +41,9 @@ mk_stream(uint64_t max_bytes, uint64_t segment)
     q = mk_queue_args(&a);
     ck_assert_ptr_eq(q->kind, &wr_queue_stream);
     ck_assert(wr_queue_is_stream(q));
-    ck_assert_int_eq(wr_stream_open(q, sdir, NULL, NULL, NULL, 1000, err,
-                                    sizeof err),
-                     WR_OK);
+    ck_assert_int_eq(
+        wr_stream_open(q, sdir, NULL, NULL, NULL, 1000, err, sizeof err),
+        WR_OK);
     return q;
 }
 
