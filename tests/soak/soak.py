@@ -51,20 +51,21 @@ def queue_state(host, port, queue):
         conn.close()
 
 
-def declare(host, port, queue, priority):
+def declare(host, port, queue, priority, durable=False):
     import pika
     conn = pika.BlockingConnection(pika.ConnectionParameters(
         host=host, port=port, heartbeat=0, socket_timeout=10,
         credentials=pika.PlainCredentials("guest", "guest")))
     ch = conn.channel()
     ch.queue_delete(queue)
-    ch.queue_declare(queue, arguments={"x-max-priority": 10} if priority else None)
+    ch.queue_declare(queue, durable=durable,
+                     arguments={"x-max-priority": 10} if priority else None)
     conn.close()
 
 
 def read_logs(pattern):
     """Parse every log matching pattern: returns (confirmed set, nacked
-    set, deliveries {n: [(ns, redelivered, log)]}, acked set)."""
+    set, deliveries {n: [(ns, redelivered, log, attempt)]}, acked set)."""
     confirmed, nacked, acked = set(), set(), set()
     deliveries = {}
     for path in sorted(glob.glob(pattern)):
@@ -80,7 +81,8 @@ def read_logs(pattern):
                     nacked.add(int(parts[1]))
                 elif kind == b"R":
                     deliveries.setdefault(int(parts[1]), []).append(
-                        (int(parts[3]), parts[2] == b"1", os.path.basename(path)))
+                        (int(parts[3]), parts[2] == b"1", os.path.basename(path),
+                         int(parts[4]) if len(parts) > 4 else 0))
                 elif kind == b"A":
                     acked.add(int(parts[1]))
     return confirmed, nacked, deliveries, acked
@@ -88,11 +90,18 @@ def read_logs(pattern):
 
 def run(host, port, messages, priority=False, producers=2, consumers=4,
         prefetch=20, rate=0, kill_every=(0.1, 0.5), timeout=900, workdir=None,
-        out=sys.stdout):
-    """Runs one soak; returns a dict of counts, raises SoakError."""
+        out=sys.stdout, restart_broker=None, broker_kill_every=(0.5, 2.0)):
+    """Runs one soak; returns a dict of counts, raises SoakError.
+
+    restart_broker: a function that SIGKILLs the broker and starts it again
+    on the same data_dir and port (returning when it listens): then it is
+    called at random intervals (broker_kill_every) too, the queue is
+    durable, and the clients reconnect and publish again what was not
+    confirmed (issue 15's kill loop)."""
     queue = "soak-%s-%d" % ("prio" if priority else "fifo", os.getpid())
     workdir = workdir or tempfile.mkdtemp(prefix="warren-soak-")
-    declare(host, port, queue, priority)
+    reconnect = "1" if restart_broker else "0"
+    declare(host, port, queue, priority, durable=restart_broker is not None)
     rng = random.Random(messages * 31 + priority)
     gen = [0]
     cons = {}
@@ -101,7 +110,8 @@ def run(host, port, messages, priority=False, producers=2, consumers=4,
         gen[0] += 1
         log = os.path.join(workdir, "consumer-%d-%04d.log" % (slot, gen[0]))
         cons[slot] = subprocess.Popen(
-            [PYTHON, CLIENTS, "consume", host, str(port), queue, str(prefetch), log],
+            [PYTHON, CLIENTS, "consume", host, str(port), queue, str(prefetch), log,
+             reconnect],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL)
 
@@ -117,11 +127,13 @@ def run(host, port, messages, priority=False, producers=2, consumers=4,
         log = os.path.join(workdir, "producer-%d.log" % p)
         prods.append(subprocess.Popen(
             [PYTHON, CLIENTS, "produce", host, str(port), queue, str(first),
-             str(count), "1" if priority else "0", str(rate / producers), log],
+             str(count), "1" if priority else "0", str(rate / producers), log,
+             reconnect],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE))
-    kills = 0
+    kills = broker_kills = 0
     next_kill = time.monotonic() + rng.uniform(*kill_every)
+    next_broker_kill = time.monotonic() + rng.uniform(*broker_kill_every)
     pattern = os.path.join(workdir, "*.log")
     produced_at = None
     last_seen = (-1, time.monotonic())
@@ -172,6 +184,10 @@ def run(host, port, messages, priority=False, producers=2, consumers=4,
                 kills += 1
                 start_consumer(slot)
                 next_kill = time.monotonic() + rng.uniform(*kill_every)
+            if restart_broker and not all_acked and now >= next_broker_kill:
+                restart_broker()
+                broker_kills += 1
+                next_broker_kill = time.monotonic() + rng.uniform(*broker_kill_every)
             time.sleep(0.02)
         drained_at = time.monotonic()
     finally:
@@ -204,12 +220,18 @@ def run(host, port, messages, priority=False, producers=2, consumers=4,
     bad = []
     twice = 0
     for n, ds in deliveries.items():
-        if len(ds) < 2:
-            continue
-        twice += 1
-        ds.sort()
-        if not all(r for _, r, _ in ds[1:]):
-            bad.append((n, ds))
+        # a publish again after a broker kill is a new message: each
+        # attempt's deliveries after its first must say redelivered
+        by_attempt = {}
+        for d in ds:
+            by_attempt.setdefault(d[3], []).append(d)
+        for a_ds in by_attempt.values():
+            if len(a_ds) < 2:
+                continue
+            twice += 1
+            a_ds.sort()
+            if not all(d[1] for d in a_ds[1:]):
+                bad.append((n, a_ds))
     if bad:
         raise SoakError("%d messages delivered again without redelivered=true, "
                         "e.g. %r" % (len(bad), bad[:3]))
@@ -223,9 +245,10 @@ def run(host, port, messages, priority=False, producers=2, consumers=4,
         "nacked": len(nacked),
         "deliveries": sum(len(d) for d in deliveries.values()),
         "delivered_twice_or_more": twice,
-        "redelivered_flags": sum(r for d in deliveries.values() for _, r, _ in d),
+        "redelivered_flags": sum(d[1] for ds in deliveries.values() for d in ds),
         "acked": len(acked),
         "consumer_kills": kills,
+        "broker_kills": broker_kills,
         "consumer_processes": gen[0],
         "publish_seconds": round(produced_at - t0, 1),
         "drain_seconds": round(drained_at - produced_at, 1),
@@ -234,12 +257,55 @@ def run(host, port, messages, priority=False, producers=2, consumers=4,
           "%(nacked)d nacked, %(deliveries)d deliveries, %(acked)d acked, "
           "%(delivered_twice_or_more)d delivered more than once, "
           "%(redelivered_flags)d with redelivered=true, %(consumer_kills)d "
-          "consumers killed (%(consumer_processes)d started); publishing "
+          "consumers killed (%(consumer_processes)d started), %(broker_kills)d "
+          "broker kills; publishing "
           "%(publish_seconds)s s, draining %(drain_seconds)s s" % counts,
           file=out, flush=True)
     if len(confirmed) != messages:
         raise SoakError("only %d of %d publishes were confirmed" % (len(confirmed), messages))
     return counts
+
+
+class KilledBroker:
+    """A warren-server on its own data_dir and a fixed port, for
+    restart_broker: restart() SIGKILLs it and starts it again there."""
+
+    def __init__(self, data_dir, extra_args=()):
+        import socket
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.data_dir = data_dir
+        self.args = ["--port", str(self.port)] + list(extra_args)
+        self.srv = None
+        self.restarts = 0
+        self.start()
+
+    def start(self):
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                self.srv = broker_mod.WarrenServer(
+                    self.args, data_dir=self.data_dir).start()
+                return
+            except broker_mod.BrokerError:
+                # the port may still be held a moment after the kill
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
+    @property
+    def address(self):
+        return ("127.0.0.1", self.port)
+
+    def restart(self):
+        self.srv.kill()
+        self.restarts += 1
+        self.start()
+
+    def stop(self):
+        """SIGTERM: returns the exit status (0: a clean exit)."""
+        return self.srv.terminate()
 
 
 def main():
@@ -252,9 +318,17 @@ def main():
     ap.add_argument("--consumers", type=int, default=4)
     ap.add_argument("--rate", type=float, default=10000,
                     help="publishes a second, all producers together (0 = no limit)")
+    ap.add_argument("--kill-broker", action="store_true",
+                    help="SIGKILL and restart the broker at random too (a durable "
+                    "queue; starts its own broker on a data_dir of its own)")
     args = ap.parse_args()
     srv = None
-    if args.broker:
+    restart = None
+    if args.kill_broker:
+        srv = KilledBroker(tempfile.mkdtemp(prefix="warren-soak-data-"))
+        host, port = srv.address
+        restart = srv.restart
+    elif args.broker:
         host, _, port = args.broker.rpartition(":")
         port = int(port)
     else:
@@ -268,9 +342,13 @@ def main():
     try:
         for prio in kinds:
             run(host, port, args.messages, priority=prio, producers=args.producers,
-                consumers=args.consumers, rate=args.rate, timeout=3600)
+                consumers=args.consumers, rate=args.rate, timeout=3600,
+                restart_broker=restart)
     finally:
-        if srv is not None:
+        if isinstance(srv, KilledBroker):
+            if srv.stop() != 0:
+                raise SoakError("the broker did not exit cleanly")
+        elif srv is not None:
             srv.stop_checked()
     return 0
 
