@@ -51,6 +51,7 @@ struct bench_opts {
     int idle_connections;
     double hold;
     bool json;
+    const char *latency_log; /* per message: send and receive time, ns */
 };
 
 struct bench_shared {
@@ -71,6 +72,8 @@ struct bench_thread {
     uint64_t sent, received, unacked, confirmed;
     uint64_t first_ns, last_ns; /* first and last delivery */
     struct bench_hist hist;
+    uint64_t *log; /* latency_log: pairs of send, receive time */
+    size_t nlog, caplog;
     char err[320];
 };
 
