@@ -179,10 +179,17 @@ wr_persist_start(struct wr_server *s)
 static void
 flush_one(struct wr_server *s, struct wr_store *st, int64_t now)
 {
+    int rc;
+
     if (st == NULL || s->store_failed)
         return;
-    if (wr_store_flush(st, now) != WR_OK)
+    rc = wr_store_flush(st, now);
+    /* ENOSPC is no failure (the chunk stays pending): the disk alarm
+     * blocks publishers until there is room again */
+    if (rc != WR_OK && rc != WR_ERR_FULL)
         wr_persist_fail(s, st);
+    if (wr_store_space_wanted(st) != 0 && s->disk_full_cb)
+        s->disk_full_cb(s);
 }
 
 void

@@ -319,6 +319,7 @@ struct wr_server {
     /* disk alarm (amqp/disk.c): free space below disk_free_limit */
     bool disk_alarm;
     uint64_t disk_free;    /* bytes free at the last check */
+    bool disk_warned;      /* a directory could not be checked */
     struct event *disk_ev; /* checks it every few seconds */
     struct event *flow_ev; /* polls memory while the alarm is on */
     /* credit flow (amqp/credit.c) */
@@ -369,6 +370,8 @@ struct wr_server {
      * the event loop: amqp/ releases confirms, vhost/ finishes a defs/
      * snapshot. Either may be NULL. */
     void (*msgs_durable_cb)(struct wr_server *s);
+    /* a store found the disk full (ENOSPC): amqp/disk.c checks it now */
+    void (*disk_full_cb)(struct wr_server *s);
     void (*defs_durable_cb)(struct wr_server *s, uint64_t durable);
     struct wr_defs_log *defs_log; /* vhost/durable.c's state */
     /* Runs at the end of a loop turn before the stores are written

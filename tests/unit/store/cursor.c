@@ -55,8 +55,7 @@ read_all(struct wr_store *st, struct wr_store_cursor *c, uint64_t want,
     struct wr_store_chunk ch;
     int rc;
 
-    while ((rc = wr_store_read_chunk(st, c, limit, &buf, &cap, &ch)) ==
-           WR_OK) {
+    while ((rc = wr_store_read_chunk(st, c, limit, &buf, &cap, &ch)) == WR_OK) {
         uint32_t pos = 0;
         uint64_t off = ch.first;
         uint8_t type;
@@ -133,8 +132,7 @@ START_TEST(cursor_seek_time)
         struct wr_store_chunk ch;
 
         do
-            ck_assert_int_eq(wr_store_read_chunk(st, &c, 3000, &buf, &cap,
-                                                 &ch),
+            ck_assert_int_eq(wr_store_read_chunk(st, &c, 3000, &buf, &cap, &ch),
                              WR_OK);
         while (ch.time_ms < 15000);
         ck_assert_uint_eq(ch.first, 1000);
@@ -232,14 +230,13 @@ START_TEST(cursor_damage)
 
     fill_log(st, 0, 100, 100, 5000);
     /* a payload byte of the first chunk's third record */
-    flip_byte(0, WR_SEG_HDR_SIZE + WR_CHUNK_HDR_SIZE + 2 * WR_REC_HDR_SIZE +
-                     8 + 9 + 3);
+    flip_byte(0, WR_SEG_HDR_SIZE + WR_CHUNK_HDR_SIZE + 2 * WR_REC_HDR_SIZE + 8 +
+                     9 + 3);
     wr_store_seek(st, 0, &c);
     ck_assert_int_eq(wr_store_read_chunk(st, &c, 100, &buf, &cap, &ch), WR_OK);
     ck_assert_int_eq(wr_store_chunk_next(&ch, &pos, &type, &p), WR_OK);
     ck_assert_int_eq(wr_store_chunk_next(&ch, &pos, &type, &p), WR_OK);
-    ck_assert_int_eq(wr_store_chunk_next(&ch, &pos, &type, &p),
-                     WR_ERR_SYNTAX);
+    ck_assert_int_eq(wr_store_chunk_next(&ch, &pos, &type, &p), WR_ERR_SYNTAX);
     /* a damaged chunk header: the reader goes on at the next indexed
      * chunk */
     flip_byte(0, WR_SEG_HDR_SIZE + 3);
