@@ -494,6 +494,8 @@ wr_server_cleanup(struct wr_server *s)
         event_free(s->reap_ev);
     if (s->flush_ev)
         event_free(s->flush_ev);
+    if (s->flush_low)
+        event_free(s->flush_low);
     if (s->sig_int) {
         event_free(s->sig_int);
         event_free(s->sig_term);

@@ -94,15 +94,18 @@ void wr_store_close(struct wr_store *st);
  * WR_OK and its location in *loc, holding one reference on it for the
  * caller. No syscall unless the pending chunk was full or a new segment is
  * needed. Returns WR_ERR_INVALID (bad type or too large), WR_ERR_FULL (no
- * space for a new segment: nothing appended, try later), WR_ERR_IO (the
+ * space for a new segment or for writing out the full pending chunk:
+ * nothing appended, try later), WR_ERR_IO (the
  * store has failed), WR_ERR_NOMEM. */
 int wr_store_append(struct wr_store *st, uint8_t type,
                     const struct wr_bytes *parts, unsigned n, int64_t now_ms,
                     struct wr_store_loc *loc);
 
 /* Writes the pending chunk (one pwrite) and asks the sync thread to make
- * everything written so far durable. Call once per loop turn. Returns WR_OK
- * or WR_ERR_IO (the store has failed; see wr_store_failed). */
+ * everything written so far durable. Call once per loop turn. Returns WR_OK,
+ * WR_ERR_FULL (the file system has no room for the chunk, ENOSPC: it stays
+ * pending and the next flush writes it again; nothing is lost or failed) or
+ * WR_ERR_IO (the store has failed; see wr_store_failed). */
 int wr_store_flush(struct wr_store *st, int64_t now_ms);
 
 /* The offset the next record will get. */
@@ -116,6 +119,10 @@ int wr_store_event_fd(const struct wr_store *st);
  * and returns the durable position in *durable (may be NULL). Returns WR_OK
  * or WR_ERR_IO when the store has failed. */
 int wr_store_poll(struct wr_store *st, uint64_t *durable);
+/* 0, or the bytes that the last segment creation or chunk write could not
+ * get (ENOSPC or EDQUOT) while no later one has succeeded: the disk is
+ * full for this store. */
+uint64_t wr_store_space_wanted(const struct wr_store *st);
 /* 0, or the errno of the write or sync that failed the store. */
 int wr_store_failed(struct wr_store *st);
 /* Blocks until the durable position reaches `offset` or the store fails:
