@@ -444,7 +444,9 @@ wr_server_run(struct wr_server *s)
         fprintf(stderr, "warren-server management on https://%s\n",
                 wr_mgmt_https_address(s->mgmt));
     fflush(stderr);
+    s->dispatching = true;
     event_base_dispatch(s->base);
+    s->dispatching = false;
     return 0;
 }
 

@@ -234,7 +234,7 @@ wr_server_flush_soon(struct wr_server *s)
      * again: an event made active at a higher priority than the running
      * one waits for that poll. One at the running priority goes at the
      * end of this pass, after the callbacks already ready in it. */
-    running = event_base_get_running_event(s->base);
+    running = s->dispatching ? event_base_get_running_event(s->base) : NULL;
     if (s->flush_low && running &&
         event_get_priority(running) == event_get_priority(s->flush_low))
         event_active(s->flush_low, 0, 0);

@@ -335,6 +335,9 @@ struct wr_server {
     /* writes them before the loop sleeps: flush_ev at the consumers'
      * priority, flush_low at everything else's (wr_server_flush_soon) */
     struct event *flush_ev, *flush_low;
+    /* inside event_base_dispatch: libevent's running event may be asked
+     * (it dereferences a null one outside the loop) */
+    bool dispatching;
     struct event *sig_int, *sig_term, *sig_pipe, *sig_usr1;
     struct event *stop_ev;   /* shutdown deadline */
     struct event *accept_ev; /* resumes accepting after EMFILE */
