@@ -119,7 +119,7 @@ wr_seg_create(struct wr_store *st, uint64_t first, uint32_t size,
 {
     struct wr_store_seg *seg = seg_new(first);
     uint8_t hdr[WR_SEG_HDR_SIZE];
-    int rc = WR_ERR_IO;
+    int rc, e;
 
     if (seg == NULL)
         return WR_ERR_NOMEM;
@@ -130,25 +130,28 @@ wr_seg_create(struct wr_store *st, uint64_t first, uint32_t size,
     if (st->opts.sparse) {
         if (ftruncate(seg->fd, size) != 0)
             goto fail_unlink;
-    } else if (fallocate(seg->fd, 0, 0, size) != 0) {
-        if (errno == ENOSPC) {
-            rc = WR_ERR_FULL;
-            goto fail_unlink;
-        }
-        if (errno != EOPNOTSUPP || ftruncate(seg->fd, size) != 0)
-            goto fail_unlink;
+    } else if (fallocate(seg->fd, 0, 0, size) != 0 &&
+               (errno != EOPNOTSUPP || ftruncate(seg->fd, size) != 0)) {
+        goto fail_unlink;
     }
     wr_seg_hdr_encode(hdr, first, now_ms);
-    if (pwrite(seg->fd, hdr, sizeof hdr, 0) != (ssize_t)sizeof hdr)
+    if (pwrite(seg->fd, hdr, sizeof hdr, 0) != (ssize_t)sizeof hdr) {
+        if (errno == 0)
+            errno = EIO;
         goto fail_unlink;
+    }
     seg->size = size;
     seg->wpos = WR_SEG_HDR_SIZE;
     *out = seg;
     return WR_OK;
 
 fail_unlink:
+    e = errno;
     unlinkat(st->dirfd, seg->name, 0);
+    errno = e;
 fail:
+    /* a full disk (or quota) is not a failure: try again later */
+    rc = errno == ENOSPC || errno == EDQUOT ? WR_ERR_FULL : WR_ERR_IO;
     wr_seg_free(seg);
     return rc;
 }
