@@ -34,6 +34,10 @@ struct wr_rate_sample {
 struct wr_conn {
     struct wr_server *srv;
     struct bufferevent *bev;
+    /* Plain sockets: our own read event (conn.c: sock_read_cb), with the
+     * bufferevent's EV_READ never on; NULL for TLS, which reads through
+     * the bufferevent. Switched by wr_conn_read_on / _off. */
+    struct event *rev;
     struct wr_list link; /* in srv->conns, then srv->reap */
     uint64_t id;
     char peer[64];
@@ -178,7 +182,8 @@ enum wr_content_state {
  * durable position to reach mark (store_wait.c). */
 struct wr_swait {
     uint64_t mark, seq;
-    bool nack; /* a refused publish behind waiting ones: nack it in turn */
+    uint64_t smark; /* stream generation (runtime/streams.c), 0: none */
+    bool nack;      /* a refused publish behind waiting ones: nack it in turn */
 };
 
 struct wr_chan {

@@ -188,7 +188,8 @@ wr_chan_kick(struct wr_chan *ch)
     {
         struct wr_bconsumer *bc =
             WR_CONTAINER_OF(pos, struct wr_bconsumer, chan_link);
-        if (bc->base.queue && wr_queue_counts(bc->base.queue)->ready)
+        if (bc->base.queue && (wr_queue_counts(bc->base.queue)->ready ||
+                               wr_queue_is_stream(bc->base.queue)))
             wr_queue_dispatch(bc->base.queue, now);
     }
 }

@@ -65,6 +65,9 @@ static const char usage[] =
     "        --idle-connections N  open N connections with a channel each,\n"
     "                           hold them --hold SECONDS, close (no load)\n"
     "        --json             also print one JSON summary line\n"
+    "        --latency-log FILE write one line per message received:\n"
+    "                           send time and receive time (ns, the\n"
+    "                           monotonic clock), for finding stalls\n"
     "    -h, --help             this text\n"
     "\n"
     "EXAMPLES\n"
@@ -88,6 +91,7 @@ enum {
     OPT_IDLE,
     OPT_HOLD,
     OPT_JSON,
+    OPT_LATLOG,
 };
 
 static int
@@ -121,6 +125,7 @@ parse_opts(int argc, char **argv, struct bench_opts *o)
         {"idle-connections", required_argument, NULL, OPT_IDLE},
         {"hold", required_argument, NULL, OPT_HOLD},
         {"json", no_argument, NULL, OPT_JSON},
+        {"latency-log", required_argument, NULL, OPT_LATLOG},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -222,6 +227,9 @@ parse_opts(int argc, char **argv, struct bench_opts *o)
             break;
         case OPT_JSON:
             o->json = true;
+            break;
+        case OPT_LATLOG:
+            o->latency_log = optarg;
             break;
         case 'h':
             fputs(usage, stdout);
@@ -325,6 +333,24 @@ sleep_s(double s)
 }
 
 static int
+write_latency_log(const struct bench_opts *o, struct bench_thread *cs)
+{
+    FILE *f = fopen(o->latency_log, "w");
+
+    if (f == NULL) {
+        perror(o->latency_log);
+        return -1;
+    }
+    for (int i = 0; i < o->consumers; i++) {
+        for (size_t j = 0; j < cs[i].nlog; j++)
+            fprintf(f, "%llu %llu\n", (unsigned long long)cs[i].log[2 * j],
+                    (unsigned long long)cs[i].log[2 * j + 1]);
+        free(cs[i].log);
+    }
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+static int
 idle_connections(const struct bench_opts *o)
 {
     struct warren_conn **cs = calloc((size_t)o->idle_connections, sizeof(*cs));
@@ -357,7 +383,7 @@ main(int argc, char **argv)
     struct bench_opts o;
     static struct bench_shared sh;
     struct bench_thread *ps, *cs;
-    struct bench_hist *all;
+    struct bench_hist *all, *conf;
     uint64_t t0, t_stop = 0, t_pub_end, t_end, sent = 0, received = 0;
     uint64_t first = UINT64_MAX, last = 0;
     uint64_t backlog, copies;
@@ -374,6 +400,11 @@ main(int argc, char **argv)
     ps = calloc((size_t)o.producers + 1, sizeof(*ps));
     cs = calloc((size_t)o.consumers + 1, sizeof(*cs));
     all = calloc(1, sizeof(*all));
+    conf = calloc(1, sizeof(*conf));
+    if (ps == NULL || cs == NULL || all == NULL || conf == NULL) {
+        fprintf(stderr, "warren-bench: out of memory\n");
+        return 1;
+    }
     for (int i = 0; i < o.consumers; i++) {
         cs[i] = (struct bench_thread){.sh = &sh, .index = i};
         pthread_create(&cs[i].tid, NULL, bench_consumer, &cs[i]);
@@ -392,7 +423,13 @@ main(int argc, char **argv)
                 atomic_load(&sh.received) >=
                     o.cmessages * (uint64_t)o.consumers - 1023)
                 break;
-            sleep_s(0.001);
+            /* Wake rarely (the stop time is taken below, exactly): a
+             * thread that polls every millisecond competes for the CPUs
+             * with the broker and the workers it measures. */
+            double left = o.seconds - (double)(bench_now_ns() - t0) / 1e9;
+            sleep_s(o.producers == 0 && o.cmessages
+                        ? 0.001
+                        : (left < 0.02 ? (left > 0 ? left : 0) : 0.02));
         }
         /* Producers and consumers stop together: the rates are over the
          * same window and undelivered messages stay behind as backlog. */
@@ -409,6 +446,8 @@ main(int argc, char **argv)
         pthread_join(cs[i].tid, NULL);
     t_end = bench_now_ns();
     errors = atomic_load(&sh.errors);
+    if (o.latency_log && write_latency_log(&o, cs) != 0)
+        errors++;
     for (int i = 0; i < o.consumers; i++) {
         received += cs[i].received;
         if (cs[i].received) {
@@ -426,6 +465,8 @@ main(int argc, char **argv)
      * none of them turns up in the next run's queues. */
     for (int i = 0; i < o.producers; i++) {
         sent += ps[i].sent;
+        bench_hist_merge(conf, &ps[i].hist);
+        free(ps[i].sent_at);
         if (ps[i].err[0])
             fprintf(stderr, "warren-bench: %s\n", ps[i].err);
         warren_conn_free(ps[i].conn);
@@ -449,17 +490,24 @@ main(int argc, char **argv)
            bench_hist_quantile(all, 0.50) / 1e3,
            bench_hist_quantile(all, 0.95) / 1e3,
            bench_hist_quantile(all, 0.99) / 1e3, all->max / 1e3);
-    if (o.confirm)
+    if (o.confirm) {
         printf("confirmed %llu, nacked %llu\n",
                (unsigned long long)atomic_load(&sh.confirmed),
                (unsigned long long)atomic_load(&sh.nacked));
+        printf("confirm latency us: p50 %.1f  p95 %.1f  p99 %.1f  max %.1f\n",
+               bench_hist_quantile(conf, 0.50) / 1e3,
+               bench_hist_quantile(conf, 0.95) / 1e3,
+               bench_hist_quantile(conf, 0.99) / 1e3, conf->max / 1e3);
+    }
     if (o.json)
         printf("{\"sent\":%llu,\"received\":%llu,\"backlog\":%llu,"
                "\"confirmed\":%llu,"
                "\"nacked\":%llu,\"publish_seconds\":%.3f,\"seconds\":%.3f,"
                "\"send_rate\":%.0f,\"receive_rate\":%.0f,\"p50_us\":%.1f,"
                "\"p95_us\":%.1f,\"p99_us\":%.1f,\"max_us\":%.1f,"
-               "\"consume_seconds\":%.3f,\"errors\":%d}\n",
+               "\"consume_seconds\":%.3f,\"confirm_p50_us\":%.1f,"
+               "\"confirm_p99_us\":%.1f,\"confirm_max_us\":%.1f,"
+               "\"errors\":%d}\n",
                (unsigned long long)sent, (unsigned long long)received,
                (unsigned long long)backlog,
                (unsigned long long)atomic_load(&sh.confirmed),
@@ -468,9 +516,12 @@ main(int argc, char **argv)
                bench_hist_quantile(all, 0.50) / 1e3,
                bench_hist_quantile(all, 0.95) / 1e3,
                bench_hist_quantile(all, 0.99) / 1e3, all->max / 1e3,
-               last > first ? (double)(last - first) / 1e9 : 0.0, errors);
+               last > first ? (double)(last - first) / 1e9 : 0.0,
+               bench_hist_quantile(conf, 0.50) / 1e3,
+               bench_hist_quantile(conf, 0.99) / 1e3, conf->max / 1e3, errors);
     free(ps);
     free(cs);
     free(all);
+    free(conf);
     return errors ? 1 : 0;
 }

@@ -41,6 +41,9 @@ wr_config_defaults(struct wr_config *cfg)
     cfg->handshake_timeout = 10000;
     cfg->output_limit = 4u << 20;
     cfg->mem_relative = 0.4;
+    cfg->queue_ram_messages = 16384;
+    cfg->queue_ram_bytes = 8u << 20;
+    cfg->paging_ratio = 0.5;
     cfg->mgmt_port = 15672;
     cfg->auth_failure_delay = 1000;
     cfg->log_level = WR_LOG_NOTICE;
@@ -555,6 +558,42 @@ wr_config_set(struct wr_config *cfg, const char *key, const char *v, char *err,
                  "%s: expected a size of at least 1MiB (bytes, or with a "
                  "unit: KiB, MiB, GiB, kB, MB, GB), got '%s'",
                  key, v);
+        return WR_ERR_INVALID;
+    }
+    if (strcmp(key, "queue_ram_messages") == 0) {
+        char *end;
+        unsigned long long u;
+        errno = 0;
+        u = strtoull(v, &end, 10);
+        if (!errno && end != v && *end == '\0' && v[0] != '-') {
+            cfg->queue_ram_messages = u;
+            return 0;
+        }
+        snprintf(err, errlen, "%s: expected a count, got '%s'", key, v);
+        return WR_ERR_INVALID;
+    }
+    if (strcmp(key, "queue_ram_bytes") == 0) {
+        if (wr_config_parse_size(v, &n) == 0) {
+            cfg->queue_ram_bytes = n;
+            return 0;
+        }
+        snprintf(err, errlen,
+                 "%s: expected a size (bytes, or with a unit: KiB, MiB, GiB, "
+                 "kB, MB, GB), got '%s'",
+                 key, v);
+        return WR_ERR_INVALID;
+    }
+    if (strcmp(key, "vm_memory_high_watermark_paging_ratio") == 0) {
+        char *end;
+        double d;
+        errno = 0;
+        d = strtod(v, &end);
+        if (!errno && end != v && *end == '\0' && d > 0 && d <= 1.0) {
+            cfg->paging_ratio = d;
+            return 0;
+        }
+        snprintf(err, errlen, "%s: expected a fraction above 0 and up to 1",
+                 key);
         return WR_ERR_INVALID;
     }
     if (strcmp(key, "vm_memory_high_watermark.relative") == 0) {

@@ -86,7 +86,7 @@ rec_write(struct wr_server *s, struct rec *r, uint8_t t)
     }
     if (rc != WR_OK) {
         wr_log(WR_LOG_ERROR, "defs: a definition was not written: %s",
-               wr_strerror(rc));
+               rc == WR_ERR_FULL ? "the disk is full" : wr_strerror(rc));
         return;
     }
     wr_defs_hold(l, &loc);
@@ -238,7 +238,10 @@ wr_defs_queue_added(struct wr_vhost *vh, struct wr_queue *q)
     if (!stored(l) || !q->durable || q->exclusive || q->auto_delete)
         return;
     bq->store_id = l->next_qid++;
-    wr_queue_set_store(q, vh->srv->msgs, bq->store_id);
+    if (wr_queue_is_stream(q))
+        wr_vhost_stream_attach(vh, q);
+    else
+        wr_queue_set_store(q, vh->srv->msgs, bq->store_id);
     write_queue(vh->srv, vh, q);
 }
 

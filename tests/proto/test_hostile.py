@@ -698,10 +698,13 @@ def test_connect_and_say_nothing(srv, good):
     check_case(srv, good, case, repeat=1)
 
 
-def test_half_open_consumer_requeues(srv, good):
+@pytest.mark.parametrize("how", ["shutdown", "reset"])
+def test_half_open_consumer_requeues(srv, good, how):
     """A consumer that half-closes its socket (SHUT_WR: it could still read)
     with unacked messages: the broker treats EOF as the end of the
-    connection and requeues them, marked redelivered."""
+    connection and requeues them, marked redelivered. The same when it
+    resets the connection (RST: the broker's read fails with
+    ECONNRESET)."""
     def case(addr):
         c = opened(addr)
         keeper = opened(addr)
@@ -712,8 +715,13 @@ def test_half_open_consumer_requeues(srv, good):
         for _ in range(3):
             _, msg = c.recv_message()
             assert msg.method.name == "basic.deliver"
-        c.sock.shutdown(socket.SHUT_WR)
-        expect_drop(c)
+        if how == "shutdown":
+            c.sock.shutdown(socket.SHUT_WR)
+            expect_drop(c)
+        else:
+            c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                              struct.pack("ii", 1, 0))
+            c.close()
         got = []
         deadline = time.monotonic() + 10
         while len(got) < 3 and time.monotonic() < deadline:
