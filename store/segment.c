@@ -209,10 +209,18 @@ seg_index(struct wr_store *st, uint64_t offset)
 struct wr_store_seg *
 wr_store_find_seg(struct wr_store *st, uint64_t offset)
 {
-    long i = seg_index(st, offset);
+    size_t h = st->seg_hint;
+    long i;
 
+    /* references come in runs on one segment (recovery, a drain) */
+    if (h < st->nsegs && st->segs[h]->first <= offset &&
+        offset < st->segs[h]->end &&
+        (h + 1 == st->nsegs || offset < st->segs[h + 1]->first))
+        return st->segs[h];
+    i = seg_index(st, offset);
     if (i < 0 || offset >= st->segs[i]->end)
         return NULL;
+    st->seg_hint = (size_t)i;
     return st->segs[i];
 }
 

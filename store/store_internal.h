@@ -154,6 +154,7 @@ struct wr_store {
     int (*dir_sync)(int fd);    /* fsync, or the opts.sync_fn seam */
     struct wr_store_seg **segs; /* by first offset; the last is active */
     size_t nsegs, capsegs;
+    size_t seg_hint; /* where wr_store_find_seg found the last one */
     bool recovered;
     bool reclaim_due;
 

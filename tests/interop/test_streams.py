@@ -659,3 +659,66 @@ def test_retention_from_policy(own_broker):
     ch.basic_publish("", "polstream", b"last")
     got = drain_from_first(pconn(srv), "polstream", 2000)
     assert got[0] > 1000 and got[-1] == 2000
+
+
+# ---- filtering (beyond RabbitMQ 3.10; exact, where 3.13 filters by chunk) ----
+
+
+@pytest.mark.warren_only
+def test_filtering_is_exact(connections, uniq):
+    c = connections()
+    ch = c.channel()
+    declare(ch, uniq)
+    ch.confirm_delivery()
+    values = ["a", "b", None, "c", "a", None, "b", "a"]
+    for i, v in enumerate(values):
+        h = {"i": i}
+        if v is not None:
+            h["x-stream-filter-value"] = v
+        ch.basic_publish("", uniq, b"%d" % i, pika.BasicProperties(headers=h))
+
+    def run(args, n):
+        cc = connections()
+        cch = cc.channel()
+        cch.basic_qos(prefetch_count=3)  # credit is returned as acked
+        got = []
+
+        def on(c_, m, p, b):
+            got.append(p.headers["i"])
+            c_.basic_ack(m.delivery_tag)
+        a = {"x-stream-offset": "first"}
+        a.update(args)
+        cch.basic_consume(uniq, on, arguments=a)
+        deadline = time.monotonic() + WAIT
+        while len(got) < n and time.monotonic() < deadline:
+            cc.process_data_events(time_limit=0.05)
+        quiet(cc)
+        return got
+
+    assert run({"x-stream-filter": "a"}, 3) == [0, 4, 7]
+    assert run({"x-stream-filter": ["a", "b"]}, 5) == [0, 1, 4, 6, 7]
+    assert run({"x-stream-filter": "a", "x-stream-match-unfiltered": True},
+               5) == [0, 2, 4, 5, 7]
+    assert run({"x-stream-filter": "zzz"}, 0) == []
+    assert run({}, 8) == list(range(8))
+    # the offsets stay the messages' own
+    cc = connections()
+    _, got = consume(cc, uniq, 1, offset=5)
+    assert offsets(got)[0] == 5
+    ch.queue_delete(uniq)
+
+
+@pytest.mark.warren_only
+@pytest.mark.parametrize("args", [
+    {"x-stream-filter": 5},
+    {"x-stream-filter": ["a", 1]},
+    {"x-stream-match-unfiltered": "yes", "x-stream-filter": "a"},
+])
+def test_filter_bad_arguments(connections, uniq, args):
+    ch = connections().channel()
+    declare(ch, uniq)
+    cc = connections().channel()
+    cc.basic_qos(prefetch_count=10)
+    with channel_error(406):
+        cc.basic_consume(uniq, lambda *a: None, arguments=args)
+    ch.queue_delete(uniq)
