@@ -19,6 +19,12 @@
       It may be SIGKILLed at any moment; SIGTERM makes it cancel, close
       the connection and exit 0. With RECONNECT=1 a lost connection is
       opened again (what was unacked comes back from the broker).
+  clients.py stream HOST PORT QUEUE LOG
+      reads the stream QUEUE from its first offset with acks and appends
+      "S <offset> <n> <attempt>" to LOG for every delivery, until a
+      message whose body is "end"; a lost connection (the broker killed)
+      is opened again and reading goes on at the offset after the last
+      one seen, so the log shows whether the offsets stay contiguous.
 
 Log lines are written with one os.write each on an O_APPEND file, so a
 SIGKILL leaves whole lines only.
@@ -225,7 +231,48 @@ def consume_once(host, port, queue, prefetch, log, stop):
     return 0
 
 
+def stream(host, port, queue, log_path):
+    log = open_log(log_path)
+    last = [None]  # the last offset seen
+    failing_since = None
+    while True:
+        try:
+            conn = pika.BlockingConnection(params(host, port))
+            ch = conn.channel()
+            ch.basic_qos(prefetch_count=200)
+            failing_since = None
+            done = []
+
+            def on_message(ch_, method, props, body):
+                off = props.headers["x-stream-offset"]
+                if body == b"end":
+                    done.append(off)
+                    return
+                n, _, attempt = body.partition(b".")
+                os.write(log, b"S %d %d %d\n" % (off, int(n), int(attempt or 0)))
+                last[0] = off
+                ch_.basic_ack(method.delivery_tag)
+
+            start = "first" if last[0] is None else last[0] + 1
+            ch.basic_consume(queue, on_message, auto_ack=False,
+                             arguments={"x-stream-offset": start})
+            while not done:
+                conn.process_data_events(time_limit=0.05)
+            os.write(log, b"END %d\n" % done[0])
+            conn.close()
+            os.close(log)
+            return 0
+        except (pika.exceptions.AMQPError, OSError):
+            if failing_since is None:
+                failing_since = time.monotonic()
+            elif time.monotonic() - failing_since > RECONNECT_FOR:
+                raise
+            time.sleep(0.1)
+
+
 def main(argv):
+    if argv[1] == "stream":
+        return stream(*argv[2:6])
     if argv[1] == "produce":
         return produce(*argv[2:11])
     if argv[1] == "consume":

@@ -7,18 +7,28 @@ message received twice carried redelivered=true on each later delivery,
 and the queue is empty with nothing unacked.
 
     /usr/bin/python3 tests/soak/soak.py [--messages N] [--priority]
-        [--broker HOST:PORT]
+        [--broker HOST:PORT] [--kill-broker] [--rate N]
 
 Without --broker it starts build/warren-server (or $WARREN_SERVER) on a
 free port. `make soak` runs 200,000 messages against a FIFO queue and a
 priority queue; `make test` runs a short one (tests/soak/test_soak.py).
 The clients are pika processes (clients.py).
+
+--kill-broker is issue 15's kill loop: the broker (its own, on a data_dir
+of its own) is SIGKILLed and restarted at random too, the queues are
+durable and the messages persistent, the clients reconnect, and the
+producers publish again what was not confirmed when the broker died.
+Nothing confirmed may be lost; a publish's second delivery must say
+redelivered. A stream queue gets the same kill loop (run_stream): its
+offsets must stay contiguous and hold every confirmed message. `make
+soak` runs it after the plain soak; `make test` runs a short one.
 """
 
 import argparse
 import glob
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -266,16 +276,169 @@ def run(host, port, messages, priority=False, producers=2, consumers=4,
     return counts
 
 
+def read_stream(host, port, queue, timeout):
+    """[(offset, body)] of the whole stream, read from its first offset
+    up to a message "end" published (confirmed) last."""
+    import pika
+    conn = pika.BlockingConnection(pika.ConnectionParameters(
+        host=host, port=port, heartbeat=0, socket_timeout=10,
+        credentials=pika.PlainCredentials("guest", "guest")))
+    ch = conn.channel()
+    ch.basic_qos(prefetch_count=500)
+    got = []
+
+    def on_message(ch_, method, props, body):
+        got.append((props.headers["x-stream-offset"], body))
+        ch_.basic_ack(method.delivery_tag)
+
+    ch.basic_consume(queue, on_message, arguments={"x-stream-offset": "first"})
+    deadline = time.monotonic() + timeout
+    while not got or got[-1][1] != b"end":
+        if time.monotonic() > deadline:
+            raise SoakError("the stream's read-through did not reach its end "
+                            "in %d s (%d read)" % (timeout, len(got)))
+        conn.process_data_events(time_limit=0.05)
+    conn.close()
+    return got
+
+
+def run_stream(host, port, messages, restart_broker, producers=2, rate=0,
+               broker_kill_every=(0.5, 2.0), timeout=900, workdir=None,
+               out=sys.stdout):
+    """The kill loop on a stream queue: confirming producers (publishing
+    again what was not confirmed when the broker died) and a reading
+    consumer (going on at the offset after the last it saw) while the
+    broker is SIGKILLed and restarted. Then "end" is published and the
+    stream read whole: its offsets are contiguous from 0, every confirmed
+    number is in it, and every offset the live reader saw before a kill
+    still holds the same message (a reader sees only what is durable)."""
+    import pika
+    queue = "soak-stream-%d" % os.getpid()
+    workdir = workdir or tempfile.mkdtemp(prefix="warren-soak-")
+    conn = pika.BlockingConnection(pika.ConnectionParameters(
+        host=host, port=port, heartbeat=0, socket_timeout=10,
+        credentials=pika.PlainCredentials("guest", "guest")))
+    ch = conn.channel()
+    ch.queue_delete(queue)
+    ch.queue_declare(queue, durable=True, arguments={"x-queue-type": "stream"})
+    conn.close()
+    rng = random.Random(messages * 37)
+    t0 = time.monotonic()
+    deadline = t0 + timeout
+    reader_log = os.path.join(workdir, "stream-reader.log")
+    reader = subprocess.Popen(
+        [PYTHON, CLIENTS, "stream", host, str(port), queue, reader_log],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    per = messages // producers
+    prods = []
+    for p in range(producers):
+        first = p * per
+        count = per if p < producers - 1 else messages - first
+        log = os.path.join(workdir, "stream-producer-%d.log" % p)
+        prods.append(subprocess.Popen(
+            [PYTHON, CLIENTS, "produce", host, str(port), queue, str(first),
+             str(count), "0", str(rate / producers), log, "1"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE))
+    broker_kills = 0
+    next_kill = time.monotonic() + rng.uniform(*broker_kill_every)
+    try:
+        while any(p.poll() is None for p in prods):
+            if time.monotonic() > deadline:
+                raise SoakError("stream producers not done in %d s" % timeout)
+            if time.monotonic() >= next_kill:
+                restart_broker()
+                broker_kills += 1
+                next_kill = time.monotonic() + rng.uniform(*broker_kill_every)
+            time.sleep(0.02)
+        for p in prods:
+            err = p.stderr.read().decode(errors="replace")
+            if p.returncode != 0:
+                raise SoakError("producer failed (%s): %s" % (p.returncode, err))
+        produced_at = time.monotonic()
+        conn = pika.BlockingConnection(pika.ConnectionParameters(
+            host=host, port=port, heartbeat=0, socket_timeout=10,
+            credentials=pika.PlainCredentials("guest", "guest")))
+        ch = conn.channel()
+        ch.confirm_delivery()
+        ch.basic_publish("", queue, b"end", pika.BasicProperties(delivery_mode=2))
+        conn.close()
+        try:
+            reader.wait(max(deadline - time.monotonic(), 1))
+        except subprocess.TimeoutExpired:
+            raise SoakError("the stream reader did not reach the end in %d s"
+                            % timeout)
+        if reader.returncode != 0:
+            raise SoakError("stream reader failed (%s): %s" % (
+                reader.returncode, reader.stderr.read().decode(errors="replace")))
+        whole = read_stream(host, port, queue, max(deadline - time.monotonic(), 30))
+    finally:
+        for p in prods + [reader]:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+            p.stderr.close()
+    confirmed, nacked, _, _ = read_logs(os.path.join(workdir, "stream-producer-*.log"))
+    offs = [o for o, _ in whole]
+    if offs != list(range(offs[0], offs[0] + len(offs))) or offs[0] != 0:
+        gaps = [(a, b) for a, b in zip(offs, offs[1:]) if b != a + 1]
+        raise SoakError("stream offsets not contiguous from 0: first %d, gaps %s"
+                        % (offs[0], gaps[:10]))
+    at = {}
+    for o, body in whole[:-1]:
+        n, _, attempt = body.partition(b".")
+        at[o] = (int(n), int(attempt or 0))
+    numbers = {n for n, _ in at.values()}
+    missing = confirmed - numbers
+    if missing:
+        raise SoakError("%d confirmed messages not in the stream, e.g. %s"
+                        % (len(missing), sorted(missing)[:10]))
+    unknown = numbers - set(range(messages))
+    if unknown:
+        raise SoakError("stream numbers nobody published: %s" % sorted(unknown)[:10])
+    seen, prev, end = 0, None, None
+    with open(reader_log, "rb") as f:
+        for line in f.read().splitlines():
+            parts = line.split()
+            if parts[0] == b"END":
+                end = int(parts[1])
+                continue
+            o, n, attempt = (int(x) for x in parts[1:4])
+            if prev is not None and o != prev + 1:
+                raise SoakError("the live stream reader went from offset %d to %d"
+                                % (prev, o))
+            if at.get(o) != (n, attempt):
+                raise SoakError("offset %d held %r when read live, %r at the end"
+                                % (o, (n, attempt), at.get(o)))
+            prev, seen = o, seen + 1
+    if end != offs[-1] or (prev is not None and prev + 1 != end):
+        raise SoakError("the live reader ended at %s after %s; the stream ends "
+                        "at %d" % (end, prev, offs[-1]))
+    counts = {
+        "published": messages, "confirmed": len(confirmed), "nacked": len(nacked),
+        "entries": len(offs) - 1, "read_live": seen, "broker_kills": broker_kills,
+        "publish_seconds": round(produced_at - t0, 1),
+    }
+    print("soak stream: %(published)d published, %(confirmed)d confirmed, "
+          "%(nacked)d nacked, %(entries)d entries (offsets contiguous), "
+          "%(read_live)d read live across the kills, %(broker_kills)d broker "
+          "kills; publishing %(publish_seconds)s s" % counts, file=out, flush=True)
+    if len(confirmed) != messages:
+        raise SoakError("only %d of %d publishes were confirmed" % (len(confirmed), messages))
+    return counts
+
+
 class KilledBroker:
     """A warren-server on its own data_dir and a fixed port, for
     restart_broker: restart() SIGKILLs it and starts it again there."""
 
-    def __init__(self, data_dir, extra_args=()):
+    def __init__(self, data_dir, extra_args=(), log_dir=None):
         import socket
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             self.port = sock.getsockname()[1]
         self.data_dir = data_dir
+        self.log_dir = log_dir
         self.args = ["--port", str(self.port)] + list(extra_args)
         self.srv = None
         self.restarts = 0
@@ -286,7 +449,8 @@ class KilledBroker:
         while True:
             try:
                 self.srv = broker_mod.WarrenServer(
-                    self.args, data_dir=self.data_dir).start()
+                    self.args, data_dir=self.data_dir,
+                    log_dir=self.log_dir).start()
                 return
             except broker_mod.BrokerError:
                 # the port may still be held a moment after the kill
@@ -320,12 +484,15 @@ def main():
                     help="publishes a second, all producers together (0 = no limit)")
     ap.add_argument("--kill-broker", action="store_true",
                     help="SIGKILL and restart the broker at random too (a durable "
-                    "queue; starts its own broker on a data_dir of its own)")
+                    "queue, and a stream; starts its own broker on a data_dir of "
+                    "its own)")
     args = ap.parse_args()
     srv = None
     restart = None
+    scratch = None
     if args.kill_broker:
-        srv = KilledBroker(tempfile.mkdtemp(prefix="warren-soak-data-"))
+        scratch = tempfile.mkdtemp(prefix="warren-soak-kill-")
+        srv = KilledBroker(os.path.join(scratch, "data"), log_dir=scratch)
         host, port = srv.address
         restart = srv.restart
     elif args.broker:
@@ -344,10 +511,14 @@ def main():
             run(host, port, args.messages, priority=prio, producers=args.producers,
                 consumers=args.consumers, rate=args.rate, timeout=3600,
                 restart_broker=restart)
+        if args.kill_broker and not (args.fifo or args.priority):
+            run_stream(host, port, args.messages, restart, producers=args.producers,
+                       rate=args.rate, timeout=3600)
     finally:
         if isinstance(srv, KilledBroker):
             if srv.stop() != 0:
-                raise SoakError("the broker did not exit cleanly")
+                raise SoakError("the broker did not exit cleanly; logs in %s" % scratch)
+            shutil.rmtree(scratch, ignore_errors=True)
         elif srv is not None:
             srv.stop_checked()
     return 0
