@@ -178,7 +178,8 @@ enum wr_content_state {
  * durable position to reach mark (store_wait.c). */
 struct wr_swait {
     uint64_t mark, seq;
-    bool nack; /* a refused publish behind waiting ones: nack it in turn */
+    uint64_t smark; /* stream generation (runtime/streams.c), 0: none */
+    bool nack;      /* a refused publish behind waiting ones: nack it in turn */
 };
 
 struct wr_chan {
@@ -252,6 +253,9 @@ void wr_chan_error(struct wr_chan *ch, uint16_t code, uint32_t method_id,
 /* Sends the pending publisher confirms (one basic.ack, multiple when it
  * covers several). */
 void wr_chan_flush_confirms(struct wr_chan *ch);
+/* Confirms every publish up to upto not confirmed yet: one basic.ack,
+ * multiple when it covers several; nothing when none is owed. */
+void wr_chan_ack_upto(struct wr_chan *ch, uint64_t upto);
 /* store_wait.c: whether m, just routed (ch->route), went to a stored
  * queue as a persistent message: its confirm then waits for the disk. */
 bool wr_chan_needs_store(struct wr_chan *ch, const struct wr_msg *m);

@@ -43,4 +43,14 @@ struct wr_tx_op {
     bool multiple, ack, requeue;
 };
 
+/* stream.c: stream queues' rules. Each returns after sending the error
+ * (true / false as named). */
+bool wr_chan_stream_refused(struct wr_chan *ch, struct wr_queue *q,
+                            uint32_t mid);
+bool wr_chan_stream_consume(struct wr_chan *ch, struct wr_queue *q,
+                            const struct wr_basic_consume *a,
+                            struct wr_stream_offset *from);
+bool wr_chan_stream_nack_refused(struct wr_chan *ch, uint32_t mid, uint64_t tag,
+                                 bool multiple);
+
 #endif

@@ -188,7 +188,8 @@ wr_chan_kick(struct wr_chan *ch)
     {
         struct wr_bconsumer *bc =
             WR_CONTAINER_OF(pos, struct wr_bconsumer, chan_link);
-        if (bc->base.queue && wr_queue_counts(bc->base.queue)->ready)
+        if (bc->base.queue && (wr_queue_counts(bc->base.queue)->ready ||
+                               wr_queue_is_stream(bc->base.queue)))
             wr_queue_dispatch(bc->base.queue, now);
     }
 }
@@ -198,11 +199,18 @@ wr_chan_kick(struct wr_chan *ch)
 void
 wr_chan_flush_confirms(struct wr_chan *ch)
 {
-    struct wr_method m = {.id = WR_BASIC_ACK};
     /* in order: not past a publish that waits for the disk */
     uint64_t upto = wr_chan_confirm_limit(ch);
 
     wr_list_remove(&ch->confirm_link);
+    wr_chan_ack_upto(ch, upto);
+}
+
+void
+wr_chan_ack_upto(struct wr_chan *ch, uint64_t upto)
+{
+    struct wr_method m = {.id = WR_BASIC_ACK};
+
     if (upto <= ch->confirmed_upto)
         return;
     m.u.basic_ack.delivery_tag = upto;

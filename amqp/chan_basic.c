@@ -260,6 +260,7 @@ basic_consume(struct wr_chan *ch, const struct wr_basic_consume *a)
     struct wr_bconsumer *bc;
     struct wr_list *pos, *tmp;
     int32_t priority;
+    struct wr_stream_offset from;
 
     if (consumer_limit_reached(ch, a->consumer_tag))
         return;
@@ -273,7 +274,13 @@ basic_consume(struct wr_chan *ch, const struct wr_basic_consume *a)
         return;
     wr_conn_prefer(ch->conn);
     q = wr_chan_find_queue(ch, a->queue, WR_BASIC_CONSUME);
-    if (q == NULL || !consumer_priority(ch, q, a->arguments, &priority))
+    if (q == NULL)
+        return;
+    if (wr_queue_is_stream(q)) {
+        if (!wr_chan_stream_consume(ch, q, a, &from))
+            return;
+    }
+    if (!consumer_priority(ch, q, a->arguments, &priority))
         return;
     /* A consumer tag is a short string: any bytes, NULs included. */
     if (a->consumer_tag.len == 0) {
@@ -313,6 +320,8 @@ basic_consume(struct wr_chan *ch, const struct wr_basic_consume *a)
     bc->prefetch = ch->prefetch_default;
     wr_hmap_put(&ch->consumers_by_tag, bc->tag, bc->tag_len, bc, NULL);
     wr_list_push_back(&ch->consumers, &bc->chan_link);
+    if (wr_queue_is_stream(q))
+        wr_stream_consumer_start(q, &bc->base, &from);
     wr_queue_consumer_add(q, &bc->base);
     q->had_consumer = true;
     wr_queue_touch(q);
@@ -358,7 +367,7 @@ basic_get(struct wr_chan *ch, const struct wr_basic_get *a)
                          wr_access_qname(ch, a->queue), WR_BASIC_GET))
         return;
     q = wr_chan_find_queue(ch, a->queue, WR_BASIC_GET);
-    if (q == NULL)
+    if (q == NULL || wr_chan_stream_refused(ch, q, WR_BASIC_GET))
         return;
     wr_queue_touch(q);
     if (!wr_queue_get(q, wr_now_ms(), a->no_ack, &e)) {
@@ -405,6 +414,8 @@ static void
 settle(struct wr_chan *ch, uint32_t method, uint64_t tag, bool multiple,
        bool ack, bool requeue)
 {
+    if (!ack && wr_chan_stream_nack_refused(ch, method, tag, multiple))
+        return;
     if (ch->tx) {
         wr_chan_tx_settle(ch, method, tag, multiple, ack, requeue);
         return;

@@ -191,7 +191,7 @@ wr_chan_queue(struct wr_chan *ch, const struct wr_method *m)
                              wr_access_qname(ch, a->queue), m->id))
             return;
         q = wr_chan_find_queue(ch, a->queue, m->id);
-        if (q == NULL)
+        if (q == NULL || wr_chan_stream_refused(ch, q, m->id))
             return;
         ok.id = WR_QUEUE_PURGE_OK;
         ok.u.queue_purge_ok.message_count = (uint32_t)wr_queue_purge(q);

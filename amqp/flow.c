@@ -62,6 +62,51 @@ poll_cb(evutil_socket_t fd, short what, void *arg)
     wr_flow_check(s);
 }
 
+/* Pages out every durable queue's pageable messages (queues/paging.c). */
+static uint64_t
+page_out_all(struct wr_server *s)
+{
+    size_t vpos = 0;
+    void *vv;
+    uint64_t n = 0;
+
+    while (wr_hmap_next(&s->vhosts, &vpos, NULL, NULL, &vv)) {
+        struct wr_vhost *vh = vv;
+        size_t qpos = 0;
+        void *qv;
+        while (wr_hmap_next(&vh->queues, &qpos, NULL, NULL, &qv))
+            n += wr_queue_page_out(qv);
+    }
+    return n;
+}
+
+/* Memory pressure (RabbitMQ's vm_memory_high_watermark_paging_ratio of
+ * the watermark): durable queues page their messages out, all at once
+ * when it starts and every new one while it lasts. */
+static void
+check_paging(struct wr_server *s, uint64_t used)
+{
+    bool press = (double)used > (double)s->watermark * s->cfg.paging_ratio;
+
+    if (press == wr_queues_memory_pressure())
+        return;
+    wr_queues_set_memory_pressure(press);
+    if (press) {
+        uint64_t n = page_out_all(s);
+        wr_log(WR_LOG_NOTICE,
+               "memory pressure: %llu bytes in use, above %.0f%% of the "
+               "watermark: %llu persistent messages paged out to the store, "
+               "and new ones go there",
+               (unsigned long long)used, s->cfg.paging_ratio * 100,
+               (unsigned long long)n);
+    } else {
+        wr_log(WR_LOG_NOTICE,
+               "memory pressure over: %llu bytes in use: durable queues keep "
+               "recent messages in memory again",
+               (unsigned long long)used);
+    }
+}
+
 void
 wr_flow_check(struct wr_server *s)
 {
@@ -71,6 +116,7 @@ wr_flow_check(struct wr_server *s)
     if (s->watermark == 0)
         return;
     used = wr_alloc_used();
+    check_paging(s, used);
     if (!s->mem_alarm) {
         if (used <= s->watermark)
             return;
@@ -128,6 +174,8 @@ void
 wr_flow_init(struct wr_server *s)
 {
     s->watermark = wr_config_watermark(&s->cfg);
+    wr_queues_set_paging(s->cfg.queue_ram_messages, s->cfg.queue_ram_bytes);
+    wr_queues_set_memory_pressure(false);
     s->flow_ev = evtimer_new(s->base, poll_cb, s);
 }
 

@@ -15,12 +15,29 @@
 
 #include <string.h>
 
+/* Whether the last publish went to a stream: streams keep every message,
+ * persistent or not, and confirm it once it is on disk. */
+static bool
+routed_to_stream(const struct wr_chan *ch)
+{
+    const struct wr_route_set *r = &ch->route;
+
+    for (size_t i = 0; i < r->count; i++)
+        if (wr_queue_is_stream(r->queues[i]))
+            return true;
+    return false;
+}
+
 bool
 wr_chan_needs_store(struct wr_chan *ch, const struct wr_msg *m)
 {
     const struct wr_route_set *r = &ch->route;
 
-    if (!m->persistent || ch->conn->srv->msgs == NULL)
+    if (ch->conn->srv->msgs == NULL)
+        return false;
+    if (routed_to_stream(ch))
+        return true;
+    if (!m->persistent)
         return false;
     for (size_t i = 0; i < r->count; i++)
         if (wr_bqueue_stored(r->queues[i]))
@@ -36,7 +53,7 @@ covered(const struct wr_server *s)
 }
 
 static void
-push(struct wr_chan *ch, uint64_t mark, uint64_t seq, bool nack)
+push(struct wr_chan *ch, uint64_t mark, uint64_t smark, uint64_t seq, bool nack)
 {
     struct wr_server *s = ch->conn->srv;
 
@@ -50,8 +67,8 @@ push(struct wr_chan *ch, uint64_t mark, uint64_t seq, bool nack)
         ch->sw_cap = cap;
         ch->sw_head = 0;
     }
-    ch->sw[(ch->sw_head + ch->sw_n) % ch->sw_cap] =
-        (struct wr_swait){.mark = mark, .seq = seq, .nack = nack};
+    ch->sw[(ch->sw_head + ch->sw_n) % ch->sw_cap] = (struct wr_swait){
+        .mark = mark, .smark = smark, .seq = seq, .nack = nack};
     ch->sw_n++;
     if (wr_list_empty(&ch->store_link))
         wr_list_push_back(&s->store_waiters, &ch->store_link);
@@ -63,10 +80,13 @@ wr_chan_store_wait(struct wr_chan *ch, uint64_t seq)
 {
     struct wr_server *s = ch->conn->srv;
     uint64_t mark = wr_store_end(s->msgs);
+    /* a tx.commit (seq 0) may have published to streams in any turn */
+    uint64_t smark =
+        seq == 0 || routed_to_stream(ch) ? wr_persist_stream_mark(s) : 0;
 
-    if (mark <= covered(s) && ch->sw_n == 0)
+    if (mark <= covered(s) && smark <= s->streams_durable_gen && ch->sw_n == 0)
         return; /* nothing owed: goes out as a transient one */
-    push(ch, mark, seq, false);
+    push(ch, mark, smark, seq, false);
 }
 
 void
@@ -75,21 +95,7 @@ wr_chan_store_nack(struct wr_chan *ch, uint64_t seq)
     const struct wr_swait *last =
         &ch->sw[(ch->sw_head + ch->sw_n - 1) % ch->sw_cap];
 
-    push(ch, last->mark, seq, true);
-}
-
-/* basic.ack for everything up to upto (multiple when several). */
-static void
-ack_upto(struct wr_chan *ch, uint64_t upto)
-{
-    struct wr_method m = {.id = WR_BASIC_ACK};
-
-    if (upto <= ch->confirmed_upto)
-        return;
-    m.u.basic_ack.delivery_tag = upto;
-    m.u.basic_ack.multiple = upto - ch->confirmed_upto > 1;
-    ch->confirmed_upto = upto;
-    wr_conn_send_method(ch->conn, ch->id, &m);
+    push(ch, last->mark, last->smark, seq, true);
 }
 
 static void
@@ -99,14 +105,14 @@ release(struct wr_chan *ch, uint64_t pos)
 
     while (ch->sw_n > 0) {
         struct wr_swait *w = &ch->sw[ch->sw_head];
-        if (w->mark > pos)
+        if (w->mark > pos || w->smark > ch->conn->srv->streams_durable_gen)
             break;
         if (w->seq == 0) {
             struct wr_method ok = {.id = WR_TX_COMMIT_OK};
             wr_conn_send_method(ch->conn, ch->id, &ok);
         } else if (w->nack) {
             struct wr_method n = {.id = WR_BASIC_NACK};
-            ack_upto(ch, w->seq - 1);
+            wr_chan_ack_upto(ch, w->seq - 1);
             n.u.basic_nack.delivery_tag = w->seq;
             ch->confirmed_upto = w->seq;
             wr_conn_send_method(ch->conn, ch->id, &n);

@@ -72,7 +72,9 @@ struct bench_thread {
     struct warren_channel *ch;
     uint64_t sent, received, unacked, confirmed;
     uint64_t first_ns, last_ns; /* first and last delivery */
+    /* consumers: publish to consume; producers: publish to confirm */
     struct bench_hist hist;
+    uint64_t *sent_at; /* producers with confirms: send time by sequence */
     char err[320];
 };
 

@@ -379,7 +379,7 @@ main(int argc, char **argv)
     struct bench_opts o;
     static struct bench_shared sh;
     struct bench_thread *ps, *cs;
-    struct bench_hist *all;
+    struct bench_hist *all, *conf;
     uint64_t t0, t_stop = 0, t_pub_end, t_end, sent = 0, received = 0;
     uint64_t first = UINT64_MAX, last = 0;
     uint64_t backlog, copies;
@@ -396,6 +396,11 @@ main(int argc, char **argv)
     ps = calloc((size_t)o.producers + 1, sizeof(*ps));
     cs = calloc((size_t)o.consumers + 1, sizeof(*cs));
     all = calloc(1, sizeof(*all));
+    conf = calloc(1, sizeof(*conf));
+    if (ps == NULL || cs == NULL || all == NULL || conf == NULL) {
+        fprintf(stderr, "warren-bench: out of memory\n");
+        return 1;
+    }
     for (int i = 0; i < o.consumers; i++) {
         cs[i] = (struct bench_thread){.sh = &sh, .index = i};
         pthread_create(&cs[i].tid, NULL, bench_consumer, &cs[i]);
@@ -448,6 +453,8 @@ main(int argc, char **argv)
      * none of them turns up in the next run's queues. */
     for (int i = 0; i < o.producers; i++) {
         sent += ps[i].sent;
+        bench_hist_merge(conf, &ps[i].hist);
+        free(ps[i].sent_at);
         if (ps[i].err[0])
             fprintf(stderr, "warren-bench: %s\n", ps[i].err);
         warren_conn_free(ps[i].conn);
@@ -471,17 +478,24 @@ main(int argc, char **argv)
            bench_hist_quantile(all, 0.50) / 1e3,
            bench_hist_quantile(all, 0.95) / 1e3,
            bench_hist_quantile(all, 0.99) / 1e3, all->max / 1e3);
-    if (o.confirm)
+    if (o.confirm) {
         printf("confirmed %llu, nacked %llu\n",
                (unsigned long long)atomic_load(&sh.confirmed),
                (unsigned long long)atomic_load(&sh.nacked));
+        printf("confirm latency us: p50 %.1f  p95 %.1f  p99 %.1f  max %.1f\n",
+               bench_hist_quantile(conf, 0.50) / 1e3,
+               bench_hist_quantile(conf, 0.95) / 1e3,
+               bench_hist_quantile(conf, 0.99) / 1e3, conf->max / 1e3);
+    }
     if (o.json)
         printf("{\"sent\":%llu,\"received\":%llu,\"backlog\":%llu,"
                "\"confirmed\":%llu,"
                "\"nacked\":%llu,\"publish_seconds\":%.3f,\"seconds\":%.3f,"
                "\"send_rate\":%.0f,\"receive_rate\":%.0f,\"p50_us\":%.1f,"
                "\"p95_us\":%.1f,\"p99_us\":%.1f,\"max_us\":%.1f,"
-               "\"consume_seconds\":%.3f,\"errors\":%d}\n",
+               "\"consume_seconds\":%.3f,\"confirm_p50_us\":%.1f,"
+               "\"confirm_p99_us\":%.1f,\"confirm_max_us\":%.1f,"
+               "\"errors\":%d}\n",
                (unsigned long long)sent, (unsigned long long)received,
                (unsigned long long)backlog,
                (unsigned long long)atomic_load(&sh.confirmed),
@@ -490,9 +504,12 @@ main(int argc, char **argv)
                bench_hist_quantile(all, 0.50) / 1e3,
                bench_hist_quantile(all, 0.95) / 1e3,
                bench_hist_quantile(all, 0.99) / 1e3, all->max / 1e3,
-               last > first ? (double)(last - first) / 1e9 : 0.0, errors);
+               last > first ? (double)(last - first) / 1e9 : 0.0,
+               bench_hist_quantile(conf, 0.50) / 1e3,
+               bench_hist_quantile(conf, 0.99) / 1e3, conf->max / 1e3, errors);
     free(ps);
     free(cs);
     free(all);
+    free(conf);
     return errors ? 1 : 0;
 }

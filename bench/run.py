@@ -10,8 +10,8 @@ Usage: bench/run.py [--runs N] [--seconds S] [--only 1,2,...] [--no-rabbitmq]
                     [--stream-messages N] [--stream-bytes B]
                     [--out BENCHMARKS.md]
 
-Stream queues (12, 13, 14) store what they are given: scenario 12 fills a
-stream with 10,000,000 messages of 16 B and 13 with 1 GiB before reading
+Stream queues (16, 17, 18) store what they are given: scenario 16 fills a
+stream with 10,000,000 messages of 16 B and 17 with 1 GiB before reading
 them back, which takes minutes with RabbitMQ. WARREN_BENCH_STREAM_MESSAGES
 and WARREN_BENCH_STREAM_BYTES (or the options) make them smaller, e.g.
 WARREN_BENCH_STREAM_MESSAGES=200000 WARREN_BENCH_STREAM_BYTES=67108864
@@ -62,20 +62,36 @@ class Warren:
 
     def __init__(self, tmp):
         self.port = free_port()
-        self.log = open(os.path.join(tmp, "warren.log"), "w")
+        # its log goes to a file (notice: the recovery line, "recovered N
+        # queues, M messages, B bytes in S s"), read back until it is ready
+        path = os.path.join(tmp, "warren.log")
+        self.log = open(path, "a")
+        start = self.log.tell()
         self.proc = subprocess.Popen(
             [SERVER, "--port", str(self.port), "--mgmt-port", "0",
-             "--set", "prometheus.tcp.port=0", "--log-level", "warn",
-             "--data-dir", tempfile.mkdtemp(prefix="data-", dir=tmp)],
-            stderr=subprocess.PIPE, text=True)
-        line = self.proc.stderr.readline()
-        while line and "ready on" not in line:  # warnings come first
-            print(f"warren: {line.rstrip()}", flush=True)
-            line = self.proc.stderr.readline()
-        if "ready on" not in line:
-            raise SystemExit(f"warren did not start: {line}")
+             "--set", "prometheus.tcp.port=0", "--log-level", "notice", "--data-dir",
+             os.path.join(tmp, "data")],
+            stderr=self.log, text=True)
+        self.recovery_line = ""
+        deadline = time.monotonic() + 600
+        while True:
+            with open(path) as f:
+                f.seek(start)
+                text = f.read()
+            if "ready on" in text:
+                break
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"warren did not start: {text[-2000:]}")
+            time.sleep(0.01)
+        for line in text.splitlines():
+            if "recovered" in line:
+                self.recovery_line = line.split(" ", 1)[-1].strip()
         self.pid = self.proc.pid
         self.uri = f"amqp://guest:guest@127.0.0.1:{self.port}/"
+
+    def kill9(self):
+        self.proc.kill()
+        self.proc.wait(10)
 
     def stop(self):
         self.proc.terminate()
@@ -133,6 +149,23 @@ class RabbitMQ:
         self.pid = int(out.strip().strip('"'))
         self.uri = f"amqp://guest:guest@127.0.0.1:{self.port}/"
 
+    def kill9(self):
+        os.kill(self.pid, 9)  # the beam process: no shutdown code runs
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+    def queue_messages(self, name):
+        out = subprocess.run(["rabbitmqctl", "-n", self.node, "-q",
+                              "list_queues", "name", "messages"],
+                             env=self.env, capture_output=True, text=True)
+        for line in out.stdout.splitlines():
+            f = line.split()
+            if len(f) == 2 and f[0] == name and f[1].isdigit():
+                return int(f[1])
+        return -1
+
     def stop(self):
         subprocess.run(["rabbitmqctl", "-n", self.node, "stop"],
                        env=self.env, stdout=subprocess.DEVNULL,
@@ -178,11 +211,24 @@ SCENARIOS = [
      ["-x", "1", "-y", "1", "-r", "10000", "-p", "100"]),
     (11, "publisher paced at 200,000 msg/s, manual acks, prefetch 100",
      ["-x", "1", "-y", "1", "-r", "200000", "-p", "100"]),
-    (14, "stream queue: publisher confirms (window 1,000), persistent, "
+    # issue 15: persistent messages into a durable queue, confirms
+    (12, "persistent 16 B into a durable queue, confirms (window 1,000), "
+         "consumer acks each",
+     ["-x", "1", "-y", "1", "-s", "16", "-c", "1000", "--durable",
+      "--persistent", "-Q", "bench-dur-"]),
+    (13, "persistent 1 KiB into a durable queue, confirms (window 1,000), "
+         "consumer acks each",
+     ["-x", "1", "-y", "1", "-s", "1024", "-c", "1000", "--durable",
+      "--persistent", "-Q", "bench-dur-"]),
+    (14, "persistent 1 KiB at a fixed 10,000 msg/s, confirms, prefetch 100",
+     ["-x", "1", "-y", "1", "-s", "1024", "-c", "1000", "--durable",
+      "--persistent", "-r", "10000", "-p", "100", "-Q", "bench-dur-"]),
+    (18, "stream queue: publisher confirms (window 1,000), persistent, "
          "a consumer from next, prefetch 1,000, ack every 100",
      ["-x", "1", "-y", "1", "-c", "1000", "--persistent", "-p", "1000",
       "-m", "100", "--queue-type", "stream", "-Q", "bench-stream-pub-"]),
 ]
+PERSISTENT = (12, 13, 14)
 
 STREAM_Q = ["--queue-type", "stream", "-Q", "bench-stream-"]
 
@@ -208,7 +254,7 @@ def stream_replay_args(n):
 
 
 def run_stream_replay(broker, n):
-    """12: a consumer from first over n stored messages of 16 B,
+    """16: a consumer from first over n stored messages of 16 B,
     prefetch 1,000, acks every 100 (multiple)."""
     f = stream_fill(broker, n, 16)
     c0 = cpu_seconds(broker.pid)
@@ -222,7 +268,7 @@ def run_stream_replay(broker, n):
 
 
 def run_stream_memory(broker, nbytes):
-    """13: RSS growth of a fresh broker while a stream is filled with
+    """17: RSS growth of a fresh broker while a stream is filled with
     nbytes of 1 KiB messages, and its peak while a consumer reads them
     all back from first."""
     time.sleep(1)
@@ -254,6 +300,54 @@ def run_throughput(broker, args, seconds):
     moved = max(r["received"], 1)
     r["cpu_us_per_msg"] = (c1 - c0) * 1e6 / moved
     return r
+
+
+def run_persistent_backlog(kind, tmp, n):
+    """Scenario 15: n persistent 1 KiB messages into a durable queue with
+    confirms (fill rate, RSS growth), kill -9 and restart (recovery time:
+    from the start of the process until the queue holds all n again), then
+    drained by a consumer acking each (drain rate)."""
+    q = ["-Q", "bench-pbacklog-"]
+    b = kind(tmp)
+    try:
+        bench(b.uri, ["-x", "0", "-y", "0", "-z", "0", "--durable"] + q)
+        time.sleep(1)
+        rss0 = rss_bytes(b.pid)
+        r = bench(b.uri, ["-x", "1", "-y", "0", "-C", str(n), "-s", "1024",
+                          "-c", "1000", "--durable", "--persistent",
+                          "--keep"] + q, timeout=3600)
+        time.sleep(2)
+        rss1 = rss_bytes(b.pid)
+    except BaseException:
+        b.stop()
+        raise
+    b.kill9()
+    t0 = time.monotonic()
+    b = kind(tmp)
+    try:
+        if kind is RabbitMQ:  # queues come back after the node starts
+            while b.queue_messages("bench-pbacklog-0") < n:
+                if time.monotonic() - t0 > 1800:
+                    raise RuntimeError("RabbitMQ did not recover the backlog")
+                time.sleep(0.2)
+        recovery = time.monotonic() - t0
+        rss2 = rss_bytes(b.pid)
+        c0 = cpu_seconds(b.pid)
+        d = bench(b.uri, ["-x", "0", "-y", "1", "-D", str(n), "-p", "100",
+                          "--no-declare", "-z", "3600"] + q, timeout=3600)
+        c1 = cpu_seconds(b.pid)
+        bench(b.uri, ["-x", "0", "-y", "0", "-z", "0", "--durable"] + q)
+    finally:
+        b.stop()
+    return {"fill_rate": r["send_rate"],
+            "rss_growth": rss1 - rss0,
+            "recovery_s": recovery,
+            "recovery_rate": n / recovery,
+            "recovery_line": getattr(b, "recovery_line", ""),
+            "rss_after_recovery": rss2,
+            "drain_rate": d["received"] / max(d["consume_seconds"], 1e-9),
+            "drained": d["received"],
+            "cpu_us_per_msg": (c1 - c0) * 1e6 / max(d["received"], 1)}
 
 
 def run_backlog(broker, n):
@@ -323,6 +417,8 @@ def main():
                                     10000000))
     ap.add_argument("--stream-bytes", type=int,
                     default=env_int("WARREN_BENCH_STREAM_BYTES", 1 << 30))
+    ap.add_argument("--pbacklog", type=int, default=1000000,
+                    help="persistent 1 KiB backlog of scenario 15")
     ap.add_argument("--only", default="")
     ap.add_argument("--no-rabbitmq", action="store_true")
     ap.add_argument("--out", default=os.path.join(ROOT, "BENCHMARKS.md"))
@@ -352,7 +448,7 @@ def main():
                 res = {k: median_of(runs, k) for k in
                        ("receive_rate", "send_rate", "backlog",
                         "cpu_us_per_msg", "p50_us", "p95_us", "p99_us",
-                        "max_us")}
+                        "max_us", "confirm_p50_us", "confirm_p99_us")}
                 results[(kind.name, num)] = res
                 print(f"{kind.name} {num}: sent {fmt_rate(res['send_rate'])}"
                       f" msg/s, received {fmt_rate(res['receive_rate'])} "
@@ -380,8 +476,12 @@ def main():
                 finally:
                     b.stop()
             print(f"{kind.name} 10: {results[(kind.name, 10)]}", flush=True)
-        for num, fn, arg in ((12, run_stream_replay, a.stream_messages),
-                             (13, run_stream_memory, a.stream_bytes)):
+        if not only or 15 in only:
+            results[(kind.name, 15)] = run_persistent_backlog(kind, tmp,
+                                                              a.pbacklog)
+            print(f"{kind.name} 15: {results[(kind.name, 15)]}", flush=True)
+        for num, fn, arg in ((16, run_stream_replay, a.stream_messages),
+                             (17, run_stream_memory, a.stream_bytes)):
             if only and num not in only:
                 continue
             b = kind(tmp)
@@ -505,9 +605,67 @@ def write_report(a, kinds, results):
                         f"{ratio(w10[n]['bytes_per_conn'], r10[n]['bytes_per_conn'], False)} |")
             L.append(row)
         L.append("")
-    w12, r12 = results.get(("warren", 12)), results.get(("RabbitMQ", 12))
-    if w12 or r12:
-        L.append(f"## 12. Stream replay: a consumer from `first` over "
+    if any(results.get(("warren", n)) for n in PERSISTENT):
+        L.append("## 12-14. Persistent messages into a durable queue "
+                 "(issue 15)\n")
+        L.append("warren sends each confirm only after an `fdatasync` that "
+                 "covers the message (group commit); RabbitMQ's classic "
+                 "queues confirm without one. Confirm latency is from "
+                 "the publish to its basic.ack, at the producer.\n")
+        hdr, sep = "| # |", "|---|"
+        for b in brokers:
+            hdr += (f" {b} confirmed msg/s | {b} confirm p50 us |"
+                    f" {b} confirm p99 us |")
+            sep += "---:|---:|---:|"
+        if has_r:
+            hdr += " ratio |"
+            sep += "---:|"
+        L += [hdr, sep]
+        for num in PERSISTENT:
+            w = results.get(("warren", num))
+            if not w:
+                continue
+            r = results.get(("RabbitMQ", num))
+            row = f"| {num} |"
+            for b in brokers:
+                x = results.get((b, num))
+                row += (f" {fmt_rate(x['send_rate'])} |"
+                        f" {x['confirm_p50_us']:,.0f} |"
+                        f" {x['confirm_p99_us']:,.0f} |") if x else \
+                    " - | - | - |"
+            if has_r:
+                row += f" {ratio(w['send_rate'], r and r['send_rate'])} |"
+            L.append(row)
+        L.append("")
+    w15, r15 = results.get(("warren", 15)), results.get(("RabbitMQ", 15))
+    if w15:
+        L.append(f"## 15. Persistent backlog of {a.pbacklog:,} messages of "
+                 "1 KiB, recovered after kill -9\n")
+        L.append("| | warren | " + ("RabbitMQ | ratio |" if r15 else ""))
+        L.append("|---|---:|" + ("---:|---:|" if r15 else ""))
+        for key, label, hb, f in (
+                ("fill_rate", "fill rate with confirms, msg/s", True, 0),
+                ("rss_growth", "broker RSS growth for the backlog, MiB",
+                 False, 2**20),
+                ("recovery_s", "recovery after kill -9 (start to all "
+                 "messages back), s", False, 0),
+                ("recovery_rate", "recovery, messages/s", True, 0),
+                ("drain_rate", "drain rate, consumer acking each "
+                 "(prefetch 100), msg/s", True, 0),
+                ("cpu_us_per_msg", "broker CPU per drained message, us",
+                 False, 0)):
+            div = f or 1
+            row = f"| {label} | {w15[key] / div:,.2f} |"
+            if r15:
+                row += (f" {r15[key] / div:,.2f} |"
+                        f" {ratio(w15[key], r15[key], hb)} |")
+            L.append(row)
+        if w15.get("recovery_line"):
+            L.append(f"\nwarren's log: `{w15['recovery_line']}`")
+        L.append("")
+    w16, r16 = results.get(("warren", 16)), results.get(("RabbitMQ", 16))
+    if w16 or r16:
+        L.append(f"## 16. Stream replay: a consumer from `first` over "
                  f"{a.stream_messages:,} stored messages of 16 B\n")
         L.append("Prefetch 1,000, an ack (multiple) every 100 deliveries; "
                  "the rate is deliveries over the time from the first to "
@@ -521,18 +679,18 @@ def write_report(a, kinds, results):
                                 True),
                                ("cpu_us_per_msg", "broker CPU per replayed "
                                 "message, us", False)):
-            wv = w12[key] if w12 else None
-            rv = r12[key] if r12 else None
+            wv = w16[key] if w16 else None
+            rv = r16[key] if r16 else None
             f = ",.2f" if key == "cpu_us_per_msg" else ",.0f"
             L.append(f"| {label} | "
                      + (format(wv, f) if wv is not None else "-") + " | "
                      + (format(rv, f) if rv is not None else "-") + " | "
                      + (ratio(wv, rv, hb) if wv and rv else "-") + " |")
         L.append("")
-    w13, r13 = results.get(("warren", 13)), results.get(("RabbitMQ", 13))
-    if w13 or r13:
-        x = w13 or r13
-        L.append(f"## 13. Stream memory: {x['bytes'] / 2**20:,.0f} MiB "
+    w17, r17 = results.get(("warren", 17)), results.get(("RabbitMQ", 17))
+    if w17 or r17:
+        x = w17 or r17
+        L.append(f"## 17. Stream memory: {x['bytes'] / 2**20:,.0f} MiB "
                  f"({x['messages']:,} messages of 1 KiB) in one stream\n")
         L.append("Broker RSS growth from a fresh start until the stream is "
                  "filled (with confirms), and its peak while one consumer "
@@ -544,7 +702,7 @@ def write_report(a, kinds, results):
                             "the replay, MiB"),
                            ("fill_rate", "fill with confirms, msg/s")):
             row = f"| {label} |"
-            for x in (w13, r13):
+            for x in (w17, r17):
                 if not x:
                     row += " - |"
                 elif key == "fill_rate":
@@ -565,19 +723,24 @@ def write_report(a, kinds, results):
     L.append("10. `--idle-connections N --hold 6` (heartbeats off), RSS "
              "sampled 3 s after the connections are open")
     for num, title, args in SCENARIOS:
-        if num == 11:
+        if 10 < num < 15:
             L.append(f"{num}. `{' '.join(args)}`")
+    L.append(f"15. `-x 1 -y 0 -C {a.pbacklog} -s 1024 -c 1000 --durable "
+             "--persistent --keep -Q bench-pbacklog-`, RSS sampled, "
+             "kill -9, restart (timed until the queue holds every message), "
+             f"then `-x 0 -y 1 -D {a.pbacklog} -p 100 --no-declare "
+             "-Q bench-pbacklog-`")
     q = " ".join(STREAM_Q)
-    L.append(f"12. `-x 1 -y 0 -C {a.stream_messages} -s 16 -c 1000 --keep "
+    L.append(f"16. `-x 1 -y 0 -C {a.stream_messages} -s 16 -c 1000 --keep "
              f"{q}`, then `{' '.join(stream_replay_args(a.stream_messages))}`"
              " (WARREN_BENCH_STREAM_MESSAGES)")
-    n13 = max(a.stream_bytes // 1024, 1)
-    L.append(f"13. `-x 1 -y 0 -C {n13} -s 1024 -c 1000 --keep {q}` on a "
+    n17 = max(a.stream_bytes // 1024, 1)
+    L.append(f"17. `-x 1 -y 0 -C {n17} -s 1024 -c 1000 --keep {q}` on a "
              "fresh broker, RSS sampled before and 2 s after; then "
-             f"`{' '.join(stream_replay_args(n13))}` with RSS sampled every "
+             f"`{' '.join(stream_replay_args(n17))}` with RSS sampled every "
              "0.1 s (WARREN_BENCH_STREAM_BYTES)")
     for num, title, args in SCENARIOS:
-        if num > 13:
+        if num > 17:
             L.append(f"{num}. `{' '.join(args)}`")
     L.append("")
     with open(a.out, "w") as f:

@@ -109,8 +109,13 @@ on_confirm(struct warren_channel *ch, uint64_t seq, bool multiple, bool ack,
 {
     struct bench_thread *t = arg;
     uint64_t n = multiple ? seq - t->confirmed : 1;
+    uint64_t now = bench_now_ns(), cap = (uint64_t)t->sh->o->confirm;
 
     (void)ch;
+    /* confirm latency: sequence s is message s - 1, whose send time is
+     * kept until it is confirmed (at most `confirm` in flight) */
+    for (uint64_t s = multiple ? t->confirmed + 1 : seq; s <= seq; s++)
+        bench_hist_add(&t->hist, now - t->sent_at[(s - 1) % cap]);
     if (multiple || seq > t->confirmed)
         t->confirmed = multiple ? seq : t->confirmed + 1;
     atomic_fetch_add(ack ? &t->sh->confirmed : &t->sh->nacked, n);
@@ -149,6 +154,15 @@ bench_producer(void *arg)
     if (size > sizeof(body))
         size = sizeof(body);
     memset(body, 'w', size);
+    if (o->confirm) {
+        t->sent_at = calloc((size_t)o->confirm, sizeof(*t->sent_at));
+        if (t->sent_at == NULL) {
+            snprintf(t->err, sizeof(t->err), "producer %d: out of memory",
+                     t->index);
+            atomic_fetch_add(&t->sh->errors, 1);
+            return NULL;
+        }
+    }
     if (o->persistent) {
         props.flags = WARREN_PROP_DELIVERY_MODE;
         props.delivery_mode = 2;
@@ -177,6 +191,12 @@ bench_producer(void *arg)
             if (now < due) {
                 if ((rc = warren_flush(t->conn)) != WARREN_OK)
                     goto failed;
+                if (o->confirm) {
+                    /* wait reading: confirms are timed as they arrive */
+                    if (warren_process(t->conn, 1) < WARREN_AGAIN)
+                        goto out;
+                    continue;
+                }
                 struct timespec ts = {0,
                                       (long)WR_BENCH_MIN(due - now, 1000000)};
                 nanosleep(&ts, NULL);
@@ -200,6 +220,8 @@ bench_producer(void *arg)
         now = bench_now_ns();
         memcpy(body, &now, 8);
         memcpy(body + 8, &i, 8);
+        if (o->confirm)
+            t->sent_at[i % (uint64_t)o->confirm] = now;
         /* No write per message: one write per FLUSH_EVERY messages (the
          * library writes sooner when its buffer reaches 64 KiB). */
         rc = warren_publish(

@@ -336,6 +336,9 @@ wr_server_init(struct wr_server *s, const struct wr_config *cfg)
     wr_list_init(&s->conns);
     wr_list_init(&s->reap);
     wr_list_init(&s->flush);
+    wr_list_init(&s->pstreams_dirty);
+    wr_list_init(&s->pstreams_waiting);
+    s->stream_gen = 1;
     wr_hmap_init(&s->vhosts);
     wr_hmap_init(&s->auth_fails);
     wr_users_init(&s->users);

@@ -999,6 +999,8 @@ static const char list_queues_help[] = LIST_HELP(
     "list_queues", "queues", "name messages",
     "name vhost durable auto_delete exclusive arguments policy\n"
     "        messages messages_ready messages_unacknowledged message_bytes\n"
+    "        message_bytes_ready message_bytes_unacknowledged messages_ram\n"
+    "        message_bytes_ram messages_persistent message_bytes_persistent\n"
     "        consumers memory state type",
     " [-p VHOST]") "\n"
                    "EXAMPLES\n"

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Channels: open and close, the per-channel frame handler, synchronous
- * requests (AMQP 0-9-1 section 2.3.3) and the exchange, queue, basic, tx
- * and confirm methods built on them. Content lives in content.c. */
+ * requests (AMQP 0-9-1 section 2.3.3) and the basic, tx and confirm
+ * methods built on them. The exchange and queue methods are topology.c,
+ * content lives in content.c. */
 #include "client_internal.h"
 
 #include <stdio.h>
@@ -102,13 +103,9 @@ rpc_ready(struct warren_conn *c, void *arg)
     return ch->rpc.done;
 }
 
-/* Sends m on ch and waits for expect (or expect2). Returns WR_OK with
- * ch->rpc.reply (views valid until the caller's next I/O), or the
- * documented codes; a missing reply is fatal (the stream would be out of
- * step otherwise). */
-static int
-rpc(struct warren_channel *ch, const struct wr_method *m, uint32_t expect,
-    uint32_t expect2)
+int
+wr_client_request(struct warren_channel *ch, const struct wr_method *m,
+                  uint32_t expect, uint32_t expect2)
 {
     struct warren_conn *c = ch->conn;
     int rc;
@@ -164,7 +161,7 @@ warren_channel_open(struct warren_conn *c, struct warren_channel **out)
     wr_list_init(&ch->consumers);
     c->chans[id] = ch;
     c->last_id = id;
-    rc = rpc(ch, &m, WR_CHANNEL_OPEN_OK, 0);
+    rc = wr_client_request(ch, &m, WR_CHANNEL_OPEN_OK, 0);
     if (rc != WR_OK) {
         c->chans[id] = NULL;
         wr_client_channel_free(ch);
@@ -420,193 +417,6 @@ wr_client_channel_frame(struct warren_channel *ch, const struct wr_frame *f)
     return WR_OK;
 }
 
-/* ---- exchanges and queues -------------------------------------------- */
-
-static bool
-flags_ok(int flags, int allowed)
-{
-    return (flags & ~allowed) == 0;
-}
-
-static struct wr_bytes
-name(const char *s)
-{
-    return s ? wr_bytes_str(s) : (struct wr_bytes){(const uint8_t *)"", 0};
-}
-
-int
-warren_exchange_declare(struct warren_channel *ch, const char *exchange,
-                        const char *type, int flags,
-                        const struct warren_table *args)
-{
-    struct wr_method m = {.id = WR_EXCHANGE_DECLARE};
-    struct wr_exchange_declare *d = &m.u.exchange_declare;
-
-    if (!flags_ok(flags, WARREN_PASSIVE | WARREN_DURABLE | WARREN_AUTO_DELETE |
-                             WARREN_INTERNAL) ||
-        exchange == NULL || type == NULL)
-        return WR_ERR_INVALID;
-    d->exchange = name(exchange);
-    d->type = name(type);
-    d->passive = flags & WARREN_PASSIVE;
-    d->durable = flags & WARREN_DURABLE;
-    d->auto_delete = flags & WARREN_AUTO_DELETE;
-    d->internal = flags & WARREN_INTERNAL;
-    d->arguments = wr_client_table_view(args);
-    return rpc(ch, &m, WR_EXCHANGE_DECLARE_OK, 0);
-}
-
-int
-warren_exchange_delete(struct warren_channel *ch, const char *exchange,
-                       int flags)
-{
-    struct wr_method m = {.id = WR_EXCHANGE_DELETE};
-
-    if (!flags_ok(flags, WARREN_IF_UNUSED) || exchange == NULL)
-        return WR_ERR_INVALID;
-    m.u.exchange_delete.exchange = name(exchange);
-    m.u.exchange_delete.if_unused = flags & WARREN_IF_UNUSED;
-    return rpc(ch, &m, WR_EXCHANGE_DELETE_OK, 0);
-}
-
-static int
-exchange_bind(struct warren_channel *ch, bool bind, const char *dest,
-              const char *src, const char *key, const struct warren_table *args)
-{
-    struct wr_method m = {.id = bind ? WR_EXCHANGE_BIND : WR_EXCHANGE_UNBIND};
-    /* bind and unbind have the same layout. */
-    struct wr_exchange_bind *b = &m.u.exchange_bind;
-
-    _Static_assert(sizeof(struct wr_exchange_bind) ==
-                       sizeof(struct wr_exchange_unbind),
-                   "same layout");
-    if (dest == NULL || src == NULL)
-        return WR_ERR_INVALID;
-    b->destination = name(dest);
-    b->source = name(src);
-    b->routing_key = name(key);
-    b->arguments = wr_client_table_view(args);
-    return rpc(ch, &m, bind ? WR_EXCHANGE_BIND_OK : WR_EXCHANGE_UNBIND_OK, 0);
-}
-
-int
-warren_exchange_bind(struct warren_channel *ch, const char *destination,
-                     const char *source, const char *routing_key,
-                     const struct warren_table *args)
-{
-    return exchange_bind(ch, true, destination, source, routing_key, args);
-}
-
-int
-warren_exchange_unbind(struct warren_channel *ch, const char *destination,
-                       const char *source, const char *routing_key,
-                       const struct warren_table *args)
-{
-    return exchange_bind(ch, false, destination, source, routing_key, args);
-}
-
-int
-warren_queue_declare(struct warren_channel *ch, const char *queue, int flags,
-                     const struct warren_table *args,
-                     struct warren_queue_info *info)
-{
-    struct wr_method m = {.id = WR_QUEUE_DECLARE};
-    struct wr_queue_declare *d = &m.u.queue_declare;
-    int rc;
-
-    if (!flags_ok(flags, WARREN_PASSIVE | WARREN_DURABLE | WARREN_EXCLUSIVE |
-                             WARREN_AUTO_DELETE))
-        return WR_ERR_INVALID;
-    d->queue = name(queue);
-    d->passive = flags & WARREN_PASSIVE;
-    d->durable = flags & WARREN_DURABLE;
-    d->exclusive = flags & WARREN_EXCLUSIVE;
-    d->auto_delete = flags & WARREN_AUTO_DELETE;
-    d->arguments = wr_client_table_view(args);
-    rc = rpc(ch, &m, WR_QUEUE_DECLARE_OK, 0);
-    if (rc == WR_OK && info != NULL) {
-        const struct wr_queue_declare_ok *ok =
-            &ch->rpc.reply.u.queue_declare_ok;
-
-        snprintf(info->name, sizeof(info->name), "%.*s", (int)ok->queue.len,
-                 (const char *)ok->queue.ptr);
-        info->message_count = ok->message_count;
-        info->consumer_count = ok->consumer_count;
-    }
-    return rc;
-}
-
-static int
-queue_bind(struct warren_channel *ch, bool bind, const char *queue,
-           const char *exchange, const char *key,
-           const struct warren_table *args)
-{
-    struct wr_method m = {.id = bind ? WR_QUEUE_BIND : WR_QUEUE_UNBIND};
-
-    if (exchange == NULL)
-        return WR_ERR_INVALID;
-    if (bind) {
-        m.u.queue_bind.queue = name(queue);
-        m.u.queue_bind.exchange = name(exchange);
-        m.u.queue_bind.routing_key = name(key);
-        m.u.queue_bind.arguments = wr_client_table_view(args);
-        return rpc(ch, &m, WR_QUEUE_BIND_OK, 0);
-    }
-    m.u.queue_unbind.queue = name(queue);
-    m.u.queue_unbind.exchange = name(exchange);
-    m.u.queue_unbind.routing_key = name(key);
-    m.u.queue_unbind.arguments = wr_client_table_view(args);
-    return rpc(ch, &m, WR_QUEUE_UNBIND_OK, 0);
-}
-
-int
-warren_queue_bind(struct warren_channel *ch, const char *queue,
-                  const char *exchange, const char *routing_key,
-                  const struct warren_table *args)
-{
-    return queue_bind(ch, true, queue, exchange, routing_key, args);
-}
-
-int
-warren_queue_unbind(struct warren_channel *ch, const char *queue,
-                    const char *exchange, const char *routing_key,
-                    const struct warren_table *args)
-{
-    return queue_bind(ch, false, queue, exchange, routing_key, args);
-}
-
-int
-warren_queue_purge(struct warren_channel *ch, const char *queue,
-                   uint32_t *count)
-{
-    struct wr_method m = {.id = WR_QUEUE_PURGE};
-    int rc;
-
-    m.u.queue_purge.queue = name(queue);
-    rc = rpc(ch, &m, WR_QUEUE_PURGE_OK, 0);
-    if (rc == WR_OK && count != NULL)
-        *count = ch->rpc.reply.u.queue_purge_ok.message_count;
-    return rc;
-}
-
-int
-warren_queue_delete(struct warren_channel *ch, const char *queue, int flags,
-                    uint32_t *count)
-{
-    struct wr_method m = {.id = WR_QUEUE_DELETE};
-    int rc;
-
-    if (!flags_ok(flags, WARREN_IF_UNUSED | WARREN_IF_EMPTY))
-        return WR_ERR_INVALID;
-    m.u.queue_delete.queue = name(queue);
-    m.u.queue_delete.if_unused = flags & WARREN_IF_UNUSED;
-    m.u.queue_delete.if_empty = flags & WARREN_IF_EMPTY;
-    rc = rpc(ch, &m, WR_QUEUE_DELETE_OK, 0);
-    if (rc == WR_OK && count != NULL)
-        *count = ch->rpc.reply.u.queue_delete_ok.message_count;
-    return rc;
-}
-
 /* ---- basic ----------------------------------------------------------- */
 
 int
@@ -614,11 +424,11 @@ warren_qos(struct warren_channel *ch, uint16_t prefetch_count, int flags)
 {
     struct wr_method m = {.id = WR_BASIC_QOS};
 
-    if (!flags_ok(flags, WARREN_GLOBAL))
+    if (!wr_client_flags_ok(flags, WARREN_GLOBAL))
         return WR_ERR_INVALID;
     m.u.basic_qos.prefetch_count = prefetch_count;
     m.u.basic_qos.global = flags & WARREN_GLOBAL;
-    return rpc(ch, &m, WR_BASIC_QOS_OK, 0);
+    return wr_client_request(ch, &m, WR_BASIC_QOS_OK, 0);
 }
 
 int
@@ -632,17 +442,18 @@ warren_consume(struct warren_channel *ch, const char *queue, const char *tag,
     struct wr_bytes got;
     int rc;
 
-    if (!flags_ok(flags, WARREN_NO_ACK | WARREN_EXCLUSIVE | WARREN_NO_LOCAL))
+    if (!wr_client_flags_ok(flags,
+                            WARREN_NO_ACK | WARREN_EXCLUSIVE | WARREN_NO_LOCAL))
         return WR_ERR_INVALID;
-    bc->queue = name(queue);
-    bc->consumer_tag = name(tag);
+    bc->queue = wr_client_name(queue);
+    bc->consumer_tag = wr_client_name(tag);
     bc->no_ack = flags & WARREN_NO_ACK;
     bc->exclusive = flags & WARREN_EXCLUSIVE;
     bc->no_local = flags & WARREN_NO_LOCAL;
     bc->arguments = wr_client_table_view(args);
     if ((k = wr_calloc(1, sizeof(*k))) == NULL)
         return WR_ERR_NOMEM;
-    rc = rpc(ch, &m, WR_BASIC_CONSUME_OK, 0);
+    rc = wr_client_request(ch, &m, WR_BASIC_CONSUME_OK, 0);
     if (rc != WR_OK) {
         wr_free(k);
         return rc;
@@ -673,7 +484,7 @@ warren_cancel(struct warren_channel *ch, const char *tag)
         return ch->state == WR_CH_OPEN ? WR_ERR_NOT_FOUND
                                        : WARREN_ERR_CHANNEL_CLOSED;
     m.u.basic_cancel.consumer_tag = wr_bytes_str(tag);
-    rc = rpc(ch, &m, WR_BASIC_CANCEL_OK, 0);
+    rc = wr_client_request(ch, &m, WR_BASIC_CANCEL_OK, 0);
     /* The broker may have cancelled it meanwhile (on_broker_cancel). */
     if (rc == WR_OK &&
         (k = wr_client_find_consumer(ch, wr_bytes_str(tag))) != NULL) {
@@ -691,12 +502,12 @@ warren_get(struct warren_channel *ch, const char *queue, int flags,
     int rc;
 
     *out = NULL;
-    if (!flags_ok(flags, WARREN_NO_ACK))
+    if (!wr_client_flags_ok(flags, WARREN_NO_ACK))
         return WR_ERR_INVALID;
-    m.u.basic_get.queue = name(queue);
+    m.u.basic_get.queue = wr_client_name(queue);
     m.u.basic_get.no_ack = flags & WARREN_NO_ACK;
     /* get-ok completes in content.c once its body is in. */
-    rc = rpc(ch, &m, WR_BASIC_GET_OK, WR_BASIC_GET_EMPTY);
+    rc = wr_client_request(ch, &m, WR_BASIC_GET_OK, WR_BASIC_GET_EMPTY);
     if (rc == WR_OK) {
         *out = ch->got;
         ch->got = NULL;
@@ -728,7 +539,7 @@ warren_ack(struct warren_channel *ch, uint64_t delivery_tag, int flags)
 {
     struct wr_method m = {.id = WR_BASIC_ACK};
 
-    if (!flags_ok(flags, WARREN_MULTIPLE))
+    if (!wr_client_flags_ok(flags, WARREN_MULTIPLE))
         return WR_ERR_INVALID;
     m.u.basic_ack.delivery_tag = delivery_tag;
     m.u.basic_ack.multiple = flags & WARREN_MULTIPLE;
@@ -740,7 +551,7 @@ warren_nack(struct warren_channel *ch, uint64_t delivery_tag, int flags)
 {
     struct wr_method m = {.id = WR_BASIC_NACK};
 
-    if (!flags_ok(flags, WARREN_MULTIPLE | WARREN_REQUEUE))
+    if (!wr_client_flags_ok(flags, WARREN_MULTIPLE | WARREN_REQUEUE))
         return WR_ERR_INVALID;
     m.u.basic_nack.delivery_tag = delivery_tag;
     m.u.basic_nack.multiple = flags & WARREN_MULTIPLE;
@@ -753,7 +564,7 @@ warren_reject(struct warren_channel *ch, uint64_t delivery_tag, int flags)
 {
     struct wr_method m = {.id = WR_BASIC_REJECT};
 
-    if (!flags_ok(flags, WARREN_REQUEUE))
+    if (!wr_client_flags_ok(flags, WARREN_REQUEUE))
         return WR_ERR_INVALID;
     m.u.basic_reject.delivery_tag = delivery_tag;
     m.u.basic_reject.requeue = flags & WARREN_REQUEUE;
@@ -765,10 +576,10 @@ warren_recover(struct warren_channel *ch, int flags)
 {
     struct wr_method m = {.id = WR_BASIC_RECOVER};
 
-    if (!flags_ok(flags, WARREN_REQUEUE))
+    if (!wr_client_flags_ok(flags, WARREN_REQUEUE))
         return WR_ERR_INVALID;
     m.u.basic_recover.requeue = flags & WARREN_REQUEUE;
-    return rpc(ch, &m, WR_BASIC_RECOVER_OK, 0);
+    return wr_client_request(ch, &m, WR_BASIC_RECOVER_OK, 0);
 }
 
 /* ---- confirm and tx -------------------------------------------------- */
@@ -785,7 +596,7 @@ warren_confirm_select(struct warren_channel *ch)
         if (ch->conf_bits == NULL)
             return WR_ERR_NOMEM;
     }
-    rc = rpc(ch, &m, WR_CONFIRM_SELECT_OK, 0);
+    rc = wr_client_request(ch, &m, WR_CONFIRM_SELECT_OK, 0);
     if (rc == WR_OK && !ch->confirming) {
         ch->confirming = true;
         ch->next_seq = ch->conf_low = 1;
@@ -839,7 +650,7 @@ tx(struct warren_channel *ch, uint32_t id, uint32_t ok)
 {
     struct wr_method m = {.id = id};
 
-    return rpc(ch, &m, ok, 0);
+    return wr_client_request(ch, &m, ok, 0);
 }
 
 int

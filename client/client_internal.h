@@ -240,6 +240,26 @@ struct wr_client_consumer *wr_client_find_consumer(struct warren_channel *ch,
                                                    struct wr_bytes tag);
 /* Frees ch and its state (not the slot in conn->chans). */
 void wr_client_channel_free(struct warren_channel *ch);
+/* Sends m on ch and waits for expect (or expect2). Returns WR_OK with
+ * ch->rpc.reply (views valid until the caller's next I/O), or the
+ * documented codes; a missing reply is fatal (the stream would be out of
+ * step otherwise). */
+int wr_client_request(struct warren_channel *ch, const struct wr_method *m,
+                      uint32_t expect, uint32_t expect2);
+
+/* Whether flags has no bit outside allowed (the API's flag arguments). */
+static inline bool
+wr_client_flags_ok(int flags, int allowed)
+{
+    return (flags & ~allowed) == 0;
+}
+
+/* An API name argument as bytes; NULL is the empty name. */
+static inline struct wr_bytes
+wr_client_name(const char *s)
+{
+    return s ? wr_bytes_str(s) : (struct wr_bytes){(const uint8_t *)"", 0};
+}
 
 /* ---- content.c ------------------------------------------------------- */
 

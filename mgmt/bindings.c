@@ -137,19 +137,12 @@ void
 wr_mgmt_get_bindings(struct wr_mgmt_req *r)
 {
     json_t *arr = json_array();
-    struct wr_vhost **vhs, *one;
+    struct wr_vhost **vhs;
     size_t nv;
 
-    if (r->nseg == 2) {
-        if ((one = wr_mgmt_vhost(r, 1)) == NULL) {
-            json_decref(arr);
-            return;
-        }
-        vhs = wr_calloc(1, sizeof(*vhs));
-        vhs[0] = one;
-        nv = 1;
-    } else {
-        nv = wr_mgmt_visible_vhosts(r, &vhs);
+    if (!wr_mgmt_list_vhosts(r, 1, &vhs, &nv)) {
+        json_decref(arr);
+        return;
     }
     for (size_t v = 0; v < nv; v++)
         vhost_bindings(vhs[v], arr);

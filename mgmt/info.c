@@ -284,12 +284,7 @@ wr_mgmt_get_overview(struct wr_mgmt_req *r)
     json_object_set_new(o, "exchange_types", types);
     json_object_set_new(o, "message_stats",
                         wr_mgmt_json_message_stats(WR_MGMT_K_ALL, &c, rates));
-    wr_mgmt_json_counter(qt, "messages", c.v[WR_MC_MESSAGES],
-                         rates[WR_MC_MESSAGES]);
-    wr_mgmt_json_counter(qt, "messages_ready", c.v[WR_MC_READY],
-                         rates[WR_MC_READY]);
-    wr_mgmt_json_counter(qt, "messages_unacknowledged", c.v[WR_MC_UNACKED],
-                         rates[WR_MC_UNACKED]);
+    wr_mgmt_json_message_counts(qt, &c, rates);
     json_object_set_new(o, "queue_totals", qt);
     json_object_set_new(o, "object_totals", totals_json(r->srv));
     json_object_set_new(o, "statistics_db_event_queue", json_integer(0));
@@ -402,12 +397,7 @@ vhost_json(struct wr_mgmt *m, struct wr_vhost *vh)
     json_object_set_new(o, "tracing", json_false());
     json_object_set_new(o, "cluster_state",
                         json_pack("{s:s}", m->node, "running"));
-    wr_mgmt_json_counter(o, "messages", c.v[WR_MC_MESSAGES],
-                         rates[WR_MC_MESSAGES]);
-    wr_mgmt_json_counter(o, "messages_ready", c.v[WR_MC_READY],
-                         rates[WR_MC_READY]);
-    wr_mgmt_json_counter(o, "messages_unacknowledged", c.v[WR_MC_UNACKED],
-                         rates[WR_MC_UNACKED]);
+    wr_mgmt_json_message_counts(o, &c, rates);
     json_object_set_new(o, "message_stats",
                         wr_mgmt_json_message_stats(WR_MGMT_K_VHOST, &c, rates));
     return o;

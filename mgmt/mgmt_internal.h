@@ -181,6 +181,11 @@ bool wr_mgmt_vhost_visible(const struct wr_mgmt_req *r, const char *vhost);
 bool wr_mgmt_conn_visible(const struct wr_mgmt_req *r, const struct wr_conn *c);
 /* The visible vhosts, sorted (wr_free the array). */
 size_t wr_mgmt_visible_vhosts(struct wr_mgmt_req *r, struct wr_vhost ***out);
+/* The vhosts a listing covers: the one segment i names when the path has
+ * it (false after replying 404), else the visible ones. On true *out
+ * holds *n of them (wr_free the array). */
+bool wr_mgmt_list_vhosts(struct wr_mgmt_req *r, int i, struct wr_vhost ***out,
+                         size_t *n);
 /* The AMQP permission check for an API operation by r's user: false after
  * replying 401 not_authorised with the ACCESS_REFUSED text. */
 bool wr_mgmt_access(struct wr_mgmt_req *r, struct wr_vhost *vh,
@@ -220,6 +225,10 @@ int wr_mgmt_field_str(struct wr_mgmt_req *r, const json_t *o, const char *key,
 /* Shared JSON pieces. */
 /* "name": count and "name_details": {"rate": r} for counter i. */
 void wr_mgmt_json_counter(json_t *o, const char *name, uint64_t v, double r);
+/* messages, messages_ready and messages_unacknowledged, each with its
+ * _details, from counters and rates (a queue, a vhost, queue_totals). */
+void wr_mgmt_json_message_counts(json_t *o, const struct wr_mgmt_counters *c,
+                                 const double *rates);
 /* The message_stats object from counters and rates; kind selects which
  * counters apply. */
 /* Adds recv_oct, send_oct (bytes) and their _details.rate to o. */

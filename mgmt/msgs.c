@@ -299,6 +299,8 @@ wr_mgmt_get_peek(struct wr_mgmt_req *r)
         return;
     }
     seen = wr_calloc(count ? (size_t)count : 1, sizeof(*seen));
+    /* a durable queue's first entries may be paged out: read them back */
+    wr_queue_page_in(q, (uint64_t)count);
     n = wr_queue_peek(q, wr_now_ms(), seen, (size_t)count);
     arr = json_array();
     for (size_t i = 0; i < n; i++)

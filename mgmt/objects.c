@@ -111,8 +111,12 @@ queue_memory(const struct wr_queue *q)
 {
     const struct wr_queue_counts *n = wr_queue_counts(q);
 
+    uint64_t ram = n->ready + n->unacked - n->paged;
+
+    /* a paged-out entry costs its 16-byte slot and 16-byte location */
     return 512 + q->name_len + q->raw_args_len + n->ready_bytes +
-           (n->ready + n->unacked) * (sizeof(struct wr_msg) + 32);
+           n->unacked_bytes - n->paged_bytes +
+           ram * (sizeof(struct wr_msg) + 32) + n->paged * 32;
 }
 
 static json_t *
@@ -151,21 +155,28 @@ queue_json(struct wr_mgmt *m, struct wr_vhost *vh, struct wr_queue *q,
     }
     json_object_set_new(o, "exclusive_consumer_tag", json_null());
     json_object_set_new(o, "consumers", json_integer(q->consumer_count));
-    wr_mgmt_json_counter(o, "messages", c.v[WR_MC_MESSAGES],
-                         rates[WR_MC_MESSAGES]);
-    wr_mgmt_json_counter(o, "messages_ready", c.v[WR_MC_READY],
-                         rates[WR_MC_READY]);
-    wr_mgmt_json_counter(o, "messages_unacknowledged", c.v[WR_MC_UNACKED],
-                         rates[WR_MC_UNACKED]);
-    json_object_set_new(o, "messages_ram",
-                        json_integer((json_int_t)c.v[WR_MC_MESSAGES]));
-    json_object_set_new(
-        o, "message_bytes_ram",
-        json_integer((json_int_t)wr_queue_counts(q)->ready_bytes));
-    /* Messages on disk (issue 15): none until the durable queue kind
-     * writes them to the msgs/ store; every message is in memory. */
-    json_object_set_new(o, "messages_persistent", json_integer(0));
-    json_object_set_new(o, "message_bytes_persistent", json_integer(0));
+    wr_mgmt_json_message_counts(o, &c, rates);
+    {
+        /* in memory: ready and unacked, less what durable queues paged
+         * out; persistent: entries with records in the store */
+        const struct wr_queue_counts *n = wr_queue_counts(q);
+        json_object_set_new(
+            o, "messages_ram",
+            json_integer((json_int_t)(n->ready + n->unacked - n->paged)));
+        json_object_set_new(
+            o, "message_bytes_ram",
+            json_integer((json_int_t)(n->ready_bytes + n->unacked_bytes -
+                                      n->paged_bytes)));
+        json_object_set_new(o, "messages_persistent",
+                            json_integer((json_int_t)n->persistent));
+        json_object_set_new(o, "message_bytes_persistent",
+                            json_integer((json_int_t)n->persistent_bytes));
+        json_object_set_new(o, "message_bytes_unacknowledged",
+                            json_integer((json_int_t)n->unacked_bytes));
+        json_object_set_new(
+            o, "message_bytes",
+            json_integer((json_int_t)(n->ready_bytes + n->unacked_bytes)));
+    }
     json_object_set_new(
         o, "message_bytes_ready",
         json_integer((json_int_t)wr_queue_counts(q)->ready_bytes));
@@ -203,19 +214,12 @@ void
 wr_mgmt_get_exchanges(struct wr_mgmt_req *r)
 {
     json_t *arr = json_array();
-    struct wr_vhost **vhs, *one;
+    struct wr_vhost **vhs;
     size_t nv;
 
-    if (r->nseg == 2) {
-        if ((one = wr_mgmt_vhost(r, 1)) == NULL) {
-            json_decref(arr);
-            return;
-        }
-        vhs = wr_calloc(1, sizeof(*vhs));
-        vhs[0] = one;
-        nv = 1;
-    } else {
-        nv = wr_mgmt_visible_vhosts(r, &vhs);
+    if (!wr_mgmt_list_vhosts(r, 1, &vhs, &nv)) {
+        json_decref(arr);
+        return;
     }
     for (size_t v = 0; v < nv; v++) {
         struct wr_exchange **xs;
@@ -473,21 +477,14 @@ void
 wr_mgmt_get_queues(struct wr_mgmt_req *r)
 {
     json_t *arr = json_array();
-    struct wr_vhost **vhs, *one;
+    struct wr_vhost **vhs;
     struct queue_refs refs = {r->m, NULL};
     bool stubs = stubs_will_do(r);
     size_t nv, total = 0, k = 0;
 
-    if (r->nseg == 2) {
-        if ((one = wr_mgmt_vhost(r, 1)) == NULL) {
-            json_decref(arr);
-            return;
-        }
-        vhs = wr_calloc(1, sizeof(*vhs));
-        vhs[0] = one;
-        nv = 1;
-    } else {
-        nv = wr_mgmt_visible_vhosts(r, &vhs);
+    if (!wr_mgmt_list_vhosts(r, 1, &vhs, &nv)) {
+        json_decref(arr);
+        return;
     }
     if (stubs) {
         for (size_t v = 0; v < nv; v++)

@@ -25,27 +25,20 @@ list_of(struct wr_vhost *vh, bool op)
 void
 wr_mgmt_get_policies(struct wr_mgmt_req *r)
 {
-    struct wr_vhost **vhs = NULL, *one = NULL;
+    struct wr_vhost **vhs;
     size_t n;
     json_t *arr;
     bool op = is_op(r);
 
-    if (r->nseg == 2) {
-        if ((one = wr_mgmt_vhost(r, 1)) == NULL)
-            return;
-        vhs = &one;
-        n = 1;
-    } else {
-        n = wr_mgmt_visible_vhosts(r, &vhs);
-    }
+    if (!wr_mgmt_list_vhosts(r, 1, &vhs, &n))
+        return;
     arr = json_array();
     for (size_t i = 0; i < n; i++) {
         const struct wr_policy_list *l = list_of(vhs[i], op);
         for (size_t j = 0; j < l->n; j++)
             json_array_append_new(arr, wr_policy_json(vhs[i]->name, l->v[j]));
     }
-    if (one == NULL)
-        wr_free(vhs);
+    wr_free(vhs);
     wr_mgmt_reply_list(r, arr);
 }
 

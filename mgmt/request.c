@@ -77,6 +77,24 @@ wr_mgmt_visible_vhosts(struct wr_mgmt_req *r, struct wr_vhost ***out)
 }
 
 bool
+wr_mgmt_list_vhosts(struct wr_mgmt_req *r, int i, struct wr_vhost ***out,
+                    size_t *n)
+{
+    struct wr_vhost *one;
+
+    if (r->nseg <= i) {
+        *n = wr_mgmt_visible_vhosts(r, out);
+        return true;
+    }
+    if ((one = wr_mgmt_vhost(r, i)) == NULL)
+        return false;
+    *out = wr_calloc(1, sizeof(**out));
+    (*out)[0] = one;
+    *n = 1;
+    return true;
+}
+
+bool
 wr_mgmt_access(struct wr_mgmt_req *r, struct wr_vhost *vh,
                enum wr_perm_kind kind, const char *what, struct wr_bytes name)
 {

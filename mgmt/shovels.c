@@ -9,25 +9,6 @@
 #include <string.h>
 #include <time.h>
 
-/* The vhosts a list path covers: {vhost} at segment i, or every visible
- * one. *one is set for a single vhost (nothing to free). */
-static size_t
-vhosts_of(struct wr_mgmt_req *r, int i, struct wr_vhost ***vhs,
-          struct wr_vhost **one, bool *ok)
-{
-    *ok = true;
-    if (r->nseg > i) {
-        if ((*one = wr_mgmt_vhost(r, i)) == NULL) {
-            *ok = false;
-            return 0;
-        }
-        *vhs = one;
-        return 1;
-    }
-    *one = NULL;
-    return wr_mgmt_visible_vhosts(r, vhs);
-}
-
 static void
 each_shovel(struct wr_vhost *vh, json_t *arr,
             json_t *(*fn)(struct wr_mgmt_req *r, struct wr_vhost *vh,
@@ -52,8 +33,7 @@ param_json(struct wr_mgmt_req *r, struct wr_vhost *vh, struct wr_shovel *sh)
 void
 wr_mgmt_get_shovel_params(struct wr_mgmt_req *r)
 {
-    struct wr_vhost **vhs, *one;
-    bool ok;
+    struct wr_vhost **vhs;
     size_t n;
     json_t *arr;
 
@@ -63,14 +43,12 @@ wr_mgmt_get_shovel_params(struct wr_mgmt_req *r)
         wr_mgmt_reply_list(r, json_array());
         return;
     }
-    n = vhosts_of(r, 2, &vhs, &one, &ok);
-    if (!ok)
+    if (!wr_mgmt_list_vhosts(r, 2, &vhs, &n))
         return;
     arr = json_array();
     for (size_t i = 0; i < n; i++)
         each_shovel(vhs[i], arr, param_json, r);
-    if (one == NULL)
-        wr_free(vhs);
+    wr_free(vhs);
     wr_mgmt_reply_list(r, arr);
 }
 
@@ -251,17 +229,15 @@ status_json(struct wr_mgmt_req *r, struct wr_vhost *vh, struct wr_shovel *sh)
 void
 wr_mgmt_get_shovels(struct wr_mgmt_req *r)
 {
-    struct wr_vhost **vhs, *one;
-    bool ok;
-    size_t n = vhosts_of(r, 1, &vhs, &one, &ok);
+    struct wr_vhost **vhs;
+    size_t n;
     json_t *arr;
 
-    if (!ok)
+    if (!wr_mgmt_list_vhosts(r, 1, &vhs, &n))
         return;
     arr = json_array();
     for (size_t i = 0; i < n; i++)
         each_shovel(vhs[i], arr, status_json, r);
-    if (one == NULL)
-        wr_free(vhs);
+    wr_free(vhs);
     wr_mgmt_reply_list(r, arr);
 }

@@ -339,6 +339,18 @@ wr_mgmt_json_counter(json_t *o, const char *name, uint64_t v, double r)
 }
 
 void
+wr_mgmt_json_message_counts(json_t *o, const struct wr_mgmt_counters *c,
+                            const double *rates)
+{
+    wr_mgmt_json_counter(o, "messages", c->v[WR_MC_MESSAGES],
+                         rates[WR_MC_MESSAGES]);
+    wr_mgmt_json_counter(o, "messages_ready", c->v[WR_MC_READY],
+                         rates[WR_MC_READY]);
+    wr_mgmt_json_counter(o, "messages_unacknowledged", c->v[WR_MC_UNACKED],
+                         rates[WR_MC_UNACKED]);
+}
+
+void
 wr_mgmt_json_conn_stats(struct wr_mgmt *m, const struct wr_conn *c, json_t *o)
 {
     uint64_t n[4];

@@ -9,6 +9,11 @@
 
 #include <string.h>
 
+/* The 0-9-1 grammar's 'U' (short-int, signed 16) in field tables
+ * (table.c, table_build.c). RabbitMQ never sends it; we read it anyway,
+ * into v.i like 's'. */
+#define WR_FT_SPEC_I16 'U'
+
 struct wr_rd {
     const uint8_t *p;
     size_t len, off;

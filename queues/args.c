@@ -237,8 +237,10 @@ parse_kind(struct parse *ps, struct wr_queue_args *out)
     }
     if (str_arg(ps, "x-queue-type", &found, &s))
         return WR_ERR_INVALID;
-    if (found && !wr_bytes_eq_str(s, "classic")) {
-        if (wr_bytes_eq_str(s, "quorum") || wr_bytes_eq_str(s, "stream"))
+    if (found && wr_bytes_eq_str(s, "stream")) {
+        out->stream = true;
+    } else if (found && !wr_bytes_eq_str(s, "classic")) {
+        if (wr_bytes_eq_str(s, "quorum"))
             return fail(ps, "x-queue-type",
                         "queue type '%.*s' is not supported by warren yet; "
                         "declare a classic queue",
@@ -246,6 +248,97 @@ parse_kind(struct parse *ps, struct wr_queue_args *out)
         /* RabbitMQ formats its reason string with ~p: in double quotes */
         return fail(ps, "x-queue-type", "\"unsupported queue type '%.*s'\"",
                     (int)WR_MIN(s.len, 64u), (const char *)s.ptr);
+    }
+    return WR_OK;
+}
+
+int
+wr_max_age_parse(struct wr_bytes s, uint64_t *ms)
+{
+    uint64_t n = 0, unit;
+    size_t i = 0;
+
+    while (i < s.len && s.ptr[i] >= '0' && s.ptr[i] <= '9') {
+        if (n > UINT64_C(1) << 40)
+            return WR_ERR_INVALID;
+        n = n * 10 + (uint64_t)(s.ptr[i++] - '0');
+    }
+    if (i == 0 || i + 1 != s.len || n == 0)
+        return WR_ERR_INVALID;
+    switch (s.ptr[i]) {
+    case 'Y':
+        unit = 365ull * 86400;
+        break;
+    case 'M':
+        unit = 30ull * 86400;
+        break;
+    case 'D':
+        unit = 86400;
+        break;
+    case 'h':
+        unit = 3600;
+        break;
+    case 'm':
+        unit = 60;
+        break;
+    case 's':
+        unit = 1;
+        break;
+    default:
+        return WR_ERR_INVALID;
+    }
+    *ms = n * unit * 1000;
+    return WR_OK;
+}
+
+/* The arguments of stream queues (RabbitMQ's declare_args and
+ * rabbit_stream_queue's capabilities). */
+static int
+parse_stream(struct parse *ps, struct wr_queue_args *out)
+{
+    static const char *const classic_only[] = {
+        "x-max-priority",
+        "x-message-ttl",
+        "x-max-length",
+        "x-dead-letter-exchange",
+        "x-overflow",
+        "x-expires",
+        "x-single-active-consumer",
+        "x-dead-letter-routing-key",
+        "x-delivery-limit",
+    };
+    struct wr_bytes s;
+    bool found;
+    int64_t n;
+
+    if (str_arg(ps, "x-max-age", &found, &s))
+        return WR_ERR_INVALID;
+    if (found && wr_max_age_parse(s, &out->max_age_ms) != WR_OK)
+        return fail(ps, "x-max-age", "invalid_max_age");
+    out->has_max_age = found;
+    if (int_arg(ps, "x-stream-max-segment-size-bytes", 0, -1,
+                &out->has_segment_size, &n))
+        return WR_ERR_INVALID;
+    out->segment_size = out->has_segment_size ? (uint64_t)n : 0;
+    if (int_arg(ps, "x-initial-cluster-size", 1, -1, &found, &n))
+        return WR_ERR_INVALID;
+    if (int_arg(ps, "x-stream-filter-size-bytes", 0, -1, &found, &n))
+        return WR_ERR_INVALID;
+    if (str_arg(ps, "x-queue-leader-locator", &found, &s))
+        return WR_ERR_INVALID;
+    if (found && !wr_bytes_eq_str(s, "client-local") &&
+        !wr_bytes_eq_str(s, "balanced"))
+        return fail(ps, "x-queue-leader-locator", "invalid_queue_locator_arg");
+    if (!out->stream)
+        return WR_OK;
+    for (size_t i = 0; i < WR_ARRAY_LEN(classic_only); i++) {
+        struct wr_value v;
+        if (wr_table_get(ps->args, classic_only[i], &v) == WR_OK) {
+            fail(ps, classic_only[i], "rabbit_stream_queue");
+            if (ps->err)
+                ps->err->of_type = true;
+            return WR_ERR_INVALID;
+        }
     }
     return WR_OK;
 }
@@ -260,9 +353,11 @@ wr_queue_args_parse(struct wr_table args, struct wr_queue_args *out,
     if (err) {
         err->arg = NULL;
         err->why[0] = '\0';
+        err->of_type = false;
     }
     if (parse_kind(&ps, out) || parse_lengths(&ps, out) ||
-        parse_expiry(&ps, out) || parse_dead_letter(&ps, out))
+        parse_expiry(&ps, out) || parse_dead_letter(&ps, out) ||
+        parse_stream(&ps, out))
         return WR_ERR_INVALID;
     return WR_OK;
 }
@@ -310,6 +405,9 @@ merge_one(struct wr_queue_args *out, const struct wr_queue_args *p)
         out->has_dlrk = true;
         out->dlrk = p->dlrk;
     }
+    min_opt(&out->has_max_age, &out->max_age_ms, p->has_max_age, p->max_age_ms);
+    min_opt(&out->has_segment_size, &out->segment_size, p->has_segment_size,
+            p->segment_size);
     if (!out->has_overflow && p->has_overflow) {
         out->has_overflow = true;
         out->overflow = p->overflow;

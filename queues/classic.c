@@ -25,18 +25,20 @@ over_limit(const struct wr_queue *q, uint64_t ready, uint64_t bytes)
            (q->eff.has_max_bytes && bytes > q->eff.max_bytes);
 }
 
-/* Stores e (takes its reference) in a slot, with an expiry node holding
- * its deadline when it has one, and counts it ready. */
+/* Stores s (takes its reference; resident or paged out) in a slot, with
+ * an expiry node holding its deadline when it has one, and counts it
+ * ready; a resident entry pushed at the tail of a durable queue may be
+ * paged out at once (paging.c). */
 static int
-store(struct wr_queue *q, struct wr_qentry e, bool front)
+store_slot(struct wr_queue *q, struct wr_qslot s, int64_t expires,
+           uint64_t body, bool front)
 {
     const struct wr_ring_ops *r = q->kind->rings;
-    struct wr_qslot s = {e.msg, e.id, 0, e.redelivered};
     int rc;
 
-    if (e.expires != WR_NEVER) {
+    if (expires != WR_NEVER) {
         /* The ring sets the real position when it stores the entry. */
-        rc = wr_xindex_add(q->expiry, e.expires, 0, 0, &s.xnode);
+        rc = wr_xindex_add(q->expiry, expires, 0, 0, &s.xnode);
         if (rc != WR_OK)
             return rc;
     }
@@ -47,11 +49,29 @@ store(struct wr_queue *q, struct wr_qentry e, bool front)
         return rc;
     }
     q->counts.ready++;
-    q->counts.ready_bytes += e.msg->body_size;
+    q->counts.ready_bytes += body;
+    if (s.msg == WR_PAGED) {
+        q->counts.paged++;
+        q->counts.paged_bytes += body;
+    }
     if (s.xnode && wr_xindex_top(q->expiry) == s.xnode && q->hooks &&
         q->hooks->deadline)
-        q->hooks->deadline(q, e.expires);
+        q->hooks->deadline(q, expires);
+    if (!front && q->store != NULL && s.msg != WR_PAGED) {
+        uint32_t levels = r->levels(q);
+        uint32_t lvl = s.priority < levels ? s.priority : levels - 1;
+        wr_dur_pushed(q, r->ring(q, lvl));
+    }
     return WR_OK;
+}
+
+/* Stores the resident entry e (takes its reference). */
+static int
+store(struct wr_queue *q, struct wr_qentry e, bool front)
+{
+    struct wr_qslot s = {e.msg, e.id, 0, e.redelivered, e.msg->priority, NULL};
+
+    return store_slot(q, s, e.expires, e.msg->body_size, front);
 }
 
 /* Takes the next entry, dead slots skipped, and updates the counters. */
@@ -92,6 +112,16 @@ wr_classic_restore(struct wr_queue *q, struct wr_msg *m, uint64_t id,
     if (rc != WR_OK)
         wr_msg_unref(&m);
     return rc;
+}
+
+int
+wr_classic_restore_paged(struct wr_queue *q, uint64_t id,
+                         const struct wr_ploc *pl, uint8_t priority,
+                         int64_t expires)
+{
+    struct wr_qslot s = {WR_PAGED, id, 0, true, priority, pl};
+
+    return store_slot(q, s, expires, wr_ploc_body(pl), false);
 }
 
 void
@@ -193,8 +223,10 @@ wr_classic_settle(struct wr_queue *q, uint64_t id, uint32_t handle,
     struct wr_qentry e;
 
     wr_upool_take(&q->unacked, id, handle, &e);
-    wr_assert(q->counts.unacked > 0);
+    wr_assert(q->counts.unacked > 0 &&
+              q->counts.unacked_bytes >= e.msg->body_size);
     q->counts.unacked--;
+    q->counts.unacked_bytes -= e.msg->body_size;
     switch (how) {
     case WR_SETTLE_ACK:
         q->counts.acked++;
@@ -222,17 +254,30 @@ expire_due(struct wr_queue *q, int64_t now)
     while ((id = wr_xindex_top(q->expiry)) != 0) {
         struct wr_xnode *x = wr_xindex_node(q->expiry, id);
         struct wr_msg *m;
-        uint64_t eid;
+        struct wr_ploc pl;
+        uint64_t eid, body;
 
         if (x->at > now)
             break;
-        m = wr_fifo_kill(q->kind->rings->ring(q, x->level), x->pos, id, &eid);
-        wr_assert(q->counts.ready > 0 && q->counts.ready_bytes >= m->body_size);
+        m = wr_fifo_kill(q->kind->rings->ring(q, x->level), x->pos, id, &eid,
+                         &pl);
+        body = m == WR_PAGED ? wr_ploc_body(&pl) : m->body_size;
+        wr_assert(q->counts.ready > 0 && q->counts.ready_bytes >= body);
         q->counts.ready--;
-        q->counts.ready_bytes -= m->body_size;
+        q->counts.ready_bytes -= body;
+        n++;
+        if (m == WR_PAGED) {
+            /* read back to be dead-lettered (the owner's hook decides) */
+            q->counts.paged--;
+            q->counts.paged_bytes -= body;
+            if (wr_dur_load(q, &pl, &m) != WR_OK) { /* gone all the same */
+                wr_dur_settle_paged(q, eid, &pl);
+                q->counts.expired++;
+                continue;
+            }
+        }
         wr_dur_settle(q, eid, m);
         wr_queue_dead(q, m, WR_DEAD_EXPIRED);
-        n++;
     }
     return n;
 }
@@ -284,10 +329,40 @@ wr_classic_get(struct wr_queue *q, int64_t now, bool no_ack,
     if (!no_ack) {
         d->handle = wr_upool_add(&q->unacked, &e);
         q->counts.unacked++;
+        q->counts.unacked_bytes += e.msg->body_size;
     } else {
         wr_dur_settle(q, e.id, e.msg);
     }
     return true;
+}
+
+/* Drops the paged-out ready entries without reading them back. */
+static uint64_t
+purge_paged(struct wr_queue *q)
+{
+    const struct wr_ring_ops *r = q->kind->rings;
+    uint32_t levels = r->levels(q);
+    uint64_t n = 0;
+
+    for (uint32_t l = 0; l < levels && q->counts.paged > 0; l++) {
+        struct wr_fifo *f = r->ring(q, l);
+        for (size_t off = 0; off < f->count && f->paged > 0; off++) {
+            struct wr_ploc pl;
+            uint64_t id, body;
+            if (wr_fifo_at(f, off)->msg != WR_PAGED)
+                continue;
+            pl = *wr_fifo_ploc(f, off);
+            body = wr_ploc_body(&pl);
+            id = wr_fifo_drop_paged(f, off);
+            q->counts.ready--;
+            q->counts.ready_bytes -= body;
+            q->counts.paged--;
+            q->counts.paged_bytes -= body;
+            wr_dur_settle_paged(q, id, &pl);
+            n++;
+        }
+    }
+    return n;
 }
 
 uint64_t
@@ -295,6 +370,9 @@ wr_classic_purge(struct wr_queue *q)
 {
     struct wr_qentry e;
     uint64_t n = 0;
+
+    if (q->counts.paged > 0)
+        n = purge_paged(q);
 
     while (take(q, &e)) {
         wr_dur_settle(q, e.id, e.msg);
@@ -344,6 +422,7 @@ wr_classic_dispatch(struct wr_queue *q, int64_t now)
         if (!no_ack) {
             d.handle = wr_upool_add(&q->unacked, &e);
             q->counts.unacked++;
+            q->counts.unacked_bytes += e.msg->body_size;
         } else {
             wr_dur_settle(q, e.id, e.msg);
         }

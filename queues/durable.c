@@ -138,6 +138,8 @@ wr_dur_enqueue(struct wr_queue *q, struct wr_msg *m, int64_t expires,
     }
     *id = wr_dur_id(eloc.offset);
     q->next_id = *id + 1;
+    q->counts.persistent++;
+    q->counts.persistent_bytes += m->body_size;
     return WR_OK;
 }
 
@@ -148,6 +150,10 @@ wr_dur_settle(struct wr_queue *q, uint64_t id, const struct wr_msg *m)
 
     if (!has_records(q, id, m))
         return;
+    wr_assert(q->counts.persistent > 0 &&
+              q->counts.persistent_bytes >= m->body_size);
+    q->counts.persistent--;
+    q->counts.persistent_bytes -= m->body_size;
     if (!q->deleted) /* a deleted queue's id is gone: recovery drops it */
         append_ref(q, WR_PREC_SETTLE, id, 0);
     enq.offset = off_of(id);
@@ -187,6 +193,35 @@ wr_queue_restore(struct wr_queue *q, struct wr_msg *m, uint64_t enq_off,
     wr_store_ref(q->store, &mloc);
     if (id >= q->next_id)
         q->next_id = id + 1;
+    q->counts.persistent++;
+    q->counts.persistent_bytes += m->body_size;
+    return WR_OK;
+}
+
+int
+wr_queue_restore_paged(struct wr_queue *q, const struct wr_store_loc *msg,
+                       uint32_t meta, uint8_t priority, uint64_t enq_off,
+                       int64_t expires)
+{
+    struct wr_store_loc enq = {enq_off, 0, 0};
+    struct wr_ploc pl;
+    uint64_t id = wr_dur_id(enq_off);
+    int rc;
+
+    wr_assert(q->store != NULL && meta <= WR_PLOC_META_MAX &&
+              meta <= msg->len && msg->offset < WR_PLOC_OFF_MAX);
+    pl.off_meta = msg->offset << 16 | meta;
+    pl.pos = msg->pos;
+    pl.len = msg->len;
+    rc = wr_classic_restore_paged(q, id, &pl, priority, expires);
+    if (rc != WR_OK)
+        return rc;
+    wr_store_ref(q->store, &enq);
+    wr_store_ref(q->store, msg);
+    if (id >= q->next_id)
+        q->next_id = id + 1;
+    q->counts.persistent++;
+    q->counts.persistent_bytes += wr_ploc_body(&pl);
     return WR_OK;
 }
 
@@ -201,6 +236,8 @@ struct mentry {
     uint32_t msg_pos, msg_len;
     int64_t expires; /* wall clock ms, 0 = none */
     uint32_t count;  /* delivery count */
+    uint32_t meta;   /* MSG bytes that are not body; UINT32_MAX: unknown */
+    uint8_t priority;
     bool dead;
 };
 
@@ -216,6 +253,8 @@ struct mrecov {
     struct mqueue *qs; /* sorted by qid */
     size_t nq;
     uint64_t undecodable, ignored, unreadable;
+    uint64_t last_msg;  /* offset + 1 of the last MSG record seen, or 0 */
+    uint32_t last_meta; /* its bytes that are not body */
     wr_store_damage_cb damage;
     void *damage_arg;
 };
@@ -297,8 +336,14 @@ msgs_record(void *arg, uint8_t type, const struct wr_store_loc *loc,
         r->undecodable++;
         return WR_OK;
     }
-    if (type == WR_PREC_MSG)
-        return WR_OK; /* ENQ records carry its location */
+    if (type == WR_PREC_MSG) {
+        /* ENQ records carry its location; its body size lets an entry be
+         * restored paged out, without reading it back (the ENQ records of
+         * a message follow its MSG record) */
+        r->last_msg = loc->offset + 1;
+        r->last_meta = loc->len - p.msg.body.len;
+        return WR_OK;
+    }
     mq = mqueue_find(r, type == WR_PREC_ENQ ? p.enq.queue_id : p.ref.queue_id);
     if (mq == NULL) { /* a deleted queue's, or the filler of queue 0 */
         r->ignored++;
@@ -322,8 +367,14 @@ msgs_record(void *arg, uint8_t type, const struct wr_store_loc *loc,
         wr_store_ref(r->st, loc);
         wr_store_ref(r->st, &p.enq.msg);
         mq->v[mq->n++] = (struct mentry){
-            loc->offset,   p.enq.msg.offset, p.enq.msg.pos,
-            p.enq.msg.len, p.enq.expires_ms, p.enq.delivery_count,
+            loc->offset,
+            p.enq.msg.offset,
+            p.enq.msg.pos,
+            p.enq.msg.len,
+            p.enq.expires_ms,
+            p.enq.delivery_count,
+            r->last_msg == p.enq.msg.offset + 1 ? r->last_meta : UINT32_MAX,
+            p.enq.priority,
             false};
         return WR_OK;
     }
@@ -406,8 +457,26 @@ restore_one(struct wr_store *st, struct mqueue *mq, const struct mentry *e,
             struct wr_msg **last, int64_t now, int64_t wall,
             struct wr_queues_recovery *out)
 {
-    struct wr_msg *m = read_msg(st, e, last, out);
-    int64_t expires = WR_NEVER;
+    struct wr_msg *m;
+    int64_t expires = e->expires != 0 ? now + (e->expires - wall) : WR_NEVER;
+
+    if (e->meta <= WR_PLOC_META_MAX && e->meta <= e->msg_len &&
+        e->msg_off < WR_PLOC_OFF_MAX &&
+        !(e->count > 0 && mq->q->eff.has_delivery_limit) &&
+        wr_dur_over(mq->q, (uint64_t)(e->msg_len - e->meta) + 1)) {
+        /* paged out: read back when it is about to be handed out */
+        struct wr_store_loc loc = {e->msg_off, e->msg_pos, e->msg_len};
+        int rc = wr_queue_restore_paged(mq->q, &loc, e->meta, e->priority,
+                                        e->enq, expires);
+        wr_store_unref(st, &(struct wr_store_loc){e->enq, 0, 0});
+        wr_store_unref(st, &loc);
+        if (rc == WR_OK) {
+            out->messages++;
+            out->bytes += e->msg_len - e->meta;
+        }
+        return;
+    }
+    m = read_msg(st, e, last, out);
 
     /* the queue takes its own references; the scan's go */
     wr_store_unref(st, &(struct wr_store_loc){e->enq, 0, 0});
@@ -422,8 +491,6 @@ restore_one(struct wr_store *st, struct mqueue *mq, const struct mentry *e,
             m = n;
         }
     }
-    if (e->expires != 0)
-        expires = now + (e->expires - wall); /* past: expires at once */
     out->bytes += m->body_size;
     if (wr_queue_restore(mq->q, m, e->enq, expires) == WR_OK)
         out->messages++;
@@ -450,7 +517,7 @@ restore_all(struct wr_store *st, struct mrecov *r, int64_t now, int64_t wall,
         for (size_t j = 0; j < r->qs[i].n; j++)
             if (!r->qs[i].v[j].dead)
                 v[k++] = (struct live){&r->qs[i], &r->qs[i].v[j]};
-    if (n > 1)
+    if (r->nq > 1 && n > 1) /* one queue's entries are in order already */
         qsort(v, n, sizeof *v, cmp_live);
     for (size_t i = 0; i < n; i++) {
         restore_one(st, v[i].mq, v[i].e, &last, now, wall, out);

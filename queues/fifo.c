@@ -71,6 +71,10 @@ put(struct wr_fifo *f, size_t off, const struct wr_qslot *s)
     f->v[i].tag = s->id << 1 | (s->redelivered ? 1 : 0);
     if (f->xn)
         f->xn[i] = s->xnode;
+    if (s->msg == WR_PAGED) {
+        f->pl[i] = *s->ploc;
+        f->paged++;
+    }
     track(f, s->xnode, off);
 }
 
@@ -81,6 +85,8 @@ move(struct wr_fifo *f, size_t from, size_t to)
     size_t a = idx(f, from), b = idx(f, to);
 
     f->v[b] = f->v[a];
+    if (f->pl && f->v[b].msg == WR_PAGED)
+        f->pl[b] = f->pl[a];
     if (f->xn) {
         f->xn[b] = f->xn[a];
         track(f, f->xn[b], to);
@@ -88,9 +94,10 @@ move(struct wr_fifo *f, size_t from, size_t to)
 }
 
 /* Copies the ring's count entries, in order, into arrays of ncap, head at
- * 0 (nxn may be NULL). */
+ * 0 (nxn and npl may be NULL). */
 static void
-copy_out(const struct wr_fifo *f, struct wr_rslot *nv, uint32_t *nxn)
+copy_out(const struct wr_fifo *f, struct wr_rslot *nv, uint32_t *nxn,
+         struct wr_ploc *npl)
 {
     size_t first;
 
@@ -103,6 +110,10 @@ copy_out(const struct wr_fifo *f, struct wr_rslot *nv, uint32_t *nxn)
         memcpy(nxn, f->xn + f->head, first * sizeof(*nxn));
         memcpy(nxn + first, f->xn, (f->count - first) * sizeof(*nxn));
     }
+    if (npl && f->pl) {
+        memcpy(npl, f->pl + f->head, first * sizeof(*npl));
+        memcpy(npl + first, f->pl, (f->count - first) * sizeof(*npl));
+    }
 }
 
 /* Moves the entries to new arrays of ncap slots, in order, head at 0.
@@ -112,6 +123,7 @@ resize(struct wr_fifo *f, size_t ncap)
 {
     struct wr_rslot *nv;
     uint32_t *nxn = NULL;
+    struct wr_ploc *npl = NULL;
 
     wr_assert(ncap >= f->count);
     nv = wr_malloc(ncap * sizeof(*nv));
@@ -124,19 +136,42 @@ resize(struct wr_fifo *f, size_t ncap)
             return WR_ERR_NOMEM;
         }
     }
-    copy_out(f, nv, nxn);
+    if (f->pl) {
+        npl = wr_malloc(ncap * sizeof(*npl));
+        if (npl == NULL) {
+            wr_free(nv);
+            wr_free(nxn);
+            return WR_ERR_NOMEM;
+        }
+    }
+    copy_out(f, nv, nxn, npl);
     wr_free(f->v);
     wr_free(f->xn);
+    wr_free(f->pl);
     f->v = nv;
     f->xn = nxn;
+    f->pl = npl;
     f->cap = ncap;
     f->head = 0;
     return WR_OK;
 }
 
-/* Makes room for one more entry, and for its node id when it has one. */
+/* Room for the locations of paged-out entries beside the slots. */
 static int
-reserve_one(struct wr_fifo *f, uint32_t xnode)
+reserve_pl(struct wr_fifo *f)
+{
+    if (f->pl == NULL && f->cap > 0) {
+        f->pl = wr_malloc(f->cap * sizeof(*f->pl));
+        if (f->pl == NULL)
+            return WR_ERR_NOMEM;
+    }
+    return WR_OK;
+}
+
+/* Makes room for one more entry, for its node id when it has one and for
+ * its location when it is paged out. */
+static int
+reserve_one(struct wr_fifo *f, uint32_t xnode, bool paged)
 {
     if (f->count == f->cap) {
         int rc;
@@ -151,6 +186,8 @@ reserve_one(struct wr_fifo *f, uint32_t xnode)
         if (f->xn == NULL)
             return WR_ERR_NOMEM;
     }
+    if (paged)
+        return reserve_pl(f);
     return WR_OK;
 }
 
@@ -197,7 +234,7 @@ compact(struct wr_fifo *f)
 int
 wr_fifo_push(struct wr_fifo *f, const struct wr_qslot *s)
 {
-    int rc = reserve_one(f, s->xnode);
+    int rc = reserve_one(f, s->xnode, s->msg == WR_PAGED);
 
     if (rc != WR_OK)
         return rc;
@@ -213,7 +250,7 @@ wr_fifo_push_front(struct wr_fifo *f, const struct wr_qslot *s)
     int rc;
 
     trim_head(f);
-    rc = reserve_one(f, s->xnode);
+    rc = reserve_one(f, s->xnode, s->msg == WR_PAGED);
     if (rc != WR_OK)
         return rc;
     /* RabbitMQ puts requeued messages back in queue order: skip the
@@ -242,8 +279,8 @@ wr_fifo_pop(struct wr_fifo *f, struct wr_qentry *e)
     uint32_t x;
 
     trim_head(f);
-    if (f->count == 0)
-        return false;
+    if (f->count == 0 || f->v[f->head].msg == WR_PAGED)
+        return false; /* the caller reads paged-out entries back first */
     s = f->v[f->head];
     x = xnode_at(f, f->head);
     f->head = (f->head + 1) & (f->cap - 1);
@@ -260,12 +297,17 @@ wr_fifo_pop(struct wr_fifo *f, struct wr_qentry *e)
         wr_free(f->xn);
         f->xn = NULL;
     }
+    if (f->count == 0 && f->pl != NULL) { /* no locations either */
+        wr_free(f->pl);
+        f->pl = NULL;
+    }
     maybe_shrink(f);
     return true;
 }
 
 struct wr_msg *
-wr_fifo_kill(struct wr_fifo *f, uint64_t pos, uint32_t id, uint64_t *eid)
+wr_fifo_kill(struct wr_fifo *f, uint64_t pos, uint32_t id, uint64_t *eid,
+             struct wr_ploc *pl)
 {
     uint64_t off = pos - f->base; /* wraps correctly */
     size_t i;
@@ -276,6 +318,10 @@ wr_fifo_kill(struct wr_fifo *f, uint64_t pos, uint32_t id, uint64_t *eid)
     wr_assert(f->v[i].msg != NULL && xnode_at(f, i) == id);
     m = f->v[i].msg;
     *eid = f->v[i].tag >> 1;
+    if (m == WR_PAGED) {
+        *pl = f->pl[i];
+        f->paged--;
+    }
     f->v[i].msg = NULL;
     f->xn[i] = 0;
     f->dead++;
@@ -296,7 +342,7 @@ wr_fifo_peek(const struct wr_fifo *f, int64_t now, struct wr_qentry *out,
         size_t i = idx(f, k);
         const struct wr_rslot *s = &f->v[i];
         int64_t at = deadline(f, xnode_at(f, i));
-        if (s->msg != NULL && at > now)
+        if (s->msg != NULL && s->msg != WR_PAGED && at > now)
             out[got++] =
                 (struct wr_qentry){s->msg, id_of(s), at, redelivered(s)};
     }
@@ -308,12 +354,65 @@ wr_fifo_cleanup(struct wr_fifo *f)
 {
     for (size_t k = 0; k < f->count; k++) {
         struct wr_rslot *s = slot(f, k);
-        if (s->msg != NULL)
+        if (s->msg != NULL && s->msg != WR_PAGED)
             wr_msg_unref(&s->msg);
     }
     wr_free(f->v);
     wr_free(f->xn);
+    wr_free(f->pl);
     wr_fifo_init(f, f->xi, f->level);
+}
+
+bool
+wr_fifo_head_paged(struct wr_fifo *f)
+{
+    trim_head(f);
+    return f->count > 0 && f->v[f->head].msg == WR_PAGED;
+}
+
+void
+wr_fifo_page_out(struct wr_fifo *f, size_t off, const struct wr_ploc *pl,
+                 struct wr_msg **m)
+{
+    size_t i = idx(f, off);
+
+    wr_assert(off < f->count && f->v[i].msg != NULL && f->v[i].msg != WR_PAGED);
+    if (reserve_pl(f) != WR_OK) {
+        *m = NULL; /* out of memory: it stays resident */
+        return;
+    }
+    *m = f->v[i].msg;
+    f->v[i].msg = WR_PAGED;
+    f->pl[i] = *pl;
+    f->paged++;
+}
+
+void
+wr_fifo_page_in(struct wr_fifo *f, size_t off, struct wr_msg *m)
+{
+    size_t i = idx(f, off);
+
+    wr_assert(off < f->count && f->v[i].msg == WR_PAGED && f->paged > 0);
+    f->v[i].msg = m;
+    f->paged--;
+}
+
+uint64_t
+wr_fifo_drop_paged(struct wr_fifo *f, size_t off)
+{
+    size_t i = idx(f, off);
+    uint32_t x = xnode_at(f, i);
+    uint64_t id = id_of(&f->v[i]);
+
+    wr_assert(off < f->count && f->v[i].msg == WR_PAGED && f->paged > 0);
+    f->v[i].msg = NULL;
+    f->paged--;
+    f->dead++;
+    if (x != 0) {
+        f->xn[i] = 0;
+        wr_xindex_del(f->xi, x);
+    }
+    return id;
 }
 
 /* ---- the "fifo" queue kind ------------------------------------------- */
@@ -357,7 +456,18 @@ fifo_push_front(struct wr_queue *q, const struct wr_qslot *s)
 static bool
 fifo_pop(struct wr_queue *q, struct wr_qentry *e)
 {
-    return wr_fifo_pop(q->storage, e);
+    struct wr_fifo *f = q->storage;
+
+    if (f->paged > 0 && wr_fifo_head_paged(f) && !wr_dur_fill(q, f))
+        return false;
+    return wr_fifo_pop(f, e);
+}
+
+static uint32_t
+fifo_levels(const struct wr_queue *q)
+{
+    (void)q;
+    return 1;
 }
 
 static struct wr_fifo *
@@ -379,6 +489,7 @@ static const struct wr_ring_ops fifo_rings = {
     .push_front = fifo_push_front,
     .pop = fifo_pop,
     .ring = fifo_ring,
+    .levels = fifo_levels,
     .peek = fifo_peek,
 };
 

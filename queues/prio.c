@@ -11,10 +11,10 @@ struct prio {
 };
 
 static unsigned
-level_of(const struct prio *pq, const struct wr_msg *m)
+level_of(const struct prio *pq, const struct wr_qslot *s)
 {
     /* RabbitMQ caps a priority above x-max-priority at the maximum. */
-    return m->priority > pq->max ? pq->max : m->priority;
+    return s->priority > pq->max ? pq->max : s->priority;
 }
 
 static void
@@ -73,7 +73,7 @@ static int
 prio_push(struct wr_queue *q, const struct wr_qslot *s)
 {
     struct prio *pq = q->storage;
-    unsigned lvl = level_of(pq, s->msg);
+    unsigned lvl = level_of(pq, s);
     int rc = wr_fifo_push(&pq->level[lvl], s);
 
     if (rc == WR_OK)
@@ -85,7 +85,7 @@ static int
 prio_push_front(struct wr_queue *q, const struct wr_qslot *s)
 {
     struct prio *pq = q->storage;
-    unsigned lvl = level_of(pq, s->msg);
+    unsigned lvl = level_of(pq, s);
     int rc = wr_fifo_push_front(&pq->level[lvl], s);
 
     if (rc == WR_OK)
@@ -102,7 +102,11 @@ prio_pop(struct wr_queue *q, struct wr_qentry *e)
     /* A level may hold only dead slots (expired in place): it empties as
      * it is popped, and the next level is tried. */
     while ((lvl = top_level(pq)) >= 0) {
-        bool ok = wr_fifo_pop(&pq->level[lvl], e);
+        struct wr_fifo *f = &pq->level[lvl];
+        bool ok;
+        if (f->paged > 0 && wr_fifo_head_paged(f) && !wr_dur_fill(q, f))
+            return false;
+        ok = wr_fifo_pop(f, e);
         if (pq->level[lvl].count == 0)
             unmark(pq, (unsigned)lvl);
         if (ok)
@@ -118,6 +122,14 @@ prio_ring(struct wr_queue *q, uint32_t level)
 
     wr_assert(level <= pq->max);
     return &pq->level[level];
+}
+
+static uint32_t
+prio_levels(const struct wr_queue *q)
+{
+    const struct prio *pq = q->storage;
+
+    return (uint32_t)pq->max + 1;
 }
 
 static size_t
@@ -137,6 +149,7 @@ static const struct wr_ring_ops prio_rings = {
     .push_front = prio_push_front,
     .pop = prio_pop,
     .ring = prio_ring,
+    .levels = prio_levels,
     .peek = prio_peek,
 };
 

@@ -11,6 +11,7 @@
 static const struct wr_queue_kind *const kinds[] = {
     &wr_queue_fifo,
     &wr_queue_prio,
+    &wr_queue_stream,
 };
 
 const struct wr_queue_kind *
@@ -55,8 +56,9 @@ wr_queue_new(struct wr_bytes name, const struct wr_queue_args *args,
             q->args = *args;
     }
     q->eff = q->args; /* no policy yet: views into raw_args */
-    q->kind =
-        wr_queue_kind_find(q->args.max_priority > 0 ? "priority" : "fifo");
+    q->kind = wr_queue_kind_find(q->args.stream             ? "stream"
+                                 : q->args.max_priority > 0 ? "priority"
+                                                            : "fifo");
     q->next_id = 1;
     q->expiry = wr_malloc(sizeof(*q->expiry));
     if (q->expiry == NULL)
@@ -215,6 +217,8 @@ wr_queue_consumer_remove(struct wr_queue *q, struct wr_consumer *c)
     struct wr_cgroup *g = c->group;
 
     wr_assert(c->queue == q && q->consumer_count > 0 && g != NULL);
+    if (q->kind->consumer_gone)
+        q->kind->consumer_gone(q, c);
     if (g->cursor == c)
         g->cursor = g->count > 1 ? wr_cgroup_next(c) : NULL;
     wr_list_remove(&c->group_link);

@@ -207,6 +207,12 @@ struct wr_queue_args {
     uint64_t delivery_limit;
     bool has_consumer_timeout; /* x-consumer-timeout (RabbitMQ 3.12) */
     uint64_t consumer_timeout; /* ms a delivery may stay unacked, 0 = off */
+    /* Stream queues (x-queue-type = stream, queues/stream.c). */
+    bool stream;
+    bool has_max_age;      /* x-max-age: segments older than this go */
+    uint64_t max_age_ms;   /* x-max-age in ms */
+    bool has_segment_size; /* x-stream-max-segment-size-bytes */
+    uint64_t segment_size;
 };
 
 /* Why an argument was refused: the argument and RabbitMQ's reason, for
@@ -214,7 +220,14 @@ struct wr_queue_args {
 struct wr_args_error {
     const char *arg;
     char why[128];
+    /* The argument is not one of the queue type's: RabbitMQ's text is
+     * "invalid arg '<arg>' for queue ... of queue type <why>". */
+    bool of_type;
 };
+
+/* Parses an x-max-age value ("7D", "30m": a positive number and one of
+ * the units Y M D h m s) into ms. WR_OK or WR_ERR_INVALID. */
+int wr_max_age_parse(struct wr_bytes s, uint64_t *ms);
 
 /* The name RabbitMQ (Erlang) prints for a field value type in its error
  * texts: "longstr", "signedint", "bool", ... */
@@ -222,8 +235,9 @@ const char *wr_field_type_name(uint8_t type);
 
 /* Parses queue.declare arguments, checking types and ranges as RabbitMQ
  * does (rabbit_amqqueue:declare_args). Unknown x-arguments are accepted
- * and kept, as RabbitMQ does. x-queue-type must be "classic": quorum and
- * stream queues are refused until warren has them. Returns WR_OK, or
+ * and kept, as RabbitMQ does. x-queue-type is "classic" or "stream"
+ * (quorum queues are refused until warren has them); a stream refuses
+ * the classic-only arguments (err->of_type). Returns WR_OK, or
  * WR_ERR_INVALID with *err filled (err may be NULL). The dlx / dlrk views
  * point into args. */
 int wr_queue_args_parse(struct wr_table args, struct wr_queue_args *out,
@@ -332,8 +346,10 @@ struct wr_consumer {
     struct wr_cgroup *group; /* queues/ internal: its priority group */
     struct wr_list group_link;
     /* The kind's own per-consumer state: unused by FIFO and priority
-     * queues; a stream kind keeps each consumer's next offset here. */
+     * queues; a stream keeps each consumer's next offset here (what the
+     * API shows as the consumer's offset) and its reader in kstate. */
     uint64_t position;
+    void *kstate;
 };
 
 /* ---- queues ------------------------------------------------------------ */
@@ -360,14 +376,24 @@ struct wr_queue_hooks {
     /* q's earliest message deadline became `at`: call wr_queue_expire
      * once the clock reaches it. */
     void (*deadline)(struct wr_queue *q, int64_t at);
+    /* A stream appended to its store: flush it at the end of the turn
+     * (may be NULL). */
+    void (*stream_dirty)(struct wr_queue *q);
 };
 
 /* A queue's counters: kept by queues/ alone (its kinds and queue.c),
  * read by everyone else through wr_queue_counts. */
 struct wr_queue_counts {
-    uint64_t ready;       /* entries waiting */
-    uint64_t ready_bytes; /* body bytes waiting */
-    uint64_t unacked;     /* handed out, not yet settled */
+    uint64_t ready;         /* entries waiting */
+    uint64_t ready_bytes;   /* body bytes waiting */
+    uint64_t unacked;       /* handed out, not yet settled */
+    uint64_t unacked_bytes; /* their body bytes */
+    /* durable queues (queues/durable.c, paging.c) */
+    uint64_t persistent;       /* entries with records (ready + unacked) */
+    uint64_t persistent_bytes; /* their body bytes */
+    uint64_t paged;            /* ready entries paged out (not in memory) */
+    uint64_t paged_bytes;      /* their body bytes */
+    uint64_t lost;             /* paged out and not readable back: dropped */
     /* monotonic, for the management API */
     uint64_t published;     /* entries enqueued */
     uint64_t delivered;     /* handed out (consumers and basic.get) */
@@ -413,6 +439,8 @@ struct wr_queue_kind {
     /* Ring-based kinds only: how ready entries are stored
      * (queues_internal.h); NULL for others. */
     const struct wr_ring_ops *rings;
+    /* A consumer leaves the queue (may be NULL): free its kstate. */
+    void (*consumer_gone)(struct wr_queue *q, struct wr_consumer *c);
 };
 
 /* The unacked entries of a ring-based queue: a pool of records addressed
@@ -471,9 +499,11 @@ struct wr_queue {
 /* The registered kinds, and the one named name (NULL if none). */
 extern const struct wr_queue_kind wr_queue_fifo;
 extern const struct wr_queue_kind wr_queue_prio;
+extern const struct wr_queue_kind wr_queue_stream;
 const struct wr_queue_kind *wr_queue_kind_find(const char *name);
 
-/* Creates a queue named name (copied). max_priority > 0 selects the
+/* Creates a queue named name (copied). args->stream selects the stream
+ * kind (its store is opened by wr_stream_open), max_priority > 0 the
  * priority kind, else FIFO. raw_args (may be empty) is copied for
  * redeclare checks; when given, args are re-read from the copy so that
  * their views (dlx, dlrk) stay valid. Returns a new queue with refcount 1,
@@ -596,6 +626,7 @@ uint64_t wr_queue_delete(struct wr_queue *q);
 
 struct wr_store;
 struct wr_store_damage;
+struct wr_store_loc;
 /* From now on persistent messages entering q are written to st (MSG once
  * per message, ENQ per queue, SETTLE / REQUEUE as they leave or return)
  * under queue id qid. st NULL: nothing is stored. */
@@ -608,6 +639,36 @@ void wr_queue_set_store(struct wr_queue *q, struct wr_store *st, uint64_t qid);
  * order. Returns WR_OK or WR_ERR_NOMEM (m released). */
 int wr_queue_restore(struct wr_queue *q, struct wr_msg *m, uint64_t enq_off,
                      int64_t expires);
+
+/* Recovery: appends a paged-out entry (ENQ at enq_off, its message's MSG
+ * record at msg, meta bytes of which are not body, priority from the ENQ)
+ * at the tail of q: the message stays in the store until it is handed
+ * out. Otherwise as wr_queue_restore. */
+int wr_queue_restore_paged(struct wr_queue *q, const struct wr_store_loc *msg,
+                           uint32_t meta, uint8_t priority, uint64_t enq_off,
+                           int64_t expires);
+
+/* ---- paging (queues/paging.c) ------------------------------------------
+ *
+ * A durable queue keeps its persistent messages in memory while it holds
+ * at most keep_msgs ready messages in memory and keep_bytes of their
+ * bodies; beyond, and under memory pressure, new ones are paged out (the
+ * entry stays, about 32 bytes, and the message is read back from the
+ * store in batches when it is about to be handed out). */
+#define WR_PAGING_KEEP_MSGS 16384
+#define WR_PAGING_KEEP_BYTES (8u << 20)
+/* Sets the thresholds for every queue (defaults above). */
+void wr_queues_set_paging(uint64_t keep_msgs, uint64_t keep_bytes);
+/* Memory pressure on or off: while on, every pageable entry that enters
+ * a durable queue is paged out. */
+void wr_queues_set_memory_pressure(bool on);
+bool wr_queues_memory_pressure(void);
+/* Pages out every ready entry of q that can be (persistent, written);
+ * returns how many. O(ready). */
+uint64_t wr_queue_page_out(struct wr_queue *q);
+/* Reads back the first n ready entries (delivery order) that are paged
+ * out, e.g. before wr_queue_peek; returns how many entries it covered. */
+uint64_t wr_queue_page_in(struct wr_queue *q, uint64_t n);
 
 /* What wr_queues_recover found. */
 struct wr_queues_recovery {
@@ -627,6 +688,69 @@ wr_queues_recover(struct wr_store *st, struct wr_queue *const *qs, size_t nq,
                   void (*damage)(void *arg, const struct wr_store_damage *d),
                   void *damage_arg, int64_t now, int64_t wall,
                   struct wr_queues_recovery *out);
+
+/* ---- stream queues (queues/stream.c, docs/internals/QUEUES.md) --------
+ *
+ * A stream is an append-only log in a store of its own: every message is
+ * one MSG record whose store offset is its stream offset. Consumers read
+ * from their own position (wr_consumer.position, the next offset) with a
+ * reader that reads whole chunks from the files, only what is durable;
+ * an ack gives credit back and removes nothing. Retention deletes whole
+ * segments from the head. */
+
+static inline bool
+wr_queue_is_stream(const struct wr_queue *q)
+{
+    return q->kind == &wr_queue_stream;
+}
+
+struct wr_store_opts;
+/* Opens (creating) q's store in dir and reads it back (damage as in
+ * wr_queues_recover); segment size from q's effective settings. Returns
+ * WR_OK or the store's error, with a message in err. */
+int wr_stream_open(struct wr_queue *q, const char *dir,
+                   const struct wr_store_opts *base,
+                   void (*damage)(void *arg, const struct wr_store_damage *d),
+                   void *damage_arg, int64_t wall, char *err, size_t errlen);
+/* Closes q's store (nothing is appended or delivered after), removing
+ * its files when destroy (the stream was deleted). */
+void wr_stream_close(struct wr_queue *q, bool destroy);
+/* q's store (NULL before wr_stream_open or after wr_stream_close). */
+struct wr_store *wr_stream_store(const struct wr_queue *q);
+
+/* Where a new stream consumer starts (the x-stream-offset argument). */
+enum wr_stream_start {
+    WR_STREAM_NEXT = 0, /* after the last message (the default) */
+    WR_STREAM_FIRST,    /* the oldest message kept */
+    WR_STREAM_LAST,     /* the start of the last chunk */
+    WR_STREAM_OFFSET,   /* this offset (the first kept when older; one
+                           not written yet is waited for) */
+    WR_STREAM_TIME,     /* the first chunk at or after this wall time */
+};
+struct wr_stream_offset {
+    enum wr_stream_start start;
+    uint64_t offset; /* WR_STREAM_OFFSET */
+    int64_t time_ms; /* WR_STREAM_TIME: wall clock, ms */
+};
+/* Sets up consumer c of stream q to start at *from (its position and
+ * reader); call before wr_queue_consumer_add. WR_OK or WR_ERR_NOMEM. */
+int wr_stream_consumer_start(struct wr_queue *q, struct wr_consumer *c,
+                             const struct wr_stream_offset *from);
+
+/* What the API shows of a stream. */
+struct wr_stream_info {
+    uint64_t first;     /* oldest offset kept */
+    uint64_t next;      /* the offset the next message gets */
+    uint64_t committed; /* offsets below are durable (and delivered) */
+    uint64_t bytes;     /* bytes in its segment files */
+    uint64_t segments;  /* segment files */
+};
+/* All zero for a stream without a store. */
+void wr_stream_info(const struct wr_queue *q, struct wr_stream_info *out);
+/* Retention: deletes segments from the head while the stream is over its
+ * max-length-bytes or its oldest segment is older than max-age (wall
+ * clock, ms). Returns how many segments went. */
+unsigned wr_stream_retain(struct wr_queue *q, int64_t wall);
 
 /* Expires every message whose deadline is at or before now (each dies
  * with WR_DEAD_EXPIRED), wherever it is in the queue: O(log n) each, no

@@ -65,13 +65,45 @@ wr_queue_picked(struct wr_consumer *c)
     c->group->cursor = wr_cgroup_next(c);
 }
 
+/* Where a paged-out entry's message is (paging.c): its MSG record in the
+ * queue's store, and how much of the record is not body (its header,
+ * exchange, routing key and properties), so the body size is known
+ * without reading it. 16 bytes, in an array beside the ring's slots that
+ * exists only while the ring holds paged-out entries. */
+struct wr_ploc {
+    uint64_t off_meta; /* MSG offset << 16 | (record length - body size) */
+    uint32_t pos, len; /* the MSG record's position and payload length */
+};
+
+#define WR_PLOC_META_MAX 0xffffu
+#define WR_PLOC_OFF_MAX (UINT64_C(1) << 48)
+
+static inline uint64_t
+wr_ploc_offset(const struct wr_ploc *p)
+{
+    return p->off_meta >> 16;
+}
+
+static inline uint64_t
+wr_ploc_body(const struct wr_ploc *p)
+{
+    return p->len - (p->off_meta & WR_PLOC_META_MAX);
+}
+
+/* The message pointer of a paged-out slot: not a message (never
+ * dereferenced, never counted); the slot's wr_ploc says where it is. */
+extern struct wr_msg wr_msg_paged;
+#define WR_PAGED (&wr_msg_paged)
+
 /* A ready entry as the kinds pass it to their rings (wr_ring_ops). A ring
  * stores it in 16 bytes (struct wr_rslot), and its expiry node apart. */
 struct wr_qslot {
-    struct wr_msg *msg; /* reference held; NULL in a dead slot */
+    struct wr_msg *msg; /* reference held; NULL in a dead slot; WR_PAGED */
     uint64_t id;        /* the entry's id */
     uint32_t xnode;     /* expiry index node, 0 = no deadline */
     bool redelivered;
+    uint8_t priority;           /* the message's (rings of a priority queue) */
+    const struct wr_ploc *ploc; /* msg == WR_PAGED: where it is */
 };
 
 /* How a ring stores a ready entry: every queued message pays for one (or
@@ -140,6 +172,8 @@ wr_xindex_node(const struct wr_xindex *x, uint32_t id)
 struct wr_fifo {
     struct wr_rslot *v;   /* cap slots, or NULL */
     uint32_t *xn;         /* cap expiry node ids beside v, or NULL: none */
+    struct wr_ploc *pl;   /* cap locations beside v, or NULL: none paged */
+    size_t paged;         /* paged-out slots (msg == WR_PAGED) among count */
     size_t cap;           /* power of two, or 0 */
     size_t head;          /* index of the first entry */
     size_t count;         /* entries, dead slots included */
@@ -154,6 +188,8 @@ wr_fifo_init(struct wr_fifo *f, struct wr_xindex *xi, uint32_t level)
 {
     f->v = NULL;
     f->xn = NULL;
+    f->pl = NULL;
+    f->paged = 0;
     f->cap = f->head = f->count = f->dead = 0;
     f->base = 0;
     f->xi = xi;
@@ -180,9 +216,34 @@ int wr_fifo_push_front(struct wr_fifo *f, const struct wr_qslot *s);
 bool wr_fifo_pop(struct wr_fifo *f, struct wr_qentry *e);
 /* Takes the message at absolute position pos (which owns expiry node id)
  * out, leaving a dead slot; frees the node. Returns the reference, and
- * the entry's id in *eid. */
+ * the entry's id in *eid; WR_PAGED for a paged-out entry, whose location
+ * goes to *pl. */
 struct wr_msg *wr_fifo_kill(struct wr_fifo *f, uint64_t pos, uint32_t id,
-                            uint64_t *eid);
+                            uint64_t *eid, struct wr_ploc *pl);
+/* Whether the first live entry is paged out (dead slots at the head are
+ * dropped first). */
+bool wr_fifo_head_paged(struct wr_fifo *f);
+/* Pages out the resident entry at offset off (from the head): its message
+ * reference goes to *m (the caller drops it), pl is kept in its place. */
+void wr_fifo_page_out(struct wr_fifo *f, size_t off, const struct wr_ploc *pl,
+                      struct wr_msg **m);
+/* Puts m (a reference) in the paged-out slot at offset off. */
+void wr_fifo_page_in(struct wr_fifo *f, size_t off, struct wr_msg *m);
+/* Makes the paged-out slot at offset off dead (its expiry node freed);
+ * returns its id. The caller settles it. */
+uint64_t wr_fifo_drop_paged(struct wr_fifo *f, size_t off);
+/* The slot at offset off from the head. */
+static inline struct wr_rslot *
+wr_fifo_at(const struct wr_fifo *f, size_t off)
+{
+    return &f->v[(f->head + off) & (f->cap - 1)];
+}
+/* Its location (a paged-out slot's). */
+static inline const struct wr_ploc *
+wr_fifo_ploc(const struct wr_fifo *f, size_t off)
+{
+    return &f->pl[(f->head + off) & (f->cap - 1)];
+}
 /* Copies up to n live entries with a deadline after now, in order, into
  * out; returns how many. */
 size_t wr_fifo_peek(const struct wr_fifo *f, int64_t now, struct wr_qentry *out,
@@ -208,6 +269,8 @@ struct wr_ring_ops {
     bool (*pop)(struct wr_queue *q, struct wr_qentry *e);
     /* The ring holding priority level `level` (0 for a FIFO). */
     struct wr_fifo *(*ring)(struct wr_queue *q, uint32_t level);
+    /* How many rings (levels) there are. */
+    uint32_t (*levels)(const struct wr_queue *q);
     /* Copies up to n stored entries with a deadline after now, in
      * delivery order, into out (messages borrowed); returns how many. */
     size_t (*peek)(const struct wr_queue *q, int64_t now, struct wr_qentry *out,
@@ -251,6 +314,39 @@ void wr_dur_requeue(struct wr_queue *q, uint64_t id, const struct wr_msg *m);
 /* Appends a recovered entry (wr_queue_restore's engine; classic.c). */
 int wr_classic_restore(struct wr_queue *q, struct wr_msg *m, uint64_t id,
                        int64_t expires);
+/* ---- paging (paging.c) ---------------------------------------------------
+ *
+ * A durable queue keeps a persistent entry's message in memory while the
+ * queue is short, and pages it out (drops the message, keeps its store
+ * location in the ring) when the queue's resident ready messages pass
+ * the paging thresholds, or under memory pressure (wr_queue_page_out);
+ * paged-out entries are read back in batches from the head before they
+ * are handed out (docs/internals/STORE.md, "Paging"). */
+
+/* Whether q keeps more ready messages in memory than its thresholds (or
+ * memory is short), with one more of more_bytes (> 0) when given: new
+ * pageable entries are paged out. */
+bool wr_dur_over(const struct wr_queue *q, uint64_t more_bytes);
+/* After an entry was pushed at the tail of ring f: pages it out when the
+ * queue is over its thresholds and the entry can be. */
+void wr_dur_pushed(struct wr_queue *q, struct wr_fifo *f);
+/* Reads paged-out entries back from the head of f, a batch of them;
+ * entries that cannot be read are dropped (settled, counted). Returns
+ * false when out of memory and the head is still paged out. */
+bool wr_dur_fill(struct wr_queue *q, struct wr_fifo *f);
+/* Reads one paged-out entry's message back into *m: WR_OK, WR_ERR_NOMEM,
+ * or the store's or the decoder's error (damaged or gone). */
+int wr_dur_load(struct wr_queue *q, const struct wr_ploc *pl,
+                struct wr_msg **m);
+/* A paged-out entry leaves q for good without being read: SETTLE and its
+ * references, as wr_dur_settle; counted out of paged and persistent. */
+void wr_dur_settle_paged(struct wr_queue *q, uint64_t id,
+                         const struct wr_ploc *pl);
+/* Appends a recovered paged-out entry (classic.c). */
+int wr_classic_restore_paged(struct wr_queue *q, uint64_t id,
+                             const struct wr_ploc *pl, uint8_t priority,
+                             int64_t expires);
+
 /* The entry id of the ENQ record at offset off. */
 static inline uint64_t
 wr_dur_id(uint64_t off)

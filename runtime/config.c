@@ -41,6 +41,9 @@ wr_config_defaults(struct wr_config *cfg)
     cfg->handshake_timeout = 10000;
     cfg->output_limit = 4u << 20;
     cfg->mem_relative = 0.4;
+    cfg->queue_ram_messages = 16384;
+    cfg->queue_ram_bytes = 8u << 20;
+    cfg->paging_ratio = 0.5;
     cfg->mgmt_port = 15672;
     cfg->auth_failure_delay = 1000;
     cfg->log_level = WR_LOG_NOTICE;
@@ -568,6 +571,42 @@ wr_config_set(struct wr_config *cfg, const char *key, const char *v, char *err,
                  key, v);
         return WR_ERR_INVALID;
     }
+    if (strcmp(key, "queue_ram_messages") == 0) {
+        char *end;
+        unsigned long long u;
+        errno = 0;
+        u = strtoull(v, &end, 10);
+        if (!errno && end != v && *end == '\0' && v[0] != '-') {
+            cfg->queue_ram_messages = u;
+            return 0;
+        }
+        snprintf(err, errlen, "%s: expected a count, got '%s'", key, v);
+        return WR_ERR_INVALID;
+    }
+    if (strcmp(key, "queue_ram_bytes") == 0) {
+        if (wr_config_parse_size(v, &n) == 0) {
+            cfg->queue_ram_bytes = n;
+            return 0;
+        }
+        snprintf(err, errlen,
+                 "%s: expected a size (bytes, or with a unit: KiB, MiB, GiB, "
+                 "kB, MB, GB), got '%s'",
+                 key, v);
+        return WR_ERR_INVALID;
+    }
+    if (strcmp(key, "vm_memory_high_watermark_paging_ratio") == 0) {
+        char *end;
+        double d;
+        errno = 0;
+        d = strtod(v, &end);
+        if (!errno && end != v && *end == '\0' && d > 0 && d <= 1.0) {
+            cfg->paging_ratio = d;
+            return 0;
+        }
+        snprintf(err, errlen, "%s: expected a fraction above 0 and up to 1",
+                 key);
+        return WR_ERR_INVALID;
+    }
     if (strcmp(key, "vm_memory_high_watermark.relative") == 0) {
         char *end;
         double d;
@@ -685,58 +724,68 @@ wr_config_load(struct wr_config *cfg, const char *path, char *err,
     return 0;
 }
 
-int
-wr_config_validate(const struct wr_config *cfg, char *err, size_t errlen)
+/* One TLS listener's files and versions (the AMQP listener's options are
+ * ssl_options.*, the management one's management.ssl.*: prefix), as
+ * RabbitMQ refuses them at boot. */
+static int
+check_tls(const char *listener, const char *prefix, const char *certfile,
+          const char *keyfile, bool verify_peer, const char *cacertfile,
+          unsigned versions, char *err, size_t errlen)
 {
-    if (cfg->ssl_on) {
-        if (!cfg->ssl_certfile[0] || !cfg->ssl_keyfile[0]) {
-            snprintf(err, errlen,
-                     "listeners.ssl.default needs ssl_options.certfile and "
-                     "ssl_options.keyfile");
-            return WR_ERR_INVALID;
-        }
-        if (cfg->ssl_verify_peer && !cfg->ssl_cacertfile[0]) {
-            snprintf(err, errlen,
-                     "ssl_options.verify = verify_peer needs "
-                     "ssl_options.cacertfile");
-            return WR_ERR_INVALID;
-        }
-        if (cfg->ssl_versions == 0) {
-            snprintf(err, errlen, "ssl_options.versions: none given");
-            return WR_ERR_INVALID;
-        }
-    }
-    if (cfg->mgmt_ssl_on) {
-        if (!cfg->mgmt_ssl_certfile[0] || !cfg->mgmt_ssl_keyfile[0]) {
-            snprintf(err, errlen,
-                     "management.ssl.port needs management.ssl.certfile and "
-                     "management.ssl.keyfile");
-            return WR_ERR_INVALID;
-        }
-        if (cfg->mgmt_ssl_verify_peer && !cfg->mgmt_ssl_cacertfile[0]) {
-            snprintf(err, errlen,
-                     "management.ssl.verify = verify_peer needs "
-                     "management.ssl.cacertfile");
-            return WR_ERR_INVALID;
-        }
-        if (cfg->ssl_versions == 0) {
-            snprintf(err, errlen, "ssl_options.versions: none given");
-            return WR_ERR_INVALID;
-        }
-    }
-    if (cfg->mgmt_ssl_fail_if_no_peer_cert && !cfg->mgmt_ssl_verify_peer) {
-        snprintf(err, errlen,
-                 "management.ssl.fail_if_no_peer_cert = true needs "
-                 "management.ssl.verify = verify_peer");
+    if (!certfile[0] || !keyfile[0]) {
+        snprintf(err, errlen, "%s needs %scertfile and %skeyfile", listener,
+                 prefix, prefix);
         return WR_ERR_INVALID;
     }
-    if (cfg->ssl_fail_if_no_peer_cert && !cfg->ssl_verify_peer) {
-        snprintf(err, errlen,
-                 "ssl_options.fail_if_no_peer_cert = true needs "
-                 "ssl_options.verify = verify_peer");
+    if (verify_peer && !cacertfile[0]) {
+        snprintf(err, errlen, "%sverify = verify_peer needs %scacertfile",
+                 prefix, prefix);
+        return WR_ERR_INVALID;
+    }
+    if (versions == 0) {
+        snprintf(err, errlen, "ssl_options.versions: none given");
         return WR_ERR_INVALID;
     }
     return 0;
+}
+
+/* fail_if_no_peer_cert asks for a certificate only verify_peer requests. */
+static int
+check_peer_cert(const char *prefix, bool fail_if_no_peer_cert, bool verify_peer,
+                char *err, size_t errlen)
+{
+    if (fail_if_no_peer_cert && !verify_peer) {
+        snprintf(err, errlen,
+                 "%sfail_if_no_peer_cert = true needs %sverify = verify_peer",
+                 prefix, prefix);
+        return WR_ERR_INVALID;
+    }
+    return 0;
+}
+
+int
+wr_config_validate(const struct wr_config *cfg, char *err, size_t errlen)
+{
+    int rc;
+
+    if (cfg->ssl_on &&
+        (rc = check_tls("listeners.ssl.default", "ssl_options.",
+                        cfg->ssl_certfile, cfg->ssl_keyfile,
+                        cfg->ssl_verify_peer, cfg->ssl_cacertfile,
+                        cfg->ssl_versions, err, errlen)) != 0)
+        return rc;
+    if (cfg->mgmt_ssl_on &&
+        (rc = check_tls("management.ssl.port", "management.ssl.",
+                        cfg->mgmt_ssl_certfile, cfg->mgmt_ssl_keyfile,
+                        cfg->mgmt_ssl_verify_peer, cfg->mgmt_ssl_cacertfile,
+                        cfg->ssl_versions, err, errlen)) != 0)
+        return rc;
+    if ((rc = check_peer_cert("management.ssl.",
+                              cfg->mgmt_ssl_fail_if_no_peer_cert,
+                              cfg->mgmt_ssl_verify_peer, err, errlen)) != 0)
+        return rc;
+    return check_peer_cert("ssl_options.", cfg->ssl_fail_if_no_peer_cert,
+                           cfg->ssl_verify_peer, err, errlen);
 }
 
 uint64_t

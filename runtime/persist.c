@@ -197,6 +197,7 @@ wr_persist_flush(struct wr_server *s)
     now = wr_wall_ms();
     flush_one(s, s->defs, now);
     flush_one(s, s->msgs, now);
+    wr_persist_streams_flush(s, now);
     if (s->msgs && !s->store_failed) {
         uint64_t end = wr_store_end(s->msgs);
         bool moved = end != s->msgs_written;

@@ -113,6 +113,10 @@ struct wr_config {
     char data_dir[WR_PATH_MAX]; /* data_dir: the stores, locked */
     bool store_sync_background; /* store_sync = background: confirm after
                                    the write, not after the sync */
+    /* paging of durable queues (queues/paging.c) */
+    uint64_t queue_ram_messages; /* queue_ram_messages */
+    uint64_t queue_ram_bytes;    /* queue_ram_bytes */
+    double paging_ratio;         /* vm_memory_high_watermark_paging_ratio */
 };
 
 /* Fills in the defaults. */
@@ -368,6 +372,14 @@ struct wr_server {
     /* Runs at the end of a loop turn before the stores are written
      * (vhost/: compaction of defs/), or NULL. */
     void (*defs_before_flush)(struct wr_server *s);
+    /* Stream queues' stores (streams.c): appended to in generations, one
+     * per loop turn; a confirm for a message into a stream waits until
+     * its generation is durable in every stream written in it. */
+    struct wr_list pstreams_dirty;   /* of struct wr_pstream, this turn */
+    struct wr_list pstreams_waiting; /* flushed, not all durable yet */
+    uint64_t stream_gen;             /* the generation being appended */
+    uint64_t streams_durable_gen;    /* generations up to this are durable */
+    bool stream_gen_used;            /* a confirm waits for stream_gen */
 };
 
 /* ---- persistence (persist.c) ------------------------------------------ */
@@ -392,6 +404,25 @@ void wr_persist_dirty(struct wr_server *s);
 /* The failed state (an fsync or write error): logs one ERROR, raises the
  * alarm. Persistent publishes to durable queues are refused after it. */
 void wr_persist_fail(struct wr_server *s, struct wr_store *st);
+/* A stream queue's store on the loop (streams.c): its event fd watched,
+ * flushed at the end of the turns it was appended in. moved(arg) runs
+ * when its durable position moved (deliver, apply retention). NULL when
+ * out of memory. */
+struct wr_pstream;
+struct wr_pstream *wr_persist_stream_add(struct wr_server *s,
+                                         struct wr_store *st,
+                                         void (*moved)(void *arg), void *arg);
+/* It was appended to in this turn. */
+void wr_persist_stream_dirty(struct wr_server *s, struct wr_pstream *ps);
+/* Stops watching it (before its store is closed). ps may be NULL. */
+void wr_persist_stream_remove(struct wr_server *s, struct wr_pstream *ps);
+/* The generation a confirm for a message appended now waits for. */
+static inline uint64_t
+wr_persist_stream_mark(struct wr_server *s)
+{
+    s->stream_gen_used = true;
+    return s->stream_gen;
+}
 /* Wall-clock ms: the time the stores and the records keep. */
 int64_t wr_wall_ms(void);
 /* Flushes, waits for the last sync and closes the stores and the lock. */

@@ -6,4 +6,7 @@
 #include "../common/common.h"
 #include "runtime.h"
 
+/* streams.c: the end-of-turn flush of the stream stores appended to. */
+void wr_persist_streams_flush(struct wr_server *s, int64_t now);
+
 #endif

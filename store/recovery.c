@@ -198,6 +198,8 @@ wr_store_scan(struct wr_scan *s, const uint8_t *buf, size_t len, bool last)
             if (rc != WR_OK)
                 return rc;
         }
+        if (s->chunk)
+            s->chunk(s->chunk_arg, h.first, (uint32_t)pos, h.time_ms);
         /* USER chunks (stream entries) are not the store's records: their
          * offsets are taken, their bytes skipped. */
         s->expect = h.first + h.records;
@@ -220,11 +222,25 @@ cut_tail(struct wr_store_seg *seg, uint32_t end)
     return WR_OK;
 }
 
+struct note_arg {
+    struct wr_store *st;
+    struct wr_store_seg *seg;
+};
+
+static void
+note(void *arg, uint64_t first, uint32_t pos, int64_t time_ms)
+{
+    struct note_arg *na = arg;
+
+    wr_store_note_chunk(na->st, na->seg, first, pos, time_ms);
+}
+
 int
 wr_store_recover(struct wr_store *st, wr_store_record_cb cb,
                  wr_store_damage_cb damage, void *arg, int64_t now_ms)
 {
     struct wr_scan s = {.cb = cb, .damage = damage, .arg = arg};
+    struct note_arg na = {st, NULL};
     int rc = WR_OK;
 
     if (st->recovered)
@@ -239,6 +255,9 @@ wr_store_recover(struct wr_store *st, wr_store_record_cb cb,
             s.expect = seg->first;
         s.limit = last ? UINT64_MAX : st->segs[i + 1]->first;
         s.file = seg->name;
+        na.seg = seg;
+        s.chunk = note;
+        s.chunk_arg = &na;
         seg->end = s.limit; /* so that cb can take references */
         /* Only up to the first hole: the preallocated rest reads as zeros
          * (unwritten extents), and mapping it would only fill the page

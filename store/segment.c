@@ -127,7 +127,10 @@ wr_seg_create(struct wr_store *st, uint64_t first, uint32_t size,
                      O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
     if (seg->fd < 0)
         goto fail;
-    if (fallocate(seg->fd, 0, 0, size) != 0) {
+    if (st->opts.sparse) {
+        if (ftruncate(seg->fd, size) != 0)
+            goto fail_unlink;
+    } else if (fallocate(seg->fd, 0, 0, size) != 0) {
         if (errno == ENOSPC) {
             rc = WR_ERR_FULL;
             goto fail_unlink;
@@ -179,6 +182,7 @@ wr_seg_free(struct wr_store_seg *seg)
     if (seg->fd >= 0)
         close(seg->fd);
     wr_free(seg->pins);
+    wr_free(seg->idx);
     wr_free(seg);
 }
 
@@ -318,4 +322,28 @@ wr_store_reclaim(struct wr_store *st)
     }
     if (unlinked)
         wr_store_sync_request(st, 0, true);
+}
+
+int
+wr_store_drop_head(struct wr_store *st)
+{
+    struct wr_store_seg *seg;
+    uint64_t durable, gen;
+
+    pthread_mutex_lock(&st->mu);
+    durable = st->durable;
+    gen = st->dir_req + 1;
+    pthread_mutex_unlock(&st->mu);
+    /* the sync thread must be done with it: all of it durable */
+    if (st->nsegs < 2 || st->segs[0]->end > durable)
+        return WR_ERR_NOT_FOUND;
+    seg = st->segs[0];
+    orphan_pins(st, seg, gen);
+    unlinkat(st->dirfd, seg->name, 0);
+    memmove(&st->segs[0], &st->segs[1], (st->nsegs - 1) * sizeof *st->segs);
+    st->nsegs--;
+    wr_seg_free(seg);
+    st->reclaimed++;
+    wr_store_sync_request(st, 0, true);
+    return WR_OK;
 }

@@ -30,6 +30,13 @@ struct wr_store_opts {
      * for files, fsync for the directory). Returns 0 or -1 with errno set.
      * Runs on the sync thread (and in wr_store_recover). */
     int (*sync_fn)(int fd);
+    /* Streams (cursor.c): keep in memory one chunk position every this
+     * many bytes of each segment (and its first), for wr_store_seek; 0:
+     * none. */
+    uint32_t index_every;
+    /* Do not preallocate segment files: they grow as chunks are written
+     * (a stream's segments are large and few are full). */
+    bool sparse;
 };
 
 /* Damage found by recovery (STORE.md "Recovery"). */
@@ -157,6 +164,78 @@ struct wr_store_stats {
     uint64_t reclaimed;  /* segments deleted since open */
 };
 void wr_store_stats(struct wr_store *st, struct wr_store_stats *out);
+
+/* ---- reading in log order (streams: cursor.c) ---------------------------
+ *
+ * A reader keeps a cursor: the segment (by its first offset) and the byte
+ * position of the next chunk to read there. Chunks are read whole, with
+ * one pread, only when they lie below a limit the caller gives (the
+ * durable position: what is read never goes away in a crash). */
+
+struct wr_store_cursor {
+    uint64_t seg; /* first offset of the segment */
+    uint32_t pos; /* position of the next chunk header in it */
+};
+
+/* A chunk read by wr_store_read_chunk; data borrowed from the buffer. */
+struct wr_store_chunk {
+    uint64_t first;   /* offset of its first record */
+    uint32_t records; /* how many */
+    int64_t time_ms;  /* its timestamp */
+    const uint8_t *data;
+    uint32_t len;
+};
+
+/* A cursor at the chunk that holds offset, or the nearest indexed one
+ * before it (the reader skips what is below offset); at the first
+ * segment when offset is older than what the store holds, at the end when
+ * it is past it. */
+void wr_store_seek(struct wr_store *st, uint64_t offset,
+                   struct wr_store_cursor *c);
+/* A cursor at or before the first chunk whose timestamp is >= time_ms
+ * (the reader skips older chunks); at the end when there is none. */
+void wr_store_seek_time(struct wr_store *st, int64_t time_ms,
+                        struct wr_store_cursor *c);
+/* Reads the chunk at c when its records lie below limit: the chunk header
+ * is checked, its data read into *buf (grown as needed: *cap bytes; free
+ * with wr_free) and described in *out, and c moves past it. A cursor whose
+ * segment was deleted moves to the oldest one. Returns WR_OK,
+ * WR_ERR_NOT_FOUND (nothing more below limit yet), WR_ERR_SYNTAX (the bytes
+ * at c are not a chunk: c moved to the next segment), WR_ERR_IO or
+ * WR_ERR_NOMEM. */
+int wr_store_read_chunk(struct wr_store *st, struct wr_store_cursor *c,
+                        uint64_t limit, uint8_t **buf, uint32_t *cap,
+                        struct wr_store_chunk *out);
+/* The records of a chunk, in order: *pos starts at 0. Returns WR_OK with
+ * the record's type and payload (a view into the chunk), WR_ERR_NOT_FOUND
+ * after the last, or WR_ERR_SYNTAX (a bad length or checksum: the rest of
+ * the chunk is lost). */
+int wr_store_chunk_next(const struct wr_store_chunk *ch, uint32_t *pos,
+                        uint8_t *type, struct wr_bytes *payload);
+
+/* The offset of the oldest record the store holds (its end when none). */
+uint64_t wr_store_first(struct wr_store *st);
+/* The first offset of the last chunk written (or recovered); false when
+ * there is none. */
+bool wr_store_last_chunk(struct wr_store *st, uint64_t *first);
+
+/* One segment, oldest first (wr_store_segment). */
+struct wr_store_seginfo {
+    uint64_t first, end; /* offsets it holds: [first, end) */
+    uint64_t bytes;      /* bytes written in it */
+    int64_t last_time;   /* its newest chunk's time (0: none) */
+};
+/* How many segments there are, and the i-th, oldest first. */
+size_t wr_store_segments(struct wr_store *st);
+void wr_store_segment(struct wr_store *st, size_t i,
+                      struct wr_store_seginfo *out);
+/* Retention: deletes the oldest segment whatever references it holds,
+ * unless it is the active one. Returns WR_OK or WR_ERR_NOT_FOUND (only the
+ * active one is left). */
+int wr_store_drop_head(struct wr_store *st);
+/* Closes the store and removes its files and directory (a deleted
+ * stream). st may be NULL. */
+void wr_store_destroy(struct wr_store *st);
 
 /* CRC32C (Castagnoli) of buf, continuing from crc (0 to start). */
 uint32_t wr_crc32c(uint32_t crc, const void *buf, size_t len);

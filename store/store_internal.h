@@ -70,6 +70,10 @@ struct wr_scan {
     wr_store_damage_cb damage;
     void *arg;
     uint64_t records; /* out: good records given to cb */
+    /* Optional: each good chunk's first offset, position and time (the
+     * stream index, cursor.c). */
+    void (*chunk)(void *arg, uint64_t first, uint32_t pos, int64_t time_ms);
+    void *chunk_arg;
 };
 
 /* Scans the chunks of one segment's bytes (header included) and calls
@@ -96,7 +100,23 @@ struct wr_store_seg {
     size_t npins, cappins;
     bool dirty; /* queued for the sync thread (under st->mu) */
     char name[WR_SEG_NAME_LEN];
+    /* With opts.index_every (streams, cursor.c): a chunk every that many
+     * bytes (and the first), to seek by offset and time without a scan. */
+    struct wr_store_idx *idx;
+    size_t nidx, capidx;
+    int64_t last_time; /* its newest chunk's time, 0 when none */
 };
+
+/* cursor.c: one indexed chunk of a segment. */
+struct wr_store_idx {
+    uint64_t first; /* its first offset */
+    int64_t time_ms;
+    uint32_t pos; /* its header's position in the segment */
+};
+
+/* Notes a chunk written or recovered at pos in seg (index, last time). */
+void wr_store_note_chunk(struct wr_store *st, struct wr_store_seg *seg,
+                         uint64_t first, uint32_t pos, int64_t time_ms);
 
 void wr_seg_name(char *out, uint64_t first);
 /* Parses "<20 digits>.seg": true and the offset. */
@@ -173,6 +193,8 @@ struct wr_store {
     size_t norphans, caporphans;
 
     uint64_t chunks, reclaimed;
+    uint64_t last_chunk; /* first offset of the last chunk written */
+    bool has_chunk;      /* one was (since open or in recovery) */
 };
 
 /* sync.c */

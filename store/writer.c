@@ -43,6 +43,7 @@ write_pending(struct wr_store *st, int64_t now_ms)
         }
         done += (size_t)n;
     }
+    wr_store_note_chunk(st, seg, h.first, seg->wpos, now_ms);
     seg->wpos += (uint32_t)st->buf_len;
     st->written = st->next;
     st->chunks++;

@@ -257,6 +257,7 @@ hook_dead(struct wr_queue *q, struct wr_msg *m, enum wr_dead_reason why)
 const struct wr_queue_hooks wr_bqueue_hooks = {
     .dead = hook_dead,
     .deadline = wr_queue_arm_expiry,
+    .stream_dirty = wr_vhost_stream_dirty,
 };
 
 /* ---- routing them ----------------------------------------------------------

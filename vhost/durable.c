@@ -238,7 +238,10 @@ wr_defs_queue_added(struct wr_vhost *vh, struct wr_queue *q)
     if (!stored(l) || !q->durable || q->exclusive || q->auto_delete)
         return;
     bq->store_id = l->next_qid++;
-    wr_queue_set_store(q, vh->srv->msgs, bq->store_id);
+    if (wr_queue_is_stream(q))
+        wr_vhost_stream_attach(vh, q);
+    else
+        wr_queue_set_store(q, vh->srv->msgs, bq->store_id);
     write_queue(vh->srv, vh, q);
 }
 

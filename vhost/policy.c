@@ -17,6 +17,7 @@ enum kind {
     K_INT0, /* an integer >= 0 */
     K_INT1, /* an integer >= 1 */
     K_ENUM, /* one of choices */
+    K_AGE,  /* a stream's max age: "7D" (wr_max_age_parse) */
     K_ANY,  /* accepted as it is, ignored */
 };
 
@@ -60,8 +61,8 @@ static const struct key keys[] = {
     {"ha-sync-batch-size", K_ANY, NULL, NULL, false},
     {"ha-promote-on-shutdown", K_ANY, NULL, NULL, false},
     {"ha-promote-on-failure", K_ANY, NULL, NULL, false},
-    {"max-age", K_ANY, NULL, NULL, false},
-    {"stream-max-segment-size-bytes", K_ANY, NULL, NULL, false},
+    {"max-age", K_AGE, "max age", NULL, false},
+    {"stream-max-segment-size-bytes", K_INT0, "segment size", NULL, false},
     {"initial-cluster-size", K_ANY, NULL, NULL, false},
     {"federation-upstream", K_ANY, NULL, NULL, false},
     {"federation-upstream-set", K_ANY, NULL, NULL, false},
@@ -107,6 +108,14 @@ value_ok(const struct key *k, const json_t *v)
             if (strcmp(*c, json_string_value(v)) == 0)
                 return true;
         return false;
+    case K_AGE: {
+        uint64_t ms;
+        return json_is_string(v) &&
+               wr_max_age_parse(
+                   (struct wr_bytes){(const uint8_t *)json_string_value(v),
+                                     (uint32_t)json_string_length(v)},
+                   &ms) == WR_OK;
+    }
     case K_ANY:
         return true;
     }
@@ -147,6 +156,11 @@ take_key(struct wr_policy *p, const char *name, const json_t *v)
     } else if (strcmp(name, "max-length-bytes") == 0) {
         a->has_max_bytes = true;
         a->max_bytes = (uint64_t)n;
+    } else if (strcmp(name, "max-age") == 0) {
+        a->has_max_age = wr_max_age_parse(jbytes(v), &a->max_age_ms) == WR_OK;
+    } else if (strcmp(name, "stream-max-segment-size-bytes") == 0) {
+        a->has_segment_size = true;
+        a->segment_size = (uint64_t)n;
     } else if (strcmp(name, "delivery-limit") == 0) {
         a->has_delivery_limit = true;
         a->delivery_limit = (uint64_t)n;

@@ -238,7 +238,10 @@ apply(struct wr_server *s, const struct wr_drec *d, char *why, size_t cap)
         rc = wr_vhost_declare_queue(vh, &qd, NULL, &q, &created, &oe);
         if (rc == WR_OK) {
             ((struct wr_bqueue *)q->broker)->store_id = d->id;
-            wr_queue_set_store(q, s->msgs, d->id);
+            if (wr_queue_is_stream(q))
+                wr_vhost_stream_attach(vh, q);
+            else
+                wr_queue_set_store(q, s->msgs, d->id);
             if (d->id >= l->next_qid)
                 l->next_qid = d->id + 1;
         }

@@ -133,7 +133,18 @@ struct wr_bqueue {
     /* durable.c: the queue's id in the stores (never reused), 0 when the
      * queue is not stored (transient, exclusive or auto-delete) */
     uint64_t store_id;
+    /* stream.c: a stream's store on the loop, or NULL */
+    struct wr_pstream *pstream;
 };
+
+/* stream.c: a stored stream queue's own store, opened (and read back)
+ * and watched on the loop once the queue has its store id; detach stops
+ * watching it and closes it, removing its files when destroy. The queue
+ * hook that makes the end of the turn flush it. */
+void wr_vhost_stream_attach(struct wr_vhost *vh, struct wr_queue *q);
+void wr_vhost_stream_detach(struct wr_vhost *vh, struct wr_queue *q,
+                            bool destroy);
+void wr_vhost_stream_dirty(struct wr_queue *q);
 
 struct wr_vhost *wr_vhost_new(struct wr_server *srv, const char *name);
 void wr_vhost_free(struct wr_vhost *vh);

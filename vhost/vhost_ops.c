@@ -220,6 +220,10 @@ static const char *const equiv_args[] = {
     "x-queue-type",
     "x-single-active-consumer",
     "x-delivery-limit",
+    "x-max-age",
+    "x-stream-max-segment-size-bytes",
+    "x-initial-cluster-size",
+    "x-queue-leader-locator",
 };
 
 static bool
@@ -335,12 +339,26 @@ wr_vhost_declare_queue(struct wr_vhost *vh, const struct wr_queue_decl *d,
         err->bare = true;
         return WR_ERR_INVALID;
     }
-    if (wr_queue_args_parse(d->args, &args, &why) != WR_OK)
+    if (wr_queue_args_parse(d->args, &args, &why) != WR_OK) {
+        if (why.of_type)
+            return fail(err, WR_REPLY_PRECONDITION_FAILED,
+                        "invalid arg '%s' for queue '%.*s' in vhost '%s' of "
+                        "queue type %s",
+                        why.arg, n, name, vh->name, why.why);
         /* RabbitMQ's text: "invalid arg 'x-message-ttl' for queue 'q' in
          * vhost '/': {value_negative,-1}" */
         return fail(err, WR_REPLY_PRECONDITION_FAILED,
                     "invalid arg '%s' for queue '%.*s' in vhost '%s': %s",
                     why.arg ? why.arg : "?", n, name, vh->name, why.why);
+    }
+    if (args.stream && (d->exclusive || d->auto_delete || !d->durable))
+        /* rabbit_queue_type_util's checks, in its order */
+        return fail(err, WR_REPLY_PRECONDITION_FAILED,
+                    "invalid property '%s' for queue '%.*s' in vhost '%s'",
+                    d->exclusive     ? "exclusive-owner"
+                    : d->auto_delete ? "auto-delete"
+                                     : "non-durable",
+                    n, name, vh->name);
     q = wr_vhost_add_queue(vh, d->name, &args, d->args, d->durable,
                            d->exclusive, d->auto_delete,
                            d->exclusive ? requester : NULL);
@@ -546,6 +564,9 @@ wr_vhost_delete_queue(struct wr_vhost *vh, struct wr_queue *q)
     if (q->deleted)
         return 0;
     wr_defs_queue_deleted(vh, q);
+    /* A stream's files go with it, unless the broker is only stopping. */
+    wr_vhost_stream_detach(vh, q,
+                           vh->srv->defs_log && !vh->srv->defs_log->closed);
     /* Marks it deleted (it dead-letters nothing from now on, as in
      * RabbitMQ) and drops its ready messages. */
     n = wr_queue_delete(q);

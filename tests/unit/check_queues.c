@@ -223,7 +223,7 @@ rec_deadline(struct wr_queue *q, int64_t at)
     ndeadlines++;
 }
 
-static const struct wr_queue_hooks rec_hooks = {rec_dead, rec_deadline};
+static const struct wr_queue_hooks rec_hooks = {rec_dead, rec_deadline, NULL};
 
 void
 reset_dead(void)
@@ -315,6 +315,7 @@ static TCase *(*const cases[])(void) = {
     queues_policy_tcase,
     queues_persist_tcase,
     queues_durable_tcase,
+    queues_paging_tcase,
 };
 
 static Suite *

@@ -2,8 +2,10 @@
 /* Unit tests of store/ (docs/internals/STORE.md): CRC32C, the headers,
  * append and read back, group commit, recovery over torn and corrupted
  * files, reclamation, the directory lock and a failing fdatasync (through
- * the sync_fn seam). Suite "store". */
-#include "../../store/store_internal.h"
+ * the sync_fn seam). Suite "store"; the recovery and model test cases are
+ * in tests/unit/store/, one file each, and share the fixture and helpers
+ * here. */
+#include "store/cases.h"
 
 #include <check.h>
 #include <errno.h>
@@ -16,13 +18,11 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <poll.h>
-#include <signal.h>
 #include <unistd.h>
-#include <valgrind/valgrind.h>
 
 uint32_t wr_crc32c_sw(uint32_t crc, const void *buf, size_t len);
 
-static char dir[256];
+char dir[256];
 static size_t used_before;
 
 static int
@@ -50,19 +50,6 @@ teardown(void)
 }
 
 /* ---- what recovery gave back ------------------------------------------ */
-
-#define MAX_SEEN 4096
-
-struct seen {
-    size_t n;
-    uint8_t type[MAX_SEEN];
-    struct wr_store_loc loc[MAX_SEEN];
-    uint8_t first_byte[MAX_SEEN];
-    size_t damages, torn;
-    uint64_t damage_pos[16];
-    bool ref; /* take a reference on each */
-    struct wr_store *st;
-};
 
 static int
 on_record(void *arg, uint8_t type, const struct wr_store_loc *loc,
@@ -94,7 +81,7 @@ on_damage(void *arg, const struct wr_store_damage *d)
         s->torn++;
 }
 
-static struct wr_store *
+struct wr_store *
 open_store(const struct wr_store_opts *o, struct seen *s)
 {
     struct wr_store *st = NULL;
@@ -117,7 +104,7 @@ fill(uint8_t *buf, uint64_t i)
     return len;
 }
 
-static void
+void
 append_n(struct wr_store *st, uint64_t from, uint64_t n,
          struct wr_store_loc *locs)
 {
@@ -133,7 +120,7 @@ append_n(struct wr_store *st, uint64_t from, uint64_t n,
     }
 }
 
-static void
+void
 check_read(struct wr_store *st, const struct wr_store_loc *loc, uint64_t i)
 {
     uint8_t buf[512], want[512];
@@ -146,7 +133,7 @@ check_read(struct wr_store *st, const struct wr_store_loc *loc, uint64_t i)
     ck_assert_mem_eq(buf, want, len);
 }
 
-static void
+void
 file_path(char *out, size_t n, uint64_t first)
 {
     char name[WR_SEG_NAME_LEN];
@@ -155,7 +142,7 @@ file_path(char *out, size_t n, uint64_t first)
     snprintf(out, n, "%s/%s", dir, name);
 }
 
-static void
+void
 flip_byte(uint64_t seg_first, uint64_t pos)
 {
     char path[512];
@@ -171,7 +158,7 @@ flip_byte(uint64_t seg_first, uint64_t pos)
     close(fd);
 }
 
-static size_t
+size_t
 count_segments(void)
 {
     char path[512];
@@ -455,222 +442,6 @@ START_TEST(group_commit)
 }
 END_TEST
 
-/* ==== recovery of damage ================================================ */
-
-/* A crash in the middle of the last write: the tail is cut, reported as
- * torn, and the next records go where it was. */
-START_TEST(torn_tail)
-{
-    struct wr_store_opts o = {.segment_size = 1 << 20};
-    static struct wr_store_loc locs[100];
-    struct seen s = {0};
-    struct wr_store *st = open_store(&o, &s);
-
-    append_n(st, 0, 40, locs);
-    ck_assert_int_eq(wr_store_flush(st, 5000), WR_OK);
-    append_n(st, 40, 40, locs);
-    ck_assert_int_eq(wr_store_flush(st, 5000), WR_OK);
-    wr_store_close(st);
-    /* The second chunk lost its last bytes. */
-    flip_byte(0, locs[79].pos + WR_REC_HDR_SIZE + locs[79].len - 1);
-
-    memset(&s, 0, sizeof s);
-    st = open_store(&o, &s);
-    ck_assert_uint_eq(s.n, 40);
-    ck_assert_uint_eq(s.torn, 1);
-    ck_assert_uint_eq(s.damages, 1);
-    ck_assert_uint_eq(wr_store_end(st), 40);
-    append_n(st, 40, 5, locs);
-    ck_assert_int_eq(wr_store_flush(st, 5000), WR_OK);
-    wr_store_close(st);
-
-    memset(&s, 0, sizeof s);
-    st = open_store(&o, &s);
-    ck_assert_uint_eq(s.n, 45);
-    ck_assert_uint_eq(s.damages, 0);
-    for (uint64_t i = 0; i < 45; i++)
-        check_read(st, &s.loc[i], i);
-    wr_store_close(st);
-}
-END_TEST
-
-/* A torn tail that is only part of a chunk header: cut too. */
-START_TEST(torn_chunk_header)
-{
-    static struct wr_store_loc locs[20];
-    struct seen s = {0};
-    struct wr_store *st = open_store(NULL, &s);
-    char path[512];
-    int fd;
-
-    append_n(st, 0, 10, locs);
-    ck_assert_int_eq(wr_store_flush(st, 5000), WR_OK);
-    wr_store_close(st);
-    file_path(path, sizeof path, 0);
-    fd = open(path, O_RDWR);
-    ck_assert_int_ge(fd, 0);
-    /* 20 bytes of a header that never got its checksum. */
-    ck_assert_int_eq(
-        pwrite(fd,
-               "\xA1\x80\x00\x01\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00"
-               "\x13\x88\x00\x00\x00\x00",
-               20, locs[9].pos + WR_REC_HDR_SIZE + locs[9].len),
-        20);
-    close(fd);
-    memset(&s, 0, sizeof s);
-    st = open_store(NULL, &s);
-    ck_assert_uint_eq(s.n, 10);
-    ck_assert_uint_eq(s.torn, 1);
-    wr_store_close(st);
-}
-END_TEST
-
-/* A flipped bit inside a record of a chunk in the middle: that record is
- * reported (where it is) and skipped, every other one comes back. */
-START_TEST(bit_flip_record)
-{
-    static struct wr_store_loc locs[90];
-    struct seen s = {0};
-    struct wr_store *st = open_store(NULL, &s);
-
-    for (int c = 0; c < 3; c++) {
-        append_n(st, (uint64_t)c * 30, 30, locs);
-        ck_assert_int_eq(wr_store_flush(st, 5000), WR_OK);
-    }
-    wr_store_close(st);
-    flip_byte(0, locs[45].pos + WR_REC_HDR_SIZE + 3);
-
-    memset(&s, 0, sizeof s);
-    st = open_store(NULL, &s);
-    ck_assert_uint_eq(s.n, 89);
-    ck_assert_uint_eq(s.damages, 1);
-    ck_assert_uint_eq(s.torn, 0);
-    ck_assert_uint_eq(s.damage_pos[0], locs[45].pos);
-    for (size_t i = 0; i < s.n; i++) {
-        uint64_t want = i < 45 ? i : i + 1;
-
-        ck_assert_uint_eq(s.loc[i].offset, want);
-        check_read(st, &s.loc[i], want);
-    }
-    /* Reading the damaged record fails its checksum. */
-    {
-        uint8_t buf[512];
-
-        ck_assert_int_eq(wr_store_read(st, &locs[45], buf, sizeof buf, NULL),
-                         WR_ERR_SYNTAX);
-    }
-    ck_assert_uint_eq(wr_store_end(st), 90);
-    wr_store_close(st);
-}
-END_TEST
-
-/* A flipped bit in the header of a middle chunk: that chunk is lost and
- * reported, the chunks after it come back. The same in a record length. */
-START_TEST(bit_flip_chunk_header)
-{
-    static struct wr_store_loc locs[90];
-    struct seen s = {0};
-    struct wr_store *st = open_store(NULL, &s);
-
-    for (int c = 0; c < 3; c++) {
-        append_n(st, (uint64_t)c * 30, 30, locs);
-        ck_assert_int_eq(wr_store_flush(st, 5000), WR_OK);
-    }
-    wr_store_close(st);
-    /* The second chunk's header is just before its first record. */
-    flip_byte(0, locs[30].pos - WR_CHUNK_HDR_SIZE + 30);
-
-    memset(&s, 0, sizeof s);
-    st = open_store(NULL, &s);
-    ck_assert_uint_eq(s.n, 60);
-    ck_assert_uint_eq(s.damages, 1);
-    ck_assert_uint_eq(s.torn, 0);
-    ck_assert_uint_eq(s.loc[29].offset, 29);
-    ck_assert_uint_eq(s.loc[30].offset, 60);
-    check_read(st, &s.loc[30], 60);
-    wr_store_close(st);
-
-    /* Now a record length in the first chunk: the rest of that chunk. */
-    flip_byte(0, locs[10].pos + 2);
-    memset(&s, 0, sizeof s);
-    st = open_store(NULL, &s);
-    ck_assert_uint_eq(s.n, 40);
-    ck_assert_uint_eq(s.damages, 2);
-    ck_assert_uint_eq(s.loc[9].offset, 9);
-    ck_assert_uint_eq(s.loc[10].offset, 60);
-    wr_store_close(st);
-}
-END_TEST
-
-/* Damage in a sealed segment does not stop the segments after it. */
-START_TEST(damage_in_older_segment)
-{
-    struct wr_store_opts o = {.segment_size = 8192, .chunk_max = 1024};
-    static struct wr_store_loc locs[300];
-    struct seen s = {.ref = true};
-    struct wr_store *st = open_store(&o, &s);
-    uint32_t last_end = 0;
-    size_t want_damages = 1;
-
-    for (int c = 0; c < 30; c++) {
-        append_n(st, (uint64_t)c * 10, 10, locs);
-        ck_assert_int_eq(wr_store_flush(st, 5000), WR_OK);
-    }
-    wr_store_close(st);
-    /* The record at offset 5 is in the first segment. */
-    flip_byte(0, locs[5].pos + WR_REC_HDR_SIZE);
-    /* Garbage after the first segment's last chunk (when there is room
-     * for it: the segment ends where the next chunk did not fit). */
-    for (size_t i = 0; locs[i + 1].pos > locs[i].pos; i++)
-        last_end = locs[i + 1].pos + WR_REC_HDR_SIZE + locs[i + 1].len;
-    if (last_end < 8192) {
-        char path[512];
-        size_t n = WR_MIN(8, 8192 - (size_t)last_end);
-        int fd;
-
-        file_path(path, sizeof path, 0);
-        fd = open(path, O_RDWR);
-        ck_assert_int_eq(pwrite(fd, "junkjunk", n, last_end), (ssize_t)n);
-        close(fd);
-        want_damages = 2;
-    }
-    memset(&s, 0, sizeof s);
-    s.ref = true;
-    st = open_store(&o, &s);
-    ck_assert_uint_eq(s.n, 299);
-    ck_assert_uint_eq(s.torn, 0);
-    ck_assert_uint_eq(s.damages, want_damages);
-    ck_assert_uint_eq(s.loc[298].offset, 299);
-    check_read(st, &s.loc[298], 299);
-    wr_store_close(st);
-}
-END_TEST
-
-/* A damaged segment header is reported, its records still come back (the
- * file name gives the offset), and the active segment gets a good header
- * again. */
-START_TEST(bad_segment_header)
-{
-    static struct wr_store_loc locs[20];
-    struct seen s = {.ref = true};
-    struct wr_store *st = open_store(NULL, &s);
-
-    append_n(st, 0, 20, locs);
-    wr_store_close(st);
-    flip_byte(0, 3); /* in the magic */
-    for (int pass = 0; pass < 2; pass++) {
-        memset(&s, 0, sizeof s);
-        s.ref = true;
-        st = open_store(NULL, &s);
-        ck_assert_uint_eq(s.n, 20);
-        ck_assert_uint_eq(s.damages, pass == 0 ? 1 : 0);
-        ck_assert_uint_eq(s.torn, 0);
-        check_read(st, &s.loc[19], 19);
-        wr_store_close(st);
-    }
-}
-END_TEST
-
 /* ==== reclamation ======================================================= */
 
 /* Segments whose records are all unreferenced are deleted, oldest first,
@@ -845,318 +616,11 @@ START_TEST(sync_error_fails_store)
 }
 END_TEST
 
-/* ==== a model of the API ================================================
- *
- * Random sequences of append, flush, release, ack (a tombstone pinned to
- * the record it cancels, as a queue's settle will do), poll and reopen,
- * against a model of what must be on disk: every record still referenced
- * reads back and is recovered, and no acked record comes back without its
- * tombstone. Small segments, so reclamation runs all the time. Then the
- * same with the writer killed (SIGKILL) in the middle. */
-
-#define M_MAX 8192
-
-struct mrec {
-    bool held;    /* the test holds a reference */
-    bool tomb;    /* cancels `target` */
-    bool flushed; /* written before the last flush */
-    bool recovered;
-    uint64_t target;
-    uint32_t len;
-    struct wr_store_loc loc;
-};
-
-static struct mrec mrecs[M_MAX];
-static uint64_t mnext, mseed, mreclaimed;
-static int mops = 3000; /* operations a run; fewer under valgrind */
-static struct wr_store *mst;
-
-static uint64_t
-mrand(void)
-{
-    mseed ^= mseed << 13;
-    mseed ^= mseed >> 7;
-    mseed ^= mseed << 17;
-    return mseed;
-}
-
-static uint8_t
-mbyte(uint64_t off, uint32_t i)
-{
-    return (uint8_t)(off * 131 + i * 7 + (off >> 3));
-}
-
-/* One assertion per record: Check reports every assertion's place to its
- * parent with a write, so none goes in a loop over bytes. */
-static bool
-m_bytes_ok(const uint8_t *p, uint64_t off, uint32_t len)
-{
-    for (uint32_t i = 0; i < len; i++)
-        if (p[i] != mbyte(off, i))
-            return false;
-    return true;
-}
-
-static int
-no_sync(int fd)
-{
-    (void)fd;
-    return 0;
-}
-
-static int
-m_record(void *arg, uint8_t type, const struct wr_store_loc *loc,
-         struct wr_bytes payload, int64_t time_ms)
-{
-    struct mrec *r;
-
-    (void)arg;
-    (void)time_ms;
-    ck_assert_uint_lt(loc->offset, mnext);
-    r = &mrecs[loc->offset];
-    ck_assert_uint_eq(type, r->tomb ? 3 : 1);
-    ck_assert_uint_eq(payload.len, r->len);
-    ck_assert(m_bytes_ok(payload.ptr, loc->offset, payload.len));
-    r->recovered = true;
-    r->loc = *loc;
-    if (r->held)
-        wr_store_ref(mst, loc);
-    /* As a queue will: a tombstone whose target is still there is kept
-     * for as long as the target's segment is. */
-    if (r->tomb && mrecs[r->target].recovered)
-        wr_store_pin(mst, loc, &mrecs[r->target].loc);
-    return WR_OK;
-}
-
-static void
-m_damage(void *arg, const struct wr_store_damage *d)
-{
-    (void)arg;
-    ck_abort_msg("damage in %s at %llu: %s", d->file,
-                 (unsigned long long)d->pos, d->what);
-}
-
-static void
-m_open(void)
-{
-    struct wr_store_opts o = {
-        .segment_size = 4096, .chunk_max = 1024, .sync_fn = no_sync};
-    char err[256];
-
-    for (uint64_t i = 0; i < mnext; i++)
-        mrecs[i].recovered = false;
-    ck_assert_int_eq(wr_store_open(dir, &o, &mst, err, sizeof err), WR_OK);
-    ck_assert_int_eq(wr_store_recover(mst, m_record, m_damage, NULL, 1000),
-                     WR_OK);
-}
-
-/* After a recovery: what is referenced came back, and nothing acked came
- * back without its tombstone (durable: flushed before the stop). */
-static void
-m_check_recovered(void)
-{
-    for (uint64_t i = 0; i < mnext; i++) {
-        const struct mrec *r = &mrecs[i];
-
-        if (r->held && r->flushed && !r->recovered)
-            ck_abort_msg("record %llu lost", (unsigned long long)i);
-        if (r->tomb && r->flushed && mrecs[r->target].recovered &&
-            !r->recovered)
-            ck_abort_msg("record %llu back without its tombstone %llu",
-                         (unsigned long long)r->target, (unsigned long long)i);
-    }
-}
-
-/* A random held, non-tombstone record, or UINT64_MAX. */
-static uint64_t
-m_pick_held(void)
-{
-    for (int tries = 0; tries < 8 && mnext > 0; tries++) {
-        uint64_t i = mrand() % mnext;
-
-        if (mrecs[i].held && !mrecs[i].tomb)
-            return i;
-    }
-    return UINT64_MAX;
-}
-
-static void
-m_append(bool tomb, uint64_t target)
-{
-    uint8_t buf[800];
-    struct mrec *r = &mrecs[mnext];
-    struct wr_bytes part = {buf, 0};
-
-    ck_assert_uint_lt(mnext, M_MAX);
-    memset(r, 0, sizeof *r);
-    r->len = tomb ? 8 : (uint32_t)(mrand() % 700);
-    for (uint32_t i = 0; i < r->len; i++)
-        buf[i] = mbyte(mnext, i);
-    part.len = r->len;
-    r->tomb = tomb;
-    r->target = target;
-    r->held = !tomb;
-    if (mst != NULL) {
-        ck_assert_int_eq(
-            wr_store_append(mst, tomb ? 3 : 1, &part, 1, 2000, &r->loc), WR_OK);
-        ck_assert_uint_eq(r->loc.offset, mnext);
-    }
-    mnext++;
-}
-
-/* One random operation; the model is kept whether or not a store is
- * there (mst NULL: the parent following what a killed child did). */
-static void
-m_step(bool allow_reopen)
-{
-    unsigned op = (unsigned)(mrand() % 100);
-    uint64_t t;
-
-    if (op < 40) {
-        m_append(false, 0);
-    } else if (op < 55) {
-        if (mst != NULL)
-            ck_assert_int_eq(wr_store_flush(mst, 3000), WR_OK);
-        for (uint64_t i = 0; i < mnext; i++)
-            mrecs[i].flushed = true;
-    } else if (op < 72) {
-        if ((t = m_pick_held()) != UINT64_MAX) {
-            if (mst != NULL)
-                wr_store_unref(mst, &mrecs[t].loc);
-            mrecs[t].held = false;
-        }
-    } else if (op < 89) {
-        if ((t = m_pick_held()) != UINT64_MAX) {
-            m_append(true, t);
-            if (mst != NULL) {
-                struct mrec *tb = &mrecs[mnext - 1];
-
-                wr_store_pin(mst, &tb->loc, &mrecs[t].loc);
-                wr_store_unref(mst, &mrecs[t].loc);
-                wr_store_unref(mst, &tb->loc);
-            }
-            mrecs[t].held = false;
-        }
-    } else if (op < 97 || !allow_reopen) {
-        if (mst != NULL)
-            ck_assert_int_eq(wr_store_poll(mst, NULL), WR_OK);
-    } else if (mst != NULL) {
-        struct wr_store_stats stats;
-
-        wr_store_stats(mst, &stats);
-        mreclaimed += stats.reclaimed;
-        wr_store_close(mst); /* flushes and syncs */
-        for (uint64_t i = 0; i < mnext; i++)
-            mrecs[i].flushed = true;
-        m_open();
-        m_check_recovered();
-    }
-}
-
-/* Every record still referenced (and, after a kill, flushed) reads back. */
-static void
-m_check_reads(bool flushed_only)
-{
-    uint8_t buf[800];
-
-    for (uint64_t i = 0; i < mnext; i++) {
-        if (!mrecs[i].held || (flushed_only && !mrecs[i].flushed))
-            continue;
-        ck_assert_int_eq(
-            wr_store_read(mst, &mrecs[i].loc, buf, sizeof buf, NULL), WR_OK);
-        ck_assert(m_bytes_ok(buf, i, mrecs[i].len));
-    }
-}
-
-START_TEST(model_random_ops)
-{
-    struct wr_store_stats stats;
-    size_t before;
-
-    mseed = 0x9E3779B97F4A7C15ull * (uint64_t)(_i + 1);
-    mnext = 0;
-    mreclaimed = 0;
-    mst = NULL;
-    m_open();
-    for (int n = 0; n < mops; n++) {
-        m_step(true);
-        if (n % 500 == 499)
-            m_check_reads(false);
-    }
-    m_check_reads(false);
-    wr_store_stats(mst, &stats);
-    ck_assert_uint_gt(mreclaimed + stats.reclaimed, 0);
-    /* Everything released: the log shrinks to its active segment. */
-    for (uint64_t i = 0; i < mnext; i++)
-        if (mrecs[i].held) {
-            wr_store_unref(mst, &mrecs[i].loc);
-            mrecs[i].held = false;
-        }
-    ck_assert_int_eq(wr_store_flush(mst, 4000), WR_OK);
-    ck_assert_int_eq(wr_store_wait(mst, wr_store_end(mst)), WR_OK);
-    before = count_segments();
-    for (int k = 0; k < 100; k++) {
-        struct pollfd pfd = {wr_store_event_fd(mst), POLLIN, 0};
-
-        ck_assert_int_eq(wr_store_poll(mst, NULL), WR_OK);
-        wr_store_stats(mst, &stats);
-        /* The last pins go once the last unlink is durable. */
-        if (stats.segments == 1 && stats.live_refs == 0)
-            break;
-        poll(&pfd, 1, 100);
-    }
-    wr_store_stats(mst, &stats);
-    ck_assert_msg(stats.segments == 1, "%llu segments left of %zu",
-                  (unsigned long long)stats.segments, before);
-    ck_assert_uint_eq(stats.live_refs, 0);
-    wr_store_close(mst);
-    mst = NULL;
-}
-END_TEST
-
-/* The writer is killed after a random number of steps: what it had
- * flushed (the kernel has it) and still referenced comes back, and no
- * acked record whose tombstone was flushed comes back without it. */
-START_TEST(model_killed_writer)
-{
-    uint64_t seed = 0xD1B54A32D192ED03ull * (uint64_t)(_i + 1);
-    int steps = mops / 6 + (int)(seed % (uint64_t)(mops / 2)), status;
-    pid_t pid;
-
-    pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        mseed = seed;
-        mnext = 0;
-        mst = NULL;
-        m_open();
-        for (int n = 0; n < steps; n++)
-            m_step(false);
-        kill(getpid(), SIGKILL);
-        _exit(1);
-    }
-    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-    ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-    /* Follow the same steps without a store. */
-    mseed = seed;
-    mnext = 0;
-    mst = NULL;
-    for (int n = 0; n < steps; n++)
-        m_step(false);
-    m_open();
-    m_check_recovered();
-    m_check_reads(true);
-    wr_store_close(mst);
-    mst = NULL;
-}
-END_TEST
-
 static Suite *
 store_suite(void)
 {
     Suite *s = suite_create("store");
     TCase *tc;
-    int seeds;
 
     tc = tcase_create("format");
     tcase_add_test(tc, crc32c_vectors);
@@ -1172,14 +636,8 @@ store_suite(void)
     tcase_add_test(tc, group_commit);
     suite_add_tcase(s, tc);
 
-    tc = tcase_create("recovery");
+    tc = store_recovery_tcase();
     tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, torn_tail);
-    tcase_add_test(tc, torn_chunk_header);
-    tcase_add_test(tc, bit_flip_record);
-    tcase_add_test(tc, bit_flip_chunk_header);
-    tcase_add_test(tc, damage_in_older_segment);
-    tcase_add_test(tc, bad_segment_header);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("reclaim");
@@ -1194,15 +652,8 @@ store_suite(void)
     tcase_add_test(tc, sync_error_fails_store);
     suite_add_tcase(s, tc);
 
-    tc = tcase_create("model");
+    tc = store_model_tcase();
     tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 60);
-    /* Under valgrind (make valgrind), two short runs of each. */
-    seeds = RUNNING_ON_VALGRIND ? 2 : 8;
-    if (RUNNING_ON_VALGRIND)
-        mops = 1000;
-    tcase_add_loop_test(tc, model_random_ops, 0, seeds);
-    tcase_add_loop_test(tc, model_killed_writer, 0, seeds);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -61,9 +61,17 @@ START_TEST(args_issue9)
         {"x-queue-type", WR_FT_LONGSTR, 0, "quorum",
          "queue type 'quorum' is not supported by warren yet; declare a "
          "classic queue"},
-        {"x-queue-type", WR_FT_LONGSTR, 0, "stream",
-         "queue type 'stream' is not supported by warren yet; declare a "
-         "classic queue"},
+        {"x-queue-type", WR_FT_LONGSTR, 0, "stream", NULL},
+        {"x-max-age", WR_FT_LONGSTR, 0, "7D", NULL},
+        {"x-max-age", WR_FT_LONGSTR, 0, "10", "invalid_max_age"},
+        {"x-max-age", WR_FT_LONGSTR, 0, "0s", "invalid_max_age"},
+        {"x-max-age", WR_FT_LONGSTR, 0, "3x", "invalid_max_age"},
+        {"x-max-age", WR_FT_I32, 10, NULL, "{unacceptable_type,signedint}"},
+        {"x-stream-max-segment-size-bytes", WR_FT_I32, -1, NULL,
+         "{value_negative,-1}"},
+        {"x-queue-leader-locator", WR_FT_LONGSTR, 0, "balanced", NULL},
+        {"x-queue-leader-locator", WR_FT_LONGSTR, 0, "random",
+         "invalid_queue_locator_arg"},
         {"x-queue-type", WR_FT_LONGSTR, 0, "lazy",
          "\"unsupported queue type 'lazy'\""},
     };

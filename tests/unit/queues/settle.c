@@ -10,7 +10,8 @@ START_TEST(kinds_by_name)
 
     ck_assert_ptr_eq(wr_queue_kind_find("fifo"), &wr_queue_fifo);
     ck_assert_ptr_eq(wr_queue_kind_find("priority"), &wr_queue_prio);
-    ck_assert_ptr_null(wr_queue_kind_find("stream"));
+    ck_assert_ptr_eq(wr_queue_kind_find("stream"), &wr_queue_stream);
+    ck_assert_ptr_null(wr_queue_kind_find("quorum"));
     ck_assert_ptr_eq(q0->kind, &wr_queue_fifo);
     ck_assert_ptr_eq(q9->kind, &wr_queue_prio);
     wr_queue_unref(&q0);
