@@ -217,12 +217,15 @@ opt_value(int argc, char **argv, int *i, const char *name)
     return NULL;
 }
 
-static const char *const super_opts[] = {
-    "partitions",       "routing-keys",
-    "binding-keys",     "max-length-bytes",
-    "max-age",          "stream-max-segment-size-bytes",
-    "leader-locator",   "initial-cluster-size",
-    NULL};
+static const char *const super_opts[] = {"partitions",
+                                         "routing-keys",
+                                         "binding-keys",
+                                         "max-length-bytes",
+                                         "max-age",
+                                         "stream-max-segment-size-bytes",
+                                         "leader-locator",
+                                         "initial-cluster-size",
+                                         NULL};
 
 bool
 wc_super_stream_option(const char *word)
@@ -429,14 +432,13 @@ has_offset(json_t *c)
 int
 wc_cmd_list_streams(const struct wc_settings *s, int argc, char **argv)
 {
-    static const struct wc_column cols[] = {
-        {"name", "name"},
-        {"messages", "messages"},
-        {"first_offset", "first_offset"},
-        {"last_offset", "last_offset"},
-        {"disk_bytes", "disk_bytes"},
-        {"segments", "segments"},
-        {"consumers", "consumers"}};
+    static const struct wc_column cols[] = {{"name", "name"},
+                                            {"messages", "messages"},
+                                            {"first_offset", "first_offset"},
+                                            {"last_offset", "last_offset"},
+                                            {"disk_bytes", "disk_bytes"},
+                                            {"segments", "segments"},
+                                            {"consumers", "consumers"}};
     char v[800], path[900];
 
     (void)argv;
@@ -448,15 +450,13 @@ wc_cmd_list_streams(const struct wc_settings *s, int argc, char **argv)
 }
 
 int
-wc_cmd_list_stream_consumers(const struct wc_settings *s, int argc,
-                             char **argv)
+wc_cmd_list_stream_consumers(const struct wc_settings *s, int argc, char **argv)
 {
-    static const struct wc_column cols[] = {
-        {"queue.name", "stream"},
-        {"consumer_tag", "consumer_tag"},
-        {"channel_details.name", "channel"},
-        {"offset", "offset"},
-        {"offset_lag", "offset_lag"}};
+    static const struct wc_column cols[] = {{"queue.name", "stream"},
+                                            {"consumer_tag", "consumer_tag"},
+                                            {"channel_details.name", "channel"},
+                                            {"offset", "offset"},
+                                            {"offset_lag", "offset_lag"}};
     char v[800], path[900];
 
     (void)argv;

@@ -48,6 +48,14 @@ wr_mgmt_queue_counters(const struct wr_queue *q, struct wr_mgmt_counters *c)
     c->v[WR_MC_READY] = n->ready;
     c->v[WR_MC_UNACKED] = n->unacked;
     c->v[WR_MC_MESSAGES] = n->ready + n->unacked;
+    if (wr_queue_is_stream(q)) {
+        /* As RabbitMQ shows a stream: messages and messages_ready are
+         * what it holds (nothing leaves at an ack); unacknowledged are
+         * its consumers' deliveries in flight. */
+        struct wr_stream_info si;
+        wr_stream_info(q, &si);
+        c->v[WR_MC_READY] = c->v[WR_MC_MESSAGES] = si.next - si.first;
+    }
 }
 
 void

@@ -73,7 +73,8 @@ split_keys(const char *s, struct wr_bytes *keys, size_t cap)
         if (t > b) {
             if (n == cap)
                 return cap + 1;
-            keys[n++] = (struct wr_bytes){(const uint8_t *)b, (uint32_t)(t - b)};
+            keys[n++] =
+                (struct wr_bytes){(const uint8_t *)b, (uint32_t)(t - b)};
         }
         s = *e ? e + 1 : e;
     }
@@ -105,7 +106,8 @@ wr_mgmt_put_super_stream(struct wr_mgmt_req *r)
     parts = json_object_get(body, "partitions");
     bkeys = json_object_get(body, "binding-keys");
     if (bkeys == NULL)
-        bkeys = json_object_get(body, "routing-keys"); /* rabbitmq-streams 3.10 */
+        bkeys =
+            json_object_get(body, "routing-keys"); /* rabbitmq-streams 3.10 */
     if (parts == NULL && bkeys == NULL) {
         wr_mgmt_error(r, 400, "bad_request",
                       "Must specify partitions or binding keys");
@@ -138,8 +140,8 @@ wr_mgmt_put_super_stream(struct wr_mgmt_req *r)
             keys[i] = wr_bytes_str(nums[i]);
         }
     } else if (json_is_string(bkeys)) {
-        size_t k = split_keys(json_string_value(bkeys), keys,
-                              WR_SUPER_STREAM_MAX);
+        size_t k =
+            split_keys(json_string_value(bkeys), keys, WR_SUPER_STREAM_MAX);
         if (k == 0) {
             wr_mgmt_error(r, 400, "bad_request",
                           "The number of binding keys must be greater than 0");
@@ -209,9 +211,9 @@ wr_mgmt_delete_super_stream(struct wr_mgmt_req *r)
     n = wr_super_stream_partitions(x, &parts);
     for (size_t i = 0; i < n; i++) {
         const struct wr_queue *q = parts[i]->dest.queue;
-        if (!wr_mgmt_access(r, vh, WR_PERM_CONFIGURE, "queue",
-                            (struct wr_bytes){(const uint8_t *)q->name,
-                                              q->name_len})) {
+        if (!wr_mgmt_access(
+                r, vh, WR_PERM_CONFIGURE, "queue",
+                (struct wr_bytes){(const uint8_t *)q->name, q->name_len})) {
             wr_free(parts);
             return;
         }

@@ -52,17 +52,6 @@ put_key(uint8_t *buf, const char *key, uint8_t type)
 }
 
 bool
-wr_queue_is_stream(const struct wr_queue *q)
-{
-    struct wr_value v;
-
-    return wr_table_get((struct wr_table){q->raw_args, q->raw_args_len},
-                        "x-queue-type", &v) == WR_OK &&
-           v.type == WR_FT_LONGSTR &&
-           wr_bytes_eq(v.v.str, wr_bytes_str("stream"));
-}
-
-bool
 wr_exchange_is_super_stream(const struct wr_exchange *x)
 {
     struct wr_value v;
@@ -114,9 +103,8 @@ wr_vhost_add_super_stream(struct wr_vhost *vh,
                           const struct wr_super_stream_decl *d,
                           struct wr_op_err *err)
 {
-    static const uint8_t xargs[] = {14,  'x', '-', 's', 'u', 'p', 'e', 'r',
-                                    '-', 's', 't', 'r', 'e', 'a', 'm', 't',
-                                    1};
+    static const uint8_t xargs[] = {14,  'x', '-', 's', 'u', 'p', 'e', 'r', '-',
+                                    's', 't', 'r', 'e', 'a', 'm', 't', 1};
     struct wr_exchange_decl xd = {
         .name = d->name,
         .type = wr_bytes_str("direct"),
@@ -213,8 +201,9 @@ wr_vhost_add_super_stream(struct wr_vhost *vh,
         put_be64(bargs + o, (uint64_t)i);
         stream_name(d->name, d->keys[i], q, sizeof(q));
         if (wr_vhost_bind(vh, WR_DEST_QUEUE, d->name, wr_bytes_str(q),
-                          d->keys[i], (struct wr_table){bargs, (uint32_t)(o + 8)},
-                          NULL, err) != WR_OK) {
+                          d->keys[i],
+                          (struct wr_table){bargs, (uint32_t)(o + 8)}, NULL,
+                          err) != WR_OK) {
             roll_back(vh, d->name, d, d->n);
             rc = WR_ERR_INVALID;
         }
@@ -282,8 +271,7 @@ wr_vhost_delete_super_stream(struct wr_vhost *vh, struct wr_bytes name,
     if (x == NULL || !wr_exchange_is_super_stream(x))
         return fail(err, WR_REPLY_NOT_FOUND,
                     "no super stream '%.*s' in vhost '%s'",
-                    (int)(name.len > 200 ? 200 : name.len), name.ptr,
-                    vh->name);
+                    (int)(name.len > 200 ? 200 : name.len), name.ptr, vh->name);
     n = wr_super_stream_partitions(x, &parts);
     names = wr_calloc(n ? n : 1, sizeof(*names));
     for (size_t i = 0; i < n; i++)

@@ -470,8 +470,6 @@ int wr_vhost_delete_super_stream(struct wr_vhost *vh, struct wr_bytes name,
                                  struct wr_op_err *err);
 /* Whether x is a super stream's exchange (x-super-stream = true). */
 bool wr_exchange_is_super_stream(const struct wr_exchange *x);
-/* Whether q was declared with x-queue-type = stream. */
-bool wr_queue_is_stream(const struct wr_queue *q);
 /* The bindings of x to stream queues, in partition order (the binding
  * argument x-stream-partition-order, then the queue name); *out is an
  * array to wr_free. */
