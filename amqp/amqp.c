@@ -57,4 +57,5 @@ wr_amqp_init(struct wr_server *s)
     s->reap_ev = event_new(s->base, -1, 0, reap_cb, s);
     s->flush_ev = event_new(s->base, -1, 0, flush_cb, s);
     event_priority_set(s->flush_ev, WR_PRIO_CONSUMERS);
+    s->flush_low = event_new(s->base, -1, 0, flush_cb, s); /* default prio */
 }

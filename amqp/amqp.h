@@ -34,6 +34,10 @@ struct wr_rate_sample {
 struct wr_conn {
     struct wr_server *srv;
     struct bufferevent *bev;
+    /* Plain sockets: our own read event (conn.c: sock_read_cb), with the
+     * bufferevent's EV_READ never on; NULL for TLS, which reads through
+     * the bufferevent. Switched by wr_conn_read_on / _off. */
+    struct event *rev;
     struct wr_list link; /* in srv->conns, then srv->reap */
     uint64_t id;
     char peer[64];

@@ -24,6 +24,13 @@ void wr_conn_teardown(struct wr_conn *c);
 void wr_conn_flush_and_close(struct wr_conn *c);
 /* (Re)arms c's heartbeat / handshake timer to fire in ms. */
 void wr_conn_arm_timer(struct wr_conn *c, int64_t ms);
+/* Reading from the peer on / off (c->rev, or the bufferevent's EV_READ
+ * for TLS), and a deferred run of the read callback for the frames
+ * already in the input buffer (after a throttle), reading the socket
+ * only if reading is on. */
+void wr_conn_read_on(struct wr_conn *c);
+void wr_conn_read_off(struct wr_conn *c);
+void wr_conn_read_again(struct wr_conn *c);
 
 /* ---- between close.c and chan_life.c ---- */
 

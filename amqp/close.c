@@ -95,6 +95,7 @@ wr_conn_drop(struct wr_conn *c, const char *why)
     wr_conn_teardown(c);
     c->state = WR_CONN_DEAD;
     bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+    wr_conn_read_off(c);
     wr_list_remove(&c->flush_link);
     if (c->timer)
         evtimer_del(c->timer);
@@ -116,7 +117,7 @@ wr_conn_flush_and_close(struct wr_conn *c)
     if (c->read_paused) {
         c->read_paused = false;
         if (!c->flow_blocked)
-            bufferevent_enable(c->bev, EV_READ);
+            wr_conn_read_on(c);
     }
     bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
     if (!c->linger && evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)

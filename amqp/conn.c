@@ -7,6 +7,7 @@
 #include "amqp_internal.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <netinet/in.h>
@@ -21,8 +22,6 @@
  * this bounds what a blocked publisher can add past the memory
  * watermark. */
 #define READ_CHUNK 16384
-/* What libevent 2.1 reads per read event at most (EVBUFFER_MAX_READ). */
-#define LIBEVENT_MAX_READ 4096
 /* Bytes written to one peer per write call: libevent's default is 16 KiB;
  * more per call means fewer system calls and fewer wakeups of the peer
  * when deliveries are large. */
@@ -35,6 +34,8 @@ wr_conn_free(struct wr_conn *c)
     wr_list_remove(&c->flush_link);
     if (c->timer)
         event_free(c->timer);
+    if (c->rev)
+        event_free(c->rev);
     bufferevent_free(c->bev);
     wr_free(c->chans);
     wr_free(c->user);
@@ -210,49 +211,6 @@ read_header(struct wr_conn *c, struct evbuffer *in)
     wr_conn_send_start(c);
 }
 
-/* libevent 2.1 reads at most 4 KiB per read event (EVBUFFER_MAX_READ,
- * whatever bufferevent_set_max_single_read says), so a busy publisher of
- * 1 KiB messages cost an epoll_wait, an ioctl and a readv per four
- * messages. Top the input up to READ_CHUNK with one readv of our own into
- * the input buffer. Plain sockets only (TLS reads go through OpenSSL); an
- * EOF or error is left for libevent's next read to see. */
-static void
-read_more(struct wr_conn *c, struct evbuffer *in)
-{
-    size_t have = evbuffer_get_length(in);
-    evutil_socket_t fd = bufferevent_getfd(c->bev);
-    struct evbuffer_iovec v[2];
-    struct iovec iov[2];
-    ssize_t got;
-    int n;
-
-    /* libevent read what the socket had when that was less than 4 KiB: a
-     * read of ours would find nothing (the usual case at low rates). */
-    if (c->tls || fd < 0 || have < LIBEVENT_MAX_READ || have >= READ_CHUNK)
-        return;
-    /* A socket bufferevent keeps its input's end frozen between its own
-     * reads; thaw it for ours, as libevent's read does. */
-    evbuffer_unfreeze(in, 0);
-    n = evbuffer_reserve_space(in, (ev_ssize_t)(READ_CHUNK - have), v, 2);
-    if (n > 0) {
-        for (int i = 0; i < n; i++) {
-            iov[i].iov_base = v[i].iov_base;
-            iov[i].iov_len = v[i].iov_len;
-        }
-        got = readv(fd, iov, n);
-        /* On EOF or an error nothing is committed: the space stays
-         * unused. */
-        if (got > 0) {
-            for (int i = 0; i < n; i++) {
-                v[i].iov_len = WR_MIN(v[i].iov_len, (size_t)got);
-                got -= (ssize_t)v[i].iov_len;
-            }
-            evbuffer_commit_space(in, v, n);
-        }
-    }
-    evbuffer_freeze(in, 0);
-}
-
 /* Size of the frame whose header is at h, frame-end included. */
 static size_t
 frame_total(const uint8_t *h)
@@ -305,8 +263,6 @@ read_cb(struct bufferevent *bev, void *arg)
     struct evbuffer *in = bufferevent_get_input(bev);
 
     c->last_recv = wr_now();
-    if (c->state < WR_CONN_FLUSHING)
-        read_more(c, in);
     if (c->state == WR_CONN_AWAIT_HEADER)
         read_header(c, in);
     /* Throttled by credit flow (credit.c): what is left stays in the
@@ -366,7 +322,7 @@ read_cb(struct bufferevent *bev, void *arg)
          * on it, until the output has drained to half (write_cb). */
         c->write_blocked = true;
         c->read_paused = true;
-        bufferevent_disable(bev, EV_READ);
+        wr_conn_read_off(c);
     }
     wr_flow_check(c->srv);
 }
@@ -395,7 +351,7 @@ write_cb(struct bufferevent *bev, void *arg)
         c->read_paused = false;
         c->last_recv = wr_now(); /* it read our output: it is alive */
         if (!c->flow_blocked && c->credit_queue == NULL)
-            bufferevent_enable(bev, EV_READ);
+            wr_conn_read_on(c);
     }
     if (c->write_blocked) {
         c->write_blocked = false;
@@ -569,6 +525,60 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+/* Plain sockets are read here, not by the bufferevent: libevent 2.1 asks
+ * the socket how much it holds (ioctl FIONREAD) before every read and
+ * reads at most 4 KiB, so each read cost two system calls, and a busy
+ * publisher several reads per pass. Here: one readv of up to READ_CHUNK
+ * into the input buffer, then the read callback. An EOF or an error goes
+ * to event_cb as libevent reports it. Called for EV_READ by the loop, or
+ * with EV_TIMEOUT by wr_conn_read_again for the frames already read. */
+static void
+sock_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct wr_conn *c = arg;
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+
+    if ((what & EV_READ) || event_pending(c->rev, EV_READ, NULL)) {
+        struct evbuffer_iovec v[2];
+        struct iovec iov[2];
+        ssize_t got = -1;
+        int n, err = 0;
+
+        /* A socket bufferevent keeps its input's end frozen between its
+         * own reads; thaw it for ours, as libevent's read does. */
+        evbuffer_unfreeze(in, 0);
+        n = evbuffer_reserve_space(in, READ_CHUNK, v, 2);
+        if (n > 0) {
+            for (int i = 0; i < n; i++) {
+                iov[i].iov_base = v[i].iov_base;
+                iov[i].iov_len = v[i].iov_len;
+            }
+            got = readv(fd, iov, n);
+            err = errno;
+            if (got > 0) {
+                for (int i = 0; i < n; i++) {
+                    v[i].iov_len = WR_MIN(v[i].iov_len, (size_t)got);
+                    got -= (ssize_t)v[i].iov_len;
+                }
+                evbuffer_commit_space(in, v, n);
+                got = 1;
+            }
+        }
+        evbuffer_freeze(in, 0);
+        if (n > 0 && (got == 0 || (got < 0 && err != EAGAIN &&
+                                   err != EWOULDBLOCK && err != EINTR))) {
+            wr_conn_read_off(c);
+            event_cb(c->bev,
+                     BEV_EVENT_READING |
+                         (got == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR),
+                     c);
+            return;
+        }
+    }
+    if (evbuffer_get_length(in) > 0)
+        read_cb(c->bev, c);
+}
+
 struct wr_conn *
 wr_conn_attach(struct wr_server *s, struct bufferevent *bev,
                const struct sockaddr *sa, bool tls)
@@ -614,8 +624,10 @@ wr_conn_attach(struct wr_server *s, struct bufferevent *bev,
         /* A new bufferevent has EV_WRITE on: that would make libevent
          * watch the socket for every byte added. */
         evbuffer_add_cb(bufferevent_get_output(bev), output_cb, c);
-        bufferevent_disable(c->bev, EV_WRITE);
-        bufferevent_enable(c->bev, EV_READ);
+        bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+        c->rev = event_new(s->base, bufferevent_getfd(bev),
+                           EV_READ | EV_PERSIST, sock_read_cb, c);
+        wr_conn_read_on(c);
     } else {
         evbuffer_add_cb(bufferevent_get_output(bev), count_output_cb, c);
         bufferevent_enable(c->bev, EV_READ | EV_WRITE);

@@ -62,11 +62,10 @@ resume(struct wr_conn *c, int64_t now)
     /* Heartbeats were not read while throttled. */
     c->last_recv = wr_now();
     if (!c->flow_blocked && !c->read_paused)
-        bufferevent_enable(c->bev, EV_READ);
+        wr_conn_read_on(c);
     /* Frames read before the throttle wait in the input buffer: run the
      * read callback for them now, not when the next bytes arrive. */
-    bufferevent_trigger(c->bev, EV_READ,
-                        BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+    wr_conn_read_again(c);
 }
 
 void
@@ -84,7 +83,7 @@ wr_credit_after_publish(struct wr_conn *c, const struct wr_route_set *rs)
         c->credit_queue = wr_queue_ref(q);
         c->credit_mark = wr_queue_counts(q)->delivered;
         c->credit_since = c->credit_last = wr_now_ms();
-        bufferevent_disable(c->bev, EV_READ);
+        wr_conn_read_off(c);
         wr_list_push_back(&c->srv->credit_waiters, &c->credit_link);
         arm(c->srv);
         return;

@@ -21,7 +21,7 @@ block(struct wr_conn *c)
     if (c->flow_blocked || c->state != WR_CONN_OPEN)
         return;
     c->flow_blocked = true;
-    bufferevent_disable(c->bev, EV_READ);
+    wr_conn_read_off(c);
     if (c->blocked_cap) {
         struct wr_method m = {.id = WR_CONNECTION_BLOCKED};
         m.u.connection_blocked.reason = wr_bytes_str(why);
@@ -43,7 +43,7 @@ unblock(struct wr_conn *c)
     c->last_recv = wr_now();
     if (!c->read_paused && c->credit_queue == NULL) /* else write_cb or
                                                      * credit.c resumes */
-        bufferevent_enable(c->bev, EV_READ);
+        wr_conn_read_on(c);
     if (c->blocked_cap) {
         struct wr_method m = {.id = WR_CONNECTION_UNBLOCKED};
         wr_conn_send_method(c, 0, &m);

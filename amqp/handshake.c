@@ -58,7 +58,7 @@ refuse_login(struct wr_conn *c, struct wr_bytes mech)
     snprintf(c->mech, sizeof(c->mech), "%.*s", (int)WR_MIN(mech.len, 15u),
              mech.ptr);
     c->auth_failed = true;
-    bufferevent_disable(c->bev, EV_READ);
+    wr_conn_read_off(c);
     wr_conn_arm_timer(c, ms);
 }
 

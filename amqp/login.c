@@ -84,16 +84,7 @@ mechanism_offered(const struct wr_conn *c, struct wr_bytes mech)
     char list[128];
 
     wr_auth_mechanisms(c, list, sizeof(list));
-    for (const char *p = list; *p;) {
-        const char *e = strchr(p, ' ');
-        size_t l = e ? (size_t)(e - p) : strlen(p);
-        if (l == mech.len && memcmp(p, mech.ptr, l) == 0)
-            return true;
-        if (e == NULL)
-            break;
-        p = e + 1;
-    }
-    return false;
+    return wr_bytes_in_list(mech, list, ' ');
 }
 
 static void

@@ -48,8 +48,43 @@ wr_conn_prefer(struct wr_conn *c)
 {
     if (c->preferred)
         return;
+    /* A pending event's priority can change, an active one's not (its
+     * callback about to run): then the next consume tries again. */
+    if (c->rev && event_priority_set(c->rev, WR_PRIO_CONSUMERS) != 0)
+        return;
     c->preferred = true;
     bufferevent_priority_set(c->bev, WR_PRIO_CONSUMERS);
+}
+
+void
+wr_conn_read_on(struct wr_conn *c)
+{
+    if (c->rev)
+        event_add(c->rev, NULL);
+    else
+        bufferevent_enable(c->bev, EV_READ);
+}
+
+void
+wr_conn_read_off(struct wr_conn *c)
+{
+    if (c->rev)
+        event_del(c->rev);
+    else
+        bufferevent_disable(c->bev, EV_READ);
+}
+
+void
+wr_conn_read_again(struct wr_conn *c)
+{
+    /* EV_TIMEOUT (rev has no timeout): sock_read_cb reads the socket only
+     * when it was called for EV_READ, or reading is on. */
+    if (c->rev)
+        event_active(c->rev, EV_TIMEOUT, 0);
+    else
+        bufferevent_trigger(c->bev, EV_READ,
+                            BEV_TRIG_IGNORE_WATERMARKS |
+                                BEV_TRIG_DEFER_CALLBACKS);
 }
 
 void
@@ -69,5 +104,5 @@ wr_server_schedule_reap(struct wr_server *s)
 void
 wr_server_schedule_flush(struct wr_server *s)
 {
-    event_active(s->flush_ev, 0, 0);
+    wr_server_flush_soon(s);
 }

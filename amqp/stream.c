@@ -79,6 +79,58 @@ parse_offset(struct wr_chan *ch, struct wr_queue *q, struct wr_table args,
     return false;
 }
 
+/* x-stream-filter (a string or a list of strings) and
+ * x-stream-match-unfiltered (a boolean), RabbitMQ 3.13's. The values stay
+ * views into the frame until the consumer is set up (basic_consume). */
+#define MAX_FILTER 64
+
+static bool
+parse_filter(struct wr_chan *ch, struct wr_queue *q, struct wr_table args,
+             struct wr_stream_offset *from)
+{
+    static struct wr_bytes vals[MAX_FILTER];
+    const char *vh = ch->conn->vh->name;
+    struct wr_value v;
+    uint32_t n = 0;
+
+    if (wr_table_get(args, "x-stream-match-unfiltered", &v) == WR_OK) {
+        if (v.type != WR_FT_BOOL) {
+            wr_chan_error(ch, WR_REPLY_PRECONDITION_FAILED, WR_BASIC_CONSUME,
+                          "invalid arg 'x-stream-match-unfiltered' for " RS
+                          ": {unacceptable_type,%s}",
+                          q->name, vh, wr_field_type_name(v.type));
+            return false;
+        }
+        from->match_unfiltered = v.v.b;
+    }
+    if (wr_table_get(args, "x-stream-filter", &v) != WR_OK)
+        return true;
+    if (v.type == WR_FT_LONGSTR) {
+        vals[n++] = v.v.str;
+    } else if (v.type == WR_FT_ARRAY) {
+        struct wr_array_iter it;
+        struct wr_value e;
+
+        wr_array_iter_init(&it, v.v.array);
+        while (wr_array_next(&it, &e) == WR_OK) {
+            if (e.type != WR_FT_LONGSTR || n == MAX_FILTER)
+                goto bad;
+            vals[n++] = e.v.str;
+        }
+    } else {
+        goto bad;
+    }
+    from->filter = vals;
+    from->nfilter = n;
+    return true;
+bad:
+    wr_chan_error(ch, WR_REPLY_PRECONDITION_FAILED, WR_BASIC_CONSUME,
+                  "invalid arg 'x-stream-filter' for " RS
+                  ": expected a string or a list of at most %d strings",
+                  q->name, vh, MAX_FILTER);
+    return false;
+}
+
 bool
 wr_chan_stream_consume(struct wr_chan *ch, struct wr_queue *q,
                        const struct wr_basic_consume *a,
@@ -114,7 +166,8 @@ wr_chan_stream_consume(struct wr_chan *ch, struct wr_queue *q,
                       q->name, vh);
         return false;
     }
-    return parse_offset(ch, q, a->arguments, from);
+    return parse_offset(ch, q, a->arguments, from) &&
+           parse_filter(ch, q, a->arguments, from);
 }
 
 bool

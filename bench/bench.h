@@ -53,6 +53,7 @@ struct bench_opts {
     int idle_connections;
     double hold;
     bool json;
+    const char *latency_log; /* per message: send and receive time, ns */
 };
 
 struct bench_shared {
@@ -74,6 +75,8 @@ struct bench_thread {
     uint64_t first_ns, last_ns; /* first and last delivery */
     /* consumers: publish to consume; producers: publish to confirm */
     struct bench_hist hist;
+    uint64_t *log; /* latency_log: pairs of send, receive time */
+    size_t nlog, caplog;
     uint64_t *sent_at; /* producers with confirms: send time by sequence */
     char err[320];
 };

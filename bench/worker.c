@@ -251,6 +251,25 @@ failed:
 
 /* ---- consumers ---------------------------------------------------------- */
 
+/* --latency-log: keeps each message's send and receive time; the
+ * array doubles as needed (no allocation for most messages). */
+static void
+log_pair(struct bench_thread *t, uint64_t sent_at, uint64_t now)
+{
+    if (t->nlog == t->caplog) {
+        size_t cap = t->caplog ? t->caplog * 2 : 1 << 16;
+        uint64_t *p = realloc(t->log, cap * 2 * sizeof(*p));
+
+        if (p == NULL)
+            return;
+        t->log = p;
+        t->caplog = cap;
+    }
+    t->log[2 * t->nlog] = sent_at;
+    t->log[2 * t->nlog + 1] = now;
+    t->nlog++;
+}
+
 static void
 on_delivery(const struct warren_delivery *d, void *arg)
 {
@@ -269,6 +288,8 @@ on_delivery(const struct warren_delivery *d, void *arg)
     if (d->body.len >= 8) {
         memcpy(&sent_at, d->body.ptr, 8);
         bench_hist_add(&t->hist, now - sent_at);
+        if (o->latency_log)
+            log_pair(t, sent_at, now);
     }
     t->received++;
     if ((t->received & 1023) == 0)

@@ -27,7 +27,7 @@ static const char usage[] =
     "    Accepts AMQP 0-9-1 connections (RabbitMQ's dialect: publisher\n"
     "    confirms, basic.nack, exchange-to-exchange bindings, consumer\n"
     "    cancel notifications) and routes messages through direct, fanout,\n"
-    "    topic and headers exchanges into FIFO or priority queues.\n"
+    "    topic and headers exchanges into FIFO, priority or stream queues.\n"
     "    Users, vhosts and per-vhost permissions are RabbitMQ's; with\n"
     "    listeners.ssl.default set it also accepts AMQPS (TLS 1.2 / 1.3).\n"
     "    It also serves RabbitMQ's HTTP management API and Prometheus\n"

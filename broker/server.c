@@ -444,7 +444,9 @@ wr_server_run(struct wr_server *s)
         fprintf(stderr, "warren-server management on https://%s\n",
                 wr_mgmt_https_address(s->mgmt));
     fflush(stderr);
+    s->dispatching = true;
     event_base_dispatch(s->base);
+    s->dispatching = false;
     return 0;
 }
 
@@ -494,6 +496,8 @@ wr_server_cleanup(struct wr_server *s)
         event_free(s->reap_ev);
     if (s->flush_ev)
         event_free(s->flush_ev);
+    if (s->flush_low)
+        event_free(s->flush_low);
     if (s->sig_int) {
         event_free(s->sig_int);
         event_free(s->sig_term);

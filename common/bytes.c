@@ -22,6 +22,21 @@ wr_bytes_eq_str(struct wr_bytes a, const char *s)
     return wr_bytes_eq(a, wr_bytes_str(s));
 }
 
+bool
+wr_bytes_in_list(struct wr_bytes word, const char *list, char sep)
+{
+    for (const char *p = list; *p;) {
+        const char *e = strchr(p, sep);
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        if (n == word.len && memcmp(p, word.ptr, n) == 0)
+            return true;
+        if (e == NULL)
+            break;
+        p = e + 1;
+    }
+    return false;
+}
+
 int
 wr_hex_digit(int c)
 {

@@ -55,6 +55,9 @@ struct wr_bytes wr_bytes_str(const char *s);
 bool wr_bytes_eq(struct wr_bytes a, struct wr_bytes b);
 /* true when a holds exactly the C string s. */
 bool wr_bytes_eq_str(struct wr_bytes a, const char *s);
+/* true when word is one of the items of list, a C string of items
+ * separated by sep ("PLAIN AMQPLAIN", "guest,admin"). */
+bool wr_bytes_in_list(struct wr_bytes word, const char *list, char sep);
 /* The value of a hexadecimal digit (either case), or -1 when c is not one
  * (a lookup sentinel, not a status code). */
 int wr_hex_digit(int c);

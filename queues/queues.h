@@ -731,9 +731,17 @@ struct wr_stream_offset {
     enum wr_stream_start start;
     uint64_t offset; /* WR_STREAM_OFFSET */
     int64_t time_ms; /* WR_STREAM_TIME: wall clock, ms */
+    /* Filtering (x-stream-filter, x-stream-match-unfiltered; borrowed):
+     * with nfilter > 0 the consumer gets exactly the messages whose
+     * x-stream-filter-value header is one of filter, and those without
+     * one when match_unfiltered. */
+    const struct wr_bytes *filter;
+    uint32_t nfilter;
+    bool match_unfiltered;
 };
-/* Sets up consumer c of stream q to start at *from (its position and
- * reader); call before wr_queue_consumer_add. WR_OK or WR_ERR_NOMEM. */
+/* Sets up consumer c of stream q to start at *from (its position, its
+ * reader, its filter, copied); call before wr_queue_consumer_add. WR_OK or
+ * WR_ERR_NOMEM. */
 int wr_stream_consumer_start(struct wr_queue *q, struct wr_consumer *c,
                              const struct wr_stream_offset *from);
 

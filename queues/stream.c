@@ -28,10 +28,14 @@ struct reader {
     uint8_t *buf;
     uint32_t cap;
     struct wr_store_chunk ch;
-    uint32_t rpos;    /* next record's position in ch */
-    uint64_t roff;    /* its offset */
-    bool in_chunk;    /* ch has records left */
-    int64_t min_time; /* WR_STREAM_TIME: skip chunks older than this */
+    uint32_t rpos;           /* next record's position in ch */
+    uint64_t roff;           /* its offset */
+    bool in_chunk;           /* ch has records left */
+    int64_t min_time;        /* WR_STREAM_TIME: skip chunks older than this */
+    struct wr_bytes *filter; /* x-stream-filter values (in fbuf) */
+    uint32_t nfilter;
+    bool match_unfiltered;
+    uint8_t *fbuf;
 };
 
 static struct stream *
@@ -148,6 +152,30 @@ wr_stream_consumer_start(struct wr_queue *q, struct wr_consumer *c,
 
     if (r == NULL)
         return WR_ERR_NOMEM;
+    if (from->nfilter > 0) {
+        size_t total = 0;
+        uint8_t *p;
+
+        for (uint32_t i = 0; i < from->nfilter; i++)
+            total += from->filter[i].len;
+        r->filter = wr_malloc(from->nfilter * sizeof *r->filter);
+        r->fbuf = wr_malloc(total ? total : 1);
+        if (r->filter == NULL || r->fbuf == NULL) {
+            wr_free(r->filter);
+            wr_free(r->fbuf);
+            wr_free(r);
+            return WR_ERR_NOMEM;
+        }
+        p = r->fbuf;
+        for (uint32_t i = 0; i < from->nfilter; i++) {
+            if (from->filter[i].len)
+                memcpy(p, from->filter[i].ptr, from->filter[i].len);
+            r->filter[i] = (struct wr_bytes){p, from->filter[i].len};
+            p += from->filter[i].len;
+        }
+        r->nfilter = from->nfilter;
+        r->match_unfiltered = from->match_unfiltered;
+    }
     c->kstate = r;
     if (s->st == NULL) {
         c->position = 0;
@@ -189,14 +217,36 @@ stream_consumer_gone(struct wr_queue *q, struct wr_consumer *c)
     if (r == NULL)
         return;
     wr_free(r->buf);
+    wr_free(r->filter);
+    wr_free(r->fbuf);
     wr_free(r);
     c->kstate = NULL;
 }
 
+/* Whether a message with these headers is for r (exact: its
+ * x-stream-filter-value is one of r's filters, or it has none and r
+ * matches unfiltered ones). */
+static bool
+wanted(const struct reader *r, struct wr_table headers)
+{
+    struct wr_value v;
+
+    if (r->nfilter == 0)
+        return true;
+    if (wr_table_get(headers, "x-stream-filter-value", &v) != WR_OK ||
+        (v.type != WR_FT_LONGSTR && v.type != WR_FT_BYTES))
+        return r->match_unfiltered;
+    for (uint32_t i = 0; i < r->nfilter; i++)
+        if (wr_bytes_eq(r->filter[i], v.v.str))
+            return true;
+    return false;
+}
+
 /* The message of a MSG record as delivered: its headers gain
- * x-stream-offset (a long), as RabbitMQ's stream queues add it. */
+ * x-stream-offset (a long), as RabbitMQ's stream queues add it. NULL when
+ * it does not decode, or when r's filter leaves it out. */
 static struct wr_msg *
-build(struct wr_bytes payload, uint64_t offset)
+build(struct wr_bytes payload, uint64_t offset, const struct reader *r)
 {
     static const char *const skip[] = {"x-stream-offset", NULL};
     struct wr_prec pr;
@@ -211,6 +261,8 @@ build(struct wr_bytes payload, uint64_t offset)
         return NULL;
     if (pr.msg.props.len > 0 &&
         wr_props_decode(pr.msg.props.ptr, pr.msg.props.len, &p) != WR_OK)
+        return NULL;
+    if (!wanted(r, p.headers))
         return NULL;
     hcap = (size_t)p.headers.len + 64;
     pcap = (size_t)pr.msg.props.len + 64 + 8;
@@ -297,7 +349,7 @@ feed(struct wr_queue *q, struct stream *s, struct wr_consumer *c,
         if (off < c->position || type != WR_PREC_MSG)
             continue;
         c->position = off + 1;
-        d.msg = build(payload, off);
+        d.msg = build(payload, off, r);
         if (d.msg == NULL)
             continue;
         d.id = off;

@@ -203,18 +203,7 @@ list_add(char *dst, size_t cap, const char *item, char sep)
 static bool
 list_has(const char *list, const char *item, char sep)
 {
-    size_t l = strlen(item);
-
-    for (const char *p = list; *p;) {
-        const char *e = strchr(p, sep);
-        size_t n = e ? (size_t)(e - p) : strlen(p);
-        if (n == l && memcmp(p, item, l) == 0)
-            return true;
-        if (e == NULL)
-            break;
-        p = e + 1;
-    }
-    return false;
+    return wr_bytes_in_list(wr_bytes_str(item), list, sep);
 }
 
 static void

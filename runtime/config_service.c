@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 static int
 parse_level(const char *v)
@@ -102,6 +103,27 @@ wr_config_set_service(struct wr_config *cfg, const char *key, const char *v,
         snprintf(err, errlen,
                  "%s: expected a size (bytes, or with a unit: KiB, MiB, GiB, "
                  "kB, MB, GB), got '%s'",
+                 key, v);
+        return WR_ERR_INVALID;
+    }
+    if (strcmp(key, "disk_free_limit.relative") == 0) {
+        /* RabbitMQ's: a multiple of the total RAM (1.0 .. 2.0 advised);
+         * the later of .absolute and .relative wins, as there */
+        char *end;
+        double d;
+        long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+
+        errno = 0;
+        d = strtod(v, &end);
+        if (!errno && end != v && *end == '\0' && d >= 0 && d <= 1000 &&
+            pages > 0 && psize > 0) {
+            cfg->disk_free_limit =
+                (uint64_t)((double)pages * (double)psize * d);
+            return 0;
+        }
+        snprintf(err, errlen,
+                 "%s: expected a multiple of the RAM from 0 (e.g. 1.5), got "
+                 "'%s'",
                  key, v);
         return WR_ERR_INVALID;
     }

@@ -179,10 +179,17 @@ wr_persist_start(struct wr_server *s)
 static void
 flush_one(struct wr_server *s, struct wr_store *st, int64_t now)
 {
+    int rc;
+
     if (st == NULL || s->store_failed)
         return;
-    if (wr_store_flush(st, now) != WR_OK)
+    rc = wr_store_flush(st, now);
+    /* ENOSPC is no failure (the chunk stays pending): the disk alarm
+     * blocks publishers until there is room again */
+    if (rc != WR_OK && rc != WR_ERR_FULL)
         wr_persist_fail(s, st);
+    if (wr_store_space_wanted(st) != 0 && s->disk_full_cb)
+        s->disk_full_cb(s);
 }
 
 void
@@ -213,7 +220,25 @@ wr_persist_flush(struct wr_server *s)
 void
 wr_persist_dirty(struct wr_server *s)
 {
-    if (s->flush_ev)
+    wr_server_flush_soon(s);
+}
+
+void
+wr_server_flush_soon(struct wr_server *s)
+{
+    struct event *running;
+
+    if (s->flush_ev == NULL)
+        return;
+    /* libevent runs one priority's ready callbacks per pass, then polls
+     * again: an event made active at a higher priority than the running
+     * one waits for that poll. One at the running priority goes at the
+     * end of this pass, after the callbacks already ready in it. */
+    running = s->dispatching ? event_base_get_running_event(s->base) : NULL;
+    if (s->flush_low && running &&
+        event_get_priority(running) == event_get_priority(s->flush_low))
+        event_active(s->flush_low, 0, 0);
+    else
         event_active(s->flush_ev, 0, 0);
 }
 

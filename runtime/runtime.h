@@ -319,19 +319,25 @@ struct wr_server {
     /* disk alarm (amqp/disk.c): free space below disk_free_limit */
     bool disk_alarm;
     uint64_t disk_free;    /* bytes free at the last check */
+    bool disk_warned;      /* a directory could not be checked */
     struct event *disk_ev; /* checks it every few seconds */
     struct event *flow_ev; /* polls memory while the alarm is on */
     /* credit flow (amqp/credit.c) */
     struct wr_list credit_waiters; /* throttled wr_conn.credit_link */
     struct event *credit_ev;       /* re-checks them while there are any */
     struct event
-        *ctimeout_ev;       /* consumer_timeout checks (amqp/ack_timeout.c) */
-    uint64_t mem_peak;      /* highest wr_alloc_used() seen by the alarm */
-    struct wr_list conns;   /* of wr_conn.link (amqp/) */
-    struct wr_list reap;    /* closed connections waiting to be freed */
-    struct event *reap_ev;  /* deferred free (STYLE 5.9) */
-    struct wr_list flush;   /* connections with output to write this turn */
-    struct event *flush_ev; /* writes them before the loop sleeps */
+        *ctimeout_ev;      /* consumer_timeout checks (amqp/ack_timeout.c) */
+    uint64_t mem_peak;     /* highest wr_alloc_used() seen by the alarm */
+    struct wr_list conns;  /* of wr_conn.link (amqp/) */
+    struct wr_list reap;   /* closed connections waiting to be freed */
+    struct event *reap_ev; /* deferred free (STYLE 5.9) */
+    struct wr_list flush;  /* connections with output to write this turn */
+    /* writes them before the loop sleeps: flush_ev at the consumers'
+     * priority, flush_low at everything else's (wr_server_flush_soon) */
+    struct event *flush_ev, *flush_low;
+    /* inside event_base_dispatch: libevent's running event may be asked
+     * (it dereferences a null one outside the loop) */
+    bool dispatching;
     struct event *sig_int, *sig_term, *sig_pipe, *sig_usr1;
     struct event *stop_ev;   /* shutdown deadline */
     struct event *accept_ev; /* resumes accepting after EMFILE */
@@ -367,6 +373,8 @@ struct wr_server {
      * the event loop: amqp/ releases confirms, vhost/ finishes a defs/
      * snapshot. Either may be NULL. */
     void (*msgs_durable_cb)(struct wr_server *s);
+    /* a store found the disk full (ENOSPC): amqp/disk.c checks it now */
+    void (*disk_full_cb)(struct wr_server *s);
     void (*defs_durable_cb)(struct wr_server *s, uint64_t durable);
     struct wr_defs_log *defs_log; /* vhost/durable.c's state */
     /* Runs at the end of a loop turn before the stores are written
@@ -401,6 +409,12 @@ void wr_persist_flush(struct wr_server *s);
 /* Something was appended outside a connection's turn: makes the
  * end-of-turn flush run. */
 void wr_persist_dirty(struct wr_server *s);
+/* Makes the end-of-turn flush (s->flush_ev) run after the callbacks this
+ * turn has still to run at the current priority: from a callback at the
+ * lower priority (a publisher's read), its own flush event at that
+ * priority, so that the output goes out in the same pass, not after
+ * another epoll_wait. */
+void wr_server_flush_soon(struct wr_server *s);
 /* The failed state (an fsync or write error): logs one ERROR, raises the
  * alarm. Persistent publishes to durable queues are refused after it. */
 void wr_persist_fail(struct wr_server *s, struct wr_store *st);

@@ -62,10 +62,12 @@ at_end(struct wr_store *st, struct wr_store_cursor *c)
         /* the next segment is named by the next offset */
         c->seg = st->next;
         c->pos = WR_SEG_HDR_SIZE;
+        c->next = 0;
         return;
     }
     c->seg = st->segs[st->nsegs - 1]->first;
     c->pos = st->segs[st->nsegs - 1]->wpos;
+    c->next = 0;
 }
 
 void
@@ -92,6 +94,7 @@ wr_store_seek(struct wr_store *st, uint64_t offset, struct wr_store_cursor *c)
     }
     c->seg = seg->first;
     c->pos = idx_pos(seg, offset);
+    c->next = 0;
 }
 
 void
@@ -110,6 +113,7 @@ wr_store_seek_time(struct wr_store *st, int64_t time_ms,
             pos = seg->idx[k].pos;
         c->seg = seg->first;
         c->pos = pos;
+        c->next = 0;
         return;
     }
     at_end(st, c);
@@ -119,7 +123,7 @@ wr_store_seek_time(struct wr_store *st, int64_t time_ms,
  * past its end, or to the oldest when its own was deleted. NULL at the
  * end of the log. */
 static struct wr_store_seg *
-cursor_seg(struct wr_store *st, struct wr_store_cursor *c)
+cursor_seg(struct wr_store *st, struct wr_store_cursor *c, uint64_t *below)
 {
     for (size_t i = 0; i < st->nsegs; i++) {
         struct wr_store_seg *seg = st->segs[i];
@@ -131,8 +135,11 @@ cursor_seg(struct wr_store *st, struct wr_store_cursor *c)
             c->seg = seg->first;
             c->pos = WR_SEG_HDR_SIZE;
         }
-        if (c->pos < seg->wpos)
+        if (c->pos < seg->wpos) {
+            /* its offsets stay below the next segment's */
+            *below = i + 1 < st->nsegs ? st->segs[i + 1]->first : UINT64_MAX;
             return seg;
+        }
         if (i + 1 == st->nsegs)
             return NULL;
         c->seg = st->segs[i + 1]->first;
@@ -166,7 +173,8 @@ wr_store_read_chunk(struct wr_store *st, struct wr_store_cursor *c,
                     uint64_t limit, uint8_t **buf, uint32_t *cap,
                     struct wr_store_chunk *out)
 {
-    struct wr_store_seg *seg = cursor_seg(st, c);
+    uint64_t below = UINT64_MAX;
+    struct wr_store_seg *seg = cursor_seg(st, c, &below);
     uint8_t hb[WR_CHUNK_HDR_SIZE];
     struct wr_chunk_hdr h;
     uint64_t after;
@@ -181,7 +189,12 @@ wr_store_read_chunk(struct wr_store *st, struct wr_store_cursor *c,
         return rc;
     if (rc != WR_OK || wr_chunk_hdr_decode(hb, &h) != WR_OK)
         goto bad;
-    if (h.first + h.records > limit || h.first < seg->first)
+    /* offsets only grow: one that goes back is not a chunk of this log
+     * (recovery skipped it too) */
+    if (h.first < seg->first || h.first < c->next ||
+        h.first + h.records > below)
+        goto bad;
+    if (h.first + h.records > limit)
         return WR_ERR_NOT_FOUND;
     after = (uint64_t)c->pos + WR_CHUNK_HDR_SIZE + h.data_len + h.trailer_len;
     if (after > seg->wpos)
@@ -204,9 +217,11 @@ wr_store_read_chunk(struct wr_store *st, struct wr_store_cursor *c,
     if (rc != WR_OK)
         goto bad;
     c->pos = (uint32_t)after;
+    c->next = h.first + h.records;
     *out = (struct wr_store_chunk){
         .first = h.first,
         .records = h.type == WR_CHUNK_RECORDS ? h.records : 0,
+        .given = 0,
         .time_ms = h.time_ms,
         .data = *buf,
         .len = h.data_len,
@@ -214,21 +229,31 @@ wr_store_read_chunk(struct wr_store *st, struct wr_store_cursor *c,
     return WR_OK;
 
 bad:
-    /* What recovery would have reported: the rest of this segment is
-     * skipped. */
-    c->pos = seg->wpos;
+    /* What recovery reported: the reader goes on at the next indexed
+     * chunk, or the next segment. */
+    {
+        uint32_t at = seg->wpos;
+        for (size_t k = 0; k < seg->nidx; k++)
+            if (seg->idx[k].pos > c->pos) {
+                at = seg->idx[k].pos;
+                break;
+            }
+        c->pos = at;
+    }
     return WR_ERR_SYNTAX;
 }
 
 int
-wr_store_chunk_next(const struct wr_store_chunk *ch, uint32_t *pos,
-                    uint8_t *type, struct wr_bytes *payload)
+wr_store_chunk_next(struct wr_store_chunk *ch, uint32_t *pos, uint8_t *type,
+                    struct wr_bytes *payload)
 {
     const uint8_t *p = ch->data + *pos;
     uint32_t len;
 
-    if (*pos >= ch->len)
+    if (ch->given >= ch->records)
         return WR_ERR_NOT_FOUND;
+    if (*pos >= ch->len)
+        return WR_ERR_SYNTAX;
     if (ch->len - *pos < WR_REC_HDR_SIZE)
         return WR_ERR_SYNTAX;
     len = wr_store_get32(p);
@@ -238,6 +263,7 @@ wr_store_chunk_next(const struct wr_store_chunk *ch, uint32_t *pos,
     *type = p[4];
     *payload = (struct wr_bytes){p + WR_REC_HDR_SIZE, len};
     *pos += WR_REC_HDR_SIZE + len;
+    ch->given++;
     return WR_OK;
 }
 

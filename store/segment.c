@@ -119,7 +119,7 @@ wr_seg_create(struct wr_store *st, uint64_t first, uint32_t size,
 {
     struct wr_store_seg *seg = seg_new(first);
     uint8_t hdr[WR_SEG_HDR_SIZE];
-    int rc = WR_ERR_IO;
+    int rc, e;
 
     if (seg == NULL)
         return WR_ERR_NOMEM;
@@ -130,25 +130,28 @@ wr_seg_create(struct wr_store *st, uint64_t first, uint32_t size,
     if (st->opts.sparse) {
         if (ftruncate(seg->fd, size) != 0)
             goto fail_unlink;
-    } else if (fallocate(seg->fd, 0, 0, size) != 0) {
-        if (errno == ENOSPC) {
-            rc = WR_ERR_FULL;
-            goto fail_unlink;
-        }
-        if (errno != EOPNOTSUPP || ftruncate(seg->fd, size) != 0)
-            goto fail_unlink;
+    } else if (fallocate(seg->fd, 0, 0, size) != 0 &&
+               (errno != EOPNOTSUPP || ftruncate(seg->fd, size) != 0)) {
+        goto fail_unlink;
     }
     wr_seg_hdr_encode(hdr, first, now_ms);
-    if (pwrite(seg->fd, hdr, sizeof hdr, 0) != (ssize_t)sizeof hdr)
+    if (pwrite(seg->fd, hdr, sizeof hdr, 0) != (ssize_t)sizeof hdr) {
+        if (errno == 0)
+            errno = EIO;
         goto fail_unlink;
+    }
     seg->size = size;
     seg->wpos = WR_SEG_HDR_SIZE;
     *out = seg;
     return WR_OK;
 
 fail_unlink:
+    e = errno;
     unlinkat(st->dirfd, seg->name, 0);
+    errno = e;
 fail:
+    /* a full disk (or quota) is not a failure: try again later */
+    rc = errno == ENOSPC || errno == EDQUOT ? WR_ERR_FULL : WR_ERR_IO;
     wr_seg_free(seg);
     return rc;
 }
@@ -206,10 +209,18 @@ seg_index(struct wr_store *st, uint64_t offset)
 struct wr_store_seg *
 wr_store_find_seg(struct wr_store *st, uint64_t offset)
 {
-    long i = seg_index(st, offset);
+    size_t h = st->seg_hint;
+    long i;
 
+    /* references come in runs on one segment (recovery, a drain) */
+    if (h < st->nsegs && st->segs[h]->first <= offset &&
+        offset < st->segs[h]->end &&
+        (h + 1 == st->nsegs || offset < st->segs[h + 1]->first))
+        return st->segs[h];
+    i = seg_index(st, offset);
     if (i < 0 || offset >= st->segs[i]->end)
         return NULL;
+    st->seg_hint = (size_t)i;
     return st->segs[i];
 }
 

@@ -148,6 +148,12 @@ wr_store_durable(struct wr_store *st)
     return d;
 }
 
+uint64_t
+wr_store_space_wanted(const struct wr_store *st)
+{
+    return st->space_wanted;
+}
+
 int
 wr_store_failed(struct wr_store *st)
 {

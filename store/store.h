@@ -94,15 +94,18 @@ void wr_store_close(struct wr_store *st);
  * WR_OK and its location in *loc, holding one reference on it for the
  * caller. No syscall unless the pending chunk was full or a new segment is
  * needed. Returns WR_ERR_INVALID (bad type or too large), WR_ERR_FULL (no
- * space for a new segment: nothing appended, try later), WR_ERR_IO (the
+ * space for a new segment or for writing out the full pending chunk:
+ * nothing appended, try later), WR_ERR_IO (the
  * store has failed), WR_ERR_NOMEM. */
 int wr_store_append(struct wr_store *st, uint8_t type,
                     const struct wr_bytes *parts, unsigned n, int64_t now_ms,
                     struct wr_store_loc *loc);
 
 /* Writes the pending chunk (one pwrite) and asks the sync thread to make
- * everything written so far durable. Call once per loop turn. Returns WR_OK
- * or WR_ERR_IO (the store has failed; see wr_store_failed). */
+ * everything written so far durable. Call once per loop turn. Returns WR_OK,
+ * WR_ERR_FULL (the file system has no room for the chunk, ENOSPC: it stays
+ * pending and the next flush writes it again; nothing is lost or failed) or
+ * WR_ERR_IO (the store has failed; see wr_store_failed). */
 int wr_store_flush(struct wr_store *st, int64_t now_ms);
 
 /* The offset the next record will get. */
@@ -116,6 +119,10 @@ int wr_store_event_fd(const struct wr_store *st);
  * and returns the durable position in *durable (may be NULL). Returns WR_OK
  * or WR_ERR_IO when the store has failed. */
 int wr_store_poll(struct wr_store *st, uint64_t *durable);
+/* 0, or the bytes that the last segment creation or chunk write could not
+ * get (ENOSPC or EDQUOT) while no later one has succeeded: the disk is
+ * full for this store. */
+uint64_t wr_store_space_wanted(const struct wr_store *st);
 /* 0, or the errno of the write or sync that failed the store. */
 int wr_store_failed(struct wr_store *st);
 /* Blocks until the durable position reaches `offset` or the store fails:
@@ -173,8 +180,9 @@ void wr_store_stats(struct wr_store *st, struct wr_store_stats *out);
  * durable position: what is read never goes away in a crash). */
 
 struct wr_store_cursor {
-    uint64_t seg; /* first offset of the segment */
-    uint32_t pos; /* position of the next chunk header in it */
+    uint64_t seg;  /* first offset of the segment */
+    uint32_t pos;  /* position of the next chunk header in it */
+    uint64_t next; /* offsets of the next chunk are at least this */
 };
 
 /* A chunk read by wr_store_read_chunk; data borrowed from the buffer. */
@@ -184,6 +192,7 @@ struct wr_store_chunk {
     int64_t time_ms;  /* its timestamp */
     const uint8_t *data;
     uint32_t len;
+    uint32_t given; /* records wr_store_chunk_next handed out */
 };
 
 /* A cursor at the chunk that holds offset, or the nearest indexed one
@@ -201,17 +210,17 @@ void wr_store_seek_time(struct wr_store *st, int64_t time_ms,
  * with wr_free) and described in *out, and c moves past it. A cursor whose
  * segment was deleted moves to the oldest one. Returns WR_OK,
  * WR_ERR_NOT_FOUND (nothing more below limit yet), WR_ERR_SYNTAX (the bytes
- * at c are not a chunk: c moved to the next segment), WR_ERR_IO or
- * WR_ERR_NOMEM. */
+ * at c are not a chunk: c moved to the next indexed chunk, or the next
+ * segment), WR_ERR_IO or WR_ERR_NOMEM. */
 int wr_store_read_chunk(struct wr_store *st, struct wr_store_cursor *c,
                         uint64_t limit, uint8_t **buf, uint32_t *cap,
                         struct wr_store_chunk *out);
 /* The records of a chunk, in order: *pos starts at 0. Returns WR_OK with
  * the record's type and payload (a view into the chunk), WR_ERR_NOT_FOUND
- * after the last, or WR_ERR_SYNTAX (a bad length or checksum: the rest of
- * the chunk is lost). */
-int wr_store_chunk_next(const struct wr_store_chunk *ch, uint32_t *pos,
-                        uint8_t *type, struct wr_bytes *payload);
+ * after the last its header counts, or WR_ERR_SYNTAX (a bad length or
+ * checksum: the rest of the chunk is lost). */
+int wr_store_chunk_next(struct wr_store_chunk *ch, uint32_t *pos, uint8_t *type,
+                        struct wr_bytes *payload);
 
 /* The offset of the oldest record the store holds (its end when none). */
 uint64_t wr_store_first(struct wr_store *st);

@@ -154,6 +154,7 @@ struct wr_store {
     int (*dir_sync)(int fd);    /* fsync, or the opts.sync_fn seam */
     struct wr_store_seg **segs; /* by first offset; the last is active */
     size_t nsegs, capsegs;
+    size_t seg_hint; /* where wr_store_find_seg found the last one */
     bool recovered;
     bool reclaim_due;
 
@@ -162,12 +163,13 @@ struct wr_store {
     size_t buf_len, buf_cap;
     uint32_t pend_records;
     uint64_t pend_first;
-    uint64_t next;      /* offset of the next record */
-    uint64_t written;   /* records below it are written (pwrite) */
-    uint64_t requested; /* asked of the sync thread */
-    bool dir_changed;   /* a segment was created since the last request */
-    int64_t last_now;   /* the latest time a caller gave */
-    int werr;           /* errno of a failed pwrite */
+    uint64_t next;         /* offset of the next record */
+    uint64_t written;      /* records below it are written (pwrite) */
+    uint64_t requested;    /* asked of the sync thread */
+    bool dir_changed;      /* a segment was created since the last request */
+    int64_t last_now;      /* the latest time a caller gave */
+    int werr;              /* errno of a failed pwrite */
+    uint64_t space_wanted; /* bytes ENOSPC refused; 0 once a write works */
 
     /* Shared with the sync thread, under mu. */
     pthread_t thread;

@@ -13,7 +13,18 @@ failed(struct wr_store *st)
     return st->werr != 0 || wr_store_failed(st) != 0;
 }
 
-/* Writes the pending chunk at the active segment's end. */
+/* ENOSPC or EDQUOT: the disk is full, not broken. */
+static bool
+no_space(int e)
+{
+    return e == ENOSPC || e == EDQUOT;
+}
+
+/* Writes the pending chunk at the active segment's end. A file system out
+ * of space (a segment that could not be preallocated) refuses the write:
+ * the chunk stays pending, whole, and the next flush writes it again at the
+ * same place (bytes of the refused attempt past the end are overwritten, or
+ * cut by recovery as a torn tail). Any other error fails the store. */
 static int
 write_pending(struct wr_store *st, int64_t now_ms)
 {
@@ -37,6 +48,10 @@ write_pending(struct wr_store *st, int64_t now_ms)
 
         if (n < 0 && errno == EINTR)
             continue;
+        if (n < 0 && no_space(errno)) {
+            st->space_wanted = st->buf_len;
+            return WR_ERR_FULL;
+        }
         if (n <= 0) {
             st->werr = n < 0 ? errno : EIO;
             return WR_ERR_IO;
@@ -45,6 +60,7 @@ write_pending(struct wr_store *st, int64_t now_ms)
     }
     wr_store_note_chunk(st, seg, h.first, seg->wpos, now_ms);
     seg->wpos += (uint32_t)st->buf_len;
+    st->space_wanted = 0;
     st->written = st->next;
     st->chunks++;
     st->pend_records = 0;
@@ -72,8 +88,11 @@ roll(struct wr_store *st, size_t need, int64_t now_ms)
         wr_seg_free(old);
     }
     rc = wr_seg_create(st, st->next, (uint32_t)size, now_ms, &seg);
+    if (rc == WR_ERR_FULL)
+        st->space_wanted = size;
     if (rc != WR_OK)
         return rc;
+    st->space_wanted = 0;
     rc = wr_store_add_seg(st, seg);
     if (rc != WR_OK) {
         unlinkat(st->dirfd, seg->name, 0);

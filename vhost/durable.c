@@ -86,7 +86,7 @@ rec_write(struct wr_server *s, struct rec *r, uint8_t t)
     }
     if (rc != WR_OK) {
         wr_log(WR_LOG_ERROR, "defs: a definition was not written: %s",
-               wr_strerror(rc));
+               rc == WR_ERR_FULL ? "the disk is full" : wr_strerror(rc));
         return;
     }
     wr_defs_hold(l, &loc);

@@ -18,11 +18,14 @@
 #include <unistd.h>
 
 static void
-check(bool ok)
+check_at(bool ok, int line)
 {
-    if (!ok)
+    if (!ok) {
+        fprintf(stderr, "fuzz_store.c:%d: check failed\n", line);
         abort();
+    }
 }
+#define check(ok) check_at((ok), __LINE__)
 
 struct ctx {
     const uint8_t *buf; /* memory mode: the scanned bytes */
@@ -123,12 +126,58 @@ first_of(const uint8_t *p, size_t n, uint64_t dflt)
     return dflt;
 }
 
+/* A stream's reader over what recovery kept (store/cursor.c): chunks
+ * only below the end, records in increasing offsets and never more good
+ * ones than recovery found, and it always comes to an end. */
+static void
+read_in_order(struct wr_store *st, uint64_t recovered)
+{
+    uint8_t *buf = NULL;
+    uint32_t cap = 0;
+    uint64_t good = 0, end = wr_store_end(st), last = 0;
+    bool have = false;
+
+    for (int from = 0; from < 2; from++) {
+        struct wr_store_cursor c;
+        int steps = 0, rc;
+        struct wr_store_chunk ch;
+
+        wr_store_seek(st, from ? end / 2 : 0, &c);
+        good = 0;
+        have = false;
+        while ((rc = wr_store_read_chunk(st, &c, end, &buf, &cap, &ch)) !=
+               WR_ERR_NOT_FOUND) {
+            uint32_t pos = 0;
+            uint8_t type;
+            struct wr_bytes p;
+
+            check(++steps < 100000);
+            check(rc == WR_OK || rc == WR_ERR_SYNTAX);
+            if (rc != WR_OK)
+                continue;
+            check(ch.first + ch.records <= end);
+            check(!have || ch.first > last);
+            while (wr_store_chunk_next(&ch, &pos, &type, &p) == WR_OK) {
+                check(p.ptr >= ch.data && p.ptr + p.len <= ch.data + ch.len);
+                good++;
+            }
+            have = ch.records > 0;
+            if (have)
+                last = ch.first + ch.records - 1;
+        }
+        /* what recovery found, read in order: never more */
+        check(good <= recovered);
+    }
+    wr_free(buf);
+}
+
 static void
 run_files(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen,
           bool two)
 {
     static char dir[64];
-    struct wr_store_opts o = {.segment_size = 64 * 1024, .sync_fn = no_sync};
+    struct wr_store_opts o = {
+        .segment_size = 64 * 1024, .sync_fn = no_sync, .index_every = 512};
     struct ctx c = {0};
     struct wr_store *st = NULL;
     struct wr_store_loc loc;
@@ -149,6 +198,7 @@ run_files(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen,
     check(wr_store_open(dir, &o, &st, NULL, 0) == WR_OK);
     c.st = st;
     check(wr_store_recover(st, on_record, on_damage, &c, 1) == WR_OK);
+    read_in_order(st, c.count);
     /* After recovery the log takes a record, and gives it back. */
     rc = wr_store_append(st, 42, &p, 1, 2, &loc);
     check(rc == WR_OK);

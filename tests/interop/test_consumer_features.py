@@ -187,7 +187,7 @@ def test_unsupported_queue_types_are_406(ch, uniq, qtype):
 
 
 @pytest.mark.warren_only
-@pytest.mark.parametrize("qtype", ["quorum", "stream"])
+@pytest.mark.parametrize("qtype", ["quorum"])
 def test_unsupported_queue_type_message_is_clear(ch, uniq, qtype):
     with channel_error(406) as ei:
         ch.queue_declare(uniq, durable=True,

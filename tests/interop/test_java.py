@@ -322,7 +322,8 @@ def test_blocked_listener_on_memory_alarm(scenario, broker_factory):
     BlockedListener. warren_only: RabbitMQ's watermark cannot be lowered
     per test; a private warren with 4 MiB does it."""
     srv = broker_factory("--set", "vm_memory_high_watermark.absolute=4MiB")
-    r = scenario("blocked", address=srv.address)
+    # the scenario's own waits allow for a loaded machine (up to 30 s each)
+    r = scenario("blocked", timeout=120, address=srv.address)
     events = r["events"]
     assert events[0].startswith("blocked:") and "memory" in events[0].lower()
     assert events[1:] == ["unblocked"]

@@ -521,3 +521,204 @@ def test_retention_by_size(connections, uniq):
         assert got == list(range(got[0], got[0] + len(got)))
     assert got[-1] >= 1999
     ch.queue_delete(uniq)
+
+
+# ---- restarts (warren's own brokers) -------------------------------------------
+
+_started = []
+
+
+@pytest.fixture
+def own_broker(tmp_path):
+    """start(*args) -> a private warren on tmp_path/data, killed at the
+    end."""
+    def start(*args):
+        try:
+            srv = broker_mod.WarrenServer(
+                args, data_dir=str(tmp_path / "data")).start()
+        except broker_mod.BrokerError as e:
+            pytest.fail(str(e), pytrace=False)
+        _started.append(srv)
+        return srv
+    yield start
+    while _started:
+        _started.pop().kill()
+
+
+def pconn(srv):
+    return pika.BlockingConnection(pika.ConnectionParameters(
+        host=srv.host, port=srv.port, heartbeat=0,
+        socket_timeout=5 * broker_mod.SLOW))
+
+
+@pytest.mark.warren_only
+@pytest.mark.parametrize("how", ["kill", "term"])
+def test_stream_survives_restart(own_broker, how):
+    srv = own_broker()
+    c = pconn(srv)
+    ch = c.channel()
+    declare(ch, "events", **{"x-stream-max-segment-size-bytes": 20000})
+    ch.confirm_delivery()
+    for i in range(3000):
+        ch.basic_publish("", "events", b"e%05d" % i,
+                         pika.BasicProperties(headers={"i": i}))
+    c2 = pconn(srv)
+    _, got = consume(c2, "events", 10, offset="first")
+    assert offsets(got)[:10] == list(range(10))
+    if how == "kill":
+        srv.kill()  # SIGKILL: every confirmed message must be there
+    else:
+        assert srv.terminate() == 0
+    srv = own_broker()
+    c = pconn(srv)
+    ch = c.channel()
+    # still a stream, same arguments
+    declare(ch, "events", **{"x-stream-max-segment-size-bytes": 20000})
+    got = drain_from_first(pconn(srv), "events", 2999)
+    assert got == list(range(3000))
+    _, tail = consume(pconn(srv), "events", 1, offset="last")
+    assert offsets(tail)[-1] == 2999
+    # offsets go on from where they were, never reused
+    nc = pconn(srv)
+    _, nxt = consume(nc, "events", 0)
+    ch.confirm_delivery()
+    ch.basic_publish("", "events", b"after")
+    deadline = time.monotonic() + WAIT
+    while not nxt and time.monotonic() < deadline:
+        nc.process_data_events(time_limit=0.05)
+    assert offsets(nxt) == [3000] and bodies(nxt) == [b"after"]
+    assert nxt[0][1].headers["x-stream-offset"] == 3000
+
+
+@pytest.mark.warren_only
+def test_delete_removes_the_files(own_broker, tmp_path):
+    srv = own_broker()
+    c = pconn(srv)
+    ch = c.channel()
+    declare(ch, "gone")
+    publish_confirmed(ch, "gone", [b"x" * 1000] * 10)
+    streams = tmp_path / "data" / "streams"
+    assert len(list(streams.iterdir())) == 1
+    ch.queue_delete("gone")
+    assert list(streams.iterdir()) == []
+    # a stream of the same name is a new one: offsets from 0
+    declare(ch, "gone")
+    publish_confirmed(ch, "gone", [b"new"])
+    _, got = consume(pconn(srv), "gone", 1, offset="first")
+    assert offsets(got) == [0] and bodies(got) == [b"new"]
+    srv.kill()
+    srv = own_broker()
+    _, got = consume(pconn(srv), "gone", 1, offset="first")
+    assert offsets(got) == [0] and bodies(got) == [b"new"]
+
+
+@pytest.mark.warren_only
+def test_retention_by_age(own_broker):
+    """Segments whose newest message is older than x-max-age go (checked
+    as the stream grows, as RabbitMQ does when a segment rolls)."""
+    srv = own_broker()
+    c = pconn(srv)
+    ch = c.channel()
+    declare(ch, "aged", **{"x-max-age": "1s",
+                           "x-stream-max-segment-size-bytes": 4096})
+    publish_confirmed(ch, "aged", [b"%0200d" % i for i in range(100)])
+    time.sleep(1.5)
+    got = []
+    deadline = time.monotonic() + WAIT
+    n = 100
+    while time.monotonic() < deadline:
+        ch.basic_publish("", "aged", b"%0200d" % n)
+        n += 1
+        got = drain_from_first(pconn(srv), "aged", n - 1)
+        if got and got[0] >= 90:
+            break
+    assert got[0] >= 90, got[:3]
+    assert got == list(range(got[0], n))
+
+
+@pytest.mark.warren_only
+def test_retention_from_policy(own_broker):
+    srv = own_broker()
+    import urllib.request
+    import base64
+    import json
+    req = urllib.request.Request(
+        "http://%s:%d/api/policies/%%2F/small" % srv.mgmt_address,
+        data=json.dumps({"pattern": "^pol", "apply-to": "queues",
+                         "definition": {"max-length-bytes": 20000,
+                                        "stream-max-segment-size-bytes":
+                                            5000}}).encode(),
+        method="PUT", headers={"content-type": "application/json",
+                               "authorization": "Basic " + base64.b64encode(
+                                   b"guest:guest").decode()})
+    urllib.request.urlopen(req, timeout=10).read()
+    c = pconn(srv)
+    ch = c.channel()
+    declare(ch, "polstream")
+    publish_confirmed(ch, "polstream", [b"%0100d" % i for i in range(2000)])
+    ch.basic_publish("", "polstream", b"last")
+    got = drain_from_first(pconn(srv), "polstream", 2000)
+    assert got[0] > 1000 and got[-1] == 2000
+
+
+# ---- filtering (beyond RabbitMQ 3.10; exact, where 3.13 filters by chunk) ----
+
+
+@pytest.mark.warren_only
+def test_filtering_is_exact(connections, uniq):
+    c = connections()
+    ch = c.channel()
+    declare(ch, uniq)
+    ch.confirm_delivery()
+    values = ["a", "b", None, "c", "a", None, "b", "a"]
+    for i, v in enumerate(values):
+        h = {"i": i}
+        if v is not None:
+            h["x-stream-filter-value"] = v
+        ch.basic_publish("", uniq, b"%d" % i, pika.BasicProperties(headers=h))
+
+    def run(args, n):
+        cc = connections()
+        cch = cc.channel()
+        cch.basic_qos(prefetch_count=3)  # credit is returned as acked
+        got = []
+
+        def on(c_, m, p, b):
+            got.append(p.headers["i"])
+            c_.basic_ack(m.delivery_tag)
+        a = {"x-stream-offset": "first"}
+        a.update(args)
+        cch.basic_consume(uniq, on, arguments=a)
+        deadline = time.monotonic() + WAIT
+        while len(got) < n and time.monotonic() < deadline:
+            cc.process_data_events(time_limit=0.05)
+        quiet(cc)
+        return got
+
+    assert run({"x-stream-filter": "a"}, 3) == [0, 4, 7]
+    assert run({"x-stream-filter": ["a", "b"]}, 5) == [0, 1, 4, 6, 7]
+    assert run({"x-stream-filter": "a", "x-stream-match-unfiltered": True},
+               5) == [0, 2, 4, 5, 7]
+    assert run({"x-stream-filter": "zzz"}, 0) == []
+    assert run({}, 8) == list(range(8))
+    # the offsets stay the messages' own
+    cc = connections()
+    _, got = consume(cc, uniq, 1, offset=5)
+    assert offsets(got)[0] == 5
+    ch.queue_delete(uniq)
+
+
+@pytest.mark.warren_only
+@pytest.mark.parametrize("args", [
+    {"x-stream-filter": 5},
+    {"x-stream-filter": ["a", 1]},
+    {"x-stream-match-unfiltered": "yes", "x-stream-filter": "a"},
+])
+def test_filter_bad_arguments(connections, uniq, args):
+    ch = connections().channel()
+    declare(ch, uniq)
+    cc = connections().channel()
+    cc.basic_qos(prefetch_count=10)
+    with channel_error(406):
+        cc.basic_consume(uniq, lambda *a: None, arguments=args)
+    ch.queue_delete(uniq)

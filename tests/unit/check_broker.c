@@ -282,10 +282,20 @@ START_TEST(config_service_keys)
     ck_assert_int_eq(cfg.prometheus_port, -1);
     ck_assert_int_eq(set("load_definitions", "/etc/warren/defs.json"), 0);
     ck_assert_str_eq(cfg.load_definitions, "/etc/warren/defs.json");
+    /* relative to the RAM; the later of the two wins, as in RabbitMQ */
+    ck_assert_int_eq(set("disk_free_limit.relative", "2.0"), 0);
+    ck_assert_uint_eq(cfg.disk_free_limit,
+                      (uint64_t)((double)sysconf(_SC_PHYS_PAGES) *
+                                 (double)sysconf(_SC_PAGESIZE) * 2.0));
+    ck_assert_uint_gt(cfg.disk_free_limit, 1 << 20);
+    ck_assert_int_eq(set("disk_free_limit.absolute", "1GB"), 0);
+    ck_assert_uint_eq(cfg.disk_free_limit, 1000000000);
+    ck_assert_int_eq(set("disk_free_limit.relative", "lots"), WR_ERR_INVALID);
+    ck_assert_int_eq(set("disk_free_limit.relative", "-1"), WR_ERR_INVALID);
     /* RabbitMQ knows these; warren has no use for them */
-    ck_assert_int_eq(set("disk_free_limit.relative", "2.0"), 1);
-    ck_assert_str_eq(err,
-                     "disk_free_limit.relative: ignored: no effect in warren");
+    ck_assert_int_eq(set("mnesia_table_loading_retry_limit", "10"), 1);
+    ck_assert_str_eq(err, "mnesia_table_loading_retry_limit: ignored: no "
+                          "effect in warren");
     ck_assert_int_eq(set("cluster_formation.classic_config.nodes.1", "r@h"), 1);
     ck_assert_int_eq(set("mqtt.listeners.tcp.default", "1883"), 1);
     /* "$name" is one segment, not several or none */

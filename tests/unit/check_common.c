@@ -371,6 +371,16 @@ START_TEST(bytes_helpers)
     /* A NUL inside the view is data, not the end. */
     ck_assert(!wr_bytes_eq_str(nul, "a"));
     ck_assert_uint_eq(wr_bytes_str("").len, 0);
+    /* items of a separated list: whole items only, first, middle, last */
+    ck_assert(wr_bytes_in_list(WR_BYTES_LIT("PLAIN"), "PLAIN AMQPLAIN", ' '));
+    ck_assert(
+        wr_bytes_in_list(WR_BYTES_LIT("AMQPLAIN"), "PLAIN AMQPLAIN", ' '));
+    ck_assert(wr_bytes_in_list(WR_BYTES_LIT("b"), "a,b,c", ','));
+    ck_assert(!wr_bytes_in_list(WR_BYTES_LIT("PLAIN"), "AMQPLAIN", ' '));
+    ck_assert(!wr_bytes_in_list(WR_BYTES_LIT("PLAI"), "PLAIN", ' '));
+    ck_assert(!wr_bytes_in_list(WR_BYTES_LIT("a"), "a b", ','));
+    ck_assert(!wr_bytes_in_list(WR_BYTES_LIT("a"), "", ','));
+    ck_assert(!wr_bytes_in_list(a, "abcd,ab", ','));
 }
 END_TEST
 

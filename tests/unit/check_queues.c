@@ -316,6 +316,7 @@ static TCase *(*const cases[])(void) = {
     queues_persist_tcase,
     queues_durable_tcase,
     queues_paging_tcase,
+    queues_stream_tcase,
 };
 
 static Suite *

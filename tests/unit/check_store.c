@@ -655,6 +655,10 @@ store_suite(void)
     tc = store_model_tcase();
     tcase_add_checked_fixture(tc, setup, teardown);
     suite_add_tcase(s, tc);
+
+    tc = store_cursor_tcase();
+    tcase_add_checked_fixture(tc, setup, teardown);
+    suite_add_tcase(s, tc);
     return s;
 }
 

@@ -1147,7 +1147,14 @@ public final class Scenarios {
 
     /** connection.blocked / unblocked through a BlockedListener (a broker
      *  with a small memory watermark): publish until blocked, purge from
-     *  another connection, unblocked, publish again. */
+     *  another connection, unblocked, publish again.
+     *
+     *  Each publish waits for its confirm before the next: when the broker
+     *  blocks, at most one publish is left in the socket unread. Without
+     *  that, megabytes of publishes written before handleBlocked ran sit
+     *  in the socket buffers; a slow (loaded) broker reads them only after
+     *  the purges, crosses the watermark again and blocks the connection
+     *  for good, and confirm.select below never gets read. */
     Map<String, Object> blocked() throws Exception {
         Connection conn = factory().newConnection();
         List<Object> events = Collections.synchronizedList(new ArrayList<>());
@@ -1171,29 +1178,31 @@ public final class Scenarios {
         ch.queueDeclare(q, false, false, false, null);
         byte[] body = new byte[256 << 10];
         AtomicInteger published = new AtomicInteger();
+        ch.confirmSelect();
         Thread pub = new Thread(() -> {
             try {
                 for (int i = 0; i < 64 && blockedL.getCount() > 0; i++) {
                     ch.basicPublish("", q, null, body);
                     published.incrementAndGet();
+                    // the last one waits here until the purge unblocks
+                    ch.waitForConfirmsOrDie(ms(60000));
                 }
-            } catch (IOException e) {
+            } catch (Exception e) {
                 events.add("publish error: " + e);
             }
         });
         pub.setDaemon(true);
         pub.start();
-        await(blockedL, 15000, "handleBlocked");
+        await(blockedL, 30000, "handleBlocked");
         Connection admin = factory().newConnection();
         Channel ach = admin.createChannel();
         ach.queuePurge(q);
-        await(unblockedL, 15000, "handleUnblocked");
-        pub.join(ms(10000));
+        await(unblockedL, 30000, "handleUnblocked");
+        pub.join(ms(30000));
         boolean publisherDone = !pub.isAlive();
         ach.queuePurge(q);
-        ch.confirmSelect();
         ch.basicPublish("", q, null, utf8("after"));
-        ch.waitForConfirmsOrDie(ms(5000));
+        ch.waitForConfirmsOrDie(ms(30000));
         ach.queueDelete(q);
         admin.close((int) ms(5000));
         conn.close((int) ms(5000));

@@ -33,6 +33,7 @@ TCase *queues_policy_tcase(void);
 TCase *queues_persist_tcase(void);
 TCase *queues_durable_tcase(void);
 TCase *queues_paging_tcase(void);
+TCase *queues_stream_tcase(void);
 
 /* check_queues.c: a message with an optional priority property (-1 for
  * none), tagged with id (tid reads it back: it is the exchange name); a

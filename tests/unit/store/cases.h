@@ -15,6 +15,7 @@
 /* The test cases kept here, in the order the suite runs them. */
 TCase *store_recovery_tcase(void);
 TCase *store_model_tcase(void);
+TCase *store_cursor_tcase(void);
 
 /* The test's store directory, made by the fixture and removed after. */
 extern char dir[256];
