@@ -91,8 +91,14 @@ const char wc_list_streams_help[] =
     "DESCRIPTION\n"
     "    The vhost's stream queues (type stream in GET /api/queues/VHOST):\n"
     "    name, messages held, first_offset and last_offset (the oldest and\n"
-    "    newest offsets the stream holds; committed_offset in RabbitMQ's\n"
-    "    words), disk_bytes (its segment files), segments and consumers.\n";
+    "    newest offsets the stream holds, empty while it holds nothing),\n"
+    "    disk_bytes (the size of its segment files), segments and\n"
+    "    consumers. -f json prints the API's queue objects, with\n"
+    "    committed_offset (the last durable offset) too.\n"
+    "\n"
+    "EXAMPLES\n"
+    "    warrenctl list_streams\n"
+    "    warrenctl -V orders -f json list_streams\n";
 
 const char wc_list_stream_consumers_help[] =
     "NAME\n"
@@ -105,7 +111,8 @@ const char wc_list_stream_consumers_help[] =
     "    The consumers of the vhost's stream queues: stream, consumer_tag,\n"
     "    channel, offset (the next offset the consumer is given) and\n"
     "    offset_lag (how many messages the stream holds past it), as\n"
-    "    rabbitmq-streams list_stream_consumers names them.\n";
+    "    rabbitmq-streams list_stream_consumers names them. -f json\n"
+    "    prints the API's consumer objects (the stream is queue.name).\n";
 
 /* RabbitMQ's information units (rabbit_resource_monitor_misc): digits,
  * then k, ki, kib (1024), kb (1000), and the same for m, g, t, p; case

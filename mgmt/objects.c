@@ -119,10 +119,12 @@ queue_memory(const struct wr_queue *q)
            ram * (sizeof(struct wr_msg) + 32) + n->paged * 32;
 }
 
-/* A stream's log: RabbitMQ's leader, members, online and committed_offset
- * (the last offset written and synced), and warren's first_offset and
- * last_offset (the oldest and newest it holds; null when it holds
- * nothing), disk_bytes (its segment files) and segments. */
+/* A stream's log: RabbitMQ 3.10's members, online and readers (its
+ * consumers, by node); the names of rabbitmq-streams stream_status for
+ * first_offset (the oldest offset it holds), committed_offset (the last
+ * durable one) and segments (its segment files); last_offset (the newest)
+ * and disk_bytes (the size of its segment files). An offset is null while
+ * the stream holds nothing. */
 static void
 stream_fields(struct wr_mgmt *m, const struct wr_queue *q, json_t *o)
 {
@@ -131,9 +133,10 @@ stream_fields(struct wr_mgmt *m, const struct wr_queue *q, json_t *o)
 
     wr_stream_info(q, &si);
     empty = si.next <= si.first;
-    json_object_set_new(o, "leader", json_string(m->node));
     json_object_set_new(o, "members", json_pack("[s]", m->node));
     json_object_set_new(o, "online", json_pack("[s]", m->node));
+    json_object_set_new(o, "readers",
+                        json_pack("{s:i}", m->node, (int)q->consumer_count));
     json_object_set_new(o, "first_offset",
                         empty ? json_null()
                               : json_integer((json_int_t)si.first));
