@@ -247,6 +247,7 @@ struct mqueue {
     const struct wr_held_sink *sink; /* then its sink */
     struct mentry *v;
     size_t n, cap;
+    uint64_t lost, lost_at; /* entries whose MSG is unreadable; the first's */
 };
 
 struct mrecov {
@@ -301,6 +302,13 @@ mentry_find(struct mqueue *mq, uint64_t enq)
             hi = mid;
     }
     return NULL;
+}
+
+static void
+mqueue_lost(struct mqueue *mq, uint64_t msg_offset)
+{
+    if (mq->lost++ == 0)
+        mq->lost_at = msg_offset;
 }
 
 static int
@@ -362,6 +370,7 @@ msgs_record(void *arg, uint8_t type, const struct wr_store_loc *loc,
         if (p.enq.msg.offset >= loc->offset ||
             !wr_store_holds(r->st, p.enq.msg.offset)) {
             r->unreadable++; /* its message's file is gone */
+            mqueue_lost(mq, p.enq.msg.offset);
             return WR_OK;
         }
         /* held through the scan: segments nothing holds go at its end */
@@ -401,8 +410,8 @@ msgs_record(void *arg, uint8_t type, const struct wr_store_loc *loc,
 /* Reads the MSG record at e back into a message (the last one is kept:
  * the queues a message went to have their ENQ records side by side). */
 static struct wr_msg *
-read_msg(struct wr_store *st, const struct mentry *e, struct wr_msg **last,
-         struct wr_queues_recovery *out)
+read_msg(struct wr_store *st, struct mqueue *mq, const struct mentry *e,
+         struct wr_msg **last, struct wr_queues_recovery *out)
 {
     struct wr_store_loc loc = {e->msg_off, e->msg_pos, e->msg_len};
     struct wr_prec p;
@@ -422,6 +431,7 @@ read_msg(struct wr_store *st, const struct mentry *e, struct wr_msg **last,
     if (rc != WR_OK) {
         wr_free(buf);
         out->unreadable++;
+        mqueue_lost(mq, e->msg_off);
         return NULL;
     }
     m = wr_prec_msg_build(&p.msg);
@@ -463,7 +473,7 @@ restore_one(struct wr_store *st, struct mqueue *mq, const struct mentry *e,
 
     if (mq->q == NULL) { /* a held message: its holder takes the scan's
                             references */
-        m = read_msg(st, e, last, out);
+        m = read_msg(st, mq, e, last, out);
         if (m != NULL &&
             mq->sink->restore(mq->sink->arg, m, e->enq, e->expires) == WR_OK) {
             out->held++;
@@ -489,7 +499,7 @@ restore_one(struct wr_store *st, struct mqueue *mq, const struct mentry *e,
         }
         return;
     }
-    m = read_msg(st, e, last, out);
+    m = read_msg(st, mq, e, last, out);
 
     /* the queue takes its own references; the scan's go */
     wr_store_unref(st, &(struct wr_store_loc){e->enq, 0, 0});
@@ -545,8 +555,8 @@ restore_all(struct wr_store *st, struct mrecov *r, int64_t now, int64_t wall,
 int
 wr_queues_recover(struct wr_store *st, struct wr_queue *const *qs, size_t nq,
                   const struct wr_held_sink *hs, size_t nh,
-                  wr_store_damage_cb damage, void *damage_arg, int64_t now,
-                  int64_t wall, struct wr_queues_recovery *out)
+                  wr_store_damage_cb damage, wr_queues_lost_cb lost, void *arg,
+                  int64_t now, int64_t wall, struct wr_queues_recovery *out)
 {
     struct mrecov r = {.st = st};
     int rc;
@@ -557,17 +567,20 @@ wr_queues_recover(struct wr_store *st, struct wr_queue *const *qs, size_t nq,
         return WR_ERR_NOMEM;
     for (size_t i = 0; i < nq; i++)
         r.qs[r.nq++] =
-            (struct mqueue){qs[i]->store_qid, qs[i], NULL, NULL, 0, 0};
+            (struct mqueue){qs[i]->store_qid, qs[i], NULL, NULL, 0, 0, 0, 0};
     for (size_t i = 0; i < nh; i++)
-        r.qs[r.nq++] = (struct mqueue){hs[i].id, NULL, &hs[i], NULL, 0, 0};
+        r.qs[r.nq++] =
+            (struct mqueue){hs[i].id, NULL, &hs[i], NULL, 0, 0, 0, 0};
     if (r.nq > 1)
         qsort(r.qs, r.nq, sizeof *r.qs, cmp_mqueue);
     r.damage = damage;
-    r.damage_arg = damage_arg;
+    r.damage_arg = arg;
     rc = wr_store_recover(st, msgs_record, msgs_damage, &r, wall);
     if (rc == WR_OK)
         rc = restore_all(st, &r, now, wall, out);
     for (size_t i = 0; i < r.nq; i++) { /* what was not handed over */
+        if (r.qs[i].lost && lost && r.qs[i].q != NULL)
+            lost(arg, r.qs[i].q, r.qs[i].lost, r.qs[i].lost_at);
         for (size_t j = 0; j < r.qs[i].n; j++)
             if (!r.qs[i].v[j].dead)
                 entry_dead(st, &r.qs[i].v[j]);

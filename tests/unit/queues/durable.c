@@ -140,7 +140,8 @@ START_TEST(test_store_and_recover)
     wr_queue_set_store(q, st, 7); /* queue 9 was deleted */
     qs[0] = q;
     ck_assert_int_eq(
-        wr_queues_recover(st, qs, 1, NULL, 0, NULL, NULL, 0, 0, &out), WR_OK);
+        wr_queues_recover(st, qs, 1, NULL, 0, NULL, NULL, NULL, 0, 0, &out),
+        WR_OK);
     ck_assert_uint_eq(out.messages, 3);
     ck_assert_uint_eq(out.ignored, 1);
     ck_assert_uint_eq(out.undecodable, 0);
@@ -201,7 +202,7 @@ START_TEST(test_recover_many_segments)
         q = mk_queue(0);
         wr_queue_set_store(q, st, 3);
         ck_assert_int_eq(
-            wr_queues_recover(st, &q, 1, NULL, 0, NULL, NULL, 0, 0, &out),
+            wr_queues_recover(st, &q, 1, NULL, 0, NULL, NULL, NULL, 0, 0, &out),
             WR_OK);
         ck_assert_uint_eq(out.messages, 100);
         ck_assert_uint_eq(out.unreadable, 0);
@@ -215,7 +216,8 @@ START_TEST(test_recover_many_segments)
     q = mk_queue(0);
     wr_queue_set_store(q, st, 3);
     ck_assert_int_eq(
-        wr_queues_recover(st, &q, 1, NULL, 0, NULL, NULL, 0, 0, &out), WR_OK);
+        wr_queues_recover(st, &q, 1, NULL, 0, NULL, NULL, NULL, 0, 0, &out),
+        WR_OK);
     for (int i = 1; i < 200; i += 2) {
         snprintf(body, sizeof body, "%0200d", i);
         expect(q, body);
@@ -261,7 +263,8 @@ START_TEST(test_recover_shared)
         wr_queue_set_store(qs[i], st, (uint64_t)i + 1);
     }
     ck_assert_int_eq(
-        wr_queues_recover(st, qs, 2, NULL, 0, NULL, NULL, 0, 0, &out), WR_OK);
+        wr_queues_recover(st, qs, 2, NULL, 0, NULL, NULL, NULL, 0, 0, &out),
+        WR_OK);
     ck_assert_uint_eq(out.messages, 4);
     expect(qs[1], "only-b");
     ck_assert(pop_msg(qs[0], &a, &r));
@@ -348,7 +351,8 @@ START_TEST(test_held)
     wr_queue_set_store(q, st, 1);
     hs = (struct wr_held_sink){5, sink_restore, &k};
     ck_assert_int_eq(
-        wr_queues_recover(st, &q, 1, &hs, 1, NULL, NULL, 0, 0, &out), WR_OK);
+        wr_queues_recover(st, &q, 1, &hs, 1, NULL, NULL, NULL, 0, 0, &out),
+        WR_OK);
     ck_assert_uint_eq(out.held, 2);
     ck_assert_uint_eq(out.messages, 1);
     expect(q, "h2");
