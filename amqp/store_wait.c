@@ -134,14 +134,17 @@ refuse(struct wr_chan *ch)
 
     for (uint32_t i = 0; i < ch->sw_n; i++)
         commit |= ch->sw[(ch->sw_head + i) % ch->sw_cap].seq == 0;
-    ch->sw_n = 0;
     if (commit) {
+        ch->sw_n = 0;
         wr_chan_error(ch, WR_REPLY_INTERNAL_ERROR, WR_TX_COMMIT,
                       "the message store failed: the transaction is not "
                       "on disk");
         return;
     }
+    /* while the marks are there: acks up to the first publish that
+     * waited, nacks from it on */
     wr_chan_nack_all(ch);
+    ch->sw_n = 0;
 }
 
 void

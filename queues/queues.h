@@ -677,16 +677,22 @@ struct wr_queues_recovery {
     uint64_t ignored;         /* records of queues that are gone */
     uint64_t unreadable;      /* entries whose MSG could not be read back */
 };
-/* Scans the msgs/ store st (wr_store_recover; damage(damage_arg, d) for
- * what it cuts or skips) and gives the nq queues qs (each with its store
- * set) their live entries back, in order, redelivered; unknown queue ids
- * are ignored. Deadlines are kept on the wall clock in the store: wall
- * and now are the two clocks' present. Returns WR_OK or the scan's error
- * (then no entry was handed back). */
+/* Called once per queue that lost entries at recovery because their MSG
+ * record could not be read back (damaged, or its file gone): how many, and
+ * the store offset of the first one's MSG record. */
+typedef void (*wr_queues_lost_cb)(void *arg, struct wr_queue *q, uint64_t n,
+                                  uint64_t msg_offset);
+/* Scans the msgs/ store st (wr_store_recover; damage(arg, d) for what it
+ * cuts or skips, lost(arg, ...) for the queues that lost entries; either
+ * may be NULL) and gives the nq queues qs (each with its store set) their
+ * live entries back, in order, redelivered; unknown queue ids are
+ * ignored. Deadlines are kept on the wall clock in the store: wall and now
+ * are the two clocks' present. Returns WR_OK or the scan's error (then no
+ * entry was handed back). */
 int
 wr_queues_recover(struct wr_store *st, struct wr_queue *const *qs, size_t nq,
                   void (*damage)(void *arg, const struct wr_store_damage *d),
-                  void *damage_arg, int64_t now, int64_t wall,
+                  wr_queues_lost_cb lost, void *arg, int64_t now, int64_t wall,
                   struct wr_queues_recovery *out);
 
 /* ---- stream queues (queues/stream.c, docs/internals/QUEUES.md) --------

@@ -366,6 +366,32 @@ msgs_damage(void *arg, const struct wr_store_damage *d)
            (unsigned long long)d->pos, d->file, (unsigned long long)d->len);
 }
 
+/* A queue lost messages whose record could not be read back: say which
+ * queue and which file (the damage itself was reported by the scan). */
+static void
+msgs_lost(void *arg, struct wr_queue *q, uint64_t n, uint64_t msg_offset)
+{
+    struct wr_server *s = arg;
+    const struct wr_bqueue *bq = q->broker;
+    char file[64] = "a segment that is gone";
+
+    for (size_t i = 0; i < wr_store_segments(s->msgs); i++) {
+        struct wr_store_seginfo si;
+        wr_store_segment(s->msgs, i, &si);
+        if (si.first <= msg_offset && msg_offset < si.end) {
+            snprintf(file, sizeof file, "msgs/%020llu.seg",
+                     (unsigned long long)si.first);
+            break;
+        }
+    }
+    wr_log(WR_LOG_WARN,
+           "msgs: queue '%s' in vhost '%s': %llu message(s) could not be "
+           "read back (damaged or missing records, the first at offset %llu "
+           "in %s): dropped",
+           q->name, bq && bq->vh ? bq->vh->name : "?", (unsigned long long)n,
+           (unsigned long long)msg_offset, file);
+}
+
 /* Reads msgs/ back into the stored queues. */
 static int
 recover_msgs(struct wr_server *s, uint64_t *nmsgs, uint64_t *nbytes)
@@ -396,8 +422,8 @@ recover_msgs(struct wr_server *s, uint64_t *nmsgs, uint64_t *nbytes)
             qs[nq++] = w;
         }
     }
-    rc = wr_queues_recover(s->msgs, qs, nq, msgs_damage, NULL, wr_now_ms(),
-                           wr_wall_ms(), &out);
+    rc = wr_queues_recover(s->msgs, qs, nq, msgs_damage, msgs_lost, s,
+                           wr_now_ms(), wr_wall_ms(), &out);
     wr_free(qs);
     if (out.undecodable)
         wr_log(WR_LOG_WARN, "msgs: %llu record(s) could not be decoded",

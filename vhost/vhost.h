@@ -439,6 +439,44 @@ int wr_vhost_unbind(struct wr_vhost *vh, enum wr_dest_kind kind,
                     struct wr_conn *requester, bool *existed,
                     struct wr_op_err *err);
 
+/* ---- super streams (superstream.c) ------------------------------------ */
+
+/* At most this many partitions in a super stream. */
+#define WR_SUPER_STREAM_MAX 1000
+
+/* A super stream to add: partition i is the stream queue NAME-keys[i],
+ * bound from the exchange NAME with keys[i] (RabbitMQ's binding key; "0"
+ * .. "N-1" for --partitions N). args: the partitions' queue arguments
+ * besides x-queue-type (x-max-length-bytes, x-max-age, ...). */
+struct wr_super_stream_decl {
+    struct wr_bytes name;
+    const struct wr_bytes *keys;
+    size_t n;
+    struct wr_table args;
+};
+
+/* Adds a super stream as RabbitMQ's rabbit_stream_manager does: checks
+ * (partition count, names, duplicates, the vhost's max-queues, an
+ * existing exchange or queue of those names: 406 with RabbitMQ's reason,
+ * err.bare), then a durable direct exchange with x-super-stream = true,
+ * the stream queues, and the bindings with x-stream-partition-order (a
+ * long, the index). A refusal of any step removes what was made and
+ * returns its error. */
+int wr_vhost_add_super_stream(struct wr_vhost *vh,
+                              const struct wr_super_stream_decl *d,
+                              struct wr_op_err *err);
+/* Deletes the super stream's exchange, then the stream queues it binds;
+ * 404 when name is not an exchange with x-super-stream = true. */
+int wr_vhost_delete_super_stream(struct wr_vhost *vh, struct wr_bytes name,
+                                 struct wr_op_err *err);
+/* Whether x is a super stream's exchange (x-super-stream = true). */
+bool wr_exchange_is_super_stream(const struct wr_exchange *x);
+/* The bindings of x to stream queues, in partition order (the binding
+ * argument x-stream-partition-order, then the queue name); *out is an
+ * array to wr_free. */
+size_t wr_super_stream_partitions(const struct wr_exchange *x,
+                                  const struct wr_binding ***out);
+
 /* ---- durable definitions in the defs/ store (durable.c) ---------------- */
 
 /* The record types of defs/ (docs/internals/STORE.md, "Record types"). */

@@ -137,7 +137,7 @@ START_TEST(test_store_and_recover)
     q = mk_queue(0);
     wr_queue_set_store(q, st, 7); /* queue 9 was deleted */
     qs[0] = q;
-    ck_assert_int_eq(wr_queues_recover(st, qs, 1, NULL, NULL, 0, 0, &out),
+    ck_assert_int_eq(wr_queues_recover(st, qs, 1, NULL, NULL, NULL, 0, 0, &out),
                      WR_OK);
     ck_assert_uint_eq(out.messages, 3);
     ck_assert_uint_eq(out.ignored, 1);
@@ -198,8 +198,8 @@ START_TEST(test_recover_many_segments)
         st = open_store(dir);
         q = mk_queue(0);
         wr_queue_set_store(q, st, 3);
-        ck_assert_int_eq(wr_queues_recover(st, &q, 1, NULL, NULL, 0, 0, &out),
-                         WR_OK);
+        ck_assert_int_eq(
+            wr_queues_recover(st, &q, 1, NULL, NULL, NULL, 0, 0, &out), WR_OK);
         ck_assert_uint_eq(out.messages, 100);
         ck_assert_uint_eq(out.unreadable, 0);
         ck_assert_uint_eq(wr_queue_counts(q)->ready, 100);
@@ -211,7 +211,7 @@ START_TEST(test_recover_many_segments)
     st = open_store(dir);
     q = mk_queue(0);
     wr_queue_set_store(q, st, 3);
-    ck_assert_int_eq(wr_queues_recover(st, &q, 1, NULL, NULL, 0, 0, &out),
+    ck_assert_int_eq(wr_queues_recover(st, &q, 1, NULL, NULL, NULL, 0, 0, &out),
                      WR_OK);
     for (int i = 1; i < 200; i += 2) {
         snprintf(body, sizeof body, "%0200d", i);
@@ -257,7 +257,7 @@ START_TEST(test_recover_shared)
         qs[i] = mk_queue(0);
         wr_queue_set_store(qs[i], st, (uint64_t)i + 1);
     }
-    ck_assert_int_eq(wr_queues_recover(st, qs, 2, NULL, NULL, 0, 0, &out),
+    ck_assert_int_eq(wr_queues_recover(st, qs, 2, NULL, NULL, NULL, 0, 0, &out),
                      WR_OK);
     ck_assert_uint_eq(out.messages, 4);
     expect(qs[1], "only-b");
