@@ -121,6 +121,7 @@ try {
   step("the consumer's offset and lag");
   const r1 = await consumerIs('5', '20');
   assert.equal(r1['Prefetch'], '5');
+  assert.match(r1['Arguments'], /"x-stream-offset":\s*"first"/);
   await screenshot('page');
 
   step('the lag moves as the consumer acks');
