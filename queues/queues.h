@@ -778,12 +778,26 @@ struct wr_stream_offset {
     const struct wr_bytes *filter;
     uint32_t nfilter;
     bool match_unfiltered;
+    /* x-stream-automatic-offset-tracking: the consumer starts at the
+     * offset stored for tag (1-255 bytes, borrowed) when there is one
+     * (else as above), and each ack stores the first offset it has not
+     * acked (QUEUES.md "Offset tracking"). */
+    bool track;
+    struct wr_bytes tag;
 };
 /* Sets up consumer c of stream q to start at *from (its position, its
  * reader, its filter, copied); call before wr_queue_consumer_add. WR_OK or
  * WR_ERR_NOMEM. */
 int wr_stream_consumer_start(struct wr_queue *q, struct wr_consumer *c,
                              const struct wr_stream_offset *from);
+
+/* Writes the offsets tracked consumers' acks stored since the last call
+ * (at the end of a turn in which q's stream_dirty hook ran). WR_OK or the
+ * error of wr_offsets_flush (what failed is tried again next time). */
+int wr_stream_flush_offsets(struct wr_queue *q);
+/* The offset stored for tag: true with *offset, false when none. */
+bool wr_stream_tracked(const struct wr_queue *q, struct wr_bytes tag,
+                       uint64_t *offset);
 
 /* What the API shows of a stream. */
 struct wr_stream_info {

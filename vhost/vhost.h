@@ -135,6 +135,7 @@ struct wr_bqueue {
     uint64_t store_id;
     /* stream.c: a stream's store on the loop, or NULL */
     struct wr_pstream *pstream;
+    bool offsets_failed; /* its consumer offsets could not be written */
 };
 
 /* stream.c: a stored stream queue's own store, opened (and read back)

@@ -11,6 +11,7 @@ persistence fields. Through pika and warrenctl.
 
 import glob
 import os
+import re
 import struct
 import subprocess
 import time
@@ -323,5 +324,78 @@ def test_warrenctl_lists_persistence_fields(tmp_path):
                        capture_output=True, text=True, timeout=30)
     header = p.stdout.splitlines()[0].split()
     assert header[-2:] == ["durable", "persistent"]
+    c.close()
+    assert srv.terminate() == 0
+
+
+@pytest.mark.timeout(60)
+def test_data_dir_from_the_config_file(tmp_path):
+    """data_dir in the config file (no --data-dir) is where the broker
+    keeps its data and takes its lock: a second broker with the same
+    config refuses to start and says why; --data-dir overrides the key."""
+    data = tmp_path / "confdata"
+    conf = tmp_path / "warren.conf"
+    conf.write_text("data_dir = %s\n" % data)
+    base = [broker_mod.server_binary(), "--bind", "127.0.0.1", "--port", "0",
+            "--mgmt-port", "0", "--set", "prometheus.tcp.port=none",
+            "--config", str(conf)]
+    first = subprocess.Popen(base, stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + WAIT
+        err = b""
+        while b"ready on" not in err:
+            assert time.monotonic() < deadline and first.poll() is None, err
+            err += first.stderr.readline()
+        assert (data / "LOCK").read_text().strip() == str(first.pid)
+        assert (data / "msgs").is_dir()
+        r = subprocess.run(base, capture_output=True, text=True, timeout=WAIT)
+        assert r.returncode == 1
+        assert ("data directory %s is in use by another warren (pid %d)"
+                % (data, first.pid)) in r.stderr, r.stderr
+        # --data-dir wins over the file's key
+        other = tmp_path / "other"
+        srv = start(other, "--config", str(conf))
+        assert (other / "LOCK").read_text().strip() == str(srv.proc.pid)
+        assert srv.terminate() == 0
+    finally:
+        first.kill()
+        first.wait(10)
+
+
+@pytest.mark.timeout(60)
+def test_fanout_to_ten_queues_writes_the_body_once(tmp_path):
+    """A persistent message routed to ten durable queues is one MSG record
+    (its body once) and ten small ENQ records: the log's data is the body
+    plus well under 200 bytes per queue. The recovery line counts each
+    queue's copy: queues, messages, bytes, seconds."""
+    data = tmp_path / "data"
+    srv = start(data)
+    c = conn(srv)
+    ch = c.channel()
+    ch.confirm_delivery()
+    ch.exchange_declare("fx", "fanout", durable=True)
+    for i in range(10):
+        ch.queue_declare("f%d" % i, durable=True)
+        ch.queue_bind("f%d" % i, "fx")
+    body = os.urandom(100000)
+    ch.basic_publish("fx", "", body, persistent())  # confirmed: on disk
+    c.close()
+    srv.kill()
+    (seg,) = seg_files(data)
+    with open(seg, "rb") as f:
+        assert f.read().count(body) == 1
+    written = sum(dlen + 48 for _, dlen in chunks(seg))
+    print("log bytes for one 100,000-byte body to ten queues: %d" % written)
+    assert len(body) < written < len(body) + 10 * 200, written
+    srv = start(data)
+    line = re.search(r"recovered (\d+) queues, (\d+) messages, (\d+) bytes "
+                     r"in (\d+\.\d+) s", srv.log_tail())
+    assert line and line.groups()[:3] == ("10", "10", "1000000"), srv.log_tail()
+    c = conn(srv)
+    ch = c.channel()
+    for i in range(10):
+        m, _, got = ch.basic_get("f%d" % i, auto_ack=True)
+        assert got == body and m.redelivered
     c.close()
     assert srv.terminate() == 0
