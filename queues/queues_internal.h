@@ -425,6 +425,9 @@ wr_upool_take(struct wr_upool *p, uint64_t id, uint32_t handle,
         wr_upool_emptied(p);
 }
 
+/* Where m's MSG record is (m->stored): durable.c. */
+struct wr_store_loc wr_dur_msg_loc(const struct wr_msg *m);
+
 /* ---- persist.c: the payloads of durable queues' store records ---------
  * (docs/internals/STORE.md, "Record types" and "A durable queue kind on
  * the store"). Big-endian; decoding checks every length, since recovery
