@@ -297,13 +297,20 @@ ui-screenshots: $(BUILD)/warren-server $(BROWSER_DIR)/node_modules
 
 # No-loss soak (tests/soak): confirmed publishes, consumers SIGKILLed at
 # random; a short one in make test, 200,000 messages a queue in make soak.
+# Then the kill loop (issue 15): the broker itself SIGKILLed and restarted
+# at random on its data_dir, durable FIFO, priority and stream queues,
+# SOAK_KILL_MESSAGES each at SOAK_KILL_RATE a second (a few minutes).
 test-soak: $(BUILD)/warren-server
 	WARREN_SERVER=$(BUILD)/warren-server $(PYTHON) -m pytest -q -s -p no:cacheprovider tests/soak \
 	  --junitxml=$(RESULTS)/soak.xml
 
 SOAK_MESSAGES ?= 200000
+SOAK_KILL_MESSAGES ?= 50000
+SOAK_KILL_RATE ?= 1000
 soak: deps $(BUILD)/warren-server
 	WARREN_SERVER=$(BUILD)/warren-server nice $(PYTHON) tests/soak/soak.py --messages $(SOAK_MESSAGES)
+	WARREN_SERVER=$(BUILD)/warren-server nice $(PYTHON) tests/soak/soak.py --kill-broker \
+	  --messages $(SOAK_KILL_MESSAGES) --rate $(SOAK_KILL_RATE)
 
 SAN = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g
 asan ubsan:
@@ -326,6 +333,7 @@ VG_LOGS = $(abspath build-valgrind/vg-logs)
 VG_SUITES = proto interop security admin soak
 VG_ENV = WARREN_SERVER=scripts/valgrind-server.sh WARREN_VALGRIND_LOGS=$(VG_LOGS) \
 	WARREN_SOAK_MESSAGES=2000 WARREN_SOAK_RATE=500 \
+	WARREN_SOAK_KILL_MESSAGES=1000 WARREN_SOAK_KILL_RATE=100 \
 	WARREN_UNDER_VALGRIND=1 WARREN_TEST_TIMEOUT=300 \
 	WARREN_TEST_READY_TIMEOUT=60 WARREN_TEST_STOP_TIMEOUT=60 \
 	WARRENCTL=$(abspath $(BUILD)/warrenctl) \

@@ -35,7 +35,7 @@ wr_chan_needs_store(struct wr_chan *ch, const struct wr_msg *m)
 
     if (ch->conn->srv->msgs == NULL)
         return false;
-    if (routed_to_stream(ch))
+    if (routed_to_stream(ch) || r->held_stored)
         return true;
     if (!m->persistent)
         return false;
@@ -134,14 +134,17 @@ refuse(struct wr_chan *ch)
 
     for (uint32_t i = 0; i < ch->sw_n; i++)
         commit |= ch->sw[(ch->sw_head + i) % ch->sw_cap].seq == 0;
-    ch->sw_n = 0;
     if (commit) {
+        ch->sw_n = 0;
         wr_chan_error(ch, WR_REPLY_INTERNAL_ERROR, WR_TX_COMMIT,
                       "the message store failed: the transaction is not "
                       "on disk");
         return;
     }
+    /* while the marks are there: acks up to the first publish that
+     * waited, nacks from it on */
     wr_chan_nack_all(ch);
+    ch->sw_n = 0;
 }
 
 void

@@ -35,6 +35,8 @@ struct bench_opts {
     int queues;
     int topic_bindings; /* topic: wildcard bindings spread over the queues */
     int max_priority;   /* x-max-priority, 0 = plain queue */
+    const char *queue_type;    /* x-queue-type (stream, quorum), or NULL */
+    const char *stream_offset; /* consumer x-stream-offset, or NULL */
     bool random_priority;
     bool durable;    /* declare durable queues and exchange */
     bool persistent; /* delivery mode 2 */

@@ -49,6 +49,11 @@ static const char usage[] =
     "                           producers publish to \"bench.J.x\"\n"
     "        --max-priority N   declare queues with x-max-priority N\n"
     "        --random-priority  publish with priorities 0..N at random\n"
+    "        --queue-type TYPE  declare the queues with x-queue-type TYPE\n"
+    "                           (stream, quorum: durable, as they must be)\n"
+    "        --stream-offset OFF  consume with x-stream-offset OFF: first,\n"
+    "                           last, next, an offset or an interval "
+    "(\"10m\")\n"
     "        --durable          declare the queues (and exchange) durable\n"
     "        --persistent       publish persistent messages (delivery\n"
     "                           mode 2): with --durable, written to disk\n"
@@ -73,6 +78,10 @@ static const char usage[] =
     "EXAMPLES\n"
     "    warren-bench -x 1 -y 1 -s 16 -a -z 10\n"
     "    warren-bench -y 1 -p 100 -c 1000 -z 10 --json\n"
+    "    warren-bench --queue-type stream -x 1 -y 0 -C 1000000 -c 1000 --keep\n"
+    "    warren-bench --queue-type stream --no-declare -x 0 -y 1 -D 1000000 "
+    "\\\n"
+    "                 -p 1000 -m 100 --stream-offset first -z 600\n"
     "    warren-bench -e bench.topic -t topic --topic-bindings 100 -q 4 \\\n"
     "                 -x 2 -y 4 -p 100\n"
     "\n"
@@ -91,6 +100,8 @@ enum {
     OPT_IDLE,
     OPT_HOLD,
     OPT_JSON,
+    OPT_QTYPE,
+    OPT_SOFFSET,
     OPT_LATLOG,
 };
 
@@ -110,6 +121,8 @@ parse_opts(int argc, char **argv, struct bench_opts *o)
         {"topic-bindings", required_argument, NULL, OPT_TOPIC},
         {"max-priority", required_argument, NULL, OPT_MAXPRIO},
         {"random-priority", no_argument, NULL, OPT_RANDPRIO},
+        {"queue-type", required_argument, NULL, OPT_QTYPE},
+        {"stream-offset", required_argument, NULL, OPT_SOFFSET},
         {"durable", no_argument, NULL, OPT_DURABLE},
         {"persistent", no_argument, NULL, OPT_PERSISTENT},
         {"prefetch", required_argument, NULL, 'p'},
@@ -182,6 +195,13 @@ parse_opts(int argc, char **argv, struct bench_opts *o)
             break;
         case OPT_RANDPRIO:
             o->random_priority = true;
+            break;
+        case OPT_QTYPE:
+            o->queue_type = optarg;
+            o->durable = true; /* streams and quorum queues must be */
+            break;
+        case OPT_SOFFSET:
+            o->stream_offset = optarg;
             break;
         case OPT_DURABLE:
             o->durable = true;
@@ -270,10 +290,12 @@ declare(struct bench_shared *sh)
         fprintf(stderr, "warren-bench: %s: %s\n", o->uri, t.err);
         return -1;
     }
-    if (o->max_priority) {
+    if (o->max_priority || o->queue_type)
         warren_table_new(&args);
+    if (o->max_priority)
         warren_table_add_int(args, "x-max-priority", o->max_priority);
-    }
+    if (o->queue_type)
+        warren_table_add_str(args, "x-queue-type", o->queue_type);
     if (o->exchange[0]) {
         rc = warren_exchange_declare(t.ch, o->exchange, o->type,
                                      o->durable ? WARREN_DURABLE : 0, NULL);

@@ -7,7 +7,15 @@ same run. Writes BENCHMARKS.md (medians of --runs runs, ratios, broker CPU
 per message, broker memory) and prints the table.
 
 Usage: bench/run.py [--runs N] [--seconds S] [--only 1,2,...] [--no-rabbitmq]
+                    [--stream-messages N] [--stream-bytes B]
                     [--out BENCHMARKS.md]
+
+Stream queues (16, 17, 18) store what they are given: scenario 16 fills a
+stream with 10,000,000 messages of 16 B and 17 with 1 GiB before reading
+them back, which takes minutes with RabbitMQ. WARREN_BENCH_STREAM_MESSAGES
+and WARREN_BENCH_STREAM_BYTES (or the options) make them smaller, e.g.
+WARREN_BENCH_STREAM_MESSAGES=200000 WARREN_BENCH_STREAM_BYTES=67108864
+make bench.
 """
 import argparse
 import json
@@ -61,7 +69,7 @@ class Warren:
         start = self.log.tell()
         self.proc = subprocess.Popen(
             [SERVER, "--port", str(self.port), "--mgmt-port", "0",
-             "--log-level", "notice", "--data-dir",
+             "--set", "prometheus.tcp.port=0", "--log-level", "notice", "--data-dir",
              os.path.join(tmp, "data")],
             stderr=self.log, text=True)
         self.recovery_line = ""
@@ -215,8 +223,74 @@ SCENARIOS = [
     (14, "persistent 1 KiB at a fixed 10,000 msg/s, confirms, prefetch 100",
      ["-x", "1", "-y", "1", "-s", "1024", "-c", "1000", "--durable",
       "--persistent", "-r", "10000", "-p", "100", "-Q", "bench-dur-"]),
+    (18, "stream queue: publisher confirms (window 1,000), persistent, "
+         "a consumer from next, prefetch 1,000, ack every 100",
+     ["-x", "1", "-y", "1", "-c", "1000", "--persistent", "-p", "1000",
+      "-m", "100", "--queue-type", "stream", "-Q", "bench-stream-pub-"]),
 ]
 PERSISTENT = (12, 13, 14)
+
+STREAM_Q = ["--queue-type", "stream", "-Q", "bench-stream-"]
+
+
+def env_int(name, default):
+    v = os.environ.get(name, "")
+    return int(v) if v.strip() else default
+
+
+def stream_fill(broker, n, size):
+    """A fresh stream holding n messages of size bytes, published with
+    confirms (window 1,000); returns warren-bench's summary."""
+    bench(broker.uri, ["-x", "0", "-y", "0", "-z", "0"] + STREAM_Q)
+    return bench(broker.uri, ["-x", "1", "-y", "0", "-C", str(n), "-s",
+                              str(size), "-c", "1000", "--keep"] + STREAM_Q,
+                 timeout=7200)
+
+
+def stream_replay_args(n):
+    return ["-x", "0", "-y", "1", "-D", str(n), "-p", "1000", "-m", "100",
+            "--stream-offset", "first", "--no-declare", "-z", "7200"] \
+        + STREAM_Q
+
+
+def run_stream_replay(broker, n):
+    """16: a consumer from first over n stored messages of 16 B,
+    prefetch 1,000, acks every 100 (multiple)."""
+    f = stream_fill(broker, n, 16)
+    c0 = cpu_seconds(broker.pid)
+    d = bench(broker.uri, stream_replay_args(n), timeout=7200)
+    c1 = cpu_seconds(broker.pid)
+    bench(broker.uri, ["-x", "0", "-y", "0", "-z", "0"] + STREAM_Q)
+    return {"fill_rate": f["send_rate"],
+            "replay_rate": d["received"] / max(d["consume_seconds"], 1e-9),
+            "replayed": d["received"],
+            "cpu_us_per_msg": (c1 - c0) * 1e6 / max(d["received"], 1)}
+
+
+def run_stream_memory(broker, nbytes):
+    """17: RSS growth of a fresh broker while a stream is filled with
+    nbytes of 1 KiB messages, and its peak while a consumer reads them
+    all back from first."""
+    time.sleep(1)
+    rss0 = rss_bytes(broker.pid)
+    n = max(nbytes // 1024, 1)
+    f = stream_fill(broker, n, 1024)
+    time.sleep(2)
+    rss1 = rss_bytes(broker.pid)
+    cmd = [BENCH, "-u", broker.uri, "--json"] + stream_replay_args(n)
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    peak = rss1
+    while p.poll() is None:
+        peak = max(peak, rss_bytes(broker.pid))
+        time.sleep(0.1)
+    out = p.stdout.read()
+    js = [json.loads(l) for l in out.splitlines() if l.startswith("{")]
+    if p.returncode != 0 or not js:
+        raise RuntimeError(f"{' '.join(cmd)}: rc {p.returncode}\n{out}")
+    bench(broker.uri, ["-x", "0", "-y", "0", "-z", "0"] + STREAM_Q)
+    return {"messages": n, "bytes": n * 1024, "fill_rate": f["send_rate"],
+            "rss_growth": rss1 - rss0, "replay_peak_growth": peak - rss0,
+            "replayed": js[-1]["received"]}
 
 
 def run_throughput(broker, args, seconds):
@@ -338,6 +412,11 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--seconds", type=float, default=5)
     ap.add_argument("--backlog", type=int, default=1000000)
+    ap.add_argument("--stream-messages", type=int,
+                    default=env_int("WARREN_BENCH_STREAM_MESSAGES",
+                                    10000000))
+    ap.add_argument("--stream-bytes", type=int,
+                    default=env_int("WARREN_BENCH_STREAM_BYTES", 1 << 30))
     ap.add_argument("--pbacklog", type=int, default=1000000,
                     help="persistent 1 KiB backlog of scenario 15")
     ap.add_argument("--only", default="")
@@ -360,8 +439,12 @@ def main():
             for num, title, args in SCENARIOS:
                 if only and num not in only:
                     continue
-                runs = [run_throughput(b, args, a.seconds)
-                        for _ in range(a.runs)]
+                try:
+                    runs = [run_throughput(b, args, a.seconds)
+                            for _ in range(a.runs)]
+                except RuntimeError as e:  # e.g. a broker without streams
+                    print(f"{kind.name} {num}: failed: {e}", flush=True)
+                    continue
                 res = {k: median_of(runs, k) for k in
                        ("receive_rate", "send_rate", "backlog",
                         "cpu_us_per_msg", "p50_us", "p95_us", "p99_us",
@@ -397,6 +480,19 @@ def main():
             results[(kind.name, 15)] = run_persistent_backlog(kind, tmp,
                                                               a.pbacklog)
             print(f"{kind.name} 15: {results[(kind.name, 15)]}", flush=True)
+        for num, fn, arg in ((16, run_stream_replay, a.stream_messages),
+                             (17, run_stream_memory, a.stream_bytes)):
+            if only and num not in only:
+                continue
+            b = kind(tmp)
+            try:
+                results[(kind.name, num)] = fn(b, arg)
+            except RuntimeError as e:  # e.g. a broker without streams
+                print(f"{kind.name} {num}: failed: {e}", flush=True)
+            finally:
+                b.stop()
+            print(f"{kind.name} {num}: {results.get((kind.name, num))}",
+                  flush=True)
     write_report(a, kinds, results)
 
 
@@ -567,6 +663,54 @@ def write_report(a, kinds, results):
         if w15.get("recovery_line"):
             L.append(f"\nwarren's log: `{w15['recovery_line']}`")
         L.append("")
+    w16, r16 = results.get(("warren", 16)), results.get(("RabbitMQ", 16))
+    if w16 or r16:
+        L.append(f"## 16. Stream replay: a consumer from `first` over "
+                 f"{a.stream_messages:,} stored messages of 16 B\n")
+        L.append("Prefetch 1,000, an ack (multiple) every 100 deliveries; "
+                 "the rate is deliveries over the time from the first to "
+                 "the last. The stream was filled just before, with "
+                 "confirms (window 1,000).\n")
+        L.append("| | warren | RabbitMQ | ratio |")
+        L.append("|---|---:|---:|---:|")
+        for key, label, hb in (("replay_rate", "replay, msg/s", True),
+                               ("replayed", "messages replayed", True),
+                               ("fill_rate", "fill with confirms, msg/s",
+                                True),
+                               ("cpu_us_per_msg", "broker CPU per replayed "
+                                "message, us", False)):
+            wv = w16[key] if w16 else None
+            rv = r16[key] if r16 else None
+            f = ",.2f" if key == "cpu_us_per_msg" else ",.0f"
+            L.append(f"| {label} | "
+                     + (format(wv, f) if wv is not None else "-") + " | "
+                     + (format(rv, f) if rv is not None else "-") + " | "
+                     + (ratio(wv, rv, hb) if wv and rv else "-") + " |")
+        L.append("")
+    w17, r17 = results.get(("warren", 17)), results.get(("RabbitMQ", 17))
+    if w17 or r17:
+        x = w17 or r17
+        L.append(f"## 17. Stream memory: {x['bytes'] / 2**20:,.0f} MiB "
+                 f"({x['messages']:,} messages of 1 KiB) in one stream\n")
+        L.append("Broker RSS growth from a fresh start until the stream is "
+                 "filled (with confirms), and its peak while one consumer "
+                 "reads the whole stream back from `first`.\n")
+        L.append("| | warren | RabbitMQ |")
+        L.append("|---|---:|---:|")
+        for key, label in (("rss_growth", "RSS growth after the fill, MiB"),
+                           ("replay_peak_growth", "peak RSS growth during "
+                            "the replay, MiB"),
+                           ("fill_rate", "fill with confirms, msg/s")):
+            row = f"| {label} |"
+            for x in (w17, r17):
+                if not x:
+                    row += " - |"
+                elif key == "fill_rate":
+                    row += f" {x[key]:,.0f} |"
+                else:
+                    row += f" {x[key] / 2**20:,.1f} |"
+            L.append(row)
+        L.append("")
     L.append("## Commands\n")
     L.append("Every scenario is `build/warren-bench -u URI --json ARGS "
              f"-z {a.seconds:g}`:\n")
@@ -579,13 +723,25 @@ def write_report(a, kinds, results):
     L.append("10. `--idle-connections N --hold 6` (heartbeats off), RSS "
              "sampled 3 s after the connections are open")
     for num, title, args in SCENARIOS:
-        if num > 10:
+        if 10 < num < 15:
             L.append(f"{num}. `{' '.join(args)}`")
     L.append(f"15. `-x 1 -y 0 -C {a.pbacklog} -s 1024 -c 1000 --durable "
              "--persistent --keep -Q bench-pbacklog-`, RSS sampled, "
              "kill -9, restart (timed until the queue holds every message), "
              f"then `-x 0 -y 1 -D {a.pbacklog} -p 100 --no-declare "
              "-Q bench-pbacklog-`")
+    q = " ".join(STREAM_Q)
+    L.append(f"16. `-x 1 -y 0 -C {a.stream_messages} -s 16 -c 1000 --keep "
+             f"{q}`, then `{' '.join(stream_replay_args(a.stream_messages))}`"
+             " (WARREN_BENCH_STREAM_MESSAGES)")
+    n17 = max(a.stream_bytes // 1024, 1)
+    L.append(f"17. `-x 1 -y 0 -C {n17} -s 1024 -c 1000 --keep {q}` on a "
+             "fresh broker, RSS sampled before and 2 s after; then "
+             f"`{' '.join(stream_replay_args(n17))}` with RSS sampled every "
+             "0.1 s (WARREN_BENCH_STREAM_BYTES)")
+    for num, title, args in SCENARIOS:
+        if num > 17:
+            L.append(f"{num}. `{' '.join(args)}`")
     L.append("")
     with open(a.out, "w") as f:
         f.write("\n".join(L))

@@ -308,20 +308,40 @@ bench_consumer(void *arg)
     const struct bench_opts *o = t->sh->o;
     const char *queue;
     uint64_t idle_since = 0;
+    struct warren_table *args = NULL;
+    int rc;
 
     if (bench_connect(t) != WARREN_OK)
         return NULL;
     queue = t->sh->queue_names[t->index % o->queues];
-    if ((o->prefetch && warren_qos(t->ch, (uint16_t)o->prefetch, 0)) ||
-        warren_consume(t->ch, queue, NULL, o->autoack ? WARREN_NO_ACK : 0, NULL,
-                       on_delivery, t, NULL) != WARREN_OK) {
-        snprintf(t->err, sizeof(t->err), "consumer %d: cannot consume %s",
-                 t->index, queue);
+    if (o->stream_offset) {
+        /* an offset (a long) when all digits, else first / last / next or
+         * an interval such as "10m" (a string) */
+        const char *p = o->stream_offset;
+        while (*p >= '0' && *p <= '9')
+            p++;
+        warren_table_new(&args);
+        if (*p == '\0' && p != o->stream_offset)
+            warren_table_add_int(args, "x-stream-offset",
+                                 (int64_t)strtoll(o->stream_offset, NULL, 10));
+        else
+            warren_table_add_str(args, "x-stream-offset", o->stream_offset);
+    }
+    rc = o->prefetch ? warren_qos(t->ch, (uint16_t)o->prefetch, 0) : WARREN_OK;
+    if (rc == WARREN_OK)
+        rc = warren_consume(t->ch, queue, NULL, o->autoack ? WARREN_NO_ACK : 0,
+                            args, on_delivery, t, NULL);
+    warren_table_free(args);
+    if (rc != WARREN_OK) {
+        const struct warren_close *why = warren_last_close(t->conn);
+        snprintf(t->err, sizeof(t->err),
+                 "consumer %d: cannot consume %.64s%s%.200s", t->index, queue,
+                 why ? ": " : "", why ? why->reply_text : "");
         atomic_fetch_add(&t->sh->errors, 1);
         return NULL;
     }
     for (;;) {
-        int rc = warren_process(t->conn, 50);
+        rc = warren_process(t->conn, 50);
 
         if (rc != WARREN_OK && rc != WARREN_AGAIN) {
             snprintf(t->err, sizeof(t->err), "consumer %d: %s", t->index,

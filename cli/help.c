@@ -1197,6 +1197,18 @@ const struct wc_command wc_commands[] = {
     {"purge_queue", wc_cmd_purge_queue, "drop a queue's ready messages",
      purge_queue_help},
     {"delete_queue", wc_cmd_delete_queue, "delete a queue", delete_queue_help},
+    {"add_super_stream", wc_cmd_add_super_stream,
+     "rabbitmq-streams': create a super stream (partitioned stream)",
+     wc_add_super_stream_help},
+    {"delete_super_stream", wc_cmd_delete_super_stream,
+     "rabbitmq-streams': delete a super stream and its partitions",
+     wc_delete_super_stream_help},
+    {"list_super_streams", wc_cmd_list_super_streams,
+     "super streams and their partitions", wc_list_super_streams_help},
+    {"list_streams", wc_cmd_list_streams,
+     "stream queues: offsets, size on disk, segments", wc_list_streams_help},
+    {"list_stream_consumers", wc_cmd_list_stream_consumers,
+     "stream consumers: offset and lag", wc_list_stream_consumers_help},
     {"set_log_level", wc_cmd_set_log_level,
      "change the broker's log level at run time", set_log_level_help},
     {"help", wc_cmd_help, "show a command's help page", help_help},
@@ -1279,7 +1291,7 @@ wc_cmd_help(const struct wc_settings *s, int argc, char **argv)
 
     (void)s;
     if (argc == 0) {
-        char list[4096];
+        char list[8192];
         size_t o = 0;
         for (size_t i = 0; i < wc_ncommands; i++)
             o += (size_t)snprintf(list + o, sizeof(list) - o, "    %-9s %s\n",

@@ -174,6 +174,18 @@ starts(const char *s, const char *prefix)
 static void
 print_reason(const char *reason)
 {
+    size_t n = strlen(reason);
+    const char *q = strstr(reason, ",\"");
+
+    /* rabbit_stream_manager's reasons are Erlang terms,
+     * {reference_already_exists,"there is already ..."}: the text alone */
+    if (reason[0] == '{' && q && n >= 4 && strcmp(reason + n - 2, "\"}") == 0 &&
+        strspn(reason + 1, "abcdefghijklmnopqrstuvwxyz_") ==
+            (size_t)(q - reason - 1)) {
+        fprintf(stderr, "warrenctl: %.*s\n", (int)(reason + n - 2 - q - 2),
+                q + 2);
+        return;
+    }
     fputs("warrenctl: ", stderr);
     for (const char *p = reason; *p; p++) {
         if (*p != '\n') {

@@ -72,6 +72,13 @@ main(int argc, char **argv)
                 if (strcmp(argv[j], "--global") == 0 ||
                     strcmp(argv[j], "--user") == 0)
                     argv[j] += 2;
+        /* rabbitmq-streams' "add_super_stream NAME --partitions 3" */
+        if (wc_command_find(argv[i]) &&
+            wc_command_find(argv[i])->run == wc_cmd_add_super_stream)
+            for (int j = i + 1; j < argc; j++)
+                if (strncmp(argv[j], "--", 2) == 0 &&
+                    wc_super_stream_option(argv[j] + 2))
+                    argv[j] += 2;
         /* rabbitmqctl's "delete_queue Q --if-empty --if-unused" */
         if (wc_command_find(argv[i]) &&
             wc_command_find(argv[i])->run == wc_cmd_delete_queue)

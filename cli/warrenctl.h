@@ -140,6 +140,23 @@ int wc_usage(const char *cmd, const char *fmt, ...)
 
 /* The commands (commands.c). */
 int wc_cmd_declare(const struct wc_settings *s, int argc, char **argv);
+/* streams.c: super streams and stream listings, with their help pages */
+int wc_cmd_add_super_stream(const struct wc_settings *s, int argc, char **argv);
+int wc_cmd_delete_super_stream(const struct wc_settings *s, int argc,
+                               char **argv);
+int wc_cmd_list_super_streams(const struct wc_settings *s, int argc,
+                              char **argv);
+int wc_cmd_list_streams(const struct wc_settings *s, int argc, char **argv);
+int wc_cmd_list_stream_consumers(const struct wc_settings *s, int argc,
+                                 char **argv);
+extern const char wc_add_super_stream_help[];
+extern const char wc_delete_super_stream_help[];
+extern const char wc_list_super_streams_help[];
+extern const char wc_list_streams_help[];
+extern const char wc_list_stream_consumers_help[];
+/* Whether word (an option with its "--" taken off) is one of
+ * add_super_stream's: "partitions", "max-age=7D", ... */
+bool wc_super_stream_option(const char *word);
 int wc_cmd_delete(const struct wc_settings *s, int argc, char **argv);
 int wc_cmd_list(const struct wc_settings *s, int argc, char **argv);
 int wc_cmd_purge(const struct wc_settings *s, int argc, char **argv);

@@ -329,6 +329,14 @@ void wr_mgmt_get_peek(struct wr_mgmt_req *r);
  * the head of one queue to the tail of another (warren's addition). */
 void wr_mgmt_post_move(struct wr_mgmt_req *r);
 
+/* superstreams.c: /api/stream/super-streams[/{vhost}[/{name}]]: GET
+ * (warren's), PUT {"partitions": N} or {"binding-keys": "a,b"} with
+ * "arguments" (RabbitMQ's rabbitmq_stream_management), DELETE (warren's). */
+void wr_mgmt_get_super_streams(struct wr_mgmt_req *r);
+void wr_mgmt_get_super_stream(struct wr_mgmt_req *r);
+void wr_mgmt_put_super_stream(struct wr_mgmt_req *r);
+void wr_mgmt_delete_super_stream(struct wr_mgmt_req *r);
+
 /* defs.c */
 void wr_mgmt_get_definitions(struct wr_mgmt_req *r);
 void wr_mgmt_post_definitions(struct wr_mgmt_req *r);

@@ -119,6 +119,38 @@ queue_memory(const struct wr_queue *q)
            ram * (sizeof(struct wr_msg) + 32) + n->paged * 32;
 }
 
+/* A stream's log: RabbitMQ 3.10's members, online and readers (its
+ * consumers, by node); the names of rabbitmq-streams stream_status for
+ * first_offset (the oldest offset it holds), committed_offset (the last
+ * durable one) and segments (its segment files); last_offset (the newest)
+ * and disk_bytes (the size of its segment files). An offset is null while
+ * the stream holds nothing. */
+static void
+stream_fields(struct wr_mgmt *m, const struct wr_queue *q, json_t *o)
+{
+    struct wr_stream_info si;
+    bool empty;
+
+    wr_stream_info(q, &si);
+    empty = si.next <= si.first;
+    json_object_set_new(o, "members", json_pack("[s]", m->node));
+    json_object_set_new(o, "online", json_pack("[s]", m->node));
+    json_object_set_new(o, "readers",
+                        json_pack("{s:i}", m->node, (int)q->consumer_count));
+    json_object_set_new(o, "first_offset",
+                        empty ? json_null()
+                              : json_integer((json_int_t)si.first));
+    json_object_set_new(o, "last_offset",
+                        empty ? json_null()
+                              : json_integer((json_int_t)(si.next - 1)));
+    json_object_set_new(o, "committed_offset",
+                        si.committed > si.first
+                            ? json_integer((json_int_t)(si.committed - 1))
+                            : json_null());
+    json_object_set_new(o, "disk_bytes", json_integer((json_int_t)si.bytes));
+    json_object_set_new(o, "segments", json_integer((json_int_t)si.segments));
+}
+
 static json_t *
 queue_json(struct wr_mgmt *m, struct wr_vhost *vh, struct wr_queue *q,
            bool detail)
@@ -139,7 +171,10 @@ queue_json(struct wr_mgmt *m, struct wr_vhost *vh, struct wr_queue *q,
                         args_json(q->raw_args, q->raw_args_len));
     json_object_set_new(o, "node", json_string(m->node));
     json_object_set_new(o, "state", json_string("running"));
-    json_object_set_new(o, "type", json_string("classic"));
+    json_object_set_new(
+        o, "type", json_string(wr_queue_is_stream(q) ? "stream" : "classic"));
+    if (wr_queue_is_stream(q))
+        stream_fields(m, q, o);
     {
         /* RabbitMQ's policy, operator_policy, effective_policy_definition */
         const struct wr_policy *p =
@@ -429,16 +464,20 @@ queue_stub(struct wr_queue *q, struct wr_vhost *vh, size_t i, const char *sort)
     else if (strcmp(sort, "state") == 0)
         v = json_string("running");
     else if (strcmp(sort, "type") == 0)
-        v = json_string("classic");
+        v = json_string(wr_queue_is_stream(q) ? "stream" : "classic");
     else if (strcmp(sort, "consumers") == 0)
         v = json_integer(q->consumer_count);
-    else if (strcmp(sort, "messages") == 0)
-        v = json_integer((json_int_t)(n->ready + n->unacked));
-    else if (strcmp(sort, "messages_ready") == 0)
-        v = json_integer((json_int_t)n->ready);
-    else if (strcmp(sort, "messages_unacknowledged") == 0)
-        v = json_integer((json_int_t)n->unacked);
-    else if (strcmp(sort, "message_bytes_ready") == 0)
+    else if (strcmp(sort, "messages") == 0 ||
+             strcmp(sort, "messages_ready") == 0 ||
+             strcmp(sort, "messages_unacknowledged") == 0) {
+        struct wr_mgmt_counters c; /* a stream's are its log's */
+        wr_mgmt_queue_counters(q, &c);
+        v = json_integer(
+            (json_int_t)
+                c.v[strcmp(sort, "messages") == 0         ? WR_MC_MESSAGES
+                    : strcmp(sort, "messages_ready") == 0 ? WR_MC_READY
+                                                          : WR_MC_UNACKED]);
+    } else if (strcmp(sort, "message_bytes_ready") == 0)
         v = json_integer((json_int_t)n->ready_bytes);
     else if (strcmp(sort, "memory") == 0)
         v = json_integer((json_int_t)queue_memory(q));

@@ -48,6 +48,15 @@ wr_mgmt_queue_counters(const struct wr_queue *q, struct wr_mgmt_counters *c)
     c->v[WR_MC_READY] = n->ready;
     c->v[WR_MC_UNACKED] = n->unacked;
     c->v[WR_MC_MESSAGES] = n->ready + n->unacked;
+    if (wr_queue_is_stream(q)) {
+        /* As RabbitMQ 3.10 shows a stream: messages and messages_ready
+         * are what it holds (nothing leaves at an ack), unacknowledged 0
+         * (the deliveries in flight are its channels'). */
+        struct wr_stream_info si;
+        wr_stream_info(q, &si);
+        c->v[WR_MC_READY] = c->v[WR_MC_MESSAGES] = si.next - si.first;
+        c->v[WR_MC_UNACKED] = 0;
+    }
 }
 
 void
@@ -78,8 +87,10 @@ wr_mgmt_vhost_counters(const struct wr_vhost *vh, struct wr_mgmt_counters *c)
         c->v[WR_MC_DELIVER_GET] += n->delivered;
         c->v[WR_MC_ACK] += n->acked;
         c->v[WR_MC_REDELIVER] += n->redelivered;
-        c->v[WR_MC_READY] += n->ready;
-        c->v[WR_MC_UNACKED] += n->unacked;
+        struct wr_mgmt_counters one; /* a stream's are its log's */
+        wr_mgmt_queue_counters(v, &one);
+        c->v[WR_MC_READY] += one.v[WR_MC_READY];
+        c->v[WR_MC_UNACKED] += one.v[WR_MC_UNACKED];
     }
     c->v[WR_MC_MESSAGES] = c->v[WR_MC_READY] + c->v[WR_MC_UNACKED];
 }

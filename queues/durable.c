@@ -32,8 +32,8 @@ wall_ms(void)
 
 /* Where m's MSG record is: its payload is the small header, then the
  * exchange, routing key, properties and body (wr_prec_msg_parts). */
-static struct wr_store_loc
-msg_loc(const struct wr_msg *m)
+struct wr_store_loc
+wr_dur_msg_loc(const struct wr_msg *m)
 {
     return (struct wr_store_loc){m->store_off, m->store_pos,
                                  (uint32_t)(WR_PREC_MSG_HDR + m->exchange_len +
@@ -119,7 +119,7 @@ wr_dur_enqueue(struct wr_queue *q, struct wr_msg *m, int64_t expires,
         m->store_off = mloc.offset;
         m->store_pos = mloc.pos;
     } else {
-        mloc = msg_loc(m);
+        mloc = wr_dur_msg_loc(m);
         wr_store_ref(st, &mloc); /* this entry's reference */
     }
     e.queue_id = q->store_qid;
@@ -243,9 +243,11 @@ struct mentry {
 
 struct mqueue {
     uint64_t qid;
-    struct wr_queue *q;
+    struct wr_queue *q;              /* NULL for a holder: */
+    const struct wr_held_sink *sink; /* then its sink */
     struct mentry *v;
     size_t n, cap;
+    uint64_t lost, lost_at; /* entries whose MSG is unreadable; the first's */
 };
 
 struct mrecov {
@@ -300,6 +302,13 @@ mentry_find(struct mqueue *mq, uint64_t enq)
             hi = mid;
     }
     return NULL;
+}
+
+static void
+mqueue_lost(struct mqueue *mq, uint64_t msg_offset)
+{
+    if (mq->lost++ == 0)
+        mq->lost_at = msg_offset;
 }
 
 static int
@@ -361,6 +370,7 @@ msgs_record(void *arg, uint8_t type, const struct wr_store_loc *loc,
         if (p.enq.msg.offset >= loc->offset ||
             !wr_store_holds(r->st, p.enq.msg.offset)) {
             r->unreadable++; /* its message's file is gone */
+            mqueue_lost(mq, p.enq.msg.offset);
             return WR_OK;
         }
         /* held through the scan: segments nothing holds go at its end */
@@ -400,8 +410,8 @@ msgs_record(void *arg, uint8_t type, const struct wr_store_loc *loc,
 /* Reads the MSG record at e back into a message (the last one is kept:
  * the queues a message went to have their ENQ records side by side). */
 static struct wr_msg *
-read_msg(struct wr_store *st, const struct mentry *e, struct wr_msg **last,
-         struct wr_queues_recovery *out)
+read_msg(struct wr_store *st, struct mqueue *mq, const struct mentry *e,
+         struct wr_msg **last, struct wr_queues_recovery *out)
 {
     struct wr_store_loc loc = {e->msg_off, e->msg_pos, e->msg_len};
     struct wr_prec p;
@@ -421,6 +431,7 @@ read_msg(struct wr_store *st, const struct mentry *e, struct wr_msg **last,
     if (rc != WR_OK) {
         wr_free(buf);
         out->unreadable++;
+        mqueue_lost(mq, e->msg_off);
         return NULL;
     }
     m = wr_prec_msg_build(&p.msg);
@@ -460,6 +471,18 @@ restore_one(struct wr_store *st, struct mqueue *mq, const struct mentry *e,
     struct wr_msg *m;
     int64_t expires = e->expires != 0 ? now + (e->expires - wall) : WR_NEVER;
 
+    if (mq->q == NULL) { /* a held message: its holder takes the scan's
+                            references */
+        m = read_msg(st, mq, e, last, out);
+        if (m != NULL &&
+            mq->sink->restore(mq->sink->arg, m, e->enq, e->expires) == WR_OK) {
+            out->held++;
+            return;
+        }
+        wr_store_unref(st, &(struct wr_store_loc){e->enq, 0, 0});
+        wr_store_unref(st, &(struct wr_store_loc){e->msg_off, 0, 0});
+        return;
+    }
     if (e->meta <= WR_PLOC_META_MAX && e->meta <= e->msg_len &&
         e->msg_off < WR_PLOC_OFF_MAX &&
         !(e->count > 0 && mq->q->eff.has_delivery_limit) &&
@@ -476,7 +499,7 @@ restore_one(struct wr_store *st, struct mqueue *mq, const struct mentry *e,
         }
         return;
     }
-    m = read_msg(st, e, last, out);
+    m = read_msg(st, mq, e, last, out);
 
     /* the queue takes its own references; the scan's go */
     wr_store_unref(st, &(struct wr_store_loc){e->enq, 0, 0});
@@ -531,26 +554,33 @@ restore_all(struct wr_store *st, struct mrecov *r, int64_t now, int64_t wall,
 
 int
 wr_queues_recover(struct wr_store *st, struct wr_queue *const *qs, size_t nq,
-                  wr_store_damage_cb damage, void *damage_arg, int64_t now,
-                  int64_t wall, struct wr_queues_recovery *out)
+                  const struct wr_held_sink *hs, size_t nh,
+                  wr_store_damage_cb damage, wr_queues_lost_cb lost, void *arg,
+                  int64_t now, int64_t wall, struct wr_queues_recovery *out)
 {
     struct mrecov r = {.st = st};
     int rc;
 
     memset(out, 0, sizeof *out);
-    r.qs = wr_calloc(nq ? nq : 1, sizeof *r.qs);
+    r.qs = wr_calloc(nq + nh ? nq + nh : 1, sizeof *r.qs);
     if (r.qs == NULL)
         return WR_ERR_NOMEM;
     for (size_t i = 0; i < nq; i++)
-        r.qs[r.nq++] = (struct mqueue){qs[i]->store_qid, qs[i], NULL, 0, 0};
+        r.qs[r.nq++] =
+            (struct mqueue){qs[i]->store_qid, qs[i], NULL, NULL, 0, 0, 0, 0};
+    for (size_t i = 0; i < nh; i++)
+        r.qs[r.nq++] =
+            (struct mqueue){hs[i].id, NULL, &hs[i], NULL, 0, 0, 0, 0};
     if (r.nq > 1)
         qsort(r.qs, r.nq, sizeof *r.qs, cmp_mqueue);
     r.damage = damage;
-    r.damage_arg = damage_arg;
+    r.damage_arg = arg;
     rc = wr_store_recover(st, msgs_record, msgs_damage, &r, wall);
     if (rc == WR_OK)
         rc = restore_all(st, &r, now, wall, out);
     for (size_t i = 0; i < r.nq; i++) { /* what was not handed over */
+        if (r.qs[i].lost && lost && r.qs[i].q != NULL)
+            lost(arg, r.qs[i].q, r.qs[i].lost, r.qs[i].lost_at);
         for (size_t j = 0; j < r.qs[i].n; j++)
             if (!r.qs[i].v[j].dead)
                 entry_dead(st, &r.qs[i].v[j]);

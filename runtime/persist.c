@@ -32,13 +32,24 @@ wr_wall_ms(void)
  * once the broker runs (recovery's pass) fail with EIO, a disk that drops
  * a write, so that tests reach the failed state through a real broker. */
 static atomic_long syncs_left = -1;
-static atomic_bool syncs_armed;
+static atomic_bool syncs_armed, syncs_fail;
+
+/* Test seam: WARREN_TEST_SYNC_GATE=PATH holds every sync once the broker
+ * runs for as long as the file PATH exists, a disk that takes its time, so
+ * that tests can see what waits for a sync and what does not. */
+static const char *sync_gate;
 
 /* As fdatasync(2), which it stands in for: 0, or -1 with errno. */
 static int
 failing_sync(int fd)
 {
-    if (atomic_load(&syncs_armed) && atomic_fetch_sub(&syncs_left, 1) <= 0) {
+    if (atomic_load(&syncs_armed) && sync_gate != NULL) {
+        struct timespec ts = {0, 2000000};
+        while (access(sync_gate, F_OK) == 0)
+            nanosleep(&ts, NULL);
+    }
+    if (atomic_load(&syncs_armed) && atomic_load(&syncs_fail) &&
+        atomic_fetch_sub(&syncs_left, 1) <= 0) {
         errno = EIO;
         return -1;
     }
@@ -51,6 +62,7 @@ open_store(const char *dir, const char *sub, uint32_t segment,
 {
     struct wr_store_opts o = {.segment_size = segment};
     const char *fail = getenv("WARREN_TEST_SYNC_FAIL");
+    const char *gate = getenv("WARREN_TEST_SYNC_GATE");
     char path[WR_PATH_MAX + 16], err[600];
     int rc;
 
@@ -58,6 +70,11 @@ open_store(const char *dir, const char *sub, uint32_t segment,
         long n = strtol(fail, NULL, 10);
         if (atomic_load(&syncs_left) < 0)
             atomic_store(&syncs_left, n);
+        atomic_store(&syncs_fail, true);
+        o.sync_fn = failing_sync;
+    }
+    if (gate && *gate) {
+        sync_gate = gate;
         o.sync_fn = failing_sync;
     }
     snprintf(path, sizeof(path), "%s/%s", dir, sub);

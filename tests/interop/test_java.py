@@ -574,3 +574,62 @@ def test_dead_letter_headers_with_java_types(scenario, uniq):
                  "x-first-death-queue": ls(work),
                  "x-first-death-exchange": ls("")}
     assert r["expiration"] is None and r["routingKey"] == uniq + ".dlq"
+
+
+@pytest.mark.warren_only
+@pytest.mark.parametrize("how", ["kill", "stop"])
+def test_persistent_messages_survive_a_restart(java_run, broker_factory, tmp_path,
+                                               uniq, how):
+    """tests/interop/java/Persist.java (issue 15): durable exchanges, queues
+    and bindings (exchange-to-exchange too), persistent messages with their
+    properties, order and priorities come back after kill -9 and after a
+    clean stop; what the client acked stays gone, what it held unacked
+    comes back redelivered, transient messages do not. warren_only: it
+    restarts the broker on its data_dir."""
+    data = str(tmp_path / "data")
+    srv = broker_factory("--data-dir", data)
+    limit = 40 * SLOW
+    env = dict(os.environ, WARREN_TEST_SLOW="%g" % SLOW)
+    proc = subprocess.Popen(
+        java_run + ["Persist", "before", _uri(srv.address), uniq, "%g" % limit],
+        env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE)
+    try:
+        line = _read_line(proc, time.monotonic() + limit)
+        if not line:
+            proc.kill()
+            _, err = proc.communicate(timeout=10)
+            pytest.fail("Persist before printed nothing; stderr:\n%s"
+                        % err.decode(), pytrace=False)
+        before = json.loads(line)
+        if how == "kill":
+            srv.kill()  # the client still holds its unacked messages
+        else:
+            assert srv.terminate() == 0
+    finally:
+        proc.stdin.close()
+        proc.wait(10 + limit)
+    sent = [b for i in range(30)
+            for b in (["m%d" % i, "t%d" % i] if i % 6 == 0 else ["m%d" % i])]
+    assert before["acked"] == sent[:6] and before["held"] == sent[6:12]
+
+    srv = broker_factory("--data-dir", data)
+    p = subprocess.run(
+        java_run + ["Persist", "after", _uri(srv.address), uniq, "%g" % limit],
+        env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, timeout=limit + 10)
+    r = _result("Persist after", p.returncode, p.stdout, p.stderr)
+    # the held ones and the rest, without the transient ones
+    assert [m["body"] for m in r["q"]] == [b for b in sent[6:] if b[0] == "m"]
+    for m in r["q"]:
+        i = int(m["body"][1:])
+        assert m["redelivered"] is True
+        assert m["props"]["deliveryMode"] == 2
+        assert m["props"]["contentType"] == "text/plain"
+        assert m["props"]["messageId"] == "m%d" % i
+        assert m["props"]["headers"] == {"n": str(i)}
+        assert m["props"]["appId"] == "java"
+    assert r["pq"] == ["r1", "r4", "r2", "r5", "r0", "r3"]
+    assert r["priorities"] == [5, 5, 3, 2, 1, 0]
+    assert r["e2e"] == "via-e2e" and r["e2eAfter"] == "after-e2e"
+    assert srv.terminate() == 0

@@ -247,7 +247,10 @@ def test_memory_pressure_pages_out(tmp_path):
 def test_paged_message_costs_its_index_entry(tmp_path):
     """A paged-out 1 KiB message costs the broker its index entry (a
     16-byte ring slot and a 16-byte location, rings doubling), not its
-    body: 40,000 of them add well under 100 bytes each."""
+    body: 40,000 of them add at most the issue's 64 bytes each (about 51:
+    the rings grow from 2,048 slots to 65,536). The first 2,000 messages
+    warm up what does not grow with the backlog (the store's chunk
+    buffer, 1 MiB)."""
     if broker_mod.UNDER_VALGRIND:
         pytest.skip("valgrind's own memory dominates")
     n = 40000
@@ -256,19 +259,21 @@ def test_paged_message_costs_its_index_entry(tmp_path):
     ch = c.channel()
     ch.confirm_delivery()
     ch.queue_declare("big", durable=True)
-    ch.basic_publish("", "big", b"x" * 1024,
-                     pika.BasicProperties(delivery_mode=2))
-    before = srv.settled_stats(conns=1)["alloc_used"]
     props = pika.BasicProperties(delivery_mode=2)
     ch2 = c.channel()  # no confirms: faster; the last one is waited for
-    for i in range(n - 1):
-        ch2.basic_publish("", "big", b"x" * 1024, props)
-    ch.basic_publish("", "big", b"x" * 1024, props)
+
+    def fill(k):
+        for i in range(k - 1):
+            ch2.basic_publish("", "big", b"x" * 1024, props)
+        ch.basic_publish("", "big", b"x" * 1024, props)
+    fill(2000)
+    before = srv.settled_stats(conns=1)["alloc_used"]
+    fill(n)
     q = queue(srv, "big")
-    assert q["messages"] == n + 1
+    assert q["messages"] == n + 2000
     after = srv.settled_stats(conns=1)["alloc_used"]
     per = (after - before) / n
     print("alloc_used per paged-out 1 KiB message: %.1f B" % per)
-    assert per < 100, per
+    assert per <= 64, per
     c.close()
     assert srv.terminate() == 0
