@@ -157,6 +157,9 @@ struct wr_bconsumer {
     uint16_t prefetch; /* per-consumer limit, 0 = none */
     uint32_t unacked;
     struct wr_list chan_link; /* in ch->consumers */
+    uint8_t *args;            /* owned: basic.consume's arguments, for the
+                                 API (NULL when it had none) */
+    uint32_t args_len;
 };
 
 /* One delivery awaiting ack, indexed by delivery tag in the channel ring:

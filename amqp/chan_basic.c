@@ -318,10 +318,17 @@ basic_consume(struct wr_chan *ch, const struct wr_basic_consume *a)
     bc->tag = wr_strndup(tag, tag_len);
     bc->tag_len = (uint8_t)tag_len;
     bc->prefetch = ch->prefetch_default;
+    if (a->arguments.len) {
+        bc->args = wr_malloc(a->arguments.len);
+        memcpy(bc->args, a->arguments.ptr, a->arguments.len);
+        bc->args_len = a->arguments.len;
+    }
     wr_hmap_put(&ch->consumers_by_tag, bc->tag, bc->tag_len, bc, NULL);
     wr_list_push_back(&ch->consumers, &bc->chan_link);
-    if (wr_queue_is_stream(q))
+    if (wr_queue_is_stream(q)) {
+        from.tag = (struct wr_bytes){(const uint8_t *)tag, (uint32_t)tag_len};
         wr_stream_consumer_start(q, &bc->base, &from);
+    }
     wr_queue_consumer_add(q, &bc->base);
     q->had_consumer = true;
     wr_queue_touch(q);

@@ -85,6 +85,7 @@ wr_chan_cancel_consumer(struct wr_bconsumer *bc, bool notify)
         wr_conn_send_method(ch->conn, ch->id, &m);
     }
     wr_free(bc->tag);
+    wr_free(bc->args);
     wr_free(bc);
     /* Single active consumer: the next one in line takes over now. */
     if (q && q->args.single_active && wr_queue_counts(q)->ready && !q->deleted)

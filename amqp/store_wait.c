@@ -35,7 +35,7 @@ wr_chan_needs_store(struct wr_chan *ch, const struct wr_msg *m)
 
     if (ch->conn->srv->msgs == NULL)
         return false;
-    if (routed_to_stream(ch))
+    if (routed_to_stream(ch) || r->held_stored)
         return true;
     if (!m->persistent)
         return false;

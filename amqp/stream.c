@@ -131,6 +131,43 @@ bad:
     return false;
 }
 
+/* x-stream-automatic-offset-tracking (LavinMQ's argument): true or false,
+ * a boolean or the string "true" / "false" (LavinMQ takes both). Tracking
+ * is by consumer tag, so a tag the server would make up (random) is
+ * refused. */
+static bool
+parse_tracking(struct wr_chan *ch, struct wr_queue *q,
+               const struct wr_basic_consume *a, struct wr_stream_offset *from)
+{
+    static const char name[] = "x-stream-automatic-offset-tracking";
+    const char *vh = ch->conn->vh->name;
+    struct wr_value v;
+
+    if (wr_table_get(a->arguments, name, &v) != WR_OK)
+        return true;
+    if (v.type == WR_FT_BOOL) {
+        from->track = v.v.b;
+    } else if ((v.type == WR_FT_LONGSTR || v.type == WR_FT_BYTES) &&
+               (wr_bytes_eq_str(v.v.str, "true") ||
+                wr_bytes_eq_str(v.v.str, "false"))) {
+        from->track = wr_bytes_eq_str(v.v.str, "true");
+    } else {
+        wr_chan_error(ch, WR_REPLY_PRECONDITION_FAILED, WR_BASIC_CONSUME,
+                      "invalid arg '%s' for " RS ": {unacceptable_type,%s}",
+                      name, q->name, vh, wr_field_type_name(v.type));
+        return false;
+    }
+    if (from->track && a->consumer_tag.len == 0) {
+        wr_chan_error(ch, WR_REPLY_PRECONDITION_FAILED, WR_BASIC_CONSUME,
+                      "invalid arg '%s' for " RS
+                      ": offsets are tracked by consumer tag, and this "
+                      "consumer has none",
+                      name, q->name, vh);
+        return false;
+    }
+    return true;
+}
+
 bool
 wr_chan_stream_consume(struct wr_chan *ch, struct wr_queue *q,
                        const struct wr_basic_consume *a,
@@ -167,7 +204,8 @@ wr_chan_stream_consume(struct wr_chan *ch, struct wr_queue *q,
         return false;
     }
     return parse_offset(ch, q, a->arguments, from) &&
-           parse_filter(ch, q, a->arguments, from);
+           parse_filter(ch, q, a->arguments, from) &&
+           parse_tracking(ch, q, a, from);
 }
 
 bool

@@ -23,6 +23,7 @@ struct held {
     int64_t due;
     uint64_t seq; /* arrival order among equal due times */
     struct wr_msg *m;
+    uint64_t tag; /* the caller's (vhost/: its store entry) */
 };
 
 struct delayed {
@@ -226,7 +227,8 @@ swap(struct held *a, struct held *b)
 }
 
 int
-wr_delayed_hold(struct wr_exchange *x, struct wr_msg *m, int64_t due)
+wr_delayed_hold(struct wr_exchange *x, struct wr_msg *m, int64_t due,
+                uint64_t tag)
 {
     struct delayed *d = x->type_data;
     size_t i;
@@ -242,7 +244,7 @@ wr_delayed_hold(struct wr_exchange *x, struct wr_msg *m, int64_t due)
         d->cap = ncap;
     }
     i = d->n++;
-    d->heap[i] = (struct held){due, d->seq++, wr_msg_ref(m)};
+    d->heap[i] = (struct held){due, d->seq++, wr_msg_ref(m), tag};
     while (i > 0 && before(&d->heap[i], &d->heap[(i - 1) / 2])) {
         swap(&d->heap[i], &d->heap[(i - 1) / 2]);
         i = (i - 1) / 2;
@@ -262,7 +264,7 @@ wr_delayed_next(const struct wr_exchange *x, int64_t *due)
 }
 
 struct wr_msg *
-wr_delayed_take(struct wr_exchange *x, int64_t now)
+wr_delayed_take(struct wr_exchange *x, int64_t now, uint64_t *tag)
 {
     struct delayed *d = x->type_data;
     struct wr_msg *m;
@@ -271,6 +273,8 @@ wr_delayed_take(struct wr_exchange *x, int64_t now)
     if (x->type != &wr_exch_delayed || d->n == 0 || d->heap[0].due > now)
         return NULL;
     m = d->heap[0].m;
+    if (tag != NULL)
+        *tag = d->heap[0].tag;
     d->heap[0] = d->heap[--d->n];
     for (;;) {
         size_t l = 2 * i + 1, r = l + 1, s = i;

@@ -54,6 +54,9 @@ struct wr_route_req {
 struct wr_route_set {
     struct wr_queue **queues;
     size_t count, cap;
+    /* Held by a durable x-delayed-message exchange and written to the
+     * msgs/ store (vhost/delayed.c): its confirm waits for the disk. */
+    bool held_stored;
 };
 
 struct wr_exch_type {
@@ -100,6 +103,10 @@ struct wr_exchange {
     uint64_t n_in, n_out;             /* counters for the management API */
     bool key_once;                    /* type->key_once, or its inner type's */
     void *timer; /* vhost/'s timer for held messages (x-delayed-message) */
+    /* A durable x-delayed-message exchange's id in the msgs/ store, under
+     * which it writes the persistent messages it holds (vhost/; from the
+     * queue ids, never reused); 0: it writes nothing. */
+    uint64_t store_id;
 };
 
 /* Finds a registered type by name ("direct", "fanout", "topic",
@@ -173,14 +180,17 @@ extern const struct wr_exch_type wr_exch_delayed;
  * for 0 < delay <= 2^32 - 1; otherwise (absent, negative, zero, bad) the
  * message is routed at once. */
 bool wr_delay_header(struct wr_table headers, int64_t *ms);
-/* Holds m (takes a reference) in the delayed exchange x until due.
- * O(log n). WR_OK or WR_ERR_NOMEM. */
-int wr_delayed_hold(struct wr_exchange *x, struct wr_msg *m, int64_t due);
+/* Holds m (takes a reference) in the delayed exchange x until due, with
+ * the caller's tag. O(log n). WR_OK or WR_ERR_NOMEM. */
+int wr_delayed_hold(struct wr_exchange *x, struct wr_msg *m, int64_t due,
+                    uint64_t tag);
 /* The earliest due time x holds a message for; false when none. */
 bool wr_delayed_next(const struct wr_exchange *x, int64_t *due);
 /* The earliest held message if it is due at now (the reference passes
- * to the caller), else NULL. Ties leave in arrival order. O(log n). */
-struct wr_msg *wr_delayed_take(struct wr_exchange *x, int64_t now);
+ * to the caller; *tag, when not NULL, gets its tag), else NULL. Ties
+ * leave in arrival order. O(log n). */
+struct wr_msg *wr_delayed_take(struct wr_exchange *x, int64_t now,
+                               uint64_t *tag);
 /* Messages x holds (0 for other types). */
 size_t wr_delayed_count(const struct wr_exchange *x);
 

@@ -199,7 +199,9 @@ wr_mgmt_json_consumer(const struct wr_bconsumer *bc)
     json_object_set_new(o, "prefetch_count", json_integer(bc->prefetch));
     json_object_set_new(o, "active", json_true());
     json_object_set_new(o, "activity_status", json_string("up"));
-    json_object_set_new(o, "arguments", json_object());
+    json_object_set_new(
+        o, "arguments",
+        wr_json_from_table((struct wr_table){bc->args, bc->args_len}));
     if (q && wr_queue_is_stream(q)) {
         /* offset: the next offset this consumer is given; offset_lag: the
          * messages the stream holds past it (rabbitmq-streams

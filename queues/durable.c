@@ -32,8 +32,8 @@ wall_ms(void)
 
 /* Where m's MSG record is: its payload is the small header, then the
  * exchange, routing key, properties and body (wr_prec_msg_parts). */
-static struct wr_store_loc
-msg_loc(const struct wr_msg *m)
+struct wr_store_loc
+wr_dur_msg_loc(const struct wr_msg *m)
 {
     return (struct wr_store_loc){m->store_off, m->store_pos,
                                  (uint32_t)(WR_PREC_MSG_HDR + m->exchange_len +
@@ -119,7 +119,7 @@ wr_dur_enqueue(struct wr_queue *q, struct wr_msg *m, int64_t expires,
         m->store_off = mloc.offset;
         m->store_pos = mloc.pos;
     } else {
-        mloc = msg_loc(m);
+        mloc = wr_dur_msg_loc(m);
         wr_store_ref(st, &mloc); /* this entry's reference */
     }
     e.queue_id = q->store_qid;
@@ -243,7 +243,8 @@ struct mentry {
 
 struct mqueue {
     uint64_t qid;
-    struct wr_queue *q;
+    struct wr_queue *q;              /* NULL for a holder: */
+    const struct wr_held_sink *sink; /* then its sink */
     struct mentry *v;
     size_t n, cap;
     uint64_t lost, lost_at; /* entries whose MSG is unreadable; the first's */
@@ -470,6 +471,18 @@ restore_one(struct wr_store *st, struct mqueue *mq, const struct mentry *e,
     struct wr_msg *m;
     int64_t expires = e->expires != 0 ? now + (e->expires - wall) : WR_NEVER;
 
+    if (mq->q == NULL) { /* a held message: its holder takes the scan's
+                            references */
+        m = read_msg(st, mq, e, last, out);
+        if (m != NULL &&
+            mq->sink->restore(mq->sink->arg, m, e->enq, e->expires) == WR_OK) {
+            out->held++;
+            return;
+        }
+        wr_store_unref(st, &(struct wr_store_loc){e->enq, 0, 0});
+        wr_store_unref(st, &(struct wr_store_loc){e->msg_off, 0, 0});
+        return;
+    }
     if (e->meta <= WR_PLOC_META_MAX && e->meta <= e->msg_len &&
         e->msg_off < WR_PLOC_OFF_MAX &&
         !(e->count > 0 && mq->q->eff.has_delivery_limit) &&
@@ -541,6 +554,7 @@ restore_all(struct wr_store *st, struct mrecov *r, int64_t now, int64_t wall,
 
 int
 wr_queues_recover(struct wr_store *st, struct wr_queue *const *qs, size_t nq,
+                  const struct wr_held_sink *hs, size_t nh,
                   wr_store_damage_cb damage, wr_queues_lost_cb lost, void *arg,
                   int64_t now, int64_t wall, struct wr_queues_recovery *out)
 {
@@ -548,12 +562,15 @@ wr_queues_recover(struct wr_store *st, struct wr_queue *const *qs, size_t nq,
     int rc;
 
     memset(out, 0, sizeof *out);
-    r.qs = wr_calloc(nq ? nq : 1, sizeof *r.qs);
+    r.qs = wr_calloc(nq + nh ? nq + nh : 1, sizeof *r.qs);
     if (r.qs == NULL)
         return WR_ERR_NOMEM;
     for (size_t i = 0; i < nq; i++)
         r.qs[r.nq++] =
-            (struct mqueue){qs[i]->store_qid, qs[i], NULL, 0, 0, 0, 0};
+            (struct mqueue){qs[i]->store_qid, qs[i], NULL, NULL, 0, 0, 0, 0};
+    for (size_t i = 0; i < nh; i++)
+        r.qs[r.nq++] =
+            (struct mqueue){hs[i].id, NULL, &hs[i], NULL, 0, 0, 0, 0};
     if (r.nq > 1)
         qsort(r.qs, r.nq, sizeof *r.qs, cmp_mqueue);
     r.damage = damage;
@@ -562,7 +579,7 @@ wr_queues_recover(struct wr_store *st, struct wr_queue *const *qs, size_t nq,
     if (rc == WR_OK)
         rc = restore_all(st, &r, now, wall, out);
     for (size_t i = 0; i < r.nq; i++) { /* what was not handed over */
-        if (r.qs[i].lost && lost)
+        if (r.qs[i].lost && lost && r.qs[i].q != NULL)
             lost(arg, r.qs[i].q, r.qs[i].lost, r.qs[i].lost_at);
         for (size_t j = 0; j < r.qs[i].n; j++)
             if (!r.qs[i].v[j].dead)

@@ -670,9 +670,41 @@ uint64_t wr_queue_page_out(struct wr_queue *q);
  * out, e.g. before wr_queue_peek; returns how many entries it covered. */
 uint64_t wr_queue_page_in(struct wr_queue *q, uint64_t n);
 
+/* ---- messages held outside queues (queues/held.c) ----------------------
+ *
+ * What a durable x-delayed-message exchange holds (vhost/delayed.c),
+ * written as a queue writes its entries, under a holder id taken from the
+ * queue ids (never reused). */
+
+/* Writes m (persistent) as held by holder until due_wall (wall-clock ms):
+ * its MSG record unless it has one, and an ENQ record whose offset is
+ * *entry. The holder keeps a reference on both until wr_held_release or
+ * wr_held_drop. Returns WR_OK or the store's error (nothing held then). */
+int wr_held_write(struct wr_store *st, uint64_t holder, struct wr_msg *m,
+                  int64_t due_wall, int64_t wall, uint64_t *entry);
+/* m left its holder (it was routed): appends a SETTLE record for entry
+ * and drops the holder's references. */
+void wr_held_release(struct wr_store *st, uint64_t holder, uint64_t entry,
+                     const struct wr_msg *m, int64_t wall);
+/* Drops the holder's references and writes nothing: the holder is gone
+ * (its id is never seen again) or the broker stops. */
+void wr_held_drop(struct wr_store *st, uint64_t entry, const struct wr_msg *m);
+
+/* A holder for wr_queues_recover: restore gets each live held message
+ * (the reference, m->stored set), its entry and due time (wall clock), in
+ * log order, and keeps the references wr_held_write would have given;
+ * on an error return they are dropped. */
+struct wr_held_sink {
+    uint64_t id;
+    int (*restore)(void *arg, struct wr_msg *m, uint64_t entry,
+                   int64_t due_wall);
+    void *arg;
+};
+
 /* What wr_queues_recover found. */
 struct wr_queues_recovery {
     uint64_t messages, bytes; /* entries handed back to their queues */
+    uint64_t held;            /* messages handed back to their holders */
     uint64_t undecodable;     /* records that did not decode: skipped */
     uint64_t ignored;         /* records of queues that are gone */
     uint64_t unreadable;      /* entries whose MSG could not be read back */
@@ -686,14 +718,16 @@ typedef void (*wr_queues_lost_cb)(void *arg, struct wr_queue *q, uint64_t n,
  * cuts or skips, lost(arg, ...) for the queues that lost entries; either
  * may be NULL) and gives the nq queues qs (each with its store set) their
  * live entries back, in order, redelivered; unknown queue ids are
- * ignored. Deadlines are kept on the wall clock in the store: wall and now
+ * ignored. The nh holders hs get their held messages back the same way.
+ * Deadlines are kept on the wall clock in the store: wall and now
  * are the two clocks' present. Returns WR_OK or the scan's error (then no
  * entry was handed back). */
-int
-wr_queues_recover(struct wr_store *st, struct wr_queue *const *qs, size_t nq,
-                  void (*damage)(void *arg, const struct wr_store_damage *d),
-                  wr_queues_lost_cb lost, void *arg, int64_t now, int64_t wall,
-                  struct wr_queues_recovery *out);
+int wr_queues_recover(struct wr_store *st, struct wr_queue *const *qs,
+                      size_t nq, const struct wr_held_sink *hs, size_t nh,
+                      void (*damage)(void *arg,
+                                     const struct wr_store_damage *d),
+                      wr_queues_lost_cb lost, void *arg, int64_t now,
+                      int64_t wall, struct wr_queues_recovery *out);
 
 /* ---- stream queues (queues/stream.c, docs/internals/QUEUES.md) --------
  *
@@ -744,12 +778,26 @@ struct wr_stream_offset {
     const struct wr_bytes *filter;
     uint32_t nfilter;
     bool match_unfiltered;
+    /* x-stream-automatic-offset-tracking: the consumer starts at the
+     * offset stored for tag (1-255 bytes, borrowed) when there is one
+     * (else as above), and each ack stores the first offset it has not
+     * acked (QUEUES.md "Offset tracking"). */
+    bool track;
+    struct wr_bytes tag;
 };
 /* Sets up consumer c of stream q to start at *from (its position, its
  * reader, its filter, copied); call before wr_queue_consumer_add. WR_OK or
  * WR_ERR_NOMEM. */
 int wr_stream_consumer_start(struct wr_queue *q, struct wr_consumer *c,
                              const struct wr_stream_offset *from);
+
+/* Writes the offsets tracked consumers' acks stored since the last call
+ * (at the end of a turn in which q's stream_dirty hook ran). WR_OK or the
+ * error of wr_offsets_flush (what failed is tried again next time). */
+int wr_stream_flush_offsets(struct wr_queue *q);
+/* The offset stored for tag: true with *offset, false when none. */
+bool wr_stream_tracked(const struct wr_queue *q, struct wr_bytes tag,
+                       uint64_t *offset);
 
 /* What the API shows of a stream. */
 struct wr_stream_info {

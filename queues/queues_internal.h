@@ -425,6 +425,9 @@ wr_upool_take(struct wr_upool *p, uint64_t id, uint32_t handle,
         wr_upool_emptied(p);
 }
 
+/* Where m's MSG record is (m->stored): durable.c. */
+struct wr_store_loc wr_dur_msg_loc(const struct wr_msg *m);
+
 /* ---- persist.c: the payloads of durable queues' store records ---------
  * (docs/internals/STORE.md, "Record types" and "A durable queue kind on
  * the store"). Big-endian; decoding checks every length, since recovery
@@ -492,5 +495,35 @@ int wr_prec_decode(uint8_t type, struct wr_bytes p, struct wr_prec *out);
 /* A new message (reference) from a decoded MSG record, everything copied;
  * NULL when out of memory or when its properties do not decode. */
 struct wr_msg *wr_prec_msg_build(const struct wr_prec_msg *pm);
+
+/* ---- stream offset tracking (stream_track.c) ---------------------------
+ *
+ * The tracked consumers of one stream, by delivery handle: a delivery to
+ * tracked consumer slot s carries handle s + WR_STRACK_HANDLE0 (1 means
+ * untracked), so its settle finds the track after the consumer is gone. */
+#define WR_STRACK_HANDLE0 2
+struct wr_strack;
+struct wr_stracks {
+    struct wr_strack **v; /* by slot; NULL: free */
+    uint32_t n, cap;
+};
+/* A track for consumer c, tag (1-255 bytes, copied), which starts at
+ * start; *handle for its deliveries. NULL when out of memory. */
+struct wr_strack *wr_strack_new(struct wr_stracks *set, struct wr_consumer *c,
+                                struct wr_bytes tag, uint64_t start,
+                                uint32_t *handle);
+/* Room for one more delivery: WR_OK or WR_ERR_NOMEM. Then offset was
+ * delivered to t's consumer (offsets ascending). */
+int wr_strack_reserve(struct wr_strack *t);
+void wr_strack_delivered(struct wr_strack *t, uint64_t offset);
+/* The delivery of offset with handle was settled (ack: acked; else given
+ * back). On an ack, sets the tag's offset in offs (may be NULL) to the
+ * first offset the track has not acked, when that moved; returns whether
+ * it did. A track whose consumer is gone goes with its last delivery. */
+bool wr_strack_settle(struct wr_stracks *set, uint32_t handle, uint64_t offset,
+                      bool ack, struct wr_offsets *offs);
+/* t's consumer is gone (its position is remembered). */
+void wr_strack_gone(struct wr_stracks *set, struct wr_strack *t);
+void wr_stracks_cleanup(struct wr_stracks *set);
 
 #endif

@@ -20,6 +20,8 @@
 
 struct stream {
     struct wr_store *st;
+    struct wr_offsets *offs; /* tracked consumers' offsets (its file) */
+    struct wr_stracks tracks;
 };
 
 /* A consumer's reader: its cursor and the chunk being delivered. */
@@ -36,6 +38,8 @@ struct reader {
     uint32_t nfilter;
     bool match_unfiltered;
     uint8_t *fbuf;
+    struct wr_strack *track; /* x-stream-automatic-offset-tracking */
+    uint32_t handle;         /* of its deliveries */
 };
 
 static struct stream *
@@ -64,21 +68,40 @@ stream_cleanup(struct wr_queue *q)
 
     if (s == NULL)
         return;
+    wr_offsets_close(s->offs);
     wr_store_close(s->st);
+    wr_stracks_cleanup(&s->tracks);
     wr_free(s);
     q->storage = NULL;
 }
+
+struct open_ctx {
+    struct wr_store *st;
+    void (*damage)(void *arg, const struct wr_store_damage *d);
+    void *damage_arg;
+};
 
 static int
 keep_record(void *arg, uint8_t type, const struct wr_store_loc *loc,
             struct wr_bytes payload, int64_t time_ms)
 {
+    struct open_ctx *oc = arg;
+
     (void)type;
     (void)payload;
     (void)time_ms;
     /* a stream keeps everything until retention drops its segment */
-    wr_store_ref(arg, loc);
+    wr_store_ref(oc->st, loc);
     return WR_OK;
+}
+
+static void
+on_damage(void *arg, const struct wr_store_damage *d)
+{
+    struct open_ctx *oc = arg;
+
+    if (oc->damage)
+        oc->damage(oc->damage_arg, d);
 }
 
 int
@@ -93,7 +116,6 @@ wr_stream_open(struct wr_queue *q, const char *dir,
         q->eff.has_segment_size ? q->eff.segment_size : DEFAULT_SEGMENT;
     int rc;
 
-    (void)damage_arg;
     if (base)
         o = *base;
     o.segment_size = (uint32_t)WR_MAX(WR_MIN(seg, MAX_SEGMENT), 4096u);
@@ -102,13 +124,18 @@ wr_stream_open(struct wr_queue *q, const char *dir,
     rc = wr_store_open(dir, &o, &s->st, err, errlen);
     if (rc != WR_OK)
         return rc;
-    /* keep_record's argument is the store; damage gets the caller's */
     {
-        struct wr_store *st = s->st;
-        rc = wr_store_recover(st, keep_record, damage, st, wall);
+        struct open_ctx oc = {s->st, damage, damage_arg};
+        rc = wr_store_recover(s->st, keep_record, on_damage, &oc, wall);
     }
     if (rc != WR_OK) {
         snprintf(err, errlen, "cannot read the stream back from %s", dir);
+        wr_store_close(s->st);
+        s->st = NULL;
+        return rc;
+    }
+    rc = wr_offsets_open(dir, 0, damage, damage_arg, &s->offs, err, errlen);
+    if (rc != WR_OK) {
         wr_store_close(s->st);
         s->st = NULL;
     }
@@ -142,13 +169,18 @@ stream_enqueue(struct wr_queue *q, struct wr_msg *m, int64_t now)
 
 /* ---- consumers ----------------------------------------------------------- */
 
+static void start_at(struct stream *s, struct wr_consumer *c, struct reader *r,
+                     const struct wr_stream_offset *from, uint64_t first,
+                     uint64_t end);
+static void stream_consumer_gone(struct wr_queue *q, struct wr_consumer *c);
+
 int
 wr_stream_consumer_start(struct wr_queue *q, struct wr_consumer *c,
                          const struct wr_stream_offset *from)
 {
     struct stream *s = S(q);
     struct reader *r = wr_calloc(1, sizeof *r);
-    uint64_t first, end, last;
+    uint64_t first, end;
 
     if (r == NULL)
         return WR_ERR_NOMEM;
@@ -177,12 +209,46 @@ wr_stream_consumer_start(struct wr_queue *q, struct wr_consumer *c,
         r->match_unfiltered = from->match_unfiltered;
     }
     c->kstate = r;
+    r->handle = 1;
     if (s->st == NULL) {
         c->position = 0;
         return WR_OK;
     }
     first = wr_store_first(s->st);
     end = wr_store_end(s->st);
+    if (from->track) {
+        uint64_t at;
+        bool known = wr_offsets_get(s->offs, from->tag.ptr, from->tag.len, &at);
+
+        /* the stored offset wins over x-stream-offset; one that retention
+         * removed starts at the oldest kept (the reader moves there) */
+        if (known)
+            c->position = WR_MIN(at, end);
+        else
+            start_at(s, c, r, from, first, end);
+        r->track =
+            wr_strack_new(&s->tracks, c, from->tag, c->position, &r->handle);
+        if (r->track == NULL) {
+            stream_consumer_gone(q, c);
+            return WR_ERR_NOMEM;
+        }
+        if (known || from->start != WR_STREAM_TIME)
+            wr_store_seek(s->st, c->position, &r->cur);
+        return WR_OK;
+    }
+    start_at(s, c, r, from, first, end);
+    if (from->start != WR_STREAM_TIME)
+        wr_store_seek(s->st, c->position, &r->cur);
+    return WR_OK;
+}
+
+/* Places c by x-stream-offset (its reader when by time). */
+static void
+start_at(struct stream *s, struct wr_consumer *c, struct reader *r,
+         const struct wr_stream_offset *from, uint64_t first, uint64_t end)
+{
+    uint64_t last;
+
     switch (from->start) {
     case WR_STREAM_FIRST:
         c->position = first;
@@ -199,13 +265,11 @@ wr_stream_consumer_start(struct wr_queue *q, struct wr_consumer *c,
         c->position = first;
         r->min_time = from->time_ms;
         wr_store_seek_time(s->st, from->time_ms, &r->cur);
-        return WR_OK;
+        break;
     default:
         c->position = end;
         break;
     }
-    wr_store_seek(s->st, c->position, &r->cur);
-    return WR_OK;
 }
 
 static void
@@ -213,9 +277,10 @@ stream_consumer_gone(struct wr_queue *q, struct wr_consumer *c)
 {
     struct reader *r = c->kstate;
 
-    (void)q;
     if (r == NULL)
         return;
+    if (r->track)
+        wr_strack_gone(&S(q)->tracks, r->track);
     wr_free(r->buf);
     wr_free(r->filter);
     wr_free(r->fbuf);
@@ -341,6 +406,8 @@ feed(struct wr_queue *q, struct stream *s, struct wr_consumer *c,
 
         if (!r->in_chunk && !next_chunk(s, c, r, limit))
             break;
+        if (r->track && wr_strack_reserve(r->track) != WR_OK)
+            break; /* out of memory: tried again at the next dispatch */
         if (wr_store_chunk_next(&r->ch, &r->rpos, &type, &payload) != WR_OK) {
             r->in_chunk = false; /* the end, or damage: the rest is lost */
             continue;
@@ -353,7 +420,9 @@ feed(struct wr_queue *q, struct stream *s, struct wr_consumer *c,
         if (d.msg == NULL)
             continue;
         d.id = off;
-        d.handle = 1;
+        d.handle = r->handle;
+        if (r->track)
+            wr_strack_delivered(r->track, off);
         q->counts.delivered++;
         q->counts.unacked++;
         n++;
@@ -398,13 +467,32 @@ static void
 stream_settle(struct wr_queue *q, uint64_t id, uint32_t handle,
               enum wr_settle how, int64_t now)
 {
-    (void)id;
-    (void)handle;
+    struct stream *s = S(q);
+
     (void)now;
     wr_assert(q->counts.unacked > 0);
     q->counts.unacked--;
     if (how == WR_SETTLE_ACK)
         q->counts.acked++;
+    if (handle >= WR_STRACK_HANDLE0 &&
+        wr_strack_settle(&s->tracks, handle, id, how == WR_SETTLE_ACK,
+                         s->offs) &&
+        q->hooks && q->hooks->stream_dirty)
+        q->hooks->stream_dirty(q); /* written at the end of the turn */
+}
+
+int
+wr_stream_flush_offsets(struct wr_queue *q)
+{
+    return wr_queue_is_stream(q) ? wr_offsets_flush(S(q)->offs) : WR_OK;
+}
+
+bool
+wr_stream_tracked(const struct wr_queue *q, struct wr_bytes tag,
+                  uint64_t *offset)
+{
+    return wr_queue_is_stream(q) &&
+           wr_offsets_get(S(q)->offs, tag.ptr, tag.len, offset);
 }
 
 static uint64_t
@@ -419,10 +507,14 @@ wr_stream_close(struct wr_queue *q, bool destroy)
 {
     struct stream *s = S(q);
 
-    if (destroy)
+    if (destroy) {
+        wr_offsets_destroy(s->offs);
         wr_store_destroy(s->st);
-    else
+    } else {
+        wr_offsets_close(s->offs);
         wr_store_close(s->st);
+    }
+    s->offs = NULL;
     s->st = NULL;
 }
 

@@ -419,14 +419,16 @@ void wr_server_flush_soon(struct wr_server *s);
  * alarm. Persistent publishes to durable queues are refused after it. */
 void wr_persist_fail(struct wr_server *s, struct wr_store *st);
 /* A stream queue's store on the loop (streams.c): its event fd watched,
- * flushed at the end of the turns it was appended in. moved(arg) runs
- * when its durable position moved (deliver, apply retention). NULL when
- * out of memory. */
+ * flushed at the end of the turns it was appended in (flush(arg) first,
+ * for what the stream keeps beside its store; may be NULL). moved(arg)
+ * runs when its durable position moved (deliver, apply retention). NULL
+ * when out of memory. */
 struct wr_pstream;
 struct wr_pstream *wr_persist_stream_add(struct wr_server *s,
                                          struct wr_store *st,
+                                         void (*flush)(void *arg),
                                          void (*moved)(void *arg), void *arg);
-/* It was appended to in this turn. */
+/* It was appended to (or its flush has work) in this turn. */
 void wr_persist_stream_dirty(struct wr_server *s, struct wr_pstream *ps);
 /* Stops watching it (before its store is closed). ps may be NULL. */
 void wr_persist_stream_remove(struct wr_server *s, struct wr_pstream *ps);

@@ -19,6 +19,7 @@ struct wr_pstream {
     struct wr_server *srv;
     struct wr_store *st;
     struct event *ev;
+    void (*flush)(void *arg);
     void (*moved)(void *arg);
     void *arg;
     struct wr_list dirty_link;   /* in srv->pstreams_dirty */
@@ -78,7 +79,8 @@ poll_cb(evutil_socket_t fd, short what, void *arg)
 
 struct wr_pstream *
 wr_persist_stream_add(struct wr_server *s, struct wr_store *st,
-                      void (*moved)(void *arg), void *arg)
+                      void (*flush)(void *arg), void (*moved)(void *arg),
+                      void *arg)
 {
     struct wr_pstream *ps = wr_calloc(1, sizeof *ps);
 
@@ -86,6 +88,7 @@ wr_persist_stream_add(struct wr_server *s, struct wr_store *st,
         return NULL;
     ps->srv = s;
     ps->st = st;
+    ps->flush = flush;
     ps->moved = moved;
     ps->arg = arg;
     wr_list_init(&ps->dirty_link);
@@ -156,6 +159,8 @@ wr_persist_streams_flush(struct wr_server *s, int64_t now)
         struct wr_pstream *ps = WR_CONTAINER_OF(s->pstreams_dirty.next,
                                                 struct wr_pstream, dirty_link);
         wr_list_remove(&ps->dirty_link);
+        if (ps->flush)
+            ps->flush(ps->arg);
         if (s->store_failed)
             continue;
         if (wr_store_flush(ps->st, now) != WR_OK) {

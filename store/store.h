@@ -246,6 +246,46 @@ int wr_store_drop_head(struct wr_store *st);
  * stream). st may be NULL. */
 void wr_store_destroy(struct wr_store *st);
 
+/* ---- consumer offsets (offsets.c, STORE.md "Consumer offsets") ----------
+ *
+ * A stream's tracked consumer offsets: consumer tag (1-255 bytes) -> the
+ * offset it resumes at, kept in memory and in the file "offsets" of the
+ * stream's directory. */
+struct wr_offsets;
+
+#define WR_OFFSETS_MAX_TAGS 65536 /* default cap on tags per stream */
+
+/* Opens (creating when missing) dir/offsets and reads it back: bad records
+ * are reported through damage(arg, ...) and skipped, a torn tail is cut,
+ * and a damaged file is written anew from what was read. max_tags caps the
+ * tags kept (0: WR_OFFSETS_MAX_TAGS); past it the tag changed longest ago
+ * is forgotten. Returns WR_OK with *out, WR_ERR_IO or WR_ERR_NOMEM (a
+ * message in err). */
+int wr_offsets_open(const char *dir, uint32_t max_tags,
+                    wr_store_damage_cb damage, void *arg,
+                    struct wr_offsets **out, char *err, size_t errlen);
+/* tag's offset: true with *offset, false when it has none (o may be
+ * NULL). */
+bool wr_offsets_get(const struct wr_offsets *o, const void *tag, size_t len,
+                    uint64_t *offset);
+/* Sets tag's offset in memory; wr_offsets_flush writes it. WR_OK,
+ * WR_ERR_INVALID (a tag of 0 or more than 255 bytes) or WR_ERR_NOMEM. */
+int wr_offsets_set(struct wr_offsets *o, const void *tag, size_t len,
+                   uint64_t offset);
+/* Appends the offsets set since the last flush to the file (one pwrite;
+ * no sync), or rewrites the file when it is mostly stale. WR_OK,
+ * WR_ERR_FULL (no space), WR_ERR_IO or WR_ERR_NOMEM; what was not written
+ * is written by the next flush. o may be NULL. */
+int wr_offsets_flush(struct wr_offsets *o);
+/* How many tags it holds; how many it forgot for the cap. */
+size_t wr_offsets_count(const struct wr_offsets *o);
+uint64_t wr_offsets_evicted(const struct wr_offsets *o);
+/* Flushes, syncs and closes (o may be NULL); returns the flush's or the
+ * sync's error, the file closed either way. */
+int wr_offsets_close(struct wr_offsets *o);
+/* Closes and removes the file (a deleted stream). o may be NULL. */
+void wr_offsets_destroy(struct wr_offsets *o);
+
 /* CRC32C (Castagnoli) of buf, continuing from crc (0 to start). */
 uint32_t wr_crc32c(uint32_t crc, const void *buf, size_t len);
 

@@ -208,4 +208,35 @@ int wr_store_sync_mark(struct wr_store *st, struct wr_store_seg *seg);
  * changed too. */
 void wr_store_sync_request(struct wr_store *st, uint64_t upto, bool dir);
 
+/* offsets.c: the consumer offsets file (STORE.md "Consumer offsets").
+ * Header: magic, 4 reserved bytes, CRC32C of the 12 before. Record: the
+ * marker, the tag's length (1-255), the offset (64 bits), the tag, CRC32C
+ * of all that. */
+#define WR_OFFSETS_MAGIC "WROFFS01"
+#define WR_OFFSETS_HDR 16
+#define WR_OFFREC_MARK 0xA7
+#define WR_OFFREC_HDR 10
+#define WR_OFFREC_TAG_MAX 255
+#define WR_OFFREC_MAX (WR_OFFREC_HDR + WR_OFFREC_TAG_MAX + 4)
+
+void wr_offsets_hdr_encode(uint8_t *p);
+/* Encodes one record into out (WR_OFFREC_MAX bytes are enough); returns
+ * its length. tag_len is 1..255. */
+size_t wr_offrec_encode(const void *tag, size_t tag_len, uint64_t offset,
+                        uint8_t *out);
+/* Decodes the record at buf: WR_OK with the tag (a view into buf), the
+ * offset and the record's length; WR_AGAIN when buf ends inside it;
+ * WR_ERR_SYNTAX when it is not a good record. */
+int wr_offrec_decode(const uint8_t *buf, size_t len, struct wr_bytes *tag,
+                     uint64_t *offset, size_t *rec_len);
+typedef void (*wr_offsets_cb)(void *arg, struct wr_bytes tag, uint64_t offset);
+/* Scans a whole offsets file image: cb(cb_arg, ...) for every good record
+ * in file order (the last one of a tag wins); damage(arg, ...) for a bad
+ * header, bad records skipped (up to the next good one) and a torn tail.
+ * *good_end: the end of the last good record (0 for an empty or headless
+ * image). Returns how many damages it reported. */
+int wr_offsets_scan(const uint8_t *buf, size_t len, wr_offsets_cb cb,
+                    void *cb_arg, wr_store_damage_cb damage, void *arg,
+                    size_t *good_end);
+
 #endif

@@ -133,6 +133,8 @@ write_exchange(struct wr_server *s, struct wr_vhost *vh, struct wr_exchange *x)
     wr_tb_add_bool(&r.tb, "auto_delete", x->auto_delete);
     wr_tb_add_bool(&r.tb, "internal", x->internal);
     put_args(&r, x->raw_args, x->raw_args_len);
+    if (x->store_id != 0) /* a delayed exchange's, for what it holds */
+        wr_tb_add_u64(&r.tb, "id", WR_FT_U64, x->store_id);
     rec_write(s, &r, WR_DREC_EXCHANGE);
 }
 
@@ -215,8 +217,16 @@ write_next_qid(struct wr_server *s)
 void
 wr_defs_exchange_added(struct wr_vhost *vh, struct wr_exchange *x)
 {
-    if (stored(vh->srv->defs_log) && exchange_stored(x))
-        write_exchange(vh->srv, vh, x);
+    struct wr_defs_log *l = vh->srv->defs_log;
+
+    if (!stored(l) || !exchange_stored(x))
+        return;
+    /* A delayed exchange writes the persistent messages it holds under
+     * an id of the queues' (never reused: a redeclared one of the same
+     * name never finds a deleted one's messages). */
+    if (x->type == &wr_exch_delayed && vh->srv->msgs != NULL)
+        x->store_id = l->next_qid++;
+    write_exchange(vh->srv, vh, x);
 }
 
 void

@@ -83,6 +83,9 @@ wr_drec_decode(uint8_t type, struct wr_bytes p, struct wr_drec *d)
         if (get_str(t, "name", &d->name) || get_str(t, "type", &d->xtype) ||
             get_args(t, &d->args))
             rc = WR_ERR_SYNTAX;
+        /* a delayed exchange's store id; none in other records */
+        if (get_id(t, &d->id) != WR_OK)
+            d->id = 0;
         d->auto_delete = get_bool(t, "auto_delete");
         d->internal = get_bool(t, "internal");
         break;
@@ -218,6 +221,12 @@ apply(struct wr_server *s, const struct wr_drec *d, char *why, size_t cap)
         struct wr_exchange *x;
         bool created;
         rc = wr_vhost_declare_exchange(vh, &xd, &x, &created, &oe);
+        if (rc == WR_OK && created && d->id != 0 &&
+            x->type == &wr_exch_delayed) {
+            x->store_id = d->id;
+            if (d->id >= l->next_qid)
+                l->next_qid = d->id + 1;
+        }
         break;
     }
     case WR_DREC_EXCHANGE_DEL: {
@@ -392,13 +401,47 @@ msgs_lost(void *arg, struct wr_queue *q, uint64_t n, uint64_t msg_offset)
            (unsigned long long)msg_offset, file);
 }
 
-/* Reads msgs/ back into the stored queues. */
+/* The durable delayed exchanges, as holders for wr_queues_recover
+ * (*hs, *nh; NULL and 0 when none or out of memory). */
+static void
+holders(struct wr_server *s, struct wr_held_sink **hs, size_t *nh)
+{
+    size_t it = 0, cap = 0;
+    void *v;
+
+    *hs = NULL;
+    *nh = 0;
+    while (wr_hmap_next(&s->vhosts, &it, NULL, NULL, &v)) {
+        size_t jt = 0;
+        void *w;
+        while (wr_hmap_next(&((struct wr_vhost *)v)->exchanges, &jt, NULL, NULL,
+                            &w)) {
+            struct wr_exchange *x = w;
+            if (x->store_id == 0)
+                continue;
+            if (*nh == cap) {
+                size_t nc = cap ? cap * 2 : 8;
+                void *p = wr_realloc(*hs, nc * sizeof **hs);
+                if (p == NULL)
+                    return; /* the rest come back as if deleted */
+                *hs = p;
+                cap = nc;
+            }
+            (*hs)[(*nh)++] =
+                (struct wr_held_sink){x->store_id, wr_vhost_delayed_restore, x};
+        }
+    }
+}
+
+/* Reads msgs/ back into the stored queues and delayed exchanges. */
 static int
-recover_msgs(struct wr_server *s, uint64_t *nmsgs, uint64_t *nbytes)
+recover_msgs(struct wr_server *s, uint64_t *nmsgs, uint64_t *nbytes,
+             uint64_t *nheld)
 {
     struct wr_queues_recovery out;
     struct wr_queue **qs = NULL;
-    size_t it = 0, nq = 0, cap = 0;
+    struct wr_held_sink *hs;
+    size_t it = 0, nq = 0, cap = 0, nh;
     void *v;
     int rc;
 
@@ -422,8 +465,10 @@ recover_msgs(struct wr_server *s, uint64_t *nmsgs, uint64_t *nbytes)
             qs[nq++] = w;
         }
     }
-    rc = wr_queues_recover(s->msgs, qs, nq, msgs_damage, msgs_lost, s,
+    holders(s, &hs, &nh);
+    rc = wr_queues_recover(s->msgs, qs, nq, hs, nh, msgs_damage, msgs_lost, s,
                            wr_now_ms(), wr_wall_ms(), &out);
+    wr_free(hs);
     wr_free(qs);
     if (out.undecodable)
         wr_log(WR_LOG_WARN, "msgs: %llu record(s) could not be decoded",
@@ -434,6 +479,7 @@ recover_msgs(struct wr_server *s, uint64_t *nmsgs, uint64_t *nbytes)
                (unsigned long long)out.unreadable);
     *nmsgs = out.messages;
     *nbytes = out.bytes;
+    *nheld = out.held;
     return rc;
 }
 
@@ -445,7 +491,7 @@ wr_vhost_recover(struct wr_server *s)
     struct wr_defs_log *l = wr_calloc(1, sizeof(*l));
     struct recov rc = {.s = s};
     struct timespec t0, t1;
-    uint64_t nmsgs = 0, nbytes = 0, nqueues = 0;
+    uint64_t nmsgs = 0, nbytes = 0, nqueues = 0, nheld = 0;
     size_t it = 0;
     void *v;
     int r;
@@ -465,7 +511,7 @@ wr_vhost_recover(struct wr_server *s)
         wr_log(WR_LOG_ERROR, "defs: recovery failed: %s", wr_strerror(r));
         return r;
     }
-    r = recover_msgs(s, &nmsgs, &nbytes);
+    r = recover_msgs(s, &nmsgs, &nbytes, &nheld);
     if (r != WR_OK) {
         wr_log(WR_LOG_ERROR, "msgs: recovery failed: %s", wr_strerror(r));
         return r;
@@ -481,6 +527,9 @@ wr_vhost_recover(struct wr_server *s)
     if (l->skipped)
         wr_log(WR_LOG_WARN, "defs: %llu record(s) could not be applied",
                (unsigned long long)l->skipped);
+    if (nheld)
+        wr_log(WR_LOG_NOTICE, "recovered %llu delayed message(s)",
+               (unsigned long long)nheld);
     wr_log(WR_LOG_NOTICE,
            "recovered %llu queues, %llu messages, %llu bytes "
            "in %.3f s",

@@ -112,18 +112,23 @@ wr_vhost_publish(struct wr_vhost *vh, struct wr_exchange *x, struct wr_msg *m,
                  bool mandatory, struct wr_route_set *scratch, bool *routed,
                  bool *rejected)
 {
+    enum wr_delay d;
+
     *routed = *rejected = false;
+    scratch->held_stored = false;
     x->n_in++;
     vh->stats.published++;
     if (x->name_len == 0 && wr_reply_to_is_key(wr_msg_rkey(m))) {
         struct wr_reply_sink *sink = wr_vhost_reply_find(vh, wr_msg_rkey(m));
         *routed = sink != NULL && sink->deliver(sink, m);
         scratch->count = 0;
-    } else if (wr_vhost_delay(vh, x, m)) {
+    } else if ((d = wr_vhost_delay(vh, x, m)) != WR_DELAY_NO) {
         /* Held for later. The plugin's route returns no queue now, so a
          * mandatory message comes back (basic.return) though it will be
          * routed when due. */
         scratch->count = 0;
+        scratch->held_stored = d == WR_DELAY_STORED;
+        *rejected = d == WR_DELAY_REFUSED;
     } else {
         wr_vhost_route_msg(vh, x, m, scratch);
         *routed = scratch->count > 0;

@@ -25,6 +25,29 @@ stream_damage(void *arg, const struct wr_store_damage *d)
            (unsigned long long)d->pos, d->file, (unsigned long long)d->len);
 }
 
+/* The end of a turn in which it was written to: tracked consumers'
+ * offsets go to their file (a failure is logged once, and the offsets are
+ * written by a later flush that succeeds). */
+static void
+stream_flush(void *arg)
+{
+    struct wr_queue *q = arg;
+    struct wr_bqueue *bq = q->broker;
+    int rc = wr_stream_flush_offsets(q);
+
+    if (rc != WR_OK && !bq->offsets_failed)
+        wr_log(WR_LOG_WARN,
+               "stream '%s' in vhost '%s': cannot write consumer offsets: %s",
+               q->name, bq->vh->name,
+               rc == WR_ERR_FULL ? "no space left on device"
+                                 : "input/output error");
+    else if (rc == WR_OK && bq->offsets_failed)
+        wr_log(WR_LOG_NOTICE,
+               "stream '%s' in vhost '%s': consumer offsets written again",
+               q->name, bq->vh->name);
+    bq->offsets_failed = rc != WR_OK;
+}
+
 /* Its durable position moved: retention, then the consumers. */
 static void
 stream_moved(void *arg)
@@ -64,7 +87,8 @@ wr_vhost_stream_attach(struct wr_vhost *vh, struct wr_queue *q)
                err);
         return;
     }
-    bq->pstream = wr_persist_stream_add(s, wr_stream_store(q), stream_moved, q);
+    bq->pstream = wr_persist_stream_add(s, wr_stream_store(q), stream_flush,
+                                        stream_moved, q);
     if (bq->pstream == NULL) {
         wr_log(WR_LOG_ERROR, "stream '%s' in vhost '%s': out of memory",
                q->name, vh->name);

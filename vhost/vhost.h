@@ -135,6 +135,7 @@ struct wr_bqueue {
     uint64_t store_id;
     /* stream.c: a stream's store on the loop, or NULL */
     struct wr_pstream *pstream;
+    bool offsets_failed; /* its consumer offsets could not be written */
 };
 
 /* stream.c: a stored stream queue's own store, opened (and read back)
@@ -225,12 +226,24 @@ void wr_vhost_publish(struct wr_vhost *vh, struct wr_exchange *x,
 
 /* When x is an x-delayed-message exchange and m (borrowed) asks for a
  * delay (x-delay > 0), holds a copy of m with x-delay set to minus the
- * delay until it is due, then routes it, and returns true: m is not
- * routed now. false: route m as usual. */
-bool wr_vhost_delay(struct wr_vhost *vh, struct wr_exchange *x,
-                    struct wr_msg *m);
-/* Stops x's timer (before x is freed). */
+ * delay until it is due, then routes it: m is not routed now. A durable
+ * exchange writes a persistent message it holds to the msgs/ store
+ * (STORE.md, "Delayed messages"): its confirm waits for the disk. */
+enum wr_delay {
+    WR_DELAY_NO,      /* not delayed: route m as usual */
+    WR_DELAY_HELD,    /* held in memory */
+    WR_DELAY_STORED,  /* held and written to the msgs/ store */
+    WR_DELAY_REFUSED, /* the store refused it (disk full, failed): dropped */
+};
+enum wr_delay wr_vhost_delay(struct wr_vhost *vh, struct wr_exchange *x,
+                             struct wr_msg *m);
+/* Stops x's timer and drops what it holds (before x is freed; the
+ * records of a durable one stay for a restart unless x was deleted). */
 void wr_vhost_delayed_stop(struct wr_exchange *x);
+/* Recovery: gives the durable delayed exchange x back a message it held
+ * (wr_held_sink's restore; arg is x). */
+int wr_vhost_delayed_restore(void *arg, struct wr_msg *m, uint64_t entry,
+                             int64_t due_wall);
 
 /* ---- local shovels (shovel.c) ------------------------------------------ */
 
@@ -500,7 +513,7 @@ struct wr_drec {
     struct wr_bytes dest, key;   /* BIND, UNBIND */
     struct wr_bytes policy;      /* POLICY: the policy as JSON */
     struct wr_table args;        /* validated */
-    uint64_t id;                 /* QUEUE, NEXT_QID */
+    uint64_t id; /* QUEUE, NEXT_QID; a delayed EXCHANGE's store id, or 0 */
     bool auto_delete, internal, to_exchange, op;
 };
 

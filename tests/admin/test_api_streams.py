@@ -2,7 +2,8 @@
 """A stream queue in the management API (GET /api/queues and
 /api/queues/VHOST/NAME): RabbitMQ 3.10's fields for a stream (type
 "stream", messages and messages_ready what the log holds,
-messages_unacknowledged 0, members, online, readers) checked against either broker;
+messages_unacknowledged 0, members, online, readers, the consumer's
+arguments as given) checked against either broker;
 warren's own (first_offset, last_offset, committed_offset, disk_bytes,
 segments, and each stream consumer's offset and offset_lag; RabbitMQ 3.10
 has none of them over AMQP 0-9-1) only against warren."""
@@ -50,6 +51,7 @@ def test_stream_queue_fields(api, amqp, uniq):
     assert c["consumer_tag"] == "ctag-" + uniq
     assert c["queue"] == {"name": uniq, "vhost": "/"}
     assert c["prefetch_count"] == 2 and c["ack_required"] is True
+    assert c["arguments"] == {"x-stream-offset": "first"}
     if WARREN:
         assert (s["first_offset"], s["last_offset"],
                 s["committed_offset"]) == (0, 9, 9)

@@ -251,3 +251,54 @@ def test_list_streams_and_consumers(ctl, api, amqp, uniq):
     ch.queue_delete(uniq + "-classic")
     ch.queue_delete(uniq)
     conn.close()
+
+
+def test_super_stream_survives_kill_and_delete_removes_files(tmp_path):
+    """kill -9 after confirmed publishes: the layout and every partition's
+    messages come back; delete_super_stream then removes the streams'
+    files."""
+    import broker as broker_mod
+
+    data = tmp_path / "data"
+    started = []
+
+    def start():
+        srv = broker_mod.WarrenServer((), data_dir=str(data)).start()
+        started.append(srv)
+        return srv, Ctl(srv.mgmt_address)
+
+    try:
+        srv, c = start()
+        c("add_super_stream", "orders", "--partitions", "2")
+        conn = pika.BlockingConnection(pika.ConnectionParameters(
+            host=srv.host, port=srv.port, heartbeat=0))
+        ch = conn.channel()
+        ch.confirm_delivery()
+        for i in range(30):
+            ch.basic_publish("orders", str(i % 2), b"order %d" % i,
+                             pika.BasicProperties(delivery_mode=2))
+        conn.close()
+        srv.kill()
+        srv, c = start()
+        assert [r["partitions"] for r in
+                rows(c("-f", "json", "list_super_streams"))] == \
+            [["orders-0", "orders-1"]]
+        streams = {r["name"]: (r["messages"], r["first_offset"],
+                               r["last_offset"])
+                   for r in rows(c("-f", "json", "list_streams"))}
+        assert streams == {"orders-0": (15, 0, 14), "orders-1": (15, 0, 14)}
+        conn = pika.BlockingConnection(pika.ConnectionParameters(
+            host=srv.host, port=srv.port, heartbeat=0))
+        assert read_partition(conn, "orders-1", 15) == \
+            [b"order %d" % i for i in range(1, 30, 2)]
+        conn.close()
+        files = [p for p in (data / "streams").rglob("*") if p.is_file()]
+        assert files
+        c("delete_super_stream", "orders")
+        assert rows(c("-f", "json", "list_streams")) == []
+        assert [p for p in (data / "streams").rglob("*") if p.is_file()] \
+            == []
+    finally:
+        for s in started:
+            if s.alive():
+                s.kill()

@@ -584,6 +584,35 @@ def store_seeds():
     }
 
 
+def offsets_record(tag, offset):
+    """STORE.md, Consumer offsets: marker, tag length, offset, tag,
+    CRC32C."""
+    head = bytes([0xA7, len(tag)]) + struct.pack(">Q", offset) + tag
+    return head + struct.pack(">I", crc32c(head))
+
+
+def offsets_seeds():
+    """A mode byte (the tag cap is 1 + its low 3 bits), then the offsets
+    file (tests/fuzz/fuzz_offsets.c)."""
+    head = b"WROFFS01" + b"\0" * 4
+    head += struct.pack(">I", crc32c(head))
+    recs = [offsets_record(b"reader", 7), offsets_record(b"b", 12),
+            offsets_record(b"reader", 9), offsets_record(b"x" * 255, 1 << 40)]
+    whole = head + b"".join(recs)
+    flipped = bytearray(whole)
+    flipped[len(head) + len(recs[0]) + 4] ^= 0x08  # b's offset
+    return {
+        "empty": b"\x07",
+        "header": b"\x07" + head,
+        "whole": b"\x07" + whole,
+        "capped": b"\x00" + whole,
+        "torn": b"\x07" + whole[:-5],
+        "flipped": b"\x07" + bytes(flipped),
+        "bad_header": b"\x07" + b"X" + whole[1:],
+        "zeros": b"\x03" + whole + b"\0" * 64,
+    }
+
+
 def prec_seeds():
     """queues/persist.c payloads: a type byte, then the payload."""
     props = struct.pack(">H", 0x1800) + bytes([2, 3])  # delivery-mode 2, priority 3
@@ -608,6 +637,7 @@ def main():
     CORPUS["fuzz_topic"] = topic_seeds()
     CORPUS["fuzz_store"] = store_seeds()
     CORPUS["fuzz_prec"] = prec_seeds()
+    CORPUS["fuzz_offsets"] = offsets_seeds()
     for target, seeds in CORPUS.items():
         d = os.path.join(root, target)
         os.makedirs(d, exist_ok=True)

@@ -164,6 +164,13 @@ def test_failed_message_store_nacks(tmp_path, monkeypatch):
     ch.confirm_delivery()
     with pytest.raises(pika.exceptions.NackError):
         ch.basic_publish("", "dq", b"nacked-1", PERSISTENT)
+    # the broker wrote the line before the nack; the test's thread that
+    # copies its stderr to the log file may not have yet (a loaded machine)
+    deadline = time.monotonic() + WAIT
+    while "the msgs store failed" not in srv.log_tail(100000):
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
     log = srv.log_tail(100000)
     assert log.count("the msgs store failed: Input/output error") == 1, log
     with pytest.raises(pika.exceptions.NackError):

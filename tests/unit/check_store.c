@@ -659,6 +659,10 @@ store_suite(void)
     tc = store_cursor_tcase();
     tcase_add_checked_fixture(tc, setup, teardown);
     suite_add_tcase(s, tc);
+
+    tc = store_offsets_tcase();
+    tcase_add_checked_fixture(tc, setup, teardown);
+    suite_add_tcase(s, tc);
     return s;
 }
 

@@ -89,7 +89,7 @@ START_TEST(heap_order)
     struct wr_exchange *x = mk_delayed("direct");
     struct wr_msg *m;
     int64_t due, last = -1;
-    uint64_t seed = 12345;
+    uint64_t seed = 12345, tag;
     size_t n = 0;
 
     for (int i = 0; i < 1000; i++) {
@@ -98,14 +98,17 @@ START_TEST(heap_order)
         ck_assert_ptr_nonnull(m);
         /* the body size carries the due time, to check the order */
         m->body_size = (seed >> 33) % 500;
-        ck_assert_int_eq(wr_delayed_hold(x, m, (int64_t)m->body_size), WR_OK);
+        ck_assert_int_eq(
+            wr_delayed_hold(x, m, (int64_t)m->body_size, m->body_size + 1000),
+            WR_OK);
         wr_msg_unref(&m);
     }
     ck_assert_uint_eq(wr_delayed_count(x), 1000);
     ck_assert(wr_delayed_next(x, &due));
-    ck_assert_ptr_null(wr_delayed_take(x, due - 1));
+    ck_assert_ptr_null(wr_delayed_take(x, due - 1, NULL));
     /* half now; the rest stay held for the exchange to free */
-    while ((m = wr_delayed_take(x, 250)) != NULL) {
+    while ((m = wr_delayed_take(x, 250, &tag)) != NULL) {
+        ck_assert_uint_eq(tag, m->body_size + 1000); /* its own tag */
         ck_assert_int_ge((int64_t)m->body_size, last);
         ck_assert_int_le((int64_t)m->body_size, 250);
         last = (int64_t)m->body_size;

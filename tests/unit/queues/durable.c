@@ -3,7 +3,9 @@
  * (queues/durable.c, STORE.md "A durable queue kind on the store") writes
  * its persistent entries and leaves transient ones out; the entries left
  * come back through wr_queues_recover, in order, redelivered, with unknown
- * queue ids ignored and settled entries gone; one body for two queues. */
+ * queue ids ignored and settled entries gone; one body for two queues;
+ * messages held outside queues (a delayed exchange's) come back to their
+ * holder. */
 #include "cases.h"
 
 #include <dirent.h>
@@ -137,8 +139,9 @@ START_TEST(test_store_and_recover)
     q = mk_queue(0);
     wr_queue_set_store(q, st, 7); /* queue 9 was deleted */
     qs[0] = q;
-    ck_assert_int_eq(wr_queues_recover(st, qs, 1, NULL, NULL, NULL, 0, 0, &out),
-                     WR_OK);
+    ck_assert_int_eq(
+        wr_queues_recover(st, qs, 1, NULL, 0, NULL, NULL, NULL, 0, 0, &out),
+        WR_OK);
     ck_assert_uint_eq(out.messages, 3);
     ck_assert_uint_eq(out.ignored, 1);
     ck_assert_uint_eq(out.undecodable, 0);
@@ -199,7 +202,8 @@ START_TEST(test_recover_many_segments)
         q = mk_queue(0);
         wr_queue_set_store(q, st, 3);
         ck_assert_int_eq(
-            wr_queues_recover(st, &q, 1, NULL, NULL, NULL, 0, 0, &out), WR_OK);
+            wr_queues_recover(st, &q, 1, NULL, 0, NULL, NULL, NULL, 0, 0, &out),
+            WR_OK);
         ck_assert_uint_eq(out.messages, 100);
         ck_assert_uint_eq(out.unreadable, 0);
         ck_assert_uint_eq(wr_queue_counts(q)->ready, 100);
@@ -211,8 +215,9 @@ START_TEST(test_recover_many_segments)
     st = open_store(dir);
     q = mk_queue(0);
     wr_queue_set_store(q, st, 3);
-    ck_assert_int_eq(wr_queues_recover(st, &q, 1, NULL, NULL, NULL, 0, 0, &out),
-                     WR_OK);
+    ck_assert_int_eq(
+        wr_queues_recover(st, &q, 1, NULL, 0, NULL, NULL, NULL, 0, 0, &out),
+        WR_OK);
     for (int i = 1; i < 200; i += 2) {
         snprintf(body, sizeof body, "%0200d", i);
         expect(q, body);
@@ -257,8 +262,9 @@ START_TEST(test_recover_shared)
         qs[i] = mk_queue(0);
         wr_queue_set_store(qs[i], st, (uint64_t)i + 1);
     }
-    ck_assert_int_eq(wr_queues_recover(st, qs, 2, NULL, NULL, NULL, 0, 0, &out),
-                     WR_OK);
+    ck_assert_int_eq(
+        wr_queues_recover(st, qs, 2, NULL, 0, NULL, NULL, NULL, 0, 0, &out),
+        WR_OK);
     ck_assert_uint_eq(out.messages, 4);
     expect(qs[1], "only-b");
     ck_assert(pop_msg(qs[0], &a, &r));
@@ -275,6 +281,100 @@ START_TEST(test_recover_shared)
 }
 END_TEST
 
+/* A holder's sink for test_held: keeps what it gets. */
+struct sunk {
+    struct wr_msg *m[4];
+    uint64_t entry[4];
+    int64_t due[4];
+    int n;
+};
+
+static int
+sink_restore(void *arg, struct wr_msg *m, uint64_t entry, int64_t due_wall)
+{
+    struct sunk *k = arg;
+
+    ck_assert_int_lt(k->n, 4);
+    k->m[k->n] = m;
+    k->entry[k->n] = entry;
+    k->due[k->n++] = due_wall;
+    return WR_OK;
+}
+
+/* Messages held outside queues (queues/held.c, what a durable delayed
+ * exchange holds): written with their due time, ended when released (the
+ * message went on into a queue, sharing its MSG record), handed back to
+ * their holder by wr_queues_recover in log order; an unknown holder's are
+ * ignored. */
+START_TEST(test_held)
+{
+    char dir[] = "/tmp/wr-held-XXXXXX";
+    struct wr_store *st;
+    struct wr_queue *q;
+    struct wr_queues_recovery out;
+    struct wr_held_sink hs;
+    struct sunk k = {0};
+    struct wr_msg *m[4];
+    uint64_t e[4], end;
+
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    st = open_store(dir);
+    ck_assert_int_eq(wr_store_recover(st, NULL, NULL, NULL, 0), WR_OK);
+    q = mk_queue(0);
+    wr_queue_set_store(q, st, 1);
+    m[0] = pmsg("h1", true);
+    m[1] = pmsg("h2", true);
+    m[2] = pmsg("h3", true);
+    m[3] = pmsg("other", true);
+    for (int i = 0; i < 3; i++) {
+        end = wr_store_end(st);
+        ck_assert_int_eq(wr_held_write(st, 5, m[i], 1000 * (i + 1), 10, &e[i]),
+                         WR_OK);
+        ck_assert_uint_eq(wr_store_end(st), end + 2); /* MSG, ENQ */
+        ck_assert(m[i]->stored);
+    }
+    ck_assert_int_eq(wr_held_write(st, 6, m[3], 500, 10, &e[3]), WR_OK);
+    /* h2 is due: routed into q (its MSG record shared), then released */
+    end = wr_store_end(st);
+    ck_assert_int_eq(wr_queue_enqueue(q, m[1], 0), WR_OK);
+    ck_assert_uint_eq(wr_store_end(st), end + 1); /* ENQ only */
+    wr_held_release(st, 5, e[1], m[1], 20);
+    ck_assert_uint_eq(wr_store_end(st), end + 2); /* SETTLE */
+    ck_assert_int_eq(wr_store_flush(st, 0), WR_OK);
+    wr_store_close(st); /* a crash */
+    wr_queue_unref(&q);
+    for (int i = 0; i < 4; i++)
+        wr_msg_unref(&m[i]);
+
+    st = open_store(dir);
+    q = mk_queue(0);
+    wr_queue_set_store(q, st, 1);
+    hs = (struct wr_held_sink){5, sink_restore, &k};
+    ck_assert_int_eq(
+        wr_queues_recover(st, &q, 1, &hs, 1, NULL, NULL, NULL, 0, 0, &out),
+        WR_OK);
+    ck_assert_uint_eq(out.held, 2);
+    ck_assert_uint_eq(out.messages, 1);
+    expect(q, "h2");
+    ck_assert_int_eq(k.n, 2);
+    ck_assert_uint_eq(k.m[0]->body_size, 2);
+    ck_assert(memcmp(wr_msg_body(k.m[0]), "h1", 2) == 0);
+    ck_assert(memcmp(wr_msg_body(k.m[1]), "h3", 2) == 0);
+    ck_assert_int_eq(k.due[0], 1000);
+    ck_assert_int_eq(k.due[1], 3000);
+    ck_assert_uint_eq(k.entry[0], e[0]);
+    ck_assert_uint_eq(k.entry[1], e[2]);
+    for (int i = 0; i < k.n; i++) {
+        ck_assert(k.m[i]->persistent && k.m[i]->stored);
+        wr_held_drop(st, k.entry[i], k.m[i]);
+        wr_msg_unref(&k.m[i]);
+    }
+    wr_queue_unref(&q);
+    wr_store_close(st);
+    rm_dir(dir);
+}
+END_TEST
+
 TCase *
 queues_durable_tcase(void)
 {
@@ -283,5 +383,6 @@ queues_durable_tcase(void)
     tcase_add_test(tc, test_store_and_recover);
     tcase_add_test(tc, test_recover_many_segments);
     tcase_add_test(tc, test_recover_shared);
+    tcase_add_test(tc, test_held);
     return tc;
 }

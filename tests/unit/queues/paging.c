@@ -297,8 +297,9 @@ START_TEST(test_recover_paged)
     st = open_store(dir);
     q = mk_queue(3);
     wr_queue_set_store(q, st, 4);
-    ck_assert_int_eq(wr_queues_recover(st, &q, 1, NULL, NULL, NULL, 0, 0, &out),
-                     WR_OK);
+    ck_assert_int_eq(
+        wr_queues_recover(st, &q, 1, NULL, 0, NULL, NULL, NULL, 0, 0, &out),
+        WR_OK);
     ck_assert_uint_eq(out.messages, 300);
     ck_assert_uint_eq(out.bytes, 300 * 4);
     ck_assert_uint_eq(wr_queue_counts(q)->paged, 290);

@@ -275,6 +275,77 @@ START_TEST(stream_retention_by_size)
 }
 END_TEST
 
+/* x-stream-automatic-offset-tracking: each ack stores the first offset
+ * the consumer has not acked (not past one given back unacked); acks after
+ * the consumer went still count; the next consumer of the tag starts
+ * there, whatever x-stream-offset says; the offsets survive a reopen. */
+static void
+start_tracked(struct wr_queue *q, struct fake *f, int id, int credit,
+              enum wr_stream_start how)
+{
+    struct wr_stream_offset from = {
+        .start = how, .track = true, .tag = {(const uint8_t *)"t", 1}};
+
+    fake_init(f, id, credit);
+    ck_assert_int_eq(wr_stream_consumer_start(q, &f->c, &from), WR_OK);
+    ck_assert_int_eq(wr_queue_consumer_add(q, &f->c), WR_OK);
+}
+
+static uint64_t
+tracked(struct wr_queue *q)
+{
+    uint64_t at = UINT64_MAX;
+
+    if (!wr_stream_tracked(q, (struct wr_bytes){(const uint8_t *)"t", 1}, &at))
+        return UINT64_MAX;
+    return at;
+}
+
+START_TEST(stream_offset_tracking)
+{
+    struct wr_queue *q = mk_stream(0, 0);
+    struct fake a, b;
+
+    publish(q, 0, 20, 5000);
+    start_tracked(q, &a, 1, 10, WR_STREAM_FIRST);
+    ck_assert_uint_eq(wr_queue_dispatch(q, 0), 10);
+    ck_assert_uint_eq(tracked(q), UINT64_MAX); /* nothing acked yet */
+    for (int i = 0; i < 5; i++)
+        settle(q, &a.held[i], WR_SETTLE_ACK, 0);
+    ck_assert_uint_eq(tracked(q), 5);
+    settle(q, &a.held[6], WR_SETTLE_ACK, 0); /* 5 is still out */
+    ck_assert_uint_eq(tracked(q), 5);
+    settle(q, &a.held[5], WR_SETTLE_REQUEUE, 0); /* given back */
+    for (int i = 7; i < 10; i++)
+        settle(q, &a.held[i], WR_SETTLE_ACK, 0);
+    ck_assert_uint_eq(tracked(q), 5);
+    wr_queue_consumer_remove(q, &a.c);
+    /* the tag resumes at 5, not at "next" */
+    start_tracked(q, &b, 2, 10, WR_STREAM_NEXT);
+    reset_log();
+    ck_assert_uint_eq(wr_queue_dispatch(q, 0), 10);
+    ck_assert_uint_eq(log_id[0], 5);
+    /* acked after the consumer went: still stored */
+    wr_queue_consumer_remove(q, &b.c);
+    fake_ack_all(&b, q);
+    ck_assert_uint_eq(tracked(q), 15);
+    ck_assert_int_eq(wr_stream_flush_offsets(q), WR_OK);
+    wr_stream_close(q, false);
+    wr_queue_unref(&q);
+    q = mk_stream(0, 0);
+    ck_assert_uint_eq(tracked(q), 15);
+    start_tracked(q, &b, 3, 100, WR_STREAM_FIRST);
+    reset_log();
+    ck_assert_uint_eq(wr_queue_dispatch(q, 0), 5);
+    ck_assert_uint_eq(log_id[0], 15);
+    wr_queue_consumer_remove(q, &b.c);
+    fake_ack_all(&b, q);
+    ck_assert_uint_eq(tracked(q), 20);
+    wr_stream_close(q, true);
+    wr_queue_unref(&q);
+}
+END_TEST
+
 TCase *
 queues_stream_tcase(void)
 {
@@ -285,5 +356,6 @@ queues_stream_tcase(void)
     tcase_add_test(tc, stream_offset_header_last_and_time);
     tcase_add_test(tc, stream_reopened);
     tcase_add_test(tc, stream_retention_by_size);
+    tcase_add_test(tc, stream_offset_tracking);
     return tc;
 }

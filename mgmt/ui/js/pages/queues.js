@@ -58,7 +58,7 @@ async function list(view, ctx) {
   const add = form('stack add-queue', [
     h('div.row',
       field('Virtual host', select('vhost', ctx.vhosts, ctx.vhost || ctx.vhosts[0])),
-      field('Type', select('qtype', [['classic', 'Classic']], 'classic')),
+      field('Type', select('qtype', [['classic', 'Classic'], ['stream', 'Stream']], 'classic')),
       field('Name', input('name', { required: true, autocomplete: 'off' })),
       field('Durability', select('durable', [['true', 'Durable'], ['false', 'Transient']], 'true')),
       h('label.check', input('auto_delete', { type: 'checkbox' }), 'Auto delete')),
@@ -67,11 +67,14 @@ async function list(view, ctx) {
     h('div.row', h('button.primary', { type: 'submit' }, 'Add queue')),
   ], async (f) => {
     const name = val(f, 'name').trim();
+    const stream = val(f, 'qtype') === 'stream';
     const ok = await act(async () => {
+      // a stream is x-queue-type stream, durable, not auto-delete (as
+      // RabbitMQ's form sends it)
       await api.put(`queues/${api.seg(val(f, 'vhost'))}/${api.seg(name)}`, {
-        durable: val(f, 'durable') === 'true',
-        auto_delete: f.elements.auto_delete.checked,
-        arguments: args.value(),
+        durable: stream || val(f, 'durable') === 'true',
+        auto_delete: !stream && f.elements.auto_delete.checked,
+        arguments: stream ? { ...args.value(), 'x-queue-type': 'stream' } : args.value(),
       });
       return true;
     });
@@ -103,6 +106,7 @@ async function detail(view, vhost, name) {
   ]);
   const consumers = h('div');
   const bindings = h('div');
+  const log = h('div');
   const q0 = await api.get(base);
 
   const dests = h('datalist#move-dests');
@@ -146,37 +150,56 @@ async function detail(view, vhost, name) {
     }
   });
 
-  view.append(
+  // A stream is a log: nothing is taken from it (basic.get, purge and a
+  // move are refused), consumers read from their own offsets.
+  const stream = q0.type === 'stream';
+  view.append(...[
     h('p.crumbs', link(href('queues'), 'Queues'), ' / ', vhost, ' / '),
     h('h1.page-title', name, stateBadge(q0.state)),
     h('div.grid2', section('Overview', info), section('Arguments and policy', argsBox)),
-    h('div.grid2', section('Queued messages', queued.el), section('Message rates', rates.el)),
+    stream ? h('div.grid2', section('Stream', log), section('Message rates', rates.el))
+      : h('div.grid2', section('Queued messages', queued.el), section('Message rates', rates.el)),
     section('Consumers', consumers),
     section('Bindings', bindings, h('h3', 'Add a binding to this queue'), bindForm(vhost, { destination: name }, () => refresh())),
     section('Publish message', publishForm(vhost, '', name)),
-    section('Get messages', getForm(vhost, name)),
-    section('Move messages', move),
-    section('Delete / purge', h('div.row', del, purge)));
+    stream ? null : section('Get messages', getForm(vhost, name)),
+    stream ? null : section('Move messages', move),
+    section(stream ? 'Delete' : 'Delete / purge', stream ? h('div.row', del) : h('div.row', del, purge)),
+  ].filter(Boolean));
 
   async function refresh() {
     const [q, b] = await Promise.all([api.get(base), api.get(base + '/bindings')]);
     const ms = q.message_stats || {};
+    const isStream = q.type === 'stream';
+    const offset = (o) => (o === null || o === undefined ? h('span.dim', 'none') : num(o));
     clear(info, kv([
       ['Virtual host', q.vhost],
       ['Type', q.type || 'classic'],
       ['State', stateBadge(q.state)],
       ['Features', features(q)],
       ['Consumers', num(q.consumers)],
-      ['Ready', num(q.messages_ready)],
-      ['Unacked', num(q.messages_unacknowledged)],
-      ['Total', num(q.messages)],
-      ['Ready bytes', bytes(q.message_bytes_ready)],
+      ...(isStream ? [['Messages', num(q.messages)]] : [
+        ['Ready', num(q.messages_ready)],
+        ['Unacked', num(q.messages_unacknowledged)],
+        ['Total', num(q.messages)],
+        ['Ready bytes', bytes(q.message_bytes_ready)],
+      ]),
       ['Memory', bytes(q.memory)],
       ['Published', num(ms.publish)],
       ['Delivered / got', num(ms.deliver_get)],
       ['Acked', num(ms.ack)],
       ['Redelivered', num(ms.redeliver)],
     ]));
+    if (isStream) {
+      clear(log, kv([
+        ['First offset', offset(q.first_offset)],
+        ['Last offset', offset(q.last_offset)],
+        ['Committed offset', offset(q.committed_offset)],
+        ['Size on disk', bytes(q.disk_bytes)],
+        ['Segments', num(q.segments)],
+        ['Members', (q.members || []).join(', ')],
+      ]));
+    }
     const eff = q.effective_policy_definition || {};
     clear(argsBox, kv([
       ['Arguments', Object.keys(q.arguments || {}).length ? h('pre.small', json(q.arguments)) : h('span.dim', 'none')],
@@ -198,6 +221,10 @@ async function detail(view, vhost, name) {
       { title: 'Ack required', get: (c) => (c.ack_required ? 'yes' : 'no') },
       { title: 'Exclusive', get: (c) => (c.exclusive ? 'yes' : 'no') },
       { title: 'Prefetch', get: (c) => num(c.prefetch_count), cls: 'num' },
+      ...(isStream ? [
+        { title: 'Offset', get: (c) => offset(c.offset), cls: 'num' },
+        { title: 'Lag', get: (c) => num(c.offset_lag), cls: 'num' },
+      ] : []),
       { title: 'Active', get: (c) => stateBadge(c.activity_status) },
       { title: 'Arguments', get: (c) => (Object.keys(c.arguments || {}).length ? h('code', json(c.arguments)) : h('span.dim', '–')) },
     ], q.consumer_details || [], { empty: 'No consumers.' }));
