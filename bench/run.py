@@ -4,7 +4,8 @@
 warren and, when Debian's rabbitmq-server is installed, against a RabbitMQ
 node started on another port by this script, one after the other in the
 same run. Writes BENCHMARKS.md (medians of --runs runs, ratios, broker CPU
-per message, broker memory) and prints the table.
+per message, broker memory) and prints the table; what the old file
+holds below its NOTES_MARK line (notes written by hand) is kept.
 
 Usage: bench/run.py [--runs N] [--seconds S] [--only 1,2,...] [--no-rabbitmq]
                     [--stream-messages N] [--stream-bytes B]
@@ -35,6 +36,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "build", "warren-bench")
 SERVER = os.path.join(ROOT, "build", "warren-server")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+NOTES_MARK = ("<!-- Written by hand from here on: bench/run.py keeps "
+              "it when it rewrites the tables above. -->")
 
 
 def free_port():
@@ -743,9 +746,19 @@ def write_report(a, kinds, results):
         if num > 17:
             L.append(f"{num}. `{' '.join(args)}`")
     L.append("")
+    text = "\n".join(L)
+    print(text)
+    # The notes written by hand below NOTES_MARK in the old file (analyses,
+    # profiles, before/after runs) are kept, after the new tables.
+    try:
+        with open(a.out) as f:
+            old = f.read()
+    except OSError:
+        old = ""
+    if NOTES_MARK in old:
+        text += "\n" + old[old.index(NOTES_MARK):]
     with open(a.out, "w") as f:
-        f.write("\n".join(L))
-    print("\n".join(L))
+        f.write(text)
 
 
 if __name__ == "__main__":

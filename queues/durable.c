@@ -170,6 +170,14 @@ wr_dur_requeue(struct wr_queue *q, uint64_t id, const struct wr_msg *m)
 }
 
 void
+wr_dur_delivered(struct wr_queue *q, uint64_t id, const struct wr_msg *m)
+{
+    /* only where the count matters: one small record per delivery */
+    if (q->eff.has_delivery_limit && has_records(q, id, m) && !q->deleted)
+        append_ref(q, WR_PREC_REQUEUE, id, m->delivery_count + 1);
+}
+
+void
 wr_queue_set_store(struct wr_queue *q, struct wr_store *st, uint64_t qid)
 {
     q->store = st;

@@ -277,6 +277,10 @@ int wr_offsets_set(struct wr_offsets *o, const void *tag, size_t len,
  * WR_ERR_FULL (no space), WR_ERR_IO or WR_ERR_NOMEM; what was not written
  * is written by the next flush. o may be NULL. */
 int wr_offsets_flush(struct wr_offsets *o);
+/* Iteration over its tags, in no order: start with *pos = 0; false at the
+ * end. *tag is borrowed until the next set, flush or close. */
+bool wr_offsets_next(const struct wr_offsets *o, size_t *pos,
+                     struct wr_bytes *tag, uint64_t *offset);
 /* How many tags it holds; how many it forgot for the cap. */
 size_t wr_offsets_count(const struct wr_offsets *o);
 uint64_t wr_offsets_evicted(const struct wr_offsets *o);
