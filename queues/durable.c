@@ -521,6 +521,13 @@ restore_one(struct wr_store *st, struct mqueue *mq, const struct mentry *e,
             wr_msg_unref(&m);
             m = n;
         }
+        if (e->count > mq->q->eff.delivery_limit) {
+            /* returned past its limit by the restart (a delivery the
+             * broker went down under): dead-lettered, as a return is */
+            append_ref(mq->q, WR_PREC_SETTLE, wr_dur_id(e->enq), 0);
+            wr_queue_dead(mq->q, m, WR_DEAD_DELIVERY_LIMIT);
+            return;
+        }
     }
     out->bytes += m->body_size;
     if (wr_queue_restore(mq->q, m, e->enq, expires) == WR_OK)
