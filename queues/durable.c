@@ -545,6 +545,13 @@ restore_one(struct wr_store *st, struct mqueue *mq, const struct mentry *e,
             wr_msg_unref(&m);
             m = n;
         }
+        if (e->count > mq->q->eff.delivery_limit) {
+            /* returned past its limit by the restart (a delivery the
+             * broker went down under): dead-lettered, as a return is */
+            append_ref(mq->q, WR_PREC_SETTLE, wr_dur_id(e->enq), 0);
+            wr_queue_dead(mq->q, m, WR_DEAD_DELIVERY_LIMIT);
+            return;
+        }
     }
     out->bytes += m->body_size;
     if (wr_queue_restore(mq->q, m, e->enq, expires) == WR_OK)
@@ -574,10 +581,13 @@ restore_all(struct wr_store *st, struct mrecov *r, int64_t now, int64_t wall,
                 v[k++] = (struct live){&r->qs[i], &r->qs[i].v[j]};
     if (r->nq > 1 && n > 1) /* one queue's entries are in order already */
         qsort(v, n, sizeof *v, cmp_live);
+    /* mostly in file order: one pread per MiB, not one per message */
+    wr_store_readahead(st, 1u << 20);
     for (size_t i = 0; i < n; i++) {
         restore_one(st, v[i].mq, v[i].e, &last, now, wall, out);
         v[i].e->dead = true; /* handed over */
     }
+    wr_store_readahead(st, 0);
     if (last)
         wr_msg_unref(&last);
     wr_free(v);

@@ -153,6 +153,13 @@ int wr_store_readv(struct wr_store *st, const struct wr_store_loc *loc,
 
 /* Whether the record at offset is in a segment the store still has (what
  * another record points at may have been lost with its file). */
+/* Read-ahead for a pass that reads many records in file order (recovery
+ * handing messages back): with bytes > 0, a record read with
+ * wr_store_read(v) that is not in the window reads `bytes` from its
+ * position into the window, and the records that follow are served from
+ * it, one pread instead of one per record; 0 frees the window. Returns
+ * WR_OK or WR_ERR_NOMEM (then reads go on one at a time). */
+int wr_store_readahead(struct wr_store *st, uint32_t bytes);
 bool wr_store_holds(struct wr_store *st, uint64_t offset);
 /* Reference counting of records, per segment (STORE.md "Reclamation"). */
 void wr_store_ref(struct wr_store *st, const struct wr_store_loc *loc);
