@@ -6,6 +6,7 @@
 #include "mgmt_internal.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- sorted snapshots ------------------------------------------------------
@@ -151,6 +152,47 @@ stream_fields(struct wr_mgmt *m, const struct wr_queue *q, json_t *o)
     json_object_set_new(o, "segments", json_integer((json_int_t)si.segments));
 }
 
+/* The offsets stored for consumer tags (x-stream-automatic-offset-tracking),
+ * connected or not: [{"consumer_tag", "offset"}], by tag. */
+static int
+by_tag(const void *a, const void *b)
+{
+    const json_t *x = json_object_get(*(json_t *const *)a, "consumer_tag");
+    const json_t *y = json_object_get(*(json_t *const *)b, "consumer_tag");
+    size_t xl = json_string_length(x), yl = json_string_length(y);
+    int c =
+        memcmp(json_string_value(x), json_string_value(y), xl < yl ? xl : yl);
+
+    return c ? c : (xl > yl) - (xl < yl);
+}
+
+static json_t *
+tracked_json(const struct wr_queue *q)
+{
+    json_t *list = json_array(), **v;
+    struct wr_bytes tag;
+    uint64_t off;
+    size_t pos = 0, n = 0;
+
+    while (wr_stream_tracked_next(q, &pos, &tag, &off))
+        json_array_append_new(
+            list, json_pack("{s:o,s:I}", "consumer_tag",
+                            wr_json_bytes((const char *)tag.ptr, tag.len),
+                            "offset", (json_int_t)off));
+    n = json_array_size(list);
+    if (n < 2)
+        return list;
+    v = wr_malloc(n * sizeof *v);
+    for (size_t i = 0; i < n; i++)
+        v[i] = json_incref(json_array_get(list, i));
+    qsort(v, n, sizeof *v, by_tag);
+    json_array_clear(list);
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(list, v[i]);
+    wr_free(v);
+    return list;
+}
+
 static json_t *
 queue_json(struct wr_mgmt *m, struct wr_vhost *vh, struct wr_queue *q,
            bool detail)
@@ -237,6 +279,8 @@ queue_json(struct wr_mgmt *m, struct wr_vhost *vh, struct wr_queue *q,
                                             wc, struct wr_bconsumer, base)));
         }
         json_object_set_new(o, "consumer_details", list);
+        if (wr_queue_is_stream(q))
+            json_object_set_new(o, "tracked_offsets", tracked_json(q));
         json_object_set_new(o, "incoming", json_array());
         json_object_set_new(o, "deliveries", json_array());
     }

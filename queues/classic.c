@@ -330,6 +330,7 @@ wr_classic_get(struct wr_queue *q, int64_t now, bool no_ack,
         d->handle = wr_upool_add(&q->unacked, &e);
         q->counts.unacked++;
         q->counts.unacked_bytes += e.msg->body_size;
+        wr_dur_delivered(q, e.id, e.msg);
     } else {
         wr_dur_settle(q, e.id, e.msg);
     }
@@ -423,6 +424,7 @@ wr_classic_dispatch(struct wr_queue *q, int64_t now)
             d.handle = wr_upool_add(&q->unacked, &e);
             q->counts.unacked++;
             q->counts.unacked_bytes += e.msg->body_size;
+            wr_dur_delivered(q, e.id, e.msg);
         } else {
             wr_dur_settle(q, e.id, e.msg);
         }

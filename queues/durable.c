@@ -170,6 +170,14 @@ wr_dur_requeue(struct wr_queue *q, uint64_t id, const struct wr_msg *m)
 }
 
 void
+wr_dur_delivered(struct wr_queue *q, uint64_t id, const struct wr_msg *m)
+{
+    /* only where the count matters: one small record per delivery */
+    if (q->eff.has_delivery_limit && has_records(q, id, m) && !q->deleted)
+        append_ref(q, WR_PREC_REQUEUE, id, m->delivery_count + 1);
+}
+
+void
 wr_queue_set_store(struct wr_queue *q, struct wr_store *st, uint64_t qid)
 {
     q->store = st;
@@ -542,10 +550,13 @@ restore_all(struct wr_store *st, struct mrecov *r, int64_t now, int64_t wall,
                 v[k++] = (struct live){&r->qs[i], &r->qs[i].v[j]};
     if (r->nq > 1 && n > 1) /* one queue's entries are in order already */
         qsort(v, n, sizeof *v, cmp_live);
+    /* mostly in file order: one pread per MiB, not one per message */
+    wr_store_readahead(st, 1u << 20);
     for (size_t i = 0; i < n; i++) {
         restore_one(st, v[i].mq, v[i].e, &last, now, wall, out);
         v[i].e->dead = true; /* handed over */
     }
+    wr_store_readahead(st, 0);
     if (last)
         wr_msg_unref(&last);
     wr_free(v);

@@ -798,6 +798,10 @@ int wr_stream_flush_offsets(struct wr_queue *q);
 /* The offset stored for tag: true with *offset, false when none. */
 bool wr_stream_tracked(const struct wr_queue *q, struct wr_bytes tag,
                        uint64_t *offset);
+/* Every tag with a stored offset, in no order: start with *pos = 0; false
+ * at the end. *tag is borrowed until q's next ack or flush. */
+bool wr_stream_tracked_next(const struct wr_queue *q, size_t *pos,
+                            struct wr_bytes *tag, uint64_t *offset);
 
 /* What the API shows of a stream. */
 struct wr_stream_info {

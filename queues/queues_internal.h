@@ -311,6 +311,10 @@ int wr_dur_enqueue(struct wr_queue *q, struct wr_msg *m, int64_t expires,
 void wr_dur_settle(struct wr_queue *q, uint64_t id, const struct wr_msg *m);
 /* The entry goes back to the queue: REQUEUE with m's delivery count. */
 void wr_dur_requeue(struct wr_queue *q, uint64_t id, const struct wr_msg *m);
+/* Handed out, to be acked (RabbitMQ's quorum-queue semantics under
+ * x-delivery-limit: a delivery the broker dies under counts as returned):
+ * writes the delivery count it will have if it comes back. */
+void wr_dur_delivered(struct wr_queue *q, uint64_t id, const struct wr_msg *m);
 /* Appends a recovered entry (wr_queue_restore's engine; classic.c). */
 int wr_classic_restore(struct wr_queue *q, struct wr_msg *m, uint64_t id,
                        int64_t expires);

@@ -495,6 +495,14 @@ wr_stream_tracked(const struct wr_queue *q, struct wr_bytes tag,
            wr_offsets_get(S(q)->offs, tag.ptr, tag.len, offset);
 }
 
+bool
+wr_stream_tracked_next(const struct wr_queue *q, size_t *pos,
+                       struct wr_bytes *tag, uint64_t *offset)
+{
+    return wr_queue_is_stream(q) &&
+           wr_offsets_next(S(q)->offs, pos, tag, offset);
+}
+
 static uint64_t
 stream_purge(struct wr_queue *q)
 {

@@ -522,6 +522,22 @@ wr_offsets_flush(struct wr_offsets *o)
     return WR_OK;
 }
 
+bool
+wr_offsets_next(const struct wr_offsets *o, size_t *pos, struct wr_bytes *tag,
+                uint64_t *offset)
+{
+    const char *k;
+    size_t kl;
+    void *v;
+
+    if (o == NULL || !wr_hmap_next(&o->map, pos, &k, &kl, &v))
+        return false;
+    *tag =
+        (struct wr_bytes){((struct entry *)v)->tag, ((struct entry *)v)->len};
+    *offset = ((struct entry *)v)->offset;
+    return true;
+}
+
 size_t
 wr_offsets_count(const struct wr_offsets *o)
 {

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #define MAX_PARTS 8
 
@@ -19,6 +20,56 @@ parts_crc(const uint8_t *hdr, const struct wr_store_buf *parts, unsigned n)
     for (unsigned i = 0; i < n; i++)
         c = wr_crc32c(c, parts[i].ptr, parts[i].len);
     return c;
+}
+
+/* Whether the record at loc (header and payload) is in the window. */
+static bool
+in_window(const struct wr_store *st, const struct wr_store_seg *seg,
+          const struct wr_store_loc *loc)
+{
+    return st->ra_len > 0 && st->ra_first == seg->first &&
+           loc->pos >= st->ra_pos &&
+           loc->pos + WR_REC_HDR_SIZE + (uint64_t)loc->len <=
+               st->ra_pos + st->ra_len;
+}
+
+/* Reads the window from the record at loc on (what the file holds). */
+static int
+fill_window(struct wr_store *st, struct wr_store_seg *seg,
+            const struct wr_store_loc *loc)
+{
+    /* what was written (the rest is preallocated zeros) */
+    uint64_t end = seg->wpos > loc->pos ? seg->wpos : seg->size;
+    uint64_t want = end - loc->pos;
+    ssize_t got;
+
+    if (want > st->ra_cap)
+        want = st->ra_cap;
+    st->ra_len = 0;
+    do
+        got = pread(seg->fd, st->ra_buf, want, loc->pos);
+    while (got < 0 && errno == EINTR);
+    if (got < 0)
+        return WR_ERR_IO;
+    st->ra_len = (uint32_t)got;
+    st->ra_pos = loc->pos;
+    st->ra_first = seg->first;
+    return WR_OK;
+}
+
+int
+wr_store_readahead(struct wr_store *st, uint32_t bytes)
+{
+    wr_free(st->ra_buf);
+    st->ra_buf = NULL;
+    st->ra_cap = st->ra_len = 0;
+    if (bytes == 0)
+        return WR_OK;
+    st->ra_buf = wr_malloc(bytes);
+    if (st->ra_buf == NULL)
+        return WR_ERR_NOMEM;
+    st->ra_cap = bytes;
+    return WR_OK;
 }
 
 int
@@ -53,6 +104,21 @@ wr_store_readv(struct wr_store *st, const struct wr_store_loc *loc,
             return WR_ERR_SYNTAX;
         h = st->buf + at;
         p = h + WR_REC_HDR_SIZE;
+        for (unsigned i = 0; i < n; i++) {
+            if (parts[i].len > 0)
+                memcpy(parts[i].ptr, p, parts[i].len);
+            p += parts[i].len;
+        }
+    } else if (st->ra_buf != NULL &&
+               WR_REC_HDR_SIZE + (uint64_t)loc->len <= st->ra_cap) {
+        const uint8_t *p;
+
+        if (!in_window(st, seg, loc) && fill_window(st, seg, loc) != WR_OK)
+            return WR_ERR_IO;
+        if (!in_window(st, seg, loc))
+            return WR_ERR_SYNTAX; /* the file ends before the record */
+        memcpy(hdr, st->ra_buf + (loc->pos - st->ra_pos), sizeof hdr);
+        p = st->ra_buf + (loc->pos - st->ra_pos) + WR_REC_HDR_SIZE;
         for (unsigned i = 0; i < n; i++) {
             if (parts[i].len > 0)
                 memcpy(parts[i].ptr, p, parts[i].len);

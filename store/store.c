@@ -119,6 +119,7 @@ wr_store_close(struct wr_store *st)
     wr_free(st->taken);
     wr_free(st->orphans);
     wr_free(st->buf);
+    wr_free(st->ra_buf);
     if (st->efd >= 0)
         close(st->efd);
     if (st->dirfd >= 0)

@@ -153,6 +153,13 @@ int wr_store_readv(struct wr_store *st, const struct wr_store_loc *loc,
 
 /* Whether the record at offset is in a segment the store still has (what
  * another record points at may have been lost with its file). */
+/* Read-ahead for a pass that reads many records in file order (recovery
+ * handing messages back): with bytes > 0, a record read with
+ * wr_store_read(v) that is not in the window reads `bytes` from its
+ * position into the window, and the records that follow are served from
+ * it, one pread instead of one per record; 0 frees the window. Returns
+ * WR_OK or WR_ERR_NOMEM (then reads go on one at a time). */
+int wr_store_readahead(struct wr_store *st, uint32_t bytes);
 bool wr_store_holds(struct wr_store *st, uint64_t offset);
 /* Reference counting of records, per segment (STORE.md "Reclamation"). */
 void wr_store_ref(struct wr_store *st, const struct wr_store_loc *loc);
@@ -277,6 +284,10 @@ int wr_offsets_set(struct wr_offsets *o, const void *tag, size_t len,
  * WR_ERR_FULL (no space), WR_ERR_IO or WR_ERR_NOMEM; what was not written
  * is written by the next flush. o may be NULL. */
 int wr_offsets_flush(struct wr_offsets *o);
+/* Iteration over its tags, in no order: start with *pos = 0; false at the
+ * end. *tag is borrowed until the next set, flush or close. */
+bool wr_offsets_next(const struct wr_offsets *o, size_t *pos,
+                     struct wr_bytes *tag, uint64_t *offset);
 /* How many tags it holds; how many it forgot for the cap. */
 size_t wr_offsets_count(const struct wr_offsets *o);
 uint64_t wr_offsets_evicted(const struct wr_offsets *o);

@@ -161,6 +161,11 @@ struct wr_store {
     /* The pending chunk: WR_CHUNK_HDR_SIZE bytes of room, then records. */
     uint8_t *buf;
     size_t buf_len, buf_cap;
+    /* wr_store_readahead's window: bytes [ra_pos, ra_pos + ra_len) of the
+     * segment whose first offset is ra_first (ra_len 0: empty) */
+    uint8_t *ra_buf;
+    uint32_t ra_cap, ra_len;
+    uint64_t ra_pos, ra_first;
     uint32_t pend_records;
     uint64_t pend_first;
     uint64_t next;         /* offset of the next record */

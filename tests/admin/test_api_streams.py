@@ -92,3 +92,32 @@ def test_classic_queue_has_no_stream_fields(api, amqp, uniq):
               "disk_bytes", "segments", "members", "readers"):
         assert k not in s
     ch.queue_delete(uniq)
+
+
+def test_vhost_totals_count_a_stream(api, amqp, uniq):
+    """A vhost's (and the overview's) message totals count what its
+    streams hold, ready, none unacknowledged, as RabbitMQ's do."""
+    vh = "vh-" + uniq
+    api.ok("PUT", "vhosts/" + q(vh))
+    api.ok("PUT", "permissions/%s/guest" % q(vh),
+           {"configure": ".*", "write": ".*", "read": ".*"})
+    try:
+        conn = amqp(vhost=vh)
+        ch = conn.channel()
+        ch.queue_declare(uniq, durable=True,
+                         arguments={"x-queue-type": "stream"})
+        ch.confirm_delivery()
+        for i in range(3):
+            ch.basic_publish("", uniq, b"x")
+        ch.basic_qos(prefetch_count=10)
+        got = []
+        ch.basic_consume(uniq, lambda c, m, p, b: got.append(m),
+                         arguments={"x-stream-offset": "first"})
+        while len(got) < 3:
+            conn.process_data_events(time_limit=0.5)
+        v = api.wait_for("vhosts/" + q(vh),
+                         lambda o: o.get("messages") == 3, timeout=30)
+        assert (v["messages_ready"], v["messages_unacknowledged"]) == (3, 0)
+        conn.close()
+    finally:
+        api.delete("vhosts/" + q(vh))

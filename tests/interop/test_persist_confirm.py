@@ -198,3 +198,32 @@ def test_failed_message_store_nacks(tmp_path, monkeypatch):
     ch.basic_publish("", "dq", b"after", PERSISTENT)  # the store works again
     c.close()
     assert srv.terminate() == 0
+
+
+@pytest.mark.timeout(60)
+def test_background_sync_confirms_after_the_write(tmp_path, monkeypatch):
+    """store_sync = background (RabbitMQ's trade-off, not the default): a
+    confirm goes out once the message is written, without waiting for
+    the sync; it survives kill -9 (the page cache has it)."""
+    gate = tmp_path / "gate"
+    monkeypatch.setenv("WARREN_TEST_SYNC_GATE", str(gate))
+    data = tmp_path / "data"
+    srv = start(data, "--set", "store_sync=background")
+    c = conn(srv)
+    ch = c.channel()
+    ch.queue_declare("dq", durable=True)
+    gate.touch()  # no sync returns from here on
+    t = InThread(srv, lambda ch: (ch.confirm_delivery(),
+                                  ch.basic_publish("", "dq", b"bg", PERSISTENT)))
+    t.start()
+    assert t.done.wait(WAIT), "the confirm waited for the sync"
+    assert t.error is None, t.error
+    srv.kill()
+    gate.unlink()
+    monkeypatch.delenv("WARREN_TEST_SYNC_GATE")
+    srv = start(data)
+    c = conn(srv)
+    m, _, body = c.channel().basic_get("dq", auto_ack=True)
+    assert body == b"bg"
+    c.close()
+    assert srv.terminate() == 0

@@ -122,6 +122,12 @@ def test_failed_write_back_stops_persistent_publishing(tmp_path):
             pass
     with pytest.raises(pika.exceptions.NackError):
         ch.basic_publish("", "dq", os.urandom(4 << 20), PERSISTENT)
+    # the broker wrote the line before the nack; the test's thread that
+    # copies its stderr may not have yet
+    deadline = time.monotonic() + 10 * SLOW
+    while ("the msgs store failed" not in srv.log_tail(100000) and
+           time.monotonic() < deadline):
+        time.sleep(0.02)
     log = srv.log_tail(100000)
     assert log.count("the msgs store failed") == 1, log
     st, body = alarms(srv)

@@ -142,8 +142,10 @@ def test_damage_in_the_middle_reported_and_the_rest_recovered(tmp_path, where):
 @pytest.mark.parametrize("how", ["kill", "stop"])
 def test_delivery_count_survives(tmp_path, how):
     """Under x-delivery-limit a requeued message carries x-delivery-count;
-    the count is kept across a restart, and the limit still holds after
-    it (the message is dead-lettered when it is reached)."""
+    the count is kept across a restart, and a delivery the broker went
+    down under counts as a return (RabbitMQ 3.10's quorum queues after
+    kill -9 say the same). The limit still holds after the restart: past
+    it the message is dead-lettered."""
     data = tmp_path / "data"
     srv = start(data)
     c = conn(srv)
@@ -159,12 +161,11 @@ def test_delivery_count_survives(tmp_path, how):
         m, p, body = ch.basic_get("lq", auto_ack=False)
         assert body == b"poison"
         ch.basic_nack(m.delivery_tag, requeue=True)
-    m, p, body = ch.basic_get("lq", auto_ack=False)
+    m, p, body = ch.basic_get("lq", auto_ack=False)  # held when it goes
     assert p.headers == {"x-delivery-count": 2}
-    ch.basic_nack(m.delivery_tag, requeue=True)  # the third return
-    time.sleep(0.2)  # the requeue's record: written at the end of the turn
-    c.close()
+    time.sleep(0.2)  # the records: written at the end of the turn
     stop(srv, how)
+    c = None
 
     srv = start(data)
     c = conn(srv)

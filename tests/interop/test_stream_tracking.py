@@ -297,6 +297,17 @@ def pconn(srv):
         socket_timeout=5 * broker_mod.SLOW))
 
 
+def api_queue(srv, name):
+    import base64
+    import json
+    import urllib.request
+    req = urllib.request.Request(
+        "http://%s:%d/api/queues/%%2F/%s" % (srv.mgmt_address + (name,)),
+        headers={"authorization": "Basic " +
+                 base64.b64encode(b"guest:guest").decode()})
+    return json.loads(urllib.request.urlopen(req, timeout=10).read())
+
+
 def offsets_file(tmp_path):
     streams = tmp_path / "data" / "streams"
     dirs = list(streams.iterdir())
@@ -323,6 +334,10 @@ def test_survives_restart(own_broker, tmp_path, how):
     else:
         assert srv.terminate() == 0
     srv = own_broker()
+    # the API shows them, with nobody connected
+    assert api_queue(srv, "events")["tracked_offsets"] == [
+        {"consumer_tag": "one", "offset": 100},
+        {"consumer_tag": "two", "offset": 350}]
     conn = pconn(srv)
     for tag, at in positions.items():
         c = Consumer(conn, "events", tag, offset="next", prefetch=500)

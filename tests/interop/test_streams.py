@@ -613,6 +613,31 @@ def test_delete_removes_the_files(own_broker, tmp_path):
 
 
 @pytest.mark.warren_only
+def test_damaged_segment_is_reported(own_broker, tmp_path):
+    """A flipped byte in a stream's segment: the broker starts, logs the
+    damage with the stream's name, and delivers what is still good."""
+    srv = own_broker()
+    ch = pconn(srv).channel()
+    declare(ch, "dmgseg")
+    publish_confirmed(ch, "dmgseg", [b"payload-%02d" % i for i in range(10)])
+    assert srv.terminate() == 0
+    seg = next((tmp_path / "data" / "streams").iterdir()) / (
+        "%020d.seg" % 0)
+    data = bytearray(seg.read_bytes())
+    at = data.find(b"payload-00")
+    assert at > 0
+    data[at + 3] ^= 0x01
+    seg.write_bytes(bytes(data))
+    srv = own_broker()
+    with open(srv.log_path) as f:
+        assert "stream 'dmgseg': corrupt data skipped" in f.read()
+    ch = pconn(srv).channel()
+    publish_confirmed(ch, "dmgseg", [b"after"])
+    got = drain_from_first(pconn(srv), "dmgseg", 10)
+    assert 0 not in got and got[-1] == 10 and got == sorted(got)
+
+
+@pytest.mark.warren_only
 def test_retention_by_age(own_broker):
     """Segments whose newest message is older than x-max-age go (checked
     as the stream grows, as RabbitMQ does when a segment rolls)."""

@@ -398,6 +398,49 @@ gated_sync(int fd)
     return fdatasync(fd);
 }
 
+/* With a read-ahead window, records read in order, out of order, across
+ * segments, from the pending chunk and larger than the window all read
+ * back as without one; a damaged record is still refused. */
+START_TEST(readahead_window)
+{
+    struct wr_store_opts o = {.segment_size = 64 * 1024, .chunk_max = 4096};
+    static struct wr_store_loc locs[1000];
+    struct seen s = {0};
+    struct wr_store *st = open_store(&o, &s);
+    static uint8_t big[3000], got[3000];
+    struct wr_bytes part = {big, sizeof big};
+    struct wr_store_loc bl;
+
+    append_n(st, 0, 990, locs); /* several segments */
+    memset(big, 0x5a, sizeof big);
+    ck_assert_int_eq(wr_store_append(st, 9, &part, 1, 2000, &bl), WR_OK);
+    ck_assert_int_eq(wr_store_flush(st, 3000), WR_OK);
+    append_n(st, 991, 9, locs); /* pending */
+    ck_assert_int_eq(wr_store_readahead(st, 2048), WR_OK);
+    for (uint64_t i = 0; i < 1000; i++)
+        if (i != 990)
+            check_read(st, &locs[i], i);
+    for (int64_t i = 989; i >= 0; i -= 7) /* backwards */
+        check_read(st, &locs[i], (uint64_t)i);
+    ck_assert_int_eq(wr_store_read(st, &bl, got, sizeof got, NULL), WR_OK);
+    ck_assert_mem_eq(got, big, sizeof big); /* larger than the window */
+    ck_assert_int_eq(wr_store_readahead(st, 0), WR_OK);
+    /* a flipped byte in a written record: refused with a window too */
+    for (size_t i = 0; i < wr_store_segments(st); i++) {
+        struct wr_store_seginfo si;
+        wr_store_segment(st, i, &si);
+        if (si.first <= 100 && 100 < si.end)
+            flip_byte(si.first, locs[100].pos + 20);
+    }
+    ck_assert_int_eq(wr_store_readahead(st, 2048), WR_OK);
+    check_read(st, &locs[99], 99);
+    ck_assert_int_eq(wr_store_read(st, &locs[100], got, sizeof got, NULL),
+                     WR_ERR_SYNTAX);
+    check_read(st, &locs[101], 101);
+    wr_store_close(st);
+}
+END_TEST
+
 /* While one sync runs, many flushes pile up and the next sync covers them
  * all; the eventfd wakes the loop and poll gives the durable position. */
 START_TEST(group_commit)
@@ -634,6 +677,7 @@ store_suite(void)
     tcase_add_test(tc, append_refuses);
     tcase_add_test(tc, record_larger_than_segment);
     tcase_add_test(tc, group_commit);
+    tcase_add_test(tc, readahead_window);
     suite_add_tcase(s, tc);
 
     tc = store_recovery_tcase();
