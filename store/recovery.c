@@ -299,6 +299,7 @@ wr_store_recover(struct wr_store *st, wr_store_record_cb cb,
                 return WR_ERR_IO;
         }
     }
+    st->ra_len = 0; /* a torn tail may have been cut under the window */
     st->next = st->nsegs ? st->segs[st->nsegs - 1]->end : 0;
     if (s.expect > st->next)
         st->next = s.expect;

@@ -177,6 +177,7 @@ wr_store_flush(struct wr_store *st, int64_t now_ms)
 
     if (!st->recovered)
         return WR_OK;
+    st->ra_len = 0; /* the read-ahead window holds no new bytes */
     if (failed(st))
         return WR_ERR_IO;
     st->last_now = now_ms;

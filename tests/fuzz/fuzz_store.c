@@ -210,6 +210,8 @@ run_files(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen,
     c.want_offset = loc.offset;
     check(wr_store_open(dir, &o, &st, NULL, 0) == WR_OK);
     c.st = st;
+    /* this pass reads the records back through a small read-ahead window */
+    check(wr_store_readahead(st, 512) == WR_OK);
     check(wr_store_recover(st, on_record, on_damage, &c, 3) == WR_OK);
     check(c.found);
     wr_store_close(st);

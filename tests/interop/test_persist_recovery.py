@@ -400,3 +400,53 @@ def test_fanout_to_ten_queues_writes_the_body_once(tmp_path):
         assert got == body and m.redelivered
     c.close()
     assert srv.terminate() == 0
+
+
+@pytest.mark.timeout(60)
+def test_delivery_limit_reached_by_a_restart_dead_letters(tmp_path):
+    """A delivery the broker was killed under counts as a return: one
+    that takes the count past x-delivery-limit dead-letters the message
+    at recovery (reason delivery_limit), as the return would have."""
+    data = tmp_path / "data"
+    srv = start(data)
+    c = conn(srv)
+    ch = c.channel()
+    ch.confirm_delivery()
+    ch.queue_declare("dlq", durable=True)
+    ch.queue_declare("lq", durable=True, arguments={
+        "x-delivery-limit": 2, "x-dead-letter-exchange": "",
+        "x-dead-letter-routing-key": "dlq"})
+    ch.basic_publish("", "lq", b"poison", persistent())
+    for n in range(2):
+        m, p, body = ch.basic_get("lq", auto_ack=False)
+        ch.basic_nack(m.delivery_tag, requeue=True)
+    m, p, body = ch.basic_get("lq", auto_ack=False)  # the third delivery
+    assert p.headers == {"x-delivery-count": 2}
+    time.sleep(0.2)  # the records: written at the end of the turn
+    srv.kill()
+    c = None
+
+    srv = start(data)
+    c = conn(srv)
+    ch = c.channel()
+    assert ch.basic_get("lq", auto_ack=True)[0] is None
+    deadline = time.monotonic() + WAIT
+    while True:
+        m, p, body = ch.basic_get("dlq", auto_ack=True)
+        if m is not None:
+            break
+        assert time.monotonic() < deadline, "not dead-lettered"
+        time.sleep(0.05)
+    assert body == b"poison"
+    assert p.headers["x-death"][0]["reason"] in ("delivery_limit",
+                                                 b"delivery_limit")
+    c.close()
+    srv.kill()
+    # it stays dead-lettered: the next start finds it in dlq only
+    srv = start(data)
+    c = conn(srv)
+    ch = c.channel()
+    assert ch.basic_get("lq", auto_ack=True)[0] is None
+    assert ch.basic_get("dlq", auto_ack=True)[0] is None  # it was acked
+    c.close()
+    assert srv.terminate() == 0
