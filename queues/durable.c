@@ -247,6 +247,7 @@ struct mentry {
     uint32_t meta;   /* MSG bytes that are not body; UINT32_MAX: unknown */
     uint8_t priority;
     bool dead;
+    bool gone; /* its MSG's file is gone: no reference on it */
 };
 
 struct mqueue {
@@ -334,7 +335,27 @@ entry_dead(struct wr_store *st, struct mentry *e)
 {
     e->dead = true;
     wr_store_unref(st, &(struct wr_store_loc){e->enq, 0, 0});
-    wr_store_unref(st, &(struct wr_store_loc){e->msg_off, 0, 0});
+    if (!e->gone)
+        wr_store_unref(st, &(struct wr_store_loc){e->msg_off, 0, 0});
+}
+
+/* After the scan: a live entry whose MSG's file is gone is lost (a SETTLE
+ * later in the log would have ended it: the file of a settled message may
+ * go before the file of its ENQ, which other entries keep). */
+static void
+drop_gone(struct mrecov *r)
+{
+    for (size_t i = 0; i < r->nq; i++) {
+        struct mqueue *mq = &r->qs[i];
+        for (size_t j = 0; j < mq->n; j++) {
+            struct mentry *e = &mq->v[j];
+            if (e->dead || !e->gone)
+                continue;
+            r->unreadable++;
+            mqueue_lost(mq, e->msg_off);
+            entry_dead(r->st, e);
+        }
+    }
 }
 
 static int
@@ -345,6 +366,7 @@ msgs_record(void *arg, uint8_t type, const struct wr_store_loc *loc,
     struct wr_prec p;
     struct mqueue *mq;
     struct mentry *e;
+    bool gone;
 
     (void)time_ms;
     if (type < WR_PREC_MSG || type > WR_PREC_PURGE)
@@ -375,15 +397,16 @@ msgs_record(void *arg, uint8_t type, const struct wr_store_loc *loc,
             mq->v = v;
             mq->cap = cap;
         }
-        if (p.enq.msg.offset >= loc->offset ||
-            !wr_store_holds(r->st, p.enq.msg.offset)) {
-            r->unreadable++; /* its message's file is gone */
+        if (p.enq.msg.offset >= loc->offset) {
+            r->unreadable++; /* it names no message before it */
             mqueue_lost(mq, p.enq.msg.offset);
             return WR_OK;
         }
+        gone = !wr_store_holds(r->st, p.enq.msg.offset);
         /* held through the scan: segments nothing holds go at its end */
         wr_store_ref(r->st, loc);
-        wr_store_ref(r->st, &p.enq.msg);
+        if (!gone)
+            wr_store_ref(r->st, &p.enq.msg);
         mq->v[mq->n++] = (struct mentry){
             loc->offset,
             p.enq.msg.offset,
@@ -393,7 +416,8 @@ msgs_record(void *arg, uint8_t type, const struct wr_store_loc *loc,
             p.enq.delivery_count,
             r->last_msg == p.enq.msg.offset + 1 ? r->last_meta : UINT32_MAX,
             p.enq.priority,
-            false};
+            false,
+            gone};
         return WR_OK;
     }
     if (type == WR_PREC_PURGE) {
@@ -594,8 +618,10 @@ wr_queues_recover(struct wr_store *st, struct wr_queue *const *qs, size_t nq,
     r.damage = damage;
     r.damage_arg = arg;
     rc = wr_store_recover(st, msgs_record, msgs_damage, &r, wall);
-    if (rc == WR_OK)
+    if (rc == WR_OK) {
+        drop_gone(&r);
         rc = restore_all(st, &r, now, wall, out);
+    }
     for (size_t i = 0; i < r.nq; i++) { /* what was not handed over */
         if (r.qs[i].lost && lost && r.qs[i].q != NULL)
             lost(arg, r.qs[i].q, r.qs[i].lost, r.qs[i].lost_at);

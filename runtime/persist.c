@@ -117,8 +117,15 @@ wr_persist_open(struct wr_server *s)
             return rc;
     }
     rc = open_store(dir, "defs", DEFS_SEGMENT, &s->defs);
-    if (rc == WR_OK)
-        rc = open_store(dir, "msgs", 0, &s->msgs);
+    if (rc == WR_OK) {
+        /* a test seam: small segments, so that a test's few thousand
+         * messages span many files and reclamation runs (the kill loop) */
+        const char *seg = getenv("WARREN_TEST_MSGS_SEGMENT");
+        long n = seg && *seg ? strtol(seg, NULL, 10) : 0;
+        rc = open_store(dir, "msgs",
+                        n >= 4096 && n <= (1L << 30) ? (uint32_t)n : 0,
+                        &s->msgs);
+    }
     if (rc == WR_OK)
         wr_log(WR_LOG_INFO, "data_dir: %s", dir);
     return rc;

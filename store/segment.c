@@ -246,14 +246,20 @@ wr_store_add_seg(struct wr_store *st, struct wr_store_seg *seg)
     return WR_OK;
 }
 
-/* Deletable: nothing references it, it is not the active one, and every
- * record in it is durable (so the sync thread is done with it). */
+/* Deletable: nothing references it, it is not the active one, every
+ * record in it is durable (so the sync thread is done with it), and so is
+ * every record appended before its last reference went: the callers
+ * append the tombstone (SETTLE) before they drop the references it ends,
+ * and deleting a MSG's file while the SETTLE of an ENQ that lives on in
+ * another file is still pending would let a crash bring that ENQ back
+ * without its message. */
 static bool
 deletable(struct wr_store *st, size_t i, uint64_t durable)
 {
     const struct wr_store_seg *seg = st->segs[i];
 
-    return seg->live == 0 && i + 1 < st->nsegs && seg->end <= durable;
+    return seg->live == 0 && i + 1 < st->nsegs && seg->end <= durable &&
+           seg->dead_at <= durable;
 }
 
 /* Drops the references that pins of deleted segments held, once their

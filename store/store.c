@@ -222,8 +222,10 @@ wr_store_unref(struct wr_store *st, const struct wr_store_loc *loc)
     struct wr_store_seg *seg = wr_store_find_seg(st, loc->offset);
 
     wr_assert(seg != NULL && seg->live > 0);
-    if (--seg->live == 0)
+    if (--seg->live == 0) {
+        seg->dead_at = st->next;
         st->reclaim_due = true;
+    }
 }
 
 void

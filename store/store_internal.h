@@ -95,7 +95,11 @@ struct wr_store_seg {
     uint32_t size;  /* file size */
     uint32_t wpos;  /* bytes written (next chunk's position) */
     int fd;
-    uint64_t live;                 /* references held */
+    uint64_t live; /* references held */
+    /* st->next when live last dropped to 0: the records appended before
+     * that (the tombstones that ended its records) must be durable before
+     * it is deleted, or a crash would bring back an ENQ without its MSG. */
+    uint64_t dead_at;
     struct wr_store_pin_ent *pins; /* released when this one is deleted */
     size_t npins, cappins;
     bool dirty; /* queued for the sync thread (under st->mu) */

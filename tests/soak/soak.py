@@ -304,7 +304,7 @@ def read_stream(host, port, queue, timeout):
 
 def run_stream(host, port, messages, restart_broker, producers=2, rate=0,
                broker_kill_every=(0.5, 2.0), timeout=900, workdir=None,
-               out=sys.stdout):
+               out=sys.stdout, segment=None):
     """The kill loop on a stream queue: confirming producers (publishing
     again what was not confirmed when the broker died) and a reading
     consumer (going on at the offset after the last it saw) while the
@@ -320,7 +320,10 @@ def run_stream(host, port, messages, restart_broker, producers=2, rate=0,
         credentials=pika.PlainCredentials("guest", "guest")))
     ch = conn.channel()
     ch.queue_delete(queue)
-    ch.queue_declare(queue, durable=True, arguments={"x-queue-type": "stream"})
+    args = {"x-queue-type": "stream"}
+    if segment:  # small segment files: many of them, rolled between kills
+        args["x-stream-max-segment-size-bytes"] = segment
+    ch.queue_declare(queue, durable=True, arguments=args)
     conn.close()
     rng = random.Random(messages * 37)
     t0 = time.monotonic()
@@ -442,15 +445,17 @@ class KilledBroker:
         self.args = ["--port", str(self.port)] + list(extra_args)
         self.srv = None
         self.restarts = 0
+        self.logs = []
         self.start()
 
     def start(self):
         deadline = time.monotonic() + 30
         while True:
             try:
-                self.srv = broker_mod.WarrenServer(
-                    self.args, data_dir=self.data_dir,
-                    log_dir=self.log_dir).start()
+                srv = broker_mod.WarrenServer(self.args, data_dir=self.data_dir,
+                                              log_dir=self.log_dir)
+                self.logs.append(srv.log_path)
+                self.srv = srv.start()
                 return
             except broker_mod.BrokerError:
                 # the port may still be held a moment after the kill
@@ -471,6 +476,17 @@ class KilledBroker:
         """SIGTERM: returns the exit status (0: a clean exit)."""
         return self.srv.terminate()
 
+    def complaints(self):
+        """The warn and error lines of every run's log (recovery reporting
+        corrupt or unreadable records, a store failure): a kill -9 should
+        leave none."""
+        out = []
+        for path in self.logs:
+            with open(path, "rb") as f:
+                out += [line.decode(errors="replace") for line in f
+                        if b" warn " in line or b" error " in line]
+        return out
+
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -486,11 +502,16 @@ def main():
                     help="SIGKILL and restart the broker at random too (a durable "
                     "queue, and a stream; starts its own broker on a data_dir of "
                     "its own)")
+    ap.add_argument("--segment", type=int, default=1 << 20,
+                    help="with --kill-broker: bytes per msgs/ segment file (the "
+                    "WARREN_TEST_MSGS_SEGMENT seam; small, so that files are "
+                    "reclaimed between the kills)")
     args = ap.parse_args()
     srv = None
     restart = None
     scratch = None
     if args.kill_broker:
+        os.environ["WARREN_TEST_MSGS_SEGMENT"] = str(args.segment)
         scratch = tempfile.mkdtemp(prefix="warren-soak-kill-")
         srv = KilledBroker(os.path.join(scratch, "data"), log_dir=scratch)
         host, port = srv.address
@@ -513,11 +534,15 @@ def main():
                 restart_broker=restart)
         if args.kill_broker and not (args.fifo or args.priority):
             run_stream(host, port, args.messages, restart, producers=args.producers,
-                       rate=args.rate, timeout=3600)
+                       rate=args.rate, timeout=3600, segment=args.segment)
     finally:
         if isinstance(srv, KilledBroker):
             if srv.stop() != 0:
                 raise SoakError("the broker did not exit cleanly; logs in %s" % scratch)
+            bad = srv.complaints()
+            if bad:
+                raise SoakError("the broker complained (logs in %s):\n%s"
+                                % (scratch, "".join(bad[:20])))
             shutil.rmtree(scratch, ignore_errors=True)
         elif srv is not None:
             srv.stop_checked()
