@@ -340,7 +340,7 @@ VG_ENV = WARREN_SERVER=scripts/valgrind-server.sh WARREN_VALGRIND_LOGS=$(VG_LOGS
 	WARREN_EXAMPLES=$(abspath $(BUILD)/examples)
 valgrind: deps $(NODE_DIR)/node_modules
 	$(MAKE) all
-	$(MAKE) BUILD=build-valgrind CFLAGS="-O1 -g" build-valgrind/warren-server \
+	$(MAKE) BUILD=build-valgrind CFLAGS="-O1 -g -DWR_NO_SMALL_CACHE" build-valgrind/warren-server \
 	  $(patsubst $(BUILD)/%,build-valgrind/%,$(UNIT_BIN))
 	@set -e; for t in $(patsubst $(BUILD)/%,build-valgrind/%,$(UNIT_BIN)); do \
 	  echo "== $$t"; CK_FORK=no valgrind -q --leak-check=full --error-exitcode=1 \

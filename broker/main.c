@@ -329,6 +329,7 @@ main(int argc, char **argv)
     rc = wr_server_run(&srv);
     wr_service_notify("STOPPING=1");
     wr_server_cleanup(&srv);
+    wr_small_trim();
     if (pid_file)
         wr_service_remove_pid(pid_file);
     wr_log(WR_LOG_NOTICE, "stopped");

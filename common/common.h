@@ -79,6 +79,26 @@ void wr_alloc_set_abort_on_oom(bool on);
 size_t wr_alloc_used(void);
 /* Test hook: the n-th allocation from now (1 = next) fails; 0 disarms. */
 void wr_alloc_fail_after(uint64_t n);
+/* Small blocks that come and go at the message rate (the broker's
+ * messages): freed blocks of up to WR_SMALL_MAX usable bytes are kept, up
+ * to WR_SMALL_DEPTH per malloc size class, and handed out again without
+ * malloc (glibc's tcache holds 7 per class: with hundreds of messages
+ * unacked and queued, the frees overflow it and every malloc took
+ * _int_malloc's slow path). For ONE thread only (the broker's loop): the
+ * client library, whose applications run a connection per thread, does not
+ * use them. Cached blocks do not count in wr_alloc_used. Blocks from
+ * wr_small_alloc may be wr_realloc'd; they are freed with wr_small_free.
+ * Sanitizer and valgrind builds (WR_NO_SMALL_CACHE) skip the cache, so
+ * use after free stays visible. */
+#define WR_SMALL_MAX 248
+#define WR_SMALL_DEPTH 1024
+void *wr_small_alloc(size_t n);
+void wr_small_free(void *p);
+/* Frees the cached blocks (tests, shutdown). */
+void wr_small_trim(void);
+/* Bytes held in the cache now; whether this build caches at all. */
+size_t wr_small_cached_bytes(void);
+bool wr_small_cache_on(void);
 
 /* Always compiled in; guards our own invariants only, never peer input. */
 #define wr_assert(cond)                                                        \

@@ -86,9 +86,9 @@ wr_msg_build(const struct wr_msg_spec *sp)
             (size_t)sp->props_len + sp->bcc.len;
     if (own_body > SIZE_MAX - fixed)
         return NULL;
-    m = wr_malloc(fixed + (size_t)(sp->body_grows && !owner
-                                       ? body_room(own_body, 0)
-                                       : own_body));
+    m = wr_small_alloc(fixed + (size_t)(sp->body_grows && !owner
+                                            ? body_room(own_body, 0)
+                                            : own_body));
     if (m == NULL)
         return NULL;
     m->refcount = 1;
@@ -179,7 +179,7 @@ wr_msg_unref(struct wr_msg **mp)
     if (--m->refcount == 0) {
         if (m->body_owner)
             wr_msg_unref(&m->body_owner);
-        wr_free(m);
+        wr_small_free(m);
     }
 }
 

@@ -328,6 +328,67 @@ START_TEST(alloc_fail_after)
 }
 END_TEST
 
+/* The small-block cache: a freed block comes back for a request of its
+ * malloc size class (88: 96-byte chunks, and under valgrind, whose
+ * malloc_usable_size is the size asked for, the same class), outside the
+ * counter while cached; bounded; failure injection still reaches it. */
+START_TEST(alloc_small_cache)
+{
+    size_t base, usable, held;
+    void *p, *q, *r, *big, *many[WR_SMALL_DEPTH + 8];
+
+    wr_small_trim(); /* CK_FORK=no: earlier tests may have left blocks */
+    ck_assert_uint_eq(wr_small_cached_bytes(), 0);
+    base = wr_alloc_used();
+    p = wr_small_alloc(88);
+    ck_assert_ptr_nonnull(p);
+    memset(p, 'x', 88);
+    usable = wr_alloc_used() - base;
+    ck_assert_uint_ge(usable, 88);
+    wr_small_free(p);
+    ck_assert_uint_eq(wr_alloc_used(), base);
+    if (!wr_small_cache_on()) { /* sanitizer builds: plain malloc/free */
+        ck_assert_uint_eq(wr_small_cached_bytes(), 0);
+        return;
+    }
+    ck_assert_uint_eq(wr_small_cached_bytes(), usable);
+    /* another size class does not take it; the same class does */
+    r = wr_small_alloc(200);
+    ck_assert_ptr_ne(r, p);
+    q = wr_small_alloc(80);
+    ck_assert_ptr_eq(q, p);
+    ck_assert_uint_eq(wr_small_cached_bytes(), 0);
+    ck_assert_uint_ge(wr_alloc_used() - base, usable + 200); /* q and r */
+    /* grown past the cache's sizes, it is freed, not kept */
+    q = wr_realloc(q, 4096);
+    ck_assert_ptr_nonnull(q);
+    wr_small_free(q);
+    big = wr_small_alloc(WR_SMALL_MAX + 1);
+    wr_small_free(big);
+    ck_assert_uint_eq(wr_small_cached_bytes(), 0);
+    wr_small_free(r);
+    ck_assert_uint_eq(wr_alloc_used(), base);
+    /* the armed failure hits a request the cache could serve */
+    p = wr_small_alloc(88);
+    wr_small_free(p);
+    wr_alloc_fail_after(1);
+    ck_assert_ptr_null(wr_small_alloc(88));
+    ck_assert_ptr_eq(wr_small_alloc(88), p);
+    wr_small_free(p);
+    /* at most WR_SMALL_DEPTH blocks a class (r's class holds r) */
+    for (size_t i = 0; i < WR_SMALL_DEPTH + 8; i++)
+        many[i] = wr_small_alloc(88);
+    held = wr_small_cached_bytes();
+    for (size_t i = 0; i < WR_SMALL_DEPTH + 8; i++)
+        wr_small_free(many[i]);
+    ck_assert_uint_eq(wr_small_cached_bytes(), held + WR_SMALL_DEPTH * usable);
+    ck_assert_uint_eq(wr_alloc_used(), base);
+    wr_small_trim();
+    ck_assert_uint_eq(wr_small_cached_bytes(), 0);
+    ck_assert_uint_eq(wr_alloc_used(), base);
+}
+END_TEST
+
 /* The broker's mode: out of memory aborts (STYLE.md 5.11). */
 START_TEST(alloc_abort_on_oom)
 {
@@ -483,6 +544,7 @@ common_suite(void)
     tcase_add_test(tc, alloc_calloc_and_zero_sizes);
     tcase_add_test(tc, alloc_strdup);
     tcase_add_test(tc, alloc_fail_after);
+    tcase_add_test(tc, alloc_small_cache);
     /* Tests that expect a signal need a forked child (Check manual 4.4). */
     if (forking) {
         tcase_add_test_raise_signal(tc, alloc_abort_on_oom, SIGABRT);
