@@ -149,6 +149,38 @@ int wc_cmd_list_super_streams(const struct wc_settings *s, int argc,
 int wc_cmd_list_streams(const struct wc_settings *s, int argc, char **argv);
 int wc_cmd_list_stream_consumers(const struct wc_settings *s, int argc,
                                  char **argv);
+/* help_admin.c */
+extern const char wc_add_user_help[];
+extern const char wc_delete_user_help[];
+extern const char wc_change_password_help[];
+extern const char wc_set_user_tags_help[];
+extern const char wc_list_users_help[];
+extern const char wc_add_vhost_help[];
+extern const char wc_delete_vhost_help[];
+extern const char wc_list_vhosts_help[];
+extern const char wc_set_permissions_help[];
+extern const char wc_clear_permissions_help[];
+extern const char wc_list_permissions_help[];
+extern const char wc_list_user_permissions_help[];
+extern const char wc_set_topic_permissions_help[];
+extern const char wc_clear_topic_permissions_help[];
+extern const char wc_set_policy_help[];
+extern const char wc_clear_policy_help[];
+extern const char wc_list_policies_help[];
+extern const char wc_set_operator_policy_help[];
+extern const char wc_clear_operator_policy_help[];
+extern const char wc_list_operator_policies_help[];
+extern const char wc_set_parameter_help[];
+extern const char wc_clear_parameter_help[];
+extern const char wc_list_parameters_help[];
+extern const char wc_shovel_status_help[];
+extern const char wc_set_vhost_limits_help[];
+extern const char wc_clear_vhost_limits_help[];
+extern const char wc_list_vhost_limits_help[];
+extern const char wc_set_user_limits_help[];
+extern const char wc_clear_user_limits_help[];
+extern const char wc_list_user_limits_help[];
+/* streams.c */
 extern const char wc_add_super_stream_help[];
 extern const char wc_delete_super_stream_help[];
 extern const char wc_list_super_streams_help[];
