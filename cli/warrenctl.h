@@ -116,6 +116,37 @@ void wc_print_pairs(const struct wc_settings *s, const char *const *labels,
 void wc_cell(json_t *item, const char *path, char *out, size_t cap);
 json_t *wc_path_get(json_t *o, const char *path);
 
+/* ---- command arguments (args.c) ------------------------------------------
+ */
+
+#define WC_MAX_KV 16
+
+struct wc_kv {
+    const char *key[WC_MAX_KV];
+    const char *val[WC_MAX_KV];
+    size_t n;
+};
+
+/* Splits argv into name=value pairs; allowed is a NULL-terminated list.
+ * Returns WC_EXIT_OK or WC_EXIT_USAGE after printing why. */
+int wc_kv_parse(const char *cmd, int argc, char **argv, struct wc_kv *kv,
+                const char *const *allowed);
+/* The value given for key, or NULL. */
+const char *wc_kv_get(const struct wc_kv *kv, const char *key);
+/* As wc_kv_get, but a missing key is a usage error. */
+int wc_kv_need(const char *cmd, const struct wc_kv *kv, const char *key,
+               const char **out);
+/* Copies key into body as a JSON boolean, integer (at least lo) or
+ * parsed JSON value when given; a bad value is a usage error. */
+int wc_kv_bool(const char *cmd, const struct wc_kv *kv, const char *key,
+               json_t *body);
+int wc_kv_json(const char *cmd, const struct wc_kv *kv, const char *key,
+               json_t *body);
+int wc_kv_int(const char *cmd, const struct wc_kv *kv, const char *key, long lo,
+              json_t *body);
+/* An exchange's name in API paths: "amq.default" for the default one. */
+const char *wc_xpath(const char *name);
+
 /* ---- commands and help ----------------------------------------------------
  */
 
