@@ -19,42 +19,12 @@ import pika
 import pytest
 
 import broker as broker_mod  # tests/proto/broker.py
+from restarts import conn, no_broker_left, start, stop  # noqa: F401 (no_broker_left: autouse)
 
 pytestmark = pytest.mark.warren_only  # restarts its own brokers, paging keys
 
 WAIT = 5.0 * broker_mod.SLOW
 RAM = ("--set", "queue_ram_messages=20")
-
-_started = []
-
-
-@pytest.fixture(autouse=True)
-def _no_broker_left():
-    """A test that fails half-way leaves no broker running."""
-    yield
-    while _started:
-        _started.pop().kill()
-
-
-def start(data_dir, *args):
-    try:
-        srv = broker_mod.WarrenServer(args, data_dir=str(data_dir)).start()
-    except broker_mod.BrokerError as e:
-        pytest.fail(str(e), pytrace=False)
-    _started.append(srv)
-    return srv
-
-
-def stop(srv, how):
-    if how == "kill":
-        srv.kill()  # SIGKILL: no shutdown code runs
-    else:
-        assert srv.terminate() == 0
-
-
-def conn(srv):
-    return pika.BlockingConnection(pika.ConnectionParameters(
-        host=srv.host, port=srv.port, heartbeat=0))
 
 
 def api(srv, method, path, body=None):

@@ -21,33 +21,11 @@ import pika
 import pytest
 
 import broker as broker_mod  # tests/proto/broker.py
+from restarts import conn, no_broker_left, start  # noqa: F401 (no_broker_left: autouse)
 
 pytestmark = pytest.mark.warren_only  # a test seam of warren's
 
 WAIT = 10.0 * broker_mod.SLOW
-
-_started = []
-
-
-@pytest.fixture(autouse=True)
-def _no_broker_left():
-    yield
-    while _started:
-        _started.pop().kill()
-
-
-def start(data_dir, *args):
-    try:
-        srv = broker_mod.WarrenServer(args, data_dir=str(data_dir)).start()
-    except broker_mod.BrokerError as e:
-        pytest.fail(str(e), pytrace=False)
-    _started.append(srv)
-    return srv
-
-
-def conn(srv):
-    return pika.BlockingConnection(pika.ConnectionParameters(
-        host=srv.host, port=srv.port, heartbeat=0))
 
 
 PERSISTENT = pika.BasicProperties(delivery_mode=2)

@@ -18,46 +18,11 @@ import pika
 import pytest
 
 import broker as broker_mod  # tests/proto/broker.py
+from restarts import conn, no_broker_left, persistent, start, stop  # noqa: F401 (no_broker_left: autouse)
 
 pytestmark = pytest.mark.warren_only  # restarts its own brokers
 
 WAIT = 5.0 * broker_mod.SLOW
-
-
-_started = []
-
-
-@pytest.fixture(autouse=True)
-def _no_broker_left():
-    """A test that fails half-way leaves no broker running."""
-    yield
-    while _started:
-        _started.pop().kill()
-
-
-def start(data_dir, *args):
-    try:
-        srv = broker_mod.WarrenServer(args, data_dir=str(data_dir)).start()
-    except broker_mod.BrokerError as e:
-        pytest.fail(str(e), pytrace=False)
-    _started.append(srv)
-    return srv
-
-
-def stop(srv, how):
-    if how == "kill":
-        srv.kill()  # SIGKILL: no shutdown code runs
-    else:
-        assert srv.terminate() == 0
-
-
-def conn(srv):
-    return pika.BlockingConnection(pika.ConnectionParameters(
-        host=srv.host, port=srv.port, heartbeat=0))
-
-
-def persistent(**kw):
-    return pika.BasicProperties(delivery_mode=2, **kw)
 
 
 def get_all(ch, q, ack=True):

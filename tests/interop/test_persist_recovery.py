@@ -20,6 +20,7 @@ import pika
 import pytest
 
 import broker as broker_mod  # tests/proto/broker.py
+from restarts import conn, no_broker_left, persistent, start, stop  # noqa: F401 (no_broker_left: autouse)
 
 pytestmark = pytest.mark.warren_only  # restarts its own brokers
 
@@ -27,40 +28,6 @@ WAIT = 10.0 * broker_mod.SLOW
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 WARRENCTL = os.path.abspath(os.environ.get("WARRENCTL") or
                             os.path.join(REPO, "build", "warrenctl"))
-
-_started = []
-
-
-@pytest.fixture(autouse=True)
-def _no_broker_left():
-    yield
-    while _started:
-        _started.pop().kill()
-
-
-def start(data_dir, *args):
-    try:
-        srv = broker_mod.WarrenServer(args, data_dir=str(data_dir)).start()
-    except broker_mod.BrokerError as e:
-        pytest.fail(str(e), pytrace=False)
-    _started.append(srv)
-    return srv
-
-
-def stop(srv, how):
-    if how == "kill":
-        srv.kill()  # SIGKILL: no shutdown code runs
-    else:
-        assert srv.terminate() == 0
-
-
-def conn(srv):
-    return pika.BlockingConnection(pika.ConnectionParameters(
-        host=srv.host, port=srv.port, heartbeat=0))
-
-
-def persistent(**kw):
-    return pika.BasicProperties(delivery_mode=2, **kw)
 
 
 def drain(ch, q):
