@@ -168,19 +168,31 @@ wc_print_list(const struct wc_settings *s, json_t *items,
 }
 
 int
+wc_get_list(const struct wc_settings *s, const char *cmd, const char *path,
+            const char *what, struct wc_reply *rep)
+{
+    int rc = wc_call(s, "GET", path, NULL, what, rep);
+
+    if (rc != WC_EXIT_OK)
+        return rc;
+    if (!json_is_array(rep->json)) {
+        fprintf(stderr, "warrenctl: %s%sthe broker's answer is not a list\n",
+                cmd ? cmd : "", cmd ? ": " : "");
+        wc_reply_cleanup(rep);
+        return WC_EXIT_ERROR;
+    }
+    return WC_EXIT_OK;
+}
+
+int
 wc_list(const struct wc_settings *s, const char *path, const char *what,
         const struct wc_column *cols, size_t ncols)
 {
     struct wc_reply rep;
-    int rc = wc_call(s, "GET", path, NULL, what, &rep);
+    int rc = wc_get_list(s, NULL, path, what, &rep);
 
     if (rc != WC_EXIT_OK)
         return rc;
-    if (!json_is_array(rep.json)) {
-        fprintf(stderr, "warrenctl: the broker's answer is not a list\n");
-        wc_reply_cleanup(&rep);
-        return WC_EXIT_ERROR;
-    }
     wc_print_list(s, rep.json, cols, ncols);
     wc_reply_cleanup(&rep);
     return WC_EXIT_OK;

@@ -199,15 +199,9 @@ ctl_list(const struct wc_settings *s, const char *cmd, int argc, char **argv)
     else
         snprintf(path, sizeof(path), "%s", l->api);
     snprintf(what, sizeof(what), "vhost '%s'", s->vhost);
-    rc = wc_call(s, "GET", path, NULL, what, &rep);
+    rc = wc_get_list(s, cmd, path, what, &rep);
     if (rc != WC_EXIT_OK)
         return rc;
-    if (!json_is_array(rep.json)) {
-        fprintf(stderr, "warrenctl: %s: the broker's answer is not a list\n",
-                cmd);
-        wc_reply_cleanup(&rep);
-        return WC_EXIT_ERROR;
-    }
     /* One object per row with rabbitmqctl's names as keys, printed in
      * the order asked for. */
     rows = json_array();

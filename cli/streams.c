@@ -401,15 +401,9 @@ list_filtered(const struct wc_settings *s, const char *cmd, const char *path,
     int rc;
 
     snprintf(what, sizeof(what), "vhost '%s'", s->vhost);
-    rc = wc_call(s, "GET", path, NULL, what, &rep);
+    rc = wc_get_list(s, cmd, path, what, &rep);
     if (rc != WC_EXIT_OK)
         return rc;
-    if (!json_is_array(rep.json)) {
-        fprintf(stderr, "warrenctl: %s: the broker's answer is not a list\n",
-                cmd);
-        wc_reply_cleanup(&rep);
-        return WC_EXIT_ERROR;
-    }
     rows = json_array();
     json_array_foreach(rep.json, i, item)
     {

@@ -102,6 +102,11 @@ struct wc_column {
 /* Prints items (a JSON array of objects) as a table, TSV or JSON. */
 void wc_print_list(const struct wc_settings *s, json_t *items,
                    const struct wc_column *cols, size_t ncols);
+/* GETs path as wc_call does and checks that the answer is a JSON array:
+ * WC_EXIT_OK with *rep, or the exit status after printing why
+ * ("warrenctl: CMD: the broker's answer is not a list"; cmd may be NULL). */
+int wc_get_list(const struct wc_settings *s, const char *cmd, const char *path,
+                const char *what, struct wc_reply *rep);
 /* GETs path (as wc_call, what naming it in errors) and prints the array
  * the broker answers with, as wc_print_list. Returns WC_EXIT_OK, or the
  * exit status after printing why (WC_EXIT_ERROR for an answer that is
