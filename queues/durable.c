@@ -94,48 +94,56 @@ transient_id(struct wr_queue *q, uint64_t *id)
 }
 
 int
+wr_dur_write_enq(struct wr_store *st, struct wr_msg *m, struct wr_prec_enq *e,
+                 int64_t wall, struct wr_store_loc *eloc)
+{
+    uint8_t hdr[WR_PREC_MSG_HDR], ebuf[WR_PREC_ENQ_SIZE];
+    struct wr_bytes parts[3];
+    unsigned n;
+    int rc;
+
+    if (!m->stored) {
+        n = wr_prec_msg_parts(m, wall, hdr, parts);
+        rc = wr_store_append(st, WR_PREC_MSG, parts, n, wall, &e->msg);
+        if (rc != WR_OK)
+            return rc;
+        m->stored = 1;
+        m->store_off = e->msg.offset;
+        m->store_pos = e->msg.pos;
+    } else {
+        e->msg = wr_dur_msg_loc(m);
+        wr_store_ref(st, &e->msg); /* this entry's reference */
+    }
+    wr_prec_enq_encode(ebuf, e);
+    parts[0] = (struct wr_bytes){ebuf, sizeof ebuf};
+    rc = wr_store_append(st, WR_PREC_ENQ, parts, 1, wall, eloc);
+    if (rc != WR_OK)
+        wr_store_unref(st, &e->msg);
+    return rc;
+}
+
+int
 wr_dur_enqueue(struct wr_queue *q, struct wr_msg *m, int64_t expires,
                int64_t now, uint64_t *id)
 {
-    struct wr_store *st = q->store;
-    struct wr_store_loc mloc, eloc;
+    struct wr_store_loc eloc;
     struct wr_prec_enq e = {0};
-    uint8_t hdr[WR_PREC_MSG_HDR], ebuf[WR_PREC_ENQ_SIZE];
-    struct wr_bytes parts[3];
     int64_t wall = wall_ms();
-    unsigned n;
     int rc;
 
     if (!m->persistent) {
         transient_id(q, id);
         return WR_OK;
     }
-    if (!m->stored) {
-        n = wr_prec_msg_parts(m, wall, hdr, parts);
-        rc = wr_store_append(st, WR_PREC_MSG, parts, n, wall, &mloc);
-        if (rc != WR_OK)
-            return rc;
-        m->stored = 1;
-        m->store_off = mloc.offset;
-        m->store_pos = mloc.pos;
-    } else {
-        mloc = wr_dur_msg_loc(m);
-        wr_store_ref(st, &mloc); /* this entry's reference */
-    }
     e.queue_id = q->store_qid;
-    e.msg = mloc;
     e.priority = m->priority;
     e.delivery_count = m->delivery_count;
     e.expires_ms = expires == WR_NEVER ? 0 : expires - now + wall;
     if (e.expires_ms == 0 && expires != WR_NEVER)
         e.expires_ms = 1;
-    wr_prec_enq_encode(ebuf, &e);
-    parts[0] = (struct wr_bytes){ebuf, sizeof ebuf};
-    rc = wr_store_append(st, WR_PREC_ENQ, parts, 1, wall, &eloc);
-    if (rc != WR_OK) {
-        wr_store_unref(st, &mloc);
+    rc = wr_dur_write_enq(q->store, m, &e, wall, &eloc);
+    if (rc != WR_OK)
         return rc;
-    }
     *id = wr_dur_id(eloc.offset);
     q->next_id = *id + 1;
     q->counts.persistent++;

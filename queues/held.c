@@ -12,37 +12,17 @@ int
 wr_held_write(struct wr_store *st, uint64_t holder, struct wr_msg *m,
               int64_t due_wall, int64_t wall, uint64_t *entry)
 {
-    struct wr_store_loc mloc, eloc;
+    struct wr_store_loc eloc;
     struct wr_prec_enq e = {0};
-    uint8_t hdr[WR_PREC_MSG_HDR], ebuf[WR_PREC_ENQ_SIZE];
-    struct wr_bytes parts[3];
-    unsigned n;
     int rc;
 
     wr_assert(m->persistent && holder != 0);
-    if (!m->stored) {
-        n = wr_prec_msg_parts(m, wall, hdr, parts);
-        rc = wr_store_append(st, WR_PREC_MSG, parts, n, wall, &mloc);
-        if (rc != WR_OK)
-            return rc;
-        m->stored = 1;
-        m->store_off = mloc.offset;
-        m->store_pos = mloc.pos;
-    } else {
-        mloc = wr_dur_msg_loc(m);
-        wr_store_ref(st, &mloc); /* the holder's reference */
-    }
     e.queue_id = holder;
-    e.msg = mloc;
     e.priority = m->priority;
     e.expires_ms = due_wall > 0 ? due_wall : 1;
-    wr_prec_enq_encode(ebuf, &e);
-    parts[0] = (struct wr_bytes){ebuf, sizeof ebuf};
-    rc = wr_store_append(st, WR_PREC_ENQ, parts, 1, wall, &eloc);
-    if (rc != WR_OK) {
-        wr_store_unref(st, &mloc);
+    rc = wr_dur_write_enq(st, m, &e, wall, &eloc);
+    if (rc != WR_OK)
         return rc;
-    }
     *entry = eloc.offset;
     return WR_OK;
 }

@@ -431,6 +431,15 @@ wr_upool_take(struct wr_upool *p, uint64_t id, uint32_t handle,
 
 /* Where m's MSG record is (m->stored): durable.c. */
 struct wr_store_loc wr_dur_msg_loc(const struct wr_msg *m);
+struct wr_prec_enq;
+/* Writes e (its queue_id, priority, delivery count and deadline filled
+ * in) as an ENQ record for m: m's MSG record first if m is not stored
+ * yet, else a reference to it, so a message routed to several queues or
+ * holders is stored once. e->msg is set; *eloc is the ENQ record's place.
+ * On failure nothing is left referenced. */
+int wr_dur_write_enq(struct wr_store *st, struct wr_msg *m,
+                     struct wr_prec_enq *e, int64_t wall,
+                     struct wr_store_loc *eloc);
 
 /* ---- persist.c: the payloads of durable queues' store records ---------
  * (docs/internals/STORE.md, "Record types" and "A durable queue kind on
