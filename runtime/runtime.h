@@ -50,6 +50,10 @@ struct wr_config {
     char bind[64]; /* listeners.tcp.default address; localhost = 127.0.0.1
                       and ::1 */
     int port;      /* listeners.tcp.default port, 0 = any */
+    /* listeners.tcp.default (or --bind, --port) given: without it and with
+     * listeners.tcp.NAME, only those are bound, as RabbitMQ binds only
+     * the listeners.tcp.* a file names */
+    bool tcp_default_set;
     struct wr_listen_spec tcp_extra[WR_TCP_EXTRA_MAX]; /* listeners.tcp.N */
     unsigned ntcp_extra;
     bool ssl_on;                      /* listeners.ssl.default given */
