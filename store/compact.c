@@ -41,9 +41,9 @@ struct wr_store_cmp {
     size_t incap;
     uint8_t *out; /* the chunks to write this step */
     size_t outlen, outcap;
-    size_t open_at;  /* the open output chunk's header in out, or SIZE_MAX */
-    uint64_t run;    /* the offset that would continue it */
-    uint32_t nrun;   /* its records */
+    size_t open_at; /* the open output chunk's header in out, or SIZE_MAX */
+    uint64_t run;   /* the offset that would continue it */
+    uint32_t nrun;  /* its records */
     int64_t run_time;
     struct wr_store_cpos *idx; /* the new positions */
     size_t nidx, capidx;
@@ -458,8 +458,7 @@ copy_step(struct wr_store *st, uint32_t budget)
             wr_chunk_hdr_decode(hb, &h) != WR_OK)
             return WR_ERR_SYNTAX;
         dlen = (uint64_t)h.data_len + h.trailer_len;
-        if (dlen > v->wpos - c->rpos - WR_CHUNK_HDR_SIZE ||
-            h.first < c->passed)
+        if (dlen > v->wpos - c->rpos - WR_CHUNK_HDR_SIZE || h.first < c->passed)
             return WR_ERR_SYNTAX;
         headers++;
         done += WR_CHUNK_HDR_SIZE;

@@ -274,8 +274,7 @@ START_TEST(compact_crash_after_rename)
     uint64_t victim;
 
     st->cmp_due = true;
-    ck_assert(wr_store_compact(st, 1u << 20, 6000) ||
-              st->cmp != NULL);
+    ck_assert(wr_store_compact(st, 1u << 20, 6000) || st->cmp != NULL);
     victim = wr_store_cmp_victim(st);
     while (st->cmp != NULL) {
         if (!wr_store_compact(st, 1u << 20, 6000) && st->cmp != NULL)
