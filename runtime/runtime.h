@@ -369,6 +369,7 @@ struct wr_server {
     struct wr_store *msgs;        /* msgs/: durable queues' messages */
     struct event *store_ev;       /* their event fds: the durable position */
     struct event *store_ev2;      /* (one event each) */
+    struct event *compact_ev;     /* msgs/ compaction's next step */
     int store_failed;             /* errno of the failed store, 0 = fine */
     uint64_t msgs_durable;        /* msgs/ records below this are on disk */
     uint64_t msgs_written;        /* ... below this are written (pwrite) */
