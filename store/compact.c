@@ -53,6 +53,9 @@ struct wr_store_cmp {
 
 /* ---- per-record counts ------------------------------------------------ */
 
+static const struct wr_store_cpos *cidx_find(const struct wr_store_cpos *v,
+                                             size_t n, uint64_t offset);
+
 /* Makes seg->rc cover index i. */
 static bool
 rc_grow(struct wr_store_seg *seg, uint64_t i)
@@ -75,41 +78,65 @@ rc_grow(struct wr_store_seg *seg, uint64_t i)
     return true;
 }
 
+/* The byte of the record at offset: in a segment, rc[offset - first]; in
+ * a compacted one, rc[k] for its k-th record (the index's order), so that
+ * it costs its records, not the offsets it once held. NULL when there is
+ * none (a compacted segment without that record, or no memory with
+ * grow). */
+static uint8_t *
+rc_slot(struct wr_store_seg *seg, uint64_t offset, bool grow)
+{
+    uint64_t i = offset - seg->first;
+
+    if (seg->compacted) {
+        const struct wr_store_cpos *c =
+            cidx_find(seg->cidx, seg->ncidx, offset);
+
+        if (c == NULL)
+            return NULL;
+        i = (uint64_t)(c - seg->cidx);
+    }
+    if (i >= seg->nrc && (!grow || !rc_grow(seg, i)))
+        return NULL;
+    return &seg->rc[i];
+}
+
 void
 wr_store_rc_size(struct wr_store_seg *seg, uint64_t offset, uint32_t len)
 {
-    uint64_t i = offset - seg->first, size = WR_REC_HDR_SIZE + (uint64_t)len;
-    uint8_t c = 0;
+    uint64_t size = WR_REC_HDR_SIZE + (uint64_t)len;
+    uint8_t c = 0, *v;
 
-    if (seg->no_compact || !rc_grow(seg, i))
+    if (seg->no_compact || (v = rc_slot(seg, offset, true)) == NULL)
         return;
     while (c < 15 && size >= (uint64_t)16 << c)
         c++;
-    if ((seg->rc[i] & RC_COUNT) != 0) { /* already live: keep the sum */
-        seg->live_bytes -= class_bytes(seg->rc[i]);
+    if ((*v & RC_COUNT) != 0) { /* already live: keep the sum */
+        seg->live_bytes -= class_bytes(*v);
         seg->live_bytes += class_bytes((uint8_t)(c << 4));
     }
-    seg->rc[i] = (uint8_t)(c << 4 | (seg->rc[i] & RC_COUNT));
+    *v = (uint8_t)(c << 4 | (*v & RC_COUNT));
 }
 
 void
 wr_store_rc(struct wr_store *st, struct wr_store_seg *seg, uint64_t offset,
             int d)
 {
-    uint64_t i = offset - seg->first;
-    uint8_t n;
+    uint8_t n, *v;
 
     if (seg->no_compact)
         return;
-    if (i >= seg->nrc && (d < 0 || !rc_grow(seg, i))) {
-        seg->no_compact = true; /* a count never raised: they are wrong */
+    v = rc_slot(seg, offset, d > 0);
+    if (v == NULL) { /* a count never raised, or a record the compacted
+                        file lacks: the counts are no good */
+        seg->no_compact = true;
         return;
     }
-    n = seg->rc[i] & RC_COUNT;
+    n = *v & RC_COUNT;
     if (d > 0) {
         if (n == 0) {
             seg->live_recs++;
-            seg->live_bytes += class_bytes(seg->rc[i]);
+            seg->live_bytes += class_bytes(*v);
             /* a record the compaction under way passed over as dead is
                referenced again: the new file lacks it */
             if (st->cmp != NULL && st->cmp->victim == seg &&
@@ -117,25 +144,25 @@ wr_store_rc(struct wr_store *st, struct wr_store_seg *seg, uint64_t offset,
                 st->cmp->abort = true;
         }
         if (n < RC_STICKY)
-            seg->rc[i]++;
+            (*v)++;
     } else if (n == 0) {
         seg->no_compact = true;
     } else if (n < RC_STICKY) {
-        seg->rc[i]--;
+        (*v)--;
         if (n == 1) {
             seg->live_recs--;
-            seg->live_bytes -= class_bytes(seg->rc[i]);
+            seg->live_bytes -= class_bytes(*v);
             st->cmp_due = true;
         }
     }
 }
 
 static bool
-rc_live(const struct wr_store_seg *seg, uint64_t offset)
+rc_live(struct wr_store_seg *seg, uint64_t offset)
 {
-    uint64_t i = offset - seg->first;
+    const uint8_t *v = rc_slot(seg, offset, false);
 
-    return i < seg->nrc && (seg->rc[i] & RC_COUNT) != 0;
+    return v != NULL && (*v & RC_COUNT) != 0;
 }
 
 static const struct wr_store_cpos *
@@ -430,7 +457,7 @@ copy_chunk(struct wr_store_cmp *c, const struct wr_chunk_hdr *h,
 
 /* Whether any record of [first, first + n) is live. */
 static bool
-any_live(const struct wr_store_seg *v, uint64_t first, uint32_t n)
+any_live(struct wr_store_seg *v, uint64_t first, uint32_t n)
 {
     for (uint32_t i = 0; i < n; i++)
         if (rc_live(v, first + i))
@@ -506,6 +533,23 @@ swap(struct wr_store *st)
         return;
     }
     st->cmp_saved += v->size > c->wpos ? v->size - c->wpos : 0;
+    /* the counts follow the new file's records (compacted: rc[k] for its
+       k-th record), taken while the old index still says where */
+    if (!v->no_compact) {
+        uint8_t *rc = wr_malloc(c->nidx ? c->nidx : 1);
+
+        if (rc == NULL) {
+            v->no_compact = true;
+        } else {
+            for (size_t k = 0; k < c->nidx; k++) {
+                const uint8_t *o = rc_slot(v, c->idx[k].offset, false);
+                rc[k] = o != NULL ? *o : 0;
+            }
+        }
+        wr_free(v->rc);
+        v->rc = rc;
+        v->nrc = rc != NULL ? c->nidx : 0;
+    }
     close(v->fd);
     v->fd = c->tmp.fd;
     c->tmp.fd = -1;

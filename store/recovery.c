@@ -245,9 +245,12 @@ rec_note(void *arg, uint64_t offset, uint32_t pos, uint32_t len)
 {
     struct note_arg *na = arg;
 
+    /* the index first: a compacted segment's counts follow its order */
+    if (na->seg->compacted && wr_store_cidx_add(na->seg, offset, pos) != WR_OK)
+        return WR_ERR_NOMEM;
     if (na->st->opts.compact)
         wr_store_rc_size(na->seg, offset, len);
-    return na->seg->compacted ? wr_store_cidx_add(na->seg, offset, pos) : WR_OK;
+    return WR_OK;
 }
 
 int

@@ -91,6 +91,7 @@ START_TEST(compact_keeps_live_records)
     struct seen s = {0};
     struct wr_store *st = fill(&s, locs);
     struct wr_store_stats stats;
+    struct wr_store_seg *seg;
     uint64_t before = disk_bytes(), segs = wr_store_segments(st);
 
     ck_assert_uint_gt(segs, 8);
@@ -102,7 +103,11 @@ START_TEST(compact_keeps_live_records)
         struct wr_store_seginfo si;
 
         wr_store_segment(st, i, &si);
-        ck_assert(wr_store_find_seg(st, si.first)->compacted);
+        seg = wr_store_find_seg(st, si.first);
+        ck_assert(seg->compacted);
+        /* its counts cost its records, not the offsets it once held */
+        ck_assert_uint_eq(seg->nrc, seg->ncidx);
+        ck_assert(!seg->no_compact);
     }
     ck_assert_uint_ge(stats.compactions, wr_store_segments(st) - 1);
     ck_assert_uint_gt(stats.cmp_saved, 0);
@@ -110,7 +115,7 @@ START_TEST(compact_keeps_live_records)
     /* kept records read back by their old locations; dead ones are gone
        from compacted segments */
     for (uint64_t i = 0; i < N; i++) {
-        struct wr_store_seg *seg = wr_store_find_seg(st, i);
+        seg = wr_store_find_seg(st, i);
 
         if (kept(i))
             check_read(st, &locs[i], i);
@@ -135,7 +140,7 @@ START_TEST(compact_keeps_live_records)
         if (kept(i))
             check_read(st, &locs[i], i);
     for (size_t k = 0; k < s.n; k++) {
-        struct wr_store_seg *seg = wr_store_find_seg(st, s.loc[k].offset);
+        seg = wr_store_find_seg(st, s.loc[k].offset);
 
         if (seg->compacted)
             ck_assert(kept(s.loc[k].offset));
