@@ -32,7 +32,7 @@ void wr_conn_read_on(struct wr_conn *c);
 void wr_conn_read_off(struct wr_conn *c);
 void wr_conn_read_again(struct wr_conn *c);
 /* Bytes the delivery stage holds at most (out.c). */
-#define WR_CONN_STAGE_SIZE (64 * 1024)
+#define WR_CONN_STAGE_SIZE (16 * 1024)
 /* Appends n bytes to c's output through the server's delivery stage (one
  * evbuffer_add for many small deliveries); false when c does not write
  * its own output (TLS) or n is too large: add them to wr_conn_output. */

@@ -18,9 +18,13 @@
 #include <sys/uio.h>
 #include <time.h>
 
-/* Bytes read from one peer per read callback: with one frame in progress
- * this bounds what a blocked publisher can add past the memory
- * watermark. */
+/* Bytes asked for per read callback (evbuffer_reserve_space may give up
+ * to two chains, and the read takes them: 32 KiB seen): with one frame in
+ * progress this bounds what a blocked publisher can add past the memory
+ * watermark. Reading only READ_CHUNK measured 4-5 % slower with
+ * auto-ack (twice the reads) and 6-8 % faster with manual acks at
+ * prefetch 100 (shorter publisher passes for acks to wait behind):
+ * BENCHMARKS.md. */
 #define READ_CHUNK 16384
 /* Bytes written to one peer per write call: libevent's default is 16 KiB;
  * more per call means fewer system calls and fewer wakeups of the peer
