@@ -246,6 +246,7 @@ main(int argc, char **argv)
             return 2;
         }
         snprintf(cfg.bind, sizeof(cfg.bind), "%s", bind);
+        cfg.tcp_default_set = true;
     }
     if (port) {
         char *end;
@@ -255,6 +256,7 @@ main(int argc, char **argv)
             return 2;
         }
         cfg.port = (int)p;
+        cfg.tcp_default_set = true;
     }
     if (mgmt_port && wr_config_set(&cfg, "management.tcp.port", mgmt_port, err,
                                    sizeof(err))) {

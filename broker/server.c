@@ -393,7 +393,9 @@ wr_server_listen(struct wr_server *s)
     event_add(s->sig_pipe, NULL);
     event_add(s->sig_hup, NULL);
     event_add(s->sig_usr1, NULL);
-    if (listen_on(s, cfg->bind, cfg->port, false, s->bound, sizeof(s->bound)))
+    /* as RabbitMQ: the listeners.tcp.* given, else the default one */
+    if ((cfg->tcp_default_set || cfg->ntcp_extra == 0) &&
+        listen_on(s, cfg->bind, cfg->port, false, s->bound, sizeof(s->bound)))
         return WR_ERR_IO;
     for (unsigned i = 0; i < cfg->ntcp_extra; i++)
         if (listen_on(s, cfg->tcp_extra[i].addr, cfg->tcp_extra[i].port, false,

@@ -565,6 +565,8 @@ const struct wc_command wc_commands[] = {
      "stream queues: offsets, size on disk, segments", wc_list_streams_help},
     {"list_stream_consumers", wc_cmd_list_stream_consumers,
      "stream consumers: offset and lag", wc_list_stream_consumers_help},
+    {"list_stream_tracking", wc_cmd_list_stream_tracking,
+     "offsets stored by stream offset tracking", wc_list_stream_tracking_help},
     {"set_log_level", wc_cmd_set_log_level,
      "change the broker's log level at run time", set_log_level_help},
     {"help", wc_cmd_help, "show a command's help page", help_help},

@@ -79,6 +79,13 @@ main(int argc, char **argv)
                 if (strncmp(argv[j], "--", 2) == 0 &&
                     wc_super_stream_option(argv[j] + 2))
                     argv[j] += 2;
+        /* rabbitmq-streams' "list_stream_tracking S --offset" */
+        if (wc_command_find(argv[i]) &&
+            wc_command_find(argv[i])->run == wc_cmd_list_stream_tracking)
+            for (int j = i + 1; j < argc; j++)
+                if (strncmp(argv[j], "--", 2) == 0 &&
+                    wc_stream_tracking_option(argv[j] + 2))
+                    argv[j] += 2;
         /* rabbitmqctl's "delete_queue Q --if-empty --if-unused" */
         if (wc_command_find(argv[i]) &&
             wc_command_find(argv[i])->run == wc_cmd_delete_queue)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* warrenctl's stream commands: add_super_stream and delete_super_stream
  * (named and shaped as rabbitmq-streams'), list_super_streams,
- * list_streams and list_stream_consumers. */
+ * list_streams, list_stream_consumers and list_stream_tracking. */
 #include "warrenctl.h"
 
 #include <ctype.h>
@@ -113,6 +113,32 @@ const char wc_list_stream_consumers_help[] =
     "    offset_lag (how many messages the stream holds past it), as\n"
     "    rabbitmq-streams list_stream_consumers names them. -f json\n"
     "    prints the API's consumer objects (the stream is queue.name).\n";
+
+const char wc_list_stream_tracking_help[] =
+    "NAME\n"
+    "    warrenctl list_stream_tracking - the offsets stored for a stream's\n"
+    "    tracked consumers\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    warrenctl [-V VHOST] list_stream_tracking STREAM [--all | --offset\n"
+    "              | --writer]\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    As rabbitmq-streams list_stream_tracking: what server-side offset\n"
+    "    tracking stored for STREAM, one row per consumer tag: type\n"
+    "    (offset), name (the consumer tag) and tracking_value (the offset a\n"
+    "    consumer with that tag and x-stream-automatic-offset-tracking\n"
+    "    starts at: the first one it has not acked), by tag, whether a\n"
+    "    consumer with the tag is connected or not. --offset (and --all,\n"
+    "    the default) lists them; --writer lists publisher (deduplication)\n"
+    "    tracking, which warren does not keep: nothing. Exit 5 when there\n"
+    "    is no queue STREAM, 1 when it is not a stream. -f json prints the\n"
+    "    rows as objects with these three keys. The tracked_offsets of\n"
+    "    GET /api/queues/VHOST/STREAM.\n"
+    "\n"
+    "EXAMPLES\n"
+    "    warrenctl list_stream_tracking events\n"
+    "    warrenctl -V orders -f json list_stream_tracking invoices-0\n";
 
 /* RabbitMQ's information units (rabbit_resource_monitor_misc): digits,
  * then k, ki, kib (1024), kb (1000), and the same for m, g, t, p; case
@@ -468,4 +494,70 @@ wc_cmd_list_stream_consumers(const struct wc_settings *s, int argc, char **argv)
              wc_seg(s->vhost, v, sizeof(v)));
     return list_filtered(s, "list_stream_consumers", path, has_offset, cols,
                          sizeof(cols) / sizeof(cols[0]));
+}
+
+/* rabbitmq-streams' "list_stream_tracking S --all | --offset | --writer" */
+bool
+wc_stream_tracking_option(const char *word)
+{
+    return strcmp(word, "all") == 0 || strcmp(word, "offset") == 0 ||
+           strcmp(word, "writer") == 0;
+}
+
+int
+wc_cmd_list_stream_tracking(const struct wc_settings *s, int argc, char **argv)
+{
+    static const char *const cmd = "list_stream_tracking";
+    static const struct wc_column cols[] = {
+        {"type", "type"},
+        {"name", "name"},
+        {"tracking_value", "tracking_value"}};
+    const char *name = NULL, *kind = NULL;
+    char v[800], n[800], path[1800], what[1200];
+    struct wc_reply rep;
+    json_t *rows, *list, *item;
+    size_t i;
+    int rc;
+
+    /* the stream first, as rabbitmq-streams has it (a stream may be
+     * called "all") */
+    if (argc < 1)
+        return wc_usage(cmd, "expected: list_stream_tracking STREAM [--all | "
+                             "--offset | --writer]");
+    name = argv[0];
+    for (int k = 1; k < argc; k++) {
+        if (!wc_stream_tracking_option(argv[k]))
+            return wc_usage(cmd, "unexpected '%s'", argv[k]);
+        if (kind)
+            return wc_usage(cmd, "Specify only one of --all, --offset, "
+                                 "--writer.");
+        kind = argv[k];
+    }
+    snprintf(path, sizeof(path), "queues/%s/%s", wc_seg(s->vhost, v, sizeof(v)),
+             wc_seg(name, n, sizeof(n)));
+    snprintf(what, sizeof(what), "queue '%s' in vhost '%s'", name, s->vhost);
+    rc = wc_call(s, "GET", path, NULL, what, &rep);
+    if (rc != WC_EXIT_OK)
+        return rc;
+    if (!json_is_object(rep.json) || !is_stream(rep.json)) {
+        fprintf(stderr, "warrenctl: %s is not a stream\n", what);
+        wc_reply_cleanup(&rep);
+        return WC_EXIT_ERROR;
+    }
+    list = json_object_get(rep.json, "tracked_offsets");
+    rows = json_array();
+    if (kind == NULL || strcmp(kind, "writer") != 0)
+        json_array_foreach(list, i, item)
+        {
+            json_t *tag = json_object_get(item, "consumer_tag");
+            json_t *off = json_object_get(item, "offset");
+            if (tag && off)
+                json_array_append_new(rows, json_pack("{s:s,s:O,s:O}", "type",
+                                                      "offset", "name", tag,
+                                                      "tracking_value", off));
+        }
+    wc_print_list(s, rows, cols, sizeof(cols) / sizeof(cols[0]));
+    json_decref(rows);
+    wc_reply_cleanup(&rep);
+    return WC_EXIT_OK;
 }

@@ -185,6 +185,9 @@ int wc_cmd_list_super_streams(const struct wc_settings *s, int argc,
 int wc_cmd_list_streams(const struct wc_settings *s, int argc, char **argv);
 int wc_cmd_list_stream_consumers(const struct wc_settings *s, int argc,
                                  char **argv);
+int wc_cmd_list_stream_tracking(const struct wc_settings *s, int argc,
+                                char **argv);
+bool wc_stream_tracking_option(const char *word);
 /* help_admin.c */
 extern const char wc_add_user_help[];
 extern const char wc_delete_user_help[];
@@ -222,6 +225,7 @@ extern const char wc_delete_super_stream_help[];
 extern const char wc_list_super_streams_help[];
 extern const char wc_list_streams_help[];
 extern const char wc_list_stream_consumers_help[];
+extern const char wc_list_stream_tracking_help[];
 /* Whether word (an option with its "--" taken off) is one of
  * add_super_stream's: "partitions", "max-age=7D", ... */
 bool wc_super_stream_option(const char *word);

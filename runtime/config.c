@@ -431,8 +431,10 @@ wr_config_set(struct wr_config *cfg, const char *key, const char *v, char *err,
     int rc;
 
     if (strcmp(key, "listeners.tcp.default") == 0) {
-        if (parse_listener(v, cfg->bind, sizeof(cfg->bind), &cfg->port) == 0)
+        if (parse_listener(v, cfg->bind, sizeof(cfg->bind), &cfg->port) == 0) {
+            cfg->tcp_default_set = true;
             return 0;
+        }
         snprintf(err, errlen,
                  "%s: expected PORT, ADDRESS:PORT or [IPV6]:PORT, got '%s'",
                  key, v);

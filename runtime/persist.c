@@ -18,6 +18,8 @@
 #include <time.h>
 
 #define DEFS_SEGMENT (1u << 20) /* defs/ is small: 1 MiB files */
+/* msgs/ compaction (STORE.md "Compaction"): bytes read per step */
+#define COMPACT_STEP (1u << 20)
 
 int64_t
 wr_wall_ms(void)
@@ -60,7 +62,12 @@ static int
 open_store(const char *dir, const char *sub, uint32_t segment,
            struct wr_store **out)
 {
-    struct wr_store_opts o = {.segment_size = segment};
+    /* msgs/ is compacted; defs/ rewrites itself (vhost/durable.c).
+     * WARREN_TEST_COMPACT=0, a test seam, turns it off (to measure). */
+    const char *cmp = getenv("WARREN_TEST_COMPACT");
+    struct wr_store_opts o = {.segment_size = segment,
+                              .compact = strcmp(sub, "msgs") == 0 &&
+                                         !(cmp && strcmp(cmp, "0") == 0)};
     const char *fail = getenv("WARREN_TEST_SYNC_FAIL");
     const char *gate = getenv("WARREN_TEST_SYNC_GATE");
     char path[WR_PATH_MAX + 16], err[600];
@@ -147,6 +154,30 @@ wr_persist_fail(struct wr_server *s, struct wr_store *st)
            strerror(s->store_failed));
 }
 
+/* One bounded step of msgs/ compaction, never while the disk is short
+ * or a store failed; another on the next loop turn (a timer of 0: after
+ * the loop has polled its sockets) while it has copying to do. Waiting
+ * for its sync, it is woken by the store's event fd (poll_one). */
+static void
+compact_step(struct wr_server *s)
+{
+    if (s->msgs == NULL || s->store_failed || s->disk_alarm)
+        return;
+    if (wr_store_compact(s->msgs, COMPACT_STEP, wr_wall_ms()) &&
+        s->compact_ev != NULL && !evtimer_pending(s->compact_ev, NULL)) {
+        struct timeval now = {0, 0};
+        evtimer_add(s->compact_ev, &now);
+    }
+}
+
+static void
+compact_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    compact_step(arg);
+}
+
 static void
 poll_one(struct wr_server *s, struct wr_store *st)
 {
@@ -161,10 +192,13 @@ poll_one(struct wr_server *s, struct wr_store *st)
     if (st == s->defs) {
         if (s->defs_durable_cb)
             s->defs_durable_cb(s, durable);
-    } else if (durable != s->msgs_durable) {
-        s->msgs_durable = durable;
-        if (s->msgs_durable_cb)
-            s->msgs_durable_cb(s);
+    } else {
+        if (durable != s->msgs_durable) {
+            s->msgs_durable = durable;
+            if (s->msgs_durable_cb)
+                s->msgs_durable_cb(s);
+        }
+        compact_step(s);
     }
 }
 
@@ -197,6 +231,7 @@ wr_persist_start(struct wr_server *s)
         event_add(s->store_ev2, NULL);
         s->msgs_durable = wr_store_durable(s->msgs);
         s->msgs_written = wr_store_end(s->msgs);
+        s->compact_ev = evtimer_new(s->base, compact_cb, s);
     }
 }
 
@@ -228,6 +263,7 @@ wr_persist_flush(struct wr_server *s)
     now = wr_wall_ms();
     flush_one(s, s->defs, now);
     flush_one(s, s->msgs, now);
+    compact_step(s);
     wr_persist_streams_flush(s, now);
     if (s->msgs && !s->store_failed) {
         uint64_t end = wr_store_end(s->msgs);
@@ -273,7 +309,9 @@ wr_persist_close(struct wr_server *s)
         event_free(s->store_ev);
     if (s->store_ev2)
         event_free(s->store_ev2);
-    s->store_ev = s->store_ev2 = NULL;
+    if (s->compact_ev)
+        event_free(s->compact_ev);
+    s->store_ev = s->store_ev2 = s->compact_ev = NULL;
     wr_store_close(s->msgs);
     wr_store_close(s->defs);
     s->msgs = s->defs = NULL;

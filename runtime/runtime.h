@@ -50,6 +50,10 @@ struct wr_config {
     char bind[64]; /* listeners.tcp.default address; localhost = 127.0.0.1
                       and ::1 */
     int port;      /* listeners.tcp.default port, 0 = any */
+    /* listeners.tcp.default (or --bind, --port) given: without it and with
+     * listeners.tcp.NAME, only those are bound, as RabbitMQ binds only
+     * the listeners.tcp.* a file names */
+    bool tcp_default_set;
     struct wr_listen_spec tcp_extra[WR_TCP_EXTRA_MAX]; /* listeners.tcp.N */
     unsigned ntcp_extra;
     bool ssl_on;                      /* listeners.ssl.default given */
@@ -371,6 +375,7 @@ struct wr_server {
     struct wr_store *msgs;        /* msgs/: durable queues' messages */
     struct event *store_ev;       /* their event fds: the durable position */
     struct event *store_ev2;      /* (one event each) */
+    struct event *compact_ev;     /* msgs/ compaction's next step */
     int store_failed;             /* errno of the failed store, 0 = fine */
     uint64_t msgs_durable;        /* msgs/ records below this are on disk */
     uint64_t msgs_written;        /* ... below this are written (pwrite) */

@@ -73,10 +73,12 @@ wr_store_readahead(struct wr_store *st, uint32_t bytes)
 }
 
 int
-wr_store_readv(struct wr_store *st, const struct wr_store_loc *loc,
+wr_store_readv(struct wr_store *st, const struct wr_store_loc *given,
                const struct wr_store_buf *parts, unsigned n, uint8_t *type)
 {
-    struct wr_store_seg *seg = wr_store_find_seg(st, loc->offset);
+    struct wr_store_seg *seg = wr_store_find_seg(st, given->offset);
+    struct wr_store_loc where = *given;
+    const struct wr_store_loc *loc = &where;
     struct iovec iov[MAX_PARTS + 1];
     uint8_t hdr[WR_REC_HDR_SIZE];
     const uint8_t *h = hdr;
@@ -88,7 +90,8 @@ wr_store_readv(struct wr_store *st, const struct wr_store_loc *loc,
         total += parts[i].len;
     if (total != loc->len)
         return WR_ERR_NOSPACE;
-    if (seg == NULL)
+    /* a compacted segment says where the record is now */
+    if (seg == NULL || !wr_store_where(seg, where.offset, &where.pos))
         return WR_ERR_NOT_FOUND;
     if (loc->pos < WR_SEG_HDR_SIZE ||
         (uint64_t)loc->pos + WR_REC_HDR_SIZE + loc->len > seg->size)

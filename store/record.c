@@ -147,6 +147,19 @@ wr_seg_hdr_encode(uint8_t *p, uint64_t first, int64_t time_ms)
     wr_store_put32(p + 28, wr_crc32c(0, p, 28));
 }
 
+uint32_t
+wr_seg_hdr_flags(const uint8_t *p)
+{
+    return wr_store_get32(p + 24);
+}
+
+void
+wr_seg_hdr_set_flags(uint8_t *p, uint32_t flags)
+{
+    wr_store_put32(p + 24, flags);
+    wr_store_put32(p + 28, wr_crc32c(0, p, 28));
+}
+
 int
 wr_seg_hdr_decode(const uint8_t *p, uint64_t *first)
 {

@@ -129,6 +129,9 @@ give_records(struct wr_scan *s, const uint8_t *buf, size_t pos,
         } else {
             struct wr_bytes payload = {data + rp + WR_REC_HDR_SIZE, rlen};
 
+            if (s->rec != NULL &&
+                (rc = s->rec(s->rec_arg, loc.offset, loc.pos, rlen)) != WR_OK)
+                return rc;
             rc = s->cb(s->arg, data[rp + 4], &loc, payload, h->time_ms);
             if (rc != WR_OK)
                 return rc;
@@ -235,6 +238,18 @@ note(void *arg, uint64_t first, uint32_t pos, int64_t time_ms)
     wr_store_note_chunk(na->st, na->seg, first, pos, time_ms);
 }
 
+/* Each good record: its size (compaction), and where it is in a
+ * compacted segment. */
+static int
+rec_note(void *arg, uint64_t offset, uint32_t pos, uint32_t len)
+{
+    struct note_arg *na = arg;
+
+    if (na->st->opts.compact)
+        wr_store_rc_size(na->seg, offset, len);
+    return na->seg->compacted ? wr_store_cidx_add(na->seg, offset, pos) : WR_OK;
+}
+
 int
 wr_store_recover(struct wr_store *st, wr_store_record_cb cb,
                  wr_store_damage_cb damage, void *arg, int64_t now_ms)
@@ -271,6 +286,21 @@ wr_store_recover(struct wr_store *st, wr_store_record_cb cb,
             if (map == MAP_FAILED)
                 return WR_ERR_IO;
             madvise(map, (size_t)data, MADV_SEQUENTIAL);
+        }
+        /* a compacted segment: its records' positions, by offset */
+        s.rec = st->opts.compact ? rec_note : NULL;
+        s.rec_arg = &na;
+        wr_free(seg->cidx);
+        seg->cidx = NULL;
+        seg->ncidx = seg->capcidx = 0;
+        seg->compacted = false;
+        if (data >= WR_SEG_HDR_SIZE) {
+            uint64_t f;
+            if (wr_seg_hdr_decode(map, &f) == WR_OK &&
+                (wr_seg_hdr_flags(map) & WR_SEG_COMPACTED) != 0) {
+                seg->compacted = true;
+                s.rec = rec_note;
+            }
         }
         rc = wr_store_scan(&s, map, (size_t)data, last);
         if (map != NULL)

@@ -186,6 +186,8 @@ wr_seg_free(struct wr_store_seg *seg)
         close(seg->fd);
     wr_free(seg->pins);
     wr_free(seg->idx);
+    wr_free(seg->rc);
+    wr_free(seg->cidx);
     wr_free(seg);
 }
 
@@ -259,7 +261,7 @@ deletable(struct wr_store *st, size_t i, uint64_t durable)
     const struct wr_store_seg *seg = st->segs[i];
 
     return seg->live == 0 && i + 1 < st->nsegs && seg->end <= durable &&
-           seg->dead_at <= durable;
+           seg->dead_at <= durable && !wr_store_cmp_busy(st, seg);
 }
 
 /* Drops the references that pins of deleted segments held, once their

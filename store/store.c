@@ -18,6 +18,16 @@ sync_default(int fd)
     return fdatasync(fd);
 }
 
+/* "<20 digits>.cmp": a compaction's new file. */
+static bool
+wr_seg_parse_name_cmp(const char *name)
+{
+    for (int i = 0; i < 20; i++)
+        if (name[i] < '0' || name[i] > '9')
+            return false;
+    return true;
+}
+
 static int
 list_segments(struct wr_store *st)
 {
@@ -31,8 +41,15 @@ list_segments(struct wr_store *st)
         struct wr_store_seg *seg;
         uint64_t first;
 
-        if (!wr_seg_parse_name(e->d_name, &first))
+        if (!wr_seg_parse_name(e->d_name, &first)) {
+            /* a compaction's new file that was never renamed over its
+               segment (STORE.md "Compaction"): the segment is whole */
+            size_t n = strlen(e->d_name);
+            if (n == 24 && wr_seg_parse_name_cmp(e->d_name) &&
+                strcmp(e->d_name + n - 4, ".cmp") == 0)
+                unlinkat(st->dirfd, e->d_name, 0);
             continue;
+        }
         rc = wr_seg_open(st, e->d_name, first, &seg);
         if (rc == WR_OK && (rc = wr_store_add_seg(st, seg)) != WR_OK)
             wr_seg_free(seg);
@@ -112,6 +129,7 @@ wr_store_close(struct wr_store *st)
         wr_store_flush(st, st->last_now) == WR_OK)
         wr_store_wait(st, st->written);
     wr_store_sync_stop(st);
+    wr_store_cmp_free(st);
     for (size_t i = 0; i < st->nsegs; i++)
         wr_seg_free(st->segs[i]);
     wr_free(st->segs);
@@ -181,6 +199,7 @@ wr_store_poll(struct wr_store *st, uint64_t *durable)
         ;
     if (st->recovered)
         wr_store_reclaim(st);
+    st->cmp_due = true; /* the durable position may have moved */
     if (durable != NULL)
         *durable = wr_store_durable(st);
     return wr_store_failed(st) ? WR_ERR_IO : WR_OK;
@@ -204,7 +223,10 @@ wr_store_wait(struct wr_store *st, uint64_t offset)
 bool
 wr_store_holds(struct wr_store *st, uint64_t offset)
 {
-    return wr_store_find_seg(st, offset) != NULL;
+    struct wr_store_seg *seg = wr_store_find_seg(st, offset);
+    uint32_t pos = 0;
+
+    return seg != NULL && wr_store_where(seg, offset, &pos);
 }
 
 void
@@ -214,6 +236,8 @@ wr_store_ref(struct wr_store *st, const struct wr_store_loc *loc)
 
     wr_assert(seg != NULL);
     seg->live++;
+    if (st->opts.compact)
+        wr_store_rc(st, seg, loc->offset, 1);
 }
 
 void
@@ -222,6 +246,8 @@ wr_store_unref(struct wr_store *st, const struct wr_store_loc *loc)
     struct wr_store_seg *seg = wr_store_find_seg(st, loc->offset);
 
     wr_assert(seg != NULL && seg->live > 0);
+    if (st->opts.compact)
+        wr_store_rc(st, seg, loc->offset, -1);
     if (--seg->live == 0) {
         seg->dead_at = st->next;
         st->reclaim_due = true;
@@ -239,6 +265,9 @@ wr_store_pin(struct wr_store *st, const struct wr_store_loc *tomb,
     if (a == NULL || a == t)
         return; /* gone already, or they go together */
     t->live++;
+    if (st->opts.compact) /* kept by a compaction while pinned (and after:
+                             its count is not dropped when the pin goes) */
+        wr_store_rc(st, t, tomb->offset, 1);
     if (a->npins > 0 && a->pins[a->npins - 1].seg == t->first) {
         a->pins[a->npins - 1].count++;
         return;
@@ -266,6 +295,8 @@ wr_store_stats(struct wr_store *st, struct wr_store_stats *out)
     }
     out->chunks = st->chunks;
     out->reclaimed = st->reclaimed;
+    out->compactions = st->compactions;
+    out->cmp_saved = st->cmp_saved;
     pthread_mutex_lock(&st->mu);
     out->syncs = st->syncs;
     pthread_mutex_unlock(&st->mu);

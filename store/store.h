@@ -37,6 +37,10 @@ struct wr_store_opts {
     /* Do not preallocate segment files: they grow as chunks are written
      * (a stream's segments are large and few are full). */
     bool sparse;
+    /* Compaction (STORE.md "Compaction"): keep a reference count per
+     * record, and let wr_store_compact rewrite segments whose records are
+     * mostly dead. */
+    bool compact;
 };
 
 /* Damage found by recovery (STORE.md "Recovery"). */
@@ -169,13 +173,26 @@ void wr_store_unref(struct wr_store *st, const struct wr_store_loc *loc);
 void wr_store_pin(struct wr_store *st, const struct wr_store_loc *tomb,
                   const struct wr_store_loc *target);
 
+/* Compaction (opts.compact; STORE.md "Compaction"): one bounded step.
+ * Picks a victim (an inactive, durable segment with fewer than a quarter
+ * of its records referenced, at least a quarter of a segment in size)
+ * when none is under way, copies its live records, reading at most
+ * `budget` bytes of it, into a new file, has the sync thread sync that,
+ * then renames it over the victim. Call it each loop turn and after
+ * wr_store_poll, not while the disk is full. Returns true when it has more
+ * copying to do (call again soon); false when it has nothing to do or
+ * waits for the sync thread (whose event fd wakes the loop). */
+bool wr_store_compact(struct wr_store *st, uint32_t budget, int64_t now_ms);
+
 struct wr_store_stats {
-    uint64_t segments;   /* files */
-    uint64_t disk_bytes; /* their sizes */
-    uint64_t live_refs;  /* references held, all segments */
-    uint64_t chunks;     /* chunks written since open */
-    uint64_t syncs;      /* fdatasync rounds since open */
-    uint64_t reclaimed;  /* segments deleted since open */
+    uint64_t segments;    /* files */
+    uint64_t disk_bytes;  /* their sizes */
+    uint64_t live_refs;   /* references held, all segments */
+    uint64_t chunks;      /* chunks written since open */
+    uint64_t syncs;       /* fdatasync rounds since open */
+    uint64_t reclaimed;   /* segments deleted since open */
+    uint64_t compactions; /* segments compacted since open */
+    uint64_t cmp_saved;   /* bytes they gave back */
 };
 void wr_store_stats(struct wr_store *st, struct wr_store_stats *out);
 

@@ -43,6 +43,11 @@ uint64_t wr_store_get64(const uint8_t *p);
 
 /* Writes the 32-byte segment header. */
 void wr_seg_hdr_encode(uint8_t *p, uint64_t first, int64_t time_ms);
+/* The header's flags (bytes 24-27, once reserved) and setting them (the
+ * checksum is computed again). */
+#define WR_SEG_COMPACTED 1u /* holds only some of its offsets (compact.c) */
+uint32_t wr_seg_hdr_flags(const uint8_t *p);
+void wr_seg_hdr_set_flags(uint8_t *p, uint32_t flags);
 /* WR_OK and the first offset, or WR_ERR_SYNTAX (bad magic or checksum). */
 int wr_seg_hdr_decode(const uint8_t *p, uint64_t *first);
 /* Writes the 48-byte chunk header, its checksum included. */
@@ -74,6 +79,11 @@ struct wr_scan {
      * stream index, cursor.c). */
     void (*chunk)(void *arg, uint64_t first, uint32_t pos, int64_t time_ms);
     void *chunk_arg;
+    /* Optional: each good record's offset, position and length, before cb
+     * (sizes for compaction, the position index of a compacted segment).
+     * WR_OK or WR_ERR_NOMEM. */
+    int (*rec)(void *arg, uint64_t offset, uint32_t pos, uint32_t len);
+    void *rec_arg;
 };
 
 /* Scans the chunks of one segment's bytes (header included) and calls
@@ -87,6 +97,12 @@ int wr_store_scan(struct wr_scan *s, const uint8_t *buf, size_t len, bool last);
 struct wr_store_pin_ent {
     uint64_t seg;   /* first offset of the pinned (younger) segment */
     uint64_t count; /* references held on it */
+};
+
+/* Where a record of a compacted segment is (compact.c). */
+struct wr_store_cpos {
+    uint64_t offset;
+    uint32_t pos;
 };
 
 struct wr_store_seg {
@@ -109,7 +125,48 @@ struct wr_store_seg {
     struct wr_store_idx *idx;
     size_t nidx, capidx;
     int64_t last_time; /* its newest chunk's time, 0 when none */
+    /* Per-record reference counts and size classes (compact.c):
+     * rc[offset - first]; nrc allocated. live_recs: records whose count is
+     * not 0. */
+    uint8_t *rc;
+    uint64_t nrc, live_recs;
+    uint64_t live_bytes; /* about: the live records' size classes */
+    bool no_compact;     /* its counts cannot be trusted: never compacted */
+    uint64_t cmp_skip;   /* a compaction failed at this live_recs: not again
+                            until fewer are live (0: none failed) */
+    /* A compacted segment (WR_SEG_COMPACTED): its records' positions, by
+     * offset; callers' positions are stale. */
+    struct wr_store_cpos *cidx;
+    size_t ncidx, capcidx;
+    bool compacted;
 };
+
+/* compact.c */
+/* A reference was added to (d > 0) or dropped from the record at offset
+ * in seg: its per-record count. */
+void wr_store_rc(struct wr_store *st, struct wr_store_seg *seg, uint64_t offset,
+                 int d);
+/* Notes the size of the record at offset (appended or recovered). */
+void wr_store_rc_size(struct wr_store_seg *seg, uint64_t offset, uint32_t len);
+/* Where the record at offset is in seg: its position (a compacted
+ * segment's from its index; else pos as given). False when a compacted
+ * segment does not hold it. */
+bool wr_store_where(const struct wr_store_seg *seg, uint64_t offset,
+                    uint32_t *pos);
+/* Adds a record to seg's (arg's) position index: recovery of a
+ * compacted segment. WR_OK or WR_ERR_NOMEM. */
+int wr_store_cidx_add(void *arg, uint64_t offset, uint32_t pos);
+/* Gives up a compaction under way (close, or its victim is going). */
+void wr_store_cmp_free(struct wr_store *st);
+/* Whether seg is being compacted (not deletable meanwhile). */
+bool wr_store_cmp_busy(const struct wr_store *st,
+                       const struct wr_store_seg *seg);
+struct wr_store_cmp;
+/* For tests: the first offset of the segment being compacted
+ * (UINT64_MAX: none), and the sync round its new file waits for (0: it is
+ * still being copied). */
+uint64_t wr_store_cmp_victim(const struct wr_store *st);
+uint64_t wr_store_cmp_round(const struct wr_store *st);
 
 /* cursor.c: one indexed chunk of a segment. */
 struct wr_store_idx {
@@ -204,6 +261,12 @@ struct wr_store {
     size_t norphans, caporphans;
 
     uint64_t chunks, reclaimed;
+    /* Compaction (compact.c): the one under way, whether to look for a
+     * victim, how many were done and the bytes they gave back. */
+    struct wr_store_cmp *cmp;
+    bool cmp_due;
+    uint64_t compactions, cmp_saved;
+    uint64_t rounds;     /* sync rounds taken (under mu) */
     uint64_t last_chunk; /* first offset of the last chunk written */
     bool has_chunk;      /* one was (since open or in recovery) */
 };
@@ -216,6 +279,11 @@ int wr_store_sync_mark(struct wr_store *st, struct wr_store_seg *seg);
 /* Asks for a sync up to `upto` (written records); dir: the directory
  * changed too. */
 void wr_store_sync_request(struct wr_store *st, uint64_t upto, bool dir);
+/* Queues seg (not one of the log's: a compaction's new file) for a sync
+ * round of its own, with the directory; returns the round, which is done
+ * when wr_store_round_done says so. 0: out of memory. */
+uint64_t wr_store_sync_extra(struct wr_store *st, struct wr_store_seg *seg);
+bool wr_store_round_done(struct wr_store *st, uint64_t round);
 
 /* offsets.c: the consumer offsets file (STORE.md "Consumer offsets").
  * Header: magic, 4 reserved bytes, CRC32C of the 12 before. Record: the

@@ -51,6 +51,7 @@ sync_main(void *arg)
             list[i]->dirty = false;
         target = st->want;
         st->taken_upto = target;
+        st->rounds++;
         dir_gen = st->dir_req;
         pthread_mutex_unlock(&st->mu);
 
@@ -141,4 +142,31 @@ wr_store_sync_request(struct wr_store *st, uint64_t upto, bool dir)
         st->dir_req++;
     pthread_cond_signal(&st->wake);
     pthread_mutex_unlock(&st->mu);
+}
+
+uint64_t
+wr_store_sync_extra(struct wr_store *st, struct wr_store_seg *seg)
+{
+    uint64_t round;
+
+    if (wr_store_sync_mark(st, seg) != WR_OK)
+        return 0;
+    pthread_mutex_lock(&st->mu);
+    /* the next round taken takes seg with the dirty list */
+    round = st->rounds + 1;
+    st->dir_req++;
+    pthread_cond_signal(&st->wake);
+    pthread_mutex_unlock(&st->mu);
+    return round;
+}
+
+bool
+wr_store_round_done(struct wr_store *st, uint64_t round)
+{
+    bool done;
+
+    pthread_mutex_lock(&st->mu);
+    done = st->syncs >= round || st->serr != 0;
+    pthread_mutex_unlock(&st->mu);
+    return done;
 }

@@ -167,6 +167,10 @@ wr_store_append(struct wr_store *st, uint8_t type, const struct wr_bytes *parts,
     st->next++;
     seg->end = st->next;
     seg->live++;
+    if (st->opts.compact) {
+        wr_store_rc_size(seg, loc->offset, loc->len);
+        wr_store_rc(st, seg, loc->offset, 1);
+    }
     return WR_OK;
 }
 

@@ -229,6 +229,40 @@ wr_defs_exchange_added(struct wr_vhost *vh, struct wr_exchange *x)
     write_exchange(vh->srv, vh, x);
 }
 
+/* A durable delayed exchange whose EXCHANGE record has no id was declared
+ * by a warren that kept delayed messages in memory only: it gets its id
+ * now, in an EXCHANGE record appended after the old one (recovery takes
+ * the id from the later record), so the persistent messages it holds from
+ * now on are written as a newly declared one's are. */
+void
+wr_defs_give_held_ids(struct wr_server *s)
+{
+    struct wr_defs_log *l = s->defs_log;
+    size_t it = 0;
+    void *v;
+
+    if (!stored(l) || s->msgs == NULL)
+        return;
+    while (wr_hmap_next(&s->vhosts, &it, NULL, NULL, &v)) {
+        struct wr_vhost *vh = v;
+        size_t jt = 0;
+        void *w;
+        while (wr_hmap_next(&vh->exchanges, &jt, NULL, NULL, &w)) {
+            struct wr_exchange *x = w;
+            if (x->type != &wr_exch_delayed || x->store_id != 0 ||
+                !exchange_stored(x))
+                continue;
+            x->store_id = l->next_qid++;
+            write_exchange(s, vh, x);
+            wr_log(WR_LOG_NOTICE,
+                   "defs: delayed exchange '%.*s' in vhost '%s' (declared "
+                   "by an older warren) now stores its persistent delayed "
+                   "messages",
+                   (int)x->name_len, x->name, vh->name);
+        }
+    }
+}
+
 void
 wr_defs_exchange_deleted(struct wr_vhost *vh, struct wr_exchange *x)
 {

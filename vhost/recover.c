@@ -221,7 +221,9 @@ apply(struct wr_server *s, const struct wr_drec *d, char *why, size_t cap)
         struct wr_exchange *x;
         bool created;
         rc = wr_vhost_declare_exchange(vh, &xd, &x, &created, &oe);
-        if (rc == WR_OK && created && d->id != 0 &&
+        /* the id of a later record too: an exchange of an older warren
+         * is given one after its first record (wr_defs_give_held_ids) */
+        if (rc == WR_OK && (created || x->store_id == 0) && d->id != 0 &&
             x->type == &wr_exch_delayed) {
             x->store_id = d->id;
             if (d->id >= l->next_qid)
@@ -511,6 +513,7 @@ wr_vhost_recover(struct wr_server *s)
         wr_log(WR_LOG_ERROR, "defs: recovery failed: %s", wr_strerror(r));
         return r;
     }
+    wr_defs_give_held_ids(s);
     r = recover_msgs(s, &nmsgs, &nbytes, &nheld);
     if (r != WR_OK) {
         wr_log(WR_LOG_ERROR, "msgs: recovery failed: %s", wr_strerror(r));

@@ -56,6 +56,8 @@ struct wr_defs_log {
 bool wr_defs_std_exchange(const struct wr_exchange *x);
 void wr_defs_hold(struct wr_defs_log *l, const struct wr_store_loc *loc);
 void wr_defs_maybe_compact(struct wr_server *s);
+/* After replay: stored delayed exchanges without an id get one. */
+void wr_defs_give_held_ids(struct wr_server *s);
 void wr_defs_before_flush(struct wr_server *s);
 void wr_defs_durable(struct wr_server *s, uint64_t durable);
 

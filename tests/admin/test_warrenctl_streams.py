@@ -7,7 +7,8 @@ x-stream-partition-order), pika publishes through the exchange by routing
 key into the partitions, delete_super_stream leaves nothing; bad input
 gives one readable line and its exit status. list_streams and
 list_stream_consumers show a stream's offsets, size on disk, segments and
-each consumer's offset and lag."""
+each consumer's offset and lag; list_stream_tracking shows the offsets
+server-side offset tracking stored for a pika consumer's tag."""
 
 import json
 import os
@@ -251,6 +252,89 @@ def test_list_streams_and_consumers(ctl, api, amqp, uniq):
     ch.queue_delete(uniq + "-classic")
     ch.queue_delete(uniq)
     conn.close()
+
+
+def test_list_stream_tracking(ctl, amqp, uniq):
+    """A pika consumer with x-stream-automatic-offset-tracking acks offsets
+    0..3 of 10: list_stream_tracking shows tracking_value 4 for its tag,
+    before and after it goes (the next consumer with that tag starts
+    there); an untracked consumer on the same stream leaves nothing; a
+    classic queue and a missing one are errors."""
+    conn = amqp()
+    ch = conn.channel()
+    ch.queue_declare(uniq, durable=True,
+                     arguments={"x-queue-type": "stream"})
+    ch.queue_declare(uniq + "-classic", durable=True)
+    ch.confirm_delivery()
+    for i in range(10):
+        ch.basic_publish("", uniq, b"m%d" % i)
+
+    def tracking(*extra):
+        return rows(ctl("-f", "json", "list_stream_tracking", uniq, *extra))
+
+    assert tracking() == []
+    got = []
+    ch.basic_qos(prefetch_count=10)
+    tag = ch.basic_consume(
+        uniq, lambda c, m, p_, b: got.append(
+            (m.delivery_tag, p_.headers["x-stream-offset"])),
+        consumer_tag="billing-" + uniq,
+        arguments={"x-stream-automatic-offset-tracking": True,
+                   "x-stream-offset": "first"})
+    plain = conn.channel()
+    plain.basic_qos(prefetch_count=10)
+    seen = []
+    plain.basic_consume(uniq, lambda c, m, p_, b: (
+        seen.append(m.delivery_tag), c.basic_ack(m.delivery_tag)),
+        consumer_tag="plain-" + uniq,
+        arguments={"x-stream-offset": "first"})
+    while len(got) < 10 or len(seen) < 10:
+        conn.process_data_events(time_limit=0.5)
+    assert [o for _, o in got] == list(range(10))
+    ch.basic_ack([t for t, o in got if o == 3][0], multiple=True)
+    ch.basic_qos(prefetch_count=10)  # a round trip: the acks are handled
+    want = [{"type": "offset", "name": "billing-" + uniq,
+             "tracking_value": 4}]
+    assert tracking() == want
+    assert tracking("--offset") == want
+    assert tracking("--all") == want
+    assert tracking("--writer") == []
+    table = out(ctl("list_stream_tracking", uniq)).splitlines()
+    assert [ln.split() for ln in table] == [
+        ["type", "name", "tracking_value"], ["offset", "billing-" + uniq, "4"]]
+    # the consumer gone, its offset stays
+    ch.basic_cancel(tag)
+    ch.close()
+    plain.close()
+    assert tracking() == want
+    # the next consumer with the tag starts at tracking_value
+    again = conn.channel()
+    again.basic_qos(prefetch_count=1)
+    first = []
+    again.basic_consume(
+        uniq, lambda c, m, p_, b: first.append(p_.headers["x-stream-offset"]),
+        consumer_tag="billing-" + uniq,
+        arguments={"x-stream-automatic-offset-tracking": True})
+    while not first:
+        conn.process_data_events(time_limit=0.5)
+    assert first[0] == 4
+    again.close()
+    # errors: one line each
+    p = ctl("list_stream_tracking", uniq + "-classic", expect=1)
+    assert one_line_error(p) == (
+        "warrenctl: queue '%s-classic' in vhost '/' is not a stream\n" % uniq)
+    p = ctl("list_stream_tracking", uniq + "-none", expect=5)
+    assert one_line_error(p) == (
+        "warrenctl: not found: queue '%s-none' in vhost '/'\n" % uniq)
+    p = ctl("list_stream_tracking", expect=2)
+    assert "expected: list_stream_tracking STREAM" in one_line_error(p)
+    p = ctl("list_stream_tracking", uniq, "--offset", "--writer", expect=2)
+    one_line_error(p)
+    help_page = out(ctl("help", "list_stream_tracking", url=False))
+    assert help_page.startswith("NAME\n") and "tracking_value" in help_page
+    ch = conn.channel()
+    ch.queue_delete(uniq)
+    ch.queue_delete(uniq + "-classic")
 
 
 def test_super_stream_survives_kill_and_delete_removes_files(tmp_path):

@@ -176,8 +176,10 @@ run_files(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen,
           bool two)
 {
     static char dir[64];
-    struct wr_store_opts o = {
-        .segment_size = 64 * 1024, .sync_fn = no_sync, .index_every = 512};
+    struct wr_store_opts o = {.segment_size = 64 * 1024,
+                              .sync_fn = no_sync,
+                              .index_every = 512,
+                              .compact = true};
     struct ctx c = {0};
     struct wr_store *st = NULL;
     struct wr_store_loc loc;

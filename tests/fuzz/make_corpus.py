@@ -554,8 +554,9 @@ def store_chunk(first, payloads, time_ms=1700000000000, ctype=0x80):
     return head + struct.pack(">I", crc32c(head)) + data
 
 
-def store_segment(first, chunks, pad=256):
-    head = b"WRSTORE1" + struct.pack(">QqI", first, 1700000000000, 0)
+def store_segment(first, chunks, pad=256, flags=0):
+    """STORE.md, Segment header; flags 1: COMPACTED (see "Compaction")."""
+    head = b"WRSTORE1" + struct.pack(">QqI", first, 1700000000000, flags)
     head += struct.pack(">I", crc32c(head))
     return head + b"".join(chunks) + b"\0" * pad
 
@@ -571,7 +572,15 @@ def store_seeds():
     flipped = bytearray(one)
     flipped[32 + 48 + 12 + 2] ^= 0x40  # a byte of "hello"
     split = struct.pack(">H", len(a))
+    # a compacted segment: runs of live offsets with gaps between them
+    cmp = store_segment(0, [store_chunk(0, [b"msg"]),
+                            store_chunk(5, [b"msg2", b"enq2"])], pad=0,
+                        flags=1)
+    csplit = struct.pack(">H", len(cmp))
+    after = store_segment(10, [store_chunk(10, [b"enq", b"ack"])])
     return {
+        "compacted_files": b"\x03" + csplit + cmp + after,
+        "compacted": b"\x01" + csplit + cmp + after,
         "one": b"\x00\x00\x00" + one,
         "one_files": b"\x02\x00\x00" + one,
         "two": b"\x01" + split + a + b,

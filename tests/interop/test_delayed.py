@@ -444,3 +444,53 @@ def test_held_persistent_confirm_waits_for_the_sync(tmp_path, monkeypatch):
         if gate.exists():
             gate.unlink()
         srv.terminate()
+
+
+@pytest.mark.warren_only
+@pytest.mark.timeout(180)
+def test_delayed_exchange_of_an_older_warren_stores_after_restart(
+        restartable, tmp_path):
+    """A durable delayed exchange declared by a warren that kept delayed
+    messages in memory only (its defs/ record has no store id; the test
+    writes that log, old_defs.py) is given an id at recovery: with nothing
+    declared again, persistent messages it holds survive kill -9, and the
+    id it was given holds across a second kill -9."""
+    import old_defs
+
+    old_defs.write_defs(tmp_path / "data", [
+        old_defs.queue("/", "dq", 1),
+        old_defs.exchange("/", "dl", "x-delayed-message",
+                          [("x-delayed-type", old_defs.longstr("direct"))]),
+        old_defs.bind("/", "dl", "dq", "k"),
+    ])
+    srv = restartable()
+    assert "delayed exchange 'dl' in vhost '/' (declared by an older " \
+        "warren) now stores" in srv.log_tail(200000)
+    c, ch = _open(srv)
+    ch.confirm_delivery()
+    t0 = time.monotonic()
+    due = 4.0 * SLOW
+    pub(ch, "dl", "k", b"soon", delay=int(due * 1000),
+        delivery_mode=PERSISTENT)
+    pub(ch, "dl", "k", b"later", delay=3600 * 1000, delivery_mode=PERSISTENT)
+    # both still held when the broker dies (not routed to the durable
+    # queue before it: that would survive without the exchange's records)
+    assert _held(srv, "dl") == 2 and count(ch, "dq") == 0
+    c.close()
+    srv.kill()
+    srv = restartable()
+    c, ch = _open(srv)
+    assert wait_for(ch, "dq", 1, 10 + due) == 1
+    got = get_all(ch, "dq")
+    assert [(b, p.headers["x-delay"]) for _, p, b in got] == \
+        [(b"soon", -int(due * 1000))]
+    assert _held(srv, "dl") == 1  # "later"
+    c.close()
+    srv.kill()
+    # the second start reads the id from the record the first one added
+    srv = restartable()
+    assert "older warren" not in srv.log_tail(200000)
+    assert _held(srv, "dl") == 1
+    c, ch = _open(srv)
+    assert count(ch, "dq") == 0
+    c.close()

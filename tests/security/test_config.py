@@ -220,3 +220,44 @@ def test_listeners_of_both_families(tmp_path):
                 c.close_connection()
     finally:
         srv.stop_checked()
+
+
+def test_named_listeners_only_bind_themselves(tmp_path):
+    """As RabbitMQ: a file that names listeners.tcp.NAME and not
+    listeners.tcp.default binds only those (RabbitMQ's networking guide's
+    local = 127.0.0.1:PORT, local_v6 = ::1:PORT), so it starts beside a
+    RabbitMQ that holds 5672 and never takes 5672 itself; --port gives the
+    default listener back."""
+    from frames import RawClient
+    conf = tmp_path / "rabbitmq.conf"
+    conf.write_text("listeners.tcp.local = 127.0.0.1:0\n"
+                    "listeners.tcp.local_v6 = ::1:0\n")
+    srv = broker_mod.WarrenServer(["--config", str(conf)])
+    # without the --bind 127.0.0.1 --port 0 WarrenServer passes
+    i = srv.args.index("--bind")
+    del srv.args[i:i + 4]
+    assert "--port" not in srv.args
+    srv.start()
+    try:
+        with open(srv.log_path) as f:
+            line = next(x for x in f if "ready on" in x)
+        urls = re.findall(r"amqp://(\S+)", line)
+        hosts = [u.rpartition(":")[0].strip("[]") for u in urls]
+        assert hosts == ["127.0.0.1", "::1"], line
+        assert not any(u.endswith(":5672") for u in urls), line
+        for u in urls:
+            host, _, port = u.rpartition(":")
+            with RawClient(host.strip("[]"), int(port)) as c:
+                c.handshake()
+                c.close_connection()
+    finally:
+        srv.stop_checked()
+    # the flags name the default listener: it is bound besides them
+    srv = broker_mod.WarrenServer(["--config", str(conf)]).start()
+    try:
+        with open(srv.log_path) as f:
+            line = next(x for x in f if "ready on" in x)
+        urls = re.findall(r"amqp://(\S+)", line)
+        assert len(urls) == 3 and urls[0] == "127.0.0.1:%d" % srv.port, line
+    finally:
+        srv.stop_checked()

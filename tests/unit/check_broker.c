@@ -72,7 +72,15 @@ END_TEST
 
 START_TEST(config_listeners)
 {
+    /* named ones alone leave the default unbound (broker/server.c) */
+    ck_assert_int_eq(set("listeners.tcp.local", "127.0.0.1:5690"), 0);
+    ck_assert(!cfg.tcp_default_set);
+    ck_assert_int_eq(set("listeners.tcp.default", "bad:port:x"),
+                     WR_ERR_INVALID);
+    ck_assert(!cfg.tcp_default_set);
+    cfg.ntcp_extra = 0;
     ck_assert_int_eq(set("listeners.tcp.default", "5673"), 0);
+    ck_assert(cfg.tcp_default_set);
     ck_assert_int_eq(cfg.port, 5673);
     ck_assert_int_eq(set("listeners.tcp.default", "0.0.0.0:1"), 0);
     ck_assert_str_eq(cfg.bind, "0.0.0.0");

@@ -757,6 +757,10 @@ store_suite(void)
     tc = store_offsets_tcase();
     tcase_add_checked_fixture(tc, setup, teardown);
     suite_add_tcase(s, tc);
+
+    tc = store_compact_tcase();
+    tcase_add_checked_fixture(tc, setup, teardown);
+    suite_add_tcase(s, tc);
     return s;
 }
 

@@ -7,8 +7,10 @@
  * messages held outside queues (a delayed exchange's) come back to their
  * holder. */
 #include "cases.h"
+#include "../../../store/store_internal.h" /* compaction: segments */
 
 #include <dirent.h>
+#include <poll.h>
 #include <unistd.h>
 
 static struct wr_msg *
@@ -449,6 +451,85 @@ START_TEST(test_held)
 }
 END_TEST
 
+/* A durable queue's entries whose segment was compacted under them
+ * (store/compact.c): an entry delivered before the move and acked after it
+ * settles its record, the ready one is read back from the compacted file
+ * after a crash, and the traffic that went through stays gone. */
+START_TEST(test_compacted_under_entries)
+{
+    char dir[] = "/tmp/wr-durable-XXXXXX";
+    struct wr_store_opts o = {
+        .segment_size = 4096, .chunk_max = 1024, .compact = true};
+    char body[300], err[256];
+    struct wr_store *st = NULL;
+    struct wr_queue *slow, *fast, *qs[2];
+    struct wr_delivery d1, d;
+    struct wr_queues_recovery out;
+    struct wr_store_stats stats;
+    struct wr_msg *m;
+
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    ck_assert_int_eq(wr_store_open(dir, &o, &st, err, sizeof err), WR_OK);
+    ck_assert_int_eq(wr_store_recover(st, NULL, NULL, NULL, 0), WR_OK);
+    slow = mk_queue(0);
+    fast = mk_queue(0);
+    wr_queue_set_store(slow, st, 4);
+    wr_queue_set_store(fast, st, 3);
+    push(slow, "s1", true);
+    push(slow, "s2", true);
+    ck_assert(get_unacked(slow, 0, &d1)); /* s1: delivered, not acked */
+    for (int i = 0; i < 200; i++) {
+        snprintf(body, sizeof body, "%0200d", i);
+        push(fast, body, true);
+        ck_assert(get_unacked(fast, 0, &d));
+        settle(fast, &d, WR_SETTLE_ACK, 0);
+        ck_assert_int_eq(wr_store_flush(st, 0), WR_OK);
+    }
+    ck_assert_int_eq(wr_store_wait(st, wr_store_end(st)), WR_OK);
+    for (int i = 0; i < 1000; i++) {
+        struct pollfd pfd = {wr_store_event_fd(st), POLLIN, 0};
+
+        ck_assert_int_eq(wr_store_poll(st, NULL), WR_OK);
+        if (wr_store_compact(st, 4096, 0))
+            continue;
+        wr_store_stats(st, &stats);
+        if (stats.compactions > 0 && wr_store_cmp_victim(st) == UINT64_MAX)
+            break;
+        poll(&pfd, 1, 100);
+    }
+    wr_store_stats(st, &stats);
+    ck_assert_uint_ge(stats.compactions, 1);
+    ck_assert(wr_store_find_seg(st, 0)->compacted);
+    settle(slow, &d1, WR_SETTLE_ACK, 0); /* s1, after the move */
+    ck_assert_int_eq(wr_store_flush(st, 0), WR_OK);
+    ck_assert_int_eq(wr_store_wait(st, wr_store_end(st)), WR_OK);
+    wr_store_close(st); /* a crash: the queues just go */
+    wr_queue_unref(&slow);
+    wr_queue_unref(&fast);
+
+    ck_assert_int_eq(wr_store_open(dir, &o, &st, err, sizeof err), WR_OK);
+    slow = mk_queue(0);
+    fast = mk_queue(0);
+    wr_queue_set_store(slow, st, 4);
+    wr_queue_set_store(fast, st, 3);
+    qs[0] = slow;
+    qs[1] = fast;
+    ck_assert_int_eq(
+        wr_queues_recover(st, qs, 2, NULL, 0, NULL, NULL, NULL, 0, 0, &out),
+        WR_OK);
+    ck_assert_uint_eq(out.messages, 1);
+    ck_assert_uint_eq(out.unreadable, 0);
+    ck_assert(wr_store_find_seg(st, 0)->compacted);
+    expect(slow, "s2");
+    ck_assert(!pop_msg(slow, &m, &(bool){false}));
+    ck_assert(!pop_msg(fast, &m, &(bool){false}));
+    wr_queue_unref(&slow);
+    wr_queue_unref(&fast);
+    wr_store_close(st);
+    rm_dir(dir);
+}
+END_TEST
+
 TCase *
 queues_durable_tcase(void)
 {
@@ -459,5 +540,6 @@ queues_durable_tcase(void)
     tcase_add_test(tc, test_recover_shared);
     tcase_add_test(tc, test_held);
     tcase_add_test(tc, test_settled_before_its_file_went);
+    tcase_add_test(tc, test_compacted_under_entries);
     return tc;
 }

@@ -17,6 +17,7 @@ TCase *store_recovery_tcase(void);
 TCase *store_model_tcase(void);
 TCase *store_cursor_tcase(void);
 TCase *store_offsets_tcase(void);
+TCase *store_compact_tcase(void);
 
 /* The test's store directory, made by the fixture and removed after. */
 extern char dir[256];
