@@ -413,10 +413,14 @@ basic_qos(struct wr_chan *ch, const struct wr_basic_qos *a)
                       (unsigned long)a->prefetch_size);
         return;
     }
-    if (a->global)
+    /* and, as in RabbitMQ 3.10 (rabbit_limiter:unlimit_prefetch), a
+     * global=false one lifts the channel's limit */
+    if (a->global) {
         ch->prefetch_global = a->prefetch_count;
-    else
+    } else {
         ch->prefetch_default = a->prefetch_count;
+        ch->prefetch_global = 0;
+    }
     wr_conn_send_method(ch->conn, ch->id, &ok);
     wr_chan_kick(ch);
 }

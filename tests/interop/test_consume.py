@@ -243,6 +243,34 @@ def test_prefetch_per_consumer_vs_global(connections, uniq):
     assert results == {False: 6, True: 3}
 
 
+def test_per_consumer_qos_lifts_the_global_limit(connections, uniq):
+    """As RabbitMQ 3.10: a basic.qos with global=false after one with
+    global=true lifts the channel's limit (its consumers then have 10
+    each); a global one after it limits the channel again."""
+    pch = connections().channel()
+    pch.queue_declare(uniq)
+    results = []
+    for seq in ([(1, True), (10, False)], [(10, False), (1, True)],
+                [(1, True), (0, False)]):
+        conn = connections()
+        ch = conn.channel()
+        for n, glob in seq:
+            ch.basic_qos(prefetch_count=n, global_qos=glob)
+        for i in range(50):
+            pch.basic_publish("", uniq, b"%d" % i)
+        got = []
+        for _ in range(2):
+            ch.basic_consume(uniq, lambda c, m, p, b: got.append(b))
+        want = {(1, True): 1, (10, False): 20, (0, False): 50}[seq[-1]]
+        pump(conn, lambda: len(got) >= want)
+        flush(conn, 0.3)
+        results.append(len(got))
+        conn.close()  # requeues everything
+        pch.queue_purge(uniq)
+    pch.queue_delete(uniq)
+    assert results == [20, 1, 50]
+
+
 def test_prefetch_zero_is_unlimited(conn, ch, uniq):
     ch.queue_declare(uniq, exclusive=True)
     ch.basic_qos(prefetch_count=0)

@@ -9,7 +9,16 @@ what kombu's and pika's users do to restore: a new connection, channel,
 basic.qos, queue.declare, basic.consume, then waits for a delivery. No
 step may wait out its read timeout (a broker that dropped or delayed a
 reply, consume-ok included, would make it), and every message published
-is received."""
+is received.
+
+The finding (issue 19 asked whether warren drops or delays something in
+this sequence): it does not. Cut at each of the ~400 points of the
+session, warren answered every step of every restore (handshake, qos,
+declare, consume-ok) and delivered every message, as RabbitMQ 3.10 does
+under the same test. So a hang waiting for consume-ok, which this test
+does not reproduce with py-amqp, points at the client that showed it
+(state of the cut connection carried into the new one), not at warren's
+replies."""
 
 import select
 import socket
