@@ -132,7 +132,10 @@ wr_store_append(struct wr_store *st, uint8_t type, const struct wr_bytes *parts,
             return rc;
     }
     seg = st->nsegs ? st->segs[st->nsegs - 1] : NULL;
-    if (seg == NULL || seg->end != st->next ||
+    /* (a compacted segment, last after a crash, takes no appends: its
+       positions come from its index; it has no room either, being cut
+       to its records) */
+    if (seg == NULL || seg->end != st->next || seg->compacted ||
         (size_t)(seg->size - seg->wpos) <
             (st->pend_records ? st->buf_len : WR_CHUNK_HDR_SIZE) + need) {
         rc = write_pending(st, now_ms);

@@ -323,6 +323,50 @@ START_TEST(compact_gives_up_on_a_revived_record)
 }
 END_TEST
 
+/* A compacted segment left last (the files after it gone: a crash as the
+ * next one was created) takes no appends: a new segment does, and what
+ * is appended reads back, before and after a restart. */
+START_TEST(compact_last_takes_no_appends)
+{
+    static struct wr_store_loc locs[N];
+    struct seen s = {0};
+    struct wr_store *st = fill(&s, locs);
+    struct wr_store_loc loc;
+    struct wr_bytes p = WR_BYTES_LIT("after");
+    char path[512];
+    uint8_t buf[16];
+    size_t k;
+
+    compact_all(st);
+    ck_assert(wr_store_find_seg(st, 0)->compacted);
+    wr_store_close(st);
+    for (uint64_t f = 1; f < N; f++) { /* every file after the first */
+        file_path(path, sizeof path, f);
+        unlink(path);
+    }
+    memset(&s, 0, sizeof s);
+    s.ref = true;
+    st = open_store(&cmp_opts, &s);
+    ck_assert_uint_eq(wr_store_segments(st), 1);
+    ck_assert_int_eq(wr_store_append(st, 9, &p, 1, 7000, &loc), WR_OK);
+    ck_assert_uint_eq(wr_store_segments(st), 2);
+    ck_assert_int_eq(wr_store_flush(st, 7000), WR_OK);
+    ck_assert_int_eq(wr_store_read(st, &loc, buf, sizeof buf, NULL), WR_OK);
+    ck_assert_mem_eq(buf, "after", 5);
+    wr_store_close(st);
+    memset(&s, 0, sizeof s);
+    st = open_store(&cmp_opts, &s);
+    for (k = 0; k < s.n && s.loc[k].offset != loc.offset; k++)
+        ;
+    ck_assert_uint_lt(k, s.n);
+    ck_assert_int_eq(wr_store_read(st, &loc, buf, sizeof buf, NULL), WR_OK);
+    for (uint64_t i = 0; i < N; i++)
+        if (kept(i) && wr_store_holds(st, i))
+            check_read(st, &locs[i], i);
+    wr_store_close(st);
+}
+END_TEST
+
 TCase *
 store_compact_tcase(void)
 {
@@ -335,5 +379,6 @@ store_compact_tcase(void)
     tcase_add_test(tc, compact_crash_before_rename);
     tcase_add_test(tc, compact_crash_after_rename);
     tcase_add_test(tc, compact_gives_up_on_a_revived_record);
+    tcase_add_test(tc, compact_last_takes_no_appends);
     return tc;
 }
