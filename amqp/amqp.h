@@ -91,8 +91,12 @@ struct wr_conn {
     uint32_t open_chans;
     struct wr_list exclusive_queues; /* of wr_bqueue.excl_link */
     struct wr_list confirm_chans;    /* channels with confirms to flush */
-    struct event *timer;             /* heartbeats and handshake timeout */
-    int64_t last_recv, last_send;    /* monotonic seconds */
+    /* channels whose consumers got credit back during this read pass,
+     * dispatched once at its end (wr_chan_kick_later) */
+    struct wr_list kick_chans;
+    bool in_read_pass;            /* read_cb is handling frames */
+    struct event *timer;          /* heartbeats and handshake timeout */
+    int64_t last_recv, last_send; /* monotonic seconds */
     int64_t started;
     uint64_t frames_in;           /* frames received (recv_cnt) */
     uint64_t bytes_in, bytes_out; /* recv_oct, send_oct */
@@ -134,7 +138,10 @@ void wr_conn_send_raw(struct wr_conn *c, const void *p, size_t n);
 bool wr_conn_can_deliver(const struct wr_conn *c);
 /* Server shutdown: connection.close 320 to everyone. */
 void wr_conn_shutdown(struct wr_conn *c);
+/* c's output buffer, with what c staged (out.c) moved into it. */
 struct evbuffer *wr_conn_output(struct wr_conn *c);
+/* Bytes of c's output not written yet, the stage's included. */
+size_t wr_conn_output_length(struct wr_conn *c);
 
 /* Creates the server's deferred reaper and flush events and sets
  * s->consumer_cancel (conn.c). */
@@ -223,6 +230,7 @@ struct wr_chan {
     uint64_t n_published, n_confirmed, n_delivered, n_acked;
     struct wr_rate_sample rates; /* of those four, in that order */
     struct wr_list confirm_link; /* in conn->confirm_chans when pending */
+    struct wr_list kick_link;    /* in conn->kick_chans when pending */
     /* what waits for the disk (store_wait.c): a ring of sw_n entries from
      * sw_head; in srv->store_waiters through store_link while any */
     struct wr_swait *sw;
@@ -283,6 +291,11 @@ void wr_chan_store_cleanup(struct wr_chan *ch);
 void wr_chan_nack_all(struct wr_chan *ch);
 /* Re-dispatches every queue this channel consumes from. */
 void wr_chan_kick(struct wr_chan *ch);
+/* wr_chan_kick at the end of the connection's read pass when in one (the
+ * acks of one read refill the window together), else now. */
+void wr_chan_kick_later(struct wr_chan *ch);
+/* The kicks wr_chan_kick_later deferred on c. */
+void wr_chan_kick_pending(struct wr_conn *c);
 
 /* class handlers: return after replying or after wr_chan_error */
 void wr_chan_exchange(struct wr_chan *ch, const struct wr_method *m);

@@ -31,6 +31,16 @@ void wr_conn_arm_timer(struct wr_conn *c, int64_t ms);
 void wr_conn_read_on(struct wr_conn *c);
 void wr_conn_read_off(struct wr_conn *c);
 void wr_conn_read_again(struct wr_conn *c);
+/* Bytes the delivery stage holds at most (out.c). */
+#define WR_CONN_STAGE_SIZE (16 * 1024)
+/* Appends n bytes to c's output through the server's delivery stage (one
+ * evbuffer_add for many small deliveries); false when c does not write
+ * its own output (TLS) or n is too large: add them to wr_conn_output. */
+bool wr_conn_stage(struct wr_conn *c, const void *p, size_t n);
+/* Moves the stage into its connection's output. */
+void wr_conn_stage_flush(struct wr_server *s);
+/* c goes away: what it staged goes too. */
+void wr_conn_stage_discard(struct wr_conn *c);
 
 /* ---- between close.c and chan_life.c ---- */
 

@@ -171,8 +171,35 @@ wr_chan_settle(struct wr_chan *ch, uint64_t tag, bool multiple, bool ack,
         ring_advance(ch);
     }
     /* Credit came back: let the channel's consumers take more. */
-    wr_chan_kick(ch);
+    wr_chan_kick_later(ch);
     return WR_OK;
+}
+
+void
+wr_chan_kick_later(struct wr_chan *ch)
+{
+    struct wr_conn *c = ch->conn;
+
+    /* In a read pass, once at its end: the acks it holds (a client acks
+     * what one read brought) refill the window with one dispatch, the
+     * deliveries encoded back to back, not one dispatch per ack. */
+    if (!c->in_read_pass) {
+        wr_chan_kick(ch);
+        return;
+    }
+    if (wr_list_empty(&ch->kick_link))
+        wr_list_push_back(&c->kick_chans, &ch->kick_link);
+}
+
+void
+wr_chan_kick_pending(struct wr_conn *c)
+{
+    while (!wr_list_empty(&c->kick_chans)) {
+        struct wr_chan *ch =
+            WR_CONTAINER_OF(c->kick_chans.next, struct wr_chan, kick_link);
+        wr_list_remove(&ch->kick_link);
+        wr_chan_kick(ch);
+    }
 }
 
 void

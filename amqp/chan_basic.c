@@ -38,7 +38,7 @@ send_content(struct wr_chan *ch, uint8_t *buf, size_t cap, size_t mlen,
              struct wr_msg *m)
 {
     struct wr_conn *c = ch->conn;
-    struct evbuffer *out = wr_conn_output(c);
+    struct evbuffer *out;
     size_t chunk = c->frame_max - WR_FRAME_OVERHEAD, off;
     uint64_t left;
     uint8_t *p;
@@ -63,6 +63,7 @@ send_content(struct wr_chan *ch, uint8_t *buf, size_t cap, size_t mlen,
         off += m->props_len;
         buf[off++] = WR_FRAME_END;
     } else { /* huge property list: write what we have, then the rest */
+        out = wr_conn_output(c);
         evbuffer_add(out, buf, off);
         evbuffer_add(out, wr_msg_props_data(m), m->props_len);
         buf[0] = WR_FRAME_END;
@@ -79,7 +80,9 @@ send_content(struct wr_chan *ch, uint8_t *buf, size_t cap, size_t mlen,
             off += left;
             buf[off++] = WR_FRAME_END;
         }
-        evbuffer_add(out, buf, off);
+        /* one add for the deliveries of a dispatch pass (out.c) */
+        if (!wr_conn_stage(c, buf, off))
+            evbuffer_add(wr_conn_output(c), buf, off);
     } else {
         /* The first body frame's header goes out with the content header.
          * After each referenced chunk, its frame-end and the next header
@@ -87,6 +90,7 @@ send_content(struct wr_chan *ch, uint8_t *buf, size_t cap, size_t mlen,
          * chain would allocate a chain as large as the chunk (libevent 2.1
          * sizes a new chain from the last one), and the memory watermark
          * would see it. */
+        out = wr_conn_output(c);
         if (off > cap - WR_FRAME_HEADER_SIZE) {
             evbuffer_add(out, buf, off);
             off = 0;
@@ -112,7 +116,7 @@ send_content(struct wr_chan *ch, uint8_t *buf, size_t cap, size_t mlen,
         }
     }
     c->last_send = wr_now();
-    if (evbuffer_get_length(out) >= c->srv->cfg.output_limit)
+    if (wr_conn_output_length(c) >= c->srv->cfg.output_limit)
         c->write_blocked = true;
 }
 

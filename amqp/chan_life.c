@@ -18,6 +18,7 @@ wr_chan_new(struct wr_conn *c, uint16_t id)
     wr_hmap_init(&ch->consumers_by_tag);
     wr_list_init(&ch->consumers);
     wr_list_init(&ch->confirm_link);
+    wr_list_init(&ch->kick_link);
     wr_list_init(&ch->store_link);
     return ch;
 }
@@ -44,6 +45,7 @@ wr_chan_release(struct wr_chan *ch)
     ch->cstate = WR_CONTENT_IDLE;
     wr_chan_tx_cleanup(ch);
     wr_list_remove(&ch->confirm_link);
+    wr_list_remove(&ch->kick_link);
     wr_chan_store_cleanup(ch);
 }
 
@@ -51,6 +53,7 @@ void
 wr_chan_free(struct wr_chan *ch)
 {
     wr_chan_release(ch);
+    wr_list_remove(&ch->kick_link);
     wr_route_set_cleanup(&ch->route);
     wr_hmap_cleanup(&ch->consumers_by_tag);
     wr_free(ch->ring);

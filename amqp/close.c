@@ -93,6 +93,7 @@ wr_conn_drop(struct wr_conn *c, const char *why)
     wr_log(WR_LOG_NOTICE, "conn %llu %s: closed (%s)",
            (unsigned long long)c->id, c->peer, why);
     wr_conn_teardown(c);
+    wr_conn_stage_discard(c);
     c->state = WR_CONN_DEAD;
     bufferevent_disable(c->bev, EV_READ | EV_WRITE);
     wr_conn_read_off(c);
@@ -120,7 +121,7 @@ wr_conn_flush_and_close(struct wr_conn *c)
             wr_conn_read_on(c);
     }
     bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
-    if (!c->linger && evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+    if (!c->linger && evbuffer_get_length(wr_conn_output(c)) == 0)
         wr_conn_drop(c, "closed by peer");
     else
         wr_conn_arm_timer(c, CLOSE_OK_WAIT * 1000);

@@ -18,9 +18,13 @@
 #include <sys/uio.h>
 #include <time.h>
 
-/* Bytes read from one peer per read callback: with one frame in progress
- * this bounds what a blocked publisher can add past the memory
- * watermark. */
+/* Bytes asked for per read callback (evbuffer_reserve_space may give up
+ * to two chains, and the read takes them: 32 KiB seen): with one frame in
+ * progress this bounds what a blocked publisher can add past the memory
+ * watermark. Reading only READ_CHUNK measured 4-5 % slower with
+ * auto-ack (twice the reads) and 6-8 % faster with manual acks at
+ * prefetch 100 (shorter publisher passes for acks to wait behind):
+ * BENCHMARKS.md. */
 #define READ_CHUNK 16384
 /* Bytes written to one peer per write call: libevent's default is 16 KiB;
  * more per call means fewer system calls and fewer wakeups of the peer
@@ -31,6 +35,7 @@ void
 wr_conn_free(struct wr_conn *c)
 {
     wr_conn_teardown(c);
+    wr_conn_stage_discard(c);
     wr_list_remove(&c->flush_link);
     if (c->timer)
         event_free(c->timer);
@@ -265,6 +270,7 @@ read_cb(struct bufferevent *bev, void *arg)
     c->last_recv = wr_now();
     if (c->state == WR_CONN_AWAIT_HEADER)
         read_header(c, in);
+    c->in_read_pass = true;
     /* Throttled by credit flow (credit.c): what is left stays in the
      * input buffer until the queue has drained. */
     while (c->state > WR_CONN_AWAIT_HEADER && c->state < WR_CONN_FLUSHING &&
@@ -305,6 +311,10 @@ read_cb(struct bufferevent *bev, void *arg)
         if (c->vh && !wr_list_empty(&c->vh->dead_letters))
             wr_vhost_drain_dead_letters(c->vh);
     }
+    /* The window the pass's acks opened, refilled in one dispatch per
+     * channel. */
+    c->in_read_pass = false;
+    wr_chan_kick_pending(c);
     /* One confirm per channel per read pass, multiple when it covers
      * several publishes. */
     while (!wr_list_empty(&c->confirm_chans)) {
@@ -314,8 +324,7 @@ read_cb(struct bufferevent *bev, void *arg)
     }
     if (c->state >= WR_CONN_FLUSHING) {
         evbuffer_drain(in, evbuffer_get_length(in));
-    } else if (evbuffer_get_length(bufferevent_get_output(bev)) >=
-               c->srv->cfg.output_limit) {
+    } else if (wr_conn_output_length(c) >= c->srv->cfg.output_limit) {
         /* A peer that does not read what we send (replies, returns,
          * confirms, deliveries) must not make us buffer without limit:
          * past output_limit, stop reading from it too, so TCP pushes back
@@ -331,7 +340,7 @@ static void
 write_cb(struct bufferevent *bev, void *arg)
 {
     struct wr_conn *c = arg;
-    size_t left = evbuffer_get_length(bufferevent_get_output(bev));
+    size_t left = wr_conn_output_length(c);
 
     if (c->write_waiting && left == 0) {
         /* libevent wrote what the socket would not take: back to writing
@@ -423,6 +432,8 @@ wr_conn_flush_all(struct wr_server *s)
     while (!wr_list_empty(&s->flush)) {
         struct wr_conn *c =
             WR_CONTAINER_OF(s->flush.next, struct wr_conn, flush_link);
+        if (s->stage_conn == c) /* what it staged goes out with the rest */
+            wr_conn_stage_flush(s);
         wr_list_remove(&c->flush_link);
         if (c->state != WR_CONN_DEAD && !c->write_waiting)
             conn_flush(c);
@@ -610,6 +621,7 @@ wr_conn_attach(struct wr_server *s, struct bufferevent *bev,
     c->started = c->last_recv = c->last_send = wr_now();
     wr_list_init(&c->exclusive_queues);
     wr_list_init(&c->confirm_chans);
+    wr_list_init(&c->kick_chans);
     wr_list_init(&c->vh_link);
     wr_list_init(&c->flush_link);
     wr_list_init(&c->credit_link);

@@ -500,6 +500,8 @@ wr_server_cleanup(struct wr_server *s)
         event_free(s->flush_ev);
     if (s->flush_low)
         event_free(s->flush_low);
+    wr_free(s->stage);
+    s->stage = NULL;
     if (s->sig_int) {
         event_free(s->sig_int);
         event_free(s->sig_term);

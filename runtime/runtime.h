@@ -339,6 +339,12 @@ struct wr_server {
     /* writes them before the loop sleeps: flush_ev at the consumers'
      * priority, flush_low at everything else's (wr_server_flush_soon) */
     struct event *flush_ev, *flush_low;
+    /* small deliveries encoded back to back for one connection (amqp/
+     * out.c: wr_conn_stage), moved to its output in one evbuffer_add;
+     * stage_conn is a struct wr_conn, NULL when the stage is empty */
+    void *stage_conn;
+    uint8_t *stage;
+    size_t stage_len;
     /* inside event_base_dispatch: libevent's running event may be asked
      * (it dereferences a null one outside the loop) */
     bool dispatching;

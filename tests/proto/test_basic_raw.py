@@ -427,3 +427,59 @@ def test_frame_error_closes_without_waiting_for_close_ok(client, bad):
     assert f.method.name == "connection.close" and f.method.reply_code == 501
     assert client.wait_closed(timeout=5) == b""
     assert time.monotonic() - t0 < 1.5
+
+
+def test_acks_refill_window_in_order_with_confirms_and_replies(client):
+    """One connection consumes (prefetch 10) and publishes with confirms;
+    acks, publishes and an RPC sent in one write. Deliveries, confirms and
+    the reply share the connection's output (warren encodes the deliveries
+    of a pass back to back and refills the window once per read pass):
+    every frame arrives whole, deliveries in publish order with rising
+    tags, never more than 10 unacked, every publish confirmed once."""
+    q = declare(client)
+    client.rpc(1, "basic.qos", "basic.qos_ok", prefetch_count=10)
+    client.rpc(1, "confirm.select", "confirm.select_ok")
+    client.rpc(1, "basic.consume", "basic.consume_ok", queue=q,
+               consumer_tag="c")
+    n, bodies, confirmed, last_tag, unacked = 60, [], 0, 0, []
+    sent = 0
+    replies = 0
+
+    def publish(k):
+        nonlocal sent
+        data = b"".join(publish_frames(1, b"m%d" % (sent + i), routing_key=q)
+                        for i in range(k))
+        sent += k
+        return data
+
+    client.send(publish(20))
+    while len(bodies) < n or confirmed < sent or replies < 3:
+        ch, msg = client.recv_message()
+        assert ch == 1
+        name = msg.method.name
+        if name == "basic.deliver":
+            assert msg.method.delivery_tag > last_tag
+            last_tag = msg.method.delivery_tag
+            bodies.append(msg.body)
+            unacked.append(last_tag)
+            assert len(unacked) <= 10
+            if len(unacked) == 10:
+                # acks one by one, more publishes and an RPC, in one write
+                acks = b"".join(method_frame(1, "basic.ack", delivery_tag=t)
+                                for t in unacked)
+                unacked = []
+                more = publish(20) if sent < n else b""
+                rpc = b""
+                if replies < 3:
+                    rpc = method_frame(1, "queue.declare", queue=q,
+                                       passive=True)
+                client.send(acks + more + rpc)
+        elif name == "basic.ack":
+            assert msg.method.delivery_tag > confirmed
+            confirmed = msg.method.delivery_tag
+        elif name == "queue.declare_ok":
+            replies += 1
+        else:
+            raise AssertionError(msg)
+    assert bodies == [b"m%d" % i for i in range(n)]
+    assert confirmed == n
