@@ -313,24 +313,6 @@ full_pwrite(int fd, const void *buf, size_t len, uint64_t pos)
     return true;
 }
 
-static bool
-full_pread(int fd, void *buf, size_t len, uint64_t pos)
-{
-    size_t done = 0;
-
-    while (done < len) {
-        ssize_t n =
-            pread(fd, (uint8_t *)buf + done, len - done, (off_t)(pos + done));
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return false;
-        done += (size_t)n;
-    }
-    return true;
-}
-
 static int
 start(struct wr_store *st, struct wr_store_seg *v, int64_t now_ms)
 {
@@ -481,7 +463,7 @@ copy_step(struct wr_store *st, uint32_t budget)
         uint64_t dlen;
 
         if (v->wpos - c->rpos < WR_CHUNK_HDR_SIZE ||
-            !full_pread(v->fd, hb, sizeof hb, c->rpos) ||
+            wr_store_pread_all(v->fd, hb, sizeof hb, c->rpos) != WR_OK ||
             wr_chunk_hdr_decode(hb, &h) != WR_OK)
             return WR_ERR_SYNTAX;
         dlen = (uint64_t)h.data_len + h.trailer_len;
@@ -498,8 +480,8 @@ copy_step(struct wr_store *st, uint32_t budget)
                 c->in = p;
                 c->incap = h.data_len;
             }
-            if (!full_pread(v->fd, c->in, h.data_len,
-                            c->rpos + WR_CHUNK_HDR_SIZE))
+            if (wr_store_pread_all(v->fd, c->in, h.data_len,
+                                   c->rpos + WR_CHUNK_HDR_SIZE) != WR_OK)
                 return WR_ERR_IO;
             done += h.data_len;
             if (copy_chunk(c, &h, c->in) != WR_OK)

@@ -148,8 +148,8 @@ cursor_seg(struct wr_store *st, struct wr_store_cursor *c, uint64_t *below)
     return NULL;
 }
 
-static int
-pread_all(int fd, void *buf, size_t len, uint64_t at)
+int
+wr_store_pread_all(int fd, void *buf, size_t len, uint64_t at)
 {
     size_t done = 0;
 
@@ -184,7 +184,7 @@ wr_store_read_chunk(struct wr_store *st, struct wr_store_cursor *c,
         return WR_ERR_NOT_FOUND;
     if ((uint64_t)c->pos + WR_CHUNK_HDR_SIZE > seg->wpos)
         goto bad;
-    rc = pread_all(seg->fd, hb, sizeof hb, c->pos);
+    rc = wr_store_pread_all(seg->fd, hb, sizeof hb, c->pos);
     if (rc == WR_ERR_IO)
         return rc;
     if (rc != WR_OK || wr_chunk_hdr_decode(hb, &h) != WR_OK)
@@ -211,7 +211,8 @@ wr_store_read_chunk(struct wr_store *st, struct wr_store_cursor *c,
         *buf = p;
         *cap = ncap;
     }
-    rc = pread_all(seg->fd, *buf, h.data_len, c->pos + WR_CHUNK_HDR_SIZE);
+    rc = wr_store_pread_all(seg->fd, *buf, h.data_len,
+                            c->pos + WR_CHUNK_HDR_SIZE);
     if (rc == WR_ERR_IO)
         return rc;
     if (rc != WR_OK)

@@ -40,6 +40,9 @@ void wr_store_put32(uint8_t *p, uint32_t v);
 void wr_store_put64(uint8_t *p, uint64_t v);
 uint32_t wr_store_get32(const uint8_t *p);
 uint64_t wr_store_get64(const uint8_t *p);
+/* Reads len bytes at `at`, retrying short reads and EINTR: WR_OK,
+ * WR_ERR_IO (read failed) or WR_ERR_SYNTAX (the file ends first). */
+int wr_store_pread_all(int fd, void *buf, size_t len, uint64_t at);
 
 /* Writes the 32-byte segment header. */
 void wr_seg_hdr_encode(uint8_t *p, uint64_t first, int64_t time_ms);
